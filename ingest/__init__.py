@@ -1,0 +1,1 @@
+"""The write path: discover files, load them, chunk, embed and commit to the store."""

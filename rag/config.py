@@ -1,0 +1,89 @@
+"""All configuration in one place.
+
+Every command, the worker and the UI read one :class:`Settings` object. Values come, highest
+priority first, from explicit arguments, environment variables ``BLLOSSOM_RAG_<FIELD>``, and a TOML
+file (``bllossom-rag.toml`` in the working directory, or the file named by
+``BLLOSSOM_RAG_CONFIG``). Model settings take a hub name or a local folder; nothing is loaded or
+downloaded here, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rag.errors import ConfigError
+
+ENV_PREFIX = "BLLOSSOM_RAG_"
+CONFIG_FILE_ENV = f"{ENV_PREFIX}CONFIG"
+DEFAULT_CONFIG_FILE = "bllossom-rag.toml"
+DEFAULT_COLLECTION = "default"
+
+
+class Settings(BaseSettings):
+    """Configuration shared by the CLI, the worker and the UI."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    # Where things live.
+    data_dir: Path = Field(
+        default=Path(".bllossom-rag"), description="Store folder: SQLite, FAISS views, images."
+    )
+    collection: str = Field(default=DEFAULT_COLLECTION, description="Default collection name.")
+
+    # Models: a hub name or a local folder.
+    embedding_model: str = Field(
+        default="BAAI/bge-m3", description="sentence-transformers embedder (hub name or folder)."
+    )
+    generator_model: str = Field(
+        default="Bllossom/llama-3.1-Korean-Bllossom-Vision-8B",
+        description="LLaVA-NeXT generator (hub name or folder).",
+    )
+    device: str = Field(default="auto", description="'auto', 'cpu', 'cuda' or 'cuda:N'.")
+
+    # Remote generation (the GPU worker or vLLM); when unset, generation runs in-process.
+    worker_url: str | None = Field(default=None, description="OpenAI-compatible base URL.")
+    worker_api_key: SecretStr | None = Field(default=None, description="Bearer key for the worker.")
+
+    # Ingestion.
+    chunk_tokens: int = Field(default=256, ge=16, description="Chunk size in embedder tokens.")
+    chunk_overlap: int = Field(default=32, ge=0, description="Overlap between chunks, tokens.")
+    embedding_batch_size: int = Field(default=32, ge=1)
+    max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="Per-file size cap.")
+
+    # Retrieval.
+    top_k: int = Field(default=5, ge=1, le=100, description="Passages put into the prompt.")
+
+    # Generation.
+    max_new_tokens: int = Field(default=512, ge=1)
+    temperature: float = Field(default=0.6, ge=0.0)
+    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit arguments win over the environment, which wins over the TOML file."""
+        named = os.environ.get(CONFIG_FILE_ENV)
+        toml_file = Path(named or DEFAULT_CONFIG_FILE)
+        if named and not toml_file.is_file():
+            msg = f"{CONFIG_FILE_ENV} names {named!r}, which is not a file"
+            raise ConfigError(msg)
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )

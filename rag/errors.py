@@ -1,0 +1,36 @@
+"""The errors a user can cause, and only those.
+
+Library code raises these with a message written for the person at the keyboard (what went wrong,
+which file or setting, what to do). The edges (CLI, worker, UI) show ``str(error)`` as one line;
+anything else that escapes is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class BllossomRagError(Exception):
+    """Base class: the message is shown to the user as is."""
+
+
+class ConfigError(BllossomRagError):
+    """A setting is missing or invalid."""
+
+
+class ModelLoadError(BllossomRagError):
+    """A configured model could not be loaded (missing folder, no hub access, bad files)."""
+
+
+class CollectionNotFoundError(BllossomRagError):
+    """The named collection does not exist in the store."""
+
+
+class DocumentNotFoundError(BllossomRagError):
+    """No document matches the given id or path."""
+
+
+class EmbeddingMismatchError(BllossomRagError):
+    """A collection was built with an embedder of another dimension or name."""
+
+
+class IngestError(BllossomRagError):
+    """One file could not be ingested; the batch goes on without it."""

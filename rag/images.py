@@ -1,0 +1,77 @@
+"""Decoding untrusted images safely: size limits first, then pixels.
+
+Pillow reads the header before the pixels, so a file that claims 30000x30000 pixels is
+rejected before any memory is spent on it. Every image leaves here upright (EXIF orientation
+applied) and in RGB, which is what the CLIP image processor expects.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from rag.errors import BllossomRagError
+
+# 50 megapixels: a 7000x7000 photo passes, a decompression bomb does not.
+MAX_IMAGE_PIXELS = 50_000_000
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+_DATA_URL = re.compile(r"^data:(image/[\w.+-]+)?(;[\w=.-]+)*;base64,(?P<data>.*)$", re.DOTALL)
+
+
+class ImageDecodeError(BllossomRagError):
+    """The bytes are not an image we accept."""
+
+
+def open_image(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
+    """Decode image bytes to an upright RGB image, refusing oversized or broken input."""
+    if len(data) > MAX_IMAGE_BYTES:
+        msg = f"image is {len(data):,} bytes, over the {MAX_IMAGE_BYTES:,}-byte limit"
+        raise ImageDecodeError(msg)
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+            if width * height > max_pixels:
+                msg = f"image is {width}x{height} pixels, over the {max_pixels:,}-pixel limit"
+                raise ImageDecodeError(msg)
+            probe.load()
+            image = ImageOps.exif_transpose(probe).convert("RGB")
+    except ImageDecodeError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
+        msg = f"not a readable image ({error})"
+        raise ImageDecodeError(msg) from None
+    except (OSError, ValueError, SyntaxError) as error:
+        msg = f"broken image data ({error})"
+        raise ImageDecodeError(msg) from None
+    return image
+
+
+def decode_data_url(url: str) -> Image.Image:
+    """Decode a ``data:image/...;base64,...`` URL; any other URL is refused."""
+    match = _DATA_URL.match(url.strip())
+    if match is None:
+        msg = "only data:image/...;base64 URLs are accepted for images (no remote fetches)"
+        raise ImageDecodeError(msg)
+    return open_image(decode_base64(match.group("data")))
+
+
+def decode_base64(text: str) -> bytes:
+    """Strict base64 decoding with a user-facing error."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        msg = "image data is not valid base64"
+        raise ImageDecodeError(msg) from None
+
+
+def encode_data_url(image: Image.Image, image_format: str = "PNG") -> str:
+    """An image as a base64 data URL (for LangChain content blocks and the OpenAI API)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    mime = Image.MIME.get(image_format.upper(), "image/png")
+    return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode()}"

@@ -1,0 +1,100 @@
+"""Plain records that cross the store's boundary.
+
+They are frozen dataclasses rather than ORM rows so that callers cannot mutate the store by
+accident and so that they pickle-free serialize to JSON for the CLI and the UI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+ChunkKind = Literal["text", "image"]
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """A named set of documents searched together, tied to one embedder."""
+
+    name: str
+    embedding_model: str
+    dimension: int
+    created_at: float
+    last_seq: int
+    documents: int = 0
+    chunks: int = 0
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One source file in one collection; ``id`` is stable across re-ingests of the same path."""
+
+    id: str
+    collection: str
+    source_path: str
+    content_sha256: str
+    size: int
+    mtime: float
+    groups: tuple[str, ...] = ()
+    ingested_at: float = 0.0
+    chunks: int = 0
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    """A chunk ready to be committed: text, position and its embedding."""
+
+    id: str
+    ordinal: int
+    text: str
+    tokens: int
+    vector: np.ndarray
+    page: int | None = None
+    kind: ChunkKind = "text"
+    image_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentUpdate:
+    """A document and the complete new list of its chunks (it replaces the old list)."""
+
+    document: DocumentRecord
+    chunks: list[NewChunk] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A committed chunk with the document it came from."""
+
+    id: str
+    vector_id: int
+    document_id: str
+    collection: str
+    source_path: str
+    ordinal: int
+    page: int | None
+    kind: ChunkKind
+    text: str
+    tokens: int
+    image_sha256: str | None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A chunk and its similarity to the query (inner product of normalized vectors)."""
+
+    chunk: StoredChunk
+    score: float
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """What one write transaction changed."""
+
+    seq: int
+    chunks_added: int
+    chunks_removed: int
+    documents_written: int
+    documents_removed: int

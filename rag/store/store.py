@@ -1,0 +1,198 @@
+"""The store: SQLite as the log, one FAISS view per collection, behind one small API.
+
+Writers call :meth:`Store.commit`; readers call :meth:`Store.search`. Views load lazily on first
+use (listing documents never touches FAISS) and, before each search, check the collection's
+commit sequence so that a commit made by another process (the CLI while the UI runs) becomes
+visible without a restart.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from rag.errors import (
+    BllossomRagError,
+    CollectionNotFoundError,
+    DocumentNotFoundError,
+    EmbeddingMismatchError,
+)
+from rag.store.database import Database
+from rag.store.dense_index import DenseIndex
+from rag.store.records import (
+    CollectionInfo,
+    CommitResult,
+    DocumentRecord,
+    DocumentUpdate,
+    SearchHit,
+)
+
+DATABASE_FILE = "store.sqlite3"
+# Collection names become folder names: letters (any script), digits, '_', '-', '.'.
+_COLLECTION_NAME = re.compile(r"^\w[\w.-]{0,63}$")
+
+
+def validate_collection_name(name: str) -> str:
+    """Return ``name`` if it is a valid collection name, else raise a user-facing error."""
+    if not _COLLECTION_NAME.fullmatch(name):
+        msg = (
+            f"invalid collection name {name!r}: use 1-64 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
+        )
+        raise BllossomRagError(msg)
+    return name
+
+
+class Store:
+    """Documents, chunks and vectors of every collection under one data folder.
+
+    Args:
+        data_dir: The folder; created when missing.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir).expanduser()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.database = Database(self.data_dir / DATABASE_FILE)
+        self._views: dict[str, DenseIndex] = {}
+        self._lock = threading.RLock()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Checkpoint changed views and close the database."""
+        self.flush()
+        self.database.close()
+
+    # --- collections -------------------------------------------------------------------------
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection with its counts."""
+        return self.database.collections()
+
+    def collection(self, name: str) -> CollectionInfo:
+        """The named collection, or a :class:`CollectionNotFoundError` that says what exists."""
+        found = self.database.collection(validate_collection_name(name))
+        if found is None:
+            existing = ", ".join(c.name for c in self.collections()) or "none yet"
+            msg = (
+                f"collection {name!r} does not exist (existing: {existing}); "
+                f"create it with: bllossom-rag ingest PATH --collection {name}"
+            )
+            raise CollectionNotFoundError(msg)
+        return found
+
+    def ensure_collection(self, name: str, embedding_model: str, dimension: int) -> CollectionInfo:
+        """Create the collection if needed and check it was built with this embedder's size."""
+        self.database.create_collection(validate_collection_name(name), embedding_model, dimension)
+        info = self.collection(name)
+        if info.dimension != dimension:
+            msg = (
+                f"collection {name!r} was built with {info.embedding_model!r} "
+                f"({info.dimension}-d vectors), but the configured embedder makes {dimension}-d "
+                "vectors; use the same embedding model or another collection"
+            )
+            raise EmbeddingMismatchError(msg)
+        return info
+
+    # --- documents ---------------------------------------------------------------------------
+
+    def documents(self, collection: str) -> list[DocumentRecord]:
+        """Every document of a collection, by path."""
+        return self.database.documents(self.collection(collection).name)
+
+    def document(self, collection: str, document_id: str) -> DocumentRecord | None:
+        """A document by id, or None."""
+        return self.database.document(collection, document_id)
+
+    def find_documents(self, collection: str, id_or_path: str) -> list[DocumentRecord]:
+        """Documents matching an id, an exact source path, or a file or folder on disk."""
+        name = self.collection(collection).name
+        by_id = self.database.document(name, id_or_path)
+        if by_id is not None:
+            return [by_id]
+        exact = self.database.documents_by_path(name, id_or_path)
+        if exact:
+            return exact
+        resolved = str(Path(id_or_path).expanduser().resolve())
+        found = [
+            d
+            for d in self.database.documents(name)
+            if d.source_path == resolved or d.source_path.startswith(resolved.rstrip("/") + "/")
+        ]
+        if not found:
+            msg = f"no document {id_or_path!r} in collection {name!r} (see: bllossom-rag docs list)"
+            raise DocumentNotFoundError(msg)
+        return found
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def commit(
+        self,
+        collection: str,
+        updates: Sequence[DocumentUpdate] = (),
+        removals: Sequence[str] = (),
+    ) -> CommitResult:
+        """Replace ``updates``' documents and delete ``removals`` in one transaction."""
+        with self._lock:
+            delta = self.database.commit(collection, updates, removals)
+            view = self._views.get(collection)
+            if view is not None:
+                if view.seq == delta.previous_seq:
+                    view.apply(
+                        delta.result.seq, delta.removed_ids, delta.added_ids, delta.added_vectors
+                    )
+                else:  # another process committed in between: let the view diff itself
+                    view.catch_up(self.database, collection)
+        return delta.result
+
+    def remove_documents(self, collection: str, document_ids: Sequence[str]) -> CommitResult:
+        """Delete documents and their chunks."""
+        return self.commit(self.collection(collection).name, removals=document_ids)
+
+    def flush(self) -> None:
+        """Checkpoint every view that changed since it was loaded or saved."""
+        with self._lock:
+            for view in self._views.values():
+                if view.dirty:
+                    view.save()
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def dense_view(self, collection: str) -> DenseIndex:
+        """The collection's FAISS view, loaded on first use and kept current."""
+        with self._lock:
+            view = self._views.get(collection)
+            if view is None:
+                info = self.collection(collection)
+                folder = self.data_dir / "faiss" / info.name
+                view = DenseIndex.open(folder, info.name, info.dimension, self.database)
+                self._views[collection] = view
+            else:
+                view.catch_up(self.database, collection)
+            return view
+
+    def search(self, collection: str, query_vector: np.ndarray, k: int) -> list[SearchHit]:
+        """The ``k`` chunks nearest to ``query_vector``, best first."""
+        with self._lock:
+            ranked = self.dense_view(collection).search(query_vector, k)
+            chunks = self.database.chunks_by_vector_ids([vector_id for vector_id, _ in ranked])
+        return [
+            SearchHit(chunk=chunks[vector_id], score=score)
+            for vector_id, score in ranked
+            if vector_id in chunks
+        ]
