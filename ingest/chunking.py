@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 # A sentence ends after terminal punctuation (ASCII, CJK full-width, ellipsis) followed by
 # white space, or at a line break. Korean declaratives end in '.', so this covers '...다.'.
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？…])\s+|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？…])\s+|\n+")  # noqa: RUF001 (full-width marks end CJK sentences)
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class TokenChunker:
         tokenizer: A fast (Rust) Hugging Face tokenizer, normally the embedder's.
         chunk_tokens: Maximum tokens per chunk.
         overlap_tokens: Tokens of trailing context repeated at the start of the next chunk.
+
     """
 
     def __init__(

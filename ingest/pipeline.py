@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from ingest.chunking import TokenChunker
 from ingest.discovery import Candidate, discover, read_capped
 from ingest.loaders import SUPPORTED_SUFFIXES, load
@@ -111,6 +112,7 @@ class Ingestor:
         chunk_overlap: Overlap between consecutive chunks, in tokens.
         max_file_bytes: Larger files fail without being read.
         batch_chunks: New chunks per embedding call and commit.
+
     """
 
     def __init__(
@@ -144,6 +146,7 @@ class Ingestor:
             collection: Target collection (created on first use).
             groups: Groups allowed to read these documents; empty means everyone.
             on_progress: Called after each file and each embedded batch.
+
         """
         self.store.ensure_collection(collection, self.embeddings.name, self.embeddings.dimension)
         candidates = list(discover(paths, SUPPORTED_SUFFIXES))
@@ -153,9 +156,7 @@ class Ingestor:
 
         def notify(done: int, current: str) -> None:
             if on_progress is not None:
-                on_progress(
-                    IngestProgress(done, len(candidates), report.chunks_embedded, current)
-                )
+                on_progress(IngestProgress(done, len(candidates), report.chunks_embedded, current))
 
         for done, candidate in enumerate(candidates, start=1):
             outcome = self._prepare(candidate, collection, group_set)

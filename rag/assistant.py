@@ -26,6 +26,7 @@ class Assistant:
 
     Args:
         settings: The configuration to build from.
+
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -67,7 +68,10 @@ class Assistant:
         """A retriever over an existing collection (raises when it does not exist)."""
         name = self.store.collection(collection or self.settings.collection).name
         return StoreRetriever(
-            store=self.store, embeddings=self.embeddings, collection=name, k=k or self.settings.top_k
+            store=self.store,
+            embeddings=self.embeddings,
+            collection=name,
+            k=k or self.settings.top_k,
         )
 
     def chain(self, collection: str | None = None, k: int | None = None) -> Runnable[Any, Any]:

@@ -72,6 +72,7 @@ def build_rag_chain(retriever: BaseRetriever, llm: BaseChatModel) -> Runnable[di
     Returns:
         A runnable mapping ``{"question", "images"?}`` to the same dict plus ``documents``,
         ``messages`` and ``answer``.
+
     """
     return (
         RunnablePassthrough.assign(documents=itemgetter("question") | retriever)

@@ -97,7 +97,7 @@ def ingest(
     """Ingest documents: unchanged files are skipped, changed files re-indexed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from ingest.pipeline import IngestProgress, Ingestor
+    from ingest.pipeline import Ingestor, IngestProgress
 
     with _assistant() as assistant:
         settings = assistant.settings

@@ -28,6 +28,7 @@ class SentenceTransformerEmbeddings(Embeddings):
         model: A loaded sentence-transformers model.
         name: The configured model name or folder, recorded with each collection.
         batch_size: Texts per forward pass.
+
     """
 
     def __init__(self, model: SentenceTransformer, *, name: str, batch_size: int = 32) -> None:
@@ -43,6 +44,7 @@ class SentenceTransformerEmbeddings(Embeddings):
 
         Raises:
             ModelLoadError: The folder is missing or the model cannot be loaded.
+
         """
         reference = model_reference(name_or_path, "embedding")
         with loading("embedding", reference):

@@ -54,6 +54,7 @@ def encode_prompt(processor: Any, messages: Sequence[BaseMessage]) -> EncodedPro
     Args:
         processor: A LLaVA-NeXT processor (tokenizer + image processor).
         messages: LangChain messages; image blocks become ``<image>`` slots.
+
     """
     chat, images = to_chat(messages)
     text = render_chat(processor.tokenizer, chat)
@@ -84,6 +85,7 @@ class ChatBllossom(BaseChatModel):
             llm = ChatBllossom(model_name="Bllossom/llama-3.1-Korean-Bllossom-Vision-8B")
             for chunk in llm.stream("서울의 인구는?"):
                 print(chunk.content, end="")
+
     """
 
     model_name: str = Field(description="Hub name or local folder of the checkpoint.")
@@ -151,7 +153,13 @@ class ChatBllossom(BaseChatModel):
     def _generation_kwargs(self, stop: list[str] | None, **overrides: Any) -> dict[str, Any]:
         tokenizer = self.processor.tokenizer
         configured = self.model.generation_config.eos_token_id
-        eos_ids = set(configured if isinstance(configured, list) else [configured] if configured is not None else [])
+        eos_ids = set(
+            configured
+            if isinstance(configured, list)
+            else [configured]
+            if configured is not None
+            else []
+        )
         eos_ids.add(tokenizer.convert_tokens_to_ids(END_OF_TURN))
         temperature = float(overrides.get("temperature", self.temperature))
         kwargs: dict[str, Any] = {

@@ -58,7 +58,9 @@ def image_from_block(block: dict[str, Any]) -> Image.Image:
     if block.get("type") == "image_url":
         url = block.get("image_url")
         return decode_data_url(url.get("url", "") if isinstance(url, dict) else str(url))
-    data = block.get("base64") or (block.get("data") if block.get("source_type") == "base64" else None)
+    data = block.get("base64") or (
+        block.get("data") if block.get("source_type") == "base64" else None
+    )
     if data is not None:
         return open_image(decode_base64(str(data)))
     if "url" in block:

@@ -19,6 +19,7 @@ def model_reference(name_or_path: str, role: str) -> str:
     Args:
         name_or_path: The configured value.
         role: What the model is for, for the message (``"embedding"``, ``"generator"``).
+
     """
     candidate = Path(name_or_path).expanduser()
     if candidate.is_dir():

@@ -27,7 +27,7 @@ IMAGE_TOKEN = "<image>"
 BLLOSSOM_SYSTEM_PROMPT = (
     "You are a versatile AI assistant named Bllava, capable of both understanding and "
     "generating text as well as interpreting and analyzing images. Your role is to kindly and "
-    "effectively answer the user’s questions, whether they are about text or images, and "
+    "effectively answer the user’s questions, whether they are about text or images, and "  # noqa: RUF001 (verbatim from the model card)
     "provide appropriate and helpful responses to all types of queries.\n\n"
     "당신은 텍스트를 이해하고 생성하는 것뿐만 아니라 이미지를 해석하고 분석할 수 있는 "
     "다재다능한 AI 어시스턴트 블라바입니다. 사용자의 질문이 텍스트에 관한 것이든 이미지에 관한 "
@@ -53,9 +53,13 @@ _ZERO_WIDTH_SPACE = "\u200b"
 
 
 def defuse(text: str) -> str:
-    """Make untrusted text unable to produce special tokens or close a passage fence."""
-    text = _SPECIAL_TOKEN_TEXT.sub(lambda m: f"<{_ZERO_WIDTH_SPACE}{m.group(1)}>", text)
-    return _PASSAGE_FENCE.sub(lambda m: m.group(0).replace("<", "<" + _ZERO_WIDTH_SPACE), text)
+    """Make untrusted text unable to tokenize to a special token (idempotent)."""
+    return _SPECIAL_TOKEN_TEXT.sub(lambda m: f"<{_ZERO_WIDTH_SPACE}{m.group(1)}>", text)
+
+
+def _fence_safe(text: str) -> str:
+    """Defused text that also cannot open or close a ``<passage>`` fence."""
+    return _PASSAGE_FENCE.sub(lambda m: "<" + _ZERO_WIDTH_SPACE + m.group(0)[1:], defuse(text))
 
 
 def citation_label(document: Document) -> str:
@@ -69,17 +73,17 @@ def format_passages(documents: Sequence[Document]) -> str:
     """Numbered, fenced passages: ``[n] (source, p. N)`` then the text inside a fence."""
     blocks = []
     for number, document in enumerate(documents, start=1):
-        label = defuse(citation_label(document))
+        label = _fence_safe(citation_label(document))
         blocks.append(
             f"[{number}] ({label})\n<passage id={number}>\n"
-            f"{defuse(document.page_content.strip())}\n</passage>"
+            f"{_fence_safe(document.page_content.strip())}\n</passage>"
         )
     return "\n\n".join(blocks)
 
 
 def build_user_text(question: str, documents: Sequence[Document]) -> str:
     """The user turn's text: the passages, then the question."""
-    question = defuse(question.strip())
+    question = _fence_safe(question.strip())
     if not documents:
         return f"(No passages were found.)\n\nQuestion: {question}"
     return f"Passages:\n\n{format_passages(documents)}\n\nQuestion: {question}"
@@ -91,13 +95,14 @@ def build_messages(
     *,
     images: Sequence[dict[str, Any]] = (),
 ) -> list[SystemMessage | HumanMessage]:
-    """System prompt plus one user turn with the passages, the question and any images.
+    r"""System prompt plus one user turn with the passages, the question and any images.
 
     Args:
         question: The user's question.
         documents: Retrieved passages, best first; numbered from 1 in this order.
         images: LangChain image content blocks, placed before the text as the model card does
-            (``<image>\\n{instruction}``).
+            (``<image>\n{instruction}``).
+
     """
     system = SystemMessage(content=f"{BLLOSSOM_SYSTEM_PROMPT}\n\n{RAG_RULES}")
     text = build_user_text(question, documents)
@@ -108,12 +113,13 @@ def build_messages(
 
 
 def render_chat(tokenizer: Any, chat: Sequence[dict[str, str]]) -> str:
-    """Render role/content dicts with the tokenizer's chat template and exactly one BOS.
+    r"""Render role/content dicts with the tokenizer's chat template and exactly one BOS.
 
     Args:
         tokenizer: A Hugging Face tokenizer with a chat template.
         chat: ``[{"role": ..., "content": ...}]`` with ``<image>`` placeholders already in
             the content.
+
     """
     text = tokenizer.apply_chat_template(list(chat), tokenize=False, add_generation_prompt=True)
     bos = tokenizer.bos_token or ""

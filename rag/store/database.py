@@ -93,6 +93,7 @@ class Database:
 
     Args:
         path: The SQLite file; created with its schema when missing.
+
     """
 
     def __init__(self, path: Path) -> None:
@@ -271,6 +272,7 @@ class Database:
         Returns:
             The commit summary plus the vector ids removed and added, so that an in-memory
             index can follow without re-reading the table.
+
         """
         started = time.time()
         added_ids: list[int] = []

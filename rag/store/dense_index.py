@@ -49,6 +49,7 @@ class DenseIndex:
     Args:
         folder: This collection's folder for checkpoints.
         dimension: Vector size; a checkpoint of another size is discarded.
+
     """
 
     def __init__(self, folder: Path, dimension: int) -> None:
@@ -114,7 +115,9 @@ class DenseIndex:
         self.seq = target_seq
         self.dirty = self.dirty or bool(len(stale) or len(missing))
 
-    def apply(self, seq: int, removed: np.ndarray, added_ids: np.ndarray, added: np.ndarray) -> None:
+    def apply(
+        self, seq: int, removed: np.ndarray, added_ids: np.ndarray, added: np.ndarray
+    ) -> None:
         """Follow one commit made by this process without re-reading SQLite."""
         self.remove(removed)
         if len(added_ids):

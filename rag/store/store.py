@@ -53,6 +53,7 @@ class Store:
 
     Args:
         data_dir: The folder; created when missing.
+
     """
 
     def __init__(self, data_dir: Path) -> None:

@@ -1,0 +1,110 @@
+"""Shared fixtures: real models, built once per session, located through configuration.
+
+Model locations come from ``BLLOSSOM_RAG_EMBEDDING_MODEL`` / ``BLLOSSOM_RAG_GENERATOR_MODEL``
+when set, else from the folder ``../shared/tools/offline_models.py`` writes
+(``$OFFLINE_MODELS_DIR`` or ``~/.cache/offline-models``), else the hub names. Tests never
+special-case a model: the same code runs on the tiny offline model and on the real one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.embeddings import SentenceTransformerEmbeddings
+from rag.llm import ChatBllossom, load_processor
+from rag.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+SHARED = Path(os.environ.get("BLLOSSOM_RAG_SHARED", REPO.parent / "shared"))
+DATASETS = SHARED / "datasets"
+
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _offline_dir() -> Path:
+    default = Path.home() / ".cache" / "offline-models"
+    return Path(os.environ.get("OFFLINE_MODELS_DIR", default)).expanduser()
+
+
+def _model(env: str, offline_name: str, hub_name: str) -> str:
+    if os.environ.get(env):
+        return os.environ[env]
+    local = _offline_dir() / offline_name
+    return str(local) if local.is_dir() else hub_name
+
+
+EMBEDDING_MODEL = _model(
+    "BLLOSSOM_RAG_EMBEDDING_MODEL", "multilingual-e5-small", "intfloat/multilingual-e5-small"
+)
+GENERATOR_MODEL = _model(
+    "BLLOSSOM_RAG_GENERATOR_MODEL",
+    "tiny-llava-next",
+    "Bllossom/llama-3.1-Korean-Bllossom-Vision-8B",
+)
+
+
+@pytest.fixture(scope="session")
+def embedding_model() -> str:
+    return EMBEDDING_MODEL
+
+
+@pytest.fixture(scope="session")
+def generator_model() -> str:
+    return GENERATOR_MODEL
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> SentenceTransformerEmbeddings:
+    """The real embedder, loaded once (it is stateless, so sharing it is safe)."""
+    return SentenceTransformerEmbeddings.load(EMBEDDING_MODEL, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def processor():
+    return load_processor(GENERATOR_MODEL)
+
+
+@pytest.fixture(scope="session")
+def chat_model() -> ChatBllossom:
+    """The generator, loaded once; greedy and short so tests are quick and repeatable."""
+    model = ChatBllossom(
+        model_name=GENERATOR_MODEL, device="cpu", max_new_tokens=12, temperature=0.0
+    )
+    model.model  # noqa: B018  (load now, not inside the first test's timing)
+    return model
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "data") as opened:
+        yield opened
+
+
+@pytest.fixture
+def examples_copy(tmp_path: Path) -> Path:
+    """A private copy of ``examples/`` that a test may modify."""
+    target = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, target)
+    return target
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for running the real ``bllossom-rag`` console script."""
+    env = dict(os.environ)
+    env.update(
+        BLLOSSOM_RAG_DATA_DIR=str(tmp_path / "cli-data"),
+        BLLOSSOM_RAG_EMBEDDING_MODEL=EMBEDDING_MODEL,
+        BLLOSSOM_RAG_GENERATOR_MODEL=GENERATOR_MODEL,
+        BLLOSSOM_RAG_MAX_NEW_TOKENS="8",
+        BLLOSSOM_RAG_DEVICE="cpu",
+    )
+    return env
