@@ -8,13 +8,17 @@ special-case a model: the same code runs on the tiny offline model and on the re
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from ingest.pipeline import Ingestor
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.llm import ChatBllossom, load_processor
 from rag.store import Store
@@ -108,3 +112,46 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         BLLOSSOM_RAG_DEVICE="cpu",
     )
     return env
+
+
+@dataclass(frozen=True)
+class KorQuAD:
+    """KorQuAD dev ingested once per session: one file per paragraph, a fixed question sample."""
+
+    store: Store
+    collection: str
+    corpus: Path
+    sample: list[tuple[str, str]]  # (question, gold paragraph file name)
+    paragraphs: int
+
+
+@pytest.fixture(scope="session")
+def korquad(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KorQuAD]:
+    """The whole KorQuAD dev corpus (964 paragraphs) in a store; read-only for tests.
+
+    Embedding it costs minutes on a CPU, so every test that needs real Korean retrieval
+    shares this one store instead of building its own.
+    """
+    root = tmp_path_factory.mktemp("korquad")
+    squad = json.loads((DATASETS / "KorQuAD_v1.0_dev.json").read_text(encoding="utf-8"))
+    corpus = root / "corpus"
+    corpus.mkdir()
+    questions: list[tuple[str, str]] = []
+    paragraphs = 0
+    for article in squad["data"]:
+        for paragraph in article["paragraphs"]:
+            name = f"p{paragraphs:04d}.txt"
+            (corpus / name).write_text(paragraph["context"], encoding="utf-8")
+            questions.extend((qa["question"], name) for qa in paragraph["qas"])
+            paragraphs += 1
+    with Store(root / "data") as store:
+        Ingestor(
+            store, embeddings, chunk_tokens=256, chunk_overlap=32, max_file_bytes=1_000_000
+        ).ingest([corpus], collection="korquad")
+        yield KorQuAD(
+            store=store,
+            collection="korquad",
+            corpus=corpus,
+            sample=random.Random(0).sample(questions, 200),
+            paragraphs=paragraphs,
+        )

@@ -1,0 +1,6 @@
+"""The ``bllossom-rag`` command line: one module per command group, all on one Typer app."""
+
+from rag.cli import ask_command, docs_command, ingest_command  # noqa: F401  (registers commands)
+from rag.cli.app import app
+
+__all__ = ["app"]

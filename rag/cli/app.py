@@ -1,0 +1,89 @@
+"""The ``bllossom-rag`` Typer application and what its commands share.
+
+Commands are thin: they read :class:`Settings`, build an :class:`Assistant` and call the same
+library functions the UI calls. User errors (:class:`BllossomRagError`) become one red line on
+stderr and exit code 1; ``--json`` output goes alone to stdout so scripts can parse it. Each
+command group lives in its own module (``*_command.py``) and registers itself on :data:`app`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from rag.config import Settings
+from rag.errors import BllossomRagError, ConfigError
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
+
+app = typer.Typer(
+    name="bllossom-rag",
+    help="Korean-English multimodal RAG assistant around Bllossom-Vision.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+CollectionOption = Annotated[
+    str | None, typer.Option("--collection", "-c", help="Collection (default: settings).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")]
+
+
+@app.callback()
+def _quiet_libraries() -> None:
+    """Keep library chatter (weight-loading bars, load reports) off the user's terminal."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def load_settings() -> Settings:
+    """Settings from env and TOML, with a validation failure turned into one line."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        msg = f"invalid setting {field}: {first['msg']}"
+        raise ConfigError(msg) from None
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Print a :class:`BllossomRagError` as one red line and exit 1, instead of a traceback."""
+    try:
+        yield
+    except BllossomRagError as error:
+        err.print(f"[bold red]Error:[/] {escape(str(error))}")
+        raise typer.Exit(1) from None
+
+
+@contextlib.contextmanager
+def open_assistant() -> Iterator[Assistant]:
+    """Build the assistant from settings and close it (checkpointing the store) afterwards."""
+    with user_errors():
+        from rag.assistant import Assistant
+
+        assistant = Assistant(load_settings())
+        try:
+            yield assistant
+        finally:
+            assistant.close()
+
+
+def print_json(data: Any) -> None:
+    """Write one JSON document to stdout (UTF-8, Korean kept readable)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
