@@ -23,6 +23,7 @@ import numpy as np
 from ingest.chunking import TokenChunker
 from ingest.discovery import Candidate, discover, read_capped
 from ingest.loaders import SUPPORTED_SUFFIXES, load
+from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import IngestError
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
@@ -130,6 +131,19 @@ class Ingestor:
         self.chunker = TokenChunker(embeddings.tokenizer, chunk_tokens, chunk_overlap)
         self.max_file_bytes = max_file_bytes
         self.batch_chunks = batch_chunks
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, store: Store, embeddings: SentenceTransformerEmbeddings
+    ) -> Ingestor:
+        """The ingestor every front end uses, configured from :class:`Settings`."""
+        return cls(
+            store,
+            embeddings,
+            chunk_tokens=settings.chunk_tokens,
+            chunk_overlap=settings.chunk_overlap,
+            max_file_bytes=settings.max_file_bytes,
+        )
 
     def ingest(
         self,

@@ -16,11 +16,15 @@ from pydantic import ConfigDict, Field
 
 from rag.config import DEFAULT_COLLECTION
 from rag.embeddings import SentenceTransformerEmbeddings
-from rag.store import SearchHit, Store
+from rag.store import ImageFiles, SearchHit, Store
 
 
-def hit_to_document(hit: SearchHit) -> Document:
-    """A store hit as a LangChain ``Document`` with citation metadata."""
+def hit_to_document(hit: SearchHit, images: ImageFiles) -> Document:
+    """A store hit as a LangChain ``Document`` with citation metadata.
+
+    Image chunks (their text is the caption) also carry ``image_sha256``, ``image_path`` and
+    ``thumbnail_path``, so a chain can put the stored image itself into the prompt.
+    """
     chunk = hit.chunk
     metadata: dict[str, Any] = {
         "id": chunk.id,
@@ -31,6 +35,10 @@ def hit_to_document(hit: SearchHit) -> Document:
         "collection": chunk.collection,
         "kind": chunk.kind,
     }
+    if chunk.image_sha256:
+        metadata["image_sha256"] = chunk.image_sha256
+        metadata["image_path"] = str(images.path(chunk.image_sha256))
+        metadata["thumbnail_path"] = str(images.thumbnail_path(chunk.image_sha256))
     return Document(id=chunk.id, page_content=chunk.text, metadata=metadata)
 
 
@@ -48,4 +56,5 @@ class StoreRetriever(BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
         vector = self.embeddings.encode_query(query)
-        return [hit_to_document(hit) for hit in self.store.search(self.collection, vector, self.k)]
+        hits = self.store.search(self.collection, vector, self.k)
+        return [hit_to_document(hit, self.store.images) for hit in hits]

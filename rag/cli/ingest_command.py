@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from rag.access import parse_groups
 from rag.cli.app import CollectionOption, JsonOption, app, err, open_assistant, out, print_json
 
 if TYPE_CHECKING:
@@ -32,13 +33,7 @@ def ingest(
 
     with open_assistant() as assistant:
         settings = assistant.settings
-        ingestor = Ingestor(
-            assistant.store,
-            assistant.embeddings,
-            chunk_tokens=settings.chunk_tokens,
-            chunk_overlap=settings.chunk_overlap,
-            max_file_bytes=settings.max_file_bytes,
-        )
+        ingestor = Ingestor.from_settings(settings, assistant.store, assistant.embeddings)
         columns = (
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
@@ -59,7 +54,7 @@ def ingest(
             report = ingestor.ingest(
                 paths,
                 collection=collection or settings.collection,
-                groups=[g.strip() for g in groups.split(",") if g.strip()],
+                groups=parse_groups(groups),
                 on_progress=show,
             )
     if as_json:

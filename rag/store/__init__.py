@@ -1,5 +1,6 @@
 """The store: SQLite is the source of truth, search indexes are rebuildable views."""
 
+from rag.store.images import ImageFiles
 from rag.store.records import (
     ChunkKind,
     CollectionInfo,
@@ -18,6 +19,7 @@ __all__ = [
     "CommitResult",
     "DocumentRecord",
     "DocumentUpdate",
+    "ImageFiles",
     "NewChunk",
     "SearchHit",
     "Store",

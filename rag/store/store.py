@@ -24,6 +24,7 @@ from rag.errors import (
 )
 from rag.store.database import Database
 from rag.store.dense_index import DenseIndex
+from rag.store.images import ImageFiles
 from rag.store.records import (
     CollectionInfo,
     CommitResult,
@@ -60,6 +61,7 @@ class Store:
         self.data_dir = Path(data_dir).expanduser()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.database = Database(self.data_dir / DATABASE_FILE)
+        self.images = ImageFiles(self.data_dir / "images")
         self._views: dict[str, DenseIndex] = {}
         self._lock = threading.RLock()
 
