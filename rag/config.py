@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -67,6 +68,28 @@ class Settings(BaseSettings):
     temperature: float = Field(default=0.6, ge=0.0)
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)
 
+    # UI.
+    ui_auth: bool = Field(
+        default=False,
+        description="Require OIDC sign-in (st.login; provider in .streamlit/secrets.toml [auth]).",
+    )
+    ui_auth_provider: str | None = Field(
+        default=None, description="Provider name under [auth.<name>] when several are configured."
+    )
+    ui_user_groups: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Signed-in user (email, else subject) -> groups they may read.",
+    )
+    ui_local_groups: list[str] = Field(
+        default_factory=list, description="Groups of the single local user when ui_auth is off."
+    )
+    ui_max_upload_mb: int = Field(
+        default=50, ge=1, description="Largest upload in the UI, MB (Streamlit's maxUploadSize)."
+    )
+    ui_language: Literal["auto", "ko", "en"] = Field(
+        default="auto", description="UI language; 'auto' follows the browser."
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -87,3 +110,19 @@ class Settings(BaseSettings):
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
         )
+
+
+def load_settings() -> Settings:
+    """Settings from the environment and TOML; a validation failure becomes one line.
+
+    Raises:
+        ConfigError: A setting is invalid (the message names the field).
+
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        msg = f"invalid setting {field}: {first['msg']}"
+        raise ConfigError(msg) from None

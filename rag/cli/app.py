@@ -16,12 +16,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from rag.config import Settings
-from rag.errors import BllossomRagError, ConfigError
+from rag.config import load_settings
+from rag.errors import BllossomRagError
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -48,17 +47,6 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def load_settings() -> Settings:
-    """Settings from env and TOML, with a validation failure turned into one line."""
-    try:
-        return Settings()
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        msg = f"invalid setting {field}: {first['msg']}"
-        raise ConfigError(msg) from None
 
 
 @contextlib.contextmanager
