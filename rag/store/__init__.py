@@ -4,6 +4,7 @@ from rag.store.images import ImageFiles
 from rag.store.records import (
     ChunkKind,
     CollectionInfo,
+    CommitRecord,
     CommitResult,
     DocumentRecord,
     DocumentUpdate,
@@ -16,6 +17,7 @@ from rag.store.store import Store, validate_collection_name
 __all__ = [
     "ChunkKind",
     "CollectionInfo",
+    "CommitRecord",
     "CommitResult",
     "DocumentRecord",
     "DocumentUpdate",

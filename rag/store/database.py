@@ -24,6 +24,7 @@ import numpy as np
 
 from rag.store.records import (
     CollectionInfo,
+    CommitRecord,
     CommitResult,
     DocumentRecord,
     DocumentUpdate,
@@ -132,7 +133,9 @@ class Database:
                 """
                 SELECT c.*,
                     (SELECT COUNT(*) FROM documents d WHERE d.collection = c.name) AS documents,
-                    (SELECT COUNT(*) FROM chunks k WHERE k.collection = c.name) AS chunks
+                    (SELECT COUNT(*) FROM chunks k WHERE k.collection = c.name) AS chunks,
+                    (SELECT COUNT(*) FROM chunks k
+                     WHERE k.collection = c.name AND k.kind = 'image') AS images
                 FROM collections c ORDER BY c.name
                 """
             ).fetchall()
@@ -158,6 +161,14 @@ class Database:
                 "VALUES (?, ?, ?, ?)",
                 (name, embedding_model, dimension, time.time()),
             )
+
+    def commits(self, limit: int) -> list[CommitRecord]:
+        """The newest ``limit`` commits of every collection, newest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT * FROM commits ORDER BY seq DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [CommitRecord(**dict(row)) for row in rows]
 
     # --- documents ---------------------------------------------------------------------------
 
@@ -425,6 +436,7 @@ def _collection(row: sqlite3.Row) -> CollectionInfo:
         last_seq=int(row["last_seq"]),
         documents=int(row["documents"]),
         chunks=int(row["chunks"]),
+        images=int(row["images"]),
     )
 
 

@@ -25,6 +25,7 @@ class CollectionInfo:
     last_seq: int
     documents: int = 0
     chunks: int = 0
+    images: int = 0  # image chunks among ``chunks``
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,18 @@ class SearchHit:
 
     chunk: StoredChunk
     score: float
+
+
+@dataclass(frozen=True)
+class CommitRecord:
+    """One past write transaction, as the commits table remembers it."""
+
+    seq: int
+    collection: str
+    started_at: float
+    finished_at: float
+    added: int
+    removed: int
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from rag.store.dense_index import DenseIndex
 from rag.store.images import ImageFiles
 from rag.store.records import (
     CollectionInfo,
+    CommitRecord,
     CommitResult,
     DocumentRecord,
     DocumentUpdate,
@@ -111,6 +112,10 @@ class Store:
             )
             raise EmbeddingMismatchError(msg)
         return info
+
+    def commits(self, limit: int = 20) -> list[CommitRecord]:
+        """The newest write transactions (ingests and removals), newest first."""
+        return self.database.commits(limit)
 
     # --- documents ---------------------------------------------------------------------------
 
