@@ -67,6 +67,41 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(default=512, ge=1)
     temperature: float = Field(default=0.6, ge=0.0)
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    max_images: int = Field(
+        default=2, ge=0, le=16, description="Image slots per prompt; the user's images first."
+    )
+    max_retrieved_images: int = Field(
+        default=1, ge=0, le=16, description="Retrieved images shown as images (others by caption)."
+    )
+    prompt_token_budget: int = Field(
+        default=8192,
+        ge=256,
+        description="Prompt tokens (images expanded); over it, images become captions, "
+        "then passages are trimmed.",
+    )
+
+    # Worker (`bllossom-rag serve`): defaults for the command's options.
+    serve_host: str = Field(default="127.0.0.1", description="Interface the worker listens on.")
+    serve_port: int = Field(default=8000, ge=0, le=65535, description="Worker port.")
+    serve_api_key: SecretStr | None = Field(
+        default=None, description="Bearer key the worker requires on every route but /health."
+    )
+    serve_max_queue: int = Field(
+        default=16, ge=0, description="Requests that may wait for a slot; more get 429 at once."
+    )
+    serve_max_concurrency: int = Field(
+        default=2, ge=1, description="Generations running at the same time."
+    )
+    serve_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds per request, queue wait included."
+    )
+    serve_max_images: int = Field(default=4, ge=0, description="Images in one request.")
+    serve_max_prompt_tokens: int = Field(
+        default=16384, ge=256, description="Prompt tokens in one request, images expanded."
+    )
+    serve_max_body_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="Largest request body (413 above)."
+    )
 
     # UI.
     ui_auth: bool = Field(

@@ -34,3 +34,11 @@ class EmbeddingMismatchError(BllossomRagError):
 
 class IngestError(BllossomRagError):
     """One file could not be ingested; the batch goes on without it."""
+
+
+class PromptTooLongError(BllossomRagError):
+    """The prompt cannot fit the token budget even without retrieved images and passages."""
+
+
+class GenerationError(BllossomRagError):
+    """Generation failed for one request (e.g. the GPU ran out of memory); others go on."""

@@ -53,11 +53,16 @@ def open_image(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Imag
 
 def decode_data_url(url: str) -> Image.Image:
     """Decode a ``data:image/...;base64,...`` URL; any other URL is refused."""
+    return open_image(data_url_bytes(url))
+
+
+def data_url_bytes(url: str) -> bytes:
+    """The bytes inside a ``data:image/...;base64,...`` URL; any other URL is refused."""
     match = _DATA_URL.match(url.strip())
     if match is None:
         msg = "only data:image/...;base64 URLs are accepted for images (no remote fetches)"
         raise ImageDecodeError(msg)
-    return open_image(decode_base64(match.group("data")))
+    return decode_base64(match.group("data"))
 
 
 def decode_base64(text: str) -> bytes:
