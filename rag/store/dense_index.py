@@ -1,46 +1,83 @@
-"""The FAISS view of one collection: fast to search, cheap to lose.
+"""The FAISS view of one collection: fast to search, cheap to lose, sized to the collection.
 
 SQLite holds every vector; this index is a cache of them tagged with the commit sequence it
 reflects. On open it loads the newest checkpoint and catches up by set difference against the
 vector ids in SQLite (ids added since are read back, ids gone are removed), so it is correct
 after any crash, concurrent writer or deleted file, and only pays for what changed. A missing,
-truncated or foreign file is rebuilt from the rows.
+truncated or foreign file is rebuilt from the rows. Checkpoints are FAISS's own binary format,
+published atomically (see :mod:`rag.store.checkpoint`): nothing is unpickled.
 
-Checkpoints use a manifest: ``<collection>/index.<seq>.faiss`` is written under a fresh name
-(temp file, fsync, rename), then ``manifest.json`` is atomically switched to point at it, then
-older checkpoints are deleted. A reader therefore sees either the old or the new checkpoint,
-never half of one. ``faiss.write_index`` is FAISS's own binary format: nothing is unpickled.
+The index kind follows the collection's size (:class:`IndexPolicy`). Up to ``exact_max`` chunks
+an exact inner-product scan is both the most accurate and fast enough (a few ms per 100k
+vectors). Above it an approximate index takes over: IVF-Flat by default (exact scores within the
+probed lists, supports removal, recall close to exact at ``nprobe`` 32), IVF-PQ when memory
+matters more than accuracy, or HNSW (fastest queries, but FAISS cannot remove from it, so a
+delete rebuilds it). Crossing the threshold (with hysteresis) or outgrowing an IVF's training
+rebuilds the view once from SQLite.
+
+Access control is a FAISS ``IDSelector`` passed into the search (:class:`Visible`). When an
+approximate index meets a very selective filter, few readable vectors may sit in the probed
+lists or graph neighbourhoods; then the readable vectors are scored exactly from SQLite instead.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
 import logging
-import os
-from collections.abc import Callable, Iterator
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import faiss
 import numpy as np
 
+from rag.store.checkpoint import publish, read_manifest
 from rag.store.database import Database
+from rag.store.visibility import Visible
 
 logger = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
-INDEX_KIND = "flat-ip"
+IndexKind = Literal["flat", "ivf-flat", "ivf-pq", "hnsw"]
+FORMAT = 2
+# Readable-vector counts at or below this are scored exactly when the index is approximate.
+EXACT_FILTER_MAX = 20_000
+# Below this an approximate index has nothing to gain (and IVF too little to train on).
+MIN_APPROXIMATE = 1_000
 
 
 @dataclass(frozen=True)
-class _Manifest:
-    seq: int
-    count: int
-    dimension: int
-    kind: str
-    file: str
+class IndexPolicy:
+    """Which FAISS index a collection gets, by size.
+
+    Attributes:
+        exact_max: Up to this many chunks: exact search.
+        large_kind: Above it: ``ivf-flat``, ``ivf-pq`` or ``hnsw``.
+        nprobe: IVF lists visited per query.
+        hnsw_m: HNSW graph degree.
+        ef_search: HNSW search breadth.
+
+    """
+
+    exact_max: int = 200_000
+    large_kind: IndexKind = "ivf-flat"
+    nprobe: int = 32
+    hnsw_m: int = 32
+    ef_search: int = 128
+
+    def kind_for(self, count: int, current: str) -> str:
+        """The kind for ``count`` chunks; shrinking back to exact waits until half the limit."""
+        if count < MIN_APPROXIMATE:
+            return "flat"
+        if count > self.exact_max:
+            return self.large_kind
+        if current != "flat" and count > self.exact_max // 2:
+            return current
+        return "flat"
+
+
+def _nlist(count: int) -> int:
+    # sqrt(n) lists of sqrt(n) vectors; at least 39 training points per list, FAISS's minimum.
+    return int(max(1, min(65536, round(math.sqrt(count)), count // 39)))
 
 
 class DenseIndex:
@@ -49,20 +86,34 @@ class DenseIndex:
     Args:
         folder: This collection's folder for checkpoints.
         dimension: Vector size; a checkpoint of another size is discarded.
+        policy: Which index kind to use at which size.
 
     """
 
-    def __init__(self, folder: Path, dimension: int) -> None:
+    def __init__(self, folder: Path, dimension: int, policy: IndexPolicy | None = None) -> None:
         self.folder = folder
         self.dimension = dimension
+        self.policy = policy or IndexPolicy()
         self.seq = 0
         self.dirty = False
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self.kind = "flat"
+        self.trained_on = 0  # chunks the IVF quantizer was trained for
+        self._index: faiss.Index = self._empty("flat")
+        self._database: Database | None = None
+        self._collection = ""
 
     @classmethod
-    def open(cls, folder: Path, collection: str, dimension: int, database: Database) -> DenseIndex:
+    def open(
+        cls,
+        folder: Path,
+        collection: str,
+        dimension: int,
+        database: Database,
+        policy: IndexPolicy | None = None,
+    ) -> DenseIndex:
         """Load the newest checkpoint (or start empty) and catch up with ``database``."""
-        view = cls(folder, dimension)
+        view = cls(folder, dimension, policy)
+        view._database, view._collection = database, collection
         view._load_checkpoint()
         view.catch_up(database, collection)
         return view
@@ -70,43 +121,65 @@ class DenseIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    def _empty(self, kind: str) -> faiss.Index:
+        if kind in ("ivf-flat", "ivf-pq"):
+            # IVF keeps our ids natively (an IDMap around IVF breaks on removal).
+            code = "Flat" if kind == "ivf-flat" else f"PQ{max(1, self.dimension // 8)}x8"
+            return faiss.index_factory(
+                self.dimension, f"IVF{_nlist(self.trained_on)},{code}", faiss.METRIC_INNER_PRODUCT
+            )
+        if kind == "hnsw":
+            inner = faiss.IndexHNSWFlat(
+                self.dimension, self.policy.hnsw_m, faiss.METRIC_INNER_PRODUCT
+            )
+            return faiss.IndexIDMap2(inner)
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dimension))
+
     def _load_checkpoint(self) -> None:
-        manifest = self._read_manifest()
+        manifest = read_manifest(self.folder)
         if manifest is None:
             return
-        if manifest.dimension != self.dimension or manifest.kind != INDEX_KIND:
-            logger.warning("discarding %s: built for another embedder or index kind", self.folder)
+        if manifest.get("format") != FORMAT or manifest.get("dimension") != self.dimension:
+            logger.warning("discarding %s: built for another embedder or format", self.folder)
             return
         try:
-            index = faiss.read_index(str(self.folder / manifest.file))
-        except RuntimeError as error:  # truncated or foreign file: FAISS raises, never crashes
+            index = faiss.read_index(str(self.folder / manifest["file"]))
+        except (RuntimeError, KeyError, TypeError) as error:  # truncated or foreign: rebuild
             logger.warning("rebuilding %s: unreadable checkpoint (%s)", self.folder, error)
             return
-        if index.d != self.dimension or index.ntotal != manifest.count:
+        if index.d != self.dimension or index.ntotal != manifest.get("count"):
             logger.warning("rebuilding %s: checkpoint does not match its manifest", self.folder)
             return
         self._index = index
-        self.seq = manifest.seq
-
-    def _read_manifest(self) -> _Manifest | None:
-        try:
-            data = json.loads((self.folder / MANIFEST).read_text())
-            return _Manifest(**data)
-        except FileNotFoundError:
-            return None
-        except (ValueError, TypeError) as error:
-            logger.warning("ignoring %s/%s: %s", self.folder, MANIFEST, error)
-            return None
+        self.kind = str(manifest.get("kind", "flat"))
+        self.trained_on = int(manifest.get("trained_on", 0))
+        self.seq = int(manifest["seq"])
 
     # --- keeping up with SQLite --------------------------------------------------------------
 
+    def ids(self) -> np.ndarray:
+        """Every vector id the index holds."""
+        if isinstance(self._index, faiss.IndexIVF):
+            lists = self._index.invlists
+            parts = [
+                faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+                for i in range(self._index.nlist)
+                if lists.list_size(i)
+            ]
+            return np.concatenate(parts) if parts else np.empty(0, np.int64)
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
     def catch_up(self, database: Database, collection: str) -> None:
         """Make the index hold exactly the vectors SQLite holds for ``collection``."""
+        self._database, self._collection = database, collection
         target_seq = database.last_seq(collection)
         if target_seq == self.seq:
             return
         wanted = database.vector_ids(collection)
-        present = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        if self._fit(len(wanted)):
+            self.seq = target_seq
+            return
+        present = self.ids()
         stale = np.setdiff1d(present, wanted, assume_unique=True)
         missing = np.setdiff1d(wanted, present, assume_unique=True)
         self.remove(stale)
@@ -119,11 +192,47 @@ class DenseIndex:
         self, seq: int, removed: np.ndarray, added_ids: np.ndarray, added: np.ndarray
     ) -> None:
         """Follow one commit made by this process without re-reading SQLite."""
+        self.seq = seq
+        self.dirty = True
+        if self._fit(len(self) - len(removed) + len(added_ids)):
+            return
         self.remove(removed)
         if len(added_ids):
             self.add(added_ids, added)
-        self.seq = seq
+
+    def _fit(self, count: int) -> bool:
+        """Rebuild from SQLite if ``count`` chunks call for another index; True if rebuilt."""
+        kind = self.policy.kind_for(count, self.kind)
+        outgrown = kind.startswith("ivf") and count > 4 * max(self.trained_on, 1)
+        if kind == self.kind and not outgrown:
+            return False
+        self._rebuild(kind)
+        return True
+
+    def _rebuild(self, kind: str) -> None:
+        if self._database is None:
+            msg = "DenseIndex needs its database to rebuild; open it with DenseIndex.open"
+            raise RuntimeError(msg)
+        count = len(self._database.vector_ids(self._collection))
+        logger.info("building a %s index of %d vectors for %s", kind, count, self.folder)
+        self.kind, self.trained_on = kind, count
+        self._index = self._empty(kind)
+        if isinstance(self._index, faiss.IndexIVF):
+            self._train()
+        for ids, matrix in self._database.iter_vectors(self._collection, None, self.dimension):
+            self.add(ids, matrix)
         self.dirty = True
+
+    def _train(self) -> None:
+        assert self._database is not None
+        ids = self._database.vector_ids(self._collection)
+        # ~64 points per list is plenty for k-means on embeddings, and keeps training seconds.
+        sample_size = min(len(ids), 64 * self._index.nlist)
+        sample = np.sort(np.random.default_rng(0).choice(ids, sample_size, replace=False))
+        matrix = np.vstack(
+            [m for _, m in self._database.iter_vectors(self._collection, sample, self.dimension)]
+        )
+        self._index.train(matrix)
 
     def add(self, ids: np.ndarray, matrix: np.ndarray) -> None:
         """Add vectors under the given ids."""
@@ -132,59 +241,71 @@ class DenseIndex:
 
     def remove(self, ids: np.ndarray) -> None:
         """Remove vectors by id (unknown ids are ignored)."""
-        if len(ids):
-            self._index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, np.int64)))
+        if not len(ids):
+            return
+        if self.kind == "hnsw":  # FAISS cannot delete from a graph: rebuild without them
+            self._rebuild(self.kind)
+            return
+        self._index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, np.int64)))
 
     # --- search ------------------------------------------------------------------------------
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The ``k`` nearest vector ids to one query vector, best first, with their scores."""
+    def search(
+        self, query: np.ndarray, k: int, visible: Visible | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``k`` nearest readable vector ids to one query vector, best first, with scores.
+
+        Args:
+            query: The query vector.
+            k: How many results.
+            visible: The readable ids; None when the caller may read every chunk.
+
+        """
         if not len(self):
             return []
         matrix = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-        scores, ids = self._index.search(matrix, min(k, len(self)))
+        if visible is not None and self.kind != "flat" and visible.count <= EXACT_FILTER_MAX:
+            return self._exact_over(matrix[0], k, visible)
+        params = self._params(visible.selector if visible is not None else None)
+        scores, ids = self._index.search(matrix, min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _params(self, selector: faiss.IDSelector | None) -> faiss.SearchParameters | None:
+        if isinstance(self._index, faiss.IndexIVF):
+            return faiss.SearchParametersIVF(sel=selector, nprobe=self.policy.nprobe)
+        if self.kind == "hnsw":
+            return faiss.SearchParametersHNSW(sel=selector, efSearch=self.policy.ef_search)
+        return faiss.SearchParameters(sel=selector) if selector is not None else None
+
+    def _exact_over(self, query: np.ndarray, k: int, visible: Visible) -> list[tuple[int, float]]:
+        assert self._database is not None
+        readable = np.flatnonzero(visible.allowed).astype(np.int64)
+        found = [
+            (ids, matrix @ query)
+            for ids, matrix in self._database.iter_vectors(
+                self._collection, readable, self.dimension
+            )
+        ]
+        if not found:
+            return []
+        ids = np.concatenate([f[0] for f in found])
+        scores = np.concatenate([f[1] for f in found])
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(ids[i]), float(scores[i])) for i in top]
 
     # --- checkpoints -------------------------------------------------------------------------
 
     def save(self) -> None:
         """Write a checkpoint atomically, then drop older ones."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with self._exclusive():
-            name = f"index.{self.seq}.faiss"
-            _atomic_write(self.folder / name, lambda tmp: faiss.write_index(self._index, tmp))
-            manifest = _Manifest(self.seq, len(self), self.dimension, INDEX_KIND, name)
-            payload = json.dumps(manifest.__dict__).encode()
-            _atomic_write(self.folder / MANIFEST, lambda tmp: Path(tmp).write_bytes(payload))
-            for old in self.folder.glob("index.*.faiss"):
-                if old.name != name:
-                    old.unlink(missing_ok=True)
+        name = f"index.{self.seq}.faiss"
+        manifest = {
+            "format": FORMAT,
+            "seq": self.seq,
+            "count": len(self),
+            "dimension": self.dimension,
+            "kind": self.kind,
+            "trained_on": self.trained_on,
+            "file": name,
+        }
+        publish(self.folder, {name: lambda tmp: faiss.write_index(self._index, tmp)}, manifest)
         self.dirty = False
-
-    @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        # Two processes may checkpoint the same collection; the lock keeps one from deleting
-        # the file the other's manifest has just switched to.
-        with (self.folder / ".lock").open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
-    """Write via ``write(tmp_path)``, fsync, then rename over ``path`` and fsync the folder."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(str(tmp))
-        with tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)

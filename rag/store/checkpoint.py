@@ -1,0 +1,85 @@
+"""Atomic checkpoints for the store's rebuildable views (FAISS, BM25).
+
+A view writes its data under fresh names (``<name>.<seq>.<ext>``: temp file, fsync, rename),
+then atomically switches ``manifest.json`` to point at them, then deletes older files. A reader
+therefore sees the old checkpoint or the new one, never half of one, and a crash mid-write
+leaves only an unreferenced temp file. Two processes checkpointing the same view serialize on
+an ``flock`` so one cannot delete what the other's manifest has just switched to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+
+
+def atomic_write(path: Path, write: Callable[[str], object]) -> None:
+    """Write via ``write(tmp_path)``, fsync, then rename over ``path`` and fsync the folder."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(str(tmp))
+        with tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The folder's manifest, or None when it is missing or unreadable (then: rebuild)."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        logger.warning("ignoring %s/%s: %s", folder, MANIFEST, error)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@contextlib.contextmanager
+def exclusive(folder: Path) -> Iterator[None]:
+    """Hold the folder's checkpoint lock."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def publish(
+    folder: Path, files: dict[str, Callable[[str], object]], manifest: dict[str, Any]
+) -> None:
+    """Write ``files`` (name -> writer), switch the manifest to them, delete the rest.
+
+    Args:
+        folder: The view's folder.
+        files: New file names and the functions that write them to a temp path.
+        manifest: The manifest to publish; it should name ``files``.
+
+    """
+    with exclusive(folder):
+        for name, write in files.items():
+            atomic_write(folder / name, write)
+        payload = json.dumps(manifest).encode()
+        atomic_write(folder / MANIFEST, lambda tmp: Path(tmp).write_bytes(payload))
+        for old in folder.iterdir():
+            if old.name not in files and old.name not in (MANIFEST, ".lock"):
+                old.unlink(missing_ok=True)
