@@ -13,12 +13,15 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
+from rag.access import PUBLIC, Access
 from rag.chain import build_rag_chain
 from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
+from rag.fusion import Fusion
 from rag.llm import ChatBllossom, load_processor
-from rag.retrieval import StoreRetriever
-from rag.store import Store
+from rag.rerank import CrossEncoderReranker
+from rag.retrieval import RetrievalMode, StoreRetriever
+from rag.store import IndexPolicy, Store
 
 
 class Assistant:
@@ -35,7 +38,12 @@ class Assistant:
     @cached_property
     def store(self) -> Store:
         """The store under ``data_dir``."""
-        return Store(self.settings.data_dir)
+        policy = IndexPolicy(
+            exact_max=self.settings.index_exact_max,
+            large_kind=self.settings.index_large_kind,
+            nprobe=self.settings.index_nprobe,
+        )
+        return Store(self.settings.data_dir, index_policy=policy)
 
     @cached_property
     def embeddings(self) -> SentenceTransformerEmbeddings:
@@ -64,19 +72,54 @@ class Assistant:
             return self.llm.processor
         return load_processor(self.settings.generator_model)
 
-    def retriever(self, collection: str | None = None, k: int | None = None) -> StoreRetriever:
-        """A retriever over an existing collection (raises when it does not exist)."""
-        name = self.store.collection(collection or self.settings.collection).name
+    @cached_property
+    def reranker(self) -> CrossEncoderReranker | None:
+        """The configured cross-encoder, or None when reranking is off."""
+        if not self.settings.reranker_model:
+            return None
+        return CrossEncoderReranker.load(self.settings.reranker_model, device=self.settings.device)
+
+    def retriever(
+        self,
+        collection: str | None = None,
+        k: int | None = None,
+        *,
+        access: Access = PUBLIC,
+        mode: RetrievalMode | None = None,
+    ) -> StoreRetriever:
+        """A retriever over an existing collection (raises when it does not exist).
+
+        Args:
+            collection: The collection (default: settings).
+            k: Documents to return (default: ``top_k``).
+            access: The caller's reading rights; the default sees unrestricted documents only.
+            mode: ``dense``, ``bm25`` or ``hybrid`` (default: ``retrieval_mode``).
+
+        """
+        settings = self.settings
+        name = self.store.collection(collection or settings.collection).name
         return StoreRetriever(
             store=self.store,
             embeddings=self.embeddings,
             collection=name,
-            k=k or self.settings.top_k,
+            k=k or settings.top_k,
+            mode=mode or settings.retrieval_mode,
+            access=access,
+            fusion=Fusion(
+                method=settings.fusion_method,
+                keyword_weight=settings.fusion_keyword_weight,
+                adaptive=settings.fusion_adaptive,
+            ),
+            candidates=settings.retrieval_candidates,
+            reranker=self.reranker,
+            rerank_top_n=settings.rerank_top_n,
         )
 
-    def chain(self, collection: str | None = None, k: int | None = None) -> Runnable[Any, Any]:
-        """The RAG chain over a collection."""
-        return build_rag_chain(self.retriever(collection, k), self.llm)
+    def chain(
+        self, collection: str | None = None, k: int | None = None, *, access: Access = PUBLIC
+    ) -> Runnable[Any, Any]:
+        """The RAG chain over a collection, retrieving only what ``access`` may read."""
+        return build_rag_chain(self.retriever(collection, k, access=access), self.llm)
 
     def close(self) -> None:
         """Checkpoint and close the store if it was opened."""

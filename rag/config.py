@@ -62,6 +62,33 @@ class Settings(BaseSettings):
 
     # Retrieval.
     top_k: int = Field(default=5, ge=1, le=100, description="Passages put into the prompt.")
+    retrieval_mode: Literal["dense", "bm25", "hybrid"] = Field(
+        default="hybrid", description="dense (FAISS), bm25 (Kiwi morphemes) or hybrid (fused)."
+    )
+    fusion_method: Literal["convex", "rrf"] = Field(
+        default="convex", description="Hybrid fusion: normalized-score combination or RRF."
+    )
+    fusion_keyword_weight: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Weight of BM25 in hybrid fusion (0..1)."
+    )
+    fusion_adaptive: bool = Field(
+        default=True, description="Scale the BM25 weight by the query's keyword evidence."
+    )
+    retrieval_candidates: int = Field(
+        default=50, ge=1, le=1000, description="Results taken from each search before fusion."
+    )
+    reranker_model: str | None = Field(
+        default=None,
+        description="Cross-encoder (hub name or folder), e.g. BAAI/bge-reranker-v2-m3; unset: off.",
+    )
+    rerank_top_n: int = Field(default=20, ge=1, le=200, description="Fused results reranked.")
+    index_exact_max: int = Field(
+        default=200_000, ge=0, description="Chunks up to which a collection is searched exactly."
+    )
+    index_large_kind: Literal["ivf-flat", "ivf-pq", "hnsw"] = Field(
+        default="ivf-flat", description="Approximate FAISS index above index_exact_max."
+    )
+    index_nprobe: int = Field(default=32, ge=1, description="IVF lists visited per query.")
 
     # Generation.
     max_new_tokens: int = Field(default=512, ge=1)

@@ -1,7 +1,9 @@
 """The store: SQLite is the source of truth, search indexes are rebuildable views."""
 
+from rag.store.dense_index import IndexPolicy
 from rag.store.images import ImageFiles
 from rag.store.records import (
+    Candidates,
     ChunkKind,
     CollectionInfo,
     CommitRecord,
@@ -15,6 +17,7 @@ from rag.store.records import (
 from rag.store.store import Store, validate_collection_name
 
 __all__ = [
+    "Candidates",
     "ChunkKind",
     "CollectionInfo",
     "CommitRecord",
@@ -22,6 +25,7 @@ __all__ = [
     "DocumentRecord",
     "DocumentUpdate",
     "ImageFiles",
+    "IndexPolicy",
     "NewChunk",
     "SearchHit",
     "Store",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.access import OPERATOR, Access
 from rag.store.records import (
     CollectionInfo,
     CommitRecord,
@@ -172,9 +173,12 @@ class Database:
 
     # --- documents ---------------------------------------------------------------------------
 
-    def documents(self, collection: str) -> list[DocumentRecord]:
-        """Every document of a collection, by source path."""
-        return self._select_documents("d.collection = ?", (collection,))
+    def documents(self, collection: str, access: Access = OPERATOR) -> list[DocumentRecord]:
+        """The documents of a collection that ``access`` may read, by source path."""
+        if access.everything:
+            return self._select_documents("d.collection = ?", (collection,))
+        readable, groups = _readable(access)
+        return self._select_documents(f"d.collection = ? AND {readable}", (collection, *groups))
 
     def document(self, collection: str, document_id: str) -> DocumentRecord | None:
         """A document by id, or None."""
@@ -240,6 +244,43 @@ class Database:
                     f"SELECT vector_id, vector FROM chunks WHERE vector_id IN ({marks})", part
                 ).fetchall()
             yield _unpack(rows, dimension)
+
+    def chunk_texts(self, vector_ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """``(ids, texts)`` of the given chunks (ids that no longer exist are left out)."""
+        part = [int(i) for i in vector_ids]
+        marks = ",".join("?" * len(part))
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT vector_id, text FROM chunks WHERE vector_id IN ({marks}) "
+                "ORDER BY vector_id",
+                part,
+            ).fetchall()
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        return ids, [row[1] for row in rows]
+
+    # --- access control ----------------------------------------------------------------------
+
+    def readable_vector_ids(self, collection: str, access: Access) -> np.ndarray | None:
+        """Vector ids of the chunks ``access`` may read; None when that is all of them."""
+        if access.everything:
+            return None
+        readable, groups = _readable(access)
+        with self._lock:
+            hidden = self._conn.execute(
+                f"SELECT COUNT(*) FROM documents d WHERE d.collection = ? AND NOT {readable}",
+                (collection, *groups),
+            ).fetchone()[0]
+            if not hidden:
+                return None
+            rows = self._conn.execute(
+                f"""
+                SELECT c.vector_id FROM chunks c
+                JOIN documents d ON d.collection = c.collection AND d.id = c.document_id
+                WHERE c.collection = ? AND {readable}
+                """,
+                (collection, *groups),
+            ).fetchall()
+        return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
 
     def chunks_by_vector_ids(self, vector_ids: Sequence[int]) -> dict[int, StoredChunk]:
         """Vector id -> chunk (with its document's path) for the ids that still exist."""
@@ -419,6 +460,16 @@ class _Transaction:
             self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
             self._lock.release()
+
+
+def _readable(access: Access) -> tuple[str, tuple[str, ...]]:
+    """SQL condition on documents ``d`` (and its parameters): unrestricted or a shared group."""
+    groups = tuple(sorted(access.groups))
+    marks = ",".join("?" * len(groups))
+    condition = (
+        f"(d.groups = '[]' OR EXISTS (SELECT 1 FROM json_each(d.groups) WHERE value IN ({marks})))"
+    )
+    return condition, groups
 
 
 def _unpack(rows: Sequence[sqlite3.Row], dimension: int) -> tuple[np.ndarray, np.ndarray]:

@@ -111,3 +111,19 @@ class CommitResult:
     chunks_removed: int
     documents_written: int
     documents_removed: int
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Readable chunks found by dense or keyword search, each with both scores.
+
+    Attributes:
+        dense: Vector id -> inner product with the query.
+        keyword: Vector id -> BM25 score (0 when no query term matches).
+        evidence: Share of the query's keyword weight found in the best BM25 match, in [0, 1].
+
+    """
+
+    dense: dict[int, float]
+    keyword: dict[int, float]
+    evidence: float

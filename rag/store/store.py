@@ -16,6 +16,7 @@ from types import TracebackType
 
 import numpy as np
 
+from rag.access import OPERATOR, PUBLIC, Access
 from rag.errors import (
     BllossomRagError,
     CollectionNotFoundError,
@@ -23,9 +24,10 @@ from rag.errors import (
     EmbeddingMismatchError,
 )
 from rag.store.database import Database
-from rag.store.dense_index import DenseIndex
+from rag.store.dense_index import DenseIndex, IndexPolicy
 from rag.store.images import ImageFiles
 from rag.store.records import (
+    Candidates,
     CollectionInfo,
     CommitRecord,
     CommitResult,
@@ -33,6 +35,8 @@ from rag.store.records import (
     DocumentUpdate,
     SearchHit,
 )
+from rag.store.sparse_index import SparseIndex
+from rag.store.visibility import Visible
 
 DATABASE_FILE = "store.sqlite3"
 # Collection names become folder names: letters (any script), digits, '_', '-', '.'.
@@ -55,15 +59,19 @@ class Store:
 
     Args:
         data_dir: The folder; created when missing.
+        index_policy: Which FAISS index kind a collection gets at which size.
 
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, index_policy: IndexPolicy | None = None) -> None:
         self.data_dir = Path(data_dir).expanduser()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.database = Database(self.data_dir / DATABASE_FILE)
         self.images = ImageFiles(self.data_dir / "images")
+        self.index_policy = index_policy or IndexPolicy()
         self._views: dict[str, DenseIndex] = {}
+        self._sparse: dict[str, SparseIndex] = {}
+        self._visible: dict[tuple[str, int, Access], Visible | None] = {}
         self._lock = threading.RLock()
 
     def __enter__(self) -> Store:
@@ -119,9 +127,9 @@ class Store:
 
     # --- documents ---------------------------------------------------------------------------
 
-    def documents(self, collection: str) -> list[DocumentRecord]:
-        """Every document of a collection, by path."""
-        return self.database.documents(self.collection(collection).name)
+    def documents(self, collection: str, access: Access = OPERATOR) -> list[DocumentRecord]:
+        """The documents of a collection that ``access`` may read (all, by default), by path."""
+        return self.database.documents(self.collection(collection).name, access)
 
     def document(self, collection: str, document_id: str) -> DocumentRecord | None:
         """A document by id, or None."""
@@ -175,7 +183,7 @@ class Store:
     def flush(self) -> None:
         """Checkpoint every view that changed since it was loaded or saved."""
         with self._lock:
-            for view in self._views.values():
+            for view in [*self._views.values(), *self._sparse.values()]:
                 if view.dirty:
                     view.save()
 
@@ -188,17 +196,94 @@ class Store:
             if view is None:
                 info = self.collection(collection)
                 folder = self.data_dir / "faiss" / info.name
-                view = DenseIndex.open(folder, info.name, info.dimension, self.database)
+                view = DenseIndex.open(
+                    folder, info.name, info.dimension, self.database, self.index_policy
+                )
                 self._views[collection] = view
             else:
                 view.catch_up(self.database, collection)
             return view
 
-    def search(self, collection: str, query_vector: np.ndarray, k: int) -> list[SearchHit]:
-        """The ``k`` chunks nearest to ``query_vector``, best first."""
+    def sparse_view(self, collection: str) -> SparseIndex:
+        """The collection's BM25 view, loaded (or built) on first use and kept current."""
         with self._lock:
-            ranked = self.dense_view(collection).search(query_vector, k)
-            chunks = self.database.chunks_by_vector_ids([vector_id for vector_id, _ in ranked])
+            view = self._sparse.get(collection)
+            if view is None:
+                name = self.collection(collection).name
+                view = SparseIndex.open(self.data_dir / "bm25" / name, name, self.database)
+                self._sparse[collection] = view
+            else:
+                view.catch_up(self.database, collection)
+            return view
+
+    def visible(self, collection: str, access: Access) -> Visible | None:
+        """What ``access`` may read in ``collection``, for the searches; None = everything."""
+        with self._lock:
+            key = (collection, self.database.last_seq(collection), access)
+            if key not in self._visible:
+                if len(self._visible) > 256:  # stale commits and departed callers
+                    self._visible.clear()
+                ids = self.database.readable_vector_ids(collection, access)
+                self._visible[key] = None if ids is None else Visible.only(ids)
+            return self._visible[key]
+
+    def search(
+        self, collection: str, query_vector: np.ndarray, k: int, access: Access = PUBLIC
+    ) -> list[SearchHit]:
+        """The ``k`` readable chunks nearest to ``query_vector``, best first.
+
+        Args:
+            collection: The collection to search.
+            query_vector: The normalized query embedding.
+            k: How many results.
+            access: Who is asking; the default sees only unrestricted documents.
+
+        """
+        with self._lock:
+            view = self.dense_view(collection)
+            ranked = view.search(query_vector, k, self.visible(collection, access))
+            return self.hits(ranked)
+
+    def keyword_search(
+        self, collection: str, query: str, k: int, access: Access = PUBLIC
+    ) -> list[SearchHit]:
+        """The ``k`` readable chunks that best match ``query`` by BM25, best first."""
+        with self._lock:
+            view = self.sparse_view(collection)
+            ranked = view.search(query, k, self.visible(collection, access))
+            return self.hits(ranked)
+
+    def candidates(
+        self,
+        collection: str,
+        query: str,
+        query_vector: np.ndarray,
+        n: int,
+        access: Access = PUBLIC,
+    ) -> Candidates:
+        """The ``n`` best readable chunks by dense and by BM25 search, each with both scores.
+
+        A candidate found by one search gets its exact score from the other too (its stored
+        vector against the query; its BM25 terms), so fusion compares like with like.
+        """
+        with self._lock:
+            visible = self.visible(collection, access)
+            dense = dict(self.dense_view(collection).search(query_vector, n, visible))
+            match = self.sparse_view(collection).match(query, visible)
+            keyword = dict(match.top(n))
+            only_keyword = np.array(sorted(keyword.keys() - dense.keys()), dtype=np.int64)
+            info = self.collection(collection)
+            for ids, matrix in self.database.iter_vectors(info.name, only_keyword, info.dimension):
+                dense.update(zip(ids.tolist(), (matrix @ query_vector).tolist(), strict=True))
+            only_dense = np.array(sorted(dense.keys() - keyword.keys()), dtype=np.int64)
+            keyword.update(
+                zip(only_dense.tolist(), match.scores_of(only_dense).tolist(), strict=True)
+            )
+        return Candidates(dense=dense, keyword=keyword, evidence=match.evidence)
+
+    def hits(self, ranked: Sequence[tuple[int, float]]) -> list[SearchHit]:
+        """``(vector id, score)`` pairs as hits with their chunks, in the given order."""
+        chunks = self.database.chunks_by_vector_ids([vector_id for vector_id, _ in ranked])
         return [
             SearchHit(chunk=chunks[vector_id], score=score)
             for vector_id, score in ranked
