@@ -1,6 +1,11 @@
 """The ``bllossom-rag`` command line: one module per command group, all on one Typer app."""
 
-from rag.cli import ask_command, docs_command, ingest_command  # noqa: F401  (registers commands)
+from rag.cli import (  # noqa: F401  (registers commands)
+    ask_command,
+    docs_command,
+    ingest_command,
+    ui_command,
+)
 from rag.cli.app import app
 
 __all__ = ["app"]

@@ -1,0 +1,48 @@
+"""The Streamlit entry point: ``bllossom-rag ui`` (or ``streamlit run ui/app.py``).
+
+It runs on every interaction, before the page: settings, language, sign-in, the navigation
+between Chat, Library and Dashboard, and the sidebar's language toggle and identity line. The
+pages do their own drawing and reach the library only through :mod:`ui.services`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui.i18n import LANGUAGE_KEY, LANGUAGES, t
+from ui.resources import app_context
+
+PAGES = Path(__file__).parent / "pages"
+
+st.set_page_config(page_title="Bllossom RAG", page_icon="🌸", layout="wide")
+context = app_context()
+
+navigation = st.navigation(
+    [
+        st.Page(PAGES / "chat.py", title=t("page_chat"), icon="💬", url_path="chat", default=True),
+        st.Page(PAGES / "library.py", title=t("page_library"), icon="📚", url_path="library"),
+        st.Page(PAGES / "dashboard.py", title=t("page_dashboard"), icon="📊", url_path="dashboard"),
+    ]
+)
+
+with st.sidebar:
+    st.segmented_control(
+        t("language"),
+        list(LANGUAGES),
+        format_func=LANGUAGES.__getitem__,
+        key=LANGUAGE_KEY,
+        required=True,
+    )
+    identity = context.identity
+    if identity.signed_in:
+        st.caption(t("signed_in_as", name=identity.name))
+    else:
+        st.caption(t("single_user_mode"))
+    groups = ", ".join(identity.groups)
+    st.caption(t("your_groups", groups=groups) if groups else t("no_groups"))
+    if identity.signed_in:
+        st.button(t("sign_out"), on_click=st.logout)
+
+navigation.run()

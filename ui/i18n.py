@@ -1,0 +1,188 @@
+"""Korean and English labels, chosen by a toggle, the ``ui_language`` setting or the browser.
+
+Labels live in one table, Korean first, so a missing translation is a visible gap in one
+place rather than an English string buried in a page. Only the app's own words are translated;
+documents, answers and file names are shown as they are.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rag.config import Settings
+
+LANGUAGES = {"ko": "한국어", "en": "English"}
+LANGUAGE_KEY = "language"
+
+# key -> (Korean, English); str.format fields in braces.
+LABELS: dict[str, tuple[str, str]] = {
+    "app_title": ("Bllossom RAG 어시스턴트", "Bllossom RAG assistant"),
+    "language": ("언어", "Language"),
+    # navigation
+    "page_chat": ("대화", "Chat"),
+    "page_library": ("문서 보관함", "Library"),
+    "page_dashboard": ("대시보드", "Dashboard"),
+    # identity
+    "local_user": ("로컬 사용자", "local user"),
+    "single_user_mode": (
+        "단일 사용자 모드: 로그인이 설정되지 않았습니다.",
+        "Single-user mode: no sign-in is configured.",
+    ),
+    "signed_in_as": ("{name}(으)로 로그인됨", "Signed in as {name}"),
+    "your_groups": ("그룹: {groups}", "Groups: {groups}"),
+    "no_groups": (
+        "그룹 없음 (제한 없는 문서만 보입니다)",
+        "No groups (unrestricted documents only)",
+    ),
+    "sign_in": ("로그인", "Sign in"),
+    "sign_out": ("로그아웃", "Sign out"),
+    "sign_in_needed": ("계속하려면 로그인하세요.", "Sign in to continue."),
+    "auth_not_configured": (
+        "ui_auth가 켜져 있지만 .streamlit/secrets.toml에 [auth] 설정이 없습니다.",
+        "ui_auth is on but .streamlit/secrets.toml has no [auth] section.",
+    ),
+    "loading_embedder": ("임베딩 모델을 불러오는 중…", "Loading the embedding model…"),
+    # shared
+    "collection": ("컬렉션", "Collection"),
+    "new_collection": ("새 컬렉션…", "New collection…"),
+    "new_collection_name": ("새 컬렉션 이름", "New collection name"),
+    "no_collections": (
+        "아직 문서가 없습니다. 문서 보관함에서 파일을 올려 주세요.",
+        "No documents yet: add some in the Library.",
+    ),
+    "go_library": ("문서 보관함으로", "Open the Library"),
+    # chat
+    "chat_title": ("문서에게 물어보세요", "Ask your documents"),
+    "chat_placeholder": (
+        "한국어나 영어로 질문하세요 (이미지 첨부 가능)",
+        "Ask in Korean or English (you can attach an image)",
+    ),
+    "generation_settings": ("생성 설정", "Generation settings"),
+    "top_k": ("참고 문단 수", "Passages"),
+    "max_new_tokens": ("최대 답변 토큰", "Max answer tokens"),
+    "temperature": ("온도 (0 = 결정적)", "Temperature (0 = greedy)"),
+    "top_p": ("Top-p", "Top-p"),
+    "clear_chat": ("대화 지우기", "Clear chat"),
+    "thinking": ("문서를 찾고 답을 쓰는 중…", "Searching and writing…"),
+    "describe_image": ("이 이미지에 대해 설명해 주세요.", "Describe this image."),
+    "sources": ("출처 {count}개", "{count} sources"),
+    "no_sources": ("찾은 문단이 없습니다.", "No passages were found."),
+    "page_number": ("{page}쪽", "p. {page}"),
+    "score": ("유사도 {score:.3f}", "score {score:.3f}"),
+    "images_in_prompt": ("프롬프트에 들어간 이미지", "Images in the prompt"),
+    "your_image": ("첨부한 이미지", "Your image"),
+    "image_unreadable": (
+        "첨부 이미지를 읽을 수 없습니다: {error}",
+        "Cannot read the image: {error}",
+    ),
+    "generation_failed": (
+        "답변을 생성하지 못했습니다: {error}. 문서 보관함과 대시보드는 계속 쓸 수 있습니다.",
+        "Could not generate an answer: {error}. The Library and Dashboard still work.",
+    ),
+    "worker_unreachable": (
+        "생성 워커({url})에 연결할 수 없습니다: {error}",
+        "the generation worker at {url} is unreachable: {error}",
+    ),
+    "worker_status": (
+        "생성 워커({url})가 {status}로 응답했습니다: {error}",
+        "the generation worker at {url} answered {status}: {error}",
+    ),
+    # library
+    "library_title": ("문서 보관함", "Document library"),
+    "upload_files": ("파일 올리기", "Upload files"),
+    "upload_help": (
+        "파일당 최대 {mb} MB. 같은 이름으로 다시 올리면 문서가 갱신됩니다.",
+        "Up to {mb} MB per file. Uploading the same name again updates the document.",
+    ),
+    "allowed_groups": ("읽을 수 있는 그룹", "Allowed groups"),
+    "allowed_groups_help": (
+        "비워 두면 모두가 읽을 수 있습니다. "
+        "내가 속하지 않은 그룹만 고르면 나에게도 보이지 않습니다.",
+        "Empty means everyone. Choose only groups you are not in and you will not see them either.",
+    ),
+    "ingest_button": ("올리고 색인하기", "Upload and index"),
+    "ingest_starting": ("색인 준비 중…", "Preparing…"),
+    "ingest_progress": (
+        "파일 {done}/{total}, 청크 {chunks}개 임베딩",
+        "{done}/{total} files, {chunks} chunks embedded",
+    ),
+    "ingest_summary": (
+        "색인 {ingested}, 변경 없음 {unchanged}, 실패 {failed}",
+        "{ingested} ingested, {unchanged} unchanged, {failed} failed",
+    ),
+    "status_ingested": ("색인됨", "ingested"),
+    "status_unchanged": ("변경 없음", "unchanged"),
+    "status_failed": ("실패", "failed"),
+    "result": ("결과", "result"),
+    "file": ("파일", "file"),
+    "detail": ("사유", "detail"),
+    "documents_in": ("{collection}의 문서", "Documents in {collection}"),
+    "documents": ("문서", "Documents"),
+    "chunks": ("청크", "Chunks"),
+    "images": ("이미지", "Images"),
+    "size": ("크기", "Size"),
+    "groups": ("그룹", "Groups"),
+    "everyone": ("모두", "everyone"),
+    "ingested_at": ("색인 시각", "Ingested"),
+    "path": ("경로", "Path"),
+    "no_documents": ("이 컬렉션에 볼 수 있는 문서가 없습니다.", "No documents you can see here."),
+    "delete_document": ("문서 삭제", "Delete a document"),
+    "delete_button": ("삭제", "Delete"),
+    "deleted": ("삭제했습니다: {name}", "Deleted {name}"),
+    # dashboard
+    "dashboard_title": ("시스템 현황", "System dashboard"),
+    "collections": ("컬렉션", "Collections"),
+    "store_size": ("저장소 크기", "Store size"),
+    "per_collection": ("컬렉션별", "Per collection"),
+    "embedding_model": ("임베딩 모델", "Embedding model"),
+    "storage": ("저장 공간", "Storage"),
+    "component": ("구성 요소", "Component"),
+    "last_ingests": ("최근 색인", "Last ingests"),
+    "no_commits": ("아직 색인 기록이 없습니다.", "No ingests yet."),
+    "commit_seq": ("커밋", "Commit"),
+    "finished": ("완료 시각", "Finished"),
+    "duration_s": ("소요(초)", "Duration (s)"),
+    "chunks_added": ("추가 청크", "Chunks added"),
+    "chunks_removed": ("삭제 청크", "Chunks removed"),
+    "generator": ("생성기", "Generator"),
+    "worker_ok": (
+        "워커 정상 ({url}, {latency:.0f} ms): {detail}",
+        "Worker healthy ({url}, {latency:.0f} ms): {detail}",
+    ),
+    "worker_down": ("워커 응답 없음 ({url}): {detail}", "Worker unreachable ({url}): {detail}"),
+    "in_process": ("프로세스 내 생성기: {model}", "In-process generator: {model}"),
+    "in_process_missing": (
+        "생성 모델을 찾을 수 없습니다: {error}",
+        "Generator unavailable: {error}",
+    ),
+    "latency": ("최근 생성 지연", "Recent generation latency"),
+    "no_answers_yet": (
+        "아직 답변 기록이 없습니다. 대화 페이지에서 질문해 보세요.",
+        "No answers yet: ask something in Chat.",
+    ),
+    "ttft": ("첫 토큰까지(초)", "Time to first token (s)"),
+    "tokens_per_s": ("토큰/초", "Tokens/s"),
+    "answers": ("답변 {count}개, 실패 {failed}개", "{count} answers, {failed} failed"),
+    "time": ("시각", "Time"),
+}
+
+
+def resolve_language(setting: str, locale: str | None) -> str:
+    """``ko`` or ``en`` from the setting, or for ``auto`` from the browser's locale."""
+    if setting in LANGUAGES:
+        return setting
+    return "ko" if (locale or "").lower().startswith("ko") else "en"
+
+
+def init_language(settings: Settings) -> str:
+    """Set this session's language once (the sidebar toggle changes it later)."""
+    if st.session_state.get(LANGUAGE_KEY) not in LANGUAGES:
+        st.session_state[LANGUAGE_KEY] = resolve_language(settings.ui_language, st.context.locale)
+    return st.session_state[LANGUAGE_KEY]
+
+
+def t(key: str, **values: object) -> str:
+    """The label ``key`` in the session's language, formatted with ``values``."""
+    korean, english = LABELS[key]
+    text = korean if st.session_state.get(LANGUAGE_KEY) == "ko" else english
+    return text.format(**values) if values else text

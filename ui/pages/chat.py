@@ -1,0 +1,178 @@
+"""Chat: ask (optionally with an image), watch the answer stream, see what it was based on.
+
+Under each answer: the images that went into the prompt, then the numbered passages behind the
+``[n]`` citations. Answers and passages are untrusted text and are shown through
+:mod:`ui.safe_markdown`, never as HTML. A failed generation leaves a message in the
+conversation (the sources that were retrieved are still shown) and the rest of the app works on.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from rag.errors import BllossomRagError
+from ui import services
+from ui.i18n import t
+from ui.metrics import GenerationTimer
+from ui.resources import app_context, with_embeddings
+from ui.safe_markdown import MarkdownGuard, literal_markdown, safe_markdown
+from ui.widgets import pick_collection
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
+HISTORY_KEY = "chat_history"
+SNIPPET_CHARS = 300
+
+
+@dataclass
+class Turn:
+    """One question and its answer, as kept in the session's history."""
+
+    question: str
+    user_thumbnail: bytes | None = None
+    answer: str = ""
+    sources: list[services.SourceView] = field(default_factory=list)
+    images: list[services.PromptImage] = field(default_factory=list)
+    error: str | None = None
+
+
+def show_sources(turn: Turn) -> None:
+    """Prompt images, then the numbered passages, under an answer."""
+    if turn.images:
+        st.caption(t("images_in_prompt"))
+        columns = st.columns(min(len(turn.images), 4))
+        for column, image in zip(itertools.cycle(columns), turn.images, strict=False):
+            caption = (
+                t("your_image")
+                if image.number is None
+                else f"[{image.number}] {Path(image.source).name}"
+            )
+            column.image(image.thumbnail, caption=caption, width=160)
+    if not turn.sources:
+        if not turn.error:
+            st.caption(t("no_sources"))
+        return
+    with st.expander(t("sources", count=len(turn.sources)), expanded=True):
+        for source in turn.sources:
+            where = [literal_markdown(Path(source.source).name)]
+            if source.page is not None:
+                where.append(t("page_number", page=source.page))
+            where.append(t("score", score=source.score))
+            st.markdown(f"**\\[{source.number}\\]** " + " · ".join(where))
+            if source.thumbnail and Path(source.thumbnail).is_file():
+                st.image(source.thumbnail, width=120)
+            snippet = " ".join(source.text.split())
+            if len(snippet) > SNIPPET_CHARS:
+                snippet = snippet[:SNIPPET_CHARS] + "…"
+            st.caption(literal_markdown(snippet))
+
+
+def show_turn(turn: Turn) -> None:
+    """Replay a past turn."""
+    with st.chat_message("user"):
+        st.markdown(safe_markdown(turn.question))
+        if turn.user_thumbnail:
+            st.image(turn.user_thumbnail, width=120)
+    with st.chat_message("assistant"):
+        if turn.answer:
+            st.markdown(safe_markdown(turn.answer))
+        if turn.error:
+            st.error(turn.error)
+        show_sources(turn)
+
+
+def answer_pieces(
+    stream: Iterator[dict[str, Any]], state: dict[str, Any], timer: GenerationTimer, turn: Turn
+) -> Iterator[str]:
+    """Sanitized answer text for ``st.write_stream``; other chain keys go into ``state``."""
+    guard = MarkdownGuard()
+    for part in stream:
+        if "answer" in part:
+            timer.answer_piece()
+            turn.answer += part["answer"]
+            if safe := guard.feed(part["answer"]):
+                yield safe
+        else:
+            state.update(part)
+    if rest := guard.finish():
+        yield rest
+
+
+context = app_context()
+settings = context.settings
+assistant = context.assistant
+history: list[Turn] = st.session_state.setdefault(HISTORY_KEY, [])
+names = [info.name for info in services.collections(assistant)]
+
+with st.sidebar:
+    collection = pick_collection(names, settings.collection, key="chat_collection")
+    st.subheader(t("generation_settings"))
+    top_k = st.slider(t("top_k"), 1, 20, min(settings.top_k, 20))
+    max_new_tokens = st.slider(t("max_new_tokens"), 16, 2048, min(settings.max_new_tokens, 2048))
+    temperature = st.slider(t("temperature"), 0.0, 1.5, min(settings.temperature, 1.5), 0.05)
+    top_p = st.slider(t("top_p"), 0.05, 1.0, settings.top_p, 0.05)
+    if st.button(t("clear_chat"), disabled=not history):
+        history.clear()
+        st.rerun()
+
+st.title(t("chat_title"))
+for past in history:
+    show_turn(past)
+
+if collection is None:
+    st.info(t("no_collections"))
+    st.page_link("pages/library.py", label=t("go_library"), icon="📚")
+
+prompt = st.chat_input(
+    t("chat_placeholder"),
+    accept_file=True,
+    file_type=IMAGE_TYPES,
+    max_upload_size=settings.ui_max_upload_mb,
+    disabled=collection is None,
+)
+
+if prompt and collection is not None:
+    turn = Turn(question=prompt.text.strip() or t("describe_image"))
+    image = None
+    if prompt.files:
+        try:
+            image, turn.user_thumbnail = services.read_user_image(prompt.files[0].getvalue())
+        except BllossomRagError as error:
+            turn.error = t("image_unreadable", error=error)
+    with st.chat_message("user"):
+        st.markdown(safe_markdown(turn.question))
+        if turn.user_thumbnail:
+            st.image(turn.user_thumbnail, width=120)
+    with st.chat_message("assistant"):
+        if turn.error is None:
+            options = services.AskOptions(collection, top_k, max_new_tokens, temperature, top_p)
+            timer = GenerationTimer()
+            state: dict[str, Any] = {}
+            try:
+                with_embeddings(settings)
+                stream = services.ask(
+                    assistant, turn.question, image, options, context.identity.access, [timer]
+                )
+                pieces = answer_pieces(stream, state, timer, turn)
+                with st.spinner(t("thinking")):
+                    first = next(pieces, "")
+                st.write_stream(itertools.chain([first], pieces))
+            except Exception as error:  # only failures a user can act on are shown; bugs re-raise
+                turn.error = services.generation_failure(error, settings)
+                if turn.error is None:
+                    raise
+                st.error(turn.error)
+            turn.sources = services.source_views(state.get("documents", []))
+            turn.images = services.prompt_images(state, turn.user_thumbnail)
+            context.log.record(
+                timer.sample(collection, services.generation_backend(settings), turn.error)
+            )
+        else:
+            st.error(turn.error)
+        show_sources(turn)
+    history.append(turn)

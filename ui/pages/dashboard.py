@@ -1,0 +1,118 @@
+"""Dashboard: what the store holds, what it costs on disk, recent ingests, generator health.
+
+Counts come from the store's own tables, sizes from the data folder, latency from the answers
+the Chat page timed (``ui-metrics.sqlite3``). Nothing here loads a model: the generator check
+probes the worker's ``/health`` or, in-process, that the model folder exists.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui import services
+from ui.i18n import t
+from ui.resources import app_context
+from ui.widgets import human_bytes, local_time
+
+context = app_context()
+settings = context.settings
+assistant = context.assistant
+
+st.title(t("dashboard_title"))
+infos = services.collections(assistant)
+usage = services.store_usage(settings.data_dir)
+
+row = st.columns(5)
+row[0].metric(t("collections"), len(infos), border=True)
+row[1].metric(t("documents"), sum(i.documents for i in infos), border=True)
+row[2].metric(t("chunks"), sum(i.chunks for i in infos), border=True)
+row[3].metric(t("images"), sum(i.images for i in infos), border=True)
+row[4].metric(t("store_size"), human_bytes(sum(usage.values())), border=True)
+
+st.subheader(t("per_collection"))
+if infos:
+    counts = pd.DataFrame(
+        {
+            t("collection"): [i.name for i in infos],
+            t("documents"): [i.documents for i in infos],
+            t("chunks"): [i.chunks for i in infos],
+            t("images"): [i.images for i in infos],
+        }
+    )
+    chart, table = st.columns([3, 2])
+    chart.bar_chart(counts, x=t("collection"), stack=False)
+    table.dataframe(
+        counts.assign(**{t("embedding_model"): [i.embedding_model for i in infos]}),
+        hide_index=True,
+    )
+else:
+    st.info(t("no_collections"))
+
+left, right = st.columns(2)
+with left:
+    st.subheader(t("storage"))
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("component"): list(usage),
+                t("size"): [human_bytes(size) for size in usage.values()],
+            }
+        ),
+        hide_index=True,
+    )
+with right:
+    st.subheader(t("last_ingests"))
+    commits = services.commits(assistant)
+    if commits:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("commit_seq"): [c.seq for c in commits],
+                    t("collection"): [c.collection for c in commits],
+                    t("finished"): [local_time(c.finished_at) for c in commits],
+                    t("duration_s"): [round(c.finished_at - c.started_at, 3) for c in commits],
+                    t("chunks_added"): [c.added for c in commits],
+                    t("chunks_removed"): [c.removed for c in commits],
+                }
+            ),
+            hide_index=True,
+        )
+    else:
+        st.info(t("no_commits"))
+
+st.subheader(t("generator"))
+health = services.generator_health(settings)
+if health.kind == "worker":
+    if health.ok:
+        st.success(
+            t(
+                "worker_ok",
+                url=health.target,
+                latency=health.latency_ms or 0.0,
+                detail=health.detail,
+            )
+        )
+    else:
+        st.error(t("worker_down", url=health.target, detail=health.detail))
+elif health.ok:
+    st.success(t("in_process", model=health.target))
+else:
+    st.error(t("in_process_missing", error=health.detail))
+
+st.subheader(t("latency"))
+samples = context.log.recent()
+if not samples:
+    st.info(t("no_answers_yet"))
+else:
+    timings = pd.DataFrame(
+        {
+            t("time"): [local_time(s.at) for s in samples],
+            t("ttft"): [s.ttft_s for s in samples],
+            t("tokens_per_s"): [s.tokens_per_s for s in samples],
+        }
+    )
+    st.caption(t("answers", count=len(samples), failed=sum(s.error is not None for s in samples)))
+    ttft_chart, speed_chart = st.columns(2)
+    ttft_chart.line_chart(timings, x=t("time"), y=t("ttft"))
+    speed_chart.line_chart(timings, x=t("time"), y=t("tokens_per_s"))

@@ -1,0 +1,151 @@
+"""Library: upload files into a collection, see every file's result, list and delete documents.
+
+Uploads go through :func:`ui.services.ingest_uploads`, the same pipeline as ``bllossom-rag
+ingest`` (size cap, loaders, content checks, one result per file). The list shows only the
+documents the user's groups may read, so a restricted document is invisible here exactly as it
+is in Chat.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.pipeline import IngestProgress
+from rag.errors import BllossomRagError
+from ui import services
+from ui.i18n import t
+from ui.resources import app_context, with_embeddings
+from ui.widgets import human_bytes, local_time, pick_collection
+
+RESULTS_KEY = "library_results"
+UPLOADER_KEY = "library_uploader"
+FLASH_KEY = "library_flash"
+
+context = app_context()
+settings = context.settings
+assistant = context.assistant
+access = context.identity.access
+
+st.title(t("library_title"))
+if flash := st.session_state.pop(FLASH_KEY, None):
+    st.success(flash)
+infos = services.collections(assistant)
+collection = pick_collection(
+    [info.name for info in infos], settings.collection, key="library_collection", allow_new=True
+)
+if collection is None:
+    collection = settings.collection
+
+known_groups = sorted(
+    {*context.identity.groups, *settings.ui_local_groups}
+    | {group for groups in settings.ui_user_groups.values() for group in groups}
+)
+with st.form("upload", clear_on_submit=True, border=True):
+    files = st.file_uploader(
+        t("upload_files"),
+        type=sorted(suffix.lstrip(".") for suffix in SUPPORTED_SUFFIXES),
+        accept_multiple_files=True,
+        max_upload_size=settings.ui_max_upload_mb,
+        help=t("upload_help", mb=settings.ui_max_upload_mb),
+        key=UPLOADER_KEY,
+    )
+    groups = st.multiselect(
+        t("allowed_groups"), known_groups, accept_new_options=True, help=t("allowed_groups_help")
+    )
+    submitted = st.form_submit_button(t("ingest_button"), type="primary")
+
+if submitted and files:
+    bar = st.progress(0.0, text=t("ingest_starting"))
+
+    def show_progress(update: IngestProgress) -> None:
+        """Move the bar after every file and every embedded batch."""
+        fraction = update.files_done / update.files_total if update.files_total else 1.0
+        text = t(
+            "ingest_progress",
+            done=update.files_done,
+            total=update.files_total,
+            chunks=update.chunks_embedded,
+        )
+        bar.progress(min(fraction, 1.0), text=text)
+
+    try:
+        st.session_state[RESULTS_KEY] = services.ingest_uploads(
+            with_embeddings(settings),
+            [(upload.name, upload.getvalue()) for upload in files],
+            collection=collection,
+            groups=groups,
+            on_progress=show_progress,
+        )
+    except BllossomRagError as error:
+        st.error(str(error))
+    bar.empty()
+
+results: list[services.UploadResult] = st.session_state.get(RESULTS_KEY, [])
+if results:
+    counts = {status: sum(r.status == status for r in results) for status in services.STATUSES}
+    summary = t(
+        "ingest_summary",
+        ingested=counts["ingested"],
+        unchanged=counts["unchanged"],
+        failed=counts["failed"],
+    )
+    (st.warning if counts["failed"] else st.success)(summary)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("result"): [t(f"status_{r.status}") for r in results],
+                t("file"): [r.name for r in results],
+                t("detail"): [r.error or "" for r in results],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+st.subheader(t("documents_in", collection=collection))
+if collection not in {info.name for info in infos}:
+    st.info(t("no_documents"))
+    st.stop()
+docs = services.documents(assistant, collection, access)
+left, middle, right = st.columns(3)
+left.metric(t("documents"), len(docs))
+middle.metric(t("chunks"), sum(d.chunks for d in docs))
+right.metric(t("size"), human_bytes(sum(d.size for d in docs)))
+if not docs:
+    st.info(t("no_documents"))
+    st.stop()
+st.dataframe(
+    pd.DataFrame(
+        {
+            t("file"): [services.display_name(d.source_path) for d in docs],
+            t("chunks"): [d.chunks for d in docs],
+            t("size"): [human_bytes(d.size) for d in docs],
+            t("groups"): [", ".join(d.groups) or t("everyone") for d in docs],
+            t("ingested_at"): [local_time(d.ingested_at) for d in docs],
+            t("path"): [d.source_path for d in docs],
+        }
+    ),
+    hide_index=True,
+    width="stretch",
+)
+
+with st.form("delete"):
+    st.markdown(f"**{t('delete_document')}**")
+    by_id = {d.id: d for d in docs}
+    doomed = st.selectbox(
+        t("file"),
+        list(by_id),
+        format_func=lambda doc_id: f"{services.display_name(by_id[doc_id].source_path)} ({doc_id})",
+    )
+    if st.form_submit_button(t("delete_button")) and doomed:
+        try:
+            removed, _ = services.remove_document(assistant, collection, doomed, access)
+        except BllossomRagError as error:
+            st.error(str(error))
+        else:
+            st.session_state[FLASH_KEY] = t(
+                "deleted", name=services.display_name(removed.source_path)
+            )
+            st.rerun()
