@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS documents (
     groups         TEXT NOT NULL DEFAULT '[]',
     ingested_at    REAL NOT NULL,
     seq            INTEGER NOT NULL,
+    metadata       TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (collection, id)
 );
 CREATE INDEX IF NOT EXISTS documents_by_path ON documents(collection, source_path);
@@ -116,6 +117,11 @@ class Database:
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(documents)")}
+            if "metadata" not in columns:  # a store made before documents kept metadata
+                self._conn.execute(
+                    "ALTER TABLE documents ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'"
+                )
 
     def close(self) -> None:
         """Close the connection."""
@@ -408,12 +414,13 @@ class Database:
         self._conn.execute(
             """
             INSERT INTO documents(collection, id, source_path, content_sha256, size, mtime, groups,
-                                  ingested_at, seq)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  ingested_at, seq, metadata)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(collection, id) DO UPDATE SET
                 source_path = excluded.source_path, content_sha256 = excluded.content_sha256,
                 size = excluded.size, mtime = excluded.mtime, groups = excluded.groups,
-                ingested_at = excluded.ingested_at, seq = excluded.seq
+                ingested_at = excluded.ingested_at, seq = excluded.seq,
+                metadata = excluded.metadata
             """,
             (
                 collection,
@@ -425,6 +432,7 @@ class Database:
                 json.dumps(sorted(document.groups)),
                 time.time(),
                 seq,
+                json.dumps(dict(document.metadata), ensure_ascii=False),
             ),
         )
 
@@ -502,6 +510,7 @@ def _document(row: sqlite3.Row) -> DocumentRecord:
         groups=tuple(json.loads(row["groups"])),
         ingested_at=float(row["ingested_at"]),
         chunks=int(row["chunks"]),
+        metadata=json.loads(row["metadata"]),
     )
 
 

@@ -6,8 +6,9 @@ accident and so that they pickle-free serialize to JSON for the CLI and the UI.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -41,6 +42,8 @@ class DocumentRecord:
     groups: tuple[str, ...] = ()
     ingested_at: float = 0.0
     chunks: int = 0
+    # Caller-supplied JSON metadata (the LangChain vector store keeps Document.metadata here).
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
