@@ -14,11 +14,12 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from rag.access import PUBLIC, Access
-from rag.chain import build_rag_chain
+from rag.budget import PromptBudget
+from rag.chain import PromptBuilder, build_rag_chain
 from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.fusion import Fusion
-from rag.llm import ChatBllossom, load_processor
+from rag.llm import ChatBllossom, load_processor, remote_chat_model
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import RetrievalMode, StoreRetriever
 from rag.store import IndexPolicy, Store
@@ -56,7 +57,9 @@ class Assistant:
 
     @cached_property
     def llm(self) -> BaseChatModel:
-        """The configured chat model (in-process Bllossom)."""
+        """The chat model: ``ChatOpenAI`` on ``worker_url`` when set, else in-process Bllossom."""
+        if self.settings.worker_url:
+            return remote_chat_model(self.settings)
         return ChatBllossom(
             model_name=self.settings.generator_model,
             device=self.settings.device,
@@ -119,7 +122,19 @@ class Assistant:
         self, collection: str | None = None, k: int | None = None, *, access: Access = PUBLIC
     ) -> Runnable[Any, Any]:
         """The RAG chain over a collection, retrieving only what ``access`` may read."""
-        return build_rag_chain(self.retriever(collection, k, access=access), self.llm)
+        return build_rag_chain(
+            self.retriever(collection, k, access=access), self.llm, self.prompt_builder
+        )
+
+    @cached_property
+    def prompt_builder(self) -> PromptBuilder:
+        """Image slots and the token budget, from settings."""
+        settings = self.settings
+        return PromptBuilder(
+            PromptBudget.from_processor(self.processor, settings.prompt_token_budget),
+            max_images=settings.max_images,
+            max_retrieved_images=settings.max_retrieved_images,
+        )
 
     def close(self) -> None:
         """Checkpoint and close the store if it was opened."""

@@ -42,3 +42,7 @@ class PromptTooLongError(BllossomRagError):
 
 class GenerationError(BllossomRagError):
     """Generation failed for one request (e.g. the GPU ran out of memory); others go on."""
+
+
+class GPUOutOfMemoryError(GenerationError):
+    """The GPU ran out of memory for one request; the model stays loaded and usable."""

@@ -5,9 +5,12 @@ the KV cache, passes processor arguments positionally and does not stop on ``<|e
 wrapper renders the card's chat format through :mod:`rag.prompt` (one BOS, special tokens only
 where the template puts them), tokenizes without adding special tokens again, keeps the KV
 cache on, stops on ``<|eot_id|>`` as well as the config's EOS ids, and streams tokens from a
-generation thread that stops as soon as the consumer does.
+generation thread that stops as soon as the consumer does (or a cancel event is set: the GPU
+worker's client disconnected). On CUDA it loads in bf16 with SDPA attention through
+``device_map``; a CUDA out-of-memory error fails only the request that hit it.
 
 The model loads lazily on first use, so building the object (and the chain around it) is cheap.
+Generation is thread-safe: each call has its own KV cache, so the worker can run several.
 """
 
 from __future__ import annotations
@@ -22,14 +25,17 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, SecretStr
 
+from rag.errors import ConfigError, GPUOutOfMemoryError
 from rag.messages import to_chat
 from rag.models import loading, model_reference, resolve_device
 from rag.prompt import render_chat
 
 if TYPE_CHECKING:
     from PIL import Image
+
+    from rag.config import Settings
 
 END_OF_TURN = "<|eot_id|>"
 
@@ -76,6 +82,67 @@ def load_processor(name_or_path: str) -> Any:
         return AutoProcessor.from_pretrained(reference)
 
 
+def worker_base_url(url: str) -> str:
+    """The OpenAI base URL of a worker or vLLM server (``/v1`` added when missing)."""
+    url = url.rstrip("/")
+    return url if url.endswith("/v1") else f"{url}/v1"
+
+
+def remote_chat_model(settings: Settings) -> BaseChatModel:
+    """``ChatOpenAI`` against ``settings.worker_url`` (our worker or vLLM), same sampling.
+
+    The model name sent is ``generator_model``: our worker serves whatever it was started with,
+    and vLLM must be started with ``--served-model-name`` set to the same value.
+    """
+    from langchain_openai import ChatOpenAI
+
+    if settings.worker_url is None:
+        msg = "worker_url is not set"
+        raise ConfigError(msg)
+    key = settings.worker_api_key.get_secret_value() if settings.worker_api_key else "none"
+    return ChatOpenAI(
+        model=settings.generator_model,
+        base_url=worker_base_url(settings.worker_url),
+        api_key=SecretStr(key),  # the client insists on one; an open worker ignores it
+        max_tokens=settings.max_new_tokens,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        streaming=True,
+        stream_usage=True,
+    )
+
+
+class _StopText:
+    """Cuts streamed text at the first stop string, holding back what could start one.
+
+    The OpenAI API's ``stop`` strings are excluded from the answer, and a stop string can span
+    several streamed pieces, so up to ``len(longest stop) - 1`` characters wait for the next one.
+    """
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = [stop for stop in stops if stop]
+        self.hold = max((len(stop) for stop in self.stops), default=1) - 1
+        self.pending = ""
+        self.stopped = False
+
+    def feed(self, text: str) -> str:
+        """Text that is safe to emit now (everything before a stop string, once found)."""
+        self.pending += text
+        hits = [i for i in (self.pending.find(stop) for stop in self.stops) if i >= 0]
+        if hits:
+            self.stopped = True
+            out, self.pending = self.pending[: min(hits)], ""
+            return out
+        cut = max(len(self.pending) - self.hold, 0)
+        out, self.pending = self.pending[:cut], self.pending[cut:]
+        return out
+
+    def flush(self) -> str:
+        """What was held back, at the end of generation."""
+        out, self.pending = self.pending, ""
+        return out
+
+
 class ChatBllossom(BaseChatModel):
     """Bllossom-Vision (or any LLaVA-NeXT checkpoint) generating in this process.
 
@@ -97,6 +164,16 @@ class ChatBllossom(BaseChatModel):
     _model: Any = PrivateAttr(default=None)
     _processor: Any = PrivateAttr(default=None)
     _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    # A fast tokenizer may refuse concurrent encodes ("Already borrowed"); encoding is cheap.
+    _encode_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @classmethod
+    def from_loaded(cls, model: Any, processor: Any, **fields: Any) -> ChatBllossom:
+        """Wrap a model and processor that are already in memory (benchmarks, notebooks)."""
+        chat = cls(**fields)
+        chat._model, chat._processor = model, processor
+        model.generation_config.use_cache = True
+        return chat
 
     @property
     def _llm_type(self) -> str:
@@ -139,18 +216,20 @@ class ChatBllossom(BaseChatModel):
             device = resolve_device(self.device)
             dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
             model = LlavaNextForConditionalGeneration.from_pretrained(
-                reference, dtype=dtype, attn_implementation="sdpa"
+                reference, dtype=dtype, attn_implementation="sdpa", device_map=device
             )
-            model.to(device).eval()
+            model.eval()
         # The published config ships use_cache: false, which makes decoding quadratic.
         model.generation_config.use_cache = True
         return model
 
     def encode(self, messages: Sequence[BaseMessage]) -> EncodedPrompt:
         """Render and tokenize messages exactly as generation will see them."""
-        return encode_prompt(self.processor, messages)
+        processor = self.processor
+        with self._encode_lock:
+            return encode_prompt(processor, messages)
 
-    def _generation_kwargs(self, stop: list[str] | None, **overrides: Any) -> dict[str, Any]:
+    def _generation_kwargs(self, **overrides: Any) -> dict[str, Any]:
         tokenizer = self.processor.tokenizer
         configured = self.model.generation_config.eos_token_id
         eos_ids = set(
@@ -172,33 +251,50 @@ class ChatBllossom(BaseChatModel):
         if temperature > 0:
             kwargs["temperature"] = temperature
             kwargs["top_p"] = float(overrides.get("top_p", self.top_p))
-        if stop:
-            kwargs["stop_strings"] = list(stop)
-            kwargs["tokenizer"] = tokenizer
         return kwargs
 
-    def _stream(
+    def stream_prompt(
         self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
+        prompt: EncodedPrompt,
+        *,
+        stop: Sequence[str] | None = None,
+        cancel: threading.Event | None = None,
         run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        **overrides: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        """Generate from an encoded prompt, yielding text pieces and then a usage chunk.
+
+        Args:
+            prompt: From :meth:`encode`.
+            stop: Strings that end the answer (excluded from it).
+            cancel: Set it from any thread to stop generation at the next token.
+            run_manager: LangChain callbacks for each new piece.
+            **overrides: ``max_new_tokens``, ``temperature``, ``top_p`` for this call.
+
+        Raises:
+            GPUOutOfMemoryError: The GPU ran out of memory for this prompt (the model stays
+                usable; only this call fails).
+
+        """
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-        prompt = self.encode(messages)
         model = self.model
-        generation = self._generation_kwargs(stop, **kwargs)
+        generation = self._generation_kwargs(**overrides)
         streamer = TextIteratorStreamer(
             self.processor.tokenizer, skip_prompt=True, skip_special_tokens=True
         )
-        cancelled = threading.Event()
+        stopped = cancel or threading.Event()
         outcome: dict[str, Any] = {}
 
         class _StopWhenCancelled(StoppingCriteria):
             def __call__(self, input_ids: Any, scores: Any, **_: Any) -> Any:
-                return torch.full((input_ids.shape[0],), cancelled.is_set(), dtype=torch.bool)
+                return torch.full(
+                    (input_ids.shape[0],),
+                    stopped.is_set(),
+                    dtype=torch.bool,
+                    device=input_ids.device,
+                )
 
         def generate() -> None:
             try:
@@ -210,25 +306,36 @@ class ChatBllossom(BaseChatModel):
                         **generation,
                     )
                 outcome["output_tokens"] = int(output.shape[-1]) - prompt.token_count
+            except torch.cuda.OutOfMemoryError:
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()  # give the memory back before the next request
+                outcome["error"] = GPUOutOfMemoryError(
+                    f"the GPU ran out of memory for this request ({prompt.token_count:,} prompt "
+                    "tokens); retry later, or send a shorter prompt or fewer images"
+                )
+                streamer.end()
             except BaseException as error:  # handed to the consumer thread below
                 outcome["error"] = error
                 streamer.end()
 
         worker = threading.Thread(target=generate, name="bllossom-generate", daemon=True)
+        stop_text = _StopText(stop or ())
         worker.start()
         try:
-            for text in streamer:
-                if not text:
-                    continue
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
-                if run_manager is not None:
-                    run_manager.on_llm_new_token(text, chunk=chunk)
-                yield chunk
+            for piece in streamer:
+                text = stop_text.feed(piece)
+                if text:
+                    yield self._text_chunk(text, run_manager)
+                if stop_text.stopped:
+                    stopped.set()
+                    break
             worker.join()
             if "error" in outcome:
                 raise outcome["error"]
+            if tail := stop_text.flush():
+                yield self._text_chunk(tail, run_manager)
             output_tokens = outcome.get("output_tokens", 0)
-            finish = "length" if output_tokens >= generation["max_new_tokens"] else "stop"
+            at_limit = output_tokens >= generation["max_new_tokens"] and not stop_text.stopped
             yield ChatGenerationChunk(
                 message=AIMessageChunk(
                     content="",
@@ -237,13 +344,34 @@ class ChatBllossom(BaseChatModel):
                         "output_tokens": output_tokens,
                         "total_tokens": prompt.token_count + output_tokens,
                     },
-                    response_metadata={"finish_reason": finish, "model_name": self.model_name},
+                    response_metadata={
+                        "finish_reason": "length" if at_limit else "stop",
+                        "model_name": self.model_name,
+                    },
                 )
             )
         finally:
             # The consumer stopped early (or finished): make generate() return promptly.
-            cancelled.set()
+            stopped.set()
             worker.join()
+
+    @staticmethod
+    def _text_chunk(text: str, run_manager: CallbackManagerForLLMRun | None) -> ChatGenerationChunk:
+        chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+        if run_manager is not None:
+            run_manager.on_llm_new_token(text, chunk=chunk)
+        return chunk
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        yield from self.stream_prompt(
+            self.encode(messages), stop=stop, run_manager=run_manager, **kwargs
+        )
 
     def _generate(
         self,

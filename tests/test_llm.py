@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+import torch
 from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
 from PIL import Image
 
+from rag.config import Settings
+from rag.errors import GPUOutOfMemoryError
 from rag.images import encode_data_url
-from rag.llm import ChatBllossom
+from rag.llm import ChatBllossom, remote_chat_model, worker_base_url
 from rag.messages import image_block
 
 
@@ -45,7 +49,7 @@ def test_image_question_generates(chat_model: ChatBllossom):
 
 def test_eot_is_always_a_stop_token(chat_model: ChatBllossom):
     eot = chat_model.processor.tokenizer.convert_tokens_to_ids("<|eot_id|>")
-    kwargs = chat_model._generation_kwargs(None)
+    kwargs = chat_model._generation_kwargs()
     assert eot in kwargs["eos_token_id"]
     assert kwargs["use_cache"] is True
     assert kwargs["do_sample"] is False
@@ -65,3 +69,68 @@ def test_stopping_the_stream_stops_generation(generator_model: str):
         hook.remove()
     assert not [t for t in threading.enumerate() if t.name == "bllossom-generate"]
     assert len(steps) < 100  # far from the 400 decoding steps it was asked for
+
+
+def test_loads_on_the_device_with_sdpa_and_kv_cache(chat_model: ChatBllossom):
+    model = chat_model.model
+    assert model.device.type == "cpu" and model.dtype == torch.float32  # bf16 only on CUDA
+    assert model.config._attn_implementation == "sdpa"
+    assert model.generation_config.use_cache is True
+
+
+def test_stop_string_ends_the_answer_before_it(chat_model: ChatBllossom):
+    messages = [HumanMessage("Tell me about Busan.")]
+    full = chat_model.invoke(messages, max_new_tokens=24).content
+    stop = full[len(full) // 2 : len(full) // 2 + 3]
+    assert stop.strip(), full
+    chunks = list(chat_model.stream(messages, stop=[stop], max_new_tokens=24))
+    text = "".join(str(c.content) for c in chunks)
+    assert text == full[: full.index(stop)]
+    merged = sum(chunks[1:], chunks[0])
+    assert merged.response_metadata["finish_reason"] == "stop"
+
+
+def test_cancel_event_stops_generation_from_another_thread(chat_model: ChatBllossom):
+    cancel = threading.Event()
+    prompt = chat_model.encode([HumanMessage("long answer please")])
+    stream = chat_model.stream_prompt(prompt, cancel=cancel, max_new_tokens=5000)
+    next(stream)
+    cancel.set()  # what the worker does when a client disconnects
+    usage = [c for c in stream if c.message.usage_metadata][0].message.usage_metadata
+    assert usage["output_tokens"] < 100  # far from the 5,000 tokens it was asked for
+
+
+def test_out_of_memory_fails_only_that_call(chat_model: ChatBllossom):
+    def exhaust(*_):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    hook = chat_model.model.register_forward_pre_hook(exhaust)
+    try:
+        with pytest.raises(GPUOutOfMemoryError, match="ran out of memory"):
+            chat_model.invoke([HumanMessage("hello")])
+    finally:
+        hook.remove()
+    assert chat_model.invoke([HumanMessage("hello")]).content
+    assert not [t for t in threading.enumerate() if t.name == "bllossom-generate"]
+
+
+def test_worker_url_selects_chat_openai_with_the_same_sampling():
+    settings = Settings(
+        worker_url="http://gpu-box:8000",
+        worker_api_key="secret",
+        generator_model="Bllossom/llama-3.1-Korean-Bllossom-Vision-8B",
+        max_new_tokens=77,
+        temperature=0.3,
+        top_p=0.8,
+    )
+    llm = remote_chat_model(settings)
+    assert type(llm).__name__ == "ChatOpenAI"
+    assert llm.openai_api_base == "http://gpu-box:8000/v1"
+    assert llm.openai_api_key.get_secret_value() == "secret"
+    assert (llm.model_name, llm.max_tokens, llm.temperature, llm.top_p) == (
+        "Bllossom/llama-3.1-Korean-Bllossom-Vision-8B",
+        77,
+        0.3,
+        0.8,
+    )
+    assert worker_base_url("http://vllm:8000/v1/") == "http://vllm:8000/v1"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 import pytest
 import torch
 from langchain_core.documents import Document
@@ -10,8 +12,15 @@ from PIL import Image
 from rag.image_tokens import AnyresGeometry
 from rag.images import encode_data_url
 from rag.llm import encode_prompt
-from rag.messages import image_block
-from rag.prompt import BLLOSSOM_SYSTEM_PROMPT, build_messages, defuse
+from rag.messages import image_block, to_chat_text
+from rag.prompt import (
+    BLLOSSOM_SYSTEM_PROMPT,
+    PromptImage,
+    answer_language,
+    build_messages,
+    defuse,
+    render_chat,
+)
 
 BOS = "<|begin_of_text|>"
 IMAGE_TOKEN_ID = 128256
@@ -43,6 +52,29 @@ DOCS = [
         page_content="Passwords need 14 characters.", metadata={"source": "/d/s.pdf", "page": 3}
     ),
 ]
+FIGURE = Document(
+    page_content="연차 신청 화면: 시작일과 종료일을 고른다.",
+    metadata={"source": "/d/guide.pdf", "page": 2, "kind": "image"},
+)
+
+
+def slot(width: int, height: int, number: int | None = None, color: str = "navy") -> PromptImage:
+    image = Image.new("RGB", (width, height), color)
+    return PromptImage(image_block(encode_data_url(image)), width, height, number=number)
+
+
+def image_runs(ids: list[int]) -> list[int]:
+    """Lengths of the consecutive runs of image tokens, in order."""
+    runs: list[int] = []
+    previous = None
+    for token in ids:
+        if token == IMAGE_TOKEN_ID:
+            if previous == IMAGE_TOKEN_ID:
+                runs[-1] += 1
+            else:
+                runs.append(1)
+        previous = token
+    return runs
 
 
 def test_text_only_prompt_matches_model_card(processor):
@@ -57,16 +89,15 @@ def test_text_only_prompt_matches_model_card(processor):
     assert system.startswith(BLLOSSOM_SYSTEM_PROMPT)
     assert "[1] (/d/휴가.md)\n<passage id=1>\n연차는 15일입니다.\n</passage>" in user
     assert "[2] (/d/s.pdf, p. 3)" in user
-    assert user.endswith("Question: 연차는 며칠인가요?")
+    assert user.endswith("Question: 연차는 며칠인가요?\n\nAnswer in Korean. 한국어로 답하세요.")
 
 
 def test_image_prompt_matches_model_card(processor):
     image = Image.new("RGB", (640, 480), "navy")
-    messages = build_messages(
-        "이 그림은 무엇인가요?", DOCS, images=[image_block(encode_data_url(image))]
-    )
+    messages = build_messages("이 그림은 무엇인가요?", DOCS, images=[slot(640, 480)])
     prompt = encode_prompt(processor, messages)
     user = messages[1].content[-1]["text"]
+    assert user.startswith("Images above, in order: image 1 is the user's own image.")
     # The card puts the image first: "<image>\n{instruction}".
     assert prompt.text == card_prompt(messages[0].content, f"<image>\n{user}")
     card_inputs = processor(
@@ -79,6 +110,69 @@ def test_image_prompt_matches_model_card(processor):
     ids = prompt.inputs["input_ids"][0].tolist()
     assert ids.count(processor.tokenizer.bos_token_id) == 1
     assert ids.count(IMAGE_TOKEN_ID) == AnyresGeometry.from_processor(processor).tokens(640, 480)
+
+
+@pytest.mark.parametrize(
+    ("user_size", "figure_size"),
+    [(None, (1000, 100)), ((640, 480), None), ((640, 480), (1000, 100)), ((336, 336), (37, 23))],
+    ids=["retrieved-only", "user-only", "both", "small-both"],
+)
+def test_image_slots_render_card_format_with_exact_image_tokens(processor, user_size, figure_size):
+    images = []
+    if user_size:
+        images.append(slot(*user_size))
+    if figure_size:
+        images.append(slot(*figure_size, number=3, color="orange"))
+    documents = [*DOCS, FIGURE]
+    messages = build_messages("What does the figure show?", documents, images=images)
+    prompt = encode_prompt(processor, messages)
+    text = messages[1].content[-1]["text"]
+    assert prompt.text == card_prompt(messages[0].content, "<image>\n" * len(images) + text)
+    ids = prompt.inputs["input_ids"][0].tolist()
+    assert ids.count(processor.tokenizer.bos_token_id) == 1
+    geometry = AnyresGeometry.from_processor(processor)
+    assert image_runs(ids) == [geometry.tokens(i.width, i.height) for i in images]
+    legend = text.split("\n\n")[0]
+    if user_size and figure_size:
+        assert legend == (
+            "Images above, in order: image 1 is the user's own image; image 2 shows passage [3]."
+        )
+    if figure_size:
+        position = len(images)
+        assert f"[3] (/d/guide.pdf, p. 2; image {position} above)\n<passage id=3>" in text
+    else:
+        assert "[3] (/d/guide.pdf, p. 2; image caption)\n<passage id=3>" in text
+    assert text.endswith("Question: What does the figure show?\n\nAnswer in English.")
+
+
+def test_vllm_chat_template_renders_the_same_prompt(processor):
+    """vLLM renders our template with the images moved first, as we do: same text, one BOS."""
+    template = files("rag.worker").joinpath("vllm_chat_template.jinja").read_text()
+    messages = build_messages("그림을 설명해 주세요.", [*DOCS, FIGURE], images=[slot(500, 300)])
+    chat = to_chat_text(messages)
+    vllm_text = processor.tokenizer.apply_chat_template(
+        chat, chat_template=template, tokenize=False, add_generation_prompt=True
+    )
+    assert vllm_text == render_chat(processor.tokenizer, chat)
+    # vLLM's chat endpoint tokenizes with add_special_tokens=False: the template owns the BOS.
+    ids = processor.tokenizer(vllm_text, add_special_tokens=False)["input_ids"]
+    bos = processor.tokenizer.bos_token_id
+    assert ids[0] == bos and ids.count(bos) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("연차는 며칠인가요?", "ko"),
+        ("GPU 서버의 VRAM 용량은 몇 GB인가요?", "ko"),
+        ("How long must passwords be?", "en"),
+        ("What does 연차 mean?", "en"),
+        ("12345?", None),
+        ("有給休暇は何日ですか", None),
+    ],
+)
+def test_answer_language_follows_the_question(question: str, language: str | None):
+    assert answer_language(question) == language
 
 
 def test_hostile_passage_cannot_inject_turns_or_images(processor):

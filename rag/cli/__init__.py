@@ -4,6 +4,7 @@ from rag.cli import (  # noqa: F401  (registers commands)
     ask_command,
     docs_command,
     ingest_command,
+    serve_command,
     ui_command,
 )
 from rag.cli.app import app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +16,15 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question, in Korean or English.")],
     collection: CollectionOption = None,
     k: Annotated[int | None, typer.Option("--k", min=1, max=100, help="Passages.")] = None,
+    image: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--image",
+            exists=True,
+            dir_okay=False,
+            help="Your own image to ask about (repeatable; see max_images).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question from the ingested documents, with numbered sources."""
@@ -22,10 +32,11 @@ def ask(
     from rag.llm import encode_prompt
 
     with open_assistant() as assistant:
+        images = [_image_block(path) for path in image or ()]
         chain = assistant.chain(collection, k)
         state: dict[str, Any] = {}
         answer: list[str] = []
-        for part in chain.stream({"question": question}):
+        for part in chain.stream({"question": question, "images": images}):
             if "answer" in part:
                 answer.append(part["answer"])
                 if not as_json:
@@ -41,6 +52,7 @@ def ask(
                     "sources": [source.to_json() for source in sources],
                     "prompt": prompt.text,
                     "prompt_tokens": prompt.token_count,
+                    "images": state["images"],
                 }
             )
             return
@@ -51,3 +63,20 @@ def ask(
         snippet = " ".join(source.text.split())[:160]
         out.print(f"[{source.number}] {escape(source.source)}{where}  (score {source.score:.3f})")
         out.print(f"    [dim]{escape(snippet)}[/]")
+    for shown in state["images"]:
+        cited = "your image" if shown["number"] is None else f"image of [{shown['number']}]"
+        out.print(f"[dim]In the prompt:[/] {cited} {escape(str(shown['source'] or ''))}")
+
+
+def _image_block(path: Path) -> dict[str, Any]:
+    """The user's image file as a LangChain image block; a bad file names itself."""
+    from rag.errors import BllossomRagError
+    from rag.images import ImageDecodeError
+    from rag.messages import user_image_block
+
+    resolved = path.expanduser().resolve()
+    try:
+        return user_image_block(resolved.read_bytes(), source=str(resolved))
+    except (ImageDecodeError, OSError) as error:
+        msg = f"{path}: {error}"
+        raise BllossomRagError(msg) from None

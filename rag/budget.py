@@ -1,0 +1,127 @@
+"""The prompt's token budget: count exactly, then give up images before passages.
+
+A prompt's length is its text tokens plus, for each image, the tokens the LLaVA-NeXT processor
+expands it into (up to 2,928 for one picture). Both are counted without running the model or
+the image processor: the rendered text goes through the tokenizer with each image as its one
+``<image>`` placeholder, and each placeholder is then replaced by
+:meth:`~rag.image_tokens.AnyresGeometry.tokens`, which is exact for every image size.
+
+When the prompt is over budget, the cheapest loss goes first. A retrieved image is worth
+thousands of tokens but its caption stays in the prompt as its passage, so images go first
+(lowest-ranked first) and fall back to their captions; then passages are trimmed from the
+lowest-ranked end (the last one cut to fit if enough of it is left, else dropped). Citation
+numbers of the passages that remain never change. The user's own images and the question are
+never cut: if they alone do not fit, that is an error the user can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.documents import Document
+
+from rag.errors import PromptTooLongError
+from rag.image_tokens import AnyresGeometry
+from rag.messages import to_chat_text
+from rag.prompt import PromptImage, build_messages, render_chat
+
+# A passage cut shorter than this is dropped instead: a stub is noise, not evidence.
+MIN_PASSAGE_TOKENS = 32
+TRUNCATION_MARK = " …"
+
+
+@dataclass(frozen=True)
+class FittedPrompt:
+    """What fits: the passages and images to render, and the prompt's exact length."""
+
+    documents: list[Document]
+    images: list[PromptImage]
+    tokens: int
+
+
+class PromptBudget:
+    """Counts prompts in model tokens and trims them to a limit.
+
+    Args:
+        tokenizer: The generator's tokenizer (with its chat template).
+        geometry: The processor's anyres geometry, for image costs.
+        limit: The most prompt tokens allowed, images counted expanded.
+
+    """
+
+    def __init__(self, tokenizer: Any, geometry: AnyresGeometry, limit: int) -> None:
+        self.tokenizer = tokenizer
+        self.geometry = geometry
+        self.limit = limit
+
+    @classmethod
+    def from_processor(cls, processor: Any, limit: int) -> PromptBudget:
+        """A budget for a loaded LLaVA-NeXT processor."""
+        return cls(processor.tokenizer, AnyresGeometry.from_processor(processor), limit)
+
+    def count(
+        self, question: str, documents: Sequence[Document], images: Sequence[PromptImage] = ()
+    ) -> int:
+        """Exact prompt tokens of :func:`~rag.prompt.build_messages` for these parts."""
+        chat = to_chat_text(build_messages(question, documents, images=images))
+        text = render_chat(self.tokenizer, chat)
+        placeholders = len(images)  # each <image> is one token until the processor expands it
+        return (
+            self._length(text)
+            - placeholders
+            + sum(self.geometry.tokens(image.width, image.height) for image in images)
+        )
+
+    def fit(
+        self, question: str, documents: Sequence[Document], images: Sequence[PromptImage] = ()
+    ) -> FittedPrompt:
+        """The largest prompt under the limit: drop retrieved images, then trim passages.
+
+        Args:
+            question: The user's question.
+            documents: Passages, best first.
+            images: The user's images first, then retrieved ones, best first.
+
+        Raises:
+            PromptTooLongError: The question and the user's images alone are over the limit.
+
+        """
+        kept_images = list(images)
+        kept = list(documents)
+        tokens = self.count(question, kept, kept_images)
+        while tokens > self.limit and any(image.number is not None for image in kept_images):
+            last = max(i for i, image in enumerate(kept_images) if image.number is not None)
+            del kept_images[last]
+            tokens = self.count(question, kept, kept_images)
+        while tokens > self.limit and kept:
+            shorter = self._shortened(kept[-1], tokens - self.limit)
+            if shorter is None:
+                kept.pop()
+            else:
+                kept[-1] = shorter
+            tokens = self.count(question, kept, kept_images)
+        if tokens > self.limit:
+            what = "the question and your image" if kept_images else "the question"
+            msg = (
+                f"{what} alone need {tokens:,} prompt tokens, over the prompt_token_budget of "
+                f"{self.limit:,}; shorten the question, send a smaller image, or raise "
+                "BLLOSSOM_RAG_PROMPT_TOKEN_BUDGET"
+            )
+            raise PromptTooLongError(msg)
+        return FittedPrompt(documents=kept, images=kept_images, tokens=tokens)
+
+    def _shortened(self, document: Document, over: int) -> Document | None:
+        """The passage cut by ``over`` tokens (plus the mark), or None if too little is left."""
+        ids = self.tokenizer(document.page_content, add_special_tokens=False)["input_ids"]
+        keep = len(ids) - over - self._length(TRUNCATION_MARK)
+        if keep < MIN_PASSAGE_TOKENS:
+            return None
+        # A cut can split a multi-byte character (Hangul is 2-3 byte tokens): drop the stub.
+        text = self.tokenizer.decode(ids[:keep]).rstrip("\ufffd").rstrip() + TRUNCATION_MARK
+        metadata = {**document.metadata, "truncated": True}
+        return Document(id=document.id, page_content=text, metadata=metadata)
+
+    def _length(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])

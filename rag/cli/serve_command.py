@@ -1,0 +1,88 @@
+"""``bllossom-rag serve``: the GPU worker, an OpenAI-compatible generation server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from rag.cli.app import app, err, out, user_errors
+from rag.config import load_settings
+from rag.errors import ConfigError
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+def serve(
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Checkpoint (default: generator_model).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Interface (default: serve_host).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="Port (default: serve_port).")
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            help="Required as 'Authorization: Bearer KEY' on every route but /health "
+            "(default: serve_api_key).",
+        ),
+    ] = None,
+    max_queue: Annotated[
+        int | None, typer.Option(min=0, help="Waiting requests; more get 429 at once.")
+    ] = None,
+    max_concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Generations running at the same time.")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(min=0.001, help="Seconds per request, queue included.")
+    ] = None,
+) -> None:
+    """Serve the generator over an OpenAI-compatible API (/v1/chat/completions, /health)."""
+    with user_errors():
+        try:
+            import uvicorn  # noqa: F401
+            from starlette.applications import Starlette  # noqa: F401
+        except ImportError:
+            msg = 'the worker needs its extra: pip install "bllossom-rag[worker]"'
+            raise ConfigError(msg) from None
+        from rag.llm import ChatBllossom
+        from rag.models import model_reference
+        from rag.worker import WorkerOptions, create_app
+        from rag.worker.server import serve as run_server
+
+        settings = load_settings()
+        name = model or settings.generator_model
+        model_reference(name, "generator")  # a missing folder fails now, not in the background
+        options = WorkerOptions.from_settings(
+            settings,
+            model_id=name,
+            api_key=api_key,
+            max_queue=max_queue,
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+        )
+        llm = ChatBllossom(
+            model_name=name,
+            device=settings.device,
+            max_new_tokens=settings.max_new_tokens,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+        )
+        bind_host = host or settings.serve_host
+        bind_port = settings.serve_port if port is None else port
+    if options.api_key is None and bind_host not in _LOOPBACK:
+        err.print(
+            f"[yellow]Warning:[/] no API key: anyone who can reach {escape(bind_host)} can use "
+            "this GPU (pass --api-key or set BLLOSSOM_RAG_SERVE_API_KEY)"
+        )
+    out.print(
+        f"Serving {escape(name)} on http://{escape(bind_host)}:{bind_port}/v1 "
+        f"({'API key required' if options.api_key else 'no API key'}; "
+        f"{options.max_concurrency} concurrent, queue {options.max_queue}, "
+        f"timeout {options.timeout:g} s). The model loads in the background: GET /health."
+    )
+    run_server(create_app(llm, options), bind_host, bind_port)

@@ -1,0 +1,523 @@
+"""The worker's HTTP application (Starlette): routes, API key, limits, streaming.
+
+Routes: ``POST /v1/chat/completions`` (streaming or not), ``GET /v1/models``, ``GET /health``
+(no key needed, 200 only when the model is loaded, so a load balancer can wait for it) and
+``GET /metrics``. A chat request goes: size check (413), validation (400), queue admission
+(429 when full), prompt encoding in a thread (400 for bad images or an over-long prompt), then
+generation. The response status is decided only after the first token or the first error, so a
+stream that cannot start (out of memory, timeout) is a proper 503/504 rather than a broken 200.
+A client that disconnects, while queued or while generating, stops its work at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rag.errors import BllossomRagError, GPUOutOfMemoryError
+from rag.llm import ChatBllossom, EncodedPrompt
+from rag.worker.admission import Admission, QueueFullError
+from rag.worker.generation import END, Event, Generation
+from rag.worker.metrics import Metrics
+from rag.worker.protocol import (
+    ChatCompletionRequest,
+    CompletionIds,
+    RequestError,
+    error_response,
+    parse_request,
+    sse,
+)
+
+if TYPE_CHECKING:
+    from langchain_core.outputs import ChatGenerationChunk
+
+    from rag.config import Settings
+
+log = logging.getLogger("bllossom_rag.worker")
+T = TypeVar("T")
+ROUTES = ("/v1/chat/completions", "/v1/models", "/health", "/metrics")
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How one worker serves (see the Worker section of :class:`~rag.config.Settings`)."""
+
+    model_id: str
+    api_key: str | None = None
+    max_queue: int = 16
+    max_concurrency: int = 2
+    timeout: float = 300.0
+    max_images: int = 4
+    max_prompt_tokens: int = 16384
+    max_body_bytes: int = 64 * 1024 * 1024
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerOptions:
+        """Options from settings; ``overrides`` that are None keep the setting."""
+        key = settings.serve_api_key.get_secret_value() if settings.serve_api_key else None
+        values: dict[str, Any] = {
+            "model_id": settings.generator_model,
+            "api_key": key,
+            "max_queue": settings.serve_max_queue,
+            "max_concurrency": settings.serve_max_concurrency,
+            "timeout": settings.serve_timeout,
+            "max_images": settings.serve_max_images,
+            "max_prompt_tokens": settings.serve_max_prompt_tokens,
+            "max_body_bytes": settings.serve_max_body_bytes,
+        }
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        return cls(**values)
+
+
+class _ClientGoneError(Exception):
+    """The client disconnected while its request was waiting."""
+
+
+class Worker:
+    """The state behind the routes: the model, the admission queue, metrics.
+
+    Args:
+        llm: The chat model to serve (loaded in the background at startup if needed).
+        options: Limits and the API key.
+
+    """
+
+    def __init__(self, llm: ChatBllossom, options: WorkerOptions) -> None:
+        self.llm = llm
+        self.options = options
+        self.admission = Admission(options.max_concurrency, options.max_queue)
+        self.metrics = Metrics()
+        self.ready = threading.Event()
+        self.load_error: str | None = None
+        self.active: set[Generation] = set()
+        self.created = int(time.time())
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the model (on a thread at startup); /health reports the result."""
+        try:
+            self.llm.model  # noqa: B018  (loads the model and processor)
+        except Exception as error:
+            self.load_error = str(error)
+            log.exception("could not load the model")
+        else:
+            self.ready.set()
+
+    def stop_all(self) -> None:
+        """Stop every running generation (server shutdown)."""
+        for generation in list(self.active):
+            generation.stop("cancelled")
+
+    # --- routes ------------------------------------------------------------------------------
+
+    async def health(self, _: Request) -> JSONResponse:
+        """Readiness: 200 once the model is loaded, else 503 with ``loading`` or ``error``."""
+        status = "ok" if self.ready.is_set() else "error" if self.load_error else "loading"
+        body: dict[str, Any] = {
+            "status": status,
+            "ready": self.ready.is_set(),
+            "model": self.options.model_id,
+            "running": self.admission.running,
+            "waiting": self.admission.waiting,
+        }
+        if self.load_error:
+            body["error"] = self.load_error
+        return JSONResponse(body, status_code=200 if status == "ok" else 503)
+
+    async def models(self, _: Request) -> JSONResponse:
+        """The one served model, in OpenAI's list shape."""
+        model = {
+            "id": self.options.model_id,
+            "object": "model",
+            "created": self.created,
+            "owned_by": "bllossom-rag",
+        }
+        return JSONResponse({"object": "list", "data": [model]})
+
+    async def metrics_text(self, _: Request) -> PlainTextResponse:
+        """Prometheus text format."""
+        text = self.metrics.render(self.admission, ready=self.ready.is_set())
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+    async def chat(self, request: Request) -> Response:
+        """``POST /v1/chat/completions``."""
+        try:
+            return await self._chat(request)
+        except RequestError as error:
+            return error.response()
+        except ClientDisconnect:
+            return Response(status_code=499)  # nobody reads it; counted in the metrics
+
+    async def _chat(self, request: Request) -> Response:
+        if not self.ready.is_set():
+            raise RequestError(
+                503,
+                f"the model is not ready ({self.load_error or 'still loading'}); "
+                "retry when GET /health says ready",
+                kind="server_error",
+                code="model_not_ready",
+                headers={"Retry-After": "5"},
+            )
+        parsed = parse_request(await _read_body(request, self.options.max_body_bytes))
+        if parsed.image_count() > self.options.max_images:
+            msg = (
+                f"{parsed.image_count()} images in one request; this worker accepts at most "
+                f"{self.options.max_images}"
+            )
+            raise RequestError(400, msg, param="messages")
+        deadline = time.monotonic() + self.options.timeout
+        watcher = asyncio.ensure_future(_wait_for_disconnect(request.receive))
+        try:
+            await self._admit(watcher, deadline)
+        except BaseException:
+            watcher.cancel()
+            raise
+        return await self._generate(parsed, watcher, deadline)
+
+    async def _admit(self, watcher: asyncio.Future[None], deadline: float) -> None:
+        try:
+            await _unless_gone(self.admission.acquire(), watcher, deadline)
+        except QueueFullError:
+            msg = (
+                f"the worker is busy: {self.admission.running} generations running and "
+                f"{self.admission.waiting} waiting (the queue holds {self.options.max_queue}); "
+                "retry shortly"
+            )
+            raise RequestError(
+                429, msg, kind="rate_limit_error", code="queue_full", headers={"Retry-After": "1"}
+            ) from None
+        except TimeoutError:
+            msg = f"no free generation slot within the {self.options.timeout:g} s request timeout"
+            raise RequestError(
+                503, msg, kind="server_error", code="timeout", headers={"Retry-After": "5"}
+            ) from None
+
+    async def _generate(
+        self, parsed: ChatCompletionRequest, watcher: asyncio.Future[None], deadline: float
+    ) -> Response:
+        # Holding a slot from here: it is released by on_end, or below if nothing started.
+        try:
+            prompt = await self._encode(parsed)
+            generation = Generation(
+                self.llm,
+                prompt,
+                stop=parsed.stops,
+                params=self._params(parsed),
+                on_end=self._ended,
+            )
+        except BaseException:
+            self.admission.release()
+            watcher.cancel()
+            raise
+        self.active.add(generation)
+        generation.start()
+        watcher.add_done_callback(lambda _: generation.stop("cancelled"))
+        ids = CompletionIds(parsed.model or self.options.model_id)
+        try:
+            first = await self._next(generation, deadline)
+            if isinstance(first, BaseException):
+                raise _failure(first)
+            if parsed.stream:
+                include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
+                events = self._events(generation, first, ids, deadline, include_usage, watcher)
+                return EventStream(events)
+            return await self._complete(generation, first, ids, deadline)
+        except BaseException:
+            generation.stop("cancelled")
+            watcher.cancel()
+            raise
+        finally:
+            if not parsed.stream:
+                watcher.cancel()
+
+    async def _encode(self, parsed: ChatCompletionRequest) -> EncodedPrompt:
+        try:
+            prompt = await run_in_threadpool(self.llm.encode, parsed.to_langchain())
+        except BllossomRagError as error:  # an unreadable image, an unsupported block
+            raise RequestError(400, str(error)) from None
+        if prompt.token_count > self.options.max_prompt_tokens:
+            msg = (
+                f"the prompt is {prompt.token_count:,} tokens (images expanded); this worker "
+                f"accepts at most {self.options.max_prompt_tokens:,}"
+            )
+            raise RequestError(400, msg, param="messages", code="context_length_exceeded")
+        return prompt
+
+    def _params(self, parsed: ChatCompletionRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "max_new_tokens": parsed.max_completion_tokens
+            or parsed.max_tokens
+            or self.llm.max_new_tokens
+        }
+        if parsed.temperature is not None:
+            params["temperature"] = parsed.temperature
+        if parsed.top_p is not None:
+            params["top_p"] = parsed.top_p
+        return params
+
+    async def _next(self, generation: Generation, deadline: float) -> Event:
+        try:
+            return await generation.next(deadline - time.monotonic())
+        except TimeoutError:
+            generation.stop("timeout")
+            msg = f"the request took longer than the {self.options.timeout:g} s timeout"
+            raise RequestError(504, msg, kind="server_error", code="timeout") from None
+
+    async def _complete(
+        self, generation: Generation, event: Event, ids: CompletionIds, deadline: float
+    ) -> JSONResponse:
+        text: list[str] = []
+        while event is not END:
+            if isinstance(event, BaseException):
+                raise _failure(event)
+            text.append(str(event.message.content))
+            event = await self._next(generation, deadline)
+        body = ids.completion("".join(text), generation.finish_reason, _usage(generation))
+        return JSONResponse(body)
+
+    async def _events(
+        self,
+        generation: Generation,
+        first: ChatGenerationChunk,
+        ids: CompletionIds,
+        deadline: float,
+        include_usage: bool,
+        watcher: asyncio.Future[None],
+    ) -> AsyncIterator[bytes]:
+        event: Event = first
+        try:
+            yield sse(ids.chunk({"role": "assistant", "content": ""}))
+            while event is not END:
+                if isinstance(event, BaseException):
+                    yield sse(_failure(event).payload())
+                    return
+                if event.message.content:
+                    yield sse(ids.chunk({"content": str(event.message.content)}))
+                try:
+                    event = await self._next(generation, deadline)
+                except RequestError as error:  # the timeout, once the stream has begun
+                    yield sse(error.payload())
+                    return
+            yield sse(ids.chunk({}, generation.finish_reason))
+            if include_usage:
+                yield sse(ids.usage_chunk(_usage(generation)))
+            yield sse("[DONE]")
+        finally:
+            generation.stop("cancelled")  # a no-op once it has ended
+            watcher.cancel()
+
+    def _ended(self, generation: Generation) -> None:
+        self.active.discard(generation)
+        self.admission.release()
+        usage = generation.usage
+        self.metrics.generation_ended(
+            generation.outcome,
+            usage.get("input_tokens", 0),
+            usage.get("output_tokens", 0),
+            generation.seconds,
+        )
+        if generation.first_token_seconds is not None:
+            self.metrics.first_token(generation.first_token_seconds)
+        if generation.outcome in ("error", "out_of_memory"):
+            log.error("generation failed: %r", generation.error)
+
+
+class EventStream(Response):
+    """A ``text/event-stream`` response that tolerates a vanished client.
+
+    Starlette's ``StreamingResponse`` also watches for disconnects, but only on some ASGI
+    versions; the worker watches itself (for queued requests too), so this one only sends.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(self, events: AsyncIterator[bytes]) -> None:
+        self.events = events
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the events as they come."""
+        aclose = getattr(self.events, "aclose", None)
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async for chunk in self.events:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass  # the client left (ASGI 2.4 servers raise on send); its generation is stopping
+        finally:
+            if aclose is not None:
+                await aclose()
+
+
+class RequireAPIKey:
+    """ASGI middleware: every route but ``/health`` needs ``Authorization: Bearer <key>``."""
+
+    def __init__(self, app: ASGIApp, key: str | None) -> None:
+        self.app = app
+        self.key = key.encode() if key else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse with 401 before any work is done."""
+        if self.key is not None and scope["type"] == "http" and scope["path"] != "/health":
+            scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self.key):
+                response = error_response(
+                    401,
+                    "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
+                    kind="authentication_error",
+                    code="invalid_api_key",
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class CountRequests:
+    """ASGI middleware: count every answer by route and status."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass through, noting the status."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = scope["path"] if scope["path"] in ROUTES else "other"
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.metrics.request(route, int(message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
+def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
+    """The worker application around a chat model (loaded in the background at startup).
+
+    Args:
+        llm: The model to serve; shared by all requests.
+        options: Limits and the API key.
+
+    """
+    worker = Worker(llm, options)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        threading.Thread(target=worker.load, name="bllossom-load", daemon=True).start()
+        yield
+        worker.stop_all()
+
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", worker.chat, methods=["POST"]),
+            Route("/v1/models", worker.models, methods=["GET"]),
+            Route("/health", worker.health, methods=["GET"]),
+            Route("/metrics", worker.metrics_text, methods=["GET"]),
+        ],
+        middleware=[
+            Middleware(CountRequests, metrics=worker.metrics),
+            Middleware(RequireAPIKey, key=options.api_key),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.worker = worker
+    return app
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > limit:
+            raise _too_large(len(body), limit)
+    return bytes(body)
+
+
+def _too_large(size: int, limit: int) -> RequestError:
+    msg = f"request body of {size:,} bytes is over this worker's {limit:,}-byte limit"
+    return RequestError(413, msg, code="request_too_large")
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    """Return when the client disconnects (the body has been read by then)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _unless_gone(work: Awaitable[T], watcher: asyncio.Future[None], deadline: float) -> T:
+    """Await ``work`` unless the client leaves or the deadline passes (then it is cancelled).
+
+    Raises:
+        TimeoutError: The deadline passed first.
+        ClientDisconnect: The client left first.
+
+    """
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait(
+        {task, watcher},
+        timeout=max(deadline - time.monotonic(), 0.0),
+        return_when=asyncio.FIRST_COMPLETED,
+    )
+    if task in done:
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        return await task  # it finished just before the cancel: keep what it got (a slot)
+    if watcher in done:
+        raise ClientDisconnect
+    raise TimeoutError
+
+
+def _failure(error: BaseException) -> RequestError:
+    """The HTTP answer for an error that ended a generation."""
+    if isinstance(error, GPUOutOfMemoryError):
+        return RequestError(
+            503,
+            str(error),
+            kind="server_error",
+            code="out_of_memory",
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(error, BllossomRagError):
+        return RequestError(400, str(error))
+    return RequestError(
+        500, f"generation failed: {type(error).__name__}: {error}", kind="server_error"
+    )
+
+
+def _usage(generation: Generation) -> dict[str, int]:
+    prompt = generation.usage.get("input_tokens", 0)
+    completion = generation.usage.get("output_tokens", 0)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }

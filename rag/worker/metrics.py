@@ -1,0 +1,90 @@
+"""The worker's counters, exposed in the Prometheus text format at ``/metrics``.
+
+A handful of counters and gauges do not justify a metrics library: they are plain integers
+updated on the event loop (one thread, so no locks) and rendered on request. Names follow
+Prometheus conventions (``_total`` counters, ``_seconds`` sums with ``_count``), so any scraper
+or a dashboard reading the text can use them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rag.worker.admission import Admission
+
+# How a generation ended; every started generation ends in exactly one.
+OUTCOMES = ("completed", "cancelled", "timeout", "out_of_memory", "error")
+
+
+@dataclass
+class Metrics:
+    """Counters for one worker process."""
+
+    requests: Counter[tuple[str, int]] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    first_token_seconds: float = 0.0
+    first_tokens: int = 0
+    generation_seconds: float = 0.0
+
+    def request(self, route: str, status: int) -> None:
+        """Count one answered request."""
+        self.requests[(route, status)] += 1
+
+    def generation_ended(
+        self, outcome: str, prompt_tokens: int, completion_tokens: int, seconds: float
+    ) -> None:
+        """Count one finished generation (whatever ended it)."""
+        self.outcomes[outcome] += 1
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        self.generation_seconds += seconds
+
+    def first_token(self, seconds: float) -> None:
+        """Record one time to first token (queue wait excluded)."""
+        self.first_tokens += 1
+        self.first_token_seconds += seconds
+
+    def render(self, admission: Admission, *, ready: bool) -> str:
+        """The Prometheus text exposition."""
+        lines = [
+            "# HELP bllossom_worker_model_ready 1 once the model is loaded.",
+            "# TYPE bllossom_worker_model_ready gauge",
+            f"bllossom_worker_model_ready {int(ready)}",
+            "# HELP bllossom_worker_generations_running Generations running now.",
+            "# TYPE bllossom_worker_generations_running gauge",
+            f"bllossom_worker_generations_running {admission.running}",
+            "# HELP bllossom_worker_requests_waiting Requests queued for a slot.",
+            "# TYPE bllossom_worker_requests_waiting gauge",
+            f"bllossom_worker_requests_waiting {admission.waiting}",
+            "# HELP bllossom_worker_requests_total Answered requests by route and status.",
+            "# TYPE bllossom_worker_requests_total counter",
+        ]
+        lines += [
+            f'bllossom_worker_requests_total{{route="{route}",status="{status}"}} {count}'
+            for (route, status), count in sorted(self.requests.items())
+        ]
+        lines += [
+            "# HELP bllossom_worker_generations_total Finished generations by outcome.",
+            "# TYPE bllossom_worker_generations_total counter",
+        ]
+        lines += [
+            f'bllossom_worker_generations_total{{outcome="{outcome}"}} {self.outcomes[outcome]}'
+            for outcome in OUTCOMES
+        ]
+        lines += [
+            "# TYPE bllossom_worker_prompt_tokens_total counter",
+            f"bllossom_worker_prompt_tokens_total {self.prompt_tokens}",
+            "# TYPE bllossom_worker_completion_tokens_total counter",
+            f"bllossom_worker_completion_tokens_total {self.completion_tokens}",
+            "# HELP bllossom_worker_time_to_first_token_seconds From slot to first token.",
+            "# TYPE bllossom_worker_time_to_first_token_seconds summary",
+            f"bllossom_worker_time_to_first_token_seconds_sum {self.first_token_seconds:.6f}",
+            f"bllossom_worker_time_to_first_token_seconds_count {self.first_tokens}",
+            "# TYPE bllossom_worker_generation_seconds summary",
+            f"bllossom_worker_generation_seconds_sum {self.generation_seconds:.6f}",
+            f"bllossom_worker_generation_seconds_count {sum(self.outcomes.values())}",
+        ]
+        return "\n".join(lines) + "\n"
