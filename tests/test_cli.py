@@ -29,7 +29,7 @@ def test_ingest_ask_json_and_reingest(cli_env: dict[str, str]):
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout)
     assert set(answer) == {"answer", "sources", "prompt", "prompt_tokens", "images"}
-    assert answer["images"] == []  # no --image, and the examples hold no images
+    assert all(image["kind"] == "retrieved" for image in answer["images"])  # no --image
     assert answer["answer"]
     assert Path(answer["sources"][0]["source"]).name == GOLD
     assert set(answer["sources"][0]) == {"id", "source", "page", "text", "score"}
