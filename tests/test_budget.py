@@ -1,0 +1,96 @@
+"""The token budget: exact counts without the image processor, and the order things give way."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.documents import Document
+from PIL import Image
+
+from rag.budget import MIN_PASSAGE_TOKENS, PromptBudget
+from rag.errors import PromptTooLongError
+from rag.images import encode_data_url
+from rag.llm import encode_prompt
+from rag.messages import image_block
+from rag.prompt import PromptImage, build_messages
+
+QUESTION = "이 화면에서 연차 신청은 어떻게 하나요?"
+DOCS = [
+    Document(
+        page_content="연차 휴가는 입사 첫해에 최대 11일까지 쓸 수 있다. " * 6,
+        metadata={"source": "/d/휴가.md", "page": None, "kind": "text"},
+    ),
+    Document(
+        page_content="연차 신청 화면: 시작일과 종료일을 고르고 승인자를 지정한다.",
+        metadata={"source": "/d/guide.pdf", "page": 4, "kind": "image"},
+    ),
+    Document(
+        page_content="Annual leave requests need approval from a team lead. " * 8,
+        metadata={"source": "/d/policy-en.md", "page": None, "kind": "text"},
+    ),
+]
+
+
+def slot(width: int, height: int, number: int | None = None) -> PromptImage:
+    image = Image.new("RGB", (width, height), "teal")
+    return PromptImage(image_block(encode_data_url(image)), width, height, number=number)
+
+
+def processor_count(processor, documents, images) -> int:
+    """What the real processor makes of the same prompt (pixels and all)."""
+    return encode_prompt(processor, build_messages(QUESTION, documents, images=images)).token_count
+
+
+@pytest.fixture(scope="module")
+def budget(processor) -> PromptBudget:
+    return PromptBudget.from_processor(processor, limit=100_000)
+
+
+@pytest.mark.parametrize(
+    "images",
+    [[], [slot(640, 480)], [slot(1000, 100, number=2)], [slot(640, 480), slot(37, 23, number=2)]],
+    ids=["text-only", "user-image", "retrieved-image", "both"],
+)
+def test_count_is_exactly_what_the_processor_produces(processor, budget, images):
+    assert budget.count(QUESTION, DOCS, images) == processor_count(processor, DOCS, images)
+
+
+def test_overflow_drops_the_retrieved_image_to_its_caption(processor, budget):
+    user, figure = slot(640, 480), slot(1024, 1024, number=2)
+    full = budget.count(QUESTION, DOCS, [user, figure])
+    tight = PromptBudget(budget.tokenizer, budget.geometry, limit=full - 1)
+    fitted = tight.fit(QUESTION, DOCS, [user, figure])
+    assert fitted.images == [user]  # the user's image stays, the figure gives way first
+    assert fitted.documents == DOCS  # ...and its caption is still passage [2]
+    text = build_messages(QUESTION, fitted.documents, images=fitted.images)[1].content[-1]["text"]
+    assert "[2] (/d/guide.pdf, p. 4; image caption)" in text
+    assert fitted.tokens == processor_count(processor, fitted.documents, fitted.images)
+    assert fitted.tokens <= tight.limit
+
+
+def test_then_passages_are_trimmed_from_the_end_keeping_their_numbers(processor, budget):
+    no_images = budget.count(QUESTION, DOCS)
+    tight = PromptBudget(budget.tokenizer, budget.geometry, limit=no_images - 40)
+    fitted = tight.fit(QUESTION, DOCS, [slot(336, 336, number=2)])
+    assert fitted.images == []
+    assert [d.metadata["source"] for d in fitted.documents] == [d.metadata["source"] for d in DOCS]
+    last = fitted.documents[-1]
+    assert last.metadata["truncated"] is True
+    assert last.page_content.endswith(" …")
+    assert DOCS[-1].page_content.startswith(last.page_content.removesuffix(" …"))
+    assert fitted.documents[:2] == DOCS[:2]
+    assert fitted.tokens == processor_count(processor, fitted.documents, [])
+    assert fitted.tokens <= tight.limit
+
+
+def test_a_passage_that_would_be_a_stub_is_dropped(budget):
+    without_last = budget.count(QUESTION, DOCS[:2])
+    limit = without_last + MIN_PASSAGE_TOKENS // 2  # room for only a stub of passage [3]
+    fitted = PromptBudget(budget.tokenizer, budget.geometry, limit=limit).fit(QUESTION, DOCS)
+    assert fitted.documents == DOCS[:2]
+
+
+def test_the_users_image_is_never_dropped(budget):
+    question_only = budget.count(QUESTION, [], [slot(1024, 1024)])
+    tight = PromptBudget(budget.tokenizer, budget.geometry, limit=question_only - 1)
+    with pytest.raises(PromptTooLongError, match=r"question and your image alone need [\d,]+"):
+        tight.fit(QUESTION, DOCS, [slot(1024, 1024), slot(640, 480, number=2)])

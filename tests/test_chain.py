@@ -1,0 +1,200 @@
+"""The chain end to end: real store and embedder, the user's image and a retrieved image."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from rag.budget import PromptBudget
+from rag.chain import PromptBuilder, build_rag_chain
+from rag.errors import BllossomRagError
+from rag.llm import ChatBllossom, encode_prompt
+from rag.messages import user_image_block
+from rag.retrieval import StoreRetriever
+from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+
+IMAGE_TOKEN_ID = 128256
+QUESTION = "연차 신청 화면에서 무엇을 골라야 하나요?"
+TEXT = "연차 휴가는 입사 첫해에 최대 11일까지 쓸 수 있으며 팀장의 승인을 받아야 한다."
+CAPTION = "연차 신청 화면 그림: 시작일과 종료일을 고르고 승인자를 지정하는 양식."
+
+
+def add(store: Store, embeddings, doc_id: str, text: str, image_sha: str | None = None) -> None:
+    record = DocumentRecord(
+        id=doc_id,
+        collection="hr",
+        source_path=f"/docs/{doc_id}",
+        content_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        size=len(text),
+        mtime=0.0,
+    )
+    chunk = NewChunk(
+        id=f"{doc_id}-0",
+        ordinal=0,
+        text=text,
+        tokens=len(text),
+        vector=embeddings.embed_documents([text])[0],
+        page=3 if image_sha else None,
+        kind="image" if image_sha else "text",
+        image_sha256=image_sha,
+    )
+    store.commit("hr", [DocumentUpdate(document=record, chunks=[chunk])])
+
+
+def fill(store: Store, embeddings) -> Store:
+    """One text passage and one figure (a stored 900x600 image whose caption is its text)."""
+    store.ensure_collection("hr", embeddings.name, len(embeddings.embed_query("x")))
+    figure = store.images.put(Image.new("RGB", (900, 600), "white"))
+    add(store, embeddings, "leave.md", TEXT)
+    add(store, embeddings, "guide.pdf", CAPTION, image_sha=figure)
+    return store
+
+
+@pytest.fixture(scope="module")
+def hr_store(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """Shared by the module's tests, which only read it."""
+    with Store(tmp_path_factory.mktemp("hr") / "data") as store:
+        yield fill(store, embeddings)
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> tuple[Path, dict]:
+    path = tmp_path / "screen.jpg"
+    Image.new("RGB", (640, 480), "navy").save(path, format="JPEG")
+    return path, user_image_block(path.read_bytes(), source=str(path))
+
+
+def chain_for(store, embeddings, llm, processor, **builder):
+    retriever = StoreRetriever(
+        store=store, embeddings=embeddings, collection="hr", k=2, mode="dense"
+    )
+    budget = PromptBudget.from_processor(processor, builder.pop("limit", 8192))
+    return build_rag_chain(retriever, llm, PromptBuilder(budget, **builder))
+
+
+def test_user_image_and_top_retrieved_image_go_into_the_prompt(
+    hr_store, embeddings, chat_model: ChatBllossom, processor, photo
+):
+    path, block = photo
+    chain = chain_for(hr_store, embeddings, chat_model, processor)
+    result = chain.invoke({"question": QUESTION, "images": [block]})
+    assert set(result) == {"question", "documents", "messages", "images", "answer"}
+    assert result["answer"]
+    documents = result["documents"]
+    figure_number = next(
+        n for n, d in enumerate(documents, start=1) if d.metadata["kind"] == "image"
+    )
+    user, retrieved = result["images"]
+    assert user == {
+        "number": None,
+        "kind": "user",
+        "source": str(path),
+        "image_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "image_path": str(path),
+    }
+    figure = documents[figure_number - 1].metadata
+    assert retrieved["number"] == figure_number and retrieved["kind"] == "retrieved"
+    for key in ("source", "image_sha256", "image_path", "thumbnail_path"):
+        assert retrieved[key] == figure[key]
+    assert Path(retrieved["thumbnail_path"]).is_file()
+
+    prompt = encode_prompt(processor, result["messages"])
+    assert prompt.text.count("<image>") == 2
+    text = result["messages"][1].content[-1]["text"]
+    assert text.startswith(
+        "Images above, in order: image 1 is the user's own image; "
+        f"image 2 shows passage [{figure_number}]."
+    )
+    assert f"[{figure_number}] (/docs/guide.pdf, p. 3; image 2 above)" in text
+    # The figure that reached the model is the stored file, pixel for pixel.
+    sent = result["messages"][1].content[1]["image_url"]["url"].split(",", 1)[1]
+    assert base64.b64decode(sent) == Path(figure["image_path"]).read_bytes()
+    assert prompt.inputs["input_ids"][0].tolist().count(IMAGE_TOKEN_ID) == sum(
+        budget_tokens(processor, w, h) for w, h in [(640, 480), (900, 600)]
+    )
+
+
+def budget_tokens(processor, width: int, height: int) -> int:
+    return PromptBudget.from_processor(processor, 1).geometry.tokens(width, height)
+
+
+def test_stream_yields_sources_and_images_before_the_answer(
+    hr_store, embeddings, chat_model, processor, photo
+):
+    chain = chain_for(hr_store, embeddings, chat_model, processor)
+    parts = list(chain.stream({"question": QUESTION, "images": [photo[1]]}))
+    first = parts[0]
+    assert {"documents", "images", "messages"} <= set(first) and "answer" not in first
+    answers = [p["answer"] for p in parts[1:] if "answer" in p]
+    assert len(answers) > 1  # token by token
+
+
+@pytest.mark.parametrize(
+    ("settings", "kinds"),
+    [
+        ({"max_images": 1}, ["user"]),
+        ({"max_retrieved_images": 0}, ["user"]),
+        ({"max_images": 3, "max_retrieved_images": 2}, ["user", "retrieved"]),  # one exists
+    ],
+)
+def test_image_limits(hr_store, embeddings, chat_model, processor, photo, settings, kinds):
+    chain = chain_for(hr_store, embeddings, chat_model, processor, **settings)
+    prepared = chain.invoke({"question": QUESTION, "images": [photo[1]]})
+    assert [image["kind"] for image in prepared["images"]] == kinds
+
+
+def test_without_a_user_image_the_top_retrieved_image_is_shown(
+    hr_store, embeddings, chat_model, processor
+):
+    chain = chain_for(hr_store, embeddings, chat_model, processor)
+    prepared = chain.invoke({"question": QUESTION})
+    assert [image["kind"] for image in prepared["images"]] == ["retrieved"]
+
+
+def test_budget_overflow_shows_the_figure_by_its_caption(
+    hr_store, embeddings, chat_model, processor, photo
+):
+    roomy = chain_for(hr_store, embeddings, chat_model, processor)
+    both = roomy.invoke({"question": QUESTION, "images": [photo[1]]})
+    needed = encode_prompt(processor, both["messages"]).token_count
+    tight = chain_for(hr_store, embeddings, chat_model, processor, limit=needed - 1)
+    prepared = tight.invoke({"question": QUESTION, "images": [photo[1]]})
+    assert [image["kind"] for image in prepared["images"]] == ["user"]
+    assert len(prepared["documents"]) == 2
+    assert CAPTION in prepared["messages"][1].content[-1]["text"]
+    assert encode_prompt(processor, prepared["messages"]).token_count <= needed - 1
+
+
+def test_too_many_or_broken_user_images_are_user_errors(
+    hr_store, embeddings, chat_model, processor, photo
+):
+    chain = chain_for(hr_store, embeddings, chat_model, processor)
+    with pytest.raises(BllossomRagError, match="3 images given, but a prompt holds at most 2"):
+        chain.invoke({"question": QUESTION, "images": [photo[1]] * 3})
+    broken = {"type": "image", "base64": base64.b64encode(b"not an image").decode()}
+    with pytest.raises(BllossomRagError, match="not a readable image"):
+        chain.invoke({"question": QUESTION, "images": [broken]})
+
+
+def test_a_missing_stored_image_leaves_its_caption(store, embeddings, chat_model, processor):
+    fill(store, embeddings)
+    for path in store.images.root.rglob("*.png"):
+        path.unlink()
+    chain = chain_for(store, embeddings, chat_model, processor)
+    prepared = chain.invoke({"question": QUESTION})
+    assert prepared["images"] == []
+    assert "image caption" in prepared["messages"][1].content
+
+
+def test_user_image_block_keeps_bytes_and_detects_the_format(photo):
+    path, block = photo
+    assert block["mime_type"] == "image/jpeg"
+    assert base64.b64decode(block["base64"]) == path.read_bytes()
+    with pytest.raises(BllossomRagError, match="not a readable image"):
+        user_image_block(io.BytesIO(b"GIF89a broken").getvalue())
