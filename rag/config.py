@@ -59,6 +59,28 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(default=32, ge=0, description="Overlap between chunks, tokens.")
     embedding_batch_size: int = Field(default=32, ge=1)
     max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="Per-file size cap.")
+    max_chunks_per_file: int = Field(
+        default=5_000, ge=1, description="A file making more chunks fails before any is embedded."
+    )
+    max_image_pixels: int = Field(
+        default=50_000_000, ge=1, description="Larger images are refused before decoding."
+    )
+    max_images_per_file: int = Field(
+        default=100, ge=0, description="Images kept from one PDF, DOCX or web page."
+    )
+    pdf_timeout_s: float = Field(
+        default=60.0, gt=0, description="Wall-clock limit for parsing one PDF (child process)."
+    )
+    pdf_memory_mb: int = Field(
+        default=2_048, ge=64, description="Memory limit of the PDF parser's child process."
+    )
+    caption_images: bool = Field(
+        default=False,
+        description="Ask the generator for a Korean and an English caption of every image.",
+    )
+    ingest_batch_chunks: int = Field(
+        default=256, ge=1, description="New chunks per embedding call and store commit."
+    )
 
     # Retrieval.
     top_k: int = Field(default=5, ge=1, le=100, description="Passages put into the prompt.")

@@ -57,7 +57,7 @@ def test_bad_files_fail_alone_with_reasons(ingestor: Ingestor, tmp_path: Path):
     assert report.ingested == [str((root / "good.md").resolve())]
     reasons = {Path(f.path).name: f.error for f in report.failed}
     assert reasons["empty.txt"] == "file is empty"
-    assert "not UTF-8" in reasons["latin1.txt"]
+    assert "unknown text encoding" in reasons["latin1.txt"]
     assert "NUL" in reasons["binary.txt"]
     assert "limit" in reasons["huge.txt"]
     assert "symlink leaves" in reasons["escape.txt"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +16,9 @@ from rag.cli.app import CollectionOption, JsonOption, app, err, open_assistant, 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
 
+# Beyond this many unchanged files the summary shows their count instead of each path.
+_UNCHANGED_ROWS = 20
+
 
 @app.command()
 def ingest(
@@ -23,6 +27,17 @@ def ingest(
     groups: Annotated[
         str, typer.Option(help="Comma-separated groups allowed to read these documents.")
     ] = "",
+    caption: Annotated[
+        bool | None,
+        typer.Option(
+            "--caption/--no-caption",
+            help="Caption images with the generator, in Korean and English "
+            "(default: the caption_images setting).",
+        ),
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option(help="Remove documents under PATHS whose files are gone.")
+    ] = False,
     strict: Annotated[bool, typer.Option(help="Exit non-zero if any file failed.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -33,22 +48,32 @@ def ingest(
 
     with open_assistant() as assistant:
         settings = assistant.settings
-        ingestor = Ingestor.from_settings(settings, assistant.store, assistant.embeddings)
+        if caption is not None:
+            settings = settings.model_copy(update={"caption_images": caption})
+        ingestor = Ingestor.from_settings(
+            settings,
+            assistant.store,
+            assistant.embeddings,
+            llm=assistant.llm if settings.caption_images else None,
+        )
         columns = (
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("files, {task.fields[chunks]} chunks embedded"),
+            TextColumn("files, {task.fields[chunks]} chunks embedded ({task.fields[rate]})"),
         )
+        started = time.monotonic()
         with Progress(*columns, console=err, transient=True) as progress:
-            task = progress.add_task("Ingesting", total=None, chunks=0)
+            task = progress.add_task("Ingesting", total=None, chunks=0, rate="-")
 
             def show(update: IngestProgress) -> None:
+                elapsed = time.monotonic() - started
                 progress.update(
                     task,
                     total=update.files_total,
                     completed=update.files_done,
                     chunks=update.chunks_embedded,
+                    rate=f"{update.chunks_embedded / elapsed:.1f}/s" if elapsed > 0 else "-",
                 )
 
             report = ingestor.ingest(
@@ -56,9 +81,10 @@ def ingest(
                 collection=collection or settings.collection,
                 groups=parse_groups(groups),
                 on_progress=show,
+                prune=prune,
             )
     if as_json:
-        print_json(report.to_json())
+        print_json({**report.to_json(), **({"pruned": report.pruned} if prune else {})})
     else:
         _print_ingest_summary(report)
     nothing_done = not (report.ingested or report.unchanged)
@@ -72,13 +98,19 @@ def _print_ingest_summary(report: IngestReport) -> None:
     table.add_column("file")
     table.add_column("detail")
     for path in report.ingested:
-        table.add_row("[green]ingested[/]", escape(path), "")
-    for path in report.unchanged:
-        table.add_row("[dim]unchanged[/]", escape(path), "")
+        table.add_row("[green]ingested[/]", escape(path), escape(report.details.get(path, "")))
+    if len(report.unchanged) > _UNCHANGED_ROWS:
+        table.add_row("[dim]unchanged[/]", f"{len(report.unchanged)} files", "")
+    else:
+        for path in report.unchanged:
+            table.add_row("[dim]unchanged[/]", escape(path), "")
+    for path in report.pruned:
+        table.add_row("[yellow]removed[/]", escape(path), "file is gone (--prune)")
     for failure in report.failed:
         table.add_row("[red]failed[/]", escape(failure.path), escape(failure.error))
     out.print(table)
+    removed = f", {len(report.pruned)} removed" if report.pruned else ""
     out.print(
         f"{len(report.ingested)} ingested, {len(report.unchanged)} unchanged, "
-        f"{len(report.failed)} failed; {report.chunks_embedded} chunks embedded"
+        f"{len(report.failed)} failed{removed}; {report.chunks_embedded} chunks embedded"
     )

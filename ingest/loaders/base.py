@@ -1,0 +1,64 @@
+"""What loaders produce: text segments and figures, in reading order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from PIL import Image
+
+from ingest.limits import Limits
+
+# The longest side of an image as stored and captioned: a 2048-px copy is plenty for the
+# generator's anyres tiles and for display, and keeps a 24-megapixel photo from becoming a
+# 40 MB PNG in the store.
+MAX_IMAGE_SIDE = 2048
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of text from one place in a document; a table is one row per line."""
+
+    text: str
+    page: int | None = None
+    kind: Literal["text", "table"] = "text"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An image and the human-written text that describes it (alt text, caption, sidecar).
+
+    ``fallback`` names a standalone image file; an embedded figure has none and is dropped when
+    nothing describes it, since a chunk with no words cannot be found by meaning.
+    """
+
+    image: Image.Image
+    captions: tuple[str, ...] = ()
+    page: int | None = None
+    fallback: str | None = None
+
+
+@dataclass
+class Loaded:
+    """A loaded document: blocks in reading order and notes on what was skipped."""
+
+    blocks: list[Segment | Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+Loader = Callable[[Path, bytes, Limits], Loaded]
+
+
+def bounded(image: Image.Image) -> Image.Image:
+    """An RGB copy no larger than :data:`MAX_IMAGE_SIDE` on its longest side."""
+    image = image.convert("RGB")
+    if max(image.size) > MAX_IMAGE_SIDE:
+        image.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE), Image.Resampling.LANCZOS)
+    return image
+
+
+def squash(text: str) -> str:
+    """Collapse white space to single spaces (captions, table cells, alt text)."""
+    return " ".join(text.split())

@@ -1,0 +1,151 @@
+"""Plain text and Markdown in UTF-8, UTF-16, CP949 or EUC-KR.
+
+Korean files from older Windows tools are often CP949 (a superset of EUC-KR) with no marker, so
+the encoding has to be inferred. UTF-8 is tried first because a strict UTF-8 decode almost never
+succeeds on anything else; byte-order marks settle UTF-16/32; only then is
+``charset-normalizer`` asked to choose among the legacy Korean encodings and BOM-less UTF-16.
+The candidates are deliberately few: allowing Latin-1 would "decode" any byte soup, and a
+wrong guess would index mojibake that no query ever matches.
+
+Markdown keeps its text as written (alt text included); images inlined as ``data:`` URLs become
+figures captioned by their alt text, and pipe tables become table segments kept whole.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from ingest.limits import Limits
+from ingest.loaders.base import Figure, Loaded, Segment, squash
+from ingest.loaders.image import figure_from_data_url
+from rag.errors import IngestError
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16: FF FE 00 00 starts with FF FE
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_LEGACY = ["cp949", "euc_kr", "utf_16_le", "utf_16_be"]
+# Hangul syllables and jamo, CJK symbols, full-width forms, general punctuation (quotes, dots).
+_KOREAN = re.compile(
+    r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f\u3000-\u303f\uff00-\uffef\u00b7\u2010-\u2027]"
+)
+
+# ![alt](data:image/png;base64,....) : the only Markdown image whose pixels are in the file.
+_MD_DATA_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<url>data:image/[^)\s]+)\)")
+_MD_TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$")
+_MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+def decode_text(data: bytes) -> str:
+    """Decode text bytes, detecting the encoding; any line break style becomes one newline.
+
+    Raises:
+        IngestError: Unknown encoding, binary content or no text at all.
+
+    """
+    text = _decode(data)
+    if "\x00" in text:
+        msg = "contains NUL bytes: binary data, not text"
+        raise IngestError(msg)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        msg = "no text in file"
+        raise IngestError(msg)
+    return text
+
+
+def _decode(data: bytes) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as error:
+                msg = f"broken {encoding} text (invalid bytes at offset {error.start})"
+                raise IngestError(msg) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data, cp_isolation=_LEGACY).best()
+    text = str(best) if best is not None else ""
+    if not _looks_korean_or_ascii(text):
+        msg = "unknown text encoding (not UTF-8, UTF-16, CP949 or EUC-KR)"
+        raise IngestError(msg)
+    return text
+
+
+def _looks_korean_or_ascii(text: str) -> bool:
+    """A legacy decode must mostly give Hangul or ASCII; anything else was a wrong guess."""
+    if not text:
+        return False
+    sample = text[:100_000]
+    plausible = sum(1 for c in sample if c.isascii() or _KOREAN.match(c))
+    return plausible >= 0.8 * len(sample)
+
+
+def load_text(path: Path, data: bytes, limits: Limits) -> Loaded:
+    """A plain text file: one segment."""
+    return Loaded([Segment(decode_text(data))])
+
+
+def load_markdown(path: Path, data: bytes, limits: Limits) -> Loaded:
+    """Markdown: prose segments, pipe tables as table segments, inline data-URL images."""
+    loaded = Loaded()
+    prose: list[str] = []
+    table: list[str] = []
+    figures: list[Figure] = []
+
+    def flush_prose() -> None:
+        if "".join(prose).strip():
+            loaded.blocks.append(Segment("\n".join(prose)))
+        prose.clear()
+        loaded.blocks.extend(figures)  # after the prose around them, in reading order
+        figures.clear()
+
+    def flush_table() -> None:
+        rows = [_md_row(line) for line in table if not _MD_TABLE_RULE.match(line)]
+        if len(table) >= 2:
+            flush_prose()
+            loaded.blocks.append(Segment("\n".join(r for r in rows if r), kind="table"))
+        else:
+            prose.extend(table)
+        table.clear()
+
+    for line in decode_text(data).split("\n"):
+        if _MD_TABLE_LINE.match(line):
+            table.append(line)
+            continue
+        if table:
+            flush_table()
+        prose.append(_inline_images(line, figures, loaded.notes, limits))
+    if table:
+        flush_table()
+    flush_prose()
+    return loaded
+
+
+def _md_row(line: str) -> str:
+    cells = [squash(cell) for cell in line.strip().strip("|").split("|")]
+    return " | ".join(cells)
+
+
+def _inline_images(line: str, figures: list[Figure], notes: list[str], limits: Limits) -> str:
+    """Turn data-URL images into figures and leave their alt text in the prose."""
+
+    def replace(match: re.Match[str]) -> str:
+        alt = squash(match.group("alt"))
+        figure = figure_from_data_url(match.group("url"), (alt,) if alt else (), limits)
+        if isinstance(figure, Figure):
+            figures.append(figure)
+        else:
+            notes.append(figure)
+        return alt
+
+    return _MD_DATA_IMAGE.sub(replace, line)
