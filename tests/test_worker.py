@@ -1,0 +1,434 @@
+"""The GPU worker, for real: uvicorn on a free local port, the tiny model, official clients."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import struct
+import subprocess
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+import torch
+from langchain_core.documents import Document
+from langchain_core.messages import HumanMessage
+from langchain_openai import ChatOpenAI
+from PIL import Image
+
+from rag.budget import PromptBudget
+from rag.images import encode_data_url
+from rag.llm import ChatBllossom
+from rag.messages import image_block
+from rag.prompt import PromptImage, build_messages
+from rag.worker import WorkerOptions, create_app
+from rag.worker.server import BackgroundServer
+from tests.conftest import GENERATOR_MODEL
+
+KEY = "test-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+MODEL_ID = "tiny-llava-next"
+
+
+def wait_until(check: Callable[[], bool], what: str, limit: float = 120.0) -> None:
+    """Poll a state (never a timing assertion: the limit only stops a hung test)."""
+    deadline = time.monotonic() + limit
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+def start(llm: ChatBllossom, **options: Any) -> BackgroundServer:
+    app = create_app(llm, WorkerOptions(model_id=MODEL_ID, api_key=KEY, **options))
+    server = BackgroundServer(app).start()
+    wait_until(lambda: httpx.get(f"{server.url}/health").status_code == 200, "the model")
+    return server
+
+
+def metrics(url: str) -> dict[str, float]:
+    text = httpx.get(f"{url}/metrics", headers=AUTH).text
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return {name: float(value) for name, value in (line.rsplit(" ", 1) for line in lines)}
+
+
+def outcome(url: str, name: str) -> float:
+    return metrics(url)[f'bllossom_worker_generations_total{{outcome="{name}"}}']
+
+
+def client(url: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0, timeout=120)
+
+
+def data_url(width: int, height: int, color: str = "green") -> str:
+    return encode_data_url(Image.new("RGB", (width, height), color))
+
+
+def user_message(text: str, url: str | None = None) -> dict[str, Any]:
+    if url is None:
+        return {"role": "user", "content": text}
+    return {
+        "role": "user",
+        "content": [
+            {"type": "image_url", "image_url": {"url": url}},
+            {"type": "text", "text": text},
+        ],
+    }
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge size (a decompression bomb's first bytes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="module")
+def worker(chat_model: ChatBllossom) -> Iterator[str]:
+    """The shared worker (greedy, 12 new tokens by default); small limits to test them."""
+    server = start(chat_model, max_images=2, max_body_bytes=2_000_000)
+    yield server.url
+    server.stop()
+
+
+def test_health_is_open_and_every_other_route_needs_the_key(worker: str):
+    health = httpx.get(f"{worker}/health")
+    assert health.status_code == 200
+    assert health.json() | {"running": 0, "waiting": 0} == {
+        "status": "ok",
+        "ready": True,
+        "model": MODEL_ID,
+        "running": 0,
+        "waiting": 0,
+    }
+    for method, path in [
+        ("GET", "/v1/models"),
+        ("GET", "/metrics"),
+        ("POST", "/v1/chat/completions"),
+    ]:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": KEY}):
+            refused = httpx.request(method, f"{worker}{path}", headers=headers, json={})
+            assert refused.status_code == 401, (path, headers)
+            assert "Authorization: Bearer <key>" in refused.json()["error"]["message"]
+    models = httpx.get(f"{worker}/v1/models", headers=AUTH).json()
+    assert [m["id"] for m in models["data"]] == [MODEL_ID]
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{worker}/v1", api_key="wrong", max_retries=0).models.list()
+
+
+def test_openai_client_streams_the_same_answer_it_returns_whole(worker: str, chat_model):
+    api = client(worker)
+    messages = [user_message("이 그림에 무엇이 있나요?", data_url(500, 300))]
+    whole = api.chat.completions.create(
+        model=MODEL_ID, messages=messages, temperature=0, max_tokens=10
+    )
+    answer = whole.choices[0].message.content
+    assert answer and whole.choices[0].finish_reason == "length"
+    assert whole.usage.completion_tokens == 10
+    local = chat_model.encode(
+        [HumanMessage(content=messages[0]["content"])]  # the same prompt, rendered here
+    )
+    assert whole.usage.prompt_tokens == local.token_count > 1000  # the image's tokens count
+
+    stream = api.chat.completions.create(
+        model=MODEL_ID,
+        messages=messages,
+        temperature=0,
+        max_tokens=10,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    pieces = [c.choices[0].delta.content or "" for c in chunks if c.choices]
+    assert len([p for p in pieces if p]) > 1  # token by token, not one blob
+    assert "".join(pieces) == answer
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+    assert chunks[-1].usage.prompt_tokens == whole.usage.prompt_tokens
+
+
+def test_chat_openai_gets_the_prompt_the_budget_counted(worker: str, processor):
+    """The chain's remote path: same rendering on the worker as the local budget counts."""
+    llm = ChatOpenAI(
+        model=MODEL_ID,
+        base_url=f"{worker}/v1",
+        api_key=KEY,
+        temperature=0,
+        max_tokens=6,
+        max_retries=0,
+        stream_usage=True,
+    )
+    figure = PromptImage(image_block(data_url(900, 600)), 900, 600, number=1)
+    documents = [
+        Document(page_content="연차 신청 화면", metadata={"source": "/d/a.pdf", "kind": "image"})
+    ]
+    messages = build_messages("화면에서 무엇을 고르나요?", documents, images=[figure])
+    reply = llm.invoke(messages)
+    expected = PromptBudget.from_processor(processor, 100_000).count(
+        "화면에서 무엇을 고르나요?", documents, [figure]
+    )
+    assert reply.usage_metadata["input_tokens"] == expected
+    streamed = "".join(str(chunk.content) for chunk in llm.stream(messages))
+    assert streamed == reply.content != ""
+
+
+def huge_body() -> bytes:
+    filler = base64.b64encode(os.urandom(1_800_000)).decode()
+    return json.dumps({"messages": [user_message("x", f"data:image/png;base64,{filler}")]}).encode()
+
+
+def claiming(width: int, height: int) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_claiming(width, height)).decode()
+
+
+def body(**fields: Any) -> bytes:
+    return json.dumps({"messages": [user_message("hi")], **fields}).encode()
+
+
+MALFORMED = {
+    "bad base64": (
+        body(messages=[user_message("hi", "data:image/png;base64,@@not-base64@@")]),
+        400,
+        "messages[0].content[0]: image data is not valid base64",
+    ),
+    "not an image": (
+        body(messages=[user_message("hi", "data:image/png;base64,aGVsbG8=")]),
+        400,
+        "messages[0].content[0]: not a readable image",
+    ),
+    "remote url": (
+        body(messages=[user_message("hi", "https://example.com/cat.png")]),
+        400,
+        "messages[0].content[0].image_url.url: only data:image/...;base64 URLs are accepted",
+    ),
+    "huge image": (
+        body(messages=[user_message("hi", claiming(9000, 9000))]),
+        400,
+        "messages[0].content[0]: image is 9000x9000 pixels, over the 50,000,000-pixel limit",
+    ),
+    "decompression bomb": (
+        body(messages=[user_message("hi", claiming(30000, 30000))]),
+        400,
+        "could be decompression bomb",
+    ),
+    "body over the limit": (huge_body(), 413, "over this worker's 2,000,000-byte limit"),
+    "too many images": (
+        body(
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": data_url(8, 8)}}
+                        for _ in range(3)
+                    ],
+                }
+            ]
+        ),
+        400,
+        "3 images in one request; this worker accepts at most 2",
+    ),
+    "content of the wrong type": (
+        body(messages=[{"role": "user", "content": 5}]),
+        400,
+        "messages[0].content: must be a string or a list of content parts",
+    ),
+    "unknown part type": (
+        body(messages=[{"role": "user", "content": [{"type": "audio", "data": "x"}]}]),
+        400,
+        "messages[0].content[0]: Input tag 'audio'",
+    ),
+    "max_tokens not a number": (body(max_tokens="many"), 400, "max_tokens: Input should be"),
+    "messages not a list": (body(messages="hi"), 400, "messages: Input should be a valid list"),
+    "no messages": (body(messages=[]), 400, "messages: List should have at least 1 item"),
+    "tool role": (
+        body(messages=[{"role": "tool", "content": "x"}]),
+        400,
+        "messages[0].role: Input should be",
+    ),
+    "several choices": (body(n=2), 400, "n: only n=1 is supported"),
+    "not json": (b"{messages: [", 400, "request body is not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_requests_get_a_clear_4xx_and_the_worker_stays_up(worker: str, case: str):
+    payload, status, message = MALFORMED[case]
+    response = httpx.post(
+        f"{worker}/v1/chat/completions",
+        content=payload,
+        headers={**AUTH, "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert message in error["message"]
+    assert error["type"] == "invalid_request_error"
+    answer = client(worker).chat.completions.create(
+        model=MODEL_ID, messages=[user_message("still there?")], max_tokens=2
+    )
+    assert answer.choices[0].message.content
+
+
+def test_the_official_client_shows_the_message(worker: str):
+    with pytest.raises(openai.BadRequestError, match="not valid base64"):
+        client(worker).chat.completions.create(
+            model=MODEL_ID, messages=[user_message("hi", "data:image/png;base64,%%%")]
+        )
+
+
+def test_out_of_memory_fails_that_request_and_the_worker_keeps_serving(
+    worker: str, chat_model: ChatBllossom
+):
+    before = outcome(worker, "out_of_memory")
+
+    def exhaust(*_: Any) -> None:
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
+
+    hook = chat_model.model.register_forward_pre_hook(exhaust)
+    try:
+        with pytest.raises(openai.InternalServerError) as refused:
+            client(worker).chat.completions.create(
+                model=MODEL_ID, messages=[user_message("hi")], stream=True
+            )
+    finally:
+        hook.remove()
+    assert refused.value.status_code == 503  # decided before the stream's 200 was sent
+    assert refused.value.body["code"] == "out_of_memory"
+    assert "ran out of memory" in refused.value.body["message"]
+    answer = client(worker).chat.completions.create(model=MODEL_ID, messages=[user_message("hi")])
+    assert answer.choices[0].message.content
+    assert outcome(worker, "out_of_memory") == before + 1
+    assert metrics(worker)["bllossom_worker_generations_running"] == 0
+
+
+def test_burst_beyond_the_queue_is_refused_at_once_and_cancelling_frees_the_worker(chat_model):
+    """One slot, one queue place: a third request is refused; a closed stream ends its work."""
+    server = start(chat_model, max_concurrency=1, max_queue=1)
+    url, api = server.url, client(server.url)
+    try:
+        holder = api.chat.completions.create(
+            model=MODEL_ID,
+            messages=[user_message("write forever")],
+            max_tokens=100_000,
+            stream=True,
+        )
+        next(iter(holder))  # generating now, holding the only slot
+        queued: dict[str, Any] = {}
+        waiter = threading.Thread(
+            target=lambda: queued.update(
+                reply=api.chat.completions.create(
+                    model=MODEL_ID, messages=[user_message("me next")], max_tokens=3
+                )
+            )
+        )
+        waiter.start()
+        wait_until(lambda: metrics(url)["bllossom_worker_requests_waiting"] == 1, "the queue")
+
+        with pytest.raises(openai.RateLimitError) as refused:
+            api.chat.completions.create(model=MODEL_ID, messages=[user_message("and me")])
+        assert refused.value.status_code == 429
+        assert refused.value.response.headers["Retry-After"] == "1"
+        assert "the worker is busy: 1 generations running and 1 waiting" in str(refused.value)
+
+        holder.close()  # the client goes away mid-stream
+        wait_until(lambda: outcome(url, "cancelled") == 1, "the cancelled generation to end")
+        waiter.join(timeout=120)
+        assert queued["reply"].choices[0].message.content  # the queued request got the slot
+        after = api.chat.completions.create(model=MODEL_ID, messages=[user_message("hi")])
+        assert after.choices[0].message.content
+        wait_until(lambda: metrics(url)["bllossom_worker_generations_running"] == 0, "idle")
+        counts = metrics(url)
+        assert (
+            counts['bllossom_worker_requests_total{route="/v1/chat/completions",status="429"}'] == 1
+        )
+        assert outcome(url, "completed") == 2
+
+        # A non-streaming client that gives up (read timeout) stops its generation too.
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(
+                f"{url}/v1/chat/completions",
+                headers=AUTH,
+                json={"messages": [user_message("long")], "max_tokens": 100_000},
+                timeout=httpx.Timeout(60, read=1.0),
+            )
+        wait_until(lambda: outcome(url, "cancelled") == 2, "the abandoned generation to end")
+    finally:
+        server.stop()
+
+
+def test_a_request_over_the_timeout_gets_504(chat_model):
+    server = start(chat_model, timeout=1.0)
+    try:
+        with pytest.raises(openai.APIStatusError) as late:
+            client(server.url).chat.completions.create(
+                model=MODEL_ID, messages=[user_message("long")], max_tokens=100_000
+            )
+        assert late.value.status_code == 504
+        assert "longer than the 1 s timeout" in late.value.body["message"]
+        wait_until(lambda: outcome(server.url, "timeout") == 1, "the timed-out generation to end")
+    finally:
+        server.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_serve_command_runs_the_worker(cli_env: dict[str, str]):
+    port = free_port()
+    command = ["bllossom-rag", "serve", "--model", GENERATOR_MODEL, "--port", str(port)]
+    command += ["--api-key", KEY, "--max-queue", "1", "--max-concurrency", "1"]
+    process = subprocess.Popen(command, env=cli_env, stdout=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def ready() -> bool:
+            assert process.poll() is None, "the worker exited"
+            try:
+                return httpx.get(f"{url}/health").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(ready, "bllossom-rag serve", limit=240)
+        answer = client(url).chat.completions.create(
+            model=MODEL_ID, messages=[user_message("hi", data_url(64, 64))], max_tokens=3
+        )
+        assert answer.choices[0].message.content
+        assert answer.usage.completion_tokens == 3
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=60)
+    assert f"on http://127.0.0.1:{port}/v1 (API key required" in output
+
+
+def test_serve_command_refuses_a_missing_model(cli_env: dict[str, str], tmp_path):
+    result = subprocess.run(
+        ["bllossom-rag", "serve", "--model", str(tmp_path / "nothing")],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "generator model folder not found" in result.stderr
+    assert "Traceback" not in result.stderr
