@@ -3,6 +3,7 @@
 from rag.cli import (  # noqa: F401  (registers commands)
     ask_command,
     docs_command,
+    eval_command,
     ingest_command,
     serve_command,
     ui_command,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from rag.access import Access, parse_groups
 from rag.cli.app import CollectionOption, JsonOption, app, open_assistant, out, print_json
 
 
@@ -25,6 +26,9 @@ def ask(
             help="Your own image to ask about (repeatable; see max_images).",
         ),
     ] = None,
+    user_groups: Annotated[
+        str, typer.Option(help="Comma-separated groups of the asker (default: public only).")
+    ] = "",
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question from the ingested documents, with numbered sources."""
@@ -33,7 +37,8 @@ def ask(
 
     with open_assistant() as assistant:
         images = [_image_block(path) for path in image or ()]
-        chain = assistant.chain(collection, k)
+        access = Access.for_groups(parse_groups(user_groups))
+        chain = assistant.chain(collection, k, access=access)
         state: dict[str, Any] = {}
         answer: list[str] = []
         for part in chain.stream({"question": question, "images": images}):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from rag.store.visibility import Visible
 logger = logging.getLogger(__name__)
 
 FORMAT = 1
-K1 = 1.2
+K1 = 0.9
 B = 0.75
 _TOKENIZE_BATCH = 2048
 
@@ -118,7 +119,7 @@ class SparseIndex:
                 (counts, terms, indptr), shape=(len(ids), len(words)), dtype=np.float32
             )
             matrix.check_format(full_check=True)
-        except (OSError, KeyError, TypeError, ValueError) as error:
+        except (OSError, KeyError, TypeError, ValueError, EOFError, zipfile.BadZipFile) as error:
             logger.warning("rebuilding %s: unreadable checkpoint (%s)", self.folder, error)
             return
         if len(ids) != manifest.get("count"):

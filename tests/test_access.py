@@ -1,0 +1,208 @@
+"""Access control inside the search: a restricted canary never reaches a caller outside its group.
+
+The canary is a document restricted to ``hr`` whose sentences are quoted verbatim by every
+query, so every search mode ranks it first for a caller who may read it (checked too, so the
+test can fail). For everyone else it must never come back, in any mode, through the reranker,
+the document listing, or the ``eval`` command, and the reranker must never even read it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.pipeline import Ingestor
+from rag.access import OPERATOR, PUBLIC, Access
+from rag.rerank import CrossEncoderReranker
+from rag.retrieval import StoreRetriever
+from rag.store import DocumentRecord, DocumentUpdate, IndexPolicy, NewChunk, SearchHit, Store
+from tests.conftest import EXAMPLES
+
+CANARY = (
+    "프로젝트 푸른고래의 출시 코드는 VIOLET-HARBOR-7492이며 출시일은 2027년 3월 14일이다. "
+    "The launch code of project Blue Whale is VIOLET-HARBOR-7492, released on 14 March 2027. "
+    "예산은 삼십억 원이고 담당 임원은 한서윤 상무이다."
+)
+MODES = ("dense", "bm25", "hybrid")
+OUTSIDERS = (PUBLIC, Access.for_groups(["legal"]), Access.for_groups(["sales", "legal"]))
+
+
+def canary_queries() -> list[str]:
+    """Exact quotes of the canary: each sentence, and every 6-word window."""
+    sentences = [s.strip() + "." for s in CANARY.split(". ") if s.strip(". ")]
+    words = CANARY.split()
+    windows = [" ".join(words[i : i + 6]) for i in range(0, len(words) - 5, 3)]
+    return [CANARY, *sentences, *windows]
+
+
+@pytest.fixture(scope="module")
+def library(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    root = tmp_path_factory.mktemp("access")
+    secret = root / "secret"
+    secret.mkdir()
+    (secret / "launch.md").write_text(f"# 출시 계획\n\n{CANARY}\n", encoding="utf-8")
+    with Store(root / "data") as store:
+        ingestor = Ingestor(
+            store, embeddings, chunk_tokens=256, chunk_overlap=32, max_file_bytes=1_000_000
+        )
+        ingestor.ingest([EXAMPLES], collection="docs")
+        ingestor.ingest([secret], collection="docs", groups=["hr"])
+        yield store
+
+
+class RecordingReranker(CrossEncoderReranker):
+    """The real cross-encoder, remembering every passage it was shown."""
+
+    seen: list[str]
+
+    def rerank(self, query: str, hits: Sequence[SearchHit]) -> list[SearchHit]:
+        self.seen.extend(hit.chunk.text for hit in hits)
+        return super().rerank(query, hits)
+
+
+@pytest.fixture(scope="module")
+def reranker(tiny_cross_encoder: Path) -> RecordingReranker:
+    model = RecordingReranker.load(str(tiny_cross_encoder), device="cpu")
+    model.seen = []
+    return model
+
+
+def is_canary(source: str) -> bool:
+    return source.endswith("launch.md")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", MODES)
+def test_canary_never_reaches_outsiders(library: Store, embeddings, mode: str):
+    queries = canary_queries()
+    for access in OUTSIDERS:
+        retriever = StoreRetriever(
+            store=library, embeddings=embeddings, collection="docs", k=10, mode=mode, access=access
+        )
+        for query in queries:
+            sources = [d.metadata["source"] for d in retriever.invoke(query)]
+            assert sources, "outsiders still get the public documents"
+            assert not any(is_canary(s) for s in sources), (mode, access, query)
+    insider = StoreRetriever(
+        store=library,
+        embeddings=embeddings,
+        collection="docs",
+        k=10,
+        mode=mode,
+        access=Access.for_groups(["hr", "legal"]),
+    )
+    found_first = [is_canary(insider.invoke(q)[0].metadata["source"]) for q in queries]
+    assert found_first[0], "the whole canary quoted must rank first for a member of hr"
+    assert sum(found_first) >= 0.8 * len(queries)
+
+
+@pytest.mark.slow
+def test_reranker_never_reads_restricted_chunks(library: Store, embeddings, reranker):
+    for access in (*OUTSIDERS, Access.for_groups(["hr"])):
+        reranker.seen.clear()
+        retriever = StoreRetriever(
+            store=library,
+            embeddings=embeddings,
+            collection="docs",
+            k=3,
+            access=access,
+            reranker=reranker,
+            rerank_top_n=50,
+        )
+        for query in canary_queries()[:6]:
+            assert len(retriever.invoke(query)) == 3
+        leaked = [text for text in reranker.seen if "VIOLET-HARBOR" in text]
+        assert bool(leaked) == (access.groups == {"hr"}), access
+
+
+@pytest.mark.slow
+def test_listing_hides_restricted_documents(library: Store):
+    def listed(access: Access) -> set[str]:
+        return {Path(d.source_path).name for d in library.documents("docs", access)}
+
+    assert "launch.md" in listed(OPERATOR)
+    assert "launch.md" in listed(Access.for_groups(["hr"]))
+    for access in OUTSIDERS:
+        names = listed(access)
+        assert "launch.md" not in names
+        assert "휴가_정책.md" in names
+
+
+def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    rows = rng.standard_normal((n, dim)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("kind", ["ivf-flat", "ivf-pq", "hnsw"])
+def test_approximate_indexes_filter_inside_the_search(tmp_path: Path, kind: str):
+    """Above the exact threshold the selector still hides restricted vectors, even exact copies."""
+    dim, rng = 32, np.random.default_rng(7)
+    public, secret = unit_rows(rng, 2400, dim), unit_rows(rng, 40, dim)
+
+    def document(doc_id: str, rows: np.ndarray, groups: tuple[str, ...]) -> DocumentUpdate:
+        record = DocumentRecord(
+            id=doc_id,
+            collection="c",
+            source_path=f"/{doc_id}",
+            content_sha256=doc_id,
+            size=1,
+            mtime=0.0,
+            groups=groups,
+        )
+        chunks = [
+            NewChunk(id=f"{doc_id}-{i}", ordinal=i, text=f"{doc_id} {i}", tokens=1, vector=row)
+            for i, row in enumerate(rows)
+        ]
+        return DocumentUpdate(record, chunks)
+
+    policy = IndexPolicy(exact_max=1000, large_kind=kind)  # type: ignore[arg-type]
+    with Store(tmp_path, index_policy=policy) as store:
+        store.ensure_collection("c", "synthetic", dim)
+        updates = [document(f"pub{i}", public[i * 100 : (i + 1) * 100], ()) for i in range(24)]
+        store.commit("c", [*updates, document("secret", secret, ("hr",))])
+        assert store.dense_view("c").kind == kind
+        for query in secret[:10]:
+            outsider = store.search("c", query, 10, PUBLIC)
+            assert len(outsider) == 10
+            assert all(hit.chunk.document_id != "secret" for hit in outsider)
+            insider = store.search("c", query, 1, Access.for_groups(["hr"]))
+            assert insider[0].chunk.document_id == "secret"
+        # A delete (HNSW: rebuild) keeps the index exact about what exists.
+        store.remove_documents("c", ["pub0"])
+        hits = store.search("c", public[5], 5, OPERATOR)
+        assert all(hit.chunk.document_id != "pub0" for hit in hits)
+
+
+@pytest.mark.slow
+def test_cli_eval_respects_user_groups(cli_env: dict[str, str], tmp_path: Path):
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "launch.md").write_text(CANARY, encoding="utf-8")
+    queries = tmp_path / "canary.jsonl"
+    queries.write_text(
+        "\n".join(
+            json.dumps({"query": q, "relevant": ["launch.md"]}, ensure_ascii=False)
+            for q in canary_queries()[:4]
+        ),
+        encoding="utf-8",
+    )
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            ["bllossom-rag", *args], env=cli_env, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    run("ingest", str(EXAMPLES))
+    run("ingest", str(secret), "--groups", "hr")
+    outsider = json.loads(run("eval", str(queries), "--json"))
+    insider = json.loads(run("eval", str(queries), "--json", "--user-groups", "hr,legal"))
+    assert outsider["n"] == insider["n"] == 4
+    assert outsider["recall@10"] == 0.0
+    assert insider["recall@1"] == 1.0

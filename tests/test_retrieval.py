@@ -1,0 +1,244 @@
+"""Hybrid retrieval: modes, fusion, the BM25 view's persistence, reranking, Document metadata."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import rag.store.sparse_index as sparse_index
+from rag.access import PUBLIC
+from rag.assistant import Assistant
+from rag.config import Settings
+from rag.fusion import Fusion, keyword_evidence
+from rag.rerank import CrossEncoderReranker
+from rag.retrieval import StoreRetriever
+from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+from rag.store.morphemes import tokenize
+from tests.conftest import KorQuAD
+
+DIM = 8
+TEXTS = {
+    "leave": "연차 휴가는 입사 첫해에 최대 11일까지 사용할 수 있습니다.",
+    "travel": "출장 경비는 영수증을 첨부하여 일주일 안에 청구해야 합니다.",
+    "security": "Passwords must be rotated every ninety days and never shared.",
+    "product": "The Bllossom assistant answers questions about company documents.",
+}
+
+
+def unit(seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def text_update(doc_id: str, text: str, seed: int) -> DocumentUpdate:
+    record = DocumentRecord(
+        id=doc_id,
+        collection="c",
+        source_path=f"/docs/{doc_id}.md",
+        content_sha256=doc_id + text,
+        size=len(text),
+        mtime=0.0,
+    )
+    return DocumentUpdate(record, [NewChunk(f"{doc_id}-0", 0, text, 8, unit(seed))])
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    with Store(tmp_path / "data") as store:
+        store.ensure_collection("c", "test-model", DIM)
+        store.commit("c", [text_update(d, t, i) for i, (d, t) in enumerate(TEXTS.items())])
+    return tmp_path / "data"
+
+
+def test_kiwi_tokens_drop_particles_and_lowercase_english():
+    assert tokenize("연차 휴가는 며칠인가요?")[:2] == ["연차", "휴가"]
+    assert "는" not in tokenize("연차 휴가는 며칠인가요?")
+    assert tokenize("Passwords MUST be rotated.") == ["passwords", "must", "be", "rotated"]
+
+
+def test_keyword_search_matches_morphemes_not_whitespace(small: Path):
+    with Store(small) as store:
+        # "휴가를" never appears; Kiwi reduces both sides to 휴가.
+        hits = store.keyword_search("c", "휴가를 며칠 쓸 수 있나요", k=2)
+        assert hits[0].chunk.document_id == "leave"
+        assert store.keyword_search("c", "passwords rotated", k=1)[0].chunk.document_id == (
+            "security"
+        )
+        assert store.keyword_search("c", "완전히 무관한 낱말", k=3) == []
+
+
+def test_bm25_view_persists_and_reopens_without_tokenizing(small: Path, monkeypatch):
+    with Store(small) as store:
+        expected = store.keyword_search("c", "출장 경비 청구", k=2)
+        store.flush()
+    files = sorted(p.name for p in (small / "bm25" / "c").iterdir())
+    assert files == [".lock", "bm25.1.npz", "manifest.json", "vocabulary.1.json"]
+
+    def no_tokenizing(texts: list[str]) -> list[list[str]]:
+        raise AssertionError("a current checkpoint must not be re-tokenized")
+
+    monkeypatch.setattr(sparse_index, "tokenize_many", no_tokenizing)
+    with Store(small) as store:
+        assert store.keyword_search("c", "출장 경비 청구", k=2) == expected
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "garbage", "manifest"])
+def test_damaged_bm25_view_is_rebuilt(small: Path, damage: str):
+    with Store(small) as store:
+        store.sparse_view("c")
+        store.flush()
+    folder = small / "bm25" / "c"
+    matrix = folder / "bm25.1.npz"
+    if damage == "delete":
+        matrix.unlink()
+    elif damage == "truncate":
+        matrix.write_bytes(matrix.read_bytes()[:40])
+    elif damage == "garbage":
+        matrix.write_bytes(b"PK\x03\x04 not a zip" * 20)
+    else:
+        (folder / "manifest.json").write_text("[1, 2")
+    with Store(small) as store:
+        assert len(store.sparse_view("c")) == len(TEXTS)
+        assert store.keyword_search("c", "출장 경비", k=1)[0].chunk.document_id == "travel"
+
+
+def test_bm25_view_follows_commits_from_another_process(small: Path):
+    with Store(small) as reader, Store(small) as writer:
+        assert reader.keyword_search("c", "ninety days", k=1)[0].chunk.document_id == "security"
+        writer.commit(
+            "c",
+            [text_update("vpn", "VPN access requires a hardware token.", 9)],
+            removals=["security"],
+        )
+        assert reader.keyword_search("c", "hardware token", k=1)[0].chunk.document_id == "vpn"
+        assert reader.keyword_search("c", "ninety days", k=3) == []
+        reader.flush()
+    with Store(small) as store:
+        assert len(store.sparse_view("c")) == len(TEXTS)
+
+
+def test_fusion_without_keyword_evidence_keeps_the_dense_order():
+    dense = {1: 0.9, 2: 0.8, 3: 0.7}
+    keyword = {1: 0.0, 2: 0.0, 3: 12.0}
+    assert [i for i, _ in Fusion().fuse(dense, keyword, evidence=0.0)] == [1, 2, 3]
+    assert next(i for i, _ in Fusion().fuse(dense, keyword, evidence=1.0)) in (1, 3)
+    fixed = Fusion(keyword_weight=0.8, adaptive=False)
+    assert next(i for i, _ in fixed.fuse(dense, keyword, evidence=0.0)) == 3
+    assert next(i for i, _ in Fusion(method="rrf").fuse(dense, keyword, 1.0)) == 1
+    assert keyword_evidence([2.0, 2.0], [2.0]) == 0.5
+    assert keyword_evidence([], []) == 0.0
+
+
+def test_every_mode_returns_documents_with_citation_metadata(tmp_path: Path, embeddings):
+    caption = "빨간 막대 차트: 분기별 매출 red bar chart of quarterly sales"
+    texts = [*TEXTS.values(), caption]
+    vectors = embeddings.encode_documents(texts)
+    with Store(tmp_path / "data") as store:
+        store.ensure_collection("c", embeddings.name, embeddings.dimension)
+        png = io.BytesIO()
+        Image.new("RGB", (8, 8), "red").save(png, format="PNG")
+        sha = store.images.put(Image.open(png))
+        updates = [
+            DocumentUpdate(
+                DocumentRecord(doc_id, "c", f"/docs/{doc_id}.md", doc_id, 1, 0.0),
+                [NewChunk(f"{doc_id}-0", 0, text, 8, vectors[i])],
+            )
+            for i, (doc_id, text) in enumerate(TEXTS.items())
+        ]
+        image = NewChunk(
+            "chart-0", 0, caption, 12, vectors[-1], page=3, kind="image", image_sha256=sha
+        )
+        updates.append(
+            DocumentUpdate(DocumentRecord("chart", "c", "/docs/report.pdf", "r", 1, 0.0), [image])
+        )
+        store.commit("c", updates)
+        for mode in ("dense", "bm25", "hybrid"):
+            retriever = StoreRetriever(
+                store=store, embeddings=embeddings, collection="c", k=2, mode=mode
+            )
+            [document, *_] = retriever.invoke("분기별 매출 막대 차트")
+            assert document.id == "chart-0", mode
+            assert document.page_content == caption
+            assert document.metadata["kind"] == "image"
+            assert document.metadata["page"] == 3
+            assert document.metadata["source"] == "/docs/report.pdf"
+            assert document.metadata["document_id"] == "chart"
+            assert document.metadata["collection"] == "c"
+            assert document.metadata["image_sha256"] == sha
+            assert Path(document.metadata["image_path"]).is_file()
+            assert Path(document.metadata["thumbnail_path"]).is_file()
+            assert document.metadata["score"] > 0
+
+
+def test_reranker_orders_by_cross_encoder_score(small: Path, embeddings, tiny_cross_encoder):
+    reranker = CrossEncoderReranker.load(str(tiny_cross_encoder), device="cpu")
+    with Store(small) as store:
+        retriever = StoreRetriever(
+            store=store,
+            embeddings=embeddings,
+            collection="c",
+            k=4,
+            mode="bm25",
+            reranker=reranker,
+            rerank_top_n=10,
+        )
+        query = "passwords company documents 휴가 출장"
+        documents = retriever.invoke(query)
+        expected = reranker.model.predict([(query, d.page_content) for d in documents])
+        assert [d.metadata["score"] for d in documents] == pytest.approx(
+            sorted(expected.tolist(), reverse=True), abs=1e-5
+        )
+        assert len(documents) == 4
+
+
+def test_assistant_builds_the_configured_retriever(
+    small: Path, embedding_model, tiny_cross_encoder
+):
+    settings = Settings(
+        data_dir=small,
+        embedding_model=embedding_model,
+        retrieval_mode="bm25",
+        fusion_keyword_weight=0.3,
+        reranker_model=str(tiny_cross_encoder),
+        rerank_top_n=7,
+        device="cpu",
+    )
+    assistant = Assistant(settings)
+    try:
+        retriever = assistant.retriever("c", k=3)
+        assert (retriever.mode, retriever.k, retriever.access) == ("bm25", 3, PUBLIC)
+        assert retriever.fusion.keyword_weight == 0.3
+        assert retriever.reranker is not None and retriever.rerank_top_n == 7
+        assert assistant.retriever("c", mode="dense").mode == "dense"
+        [document] = retriever.invoke("출장 경비")  # BM25: only chunks sharing a term
+        assert document.metadata["document_id"] == "travel"
+    finally:
+        assistant.close()
+
+
+@pytest.mark.slow
+def test_hybrid_beats_each_part_on_korquad(korquad: KorQuAD, embeddings):
+    def recall_at(mode: str, k: int) -> float:
+        retriever = StoreRetriever(
+            store=korquad.store,
+            embeddings=embeddings,
+            collection=korquad.collection,
+            k=k,
+            mode=mode,
+        )
+        hits = sum(
+            any(Path(d.metadata["source"]).name == gold for d in retriever.invoke(question))
+            for question, gold in korquad.sample
+        )
+        return hits / len(korquad.sample)
+
+    at1 = {mode: recall_at(mode, 1) for mode in ("dense", "bm25", "hybrid")}
+    hybrid_at5 = recall_at("hybrid", 5)
+    print(f"KorQuAD R@1 on {len(korquad.sample)} questions: {at1}, hybrid R@5 {hybrid_at5:.3f}")
+    assert at1["hybrid"] > at1["dense"] + 0.05
+    assert at1["hybrid"] >= at1["bm25"]
+    assert hybrid_at5 >= 0.97
