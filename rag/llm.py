@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from rag.config import Settings
 
 END_OF_TURN = "<|eot_id|>"
+# Llama-3's id for it: sent to remote servers, since vLLM stops only on the checkpoint's own EOS
+# ids unless told (our worker always adds it; it ignores the field).
+END_OF_TURN_ID = 128009
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ def remote_chat_model(settings: Settings) -> BaseChatModel:
         top_p=settings.top_p,
         streaming=True,
         stream_usage=True,
+        extra_body={"stop_token_ids": [END_OF_TURN_ID]},
     )
 
 

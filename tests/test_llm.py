@@ -12,7 +12,7 @@ from PIL import Image
 from rag.config import Settings
 from rag.errors import GPUOutOfMemoryError
 from rag.images import encode_data_url
-from rag.llm import ChatBllossom, remote_chat_model, worker_base_url
+from rag.llm import END_OF_TURN_ID, ChatBllossom, remote_chat_model, worker_base_url
 from rag.messages import image_block
 
 
@@ -49,6 +49,7 @@ def test_image_question_generates(chat_model: ChatBllossom):
 
 def test_eot_is_always_a_stop_token(chat_model: ChatBllossom):
     eot = chat_model.processor.tokenizer.convert_tokens_to_ids("<|eot_id|>")
+    assert eot == END_OF_TURN_ID  # the id remote servers are told to stop on
     kwargs = chat_model._generation_kwargs()
     assert eot in kwargs["eos_token_id"]
     assert kwargs["use_cache"] is True
@@ -134,4 +135,5 @@ def test_worker_url_selects_chat_openai_with_the_same_sampling():
         0.3,
         0.8,
     )
+    assert llm.extra_body == {"stop_token_ids": [128009]}  # <|eot_id|>, for vLLM
     assert worker_base_url("http://vllm:8000/v1/") == "http://vllm:8000/v1"
