@@ -91,10 +91,16 @@ class Settings(BaseSettings):
         default="convex", description="Hybrid fusion: normalized-score combination or RRF."
     )
     fusion_keyword_weight: float = Field(
-        default=0.5, ge=0.0, le=1.0, description="Weight of BM25 in hybrid fusion (0..1)."
+        default=0.7, ge=0.0, le=1.0, description="Weight of BM25 in hybrid fusion (0..1)."
     )
     fusion_adaptive: bool = Field(
         default=True, description="Scale the BM25 weight by the query's keyword evidence."
+    )
+    fusion_evidence_floor: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="Keyword evidence below which BM25 gets 0."
+    )
+    fusion_evidence_full: float = Field(
+        default=0.6, ge=0.0, le=1.0, description="Keyword evidence from which BM25 gets its weight."
     )
     retrieval_candidates: int = Field(
         default=50, ge=1, le=1000, description="Results taken from each search before fusion."
@@ -105,7 +111,7 @@ class Settings(BaseSettings):
     )
     rerank_top_n: int = Field(default=20, ge=1, le=200, description="Fused results reranked.")
     index_exact_max: int = Field(
-        default=200_000, ge=0, description="Chunks up to which a collection is searched exactly."
+        default=50_000, ge=0, description="Chunks up to which a collection is searched exactly."
     )
     index_large_kind: Literal["ivf-flat", "ivf-pq", "hnsw"] = Field(
         default="ivf-flat", description="Approximate FAISS index above index_exact_max."

@@ -333,7 +333,6 @@ class Database:
 
         """
         started = time.time()
-        added_ids: list[int] = []
         added_vectors: list[np.ndarray] = []
         with self._transaction():
             previous_seq = self._conn.execute(
@@ -352,16 +351,16 @@ class Database:
                     "DELETE FROM documents WHERE collection = ? AND id = ?",
                     (collection, document_id),
                 )
+            newest_before = self._conn.execute(
+                "SELECT COALESCE(MAX(vector_id), 0) FROM chunks"
+            ).fetchone()[0]
+            rows = []
             for update in updates:
                 self._upsert_document(collection, update.document, seq)
                 for chunk in update.chunks:
                     vector = np.ascontiguousarray(chunk.vector, dtype=np.float32)
-                    cursor = self._conn.execute(
-                        """
-                        INSERT INTO chunks(collection, id, document_id, kind, ordinal, page, text,
-                                           image_sha256, tokens, vector, seq)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
+                    added_vectors.append(vector)
+                    rows.append(
                         (
                             collection,
                             chunk.id,
@@ -374,10 +373,27 @@ class Database:
                             chunk.tokens,
                             vector.tobytes(),
                             seq,
-                        ),
+                        )
                     )
-                    added_ids.append(int(cursor.lastrowid or 0))
-                    added_vectors.append(vector)
+            # One executemany for all chunks (bulk loads of 100k+ rows); AUTOINCREMENT ids grow
+            # in insertion order inside this exclusive transaction, so reading back this
+            # commit's ids in id order pairs them with ``added_vectors``.
+            self._conn.executemany(
+                """
+                INSERT INTO chunks(collection, id, document_id, kind, ordinal, page, text,
+                                   image_sha256, tokens, vector, seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                rows,
+            )
+            added_ids = [
+                row[0]
+                for row in self._conn.execute(
+                    "SELECT vector_id FROM chunks WHERE vector_id > ? AND seq = ? "
+                    "ORDER BY vector_id",
+                    (newest_before, seq),
+                )
+            ]
             self._conn.execute(
                 "UPDATE commits SET finished_at = ?, added = ?, removed = ? WHERE seq = ?",
                 (time.time(), len(added_ids), len(removed_ids), seq),

@@ -1,0 +1,329 @@
+"""Retrieval quality: our dense, BM25-Kiwi, hybrid (+ rerank) against LangChain's FAISS baseline.
+
+Tasks (all from ``../shared/datasets``, read in place):
+
+- KorQuAD 1.0 dev: corpus = its 964 paragraphs, queries = Korean questions.
+- XQuAD-en: corpus = its 240 paragraphs, queries = English questions.
+- Korean-English news, both directions: corpus = one side's sentences, queries = the other side's
+  translations (gold = same line). Cross-language: keyword overlap is nearly absent.
+
+Every method searches the same corpus with the same embedder (vectors cached on disk, keyed by
+model, prompt kind and text hash, so a rerun embeds nothing; the LangChain baseline is given the
+same cached embedder). Fusion settings are tuned on *dev* queries (KorQuAD/XQuAD: a disjoint
+question sample; news: the dev split) and reported on *test* queries (a fixed 1,000-question
+sample; news: the 2,000-line test split).
+
+Usage::
+
+    python benchmarks/retrieval.py                 # the table in benchmarks/README.md
+    python benchmarks/retrieval.py --prepare       # only fill the embedding cache
+    python benchmarks/retrieval.py --split dev     # tuning numbers
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.documents import Document
+
+from rag.embeddings import SentenceTransformerEmbeddings
+from rag.evaluation import (
+    RANK_DEPTH,
+    EvalQuery,
+    Scores,
+    evaluate,
+    first_ranks,
+    passage_name,
+    squad_dataset,
+)
+from rag.fusion import Fusion
+from rag.rerank import CrossEncoderReranker
+from rag.retrieval import StoreRetriever, hit_to_document
+from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = Path(os.environ.get("BLLOSSOM_RAG_SHARED", ROOT.parent / "shared")) / "datasets"
+CACHE = ROOT / "benchmarks" / ".cache"
+TEST_QUERIES = 1000
+DEV_QUERIES = 500
+COLLECTION = "bench"
+METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10")
+LABELS = {"bm25": "BM25-Kiwi (ours)", "dense": "dense (ours)", "hybrid": "hybrid (ours)"}
+
+
+class CachedEmbeddings(SentenceTransformerEmbeddings):
+    """The real embedder, with every vector it computes kept on disk.
+
+    Fair for quality comparisons: the vectors are exactly what the model returns; only the time
+    to compute them is saved. Files: ``<cache>/<model hash>/<query|document>.{npy,json}``.
+    """
+
+    def __init__(self, inner: SentenceTransformerEmbeddings, folder: Path) -> None:
+        super().__init__(inner.model, name=inner.name, batch_size=inner.batch_size)
+        self.folder = folder / hashlib.sha256(inner.name.encode()).hexdigest()[:12]
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._tables = {kind: self._load(kind) for kind in ("query", "document")}
+
+    def _load(self, kind: str) -> dict[str, np.ndarray]:
+        keys_file, vectors_file = self.folder / f"{kind}.json", self.folder / f"{kind}.npy"
+        if not keys_file.is_file():
+            return {}
+        keys = json.loads(keys_file.read_text())
+        vectors = np.load(vectors_file, allow_pickle=False)
+        return dict(zip(keys, vectors, strict=True))
+
+    def _save(self, kind: str) -> None:
+        table = self._tables[kind]
+        np.save(self.folder / f"{kind}.npy", np.vstack(list(table.values())), allow_pickle=False)
+        (self.folder / f"{kind}.json").write_text(json.dumps(list(table)))
+
+    def _encode(self, kind: str, texts: Sequence[str]) -> np.ndarray:
+        table = self._tables[kind]
+        keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in table}
+        if missing:
+            encode = super().encode_documents if kind == "document" else self._encode_queries
+            vectors = encode(list(missing.values()))
+            table.update(zip(missing, vectors, strict=True))
+            self._save(kind)
+        return np.vstack([table[k] for k in keys]) if keys else np.empty((0, self.dimension))
+
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model.encode_query(
+            texts, batch_size=self.batch_size, normalize_embeddings=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Passages -> vectors, from the cache when present."""
+        return self._encode("document", texts)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One query -> vector, from the cache when present."""
+        return self._encode("query", [text])[0]
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many queries at once (batched when filling the cache)."""
+        return self._encode("query", texts)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One retrieval task on one split: a corpus and queries with one gold passage each."""
+
+    name: str
+    passages: list[str]
+    queries: list[tuple[str, int]]  # (query text, index of its gold passage)
+
+
+def _squad_tasks(file: str, name: str) -> dict[str, Task]:
+    dataset = squad_dataset(json.loads((DATASETS / file).read_text("utf-8")), name=name)
+    index = {p.name: i for i, p in enumerate(dataset.passages)}
+    questions = [(q.text, index[q.relevant[0]]) for q in dataset.queries]
+    random.Random(0).shuffle(questions)
+    passages = [p.text for p in dataset.passages]
+    return {
+        "test": Task(name, passages, questions[:TEST_QUERIES]),
+        "dev": Task(name, passages, questions[TEST_QUERIES : TEST_QUERIES + DEV_QUERIES]),
+    }
+
+
+def _news_task(split: str, query_lang: str, passage_lang: str) -> Task:
+    def lines(lang: str) -> list[str]:
+        path = DATASETS / f"korean-english-park.{split}.{lang}"
+        return path.read_text("utf-8").splitlines()
+
+    queries, passages = lines(query_lang), lines(passage_lang)
+    return Task(
+        f"news {query_lang}->{passage_lang}",
+        passages,
+        [(q, i) for i, q in enumerate(queries) if q.strip() and passages[i].strip()],
+    )
+
+
+def load_tasks(split: str) -> list[Task]:
+    """The benchmark's tasks on ``split`` (``dev`` for tuning, ``test`` for reporting)."""
+    return [
+        _squad_tasks("KorQuAD_v1.0_dev.json", "KorQuAD (ko)")[split],
+        _squad_tasks("xquad.en.json", "XQuAD (en)")[split],
+        _news_task(split, "ko", "en"),
+        _news_task(split, "en", "ko"),
+    ]
+
+
+def prepare(embeddings: CachedEmbeddings) -> None:
+    """Embed every passage and query of both splits into the cache."""
+    for split in ("dev", "test"):
+        for task in load_tasks(split):
+            started = time.perf_counter()
+            embeddings.encode_documents(task.passages)
+            embeddings.encode_queries([q for q, _ in task.queries])
+            print(f"{split} {task.name}: {time.perf_counter() - started:.0f}s", flush=True)
+
+
+def build_store(task: Task, embeddings: CachedEmbeddings, folder: Path) -> Store:
+    """A store holding the task's passages, one chunk each, with cached vectors."""
+    store = Store(folder)
+    store.ensure_collection(COLLECTION, embeddings.name, embeddings.dimension)
+    vectors = embeddings.encode_documents(task.passages)
+    updates = [
+        DocumentUpdate(
+            document=DocumentRecord(
+                id=f"p{i}",
+                collection=COLLECTION,
+                source_path=f"/corpus/{passage_name(i)}",
+                content_sha256=hashlib.sha256(text.encode()).hexdigest(),
+                size=len(text),
+                mtime=0.0,
+            ),
+            chunks=[NewChunk(id=f"c{i}", ordinal=0, text=text, tokens=0, vector=vectors[i])],
+        )
+        for i, text in enumerate(task.passages)
+    ]
+    store.commit(COLLECTION, updates)
+    store.sparse_view(COLLECTION)  # tokenize now, not inside the first query's latency
+    return store
+
+
+def eval_queries(task: Task) -> list[EvalQuery]:
+    return [EvalQuery(q, (passage_name(gold),)) for q, gold in task.queries]
+
+
+def langchain_baseline(task: Task, embeddings: CachedEmbeddings) -> Callable[[str], list[Document]]:
+    """LangChain's own recipe: ``FAISS.from_documents`` with the same embedder."""
+    from langchain_community.vectorstores import FAISS
+
+    documents = [
+        Document(page_content=text, metadata={"source": f"/corpus/{passage_name(i)}"})
+        for i, text in enumerate(task.passages)
+    ]
+    index = FAISS.from_documents(documents, embeddings)
+    return lambda query: index.similarity_search(query, k=RANK_DEPTH)
+
+
+def row(name: str, scores: Scores) -> dict[str, Any]:
+    summary = scores.summary()
+    return {"method": name, **{key: summary[key] for key in METRICS}, **summary["latency_ms"]}
+
+
+def run_split(
+    embeddings: CachedEmbeddings, split: str, reranker: CrossEncoderReranker | None
+) -> list[dict[str, Any]]:
+    """Every method on every task of ``split``."""
+    results = []
+    for task in load_tasks(split):
+        queries = eval_queries(task)
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            build_store(task, embeddings, Path(folder)) as store,
+        ):
+            embeddings.encode_queries([q.text for q in queries])  # warm the cache, not timed
+            methods: dict[str, Callable[[str], Sequence[Document]]] = {
+                "LangChain FAISS.from_documents (baseline)": langchain_baseline(task, embeddings)
+            }
+            for mode in ("bm25", "dense", "hybrid"):
+                retriever = StoreRetriever(
+                    store=store,
+                    embeddings=embeddings,
+                    collection=COLLECTION,
+                    k=RANK_DEPTH,
+                    mode=mode,
+                )
+                methods[LABELS[mode]] = retriever.invoke
+            if reranker is not None:
+                retriever = StoreRetriever(
+                    store=store,
+                    embeddings=embeddings,
+                    collection=COLLECTION,
+                    k=RANK_DEPTH,
+                    reranker=reranker,
+                )
+                methods["hybrid + rerank (ours)"] = retriever.invoke
+            for name, search in methods.items():
+                result = row(name, evaluate(queries, search))
+                result["task"] = f"{task.name}, n={len(queries)}, corpus={len(task.passages)}"
+                print(json.dumps(result, ensure_ascii=False), flush=True)
+                results.append(result)
+    return results
+
+
+def sweep(embeddings: CachedEmbeddings, split: str) -> None:
+    """R@1 / R@5 of fusion variants from one candidate set per query (tuning on dev)."""
+    variants = {
+        "dense only": Fusion(keyword_weight=0.0, adaptive=False),
+        "BM25 only": Fusion(keyword_weight=1.0, adaptive=False),
+        "rrf": Fusion(method="rrf"),
+    }
+    for weight in (0.3, 0.5, 0.7):
+        variants[f"convex w={weight}"] = Fusion(keyword_weight=weight, adaptive=False)
+        variants[f"linear evidence w={weight}"] = Fusion(
+            keyword_weight=weight, evidence_floor=0.0, evidence_full=1.0
+        )
+    for weight in (0.6, 0.7, 0.8, 0.9):
+        for floor in (0.15, 0.2, 0.25):
+            for full in (0.5, 0.6, 0.7):
+                variants[f"ramp w={weight} {floor}-{full}"] = Fusion(
+                    keyword_weight=weight, evidence_floor=floor, evidence_full=full
+                )
+    for task in load_tasks(split):
+        queries = eval_queries(task)
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            build_store(task, embeddings, Path(folder)) as store,
+        ):
+            found = [
+                store.candidates(COLLECTION, q.text, embeddings.encode_query(q.text), 50)
+                for q in queries
+            ]
+            for name, fusion in variants.items():
+                scores = Scores()
+                for query, candidates in zip(queries, found, strict=True):
+                    ranked = fusion.fuse(candidates.dense, candidates.keyword, candidates.evidence)
+                    hits = store.hits(ranked[:RANK_DEPTH])
+                    documents = [hit_to_document(hit, store.images) for hit in hits]
+                    scores.add(first_ranks(query, documents), 0.0)
+                summary = scores.summary()
+                print(
+                    f"{task.name:14} {name:26} R@1 {summary['recall@1']:.3f} "
+                    f"R@5 {summary['recall@5']:.3f} MRR {summary['mrr@10']:.3f}",
+                    flush=True,
+                )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", help="embedder folder (default: the offline e5-small)")
+    parser.add_argument("--reranker", help="cross-encoder folder for the hybrid + rerank row")
+    parser.add_argument("--prepare", action="store_true", help="only fill the embedding cache")
+    parser.add_argument("--sweep", action="store_true", help="compare fusion variants")
+    parser.add_argument("--split", choices=("dev", "test"), default="test")
+    parser.add_argument("--output", type=Path, help="write the rows as JSON here")
+    args = parser.parse_args()
+    default_model = Path(os.environ.get("OFFLINE_MODELS_DIR", "")) / "multilingual-e5-small"
+    model = args.model or os.environ.get("BLLOSSOM_RAG_EMBEDDING_MODEL") or str(default_model)
+    embeddings = CachedEmbeddings(SentenceTransformerEmbeddings.load(model, device="cpu"), CACHE)
+    if args.prepare:
+        prepare(embeddings)
+        return
+    if args.sweep:
+        sweep(embeddings, args.split)
+        return
+    reranker = CrossEncoderReranker.load(args.reranker, device="cpu") if args.reranker else None
+    results = run_split(embeddings, args.split, reranker)
+    if args.output:
+        args.output.write_text(json.dumps(results, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
