@@ -112,6 +112,8 @@ class Assistant:
                 method=settings.fusion_method,
                 keyword_weight=settings.fusion_keyword_weight,
                 adaptive=settings.fusion_adaptive,
+                evidence_floor=settings.fusion_evidence_floor,
+                evidence_full=settings.fusion_evidence_full,
             ),
             candidates=settings.retrieval_candidates,
             reranker=self.reranker,
