@@ -252,9 +252,8 @@ class Ingestor:
         if prune:
             self._prune(paths, candidates, collection, report)
         notify(len(candidates), "")
-        # Checkpoint the FAISS view now, so the first query after an ingest opens fast.
-        self.store.dense_view(collection)
-        self.store.flush()
+        # Build and checkpoint the search views now, so the first query after an ingest is fast.
+        self.store.refresh(collection)
         return report
 
     # --- one file ----------------------------------------------------------------------------

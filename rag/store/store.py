@@ -180,6 +180,17 @@ class Store:
         """Delete documents and their chunks."""
         return self.commit(self.collection(collection).name, removals=document_ids)
 
+    def refresh(self, collection: str) -> None:
+        """Bring the collection's search views (FAISS, BM25) up to date and checkpoint them.
+
+        Ingestion calls this at its end, so the first query after it neither rebuilds nor
+        re-tokenizes anything.
+        """
+        with self._lock:
+            self.dense_view(collection)
+            self.sparse_view(collection)
+            self.flush()
+
     def flush(self) -> None:
         """Checkpoint every view that changed since it was loaded or saved."""
         with self._lock:
