@@ -15,8 +15,10 @@ costs about a fifth of the embedding time when run over all text on a CPU, and o
 prose it would change nothing. A piece still over budget is cut at token boundaries.
 
 Cost stays linear on hostile input: pieces are capped in characters before any tokenizer or
-Kiwi call (a 20 MB line without a space is cut, not tokenized whole), and text is processed in
-bounded groups, lazily, so a caller can stop after enough chunks.
+Kiwi call (a 20 MB line without a space is cut, not tokenized whole; Kiwi never sees text
+without word spacing), and text is processed in bounded groups, lazily, so a caller can stop
+after enough chunks. Each group is tokenized in one call and sentences are measured by the
+token offsets, because a tokenizer's per-call cost can dwarf its per-character cost.
 
 Tables are kept whole when they fit; a larger table is split between rows, each part repeating
 the header row so it still reads as a table.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -46,6 +49,9 @@ _ABBREVIATIONS = frozenset({
     "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 })  # fmt: skip
 _GROUP_CHARS = 64 * 1024  # text tokenized per batch
+# Korean prose puts a space at least every this many characters; text that does not is data,
+# and Kiwi (tens of kilobytes a second) is not run on it.
+_MAX_WORD_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,34 @@ class _Span:
     start: int
     end: int
     tokens: int
+    alone: bool = False  # a window cut from an over-long sentence: emitted as its own chunk
+
+
+class _Tokens:
+    """Token offsets of a stretch of text, so any sub-span's tokens are counted by bisection.
+
+    Tokenizing a whole group of sentences in one call, instead of each sentence, costs one
+    normalizer pass instead of thousands (a sentencepiece normalizer can cost milliseconds per
+    call whatever the length).
+    """
+
+    def __init__(self, offsets: list[tuple[int, int]], base: int) -> None:
+        self.starts = [base + a for a, _ in offsets]
+        self.ends = [base + b for _, b in offsets]
+
+    def count(self, start: int, end: int) -> int:
+        return bisect_left(self.starts, end) - bisect_left(self.starts, start)
+
+    def windows(self, start: int, end: int, size: int, overlap: int) -> list[_Span]:
+        """Windows of ``size`` tokens over ``[start, end)``, overlapping by ``overlap``."""
+        first, stop = bisect_left(self.starts, start), bisect_left(self.starts, end)
+        spans = []
+        for i in range(first, stop, size - overlap):
+            last = min(i + size, stop)
+            spans.append(_Span(self.starts[i], min(self.ends[last - 1], end), last - i, True))
+            if last >= stop:
+                break
+        return spans
 
 
 class TokenChunker:
@@ -93,13 +127,11 @@ class TokenChunker:
         """Chunks of ``text`` in reading order, produced lazily."""
         pending: list[_Span] = []
         group: list[tuple[int, int]] = []
-        size = 0
         for piece in _pieces(text, self.max_piece_chars):
             group.append(piece)
-            size += piece[1] - piece[0]
-            if size >= _GROUP_CHARS:
+            if group[-1][1] - group[0][0] >= _GROUP_CHARS:
                 pending.extend(self._measure(text, group))
-                group, size = [], 0
+                group = []
                 yield from self._pack(pending, text, final=False)
         pending.extend(self._measure(text, group))
         yield from self._pack(pending, text, final=True)
@@ -109,9 +141,14 @@ class TokenChunker:
         rows = [row for row in text.split("\n") if row.strip()]
         if not rows:
             return []
-        counts = [len(ids) for ids in self._encode(rows)]
+        joined = "\n".join(rows)
+        tokens = self._tokens(joined, 0, len(joined))
+        counts, position = [], 0
+        for row in rows:
+            counts.append(tokens.count(max(position - 1, 0), position + len(row)))
+            position += len(row) + 1
         if sum(counts) <= self.chunk_tokens:
-            return [TextChunk("\n".join(rows), sum(counts))]
+            return [TextChunk(joined, sum(counts))]
         repeat = counts[0] <= self.chunk_tokens // 4
         header = [rows[0]] if repeat else []
         room = self.chunk_tokens - (counts[0] if repeat else 0)
@@ -131,9 +168,7 @@ class TokenChunker:
         for row, count in zip(rows[start:], counts[start:], strict=True):
             if count > room:
                 flush()
-                chunks.extend(
-                    TextChunk(row[a:b], n) for a, b, n in self._windows(row, self.chunk_tokens)
-                )
+                chunks.extend(self._window_chunks(row))
                 continue
             if used + count > room:
                 flush()
@@ -144,45 +179,59 @@ class TokenChunker:
 
     def truncate(self, text: str) -> TextChunk:
         """``text`` cut to the budget at a token boundary (for captions)."""
-        text = text.strip()
-        a, b, n = self._windows(text, self.chunk_tokens)[0]
-        return TextChunk(text[a:b], n)
+        return self._window_chunks(text.strip())[0]
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _encode(self, texts: list[str]) -> list[list[int]]:
-        # verbose=False: pieces longer than the model's window are expected here (they are
-        # measured to be cut), so the tokenizer's "sequence too long" warning is noise.
-        return self.tokenizer(
-            texts, add_special_tokens=False, return_attention_mask=False, verbose=False
-        )["input_ids"]
+    def _tokens(self, text: str, start: int, end: int) -> _Tokens:
+        # verbose=False: stretches longer than the model's window are expected here (they are
+        # measured in order to be cut), so the tokenizer's "sequence too long" warning is noise.
+        offsets = self.tokenizer(
+            text[start:end], add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )["offset_mapping"]
+        return _Tokens(offsets, start)
+
+    def _window_chunks(self, text: str) -> list[TextChunk]:
+        tokens = self._tokens(text, 0, len(text))
+        windows = tokens.windows(0, len(text), self.chunk_tokens, self.overlap_tokens)
+        return [TextChunk(text[w.start : w.end], w.tokens) for w in windows] or [TextChunk(text, 0)]
 
     def _measure(self, text: str, group: list[tuple[int, int]]) -> list[_Span]:
-        """Token counts for a group of pieces; run-on Korean pieces refined into sentences."""
+        """Token counts for a group of pieces; over-long pieces refined or cut into windows."""
         if not group:
             return []
-        counts = [len(ids) for ids in self._encode([text[a:b] for a, b in group])]
+        tokens = self._tokens(text, group[0][0], group[-1][1])
+        # Count from the previous piece's end, so tokens mapped to the white space between
+        # pieces (sentencepiece's lone "▁") are counted once, not lost.
+        froms = [group[0][0]] + [b for _, b in group[:-1]]
+        spans = [_Span(a, b, tokens.count(f, b)) for f, (a, b) in zip(froms, group, strict=True)]
         run_on = [
             i
-            for i, ((a, b), n) in enumerate(zip(group, counts, strict=True))
-            if n > self.chunk_tokens and _HANGUL.search(text, a, b)
+            for i, span in enumerate(spans)
+            if span.tokens > self.chunk_tokens and _is_spaced_korean(text, span.start, span.end)
         ]
         refined: dict[int, list[_Span]] = {}
         if run_on:
-            sentences = korean_sentences([text[group[i][0] : group[i][1]] for i in run_on])
+            sentences = korean_sentences([text[spans[i].start : spans[i].end] for i in run_on])
             for i, bounds in zip(run_on, sentences, strict=True):
-                base = group[i][0]
-                parts = [
-                    (base + a, base + b) for a, b in bounds if text[base + a : base + b].strip()
-                ]
-                sizes = self._encode([text[a:b] for a, b in parts]) if parts else []
+                base = spans[i].start
+                edges = [(base + a, base + b) for a, b in bounds if text[base + a : base + b]]
+                starts = [froms[i]] + [b for _, b in edges[:-1]]
                 refined[i] = [
-                    _Span(a, b, len(ids)) for (a, b), ids in zip(parts, sizes, strict=True)
+                    _Span(a, b, tokens.count(f, b))
+                    for f, (a, b) in zip(starts, edges, strict=True)
+                    if text[a:b].strip()
                 ]
-        spans: list[_Span] = []
-        for i, ((a, b), n) in enumerate(zip(group, counts, strict=True)):
-            spans.extend(refined.get(i) or [_Span(a, b, n)])
-        return spans
+        measured: list[_Span] = []
+        for i, span in enumerate(spans):
+            for part in refined.get(i) or [span]:
+                if part.tokens > self.chunk_tokens:
+                    measured.extend(
+                        tokens.windows(part.start, part.end, self.chunk_tokens, self.overlap_tokens)
+                    )
+                else:
+                    measured.append(part)
+        return measured
 
     def _pack(self, pending: list[_Span], text: str, *, final: bool) -> Iterator[TextChunk]:
         """Emit every chunk that is complete; keep the open one (and its overlap) in ``pending``.
@@ -192,13 +241,11 @@ class TokenChunker:
         current: list[_Span] = []
         used = 0
         for span in pending:
-            if span.tokens > self.chunk_tokens:
+            if span.alone:
                 if current:
                     yield self._emit(current, text)
                     current, used = [], 0
-                base = span.start
-                for a, b, n in self._windows(text[span.start : span.end], self.chunk_tokens):
-                    yield TextChunk(text[base + a : base + b].strip(), n)
+                yield self._emit([span], text)
                 continue
             if current and used + span.tokens > self.chunk_tokens:
                 yield self._emit(current, text)
@@ -223,22 +270,6 @@ class TokenChunker:
             tail.insert(0, sentence)
             budget -= sentence.tokens
         return tail
-
-    def _windows(self, text: str, size: int) -> list[tuple[int, int, int]]:
-        """``(start, end, tokens)`` windows of ``size`` tokens overlapping by the overlap budget."""
-        offsets = self.tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )["offset_mapping"]
-        if not offsets:
-            return [(0, len(text), 0)]
-        step = size - self.overlap_tokens
-        windows = []
-        for first in range(0, len(offsets), step):
-            window = offsets[first : first + size]
-            windows.append((window[0][0], window[-1][1], len(window)))
-            if first + size >= len(offsets):
-                break
-        return windows
 
 
 def _pieces(text: str, max_chars: int) -> Iterator[tuple[int, int]]:
@@ -269,6 +300,13 @@ def _ends_sentence(text: str, match: re.Match[str]) -> bool:
         return False  # "1. 개요" at the start of a line numbers an item
     following = text[match.end() : match.end() + 3].lstrip(" \t")
     return not (following[:1].isascii() and following[:1].islower())
+
+
+def _is_spaced_korean(text: str, start: int, end: int) -> bool:
+    """Hangul written with word spacing: prose Kiwi can split (a spaceless blob is not)."""
+    return bool(_HANGUL.search(text, start, end)) and (
+        text.count(" ", start, end) * _MAX_WORD_CHARS >= end - start
+    )
 
 
 def _trimmed(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int, int]]:

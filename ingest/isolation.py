@@ -89,6 +89,9 @@ def run_isolated(
             msg = f"{label} ran past the {timeout_s:g}-second limit and was stopped"
             raise IngestError(msg) from None
         if process.returncode != 0:
+            if out.seek(0, os.SEEK_END) >= max_output_bytes:  # Python ignores SIGXFSZ: EFBIG
+                msg = f"{label} produced more than {max_output_bytes:,} bytes of output"
+                raise IngestError(msg)
             err.seek(0)
             raise IngestError(_failure(process.returncode, err.read(), label, memory_mb))
         out.seek(0)
@@ -100,8 +103,6 @@ def _failure(returncode: int, stderr: bytes, label: str, memory_mb: int) -> str:
         return f"{label} ran out of its {memory_mb:,} MB memory limit"
     if returncode < 0:
         name = _signal_name(-returncode)
-        if -returncode == signal.SIGXFSZ:
-            return f"{label} produced more output than allowed ({name})"
         return (
             f"{label} crashed ({name}): the file is malformed or needs more than "
             f"the {memory_mb:,} MB memory limit"

@@ -70,3 +70,74 @@ def test_blank_text_gives_no_chunks(tokenizer):
 def test_overlap_must_be_below_size(tokenizer):
     with pytest.raises(ValueError, match="chunk_overlap"):
         TokenChunker(tokenizer, chunk_tokens=16, overlap_tokens=16)
+
+
+RUN_ON = (
+    "오늘 회의는 취소됐어요 내일 오전에 다시 잡을게요 자료는 미리 보내 주세요 "
+    "발표 순서는 지난번과 같아요 질문이 있으면 언제든 연락 주세요 "
+) * 6
+
+
+def test_run_on_korean_is_split_by_kiwi_at_sentence_endings(tokenizer):
+    assert "." not in RUN_ON and count(tokenizer, RUN_ON) > 64
+    chunks = TokenChunker(tokenizer, chunk_tokens=64, overlap_tokens=0).split(RUN_ON)
+    assert len(chunks) > 2
+    for chunk in chunks:
+        assert chunk.tokens <= 64
+        assert chunk.text.endswith(("요", "세요")), chunk.text  # never cut inside a sentence
+
+
+def test_abbreviations_initials_and_list_numbers_do_not_end_sentences(tokenizer):
+    text = (
+        "Dr. Smith joined the U.S. office in 2010. It grew fast.\n"
+        "1. 개요 이 문서는 보안 규정을 다룹니다. See Fig. 3 for details."
+    )
+    # 14 tokens: every sentence fits alone, no two fit together.
+    chunks = TokenChunker(tokenizer, chunk_tokens=14, overlap_tokens=0).split(text)
+    texts = [c.text for c in chunks]
+    assert "Dr. Smith joined the U.S. office in 2010." in texts
+    assert "1. 개요 이 문서는 보안 규정을 다룹니다." in texts
+    assert "See Fig. 3 for details." in texts
+
+
+def test_table_that_fits_is_one_chunk(tokenizer):
+    table = "요금제 | 월 요금\n기본 | 5,000원\n프로 | 9,000원"
+    [chunk] = TokenChunker(tokenizer, chunk_tokens=64, overlap_tokens=8).split_table(table)
+    assert chunk.text == table
+
+
+def test_large_table_splits_between_rows_repeating_the_header(tokenizer):
+    rows = ["이름 | 부서 | 내선"] + [f"직원{i} | 개발팀 | {1000 + i}" for i in range(40)]
+    chunks = TokenChunker(tokenizer, chunk_tokens=64, overlap_tokens=8).split_table("\n".join(rows))
+    assert len(chunks) > 3
+    body_rows = []
+    for chunk in chunks:
+        lines = chunk.text.split("\n")
+        assert lines[0] == rows[0]
+        assert count(tokenizer, chunk.text) <= 64 + len(lines)  # rows measured one by one
+        body_rows.extend(lines[1:])
+    assert body_rows == rows[1:]  # every row exactly once, in order
+
+
+def test_giant_line_without_spaces_is_cut_within_budget(tokenizer):
+    line = "가나다라마바사아자차카타파하" * 5_000  # 70,000 characters, no space, no period
+    chunks = TokenChunker(tokenizer, chunk_tokens=128, overlap_tokens=0).split(line)
+    assert all(0 < c.tokens <= 128 for c in chunks)
+    assert "".join(c.text for c in chunks) == line
+
+
+def test_iter_chunks_matches_split_across_group_boundaries(tokenizer):
+    text = "\n".join(f"문단 {i}입니다. 내용이 조금 있습니다." for i in range(6000))  # > 64 KB
+    chunker = TokenChunker(tokenizer, chunk_tokens=48, overlap_tokens=12)
+    chunks = chunker.split(text)
+    assert len(text) > 128 * 1024 and len(chunks) > 100
+    assert all(c.tokens <= 48 for c in chunks)
+    assert chunks[-1].text.endswith("문단 5999입니다. 내용이 조금 있습니다.")
+    for first, second in itertools.pairwise(chunks[:50]):
+        assert second.text.split("\n")[0] in first.text  # overlap carried across chunks
+
+
+def test_truncate_caps_a_caption_at_the_budget(tokenizer):
+    caption = "아주 긴 설명입니다 " * 200
+    piece = TokenChunker(tokenizer, chunk_tokens=32, overlap_tokens=4).truncate(caption)
+    assert piece.tokens == 32 and caption.startswith(piece.text)
