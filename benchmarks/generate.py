@@ -419,6 +419,24 @@ def main() -> None:
         args.json.write_text(json.dumps(payload, ensure_ascii=False, indent=2))
 
 
+DECODE_COLUMNS = [
+    ("prompt", "prompt"),
+    ("path", "path"),
+    ("tokens", "tokens"),
+    ("TTFT s", "ttft_s"),
+    ("decode tok/s", "decode_tokens_per_s"),
+    ("speedup", "speedup"),
+]
+THROUGHPUT_COLUMNS = [
+    ("path", "path"),
+    ("concurrent requests", "concurrency"),
+    ("output tokens", "output_tokens"),
+    ("tok/s", "tokens_per_s"),
+    ("mean TTFT s", "mean_ttft_s"),
+    ("p50 latency s", "p50_latency_s"),
+]
+
+
 def markdown(report: Report) -> str:
     """The results as the Markdown tables in benchmarks/README.md."""
     meta = report.meta
@@ -426,33 +444,27 @@ def markdown(report: Report) -> str:
         f"{meta['device']}, {meta['weights']}, torch {meta['torch']}, {meta['date']}; "
         f"total {meta['total_s']} s (model build {meta['build_s']} s).",
         "",
-        "| prompt | path | tokens | TTFT s | decode tok/s | speedup |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        *table(report, "decode", DECODE_COLUMNS),
     ]
-    for row in report.rows:
-        if row["section"] == "decode":
-            lines.append(
-                f"| {row['prompt']} | {row['path']} | {row['tokens']} | {row['ttft_s']} | "
-                f"{row['decode_tokens_per_s']} | {row.get('speedup', '')} |"
-            )
     for row in report.rows:
         if row["section"] == "ttft":
             lines += ["", f"Median time to first token, {row['prompt']}: {row['median_ttft_s']} s."]
-    lines += [
-        "",
-        "| path | concurrent requests | output tokens | tok/s | mean TTFT s | p50 latency s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for row in report.rows:
-        if row["section"] == "throughput":
-            lines.append(
-                f"| {row['path']} | {row['concurrency']} | {row['output_tokens']} | "
-                f"{row['tokens_per_s']} | {row.get('mean_ttft_s', '')} | "
-                f"{row.get('p50_latency_s', '')} |"
-            )
+    lines += ["", *table(report, "throughput", THROUGHPUT_COLUMNS)]
     if report.skipped:
         lines += ["", "Skipped (time budget): " + "; ".join(report.skipped) + "."]
     return "\n".join(lines)
+
+
+def table(report: Report, section: str, columns: list[tuple[str, str]]) -> list[str]:
+    """One Markdown table of a section's rows (text columns left, numbers right)."""
+    lines = [
+        "| " + " | ".join(header for header, _ in columns) + " |",
+        "| " + " | ".join("---" if i < 2 else "---:" for i in range(len(columns))) + " |",
+    ]
+    for row in report.rows:
+        if row["section"] == section:
+            lines.append("| " + " | ".join(str(row.get(key, "")) for _, key in columns) + " |")
+    return lines
 
 
 if __name__ == "__main__":

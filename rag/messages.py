@@ -54,13 +54,6 @@ def to_chat_text(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
     return _render(messages, lambda _block, _where: None)
 
 
-def count_images(messages: Sequence[BaseMessage]) -> int:
-    """How many image blocks the messages carry (without decoding any)."""
-    seen: list[None] = []
-    _render(messages, lambda _block, _where: seen.append(None))
-    return len(seen)
-
-
 def _render(messages: Sequence[BaseMessage], on_image: _OnImage) -> list[dict[str, str]]:
     chat: list[dict[str, str]] = []
     for index, message in enumerate(messages):

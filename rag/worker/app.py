@@ -40,7 +40,6 @@ from rag.worker.protocol import (
     ChatCompletionRequest,
     CompletionIds,
     RequestError,
-    error_response,
     parse_request,
     sse,
 )
@@ -382,13 +381,13 @@ class RequireAPIKey:
         if self.key is not None and scope["type"] == "http" and scope["path"] != "/health":
             scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self.key):
-                response = error_response(
+                refusal = RequestError(
                     401,
                     "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
                     kind="authentication_error",
                     code="invalid_api_key",
                 )
-                await response(scope, receive, send)
+                await refusal.response()(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -41,39 +41,12 @@ class RequestError(Exception):
 
     def response(self) -> JSONResponse:
         """The error as an OpenAI-style JSON response."""
-        return error_response(
-            self.status,
-            self.message,
-            kind=self.kind,
-            param=self.param,
-            code=self.code,
-            headers=self.headers,
-        )
+        return JSONResponse(self.payload(), status_code=self.status, headers=self.headers)
 
     def payload(self) -> dict[str, Any]:
-        """The ``{"error": ...}`` body (also sent as an SSE event once a stream has started)."""
-        return error_payload(self.message, kind=self.kind, param=self.param, code=self.code)
-
-
-def error_payload(
-    message: str, *, kind: str, param: str | None = None, code: str | None = None
-) -> dict[str, Any]:
-    """OpenAI's error body."""
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
-
-
-def error_response(
-    status: int,
-    message: str,
-    *,
-    kind: str = "invalid_request_error",
-    param: str | None = None,
-    code: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    """An OpenAI-style error response."""
-    body = error_payload(message, kind=kind, param=param, code=code)
-    return JSONResponse(body, status_code=status, headers=headers)
+        """OpenAI's error body (also sent as an SSE event once a stream has started)."""
+        error = {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}
+        return {"error": error}
 
 
 class _Model(BaseModel):
