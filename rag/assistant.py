@@ -121,11 +121,25 @@ class Assistant:
         )
 
     def chain(
-        self, collection: str | None = None, k: int | None = None, *, access: Access = PUBLIC
+        self,
+        collection: str | None = None,
+        k: int | None = None,
+        *,
+        access: Access = PUBLIC,
+        llm: Runnable[Any, Any] | None = None,
     ) -> Runnable[Any, Any]:
-        """The RAG chain over a collection, retrieving only what ``access`` may read."""
+        """The RAG chain over a collection, retrieving only what ``access`` may read.
+
+        Args:
+            collection: The collection (default: settings).
+            k: Passages to retrieve (default: ``top_k``).
+            access: The caller's reading rights.
+            llm: What answers (default: :attr:`llm`), e.g. that model bound to one request's
+                sampling settings, as the UI's sidebar does.
+
+        """
         return build_rag_chain(
-            self.retriever(collection, k, access=access), self.llm, self.prompt_builder
+            self.retriever(collection, k, access=access), llm or self.llm, self.prompt_builder
         )
 
     @cached_property

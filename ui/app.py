@@ -14,16 +14,33 @@ import streamlit as st
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, t
 from ui.resources import app_context
 
-PAGES = Path(__file__).parent / "pages"
+# Not "pages/": Streamlit would list that folder as pages of its own before navigation runs.
+PAGES = Path(__file__).parent / "views"
 
 st.set_page_config(page_title="Bllossom RAG", page_icon="🌸", layout="wide")
 context = app_context()
 
 navigation = st.navigation(
     [
-        st.Page(PAGES / "chat.py", title=t("page_chat"), icon="💬", url_path="chat", default=True),
-        st.Page(PAGES / "library.py", title=t("page_library"), icon="📚", url_path="library"),
-        st.Page(PAGES / "dashboard.py", title=t("page_dashboard"), icon="📊", url_path="dashboard"),
+        st.Page(
+            PAGES / "chat.py",
+            title=t("page_chat"),
+            icon=":material/chat:",
+            url_path="chat",
+            default=True,
+        ),
+        st.Page(
+            PAGES / "library.py",
+            title=t("page_library"),
+            icon=":material/library_books:",
+            url_path="library",
+        ),
+        st.Page(
+            PAGES / "dashboard.py",
+            title=t("page_dashboard"),
+            icon=":material/monitoring:",
+            url_path="dashboard",
+        ),
     ]
 )
 

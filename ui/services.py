@@ -26,7 +26,7 @@ from PIL import Image
 
 from rag.access import Access
 from rag.assistant import Assistant
-from rag.chain import build_rag_chain, sources_from_documents
+from rag.chain import sources_from_documents
 from rag.config import Settings
 from rag.errors import BllossomRagError, DocumentNotFoundError
 from rag.images import encode_data_url, open_image
@@ -44,6 +44,13 @@ USER_IMAGE_THUMBNAIL = (256, 256)
 HEALTH_TIMEOUT_S = 3.0
 
 # --- reading the library ---------------------------------------------------------------------
+
+
+def upload_types() -> list[str]:
+    """File types the ingestion pipeline reads (for the uploader's filter)."""
+    from ingest.formats import SUPPORTED_SUFFIXES
+
+    return sorted(suffix.lstrip(".") for suffix in SUPPORTED_SUFFIXES)
 
 
 def collections(assistant: Assistant) -> list[CollectionInfo]:
@@ -125,7 +132,13 @@ def ingest_uploads(
                 )
             )
         saved[path] = client_name
-    ingestor = Ingestor.from_settings(assistant.settings, assistant.store, assistant.embeddings)
+    settings = assistant.settings
+    ingestor = Ingestor.from_settings(
+        settings,
+        assistant.store,
+        assistant.embeddings,
+        llm=assistant.llm if settings.caption_images else None,
+    )
     report = ingestor.ingest(
         [Path(p) for p in saved], collection=name, groups=list(groups), on_progress=on_progress
     )
@@ -186,8 +199,7 @@ def ask(
 ) -> Iterator[dict[str, Any]]:
     """Stream the RAG chain for one question (``documents`` first, then ``answer`` pieces)."""
     llm = assistant.llm.bind(**_generation_kwargs(assistant.llm, options))
-    retriever = assistant.retriever(options.collection, options.top_k)
-    chain = build_rag_chain(retriever, llm)
+    chain = assistant.chain(options.collection, options.top_k, access=access, llm=llm)
     images = [image_block(encode_data_url(image))] if image is not None else []
     return chain.stream(
         {"question": question, "images": images}, config={"callbacks": list(callbacks)}

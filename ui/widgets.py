@@ -17,18 +17,27 @@ def pick_collection(
     """A collection selector that remembers the choice across pages.
 
     Returns the chosen name (for ``allow_new``, possibly a new one typed by the user), or None
-    when there is nothing to choose.
+    when there is nothing to choose. :func:`select_collection_next_run` changes the choice.
     """
     options = list(names) + ([_NEW] if allow_new else [])
     if not options:
         return None
-    remembered = st.session_state.get("collection", default)
-    if remembered not in options:
-        remembered = default if default in options else options[0]
+    selected = st.session_state.pop(f"{key}.next", None)
+    if selected in options:
+        st.session_state[key] = selected
+    elif st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)
+    if key in st.session_state:
+        index = 0  # the widget keeps its own state
+    else:
+        remembered = st.session_state.get("collection", default)
+        if remembered not in options:
+            remembered = default if default in options else options[0]
+        index = options.index(remembered)
     choice = st.selectbox(
         t("collection"),
         options,
-        index=options.index(remembered),
+        index=index,
         format_func=lambda name: t("new_collection") if name == _NEW else name,
         key=key,
     )
@@ -37,6 +46,12 @@ def pick_collection(
         return typed or None
     st.session_state["collection"] = choice
     return choice
+
+
+def select_collection_next_run(key: str, name: str) -> None:
+    """Make the picker ``key`` show ``name`` from the next run on (e.g. a just-created one)."""
+    st.session_state[f"{key}.next"] = name
+    st.session_state["collection"] = name
 
 
 def human_bytes(size: float) -> str:

@@ -48,6 +48,8 @@ def streamlit_argv(settings: Settings, host: str, port: int, extra: list[str]) -
         str(settings.ui_max_upload_mb),
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "minimal",
         *extra,
     ]
 

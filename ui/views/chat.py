@@ -21,7 +21,7 @@ from ui import services
 from ui.i18n import t
 from ui.metrics import GenerationTimer
 from ui.resources import app_context, with_embeddings
-from ui.safe_markdown import MarkdownGuard, literal_markdown, safe_markdown
+from ui.safe_markdown import MarkdownGuard, literal_markdown, safe_markdown, split_code_blocks
 from ui.widgets import pick_collection
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
@@ -72,6 +72,15 @@ def show_sources(turn: Turn) -> None:
             st.caption(literal_markdown(snippet))
 
 
+def show_answer(text: str) -> None:
+    """A finished answer: prose as safe Markdown, code blocks as plain code."""
+    for block in split_code_blocks(text):
+        if block.language is None:
+            st.markdown(safe_markdown(block.text))
+        else:
+            st.code(block.text, language=block.language)
+
+
 def show_turn(turn: Turn) -> None:
     """Replay a past turn."""
     with st.chat_message("user"):
@@ -79,8 +88,7 @@ def show_turn(turn: Turn) -> None:
         if turn.user_thumbnail:
             st.image(turn.user_thumbnail, width=120)
     with st.chat_message("assistant"):
-        if turn.answer:
-            st.markdown(safe_markdown(turn.answer))
+        show_answer(turn.answer)
         if turn.error:
             st.error(turn.error)
         show_sources(turn)
@@ -126,7 +134,7 @@ for past in history:
 
 if collection is None:
     st.info(t("no_collections"))
-    st.page_link("pages/library.py", label=t("go_library"), icon="📚")
+    st.page_link("views/library.py", label=t("go_library"), icon=":material/library_books:")
 
 prompt = st.chat_input(
     t("chat_placeholder"),
@@ -159,9 +167,13 @@ if prompt and collection is not None:
                     assistant, turn.question, image, options, context.identity.access, [timer]
                 )
                 pieces = answer_pieces(stream, state, timer, turn)
-                with st.spinner(t("thinking")):
-                    first = next(pieces, "")
-                st.write_stream(itertools.chain([first], pieces))
+                answer_slot = st.empty()
+                with answer_slot.container():
+                    with st.spinner(t("thinking")):
+                        first = next(pieces, "")
+                    st.write_stream(itertools.chain([first], pieces))
+                with answer_slot.container():  # the finished answer, code blocks as code
+                    show_answer(turn.answer)
             except Exception as error:  # only failures a user can act on are shown; bugs re-raise
                 turn.error = services.generation_failure(error, settings)
                 if turn.error is None:

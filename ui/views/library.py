@@ -11,17 +11,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestProgress
 from rag.errors import BllossomRagError
 from ui import services
 from ui.i18n import t
 from ui.resources import app_context, with_embeddings
-from ui.widgets import human_bytes, local_time, pick_collection
+from ui.widgets import human_bytes, local_time, pick_collection, select_collection_next_run
 
 RESULTS_KEY = "library_results"
 UPLOADER_KEY = "library_uploader"
 FLASH_KEY = "library_flash"
+COLLECTION_KEY = "library_collection"
 
 context = app_context()
 settings = context.settings
@@ -33,7 +33,7 @@ if flash := st.session_state.pop(FLASH_KEY, None):
     st.success(flash)
 infos = services.collections(assistant)
 collection = pick_collection(
-    [info.name for info in infos], settings.collection, key="library_collection", allow_new=True
+    [info.name for info in infos], settings.collection, key=COLLECTION_KEY, allow_new=True
 )
 if collection is None:
     collection = settings.collection
@@ -45,7 +45,7 @@ known_groups = sorted(
 with st.form("upload", clear_on_submit=True, border=True):
     files = st.file_uploader(
         t("upload_files"),
-        type=sorted(suffix.lstrip(".") for suffix in SUPPORTED_SUFFIXES),
+        type=services.upload_types(),
         accept_multiple_files=True,
         max_upload_size=settings.ui_max_upload_mb,
         help=t("upload_help", mb=settings.ui_max_upload_mb),
@@ -79,8 +79,11 @@ if submitted and files:
             on_progress=show_progress,
         )
     except BllossomRagError as error:
+        bar.empty()
         st.error(str(error))
-    bar.empty()
+    else:  # show the collection (maybe new) with its results and documents
+        select_collection_next_run(COLLECTION_KEY, collection)
+        st.rerun()
 
 results: list[services.UploadResult] = st.session_state.get(RESULTS_KEY, [])
 if results:

@@ -1,0 +1,261 @@
+"""The Streamlit app through ``streamlit.testing.v1.AppTest``: every page, real models.
+
+The app runs in-process with the offline embedder and the tiny LLaVA-NeXT (gibberish answers,
+real everything else). One store with the example handbook and an access-control collection is
+built per module; the app's own objects are cached per configuration, so the tests share one
+loaded embedder and generator.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from ingest.pipeline import Ingestor
+from rag.config import Settings
+from rag.store import Store
+from tests.conftest import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL
+from ui.i18n import LABELS
+from ui.metrics import METRICS_FILE, GenerationLog
+from ui.safe_markdown import literal_markdown
+
+APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
+QUESTION = "입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있나요?"
+CANARY = "코끼리 보라색 암호는 7391입니다"
+HR_USER = "kim@corp.example"
+
+
+def en(key: str) -> str:
+    return LABELS[key][1]
+
+
+@pytest.fixture(scope="module")
+def ui_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the handbook in ``default`` and a public + an hr-only file in ``acl``."""
+    root = tmp_path_factory.mktemp("ui")
+    acl = root / "acl-docs"
+    acl.mkdir()
+    (acl / "공지.md").write_text("# 사내 공지\n\n식당은 12시에 엽니다.", encoding="utf-8")
+    (acl / "인사_비밀.md").write_text(f"# 인사 기밀\n\n{CANARY}.", encoding="utf-8")
+    data = root / "data"
+    settings = Settings(data_dir=data, embedding_model=EMBEDDING_MODEL)
+    with Store(data) as store:
+        ingestor = Ingestor.from_settings(settings, store, embeddings)
+        ingestor.ingest([EXAMPLES], collection="default")
+        ingestor.ingest([acl / "공지.md"], collection="acl")
+        ingestor.ingest([acl / "인사_비밀.md"], collection="acl", groups=["hr"])
+    return data
+
+
+@pytest.fixture
+def ui_env(ui_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The app's configuration, through the environment as a user would set it."""
+    monkeypatch.chdir(tmp_path)  # no stray bllossom-rag.toml
+    for name, value in {
+        "DATA_DIR": str(ui_data),
+        "EMBEDDING_MODEL": EMBEDDING_MODEL,
+        "GENERATOR_MODEL": GENERATOR_MODEL,
+        "DEVICE": "cpu",
+        "MAX_NEW_TOKENS": "8",
+        "TEMPERATURE": "0",
+        "UI_LANGUAGE": "en",
+    }.items():
+        monkeypatch.setenv(f"BLLOSSOM_RAG_{name}", value)
+    return ui_data
+
+
+def start(**context: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240)
+    if context:
+        at.context = context
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ask(at: AppTest, question: str, image: bytes | None = None) -> AppTest:
+    box = at.chat_input[0]
+    if image is not None:
+        box.upload("photo.png", image, "image/png")
+    box.set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def source_lines(at: AppTest) -> list[str]:
+    """The "[n] file · score" lines under the last answer."""
+    return [m.value for m in at.chat_message[-1].markdown if m.value.startswith("**\\[")]
+
+
+def png(color: str, size: tuple[int, int] = (64, 48)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_chat_round_trip_streams_answer_with_sources(ui_env: Path):
+    at = ask(start(), QUESTION)
+    user, answer = at.chat_message
+    assert user.markdown[0].value == QUESTION
+    assert answer.markdown[0].value.strip()  # the streamed (gibberish) answer
+    lines = source_lines(at)
+    assert lines[0].startswith("**\\[1\\]** " + literal_markdown("휴가_정책.md"))
+    assert len(lines) == 5 and not answer.error
+    assert any("최대 11일" in caption.value for caption in answer.caption)
+    # the answer was timed into the store folder, for the dashboard
+    sample = GenerationLog(ui_env / METRICS_FILE).recent()[-1]
+    assert sample.error is None and sample.output_tokens > 0 and sample.ttft_s is not None
+    # history survives the next rerun
+    at.run()
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+
+
+def test_chat_with_image_shows_its_thumbnail_under_the_answer(ui_env: Path):
+    at = ask(start(), "이 사진은 무슨 색인가요?", image=png("red"))
+    answer = at.chat_message[-1]
+    assert not answer.error
+    captions = [c.value for c in answer.caption]
+    assert en("images_in_prompt") in captions
+    assert len(answer.image) >= 1  # the user's image, as a thumbnail under the answer
+    assert len(at.chat_message[0].image) == 1  # and in the question bubble
+
+
+def test_chat_refuses_a_broken_image_with_a_message(ui_env: Path):
+    at = ask(start(), "이건?", image=b"\x89PNG\r\n\x1a\n broken")
+    answer = at.chat_message[-1]
+    assert answer.error and "image" in answer.error[0].value.lower()
+
+
+def test_library_upload_ingests_files_and_reports_each(ui_env: Path, tmp_path: Path):
+    at = start()
+    at.switch_page("views/library.py").run()
+    at.selectbox(key="library_collection").set_value("\x00new").run()
+    at.text_input(key="library_collection_new").set_value("업로드").run()
+    assert not at.exception, at.exception
+    at.file_uploader[0].set_value(
+        [
+            (
+                "도서관 규정.md",
+                "# 도서관\n\n책은 2주 동안 빌릴 수 있습니다.".encode(),
+                "text/markdown",
+            ),
+            ("../../escape.md", b"# escape\n\nwritten where?", "text/markdown"),
+            ("empty.txt", b"", "text/plain"),
+        ]
+    )
+    next(b for b in at.button if b.label == en("ingest_button")).click().run()
+    assert not at.exception, at.exception
+    results = at.dataframe[0].value
+    by_file = dict(zip(results["file"], results["result"], strict=True))
+    assert by_file == {
+        "도서관 규정.md": "ingested",
+        "../../escape.md": "ingested",
+        "empty.txt": "failed",
+    }
+    assert results[results["file"] == "empty.txt"]["detail"].iloc[0]  # with its reason
+    assert "1 failed" in at.warning[0].value
+    uploads = ui_env / "uploads" / "업로드"
+    assert sorted(p.name for p in uploads.iterdir()) == ["escape.md", "도서관_규정.md"]
+    assert not (ui_env.parent / "escape.md").exists() and not (tmp_path / "escape.md").exists()
+    listed = at.dataframe[1].value
+    assert sorted(listed["file"]) == ["escape.md", "도서관_규정.md"]
+    assert at.metric[0].value == "2"  # documents in the collection
+
+    # delete one: gone from the list and from disk
+    doomed = next(box for box in at.selectbox if box.label == "file")
+    doomed.select_index(next(i for i, o in enumerate(doomed.options) if o.startswith("escape.md")))
+    next(b for b in at.button if b.label == en("delete_button")).click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value == "Deleted escape.md"
+    assert list(at.dataframe[-1].value["file"]) == ["도서관_규정.md"]
+    assert sorted(p.name for p in uploads.iterdir()) == ["도서관_규정.md"]
+
+
+def test_dashboard_renders_counts_ingests_and_latency(ui_env: Path):
+    at = ask(start(), QUESTION)
+    at.switch_page("views/dashboard.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics[en("documents")]) >= 7 and int(metrics[en("chunks")]) >= 7
+    assert metrics[en("store_size")].endswith(("KB", "MB"))
+    frames = [f.value for f in at.dataframe]
+    per_collection = next(f for f in frames if "Collection" in f and "Images" in f)
+    assert {"default", "acl"} <= set(per_collection["Collection"])
+    assert any("Commit" in f for f in frames)  # last ingests
+    assert at.success and en("in_process").split(":")[0] in at.success[0].value
+    assert len(at.get("vega_lite_chart")) == 3  # per-collection bars, TTFT, tokens/s
+
+
+def test_restricted_document_never_reaches_outsiders(ui_env: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_UI_AUTH", "true")
+    monkeypatch.setenv("BLLOSSOM_RAG_UI_USER_GROUPS", f'{{"{HR_USER}": ["hr"]}}')
+
+    def as_user(email: str) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=240)
+        at.user = {"is_logged_in": True, "email": email, "name": email}
+        at.run()
+        at.selectbox(key="chat_collection").set_value("acl").run()
+        return ask(at, CANARY)
+
+    def library_files(at: AppTest) -> list[str]:
+        at.switch_page("views/library.py").run()
+        at.selectbox(key="library_collection").set_value("acl").run()
+        assert not at.exception, at.exception
+        return list(at.dataframe[-1].value["file"])
+
+    outsider = as_user("lee@corp.example")
+    assert all("인사" not in line for line in source_lines(outsider))
+    assert all(CANARY not in c.value for c in outsider.chat_message[-1].caption)
+    assert library_files(outsider) == ["공지.md"]
+
+    insider = as_user(HR_USER)  # the same question finds it for a member of "hr"
+    assert source_lines(insider)[0].startswith("**\\[1\\]** " + literal_markdown("인사_비밀.md"))
+    assert sorted(library_files(insider)) == ["공지.md", "인사_비밀.md"]
+
+
+def test_sign_in_is_required_when_auth_is_on(ui_env: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_UI_AUTH", "true")
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.user = {"is_logged_in": False}
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "test-secret",
+        "client_id": "id",
+        "client_secret": "secret",
+        "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+    }
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.button] == [en("sign_in")]
+    assert not at.chat_input  # no page runs before sign-in
+
+
+def test_unreachable_worker_is_a_message_and_the_rest_works(ui_env: Path, monkeypatch):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("BLLOSSOM_RAG_WORKER_URL", f"http://127.0.0.1:{port}/v1")
+    at = ask(start(), QUESTION)
+    answer = at.chat_message[-1]
+    assert answer.error and "unreachable" in answer.error[0].value
+    assert source_lines(at)  # retrieval worked; its sources are still shown
+    at.switch_page("views/library.py").run()
+    assert not at.exception and at.dataframe
+    at.switch_page("views/dashboard.py").run()
+    assert not at.exception and "unreachable" in at.error[0].value
+    failed = GenerationLog(ui_env / METRICS_FILE).recent()[-1]
+    assert failed.error and failed.ttft_s is None
+
+
+def test_language_follows_the_browser_and_the_toggle(ui_env: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_UI_LANGUAGE", "auto")
+    at = start(locale="ko-KR")
+    assert at.title[0].value == LABELS["chat_title"][0]
+    at.segmented_control(key="language").set_value("en").run()
+    assert at.title[0].value == en("chat_title")
+    assert start(locale="en-US").title[0].value == en("chat_title")
