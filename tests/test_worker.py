@@ -23,7 +23,9 @@ from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI
 from PIL import Image
 
+from rag.assistant import Assistant
 from rag.budget import PromptBudget
+from rag.config import Settings
 from rag.images import encode_data_url
 from rag.llm import ChatBllossom
 from rag.messages import image_block
@@ -165,15 +167,15 @@ def test_openai_client_streams_the_same_answer_it_returns_whole(worker: str, cha
 
 def test_chat_openai_gets_the_prompt_the_budget_counted(worker: str, processor):
     """The chain's remote path: same rendering on the worker as the local budget counts."""
-    llm = ChatOpenAI(
-        model=MODEL_ID,
-        base_url=f"{worker}/v1",
-        api_key=KEY,
+    settings = Settings(
+        worker_url=worker,  # "/v1" is added
+        worker_api_key=KEY,
+        generator_model=MODEL_ID,
+        max_new_tokens=6,
         temperature=0,
-        max_tokens=6,
-        max_retries=0,
-        stream_usage=True,
     )
+    llm = Assistant(settings).llm
+    assert isinstance(llm, ChatOpenAI)
     figure = PromptImage(image_block(data_url(900, 600)), 900, 600, number=1)
     documents = [
         Document(page_content="연차 신청 화면", metadata={"source": "/d/a.pdf", "kind": "image"})

@@ -12,7 +12,6 @@ A client that disconnects, while queued or while generating, stops its work at o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 import threading
@@ -488,8 +487,9 @@ async def _unless_gone(work: Awaitable[T], watcher: asyncio.Future[None], deadli
     if task in done:
         return task.result()
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        return await task  # it finished just before the cancel: keep what it got (a slot)
+    await asyncio.wait({task})
+    if not task.cancelled() and task.exception() is None:
+        return task.result()  # it finished just before the cancel: keep what it got (a slot)
     if watcher in done:
         raise ClientDisconnect
     raise TimeoutError
