@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import logging
 from pathlib import Path
 
+import docx as docx_lib
 import pytest
 
+from ingest.captions import Captioner
+from ingest.limits import Limits
 from ingest.pipeline import Ingestor, IngestProgress
+from rag.retrieval import hit_to_document
 from rag.store import Store
+from tests import ingest_corpus as corpus
+
+logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
 @pytest.fixture
@@ -80,3 +89,164 @@ def test_groups_change_rewrites_without_embedding(ingestor: Ingestor, examples_c
     report = ingestor.ingest([examples_copy], collection="default", groups=["hr"])
     assert len(report.ingested) == 5 and report.chunks_embedded == 0
     assert {d.groups for d in ingestor.store.documents("default")} == {("hr",)}
+
+
+# --- every format, hostile files, captions, incremental updates --------------------------------
+
+HOSTILE_REASONS = {
+    "zero.pdf": "file is empty",
+    "truncated.pdf": "broken or truncated PDF",
+    "bomb.png": "900000000 pixels",
+    "random.pdf": "not a PDF: no %PDF- header",
+    "really-png.pdf": "content is a PNG image, not a PDF document",
+    "one-line.txt": "more than 5,000 chunks (max_chunks_per_file)",
+    "escape.txt": "symlink leaves the ingested folder",
+}
+
+
+@pytest.fixture
+def full_ingestor(store: Store, embeddings) -> Ingestor:
+    """Default limits (the hostile files must fail under the limits a user really gets)."""
+    return Ingestor(
+        store, embeddings, chunk_tokens=256, chunk_overlap=32, max_file_bytes=50 * 1024 * 1024
+    )
+
+
+def chunks_of(store: Store, path: Path) -> list:
+    [document] = store.find_documents("default", str(path))
+    return store.database.document_chunks("default", document.id)
+
+
+def test_every_format_ingests_and_each_hostile_file_fails_alone(
+    full_ingestor: Ingestor, tmp_path: Path
+):
+    good = corpus.good_corpus(tmp_path / "good")
+    corpus.hostile_corpus(tmp_path / "hostile", tmp_path / "secret.txt", good["pdf"])
+    store = full_ingestor.store
+    report = full_ingestor.ingest([tmp_path / "good", tmp_path / "hostile"], collection="default")
+
+    assert sorted(report.ingested) == sorted(str(p.resolve()) for p in good.values())
+    reasons = {Path(f.path).name: f.error for f in report.failed}
+    assert set(reasons) == set(HOSTILE_REASONS)
+    for name, reason in HOSTILE_REASONS.items():
+        assert reason in reasons[name], (name, reasons[name])
+        assert "\n" not in reasons[name]
+    assert "opening.png.txt" not in {Path(d.source_path).name for d in store.documents("default")}
+
+    pdf = chunks_of(store, good["pdf"])
+    assert [(c.kind, c.page) for c in pdf] == [("text", 1), ("image", 1), ("text", 2)]
+    assert corpus.KOREAN_PDF_TEXT in pdf[0].text
+    assert pdf[1].text == corpus.PDF_FIGURE_CAPTION
+    [docx_image] = [c for c in chunks_of(store, good["docx"]) if c.kind == "image"]
+    assert docx_image.text == f"{corpus.DOCX_ALT}\n{corpus.DOCX_CAPTION}"
+    [sidecar_image] = chunks_of(store, good["image"])
+    assert sidecar_image.text == corpus.SIDECAR_CAPTION
+    [photo] = chunks_of(store, good["photo"])
+    assert photo.text == "photo.jpg"
+    assert store.images.open(photo.image_sha256).size == (30, 60)  # stored upright
+    html_text = " ".join(c.text for c in chunks_of(store, good["html"]))
+    assert "팀 협업" in html_text and "스크립트" not in html_text
+    assert "오전 11시 30분" in chunks_of(store, good["cp949"])[0].text
+
+    vector = full_ingestor.embeddings.encode_query("분기별 매출 추이 그래프")
+    hits = [h for h in store.search("default", vector, k=10) if h.chunk.kind == "image"]
+    document = hit_to_document(hits[0], store.images)
+    assert document.metadata["kind"] == "image"
+    assert Path(document.metadata["image_path"]).is_file()
+    assert Path(document.metadata["thumbnail_path"]).is_file()
+    assert any(h.chunk.id == pdf[1].id for h in hits)
+
+    again = full_ingestor.ingest([tmp_path / "good"], collection="default")
+    assert again.chunks_embedded == 0 and sorted(again.unchanged) == sorted(report.ingested)
+
+
+def test_sidecar_edit_reingests_its_image(ingestor: Ingestor, tmp_path: Path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    corpus.chart().save(folder / "chart.png")
+    (folder / "chart.png.txt").write_text("2023년 매출", encoding="utf-8")
+    ingestor.ingest([folder], collection="default")
+    (folder / "chart.png.txt").write_text("2024년 매출 차트", encoding="utf-8")
+    report = ingestor.ingest([folder], collection="default")
+    assert report.ingested == [str((folder / "chart.png").resolve())]
+    assert [c.text for c in chunks_of(ingestor.store, folder / "chart.png")] == ["2024년 매출 차트"]
+
+
+def test_prune_removes_only_documents_whose_files_are_gone(ingestor: Ingestor, tmp_path: Path):
+    kept, other = tmp_path / "kept", tmp_path / "other"
+    for folder in (kept, other):
+        folder.mkdir()
+        (folder / "a.md").write_text(f"# {folder.name} A\n첫 번째 문서입니다.", encoding="utf-8")
+        (folder / "b.md").write_text(f"# {folder.name} B\n두 번째 문서입니다.", encoding="utf-8")
+    ingestor.ingest([kept, other], collection="default")
+    (kept / "b.md").unlink()
+    (other / "b.md").unlink()
+
+    plain = ingestor.ingest([kept], collection="default")
+    assert plain.pruned == [] and ingestor.store.collection("default").documents == 4
+
+    pruned = ingestor.ingest([kept], collection="default", prune=True)
+    assert pruned.pruned == [str((kept / "b.md").resolve())]
+    assert pruned.unchanged == [str((kept / "a.md").resolve())]
+    left = sorted(Path(d.source_path).relative_to(tmp_path).as_posix() for d in
+                  ingestor.store.documents("default"))  # fmt: skip
+    assert left == ["kept/a.md", "other/a.md", "other/b.md"]  # outside the root: untouched
+
+
+def test_generator_captions_images_once(store: Store, embeddings, chat_model, tmp_path: Path):
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class CountCalls(BaseCallbackHandler):
+        calls = 0
+
+        def on_chat_model_start(self, *args, **kwargs) -> None:
+            CountCalls.calls += 1
+
+    captioner = Captioner(chat_model.with_config(callbacks=[CountCalls()]))
+    captioning = Ingestor(
+        store, embeddings, chunk_tokens=128, chunk_overlap=16, max_file_bytes=10**7,
+        captioner=captioner,
+    )  # fmt: skip
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    corpus.chart().save(folder / "chart.png")
+    (folder / "chart.png.txt").write_text(corpus.SIDECAR_CAPTION, encoding="utf-8")
+    docx = corpus.korean_docx(folder / "규정.docx")
+
+    first = captioning.ingest([folder], collection="default")
+    assert len(first.ingested) == 2 and CountCalls.calls == 4  # Korean + English, two images
+    [image] = chunks_of(store, folder / "chart.png")
+    lines = image.text.split("\n")
+    assert lines[0] == corpus.SIDECAR_CAPTION and len(lines) >= 2  # + the generator's captions
+
+    assert captioning.ingest([folder], collection="default").chunks_embedded == 0
+    document = docx_lib.Document(str(docx))
+    document.add_paragraph("새 조항: 재택근무는 주 2회까지 가능합니다.")
+    document.save(str(docx))
+    changed = captioning.ingest([folder], collection="default")
+    assert changed.ingested == [str(docx.resolve())]
+    assert CountCalls.calls == 4  # the unchanged picture kept its caption: no new generation
+
+    plain = Ingestor(store, embeddings, chunk_tokens=128, chunk_overlap=16, max_file_bytes=10**7)
+    report = plain.ingest([folder], collection="default")
+    assert len(report.ingested) == 2  # captions mode changed for both image-bearing files
+    assert [c.text for c in chunks_of(store, folder / "chart.png")] == [corpus.SIDECAR_CAPTION]
+
+
+def test_chunk_and_image_limits(store: Store, embeddings, tmp_path: Path):
+    folder = tmp_path / "limits"
+    folder.mkdir()
+    (folder / "long.md").write_text("\n".join(f"문장 {i}입니다." for i in range(400)))
+    inline = base64.b64encode(corpus.png_bytes(corpus.chart())).decode()
+    images = "\n".join(f"![차트 {i}](data:image/png;base64,{inline})" for i in range(3))
+    (folder / "images.md").write_text(f"# 차트 모음\n{images}\n", encoding="utf-8")
+    limited = Ingestor(
+        store, embeddings, chunk_tokens=32, chunk_overlap=0, max_file_bytes=10**7,
+        limits=Limits(max_chunks_per_file=10, max_images_per_file=2),
+    )  # fmt: skip
+    report = limited.ingest([folder], collection="default")
+    assert [Path(f.path).name for f in report.failed] == ["long.md"]
+    assert "more than 10 chunks (max_chunks_per_file)" in report.failed[0].error
+    kinds = [c.kind for c in chunks_of(store, folder / "images.md")]
+    assert kinds.count("image") == 2
+    assert "skipped images after the first 2" in report.details[str(folder / "images.md")]
