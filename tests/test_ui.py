@@ -19,6 +19,8 @@ from streamlit.testing.v1 import AppTest
 from ingest.pipeline import Ingestor
 from rag.config import Settings
 from rag.store import Store
+from rag.worker import WorkerOptions, create_app
+from rag.worker.server import BackgroundServer
 from tests.conftest import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL
 from ui.i18n import LABELS
 from ui.metrics import METRICS_FILE, GenerationLog
@@ -250,6 +252,29 @@ def test_unreachable_worker_is_a_message_and_the_rest_works(ui_env: Path, monkey
     assert not at.exception and "unreachable" in at.error[0].value
     failed = GenerationLog(ui_env / METRICS_FILE).recent()[-1]
     assert failed.error and failed.ttft_s is None
+
+
+def test_chat_through_the_gpu_worker_and_its_health(ui_env: Path, chat_model, monkeypatch):
+    worker = create_app(chat_model, WorkerOptions(model_id=GENERATOR_MODEL, api_key="k"))
+    server = BackgroundServer(worker).start()
+    try:
+        monkeypatch.setenv("BLLOSSOM_RAG_WORKER_URL", server.url)
+        monkeypatch.setenv("BLLOSSOM_RAG_WORKER_API_KEY", "k")
+        at = start()
+        at.switch_page("views/dashboard.py").run()  # probing is not loading: 503 until ready
+        assert not at.exception, at.exception
+        at.switch_page("views/chat.py").run()
+        ask(at, QUESTION)
+        answer = at.chat_message[-1]
+        assert not answer.error and answer.markdown[0].value.strip()
+        assert source_lines(at)[0].startswith("**\\[1\\]** " + literal_markdown("휴가_정책.md"))
+        sample = GenerationLog(ui_env / METRICS_FILE).recent()[-1]
+        assert sample.backend == "worker" and sample.error is None and sample.output_tokens > 0
+        at.switch_page("views/dashboard.py").run()
+        healthy = at.success[0].value
+        assert healthy.startswith("Worker healthy") and "status=ok" in healthy
+    finally:
+        server.stop()
 
 
 def test_language_follows_the_browser_and_the_toggle(ui_env: Path, monkeypatch):

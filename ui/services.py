@@ -30,6 +30,7 @@ from rag.chain import sources_from_documents
 from rag.config import Settings
 from rag.errors import BllossomRagError, DocumentNotFoundError
 from rag.images import encode_data_url, open_image
+from rag.llm import worker_base_url
 from rag.messages import image_block
 from rag.models import model_reference
 from rag.store import CollectionInfo, CommitRecord, CommitResult, DocumentRecord
@@ -301,33 +302,42 @@ class GeneratorHealth:
 
 
 def generator_health(settings: Settings) -> GeneratorHealth:
-    """Probe the worker's ``/health`` (OpenAI-compatible servers: root, beside ``/v1``)."""
+    """Probe the worker's ``/health`` (beside ``/v1``), or check the in-process model folder.
+
+    Our worker answers JSON (``status``, ``model``, ``running``, ``waiting``) and 503 while it
+    loads; vLLM answers an empty 200. Neither call loads or runs the model.
+    """
     if not settings.worker_url:
         try:
             model_reference(settings.generator_model, "generator")
         except BllossomRagError as error:
             return GeneratorHealth(False, "in-process", settings.generator_model, str(error))
         return GeneratorHealth(True, "in-process", settings.generator_model, "")
-    base = settings.worker_url.rstrip("/")
-    root = base.removesuffix("/v1")
-    request = urllib.request.Request(f"{root}/health")
+    base = worker_base_url(settings.worker_url)
+    request = urllib.request.Request(f"{base.removesuffix('/v1')}/health")
     if settings.worker_api_key is not None:
         request.add_header("Authorization", f"Bearer {settings.worker_api_key.get_secret_value()}")
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=HEALTH_TIMEOUT_S) as response:
-            body = response.read(4096).decode("utf-8", "replace")
-    except urllib.error.HTTPError as error:
-        return GeneratorHealth(False, "worker", base, f"HTTP {error.code}")
+            body = response.read(4096)
+    except urllib.error.HTTPError as error:  # e.g. 503 while the model loads
+        detail = _health_detail(error.read(4096)) or error.reason
+        return GeneratorHealth(False, "worker", base, f"HTTP {error.code} {detail}")
     except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        return GeneratorHealth(False, "worker", base, str(reason))
+        return GeneratorHealth(False, "worker", base, str(getattr(error, "reason", error)))
     latency = (time.perf_counter() - started) * 1000
+    return GeneratorHealth(True, "worker", base, _health_detail(body) or "ok", latency)
+
+
+def _health_detail(body: bytes) -> str:
     try:
-        detail = json.dumps(json.loads(body), ensure_ascii=False)[:200]
+        data = json.loads(body)
     except ValueError:
-        detail = body[:200]
-    return GeneratorHealth(True, "worker", base, detail, latency)
+        return body.decode("utf-8", "replace")[:200]
+    if not isinstance(data, dict):
+        return str(data)[:200]
+    return ", ".join(f"{key}={value}" for key, value in data.items())[:200]
 
 
 def store_usage(data_dir: Path) -> dict[str, int]:
