@@ -26,7 +26,7 @@ from typing import ClassVar
 import pytest
 from PIL import Image
 
-from tests.conftest import EMBEDDING_MODEL, GENERATOR_MODEL, REPO
+from tests.conftest import REPO
 from ui.i18n import LABELS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -70,18 +70,10 @@ def tracker() -> Iterator[tuple[str, list[str]]]:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
+def served(tmp_path: Path, cli_env: dict[str, str]) -> Iterator[str]:
     """``bllossom-rag ui`` on a free port, as a user starts it; its URL."""
     port = free_port()
-    env = dict(os.environ)
-    env.update(
-        BLLOSSOM_RAG_DATA_DIR=str(tmp_path / "data"),
-        BLLOSSOM_RAG_EMBEDDING_MODEL=EMBEDDING_MODEL,
-        BLLOSSOM_RAG_GENERATOR_MODEL=GENERATOR_MODEL,
-        BLLOSSOM_RAG_DEVICE="cpu",
-        BLLOSSOM_RAG_MAX_NEW_TOKENS="24",
-        BLLOSSOM_RAG_TEMPERATURE="0",
-    )
+    env = {**cli_env, "BLLOSSOM_RAG_MAX_NEW_TOKENS": "24", "BLLOSSOM_RAG_TEMPERATURE": "0"}
     log = (tmp_path / "ui.log").open("wb")
     server = subprocess.Popen(
         [

@@ -30,6 +30,7 @@ APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 QUESTION = "입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있나요?"
 CANARY = "코끼리 보라색 암호는 7391입니다"
 HR_USER = "kim@corp.example"
+CHART_CAPTION = "2024년 분기별 매출 막대 차트: 4분기 매출이 가장 높다"
 
 
 def en(key: str) -> str:
@@ -44,6 +45,10 @@ def ui_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     acl.mkdir()
     (acl / "공지.md").write_text("# 사내 공지\n\n식당은 12시에 엽니다.", encoding="utf-8")
     (acl / "인사_비밀.md").write_text(f"# 인사 기밀\n\n{CANARY}.", encoding="utf-8")
+    charts = root / "charts"
+    charts.mkdir()
+    Image.new("RGB", (300, 200), (30, 90, 200)).save(charts / "매출_차트.png")
+    (charts / "매출_차트.png.txt").write_text(CHART_CAPTION, encoding="utf-8")
     data = root / "data"
     settings = Settings(data_dir=data, embedding_model=EMBEDDING_MODEL)
     with Store(data) as store:
@@ -51,6 +56,7 @@ def ui_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
         ingestor.ingest([EXAMPLES], collection="default")
         ingestor.ingest([acl / "공지.md"], collection="acl")
         ingestor.ingest([acl / "인사_비밀.md"], collection="acl", groups=["hr"])
+        ingestor.ingest([charts], collection="charts")
     return data
 
 
@@ -125,6 +131,17 @@ def test_chat_with_image_shows_its_thumbnail_under_the_answer(ui_env: Path):
     assert en("images_in_prompt") in captions
     assert len(answer.image) >= 1  # the user's image, as a thumbnail under the answer
     assert len(at.chat_message[0].image) == 1  # and in the question bubble
+
+
+def test_retrieved_image_is_shown_with_its_citation_number(ui_env: Path):
+    at = start()
+    at.selectbox(key="chat_collection").set_value("charts").run()
+    ask(at, "분기별 매출 차트를 보여 주세요")
+    answer = at.chat_message[-1]
+    assert not answer.error
+    assert source_lines(at)[0].startswith("**\\[1\\]** " + literal_markdown("매출_차트.png"))
+    captions = [caption for image in answer.image for caption in image.captions]
+    assert "[1] 매출_차트.png" in captions  # the stored image that went into the prompt
 
 
 def test_chat_refuses_a_broken_image_with_a_message(ui_env: Path):

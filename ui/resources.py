@@ -24,14 +24,17 @@ from ui.metrics import METRICS_FILE, GenerationLog
 
 @st.cache_resource(show_spinner=False)
 def _assistant(_settings: Settings, key: str) -> Assistant:
-    # ``key`` (the settings as JSON) is what the cache hashes; the object is built from them.
-    return Assistant(_settings)
+    # ``key`` is what the cache hashes; the store opens here, once, not in racing sessions.
+    shared = Assistant(_settings)
+    _ = shared.store
+    return shared
 
 
 @st.cache_resource(show_spinner=False)
-def _embeddings_loaded(_assistant: Assistant, key: str) -> bool:
-    # Loading inside the cache means concurrent sessions wait for one load instead of racing.
-    _ = _assistant.embeddings
+def _models_ready(_assistant: Assistant, key: str) -> bool:
+    # Inside the cache, concurrent sessions wait for one load instead of racing: the embedder
+    # loads here; the chat model is only built (its weights load on the first answer).
+    _ = _assistant.embeddings, _assistant.llm
     return True
 
 
@@ -41,16 +44,22 @@ def generation_log(data_dir: Path) -> GenerationLog:
     return GenerationLog(Path(data_dir).expanduser() / METRICS_FILE)
 
 
+def _key(settings: Settings) -> str:
+    # The UI's own settings (sign-in, language, upload size) do not change the assistant.
+    ui_only = {name for name in Settings.model_fields if name.startswith("ui_")}
+    return settings.model_dump_json(exclude=ui_only)
+
+
 def assistant(settings: Settings) -> Assistant:
-    """The shared :class:`Assistant` for ``settings``."""
-    return _assistant(settings, settings.model_dump_json())
+    """The shared :class:`Assistant` for ``settings`` (store open, models not loaded)."""
+    return _assistant(settings, _key(settings))
 
 
-def with_embeddings(settings: Settings) -> Assistant:
-    """The assistant, its embedder loaded (with a spinner the first time)."""
+def ready_assistant(settings: Settings) -> Assistant:
+    """The shared assistant with its embedder loaded (a spinner shows the first time)."""
     shared = assistant(settings)
     with st.spinner(t("loading_embedder")):
-        _embeddings_loaded(shared, settings.model_dump_json())
+        _models_ready(shared, _key(settings))
     return shared
 
 

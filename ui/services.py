@@ -253,7 +253,7 @@ def prompt_images(state: dict[str, Any], user_thumbnail: bytes | None) -> list[P
         if not isinstance(item, dict) or "kind" not in item or item["kind"] == "user":
             continue
         path = item.get("thumbnail_path") or item.get("image_path")
-        if path:
+        if path and Path(path).is_file():  # stored copies can be deleted since
             shown.append(PromptImage(item.get("number"), str(item.get("source", "")), str(path)))
     return shown
 

@@ -20,7 +20,7 @@ from rag.errors import BllossomRagError
 from ui import services
 from ui.i18n import t
 from ui.metrics import GenerationTimer
-from ui.resources import app_context, with_embeddings
+from ui.resources import app_context, ready_assistant
 from ui.safe_markdown import MarkdownGuard, literal_markdown, safe_markdown, split_code_blocks
 from ui.widgets import pick_collection
 
@@ -120,10 +120,14 @@ names = [info.name for info in services.collections(assistant)]
 with st.sidebar:
     collection = pick_collection(names, settings.collection, key="chat_collection")
     st.subheader(t("generation_settings"))
-    top_k = st.slider(t("top_k"), 1, 20, min(settings.top_k, 20))
-    max_new_tokens = st.slider(t("max_new_tokens"), 16, 2048, min(settings.max_new_tokens, 2048))
-    temperature = st.slider(t("temperature"), 0.0, 1.5, min(settings.temperature, 1.5), 0.05)
-    top_p = st.slider(t("top_p"), 0.05, 1.0, settings.top_p, 0.05)
+    top_k = st.slider(t("top_k"), 1, 20, min(settings.top_k, 20), key="chat_top_k")
+    max_new_tokens = st.slider(
+        t("max_new_tokens"), 1, 4096, min(settings.max_new_tokens, 4096), key="chat_max_tokens"
+    )
+    temperature = st.slider(
+        t("temperature"), 0.0, 1.5, min(settings.temperature, 1.5), 0.05, key="chat_temperature"
+    )
+    top_p = st.slider(t("top_p"), 0.05, 1.0, settings.top_p, 0.05, key="chat_top_p")
     if st.button(t("clear_chat"), disabled=not history):
         history.clear()
         st.rerun()
@@ -162,7 +166,7 @@ if prompt and collection is not None:
             timer = GenerationTimer()
             state: dict[str, Any] = {}
             try:
-                with_embeddings(settings)
+                ready_assistant(settings)
                 stream = services.ask(
                     assistant, turn.question, image, options, context.identity.access, [timer]
                 )

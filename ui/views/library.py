@@ -15,7 +15,7 @@ from ingest.pipeline import IngestProgress
 from rag.errors import BllossomRagError
 from ui import services
 from ui.i18n import t
-from ui.resources import app_context, with_embeddings
+from ui.resources import app_context, ready_assistant
 from ui.widgets import human_bytes, local_time, pick_collection, select_collection_next_run
 
 RESULTS_KEY = "library_results"
@@ -72,7 +72,7 @@ if submitted and files:
 
     try:
         st.session_state[RESULTS_KEY] = services.ingest_uploads(
-            with_embeddings(settings),
+            ready_assistant(settings),
             [(upload.name, upload.getvalue()) for upload in files],
             collection=collection,
             groups=groups,
