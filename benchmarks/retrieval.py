@@ -59,7 +59,6 @@ TEST_QUERIES = 1000
 DEV_QUERIES = 500
 COLLECTION = "bench"
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10")
-LABELS = {"bm25": "BM25-Kiwi (ours)", "dense": "dense (ours)", "hybrid": "hybrid (ours)"}
 
 
 class CachedEmbeddings(SentenceTransformerEmbeddings):
@@ -238,24 +237,18 @@ def run_split(
             methods: dict[str, Callable[[str], Sequence[Document]]] = {
                 "LangChain FAISS.from_documents (baseline)": langchain_baseline(task, embeddings)
             }
-            for mode in ("bm25", "dense", "hybrid"):
-                retriever = StoreRetriever(
-                    store=store,
-                    embeddings=embeddings,
-                    collection=COLLECTION,
-                    k=RANK_DEPTH,
-                    mode=mode,
-                )
-                methods[LABELS[mode]] = retriever.invoke
+            setups: dict[str, dict[str, Any]] = {
+                "BM25-Kiwi (ours)": {"mode": "bm25"},
+                "dense (ours)": {"mode": "dense"},
+                "hybrid (ours)": {"mode": "hybrid"},
+            }
             if reranker is not None:
+                setups["hybrid + rerank (ours)"] = {"mode": "hybrid", "reranker": reranker}
+            for label, setup in setups.items():
                 retriever = StoreRetriever(
-                    store=store,
-                    embeddings=embeddings,
-                    collection=COLLECTION,
-                    k=RANK_DEPTH,
-                    reranker=reranker,
+                    store=store, embeddings=embeddings, collection=COLLECTION, k=RANK_DEPTH, **setup
                 )
-                methods["hybrid + rerank (ours)"] = retriever.invoke
+                methods[label] = retriever.invoke
             for name, search in methods.items():
                 result = row(name, evaluate(queries, search))
                 result["task"] = f"{task.name}, n={len(queries)}, corpus={len(task.passages)}"

@@ -199,7 +199,6 @@ def test_cli_eval_respects_user_groups(cli_env: dict[str, str], tmp_path: Path):
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    run("ingest", str(EXAMPLES))
     run("ingest", str(secret), "--groups", "hr")
     outsider = json.loads(run("eval", str(queries), "--json"))
     insider = json.loads(run("eval", str(queries), "--json", "--user-groups", "hr,legal"))
