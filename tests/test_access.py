@@ -174,8 +174,16 @@ def test_approximate_indexes_filter_inside_the_search(tmp_path: Path, kind: str)
             assert insider[0].chunk.document_id == "secret"
         # A delete (HNSW: rebuild) keeps the index exact about what exists.
         store.remove_documents("c", ["pub0"])
+        assert len(store.dense_view("c")) == 2400 + 40 - 100
         hits = store.search("c", public[5], 5, OPERATOR)
         assert all(hit.chunk.document_id != "pub0" for hit in hits)
+        store.commit("c", [document("pub0", public[:100], ())])  # a re-add, no duplicates
+        assert len(store.dense_view("c")) == 2400 + 40
+        assert store.search("c", public[5], 1, OPERATOR)[0].chunk.id == "pub0-5"
+    with Store(tmp_path, index_policy=policy) as store:  # the checkpoint keeps its kind
+        view = store.dense_view("c")
+        assert (view.kind, len(view)) == (kind, 2440)
+        assert all(h.chunk.document_id != "secret" for h in store.search("c", secret[0], 10))
 
 
 @pytest.mark.slow

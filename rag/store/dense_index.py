@@ -195,11 +195,11 @@ class DenseIndex:
         if target_seq == self.seq:
             return
         wanted = database.vector_ids(collection)
-        if self._fit(len(wanted)):
-            self.seq = target_seq
-            return
         present = self.ids()
         stale = np.setdiff1d(present, wanted, assume_unique=True)
+        if self._fit(len(wanted), removing=len(stale)):
+            self.seq = target_seq
+            return
         missing = np.setdiff1d(wanted, present, assume_unique=True)
         self.remove(stale)
         # A fresh view reads the table in one scan instead of looking up every id.
@@ -215,17 +215,22 @@ class DenseIndex:
         """Follow one commit made by this process without re-reading SQLite."""
         self.seq = seq
         self.dirty = True
-        if self._fit(len(self) - len(removed) + len(added_ids)):
+        if self._fit(len(self) - len(removed) + len(added_ids), removing=len(removed)):
             return
         self.remove(removed)
         if len(added_ids):
             self.add(added_ids, added)
 
-    def _fit(self, count: int) -> bool:
-        """Rebuild from SQLite if ``count`` chunks call for another index; True if rebuilt."""
+    def _fit(self, count: int, removing: int) -> bool:
+        """Rebuild from SQLite if ``count`` chunks call for another index; True if rebuilt.
+
+        A rebuild reads what SQLite holds now, so it already reflects the change at hand.
+        """
         kind = self.policy.kind_for(count, self.kind)
         outgrown = kind.startswith("ivf") and count > 4 * max(self.trained_on, 1)
-        if kind == self.kind and not outgrown:
+        # FAISS cannot delete from an HNSW graph: a delete rebuilds it without those vectors.
+        undeletable = self.kind == "hnsw" and removing > 0
+        if kind == self.kind and not outgrown and not undeletable:
             return False
         self._rebuild(kind)
         return True
@@ -262,12 +267,8 @@ class DenseIndex:
 
     def remove(self, ids: np.ndarray) -> None:
         """Remove vectors by id (unknown ids are ignored)."""
-        if not len(ids):
-            return
-        if self.kind == "hnsw":  # FAISS cannot delete from a graph: rebuild without them
-            self._rebuild(self.kind)
-            return
-        self._index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, np.int64)))
+        if len(ids):
+            self._index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, np.int64)))
 
     # --- search ------------------------------------------------------------------------------
 
