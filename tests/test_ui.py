@@ -190,7 +190,7 @@ def test_library_upload_ingests_files_and_reports_each(ui_env: Path, tmp_path: P
     doomed.select_index(next(i for i, o in enumerate(doomed.options) if o.startswith("escape.md")))
     next(b for b in at.button if b.label == en("delete_button")).click().run()
     assert not at.exception, at.exception
-    assert at.success[0].value == "Deleted escape.md"
+    assert at.success[0].value == literal_markdown("Deleted escape.md")
     assert list(at.dataframe[-1].value["file"]) == ["도서관_규정.md"]
     assert sorted(p.name for p in uploads.iterdir()) == ["도서관_규정.md"]
 
@@ -206,7 +206,8 @@ def test_dashboard_renders_counts_ingests_and_latency(ui_env: Path):
     per_collection = next(f for f in frames if "Collection" in f and "Images" in f)
     assert {"default", "acl"} <= set(per_collection["Collection"])
     assert any("Commit" in f for f in frames)  # last ingests
-    assert at.success and en("in_process").split(":")[0] in at.success[0].value
+    healthy = en("in_process").format(model=GENERATOR_MODEL)
+    assert at.success[0].value == literal_markdown(healthy)
     assert len(at.get("vega_lite_chart")) == 3  # per-collection bars, TTFT, tokens/s
 
 
@@ -289,9 +290,19 @@ def test_chat_through_the_gpu_worker_and_its_health(ui_env: Path, chat_model, mo
         assert sample.backend == "worker" and sample.error is None and sample.output_tokens > 0
         at.switch_page("views/dashboard.py").run()
         healthy = at.success[0].value
-        assert healthy.startswith("Worker healthy") and "status=ok" in healthy
+        assert healthy.startswith("Worker healthy") and literal_markdown("status=ok") in healthy
     finally:
         server.stop()
+
+
+def test_every_page_renders_on_an_empty_store(ui_env: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_DATA_DIR", str(tmp_path / "empty"))
+    at = start()
+    assert at.info[0].value == en("no_collections") and at.chat_input[0].disabled
+    at.switch_page("views/library.py").run()
+    assert not at.exception and at.file_uploader and at.info[0].value == en("no_documents")
+    at.switch_page("views/dashboard.py").run()
+    assert not at.exception and en("no_collections") in [i.value for i in at.info]
 
 
 def test_language_follows_the_browser_and_the_toggle(ui_env: Path, monkeypatch):

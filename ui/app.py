@@ -13,6 +13,7 @@ import streamlit as st
 
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, t
 from ui.resources import app_context
+from ui.safe_markdown import literal_markdown
 
 # Not "pages/": Streamlit would list that folder as pages of its own before navigation runs.
 PAGES = Path(__file__).parent / "views"
@@ -54,7 +55,7 @@ with st.sidebar:
     )
     identity = context.identity
     if identity.signed_in:
-        st.caption(t("signed_in_as", name=identity.name))
+        st.caption(t("signed_in_as", name=literal_markdown(identity.name)))
     else:
         st.caption(t("single_user_mode"))
     groups = ", ".join(identity.groups)

@@ -20,6 +20,7 @@ from rag.errors import BllossomRagError
 from ui.auth import Identity, current_identity
 from ui.i18n import init_language, t
 from ui.metrics import METRICS_FILE, GenerationLog
+from ui.safe_markdown import literal_markdown
 
 
 @st.cache_resource(show_spinner=False)
@@ -78,7 +79,7 @@ def app_context() -> AppContext:
     try:
         settings = load_settings()
     except BllossomRagError as error:
-        st.error(f"Configuration error / 설정 오류: {error}")
+        st.error(literal_markdown(f"Configuration error / 설정 오류: {error}"))
         st.stop()
     init_language(settings)
     identity = current_identity(settings)

@@ -90,7 +90,7 @@ def show_turn(turn: Turn) -> None:
     with st.chat_message("assistant"):
         show_answer(turn.answer)
         if turn.error:
-            st.error(turn.error)
+            st.error(literal_markdown(turn.error))
         show_sources(turn)
 
 
@@ -182,13 +182,13 @@ if prompt and collection is not None:
                 turn.error = services.generation_failure(error, settings)
                 if turn.error is None:
                     raise
-                st.error(turn.error)
+                st.error(literal_markdown(turn.error))
             turn.sources = services.source_views(state.get("documents", []))
             turn.images = services.prompt_images(state, turn.user_thumbnail)
             context.log.record(
                 timer.sample(collection, services.generation_backend(settings), turn.error)
             )
         else:
-            st.error(turn.error)
+            st.error(literal_markdown(turn.error))
         show_sources(turn)
     history.append(turn)

@@ -13,6 +13,7 @@ import streamlit as st
 from ui import services
 from ui.i18n import t
 from ui.resources import app_context
+from ui.safe_markdown import literal_markdown
 from ui.widgets import human_bytes, local_time
 
 context = app_context()
@@ -85,20 +86,16 @@ st.subheader(t("generator"))
 health = services.generator_health(settings)
 if health.kind == "worker":
     if health.ok:
-        st.success(
-            t(
-                "worker_ok",
-                url=health.target,
-                latency=health.latency_ms or 0.0,
-                detail=health.detail,
-            )
+        healthy = t(
+            "worker_ok", url=health.target, latency=health.latency_ms or 0.0, detail=health.detail
         )
+        st.success(literal_markdown(healthy))
     else:
-        st.error(t("worker_down", url=health.target, detail=health.detail))
+        st.error(literal_markdown(t("worker_down", url=health.target, detail=health.detail)))
 elif health.ok:
-    st.success(t("in_process", model=health.target))
+    st.success(literal_markdown(t("in_process", model=health.target)))
 else:
-    st.error(t("in_process_missing", error=health.detail))
+    st.error(literal_markdown(t("in_process_missing", error=health.detail)))
 
 st.subheader(t("latency"))
 samples = context.log.recent()

@@ -16,6 +16,7 @@ from rag.errors import BllossomRagError
 from ui import services
 from ui.i18n import t
 from ui.resources import app_context, ready_assistant
+from ui.safe_markdown import literal_markdown
 from ui.widgets import human_bytes, local_time, pick_collection, select_collection_next_run
 
 RESULTS_KEY = "library_results"
@@ -30,7 +31,7 @@ access = context.identity.access
 
 st.title(t("library_title"))
 if flash := st.session_state.pop(FLASH_KEY, None):
-    st.success(flash)
+    st.success(literal_markdown(flash))
 infos = services.collections(assistant)
 collection = pick_collection(
     [info.name for info in infos], settings.collection, key=COLLECTION_KEY, allow_new=True
@@ -80,7 +81,7 @@ if submitted and files:
         )
     except BllossomRagError as error:
         bar.empty()
-        st.error(str(error))
+        st.error(literal_markdown(str(error)))
     else:  # show the collection (maybe new) with its results and documents
         select_collection_next_run(COLLECTION_KEY, collection)
         st.rerun()
@@ -146,7 +147,7 @@ with st.form("delete"):
         try:
             removed, _ = services.remove_document(assistant, collection, doomed, access)
         except BllossomRagError as error:
-            st.error(str(error))
+            st.error(literal_markdown(str(error)))
         else:
             st.session_state[FLASH_KEY] = t(
                 "deleted", name=services.display_name(removed.source_path)
