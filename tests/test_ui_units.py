@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,14 @@ def test_streamlit_command_line_passes_settings_and_extra_flags():
     flags = dict(zip(argv[5::2], argv[6::2], strict=True))
     assert flags["--server.address"] == "0.0.0.0" and flags["--server.port"] == "9000"
     assert flags["--server.maxUploadSize"] == "7" and flags["--server.headless"] == "true"
+
+
+def test_ui_command_reports_a_bad_setting_in_one_line(cli_env: dict[str, str]):
+    env = {**cli_env, "BLLOSSOM_RAG_UI_LANGUAGE": "fr"}
+    result = subprocess.run(
+        ["bllossom-rag", "ui"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "Error: invalid setting ui_language: Input should be 'auto', 'ko' or 'en'"
+    )
