@@ -1,0 +1,211 @@
+"""Ingestion throughput: our pipeline against LangChain's ``FAISS.from_documents``, same run.
+
+Corpus: the first N paragraphs of KorQuAD 1.0 dev (``../shared/datasets``), one ``.txt`` file
+per paragraph, written to a temporary folder. Both systems get the same files and the same
+embedder (a ``SentenceTransformer`` through our LangChain ``Embeddings`` adapter, loaded before
+the clock starts):
+
+- **ours**: ``Ingestor.ingest`` on the folder: content check, decoding, Korean-aware chunking
+  (``chunk_tokens``/``chunk_overlap`` embedder tokens), embedding batched across files, SQLite
+  commits, then the FAISS and BM25 views built and checkpointed (``Store.refresh``, timed
+  separately as well);
+- **baseline**: read the files into ``Document``s, LangChain's
+  ``RecursiveCharacterTextSplitter.from_huggingface_tokenizer`` with the same token size and
+  overlap, ``FAISS.from_documents`` (langchain-community), ``save_local``.
+
+Each system runs in its own fresh process (so peak memory is its own); rounds alternate the
+order (A B, B A, ...) because the machine is shared and its speed drifts. Reported: wall time,
+chunks, tokens embedded (counted with the embedder's tokenizer), chunks/s, tokens/s and peak
+RSS (``ru_maxrss``) with its growth over the process after the model loaded.
+
+Usage::
+
+    pip install -e ".[bench]"
+    python benchmarks/ingest.py                     # 300 paragraphs, 1 round
+    python benchmarks/ingest.py --paragraphs 100 --rounds 2 --json results/ingest.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, this file's folder comes first on sys.path, and its name would shadow the
+# ``ingest`` package it measures.
+if sys.path and Path(sys.path[0]).resolve() == ROOT / "benchmarks":
+    sys.path[0] = str(ROOT)
+DATASETS = Path(os.environ.get("BLLOSSOM_RAG_SHARED", ROOT.parent / "shared")) / "datasets"
+SYSTEMS = ("ours", "baseline")
+
+
+def default_model() -> str:
+    if os.environ.get("BLLOSSOM_RAG_EMBEDDING_MODEL"):
+        return os.environ["BLLOSSOM_RAG_EMBEDDING_MODEL"]
+    offline = Path(os.environ.get("OFFLINE_MODELS_DIR", Path.home() / ".cache/offline-models"))
+    return str(offline / "multilingual-e5-small")
+
+
+def write_corpus(folder: Path, paragraphs: int) -> int:
+    squad = json.loads((DATASETS / "KorQuAD_v1.0_dev.json").read_text(encoding="utf-8"))
+    contexts = [p["context"] for a in squad["data"] for p in a["paragraphs"]][:paragraphs]
+    for i, context in enumerate(contexts):
+        (folder / f"p{i:04d}.txt").write_text(context, encoding="utf-8")
+    return len(contexts)
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def run_ours(embeddings: Any, corpus: Path, work: Path, tokens: int, overlap: int) -> dict:
+    from ingest.pipeline import Ingestor
+    from rag.store import Store
+
+    with Store(work / "store") as store:
+        refresh = store.refresh
+        timed: dict[str, float] = {}
+
+        def timed_refresh(collection: str) -> None:  # the real call, with a stopwatch
+            started = time.perf_counter()
+            refresh(collection)
+            timed["refresh_s"] = time.perf_counter() - started
+
+        store.refresh = timed_refresh  # type: ignore[method-assign]
+        ingestor = Ingestor(
+            store, embeddings, chunk_tokens=tokens, chunk_overlap=overlap, max_file_bytes=10**8
+        )
+        started = time.perf_counter()
+        report = ingestor.ingest([corpus], collection="bench")
+        seconds = time.perf_counter() - started
+        assert not report.failed, report.failed
+        texts = [
+            c.text
+            for d in store.documents("bench")
+            for c in store.database.document_chunks("bench", d.id)
+        ]
+    return {"seconds": seconds, "texts": texts, **timed}
+
+
+def run_baseline(embeddings: Any, corpus: Path, work: Path, tokens: int, overlap: int) -> dict:
+    from langchain_community.vectorstores import FAISS
+    from langchain_core.documents import Document
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
+        embeddings.tokenizer, chunk_size=tokens, chunk_overlap=overlap
+    )
+    started = time.perf_counter()
+    documents = [
+        Document(page_content=path.read_text(encoding="utf-8"), metadata={"source": str(path)})
+        for path in sorted(corpus.glob("*.txt"))
+    ]
+    chunks = splitter.split_documents(documents)
+    FAISS.from_documents(chunks, embeddings).save_local(str(work / "faiss"))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "texts": [c.page_content for c in chunks]}
+
+
+def child(args: argparse.Namespace) -> None:
+    """One system, one fresh process: load the embedder, then time the ingestion."""
+    import logging
+
+    logging.disable(logging.WARNING)
+    from rag.embeddings import SentenceTransformerEmbeddings
+
+    embeddings = SentenceTransformerEmbeddings.load(args.model, device="cpu")
+    embeddings.encode_documents(["warm-up"])  # first-call setup is not ingestion
+    loaded = rss_mb()
+    run = run_ours if args.child == "ours" else run_baseline
+    with tempfile.TemporaryDirectory() as work:
+        result = run(embeddings, Path(args.corpus), Path(work), args.chunk_tokens, args.overlap)
+    texts = result.pop("texts")
+    counts = embeddings.tokenizer(texts, add_special_tokens=False)["input_ids"]
+    result.update(
+        chunks=len(texts),
+        tokens=sum(len(ids) for ids in counts),
+        peak_rss_mb=rss_mb(),
+        rss_after_model_mb=loaded,
+    )
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--paragraphs", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--chunk-tokens", type=int, default=256)
+    parser.add_argument("--overlap", type=int, default=32)
+    parser.add_argument("--model", default=default_model())
+    parser.add_argument("--json", type=Path, help="Also write the raw results here.")
+    parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    results: dict[str, list[dict]] = {name: [] for name in SYSTEMS}
+    with tempfile.TemporaryDirectory() as folder:
+        files = write_corpus(Path(folder), args.paragraphs)
+        for round_number in range(args.rounds):
+            order = SYSTEMS if round_number % 2 == 0 else SYSTEMS[::-1]
+            for name in order:
+                command = [
+                    sys.executable, __file__, "--child", name, "--corpus", folder,
+                    "--model", args.model, "--chunk-tokens", str(args.chunk_tokens),
+                    "--overlap", str(args.overlap),
+                ]  # fmt: skip
+                env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
+                done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+                if done.returncode != 0:
+                    sys.exit(f"{name} failed:\n{done.stderr[-2000:]}")
+                results[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+                print(f"round {round_number + 1} {name}: {results[name][-1]['seconds']:.1f} s")
+    print_table(results, files, args)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"files": files, "results": results}, indent=2))
+
+
+def print_table(results: dict[str, list[dict]], files: int, args: argparse.Namespace) -> None:
+    machine = platform.processor() or platform.machine()
+    print(
+        f"\n{files} KorQuAD paragraphs as files, chunk {args.chunk_tokens} tokens / overlap "
+        f"{args.overlap}, {args.rounds} round(s), median over rounds; {machine}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}\n"
+    )
+    print(
+        "| system | wall s | chunks | tokens | chunks/s | tokens/s | peak RSS MB | RSS growth MB |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, label in (
+        ("ours", "ours (Ingestor)"),
+        ("baseline", "LangChain FAISS.from_documents"),
+    ):
+        runs = results[name]
+        seconds = statistics.median(r["seconds"] for r in runs)
+        chunks, tokens = runs[0]["chunks"], runs[0]["tokens"]
+        peak = max(r["peak_rss_mb"] for r in runs)
+        growth = max(r["peak_rss_mb"] - r["rss_after_model_mb"] for r in runs)
+        print(
+            f"| {label} | {seconds:.1f} | {chunks} | {tokens} | {chunks / seconds:.2f} | "
+            f"{tokens / seconds:.0f} | {peak:.0f} | {growth:.0f} |"
+        )
+    refresh = [r["refresh_s"] for r in results["ours"] if "refresh_s" in r]
+    if refresh:
+        print(f"\nours: {statistics.median(refresh):.1f} s of the wall time builds the FAISS and "
+              "BM25 views (Store.refresh).")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
