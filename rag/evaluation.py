@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,8 +213,6 @@ def evaluate(
     on_query: Callable[[], None] | None = None,
 ) -> Scores:
     """Run ``search`` on every query and score its ranked results (latency per call)."""
-    import time
-
     scores = Scores()
     for query in queries:
         started = time.perf_counter()
