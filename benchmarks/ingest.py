@@ -11,7 +11,10 @@ the clock starts):
   separately as well);
 - **baseline**: read the files into ``Document``s, LangChain's
   ``RecursiveCharacterTextSplitter.from_huggingface_tokenizer`` with the same token size and
-  overlap, ``FAISS.from_documents`` (langchain-community), ``save_local``.
+  overlap, ``FAISS.from_documents`` (langchain-community), ``save_local``;
+- **baseline-chars**: the same with the splitter's default character length, its size set to
+  the same number of tokens through the corpus's characters per token (the splitter measures
+  every candidate piece, so with a slow tokenizer the token splitter is the costlier one).
 
 Each system runs in its own fresh process (so peak memory is its own); rounds alternate the
 order (A B, B A, ...) because the machine is shared and its speed drifts. Reported: wall time,
@@ -46,7 +49,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if sys.path and Path(sys.path[0]).resolve() == ROOT / "benchmarks":
     sys.path[0] = str(ROOT)
 DATASETS = Path(os.environ.get("BLLOSSOM_RAG_SHARED", ROOT.parent / "shared")) / "datasets"
-SYSTEMS = ("ours", "baseline")
+SYSTEMS = ("ours", "baseline", "baseline-chars")
+LABELS = {
+    "ours": "ours (Ingestor)",
+    "baseline": "LangChain FAISS.from_documents, token splitter",
+    "baseline-chars": "LangChain FAISS.from_documents, character splitter",
+}
 
 
 def default_model() -> str:
@@ -97,23 +105,35 @@ def run_ours(embeddings: Any, corpus: Path, work: Path, tokens: int, overlap: in
     return {"seconds": seconds, "texts": texts, **timed}
 
 
-def run_baseline(embeddings: Any, corpus: Path, work: Path, tokens: int, overlap: int) -> dict:
+def run_baseline(
+    embeddings: Any, corpus: Path, work: Path, tokens: int, overlap: int, *, by_tokens: bool
+) -> dict:
     from langchain_community.vectorstores import FAISS
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
-        embeddings.tokenizer, chunk_size=tokens, chunk_overlap=overlap
-    )
+    paths = sorted(corpus.glob("*.txt"))
+    if by_tokens:
+        splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
+            embeddings.tokenizer, chunk_size=tokens, chunk_overlap=overlap
+        )
+    else:  # LangChain's default length (characters), sized to the same tokens on this corpus
+        texts = [path.read_text(encoding="utf-8") for path in paths]
+        counted = embeddings.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        per_token = sum(map(len, texts)) / sum(map(len, counted))
+        splitter = RecursiveCharacterTextSplitter(
+            chunk_size=round(tokens * per_token), chunk_overlap=round(overlap * per_token)
+        )
     started = time.perf_counter()
     documents = [
         Document(page_content=path.read_text(encoding="utf-8"), metadata={"source": str(path)})
-        for path in sorted(corpus.glob("*.txt"))
+        for path in paths
     ]
     chunks = splitter.split_documents(documents)
+    split = time.perf_counter() - started
     FAISS.from_documents(chunks, embeddings).save_local(str(work / "faiss"))
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "texts": [c.page_content for c in chunks]}
+    return {"seconds": seconds, "split_s": split, "texts": [c.page_content for c in chunks]}
 
 
 def child(args: argparse.Namespace) -> None:
@@ -126,9 +146,12 @@ def child(args: argparse.Namespace) -> None:
     embeddings = SentenceTransformerEmbeddings.load(args.model, device="cpu")
     embeddings.encode_documents(["warm-up"])  # first-call setup is not ingestion
     loaded = rss_mb()
-    run = run_ours if args.child == "ours" else run_baseline
     with tempfile.TemporaryDirectory() as work:
-        result = run(embeddings, Path(args.corpus), Path(work), args.chunk_tokens, args.overlap)
+        task = (Path(args.corpus), Path(work), args.chunk_tokens, args.overlap)
+        if args.child == "ours":
+            result = run_ours(embeddings, *task)
+        else:
+            result = run_baseline(embeddings, *task, by_tokens=args.child == "baseline")
     texts = result.pop("texts")
     counts = embeddings.tokenizer(texts, add_special_tokens=False)["input_ids"]
     result.update(
@@ -188,10 +211,7 @@ def print_table(results: dict[str, list[dict]], files: int, args: argparse.Names
         "| system | wall s | chunks | tokens | chunks/s | tokens/s | peak RSS MB | RSS growth MB |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, label in (
-        ("ours", "ours (Ingestor)"),
-        ("baseline", "LangChain FAISS.from_documents"),
-    ):
+    for name, label in LABELS.items():
         runs = results[name]
         seconds = statistics.median(r["seconds"] for r in runs)
         chunks, tokens = runs[0]["chunks"], runs[0]["tokens"]
@@ -201,10 +221,11 @@ def print_table(results: dict[str, list[dict]], files: int, args: argparse.Names
             f"| {label} | {seconds:.1f} | {chunks} | {tokens} | {chunks / seconds:.2f} | "
             f"{tokens / seconds:.0f} | {peak:.0f} | {growth:.0f} |"
         )
-    refresh = [r["refresh_s"] for r in results["ours"] if "refresh_s" in r]
-    if refresh:
-        print(f"\nours: {statistics.median(refresh):.1f} s of the wall time builds the FAISS and "
-              "BM25 views (Store.refresh).")  # fmt: skip
+    refresh = statistics.median(r["refresh_s"] for r in results["ours"])
+    print(f"\nours: {refresh:.1f} s of the wall time builds the FAISS and BM25 views.")
+    for name in ("baseline", "baseline-chars"):
+        split = statistics.median(r["split_s"] for r in results[name])
+        print(f"{LABELS[name]}: {split:.1f} s of the wall time is splitting.")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.runnables import Runnable
 from PIL import Image
 
 from ingest.discovery import read_capped
@@ -59,11 +60,11 @@ class Captioner:
     """Ask a chat model for a Korean and an English caption of an image.
 
     Args:
-        llm: The generator, through LangChain's chat-model interface.
+        llm: The generator: a LangChain ``BaseChatModel`` (or one bound with a config).
 
     """
 
-    def __init__(self, llm: BaseChatModel) -> None:
+    def __init__(self, llm: Runnable[Any, BaseMessage]) -> None:
         self.llm = llm
 
     def caption(self, image: Image.Image) -> list[str]:

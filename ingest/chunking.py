@@ -11,7 +11,7 @@ Korean often ends sentences without punctuation ("...했어요 그리고 ..."), 
 run-on piece that punctuation cannot split. Such a piece is handed to Kiwi (kiwipiepy), whose
 morphological analysis finds endings like "-요" and "-다". Kiwi only sees pieces that contain
 Hangul and are longer than a whole chunk, because a piece that fits is never cut anyway: Kiwi
-costs about a fifth of the embedding time when run over all text on a CPU, and on punctuated
+costs a tenth to a fifth of the embedding time when run over all text on a CPU, and on punctuated
 prose it would change nothing. A piece still over budget is cut at token boundaries.
 
 Cost stays linear on hostile input: pieces are capped in characters before any tokenizer or
