@@ -152,6 +152,14 @@ class Database:
         """One collection, or None when it does not exist."""
         return next((c for c in self.collections() if c.name == name), None)
 
+    def dimension(self, name: str) -> int | None:
+        """A collection's vector size, or None when it does not exist (no row counting)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT dimension FROM collections WHERE name = ?", (name,)
+            ).fetchone()
+        return int(row[0]) if row else None
+
     def last_seq(self, collection: str) -> int:
         """The sequence number of the newest commit that touched ``collection``."""
         with self._lock:

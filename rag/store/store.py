@@ -205,23 +205,34 @@ class Store:
         with self._lock:
             view = self._views.get(collection)
             if view is None:
-                info = self.collection(collection)
-                folder = self.data_dir / "faiss" / info.name
+                dimension = self._dimension(collection)
                 view = DenseIndex.open(
-                    folder, info.name, info.dimension, self.database, self.index_policy
+                    self.data_dir / "faiss" / collection,
+                    collection,
+                    dimension,
+                    self.database,
+                    self.index_policy,
                 )
                 self._views[collection] = view
             else:
                 view.catch_up(self.database, collection)
             return view
 
+    def _dimension(self, collection: str) -> int:
+        """The collection's vector size, without counting its rows (opening stays O(1))."""
+        dimension = self.database.dimension(validate_collection_name(collection))
+        if dimension is None:
+            self.collection(collection)  # raises, naming the collections that exist
+        return int(dimension or 0)
+
     def sparse_view(self, collection: str) -> SparseIndex:
         """The collection's BM25 view, loaded (or built) on first use and kept current."""
         with self._lock:
             view = self._sparse.get(collection)
             if view is None:
-                name = self.collection(collection).name
-                view = SparseIndex.open(self.data_dir / "bm25" / name, name, self.database)
+                self._dimension(collection)  # validates the name, says what exists
+                folder = self.data_dir / "bm25" / collection
+                view = SparseIndex.open(folder, collection, self.database)
                 self._sparse[collection] = view
             else:
                 view.catch_up(self.database, collection)
@@ -279,12 +290,12 @@ class Store:
         """
         with self._lock:
             visible = self.visible(collection, access)
-            dense = dict(self.dense_view(collection).search(query_vector, n, visible))
+            view = self.dense_view(collection)
+            dense = dict(view.search(query_vector, n, visible))
             match = self.sparse_view(collection).match(query, visible)
             keyword = dict(match.top(n))
             only_keyword = np.array(sorted(keyword.keys() - dense.keys()), dtype=np.int64)
-            info = self.collection(collection)
-            for ids, matrix in self.database.iter_vectors(info.name, only_keyword, info.dimension):
+            for ids, matrix in self.database.iter_vectors(collection, only_keyword, view.dimension):
                 dense.update(zip(ids.tolist(), (matrix @ query_vector).tolist(), strict=True))
             only_dense = np.array(sorted(dense.keys() - keyword.keys()), dtype=np.int64)
             keyword.update(
