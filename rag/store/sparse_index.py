@@ -149,6 +149,7 @@ class SparseIndex:
         if len(missing) or not keep.all():
             self.dirty = True
             self._postings = None
+            self._mask = None
 
     def _append(self, ids: np.ndarray, documents: list[list[str]]) -> None:
         rows, columns = [], []
@@ -225,7 +226,7 @@ class SparseIndex:
         return KeywordMatch(self.ids[candidates], scores, keyword_evidence(query_idf, matched_idf))
 
     def _readable_rows(self, visible: Visible) -> np.ndarray:
-        if self._mask is None or self._mask[0] is not visible or len(self._mask[1]) != len(self):
+        if self._mask is None or self._mask[0] is not visible:
             self._mask = (visible, visible.mask(self.ids))
         return self._mask[1]
 
