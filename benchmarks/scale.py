@@ -11,7 +11,7 @@ Then each system is opened in a fresh child process (so memory is its own), time
   ``allow_dangerous_deserialization=True``: it unpickles the docstore, an arbitrary-code-execution
   path for anyone who can write the folder, which is exactly why our store never pickles);
 - p50/p95 of single-query top-10 search, by vector (embedding excluded) and by text through the
-  real multilingual-e5-small (embedding included), results with their texts;
+  real multilingual-e5-small on one torch thread (embedding included), results with their texts;
 - for ours also a caller who may not read 10% of the documents (the ACL bitmap inside the
   search) and recall@10 against exact search;
 - RSS after open and after the queries (VmRSS), and peak RSS (VmHWM).
@@ -155,6 +155,11 @@ def child(system: str, folder: Path, queries_file: Path, model: str) -> dict[str
     from rag.embeddings import SentenceTransformerEmbeddings
 
     embedder = SentenceTransformerEmbeddings.load(model, device="cpu")
+    # One query is too small to split across threads; on this shared 2-core machine two torch
+    # threads made e5-small take 170-700 ms per query instead of ~60 ms. Same for both systems.
+    import torch
+
+    torch.set_num_threads(1)
     embedder.encode_query("warm up")
     model_mb = rss_mb() - before
     result: dict[str, Any] = {"system": system}
