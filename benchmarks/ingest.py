@@ -26,6 +26,7 @@ Usage::
     pip install -e ".[bench]"
     python benchmarks/ingest.py                     # 300 paragraphs, 1 round
     python benchmarks/ingest.py --paragraphs 100 --rounds 2 --json results/ingest.json
+    python benchmarks/ingest.py --systems ours,baseline-chars --rounds 4
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ def main() -> None:
     parser.add_argument("--chunk-tokens", type=int, default=256)
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--model", default=default_model())
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="Comma-separated subset.")
     parser.add_argument("--json", type=Path, help="Also write the raw results here.")
     parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
@@ -177,11 +179,12 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    results: dict[str, list[dict]] = {name: [] for name in SYSTEMS}
+    systems = tuple(name for name in SYSTEMS if name in args.systems.split(","))
+    results: dict[str, list[dict]] = {name: [] for name in systems}
     with tempfile.TemporaryDirectory() as folder:
         files = write_corpus(Path(folder), args.paragraphs)
         for round_number in range(args.rounds):
-            order = SYSTEMS if round_number % 2 == 0 else SYSTEMS[::-1]
+            order = systems if round_number % 2 == 0 else systems[::-1]
             for name in order:
                 command = [
                     sys.executable, __file__, "--child", name, "--corpus", folder,
@@ -211,8 +214,8 @@ def print_table(results: dict[str, list[dict]], files: int, args: argparse.Names
         "| system | wall s | chunks | tokens | chunks/s | tokens/s | peak RSS MB | RSS growth MB |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, label in LABELS.items():
-        runs = results[name]
+    for name, runs in results.items():
+        label = LABELS[name]
         seconds = statistics.median(r["seconds"] for r in runs)
         chunks, tokens = runs[0]["chunks"], runs[0]["tokens"]
         peak = max(r["peak_rss_mb"] for r in runs)
@@ -221,9 +224,13 @@ def print_table(results: dict[str, list[dict]], files: int, args: argparse.Names
             f"| {label} | {seconds:.1f} | {chunks} | {tokens} | {chunks / seconds:.2f} | "
             f"{tokens / seconds:.0f} | {peak:.0f} | {growth:.0f} |"
         )
-    refresh = statistics.median(r["refresh_s"] for r in results["ours"])
-    print(f"\nours: {refresh:.1f} s of the wall time builds the FAISS and BM25 views.")
+    print()
+    if "ours" in results:
+        refresh = statistics.median(r["refresh_s"] for r in results["ours"])
+        print(f"ours: {refresh:.1f} s of the wall time builds the FAISS and BM25 views.")
     for name in ("baseline", "baseline-chars"):
+        if name not in results:
+            continue
         split = statistics.median(r["split_s"] for r in results[name])
         print(f"{LABELS[name]}: {split:.1f} s of the wall time is splitting.")
 
