@@ -8,7 +8,8 @@ the adapter never hard-codes a prefix. Vectors are L2-normalized so inner produc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -83,7 +84,8 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query -> ``(dimension,)`` float32, normalized."""
-        vector = self.model.encode_query([text], batch_size=1, normalize_embeddings=True)
+        with _one_torch_thread():
+            vector = self.model.encode_query([text], batch_size=1, normalize_embeddings=True)
         return np.asarray(vector, dtype=np.float32)[0]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -93,3 +95,21 @@ class SentenceTransformerEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """LangChain interface: query -> vector."""
         return self.encode_query(text).tolist()
+
+
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Embed one short query on one thread, then restore the process-wide setting.
+
+    A single query is too small to split: on a 2-core machine shared with other work, two
+    torch threads mostly wait for each other (multilingual-e5-small measured 170-700 ms per
+    query on two threads, ~60 ms on one). Batches (ingestion) keep every thread.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
