@@ -107,8 +107,12 @@ class StoreVectorStore(VectorStore):
         return ids
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
-        """Delete documents by id (unknown ids are ignored)."""
-        if ids and self._exists():
+        """Delete documents by id (unknown ids are ignored); ``None`` deletes every one."""
+        if not self._exists():
+            return True
+        if ids is None:
+            ids = [document.id for document in self.store.documents(self.collection)]
+        if ids:
             self.store.remove_documents(self.collection, ids)
         return True
 

@@ -56,3 +56,12 @@ def test_restricted_documents_only_reach_their_group(tmp_path: Path):
         assert visible(Access.for_groups(["legal"])) == {"menu"}
         assert visible(Access.for_groups(["hr"])) == {"pay", "menu"}
         assert visible(OPERATOR) == {"pay", "menu"}
+
+
+def test_delete_without_ids_empties_the_collection(tmp_path: Path):
+    with Store(tmp_path / "data") as store:
+        vectorstore = StoreVectorStore(store, DeterministicFakeEmbedding(size=8))
+        vectorstore.add_texts(["a", "b", "c"])
+        vectorstore.delete()
+        assert vectorstore.similarity_search("a", k=3) == []
+        assert store.collection("default").chunks == 0
