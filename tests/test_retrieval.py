@@ -135,6 +135,14 @@ def test_fusion_without_keyword_evidence_keeps_the_dense_order():
     assert keyword_evidence([], []) == 0.0
 
 
+@pytest.mark.parametrize("evidence", [0.0, 1.0])
+def test_a_lone_candidate_scores_as_the_best_match_not_zero(evidence: float):
+    [(vector_id, score)] = Fusion().fuse({7: 0.83}, {7: 4.2}, evidence=evidence)
+    assert (vector_id, score) == (7, 1.0)
+    [(_, unmatched)] = Fusion().fuse({7: 0.83}, {7: 0.0}, evidence=evidence)
+    assert unmatched == pytest.approx(1.0 - Fusion().keyword_share(evidence))
+
+
 def test_every_mode_returns_documents_with_citation_metadata(tmp_path: Path, embeddings):
     caption = "빨간 막대 차트: 분기별 매출 red bar chart of quarterly sales"
     texts = [*TEXTS.values(), caption]

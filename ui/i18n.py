@@ -68,7 +68,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "sources": ("출처 {count}개", "{count} sources"),
     "no_sources": ("찾은 문단이 없습니다.", "No passages were found."),
     "page_number": ("{page}쪽", "p. {page}"),
-    "score": ("유사도 {score:.3f}", "score {score:.3f}"),
+    "score": ("점수 {score:.3f}", "score {score:.3f}"),
     "images_in_prompt": ("프롬프트에 들어간 이미지", "Images in the prompt"),
     "your_image": ("첨부한 이미지", "Your image"),
     "image_unreadable": (
