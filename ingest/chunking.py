@@ -27,11 +27,12 @@ the header row so it still reads as a table.
 from __future__ import annotations
 
 import re
-import threading
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rag.kiwi import kiwi
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -326,17 +327,8 @@ def _trimmed(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[
         yield start, end
 
 
-_kiwi: Any = None
-_kiwi_lock = threading.Lock()
-
-
 def korean_sentences(texts: list[str]) -> list[list[tuple[int, int]]]:
-    """Kiwi's sentence boundaries ``(start, end)`` within each text (loaded on first use)."""
-    global _kiwi  # one shared analyzer: it takes seconds and ~100 MB to load
-    with _kiwi_lock:
-        if _kiwi is None:
-            from kiwipiepy import Kiwi
-
-            _kiwi = Kiwi()
-        results = _kiwi.split_into_sents(texts)
+    """Kiwi's sentence boundaries ``(start, end)`` within each text."""
+    with kiwi() as analyzer:
+        results = analyzer.split_into_sents(texts)
         return [[(s.start, s.end) for s in sentences] for sentences in results]

@@ -32,6 +32,7 @@ from ingest.loaders.base import squash
 from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import IngestError
+from rag.kiwi import preload as preload_kiwi
 from rag.store import ChunkKind, DocumentRecord, DocumentUpdate, NewChunk, Store, StoredChunk
 
 if TYPE_CHECKING:
@@ -236,24 +237,29 @@ class Ingestor:
             if on_progress is not None:
                 on_progress(IngestProgress(done, len(candidates), report.chunks_embedded, current))
 
-        for done, candidate in enumerate(candidates, start=1):
-            outcome = self._prepare(candidate, collection, group_set)
-            if isinstance(outcome, FileFailure):
-                report.failed.append(outcome)
-            elif outcome is None:
-                report.unchanged.append(str(candidate.path))
-            else:
-                batch.append(outcome)
-                if sum(len(p.new_chunk_ids()) for p in batch) >= self.batch_chunks:
-                    self._flush(batch, collection, report)
-                    batch = []
-            notify(done, str(candidate.path))
-        self._flush(batch, collection, report)
-        if prune:
-            self._prune(paths, candidates, collection, report)
+        # Figures are stored before the commit that refers to them: no image sweep meanwhile.
+        with self.store.images.in_use():
+            for done, candidate in enumerate(candidates, start=1):
+                outcome = self._prepare(candidate, collection, group_set)
+                if isinstance(outcome, FileFailure):
+                    report.failed.append(outcome)
+                elif outcome is None:
+                    report.unchanged.append(str(candidate.path))
+                else:
+                    # The BM25 view will need Kiwi at the end; load it while files are embedded.
+                    preload_kiwi()
+                    batch.append(outcome)
+                    if sum(len(p.new_chunk_ids()) for p in batch) >= self.batch_chunks:
+                        self._flush(batch, collection, report)
+                        batch = []
+                notify(done, str(candidate.path))
+            self._flush(batch, collection, report)
+            if prune:
+                self._prune(paths, candidates, collection, report)
         notify(len(candidates), "")
         # Build and checkpoint the search views now, so the first query after an ingest is fast.
         self.store.refresh(collection)
+        self.store.collect_garbage()  # images of replaced or pruned documents
         return report
 
     # --- one file ----------------------------------------------------------------------------

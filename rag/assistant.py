@@ -19,6 +19,7 @@ from rag.chain import PromptBuilder, build_rag_chain
 from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.fusion import Fusion
+from rag.kiwi import preload as preload_kiwi
 from rag.llm import ChatBllossom, load_processor, remote_chat_model
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import RetrievalMode, StoreRetriever
@@ -101,12 +102,15 @@ class Assistant:
         """
         settings = self.settings
         name = self.store.collection(collection or settings.collection).name
+        mode = mode or settings.retrieval_mode
+        if mode != "dense":
+            preload_kiwi()  # loads while the embedder does; BM25 needs it for the first query
         return StoreRetriever(
             store=self.store,
             embeddings=self.embeddings,
             collection=name,
             k=k or settings.top_k,
-            mode=mode or settings.retrieval_mode,
+            mode=mode,
             access=access,
             fusion=Fusion(
                 method=settings.fusion_method,

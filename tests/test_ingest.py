@@ -172,6 +172,51 @@ def test_sidecar_edit_reingests_its_image(ingestor: Ingestor, tmp_path: Path):
     assert [c.text for c in chunks_of(ingestor.store, folder / "chart.png")] == ["2024년 매출 차트"]
 
 
+def stored_images(store: Store) -> set[str]:
+    return {path.stem for path in store.images.root.glob("[0-9a-f][0-9a-f]/*.png")}
+
+
+def test_images_are_deleted_with_the_last_document_that_uses_them(
+    ingestor: Ingestor, tmp_path: Path
+):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    corpus.chart("red").save(folder / "logo.png")
+    corpus.chart("red").save(folder / "logo-copy.png")  # same pixels: one stored file
+    corpus.chart("blue").save(folder / "chart.png")
+    ingestor.ingest([folder], collection="default")
+    store = ingestor.store
+    logo = chunks_of(store, folder / "logo.png")[0].image_sha256
+    chart = chunks_of(store, folder / "chart.png")[0].image_sha256
+    assert stored_images(store) == {logo, chart}
+
+    corpus.chart("green").save(folder / "chart.png")  # a changed file replaces its image
+    ingestor.ingest([folder], collection="default")
+    green = chunks_of(store, folder / "chart.png")[0].image_sha256
+    assert stored_images(store) == {logo, green}
+    assert not store.images.thumbnail_path(chart).exists()
+
+    [first] = store.find_documents("default", str(folder / "logo.png"))
+    store.remove_documents("default", [first.id])
+    assert stored_images(store) == {logo, green}  # the copy still uses it
+    [copy] = store.find_documents("default", str(folder / "logo-copy.png"))
+    store.remove_documents("default", [copy.id])
+    assert stored_images(store) == {green}
+    assert not store.images.thumbnail_path(logo).exists()
+
+
+def test_no_image_is_swept_while_an_ingest_may_be_storing(ingestor: Ingestor, tmp_path: Path):
+    store = ingestor.store
+    orphan = store.images.put(corpus.chart("purple"))  # stored, its commit still to come
+    leftover = store.images.path(orphan).with_name(".crashed.png.123.tmp")
+    leftover.write_bytes(b"half an image")
+    with Store(store.data_dir) as other_process, other_process.images.in_use():
+        assert store.collect_garbage() is None
+        assert store.images.path(orphan).exists() and leftover.exists()
+    assert store.collect_garbage() == 1
+    assert not store.images.path(orphan).exists() and not leftover.exists()
+
+
 def test_prune_removes_only_documents_whose_files_are_gone(ingestor: Ingestor, tmp_path: Path):
     kept, other = tmp_path / "kept", tmp_path / "other"
     for folder in (kept, other):

@@ -221,11 +221,15 @@ class SourceView:
 
 @dataclass(frozen=True)
 class PromptImage:
-    """An image that went into the prompt: the user's (bytes) or a stored one (path)."""
+    """An image that went into the prompt, with its thumbnail's bytes.
+
+    The bytes are read when the answer is made, so the chat history still shows the image after
+    its document is removed and the store deletes the file.
+    """
 
     number: int | None  # its citation number, None for the user's own image
     source: str
-    thumbnail: str | bytes
+    thumbnail: bytes
 
 
 def source_views(documents_: Sequence[Document]) -> list[SourceView]:
@@ -253,8 +257,12 @@ def prompt_images(state: dict[str, Any], user_thumbnail: bytes | None) -> list[P
         if not isinstance(item, dict) or "kind" not in item or item["kind"] == "user":
             continue
         path = item.get("thumbnail_path") or item.get("image_path")
-        if path and Path(path).is_file():  # stored copies can be deleted since
-            shown.append(PromptImage(item.get("number"), str(item.get("source", "")), str(path)))
+        try:
+            thumbnail = Path(path).read_bytes() if path else None
+        except OSError:  # removed with its document since the search
+            thumbnail = None
+        if thumbnail:
+            shown.append(PromptImage(item.get("number"), str(item.get("source", "")), thumbnail))
     return shown
 
 

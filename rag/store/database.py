@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS chunks (
         REFERENCES documents(collection, id) ON DELETE CASCADE
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(collection, document_id);
+CREATE INDEX IF NOT EXISTS chunks_by_image ON chunks(image_sha256) WHERE image_sha256 IS NOT NULL;
 """
 
 _CHUNK_COLUMNS = (
@@ -258,6 +259,14 @@ class Database:
                     f"SELECT vector_id, vector FROM chunks WHERE vector_id IN ({marks})", part
                 ).fetchall()
             yield _unpack(rows, dimension)
+
+    def image_hashes(self) -> set[str]:
+        """Every stored image some chunk (of any collection) refers to."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT DISTINCT image_sha256 FROM chunks WHERE image_sha256 IS NOT NULL"
+            ).fetchall()
+        return {row[0] for row in rows}
 
     def chunk_texts(self, vector_ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """``(ids, texts)`` of the given chunks (ids that no longer exist are left out)."""

@@ -3,13 +3,23 @@
 Images are stored once per distinct content (sha256 of the normalized PNG), so the same logo in
 a hundred PDFs costs one file, and a chunk only needs the hash. Files are written atomically
 (temp + rename) so a crash never leaves a half image behind a valid hash.
+
+Because files are shared, removing a document cannot just delete "its" images: a sweep deletes
+every file that no chunk refers to. An ingest stores a figure *before* the commit that refers
+to it, so a sweep must not run while any ingest is between the two: ingests hold a shared lock
+on ``images/.lock`` for their whole run, and a sweep takes it exclusively or, when it is busy,
+skips (the running ingest sweeps when it ends). ``flock`` locks belong to open files, so this
+also orders threads of one process (the UI) and frees itself when a process dies.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image
@@ -58,6 +68,53 @@ class ImageFiles:
         """Load a stored image (our own normalized file, so no limits are needed)."""
         with Image.open(self.path(sha256)) as stored:
             return stored.convert("RGB")
+
+    @contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Hold off sweeps while images are stored ahead of the commit that refers to them."""
+        with self._lock_file() as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            yield
+
+    def sweep(self, referenced: Callable[[], set[str]]) -> int | None:
+        """Delete images (and thumbnails) not in ``referenced()``, and temp files of crashes.
+
+        Args:
+            referenced: The hashes still in use, read once the lock is held.
+
+        Returns:
+            How many images were deleted, or None when an ingest holds the folder.
+
+        """
+        if not self.root.is_dir():
+            return 0
+        with self._lock_file() as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None
+            keep = referenced()
+            deleted = 0
+            for path in self.root.glob("[0-9a-f][0-9a-f]/*"):
+                if path.name.startswith("."):  # a temp file: no writer is running
+                    path.unlink(missing_ok=True)
+                elif path.stem not in keep:
+                    path.unlink(missing_ok=True)
+                    self.thumbnail_path(path.stem).unlink(missing_ok=True)
+                    deleted += 1
+            for path in (self.root / "thumbs").glob("*/*"):
+                if path.name.startswith(".") or path.stem not in keep:
+                    path.unlink(missing_ok=True)
+            return deleted
+
+    @contextmanager
+    def _lock_file(self) -> Iterator[int]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            yield descriptor
+        finally:
+            os.close(descriptor)  # closing releases the flock
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

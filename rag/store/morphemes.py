@@ -10,33 +10,24 @@ tokens sometimes split an English word before punctuation (``rotated.`` -> ``ro`
 and keep the period on numbers, while whitespace splitting keeps all punctuation attached; plain
 alphanumeric runs measured best for English and match ``1989`` inside ``1989년`` too.
 
-Kiwi loads its model once per process (~2 s) on first use, not at import.
+The analyzer is the process's shared one (:mod:`rag.kiwi`), loaded on first use, not at import.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Sequence
-from functools import cache
 from typing import TYPE_CHECKING
 
+from rag.kiwi import kiwi
+
 if TYPE_CHECKING:
-    from kiwipiepy import Kiwi, Token
+    from kiwipiepy import Token
 
 # Changing what counts as a token invalidates saved BM25 views (they rebuild).
 TOKENIZER_VERSION = "kiwi-content+alnum-2"
 KEEP_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "NP", "VV", "VA", "XR", "SH", "MAG", "XSN"})
 _ALNUM = re.compile(r"[a-z0-9]+")
-
-_lock = threading.Lock()
-
-
-@cache
-def _kiwi() -> Kiwi:
-    from kiwipiepy import Kiwi
-
-    return Kiwi()
 
 
 def _keep(text: str, tokens: Iterable[Token]) -> list[str]:
@@ -54,6 +45,6 @@ def tokenize_many(texts: Sequence[str]) -> list[list[str]]:
     """Content tokens of many texts (Kiwi analyses them on several threads)."""
     if not texts:
         return []
-    with _lock:  # one Kiwi instance; its batch API is not re-entrant
-        analysed = _kiwi().tokenize(list(texts))
+    with kiwi() as analyzer:
+        analysed = analyzer.tokenize(list(texts))
         return [_keep(text, tokens) for text, tokens in zip(texts, analysed, strict=True)]

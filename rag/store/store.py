@@ -177,8 +177,19 @@ class Store:
         return delta.result
 
     def remove_documents(self, collection: str, document_ids: Sequence[str]) -> CommitResult:
-        """Delete documents and their chunks."""
-        return self.commit(self.collection(collection).name, removals=document_ids)
+        """Delete documents, their chunks and the stored images nothing else refers to."""
+        result = self.commit(self.collection(collection).name, removals=document_ids)
+        self.collect_garbage()
+        return result
+
+    def collect_garbage(self) -> int | None:
+        """Delete stored images no chunk refers to (see :class:`ImageFiles`).
+
+        Returns:
+            How many were deleted, or None when an ingest is running (it sweeps at its end).
+
+        """
+        return self.images.sweep(self.database.image_hashes)
 
     def refresh(self, collection: str) -> None:
         """Bring the collection's search views (FAISS, BM25) up to date and checkpoint them.
