@@ -133,6 +133,24 @@ def test_listing_hides_restricted_documents(library: Store):
         assert "휴가_정책.md" in names
 
 
+@pytest.mark.slow
+def test_collection_counts_cover_only_readable_documents(library: Store):
+    def counts(access: Access) -> tuple[int, int]:
+        [info] = library.collections(access)
+        return info.documents, info.chunks
+
+    public_documents = library.documents("docs", PUBLIC)
+    secret_chunks = sum(d.chunks for d in library.documents("docs")) - sum(
+        d.chunks for d in public_documents
+    )
+    assert secret_chunks > 0
+    everything = counts(OPERATOR)
+    assert counts(Access.for_groups(["hr"])) == everything
+    for access in OUTSIDERS:
+        assert counts(access) == (everything[0] - 1, everything[1] - secret_chunks)
+    assert library.collection("docs").chunks == everything[1]
+
+
 def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     rows = rng.standard_normal((n, dim)).astype(np.float32)
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)

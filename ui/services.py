@@ -54,9 +54,9 @@ def upload_types() -> list[str]:
     return sorted(suffix.lstrip(".") for suffix in SUPPORTED_SUFFIXES)
 
 
-def collections(assistant: Assistant) -> list[CollectionInfo]:
-    """Every collection (names and totals; documents are listed per user below)."""
-    return assistant.store.collections()
+def collections(assistant: Assistant, access: Access) -> list[CollectionInfo]:
+    """Every collection, with the counts of what ``access`` may read."""
+    return assistant.store.collections(access)
 
 
 def documents(assistant: Assistant, collection: str, access: Access) -> list[DocumentRecord]:

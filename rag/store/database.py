@@ -134,24 +134,35 @@ class Database:
 
     # --- collections -------------------------------------------------------------------------
 
-    def collections(self) -> list[CollectionInfo]:
-        """All collections with their document and chunk counts."""
+    def collections(
+        self, access: Access = OPERATOR, name: str | None = None
+    ) -> list[CollectionInfo]:
+        """Collections (all, or the one named) with the counts of what ``access`` may read."""
+        where, params = ("WHERE c.name = ?", (name,)) if name is not None else ("", ())
+        if access.everything:  # no join: counting an index is enough
+            readable, groups, of_readable = "1", (), ""
+        else:
+            readable, groups = _readable(access)
+            of_readable = "JOIN documents d ON d.collection = k.collection AND d.id = k.document_id"
         with self._lock:
             rows = self._conn.execute(
-                """
+                f"""
                 SELECT c.*,
-                    (SELECT COUNT(*) FROM documents d WHERE d.collection = c.name) AS documents,
-                    (SELECT COUNT(*) FROM chunks k WHERE k.collection = c.name) AS chunks,
-                    (SELECT COUNT(*) FROM chunks k
-                     WHERE k.collection = c.name AND k.kind = 'image') AS images
-                FROM collections c ORDER BY c.name
-                """
+                    (SELECT COUNT(*) FROM documents d
+                     WHERE d.collection = c.name AND {readable}) AS documents,
+                    (SELECT COUNT(*) FROM chunks k {of_readable}
+                     WHERE k.collection = c.name AND {readable}) AS chunks,
+                    (SELECT COUNT(*) FROM chunks k {of_readable}
+                     WHERE k.collection = c.name AND k.kind = 'image' AND {readable}) AS images
+                FROM collections c {where} ORDER BY c.name
+                """,
+                (*groups, *groups, *groups, *params),
             ).fetchall()
         return [_collection(row) for row in rows]
 
     def collection(self, name: str) -> CollectionInfo | None:
         """One collection, or None when it does not exist."""
-        return next((c for c in self.collections() if c.name == name), None)
+        return next(iter(self.collections(name=name)), None)
 
     def dimension(self, name: str) -> int | None:
         """A collection's vector size, or None when it does not exist (no row counting)."""

@@ -92,9 +92,9 @@ class Store:
 
     # --- collections -------------------------------------------------------------------------
 
-    def collections(self) -> list[CollectionInfo]:
-        """Every collection with its counts."""
-        return self.database.collections()
+    def collections(self, access: Access = OPERATOR) -> list[CollectionInfo]:
+        """Every collection, with the counts of the documents ``access`` may read."""
+        return self.database.collections(access)
 
     def collection(self, name: str) -> CollectionInfo:
         """The named collection, or a :class:`CollectionNotFoundError` that says what exists."""

@@ -115,7 +115,7 @@ context = app_context()
 settings = context.settings
 assistant = context.assistant
 history: list[Turn] = st.session_state.setdefault(HISTORY_KEY, [])
-names = [info.name for info in services.collections(assistant)]
+names = [info.name for info in services.collections(assistant, context.identity.access)]
 
 with st.sidebar:
     collection = pick_collection(names, settings.collection, key="chat_collection")

@@ -21,7 +21,7 @@ settings = context.settings
 assistant = context.assistant
 
 st.title(t("dashboard_title"))
-infos = services.collections(assistant)
+infos = services.collections(assistant, context.identity.access)
 usage = services.store_usage(settings.data_dir)
 
 row = st.columns(5)

@@ -32,7 +32,7 @@ access = context.identity.access
 st.title(t("library_title"))
 if flash := st.session_state.pop(FLASH_KEY, None):
     st.success(literal_markdown(flash))
-infos = services.collections(assistant)
+infos = services.collections(assistant, access)
 collection = pick_collection(
     [info.name for info in infos], settings.collection, key=COLLECTION_KEY, allow_new=True
 )
