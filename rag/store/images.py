@@ -96,13 +96,12 @@ class ImageFiles:
             keep = referenced()
             deleted = 0
             for path in self.root.glob("[0-9a-f][0-9a-f]/*"):
-                if path.name.startswith("."):  # a temp file: no writer is running
+                if path.name.startswith("."):  # a temp file, and no writer is running
                     path.unlink(missing_ok=True)
                 elif path.stem not in keep:
                     path.unlink(missing_ok=True)
-                    self.thumbnail_path(path.stem).unlink(missing_ok=True)
                     deleted += 1
-            for path in (self.root / "thumbs").glob("*/*"):
+            for path in self.root.glob("thumbs/*/*"):  # thumbnails of those, and their temps
                 if path.name.startswith(".") or path.stem not in keep:
                     path.unlink(missing_ok=True)
             return deleted
