@@ -370,6 +370,35 @@ def test_burst_beyond_the_queue_is_refused_at_once_and_cancelling_frees_the_work
                 timeout=httpx.Timeout(60, read=1.0),
             )
         wait_until(lambda: outcome(url, "cancelled") == 2, "the abandoned generation to end")
+
+        # A client that gives up while queued leaves the queue and never generates.
+        holder = api.chat.completions.create(
+            model=MODEL_ID, messages=[user_message("again")], max_tokens=100_000, stream=True
+        )
+        next(iter(holder))
+        gave_up: list[BaseException] = []
+
+        def impatient() -> None:
+            try:
+                httpx.post(
+                    f"{url}/v1/chat/completions",
+                    headers=AUTH,
+                    json={"messages": [user_message("queued")], "max_tokens": 3},
+                    timeout=httpx.Timeout(60, read=3.0),
+                )
+            except httpx.ReadTimeout as error:
+                gave_up.append(error)
+
+        queued_client = threading.Thread(target=impatient)
+        queued_client.start()
+        wait_until(lambda: metrics(url)["bllossom_worker_requests_waiting"] == 1, "the queue")
+        queued_client.join(timeout=60)
+        assert gave_up, "the queued request was never answered"
+        wait_until(lambda: metrics(url)["bllossom_worker_requests_waiting"] == 0, "queue exit")
+        holder.close()
+        wait_until(lambda: outcome(url, "cancelled") == 3, "the holder to end")
+        assert outcome(url, "completed") == 2  # the queued request never started
+        assert metrics(url)["bllossom_worker_generations_running"] == 0
     finally:
         server.stop()
 
