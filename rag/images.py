@@ -42,7 +42,10 @@ def open_image(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Imag
             image = ImageOps.exif_transpose(probe).convert("RGB")
     except ImageDecodeError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:  # Pillow's own, stricter-than-ours header check
+        msg = f"image is too large to decode safely ({error})"
+        raise ImageDecodeError(msg) from None
+    except UnidentifiedImageError as error:
         msg = f"not a readable image ({error})"
         raise ImageDecodeError(msg) from None
     except (OSError, ValueError, SyntaxError) as error:

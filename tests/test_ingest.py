@@ -96,7 +96,7 @@ def test_groups_change_rewrites_without_embedding(ingestor: Ingestor, examples_c
 HOSTILE_REASONS = {
     "zero.pdf": "file is empty",
     "truncated.pdf": "broken or truncated PDF",
-    "bomb.png": "900000000 pixels",
+    "bomb.png": "image is too large to decode safely (Image size (900000000 pixels)",
     "random.pdf": "not a PDF: no %PDF- header",
     "really-png.pdf": "content is a PNG image, not a PDF document",
     "one-line.txt": "more than 5,000 chunks (max_chunks_per_file)",

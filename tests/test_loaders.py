@@ -214,5 +214,5 @@ def test_image_over_the_pixel_limit_is_refused(tmp_path):
     with pytest.raises(IngestError, match="8000x8000 pixels, over the 50,000,000-pixel limit"):
         load(claim, claim.read_bytes(), LIMITS)
     bomb = corpus.png_claiming(tmp_path / "bomb.png", 30000, 30000)
-    with pytest.raises(IngestError, match="900000000 pixels"):
+    with pytest.raises(IngestError, match=r"too large to decode safely \(Image size \(900000000"):
         load(bomb, bomb.read_bytes(), LIMITS)

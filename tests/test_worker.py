@@ -227,7 +227,7 @@ MALFORMED = {
     "decompression bomb": (
         body(messages=[user_message("hi", claiming(30000, 30000))]),
         400,
-        "could be decompression bomb",
+        "messages[0].content[0]: image is too large to decode safely (Image size (900000000",
     ),
     "body over the limit": (huge_body(), 413, "over this worker's 2,000,000-byte limit"),
     "too many images": (
