@@ -1,9 +1,11 @@
 """Find the files to ingest under the paths a user names.
 
-Folders are walked recursively; hidden files and folders (``.git``, ``.DS_Store``) and files of
-unsupported types inside folders are passed over quietly, while a file named explicitly that
-cannot be ingested is reported. A symlink that resolves outside the root it was found under is
-refused, so a crafted folder cannot make the ingester read ``/etc`` or another user's files.
+Folders are walked recursively; hidden files and folders (``.git``, ``.DS_Store``) are passed
+over quietly, files of unsupported types inside folders are handed on as *skipped* (the summary
+counts them by type, so a folder of ``.hwp`` files does not look ingested, yet they are not
+failures), and a file named explicitly that cannot be ingested is reported as failed. A symlink
+that resolves outside the root it was found under is refused, so a crafted folder cannot make
+the ingester read ``/etc`` or another user's files.
 
 An image's caption may sit next to it as ``<image file name>.txt`` (``chart.png.txt``). Such a
 sidecar belongs to its image: it is found here (under the same symlink rule), read with the
@@ -30,6 +32,7 @@ class Candidate:
     path: Path
     error: str | None = None
     sidecar: Path | None = None
+    skipped: bool = False  # found in a folder, of a type no loader reads
 
 
 def discover(paths: Iterable[Path | str]) -> Iterator[Candidate]:
@@ -61,9 +64,10 @@ def _discover_one(given: Path) -> Iterator[Candidate]:
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         names = set(files)
         for name in sorted(files):
-            if name.startswith(".") or Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+            if name.startswith(".") or _is_sidecar(name, names.__contains__):
                 continue
-            if _is_sidecar(name, names.__contains__):
+            if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+                yield Candidate(Path(folder) / name, skipped=True)
                 continue
             yield _inside_root(Path(folder) / name, root)
 

@@ -16,6 +16,7 @@ Every file ends in exactly one of three lists: ingested, unchanged, failed (with
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -55,12 +56,14 @@ class IngestReport:
     """What happened to every file of one ingest run.
 
     ``details`` says, per ingested file, how many chunks and images it made and what was
-    skipped inside it; ``pruned`` lists documents removed because their files are gone.
+    skipped inside it; ``pruned`` lists documents removed because their files are gone;
+    ``skipped`` lists files found in folders whose type no loader reads.
     """
 
     ingested: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[FileFailure] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_reused: int = 0
     pruned: list[str] = field(default_factory=list)
@@ -72,8 +75,14 @@ class IngestReport:
             "ingested": self.ingested,
             "unchanged": self.unchanged,
             "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+            "skipped": self.skipped,
             "chunks_embedded": self.chunks_embedded,
         }
+
+    def skipped_types(self) -> str:
+        """The skipped files counted by type, most common first: ``.hwp 5, .xlsx 2``."""
+        suffixes = Counter(Path(path).suffix.lower() or "(no suffix)" for path in self.skipped)
+        return ", ".join(f"{suffix} {count}" for suffix, count in suffixes.most_common())
 
 
 @dataclass(frozen=True)
@@ -240,6 +249,10 @@ class Ingestor:
         # Figures are stored before the commit that refers to them: no image sweep meanwhile.
         with self.store.images.in_use():
             for done, candidate in enumerate(candidates, start=1):
+                if candidate.skipped:
+                    report.skipped.append(str(candidate.path))
+                    notify(done, str(candidate.path))
+                    continue
                 outcome = self._prepare(candidate, collection, group_set)
                 if isinstance(outcome, FileFailure):
                     report.failed.append(outcome)

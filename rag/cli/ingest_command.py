@@ -108,9 +108,17 @@ def _print_ingest_summary(report: IngestReport) -> None:
         table.add_row("[yellow]removed[/]", escape(path), "file is gone (--prune)")
     for failure in report.failed:
         table.add_row("[red]failed[/]", escape(failure.path), escape(failure.error))
+    if report.skipped:
+        table.add_row(
+            "[dim]skipped[/]",
+            f"{len(report.skipped)} files",
+            f"types no loader reads: {escape(report.skipped_types())}",
+        )
     out.print(table)
     removed = f", {len(report.pruned)} removed" if report.pruned else ""
+    skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
     out.print(
         f"{len(report.ingested)} ingested, {len(report.unchanged)} unchanged, "
-        f"{len(report.failed)} failed{removed}; {report.chunks_embedded} chunks embedded"
+        f"{len(report.failed)} failed{removed}{skipped}; "
+        f"{report.chunks_embedded} chunks embedded"
     )
