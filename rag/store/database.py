@@ -62,6 +62,8 @@ CREATE TABLE IF NOT EXISTS documents (
     ingested_at    REAL NOT NULL,
     seq            INTEGER NOT NULL,
     metadata       TEXT NOT NULL DEFAULT '{}',
+    chunk_count    INTEGER NOT NULL DEFAULT 0,
+    image_count    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (collection, id)
 );
 CREATE INDEX IF NOT EXISTS documents_by_path ON documents(collection, source_path);
@@ -123,6 +125,26 @@ class Database:
                 self._conn.execute(
                     "ALTER TABLE documents ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'"
                 )
+            if "chunk_count" not in columns:  # ... or their counts
+                self._add_counts()
+
+    def _add_counts(self) -> None:
+        """Add and fill the per-document counts (once, when opening an older store)."""
+        for column in ("chunk_count", "image_count"):
+            self._conn.execute(
+                f"ALTER TABLE documents ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"
+            )
+        self._conn.execute(
+            """
+            UPDATE documents SET
+                chunk_count = (SELECT COUNT(*) FROM chunks k
+                               WHERE k.collection = documents.collection
+                                 AND k.document_id = documents.id),
+                image_count = (SELECT COUNT(*) FROM chunks k
+                               WHERE k.collection = documents.collection
+                                 AND k.document_id = documents.id AND k.kind = 'image')
+            """
+        )
 
     def close(self) -> None:
         """Close the connection."""
@@ -137,26 +159,24 @@ class Database:
     def collections(
         self, access: Access = OPERATOR, name: str | None = None
     ) -> list[CollectionInfo]:
-        """Collections (all, or the one named) with the counts of what ``access`` may read."""
+        """Collections (all, or the one named) with the counts of what ``access`` may read.
+
+        Counts are summed over documents, which keep their own chunk and image counts, so this
+        stays fast with millions of chunks.
+        """
+        readable, groups = ("1", ()) if access.everything else _readable(access)
         where, params = ("WHERE c.name = ?", (name,)) if name is not None else ("", ())
-        if access.everything:  # no join: counting an index is enough
-            readable, groups, of_readable = "1", (), ""
-        else:
-            readable, groups = _readable(access)
-            of_readable = "JOIN documents d ON d.collection = k.collection AND d.id = k.document_id"
         with self._lock:
             rows = self._conn.execute(
                 f"""
-                SELECT c.*,
-                    (SELECT COUNT(*) FROM documents d
-                     WHERE d.collection = c.name AND {readable}) AS documents,
-                    (SELECT COUNT(*) FROM chunks k {of_readable}
-                     WHERE k.collection = c.name AND {readable}) AS chunks,
-                    (SELECT COUNT(*) FROM chunks k {of_readable}
-                     WHERE k.collection = c.name AND k.kind = 'image' AND {readable}) AS images
-                FROM collections c {where} ORDER BY c.name
+                SELECT c.*, COUNT(d.id) AS documents,
+                    COALESCE(SUM(d.chunk_count), 0) AS chunks,
+                    COALESCE(SUM(d.image_count), 0) AS images
+                FROM collections c
+                LEFT JOIN documents d ON d.collection = c.name AND {readable}
+                {where} GROUP BY c.name ORDER BY c.name
                 """,
-                (*groups, *groups, *groups, *params),
+                (*groups, *params),
             ).fetchall()
         return [_collection(row) for row in rows]
 
@@ -221,9 +241,7 @@ class Database:
         with self._lock:
             rows = self._conn.execute(
                 f"""
-                SELECT d.*, (SELECT COUNT(*) FROM chunks k
-                             WHERE k.collection = d.collection AND k.document_id = d.id) AS chunks
-                FROM documents d WHERE {where} ORDER BY d.source_path
+                SELECT d.* FROM documents d WHERE {where} ORDER BY d.source_path
                 """,
                 params,
             ).fetchall()
@@ -384,7 +402,8 @@ class Database:
             ).fetchone()[0]
             rows = []
             for update in updates:
-                self._upsert_document(collection, update.document, seq)
+                images = sum(1 for chunk in update.chunks if chunk.kind == "image")
+                self._upsert_document(collection, update.document, seq, len(update.chunks), images)
                 for chunk in update.chunks:
                     vector = np.ascontiguousarray(chunk.vector, dtype=np.float32)
                     added_vectors.append(vector)
@@ -454,17 +473,20 @@ class Database:
             removed.extend(int(row[0]) for row in rows)
         return np.asarray(removed, dtype=np.int64)
 
-    def _upsert_document(self, collection: str, document: DocumentRecord, seq: int) -> None:
+    def _upsert_document(
+        self, collection: str, document: DocumentRecord, seq: int, chunks: int, images: int
+    ) -> None:
         self._conn.execute(
             """
             INSERT INTO documents(collection, id, source_path, content_sha256, size, mtime, groups,
-                                  ingested_at, seq, metadata)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  ingested_at, seq, metadata, chunk_count, image_count)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(collection, id) DO UPDATE SET
                 source_path = excluded.source_path, content_sha256 = excluded.content_sha256,
                 size = excluded.size, mtime = excluded.mtime, groups = excluded.groups,
                 ingested_at = excluded.ingested_at, seq = excluded.seq,
-                metadata = excluded.metadata
+                metadata = excluded.metadata, chunk_count = excluded.chunk_count,
+                image_count = excluded.image_count
             """,
             (
                 collection,
@@ -477,6 +499,8 @@ class Database:
                 time.time(),
                 seq,
                 json.dumps(dict(document.metadata), ensure_ascii=False),
+                chunks,
+                images,
             ),
         )
 
@@ -553,7 +577,7 @@ def _document(row: sqlite3.Row) -> DocumentRecord:
         mtime=float(row["mtime"]),
         groups=tuple(json.loads(row["groups"])),
         ingested_at=float(row["ingested_at"]),
-        chunks=int(row["chunks"]),
+        chunks=int(row["chunk_count"]),
         metadata=json.loads(row["metadata"]),
     )
 
