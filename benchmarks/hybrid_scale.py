@@ -1,0 +1,172 @@
+"""Hybrid search at scale: whether the default retrieval mode stays fast with many chunks.
+
+``scale.py`` measures the dense view alone. Hybrid, the default mode, also analyses the query
+with Kiwi, scores BM25 postings, fills in each candidate's missing score (stored vectors for
+keyword-only candidates, postings for dense-only ones), fuses and reads the winners from SQLite.
+Its cost grows with posting-list lengths, so this benchmark uses real text: every chunk is a
+real Korean or English sentence from ``../shared/datasets`` (KorQuAD and XQuAD contexts, both
+sides of the news corpus), cycled to reach N chunks. Cycling repeats each sentence N / unique
+times, which makes postings longer than a real corpus of the same size would have: a pessimistic
+setting. Vectors are the synthetic clustered ones of ``scale.py`` (embedding 100k texts on this
+machine would take hours and does not change search cost); queries are real KorQuAD and XQuAD
+questions with random unit query vectors, so query embedding is excluded (see ``scale.py`` for
+its cost). Dense-only search is timed in the same run as the baseline.
+
+Usage::
+
+    python benchmarks/hybrid_scale.py                      # 10k and 100k chunks
+    python benchmarks/hybrid_scale.py --sizes 300000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scale import COMMIT_CHUNKS, DIM, timed, vectors  # noqa: E402
+
+DATASETS = ROOT.parent / "shared" / "datasets"
+COLLECTION = "hybrid"
+CHUNKS_PER_DOCUMENT = 100
+QUERIES = 300
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences() -> list[str]:
+    """Every distinct sentence of the datasets (at least 20 characters), in a fixed order."""
+    found: dict[str, None] = {}
+    for name in ("KorQuAD_v1.0_dev.json", "xquad.en.json"):
+        squad = json.loads((DATASETS / name).read_text(encoding="utf-8"))
+        for article in squad["data"]:
+            for paragraph in article["paragraphs"]:
+                found.update(dict.fromkeys(_SENTENCE_END.split(paragraph["context"])))
+    for path in sorted(DATASETS.glob("korean-english-park.*")):
+        found.update(dict.fromkeys(path.read_text(encoding="utf-8").splitlines()))
+    return [s.strip() for s in found if len(s.strip()) >= 20]
+
+
+def questions() -> list[str]:
+    """Real questions: Korean (KorQuAD) and English (XQuAD), two to one."""
+    asked: dict[str, list[str]] = {}
+    for name in ("KorQuAD_v1.0_dev.json", "xquad.en.json"):
+        squad = json.loads((DATASETS / name).read_text(encoding="utf-8"))
+        asked[name] = [
+            qa["question"] for a in squad["data"] for p in a["paragraphs"] for qa in p["qas"]
+        ]
+    korean = QUERIES * 2 // 3
+    return asked["KorQuAD_v1.0_dev.json"][:korean] + asked["xquad.en.json"][: QUERIES - korean]
+
+
+def build(folder: Path, n: int, texts: list[str]) -> dict[str, Any]:
+    from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+
+    started = time.perf_counter()
+    with Store(folder) as store:
+        store.ensure_collection(COLLECTION, "synthetic-384", DIM)
+        for start in range(0, n, COMMIT_CHUNKS):
+            block = vectors(min(COMMIT_CHUNKS, n - start), start)
+            updates = []
+            for offset in range(0, len(block), CHUNKS_PER_DOCUMENT):
+                first = start + offset
+                doc = first // CHUNKS_PER_DOCUMENT
+                record = DocumentRecord(
+                    f"d{doc}", COLLECTION, f"/corpus/d{doc}.txt", str(doc), 1, 0
+                )
+                chunks = [
+                    NewChunk(f"c{i}", i - first, texts[i % len(texts)], 8, block[i - start])
+                    for i in range(first, min(first + CHUNKS_PER_DOCUMENT, start + len(block)))
+                ]
+                updates.append(DocumentUpdate(record, chunks))
+            store.commit(COLLECTION, updates)
+        inserted = time.perf_counter() - started
+        store.dense_view(COLLECTION)
+        dense_done = time.perf_counter()
+        store.sparse_view(COLLECTION)
+        store.flush()
+        sparse_done = time.perf_counter()
+    bm25_bytes = sum(p.stat().st_size for p in (folder / "bm25").rglob("*") if p.is_file())
+    return {
+        "insert_s": inserted,
+        "faiss_s": dense_done - started - inserted,
+        "bm25_s": sparse_done - dense_done,
+        "bm25_mb": bm25_bytes / 2**20,
+    }
+
+
+def measure(folder: Path, asked: list[str]) -> dict[str, Any]:
+    from rag.access import PUBLIC
+    from rag.fusion import Fusion
+    from rag.store import Store
+
+    rng = np.random.default_rng(7)
+    query_vectors = rng.standard_normal((len(asked), DIM)).astype(np.float32)
+    query_vectors /= np.linalg.norm(query_vectors, axis=1, keepdims=True)
+    pairs = list(zip(asked, query_vectors, strict=True))
+    fusion = Fusion()
+    started = time.perf_counter()
+    with Store(folder) as store:
+        store.dense_view(COLLECTION)
+        store.sparse_view(COLLECTION)
+        opened = time.perf_counter() - started
+
+        def hybrid(pair: tuple[str, np.ndarray]) -> Any:
+            # What StoreRetriever.search does in hybrid mode, after embedding the query.
+            found = store.candidates(COLLECTION, pair[0], pair[1], 50, PUBLIC)
+            ranked = fusion.fuse(found.dense, found.keyword, found.evidence)
+            return store.hits(ranked[:10])
+
+        modes: dict[str, Callable[[tuple[str, np.ndarray]], Any]] = {
+            "dense": lambda pair: store.search(COLLECTION, pair[1], 10, PUBLIC),
+            "bm25": lambda pair: store.keyword_search(COLLECTION, pair[0], 10, PUBLIC),
+            "hybrid": hybrid,
+        }
+        latency = {name: timed(search, pairs)[0] for name, search in modes.items()}
+    return {"open_s": opened, "latency": latency}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    args = parser.parse_args()
+    texts = sentences()
+    asked = questions()
+    print(f"{len(texts)} distinct sentences, {len(asked)} questions", flush=True)
+    rows = []
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory() as work:
+            built = build(Path(work), n, texts)
+            measured = measure(Path(work), asked)
+        row = {"n": n, **built, **measured}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    print("\n| N | build: insert / FAISS / BM25 s | BM25 view | open (warm) |"
+          " dense p50 / p95 | BM25 p50 / p95 | hybrid p50 / p95 |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        cells = [
+            f"{row['n']:,}",
+            f"{row['insert_s']:.1f} / {row['faiss_s']:.1f} / {row['bm25_s']:.1f}",
+            f"{row['bm25_mb']:.1f} MB",
+            f"{row['open_s']:.2f} s",
+            *(
+                f"{row['latency'][m]['p50_ms']:.1f} / {row['latency'][m]['p95_ms']:.1f} ms"
+                for m in ("dense", "bm25", "hybrid")
+            ),
+        ]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
