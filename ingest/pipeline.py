@@ -10,7 +10,8 @@ generator is not asked twice). Embedding is batched across files (identical text
 once), and each batch of documents is committed in one transaction, so a crash loses at most
 one batch and a rerun finishes the job without duplicates.
 
-Every file ends in exactly one of three lists: ingested, unchanged, failed (with one reason).
+Every file ends in exactly one of four lists: ingested, unchanged, failed (with one reason), or
+skipped (found in a folder, of a type no loader reads).
 """
 
 from __future__ import annotations
