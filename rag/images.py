@@ -42,7 +42,7 @@ def open_image(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Imag
             image = ImageOps.exif_transpose(probe).convert("RGB")
     except ImageDecodeError:
         raise
-    except Image.DecompressionBombError as error:  # Pillow's own, stricter-than-ours header check
+    except Image.DecompressionBombError as error:  # Pillow's check, in open(), runs before ours
         msg = f"image is too large to decode safely ({error})"
         raise ImageDecodeError(msg) from None
     except UnidentifiedImageError as error:
