@@ -117,7 +117,7 @@ class StoreVectorStore(VectorStore):
         return True
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
-        """The documents with these ids (missing ids are skipped; no access check: by id)."""
+        """The documents with these ids (ids missing or not readable by ``access`` are skipped)."""
         if not self._exists():
             return []
         found = []
