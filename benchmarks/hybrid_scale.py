@@ -35,11 +35,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scale import COMMIT_CHUNKS, DIM, timed, vectors  # noqa: E402
+from scale import DIM, commit_synthetic, timed  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 COLLECTION = "hybrid"
-CHUNKS_PER_DOCUMENT = 100
 QUERIES = 300
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -70,26 +69,12 @@ def questions() -> list[str]:
 
 
 def build(folder: Path, n: int, texts: list[str]) -> dict[str, Any]:
-    from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+    from rag.store import Store
 
     started = time.perf_counter()
     with Store(folder) as store:
         store.ensure_collection(COLLECTION, "synthetic-384", DIM)
-        for start in range(0, n, COMMIT_CHUNKS):
-            block = vectors(min(COMMIT_CHUNKS, n - start), start)
-            updates = []
-            for offset in range(0, len(block), CHUNKS_PER_DOCUMENT):
-                first = start + offset
-                doc = first // CHUNKS_PER_DOCUMENT
-                record = DocumentRecord(
-                    f"d{doc}", COLLECTION, f"/corpus/d{doc}.txt", str(doc), 1, 0
-                )
-                chunks = [
-                    NewChunk(f"c{i}", i - first, texts[i % len(texts)], 8, block[i - start])
-                    for i in range(first, min(first + CHUNKS_PER_DOCUMENT, start + len(block)))
-                ]
-                updates.append(DocumentUpdate(record, chunks))
-            store.commit(COLLECTION, updates)
+        commit_synthetic(store, COLLECTION, n, lambda i: texts[i % len(texts)])
         inserted = time.perf_counter() - started
         store.dense_view(COLLECTION)
         dense_done = time.perf_counter()

@@ -70,29 +70,42 @@ def text_of(i: int) -> str:
 # --- building (parent process) ---------------------------------------------------------------
 
 
+def commit_synthetic(
+    store: Any, collection: str, n: int, text_of: Callable[[int], str], restricted_every: int = 0
+) -> None:
+    """Commit ``n`` chunks with :func:`vectors`, 100 per document, in bulk commits.
+
+    Every ``restricted_every``-th document (none when 0) is restricted to group ``hr``.
+    """
+    from rag.store import DocumentRecord, DocumentUpdate, NewChunk
+
+    for start in range(0, n, COMMIT_CHUNKS):
+        block = vectors(min(COMMIT_CHUNKS, n - start), start)
+        updates = []
+        for offset in range(0, len(block), CHUNKS_PER_DOCUMENT):
+            first = start + offset
+            doc = first // CHUNKS_PER_DOCUMENT
+            restricted = restricted_every and doc % restricted_every == 0
+            record = DocumentRecord(
+                f"d{doc}", collection, f"/corpus/d{doc}.txt", str(doc), 1, 0.0,
+                ("hr",) if restricted else (),
+            )  # fmt: skip
+            chunks = [
+                NewChunk(f"c{first + j}", j, text_of(first + j), 8, block[offset + j])
+                for j in range(min(CHUNKS_PER_DOCUMENT, len(block) - offset))
+            ]
+            updates.append(DocumentUpdate(record, chunks))
+        store.commit(collection, updates)
+
+
 def build_ours(folder: Path, n: int) -> dict[str, float]:
-    from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+    from rag.store import Store
 
     started = time.perf_counter()
     with Store(folder) as store:
         store.ensure_collection(COLLECTION, "synthetic-384", DIM)
-        for start in range(0, n, COMMIT_CHUNKS):
-            block = vectors(min(COMMIT_CHUNKS, n - start), start)
-            updates = []
-            for offset in range(0, len(block), CHUNKS_PER_DOCUMENT):
-                first = start + offset
-                doc = first // CHUNKS_PER_DOCUMENT
-                # Every tenth document is restricted to "hr" (the filtered-search rows).
-                groups = ("hr",) if doc % 10 == 0 else ()
-                record = DocumentRecord(
-                    f"d{doc}", COLLECTION, f"/corpus/d{doc}.txt", str(doc), 1, 0.0, groups
-                )
-                chunks = [
-                    NewChunk(f"c{first + j}", j, text_of(first + j), 8, block[offset + j])
-                    for j in range(min(CHUNKS_PER_DOCUMENT, len(block) - offset))
-                ]
-                updates.append(DocumentUpdate(record, chunks))
-            store.commit(COLLECTION, updates)
+        # Every tenth document is restricted to "hr" (the filtered-search rows).
+        commit_synthetic(store, COLLECTION, n, text_of, restricted_every=10)
         inserted = time.perf_counter() - started
         store.dense_view(COLLECTION)
         store.flush()
