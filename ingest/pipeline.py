@@ -238,8 +238,9 @@ class Ingestor:
         """
         paths = [Path(p).expanduser() for p in paths]
         self.store.ensure_collection(collection, self.embeddings.name, self.embeddings.dimension)
-        candidates = list(discover(paths))
-        report = IngestReport()
+        found = list(discover(paths))
+        candidates = [candidate for candidate in found if not candidate.skipped]
+        report = IngestReport(skipped=[str(c.path) for c in found if c.skipped])
         batch: list[_Pending] = []
         group_set = tuple(sorted(set(groups)))
 
@@ -250,10 +251,6 @@ class Ingestor:
         # Figures are stored before the commit that refers to them: no image sweep meanwhile.
         with self.store.images.in_use():
             for done, candidate in enumerate(candidates, start=1):
-                if candidate.skipped:
-                    report.skipped.append(str(candidate.path))
-                    notify(done, str(candidate.path))
-                    continue
                 outcome = self._prepare(candidate, collection, group_set)
                 if isinstance(outcome, FileFailure):
                     report.failed.append(outcome)
