@@ -402,8 +402,7 @@ class Database:
             ).fetchone()[0]
             rows = []
             for update in updates:
-                images = sum(1 for chunk in update.chunks if chunk.kind == "image")
-                self._upsert_document(collection, update.document, seq, len(update.chunks), images)
+                self._upsert_document(collection, update, seq)
                 for chunk in update.chunks:
                     vector = np.ascontiguousarray(chunk.vector, dtype=np.float32)
                     added_vectors.append(vector)
@@ -473,9 +472,9 @@ class Database:
             removed.extend(int(row[0]) for row in rows)
         return np.asarray(removed, dtype=np.int64)
 
-    def _upsert_document(
-        self, collection: str, document: DocumentRecord, seq: int, chunks: int, images: int
-    ) -> None:
+    def _upsert_document(self, collection: str, update: DocumentUpdate, seq: int) -> None:
+        document = update.document
+        images = sum(1 for chunk in update.chunks if chunk.kind == "image")
         self._conn.execute(
             """
             INSERT INTO documents(collection, id, source_path, content_sha256, size, mtime, groups,
@@ -499,7 +498,7 @@ class Database:
                 time.time(),
                 seq,
                 json.dumps(dict(document.metadata), ensure_ascii=False),
-                chunks,
+                len(update.chunks),
                 images,
             ),
         )
