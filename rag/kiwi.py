@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _analyzer: Kiwi | None = None
-_preload_started = False
 
 
 @contextmanager
@@ -35,12 +35,10 @@ def kiwi() -> Iterator[Kiwi]:
         yield _analyzer
 
 
+@cache
 def preload() -> None:
     """Start loading the analyzer on a background thread, once per process."""
-    global _preload_started
-    if not _preload_started and _analyzer is None:
-        _preload_started = True
-        threading.Thread(target=_load, name="kiwi-preload", daemon=True).start()
+    threading.Thread(target=_load, name="kiwi-preload", daemon=True).start()
 
 
 def _load() -> None:
