@@ -92,7 +92,7 @@ def _minmax(scores: np.ndarray) -> np.ndarray:
     low, high = float(scores.min()), float(scores.max())
     if high - low < 1e-12:
         # Tied candidates (one alone, say) are all the best there is: 1 if they matched at
-        # all, else 0. Zero for a lone strong hit would show a user "relevance 0.000".
+        # all, else 0. Zero for a lone strong hit would show a user "score 0.000".
         return np.where(scores > 0, 1.0, 0.0)
     return (scores - low) / (high - low)
 

@@ -55,6 +55,6 @@ class Visible:
     def selector(self) -> faiss.IDSelector:
         """A FAISS selector over the same ids (keeps its bitmap alive with it)."""
         # FAISS takes the bitmap's size in *bytes* and trusts it: given the number of ids it
-        # would read up to 8x past the array for ids above the last readable one, and garbage
-        # bits there would let restricted vectors through.
+        # reads past the array (up to 7x its size) for ids above the last readable one, and
+        # garbage bits there let restricted vectors through.
         return faiss.IDSelectorBitmap(len(self._packed), faiss.swig_ptr(self._packed))
