@@ -27,7 +27,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO
-from ui.i18n import LABELS
+from ui.web.i18n import LABELS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -75,7 +75,7 @@ def test_kill_9_at_random_points_then_rerun(cli_env: dict[str, str], tmp_path: P
     files = korquad_corpus(tmp_path / "corpus")
     data_dir = Path(cli_env["BLLOSSOM_RAG_DATA_DIR"])
     env = {**cli_env, "BLLOSSOM_RAG_INGEST_BATCH_CHUNKS": "3", "BLLOSSOM_RAG_CHUNK_TOKENS": "128"}
-    command = [sys.executable, "-m", "rag.cli", "ingest", str(tmp_path / "corpus"), "--json"]
+    command = [sys.executable, "-m", "ui.cli", "ingest", str(tmp_path / "corpus"), "--json"]
     seed = int(time.time())
     rng = random.Random(seed)
     database = data_dir / "store.sqlite3"

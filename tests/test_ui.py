@@ -22,11 +22,11 @@ from rag.store import Store
 from rag.worker import WorkerOptions, create_app
 from rag.worker.server import BackgroundServer
 from tests.conftest import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL
-from ui.i18n import LABELS
-from ui.metrics import METRICS_FILE, GenerationLog
-from ui.safe_markdown import literal_markdown
+from ui.web.i18n import LABELS
+from ui.web.metrics import METRICS_FILE, GenerationLog
+from ui.web.safe_markdown import literal_markdown
 
-APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
+APP = str(Path(__file__).resolve().parents[1] / "ui" / "web" / "app.py")
 QUESTION = "입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있나요?"
 CANARY = "코끼리 보라색 암호는 7391입니다"
 HR_USER = "kim@corp.example"

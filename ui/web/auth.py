@@ -16,7 +16,7 @@ import streamlit as st
 
 from rag.access import Access
 from rag.config import Settings
-from ui.i18n import t
+from ui.web.i18n import t
 
 
 @dataclass(frozen=True)

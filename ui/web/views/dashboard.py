@@ -10,11 +10,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import services
-from ui.i18n import t
-from ui.resources import app_context
-from ui.safe_markdown import literal_markdown
-from ui.widgets import human_bytes, local_time
+from ui.web import services
+from ui.web.i18n import t
+from ui.web.resources import app_context
+from ui.web.safe_markdown import literal_markdown
+from ui.web.widgets import human_bytes, local_time
 
 context = app_context()
 settings = context.settings

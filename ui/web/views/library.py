@@ -1,6 +1,6 @@
 """Library: upload files into a collection, see every file's result, list and delete documents.
 
-Uploads go through :func:`ui.services.ingest_uploads`, the same pipeline as ``bllossom-rag
+Uploads go through :func:`ui.web.services.ingest_uploads`, the same pipeline as ``bllossom-rag
 ingest`` (size cap, loaders, content checks, one result per file). The list shows only the
 documents the user's groups may read, so a restricted document is invisible here exactly as it
 is in Chat.
@@ -13,11 +13,11 @@ import streamlit as st
 
 from ingest.pipeline import IngestProgress
 from rag.errors import BllossomRagError
-from ui import services
-from ui.i18n import t
-from ui.resources import app_context, ready_assistant
-from ui.safe_markdown import literal_markdown
-from ui.widgets import human_bytes, local_time, pick_collection, select_collection_next_run
+from ui.web import services
+from ui.web.i18n import t
+from ui.web.resources import app_context, ready_assistant
+from ui.web.safe_markdown import literal_markdown
+from ui.web.widgets import human_bytes, local_time, pick_collection, select_collection_next_run
 
 RESULTS_KEY = "library_results"
 UPLOADER_KEY = "library_uploader"

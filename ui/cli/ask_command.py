@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from rag.access import Access, parse_groups
-from rag.cli.app import CollectionOption, JsonOption, app, open_assistant, out, print_json
+from ui.cli.app import CollectionOption, JsonOption, app, open_assistant, out, print_json
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """``bllossom-rag ui``: serve the Streamlit app (Chat, Library, Dashboard).
 
 The command validates the settings first (a bad setting is one line here, not a red box in the
-browser), then replaces itself with ``python -m streamlit run ui/app.py``: the app reads the
+browser), then replaces itself with ``python -m streamlit run ui/web/app.py``: the app reads the
 same environment and ``bllossom-rag.toml``, and signals reach Streamlit directly, so stopping
 ``bllossom-rag ui`` stops the server. Options it does not know (``--server.headless true``,
 ``--theme.base dark``) pass through to Streamlit unchanged.
@@ -18,14 +18,14 @@ from typing import Annotated
 
 import typer
 
-from rag.cli.app import app, user_errors
 from rag.config import Settings, load_settings
 from rag.errors import BllossomRagError
+from ui.cli.app import app, user_errors
 
 
 def app_script() -> Path:
-    """``ui/app.py`` of the installed ``ui`` package (without importing Streamlit)."""
-    spec = importlib.util.find_spec("ui")
+    """``ui/web/app.py`` of the installed ``ui.web`` package (without importing Streamlit)."""
+    spec = importlib.util.find_spec("ui.web")
     if spec is None or spec.origin is None:
         msg = "the ui package is not installed (pip install -e . from the checkout)"
         raise BllossomRagError(msg)

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rag.cli.app import CollectionOption, JsonOption, app, open_assistant, out, print_json
+from ui.cli.app import CollectionOption, JsonOption, app, open_assistant, out, print_json
 
 docs_app = typer.Typer(help="List or remove ingested documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")

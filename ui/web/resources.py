@@ -17,10 +17,10 @@ import streamlit as st
 from rag.assistant import Assistant
 from rag.config import Settings, load_settings
 from rag.errors import BllossomRagError
-from ui.auth import Identity, current_identity
-from ui.i18n import init_language, t
-from ui.metrics import METRICS_FILE, GenerationLog
-from ui.safe_markdown import literal_markdown
+from ui.web.auth import Identity, current_identity
+from ui.web.i18n import init_language, t
+from ui.web.metrics import METRICS_FILE, GenerationLog
+from ui.web.safe_markdown import literal_markdown
 
 
 @st.cache_resource(show_spinner=False)

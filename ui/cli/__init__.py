@@ -1,6 +1,6 @@
 """The ``bllossom-rag`` command line: one module per command group, all on one Typer app."""
 
-from rag.cli import (  # noqa: F401  (registers commands)
+from ui.cli import (  # noqa: F401  (registers commands)
     ask_command,
     docs_command,
     eval_command,
@@ -8,6 +8,6 @@ from rag.cli import (  # noqa: F401  (registers commands)
     serve_command,
     ui_command,
 )
-from rag.cli.app import app
+from ui.cli.app import app
 
 __all__ = ["app"]

@@ -35,8 +35,8 @@ from rag.messages import image_block
 from rag.models import model_reference
 from rag.store import CollectionInfo, CommitRecord, CommitResult, DocumentRecord
 from rag.store.store import validate_collection_name
-from ui.i18n import t
-from ui.uploads import save_upload, uploads_folder
+from ui.web.i18n import t
+from ui.web.uploads import save_upload, uploads_folder
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestProgress

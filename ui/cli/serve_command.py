@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from rag.cli.app import app, err, out, user_errors
 from rag.config import load_settings
 from rag.errors import ConfigError
+from ui.cli.app import app, err, out, user_errors
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

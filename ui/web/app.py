@@ -1,8 +1,8 @@
-"""The Streamlit entry point: ``bllossom-rag ui`` (or ``streamlit run ui/app.py``).
+"""The Streamlit entry point: ``bllossom-rag ui`` (or ``streamlit run ui/web/app.py``).
 
 It runs on every interaction, before the page: settings, language, sign-in, the navigation
 between Chat, Library and Dashboard, and the sidebar's language toggle and identity line. The
-pages do their own drawing and reach the library only through :mod:`ui.services`.
+pages do their own drawing and reach the library only through :mod:`ui.web.services`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.i18n import LANGUAGE_KEY, LANGUAGES, t
-from ui.resources import app_context
-from ui.safe_markdown import literal_markdown
+from ui.web.i18n import LANGUAGE_KEY, LANGUAGES, t
+from ui.web.resources import app_context
+from ui.web.safe_markdown import literal_markdown
 
 # Not "pages/": Streamlit would list that folder as pages of its own before navigation runs.
 PAGES = Path(__file__).parent / "views"

@@ -2,7 +2,7 @@
 
 Under each answer: the images that went into the prompt, then the numbered passages behind the
 ``[n]`` citations. Answers and passages are untrusted text and are shown through
-:mod:`ui.safe_markdown`, never as HTML. A failed generation leaves a message in the
+:mod:`ui.web.safe_markdown`, never as HTML. A failed generation leaves a message in the
 conversation (the sources that were retrieved are still shown) and the rest of the app works on.
 """
 
@@ -17,12 +17,12 @@ from typing import Any
 import streamlit as st
 
 from rag.errors import BllossomRagError
-from ui import services
-from ui.i18n import t
-from ui.metrics import GenerationTimer
-from ui.resources import app_context, ready_assistant
-from ui.safe_markdown import MarkdownGuard, literal_markdown, safe_markdown, split_code_blocks
-from ui.widgets import pick_collection
+from ui.web import services
+from ui.web.i18n import t
+from ui.web.metrics import GenerationTimer
+from ui.web.resources import app_context, ready_assistant
+from ui.web.safe_markdown import MarkdownGuard, literal_markdown, safe_markdown, split_code_blocks
+from ui.web.widgets import pick_collection
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 HISTORY_KEY = "chat_history"

@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from ui.i18n import t
+from ui.web.i18n import t
 
 _NEW = "\x00new"  # the "new collection" option; no collection name can contain NUL
 

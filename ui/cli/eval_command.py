@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rag.access import Access, parse_groups
-from rag.cli.app import CollectionOption, JsonOption, app, err, open_assistant, out, print_json
+from ui.cli.app import CollectionOption, JsonOption, app, err, open_assistant, out, print_json
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant

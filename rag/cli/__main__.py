@@ -1,5 +1,0 @@
-"""``python -m rag.cli``."""
-
-from rag.cli import app
-
-app()

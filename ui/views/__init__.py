@@ -1,1 +1,0 @@
-"""Streamlit page scripts, run by ``st.navigation`` in ``ui/app.py`` (not imported)."""
