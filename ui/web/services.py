@@ -39,7 +39,7 @@ from ui.web.i18n import t
 from ui.web.uploads import save_upload, uploads_folder
 
 if TYPE_CHECKING:
-    from ingest.pipeline import IngestProgress
+    from ingest.report import IngestProgress
 
 USER_IMAGE_THUMBNAIL = (256, 256)
 HEALTH_TIMEOUT_S = 3.0
@@ -135,10 +135,7 @@ def ingest_uploads(
         saved[path] = client_name
     settings = assistant.settings
     ingestor = Ingestor.from_settings(
-        settings,
-        assistant.store,
-        assistant.embeddings,
-        llm=assistant.llm if settings.caption_images else None,
+        settings, assistant.store, assistant.embeddings, llm=lambda: assistant.llm
     )
     report = ingestor.ingest(
         [Path(p) for p in saved], collection=name, groups=list(groups), on_progress=on_progress

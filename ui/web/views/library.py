@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ingest.pipeline import IngestProgress
+from ingest.report import IngestProgress
 from rag.errors import BllossomRagError
 from ui.web import services
 from ui.web.i18n import t
