@@ -37,6 +37,10 @@ HOSTILE = [
     "![x](//evil.example/p.png)",
     "`code` ![x](https://evil.example/a.png) `more`",
     "- item\n  ```\n  fenced in a list\n[x](https://evil.example/)",
+    "문의: kim@corp.example 로 보내 주세요",
+    "mailto:lee@corp.example",
+    "`a` park+hr@corp.example`",
+    "| 담당 | choi@corp.example |\n|---|---|",
 ]
 
 
@@ -71,9 +75,13 @@ FRAGMENTS = [
     "1. ",
     "| a | b |\n|---|---|\n",
     "연차 ",
+    "kim@corp.example",
+    "@",
+    "mailto:",
 ]
 _MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
-_AUTOLINK_LITERAL = re.compile(r"(?i)https?://|www\.")  # what GFM would linkify in plain text
+# What GFM would linkify in plain text: URLs, "www." and e-mail addresses (as mailto: links).
+_AUTOLINK_LITERAL = re.compile(r"(?i)https?://|www\.|[\w.+-]@[\w-]+\.[\w-]")
 
 
 def _links_and_images(markdown: str) -> list[str]:
