@@ -8,9 +8,10 @@ and e-mail addresses (``kim@corp.example``, even with ``@`` and ``.`` escaped) i
 rather than parse Markdown (and trust that our parser agrees with the browser's on every edge
 case; markdown-it and remark already disagree on whether a fence or a table wins), we make the
 text safe under *any* reading. We escape the few characters that every link, image and
-raw-HTML form needs (``[``, ``]``, ``<`` and ``\``) everywhere, and put each URL or address in a
-code span whose backtick fence is longer than any backtick run before it in the paragraph, so
-nothing can pair with it and pull the URL back out. Emphasis, lists, headings and tables still render.
+raw-HTML form needs (``[``, ``]``, ``<`` and ``\``) everywhere, and put each URL or address in
+a code span whose backtick fence is longer than any backtick run before it in the paragraph, so
+nothing can pair with it and pull the URL back out. Emphasis, lists, headings and tables still
+render.
 
 Code blocks are the price: escaping them too would show stray backslashes, so
 :func:`split_code_blocks` cuts a finished answer into prose (shown through this module) and code
