@@ -1,4 +1,4 @@
-"""Find the files to ingest under the paths a user names.
+"""Find the files to ingest under the paths a user names, before any model is loaded.
 
 Folders are walked recursively; hidden files and folders (``.git``, ``.DS_Store``) are passed
 over quietly, files of unsupported types inside folders are handed on as *skipped* (the summary
@@ -6,6 +6,10 @@ counts them by type, so a folder of ``.hwp`` files does not look ingested, yet t
 failures), and a file named explicitly that cannot be ingested is reported as failed. A symlink
 that resolves outside the root it was found under is refused, so a crafted folder cannot make
 the ingester read ``/etc`` or another user's files.
+
+Mistakes in the paths themselves cost nothing to find, so :func:`find_files` finds them first
+and refuses the whole run with one line: a path that does not exist, a folder with nothing to
+ingest in it. Loading an embedder takes seconds to a minute; a typo should not.
 
 An image's caption may sit next to it as ``<image file name>.txt`` (``chart.png.txt``). Such a
 sidecar belongs to its image: it is found here (under the same symlink rule), read with the
@@ -15,11 +19,13 @@ image, and never ingested as a document of its own.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.formats import IMAGE_SUFFIXES, SUPPORTED_SUFFIXES
+from ingest.identity import document_key
 from rag.errors import IngestError
 
 SIDECAR_SUFFIX = ".txt"
@@ -27,37 +33,117 @@ SIDECAR_SUFFIX = ".txt"
 
 @dataclass(frozen=True)
 class Candidate:
-    """A file to ingest: its resolved path and caption sidecar, or the reason it cannot be."""
+    """A file to ingest: its resolved path and caption sidecar, or the reason it cannot be.
+
+    Attributes:
+        path: The file that is read.
+        error: Why it cannot be ingested, if it cannot.
+        sidecar: Its caption file.
+        skipped: Found in a folder, of a type no loader reads.
+        key: Its :func:`~ingest.identity.document_key`.
+        recorded_as: The path its document is recorded under, when that is not ``path``
+            (an upload is read from where it waits until it is ingested).
+
+    """
 
     path: Path
     error: str | None = None
     sidecar: Path | None = None
-    skipped: bool = False  # found in a folder, of a type no loader reads
+    skipped: bool = False
+    key: str = ""
+    recorded_as: Path | None = None
+
+    @property
+    def source(self) -> Path:
+        """The path the document is recorded under (and reported by)."""
+        return self.recorded_as or self.path
 
 
-def discover(paths: Iterable[Path | str]) -> Iterator[Candidate]:
-    """Yield every file under ``paths`` once, in a stable order."""
-    seen: set[Path] = set()
+@dataclass(frozen=True)
+class FoundFiles:
+    """Everything found under the paths of one run.
+
+    Attributes:
+        roots: The named paths, absolute, existing or not (pruning looks under them).
+        candidates: One per file found, skipped ones included, in a stable order.
+
+    """
+
+    roots: tuple[Path, ...]
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def to_ingest(self) -> list[Candidate]:
+        """The candidates that are not skipped (failures included: each gets its result)."""
+        return [c for c in self.candidates if not c.skipped]
+
+    @property
+    def skipped(self) -> list[Candidate]:
+        """Files of types no loader reads."""
+        return [c for c in self.candidates if c.skipped]
+
+
+def find_files(
+    paths: Iterable[Path | str], *, allow_missing: bool = False, record_in: Path | None = None
+) -> FoundFiles:
+    """Every file under ``paths`` once, or an error about the paths themselves.
+
+    Args:
+        paths: Files and folders.
+        allow_missing: A path that does not exist, or a folder with nothing to ingest, is
+            not an error (pruning removes what was recorded there).
+        record_in: Record each (named) file as if it lay in this folder.
+
+    Raises:
+        IngestError: A path does not exist, or a folder holds nothing to ingest.
+
+    """
+    roots: list[Path] = []
+    found: dict[Path, Candidate] = {}
     for given in paths:
-        for candidate in _discover_one(Path(given).expanduser()):
-            if candidate.path not in seen:
-                seen.add(candidate.path)
-                yield candidate
+        path = Path(given).expanduser()
+        roots.append(path.absolute())
+        if not path.exists():
+            if allow_missing:
+                continue
+            msg = f"{path}: no such file or directory"
+            raise IngestError(msg)
+        here = list(_discover_one(path))
+        if path.is_dir() and not allow_missing and all(c.skipped for c in here):
+            raise IngestError(_nothing_found(path, here))
+        for candidate in here:
+            if record_in is not None:
+                candidate = replace(candidate, recorded_as=record_in / candidate.path.name)
+            found.setdefault(candidate.path, candidate)
+    return FoundFiles(tuple(roots), tuple(found.values()))
+
+
+def count_types(paths: Iterable[Path | str]) -> str:
+    """Files counted by type, most common first: ``.hwp 5, .xlsx 2``."""
+    suffixes = Counter(Path(path).suffix.lower() or "(no suffix)" for path in paths)
+    return ", ".join(f"{suffix} {count}" for suffix, count in suffixes.most_common())
+
+
+def _nothing_found(folder: Path, skipped: list[Candidate]) -> str:
+    message = f"no files found in {folder}"
+    if skipped:
+        types = count_types(c.path for c in skipped)
+        message += f" (skipped {len(skipped)} of types no loader reads: {types})"
+    supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    return f"{message}; supported: {supported}"
 
 
 def _discover_one(given: Path) -> Iterator[Candidate]:
-    if not given.exists():
-        yield Candidate(given.absolute(), "no such file or directory")
-        return
     if given.is_file():
         path = given.resolve()
+        key = document_key(path, None)
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            yield Candidate(path, f"unsupported file type {path.suffix or '(none)'}")
+            yield Candidate(path, f"unsupported file type {path.suffix or '(none)'}", key=key)
         elif _is_sidecar(path.name, lambda image: (path.parent / image).exists()):
             image = path.name[: -len(SIDECAR_SUFFIX)]
-            yield Candidate(path, f"caption file of {image}: ingest the image to use it")
+            yield Candidate(path, f"caption file of {image}: ingest the image to use it", key=key)
         else:
-            yield Candidate(path, sidecar=_sidecar(path, path.parent))
+            yield Candidate(path, sidecar=_sidecar(path, path.parent), key=key)
         return
     root = given.resolve()
     for folder, subfolders, files in os.walk(root, followlinks=False):
@@ -86,7 +172,7 @@ def _inside_root(path: Path, root: Path) -> Candidate:
         return Candidate(path, f"symlink leaves the ingested folder (points to {resolved})")
     if not resolved.is_file():
         return Candidate(path, "not a regular file")
-    return Candidate(resolved, sidecar=_sidecar(path, root))
+    return Candidate(resolved, sidecar=_sidecar(path, root), key=document_key(path, root))
 
 
 def _sidecar(path: Path, root: Path) -> Path | None:

@@ -1,14 +1,16 @@
-"""The ingestion pipeline: discover -> read -> check content -> load -> chunk -> embed -> commit.
+"""The ingestion pipeline: find, match, read, check content, load, chunk, embed, commit.
 
-Identity makes it incremental: a document's id is a hash of its resolved path, a chunk's id a
-hash of its document, page and text (for an image: the stored image's hash and its human
-captions). A file whose fingerprint (its bytes, its caption sidecar's bytes, and for documents
-with images whether generator captions were asked for) and groups are unchanged is skipped
-before it is parsed; a changed file is re-chunked and only chunks that are new are embedded
-(the others reuse their stored vectors, and image chunks their stored captions, so the
-generator is not asked twice). Embedding is batched across files (identical texts embedded
-once), and each batch of documents is committed in one transaction, so a crash loses at most
-one batch and a rerun finishes the job without duplicates.
+It is incremental. A found file is matched to the document it already is
+(:class:`~ingest.identity.Catalog`); when its fingerprint (its bytes, its caption sidecar's
+bytes, and for documents with images whether generator captions were asked for) is unchanged,
+nothing is parsed: the file is skipped, or, when it moved or its groups changed, its stored
+chunks and vectors are committed again under the new record. A changed file is re-chunked and
+only chunks that are new are embedded (the others reuse their stored vectors, and image chunks
+their stored captions, so the generator is not asked twice). Embedding is batched across files
+(identical texts embedded once), and each batch of documents is committed in one transaction,
+so a crash loses at most one batch and a rerun finishes the job without duplicates. A
+collection is created by its first commit, so a run in which every file fails leaves no empty
+collection behind.
 
 Every file ends in exactly one of four lists: ingested, unchanged, failed (with one reason), or
 skipped (found in a folder, of a type no loader reads).
@@ -17,23 +19,24 @@ skipped (found in a folder, of a type no loader reads).
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ingest.captions import Captioner, caption_text, read_sidecar
 from ingest.chunking import TextChunk, TokenChunker
-from ingest.discovery import Candidate, discover, read_capped
+from ingest.discovery import Candidate, FoundFiles, find_files, read_capped
+from ingest.identity import Catalog, chunk_id
 from ingest.limits import Limits
 from ingest.loaders import Figure, Loaded, Segment, load
 from ingest.loaders.base import squash
+from ingest.report import FileDetail, FileFailure, IngestProgress, IngestReport, ProgressCallback
 from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
-from rag.errors import IngestError
+from rag.errors import CollectionNotFoundError, IngestError
 from rag.kiwi import preload as preload_kiwi
 from rag.store import ChunkKind, DocumentRecord, DocumentUpdate, NewChunk, Store, StoredChunk
 
@@ -42,61 +45,6 @@ if TYPE_CHECKING:
 
 # New chunks gathered before one embedding call and one commit.
 DEFAULT_BATCH_CHUNKS = 256
-
-
-@dataclass(frozen=True)
-class FileFailure:
-    """A file that could not be ingested, and why."""
-
-    path: str
-    error: str
-
-
-@dataclass
-class IngestReport:
-    """What happened to every file of one ingest run.
-
-    ``details`` says, per ingested file, how many chunks and images it made and what was
-    skipped inside it; ``pruned`` lists documents removed because their files are gone;
-    ``skipped`` lists files found in folders whose type no loader reads.
-    """
-
-    ingested: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    failed: list[FileFailure] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    chunks_embedded: int = 0
-    chunks_reused: int = 0
-    pruned: list[str] = field(default_factory=list)
-    details: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        """The stable ``--json`` shape."""
-        return {
-            "ingested": self.ingested,
-            "unchanged": self.unchanged,
-            "failed": [{"path": f.path, "error": f.error} for f in self.failed],
-            "skipped": self.skipped,
-            "chunks_embedded": self.chunks_embedded,
-        }
-
-    def skipped_types(self) -> str:
-        """The skipped files counted by type, most common first: ``.hwp 5, .xlsx 2``."""
-        suffixes = Counter(Path(path).suffix.lower() or "(no suffix)" for path in self.skipped)
-        return ", ".join(f"{suffix} {count}" for suffix, count in suffixes.most_common())
-
-
-@dataclass(frozen=True)
-class IngestProgress:
-    """A progress snapshot, sent after each file and each embedded batch."""
-
-    files_done: int
-    files_total: int
-    chunks_embedded: int
-    current: str
-
-
-ProgressCallback = Callable[[IngestProgress], None]
 
 
 @dataclass(frozen=True)
@@ -110,20 +58,37 @@ class _Draft:
 
 @dataclass
 class _Pending:
-    """A parsed document waiting for its new chunks' vectors."""
+    """A document waiting for its new chunks' vectors."""
 
     document: DocumentRecord
     drafts: dict[str, _Draft] = field(default_factory=dict)  # chunk id -> draft, reading order
     reused: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> stored vector
     notes: list[str] = field(default_factory=list)
+    moved_from: str | None = None
 
     def new_chunk_ids(self) -> list[str]:
         return [cid for cid in self.drafts if cid not in self.reused]
 
-    def summary(self) -> str:
+    def update(self, embedded: Mapping[str, np.ndarray]) -> DocumentUpdate:
+        """The document with all its chunks, given the vectors of the new chunks' texts."""
+        chunks = [
+            NewChunk(
+                id=cid,
+                ordinal=ordinal,
+                text=draft.text,
+                tokens=draft.tokens,
+                page=draft.page,
+                kind=draft.kind,
+                image_sha256=draft.image_sha256,
+                vector=self.reused[cid] if cid in self.reused else embedded[draft.text],
+            )
+            for ordinal, (cid, draft) in enumerate(self.drafts.items())
+        ]
+        return DocumentUpdate(self.document, chunks)
+
+    def detail(self) -> FileDetail:
         images = sum(1 for d in self.drafts.values() if d.kind == "image")
-        parts = [f"{len(self.drafts)} chunks" + (f" ({images} images)" if images else "")]
-        return "; ".join(parts + self.notes)
+        return FileDetail(len(self.drafts), images, tuple(self.notes), self.moved_from)
 
 
 @dataclass
@@ -132,17 +97,6 @@ class _Previous:
 
     vectors: dict[str, np.ndarray]
     chunks: dict[str, StoredChunk]
-
-
-def document_id(path: Path) -> str:
-    """Stable id of a document: a hash of its resolved path."""
-    return hashlib.sha256(str(path).encode()).hexdigest()[:16]
-
-
-def chunk_id(doc_id: str, page: int | None, text: str) -> str:
-    """Content id of a chunk within its document."""
-    key = f"{doc_id}\x00{page}\x00{text}".encode()
-    return hashlib.sha256(key).hexdigest()[:32]
 
 
 class Ingestor:
@@ -187,7 +141,7 @@ class Ingestor:
         store: Store,
         embeddings: SentenceTransformerEmbeddings,
         *,
-        llm: BaseChatModel | None = None,
+        llm: Callable[[], BaseChatModel] | None = None,
     ) -> Ingestor:
         """The ingestor every front end uses, configured from :class:`Settings`.
 
@@ -195,17 +149,20 @@ class Ingestor:
             settings: The configuration.
             store: The store to write to.
             embeddings: The embedder.
-            llm: The generator for captions when ``settings.caption_images`` is on; pass the
-                assistant's to share a loaded model (else the configured one is built).
+            llm: Returns the generator that captions images; called only when
+                ``settings.caption_images`` is on (so a front end passes its own lazily built
+                model and nothing loads when captions are off).
+
+        Raises:
+            ValueError: Captions are on and no generator was given.
 
         """
         captioner = None
         if settings.caption_images:
             if llm is None:
-                from rag.assistant import Assistant
-
-                llm = Assistant(settings).llm
-            captioner = Captioner(llm)
+                msg = "caption_images is on: pass the generator that captions images (llm=)"
+                raise ValueError(msg)
+            captioner = Captioner(llm())
         return cls(
             store,
             embeddings,
@@ -219,28 +176,33 @@ class Ingestor:
 
     def ingest(
         self,
-        paths: Iterable[Path | str],
+        files: FoundFiles | Iterable[Path | str],
         *,
         collection: str,
         groups: Sequence[str] = (),
         on_progress: ProgressCallback | None = None,
         prune: bool = False,
     ) -> IngestReport:
-        """Ingest every supported file under ``paths`` into ``collection``.
+        """Ingest every supported file under ``files`` into ``collection``.
 
         Args:
-            paths: Files and folders.
-            collection: Target collection (created on first use).
+            files: What :func:`~ingest.discovery.find_files` found (front ends call it before
+                loading the embedder), or the files and folders to look in.
+            collection: Target collection (created by its first commit).
             groups: Groups allowed to read these documents; empty means everyone.
             on_progress: Called after each file and each embedded batch.
-            prune: Also remove documents under ``paths`` whose files are gone.
+            prune: Also remove documents under the paths whose files are gone (the paths
+                themselves may be gone too).
+
+        Raises:
+            IngestError: A path does not exist, or a folder holds nothing to ingest (only
+                when ``files`` are paths; :func:`~ingest.discovery.find_files` says why).
 
         """
-        paths = [Path(p).expanduser() for p in paths]
-        self.store.ensure_collection(collection, self.embeddings.name, self.embeddings.dimension)
-        found = list(discover(paths))
-        candidates = [candidate for candidate in found if not candidate.skipped]
-        report = IngestReport(skipped=[str(c.path) for c in found if c.skipped])
+        found = files if isinstance(files, FoundFiles) else find_files(files, allow_missing=prune)
+        catalog = Catalog(collection, self._existing_documents(collection))
+        candidates = found.to_ingest
+        report = IngestReport(skipped=[str(c.path) for c in found.skipped])
         batch: list[_Pending] = []
         group_set = tuple(sorted(set(groups)))
 
@@ -251,11 +213,11 @@ class Ingestor:
         # Figures are stored before the commit that refers to them: no image sweep meanwhile.
         with self.store.images.in_use():
             for done, candidate in enumerate(candidates, start=1):
-                outcome = self._prepare(candidate, collection, group_set)
+                outcome = self._prepare(candidate, catalog, group_set)
                 if isinstance(outcome, FileFailure):
                     report.failed.append(outcome)
                 elif outcome is None:
-                    report.unchanged.append(str(candidate.path))
+                    report.unchanged.append(str(candidate.source))
                 else:
                     # The BM25 view will need Kiwi at the end; load it while files are embedded.
                     preload_kiwi()
@@ -263,25 +225,44 @@ class Ingestor:
                     if sum(len(p.new_chunk_ids()) for p in batch) >= self.batch_chunks:
                         self._flush(batch, collection, report)
                         batch = []
-                notify(done, str(candidate.path))
+                notify(done, str(candidate.source))
             self._flush(batch, collection, report)
             if prune:
-                self._prune(paths, candidates, collection, report)
+                present = {str(c.source) for c in found.candidates}
+                gone = catalog.gone_under(found.roots, present)
+                if gone:
+                    self.store.commit(collection, removals=[d.id for d in gone])
+                    report.pruned.extend(d.source_path for d in gone)
         notify(len(candidates), "")
-        # Build and checkpoint the search views now, so the first query after an ingest is fast.
-        self.store.refresh(collection)
-        self.store.collect_garbage()  # images of replaced or pruned documents
+        if self._exists(collection):
+            # Build and checkpoint the search views now, so the first query after it is fast.
+            self.store.refresh(collection)
+            self.store.collect_garbage()  # images of replaced or pruned documents
         return report
+
+    def _existing_documents(self, collection: str) -> list[DocumentRecord]:
+        """The collection's documents; checks it was built with this embedder's vector size."""
+        if not self._exists(collection):
+            return []
+        self.store.ensure_collection(collection, self.embeddings.name, self.embeddings.dimension)
+        return self.store.documents(collection)
+
+    def _exists(self, collection: str) -> bool:
+        try:
+            self.store.collection(collection)
+        except CollectionNotFoundError:
+            return False
+        return True
 
     # --- one file ----------------------------------------------------------------------------
 
     def _prepare(
-        self, candidate: Candidate, collection: str, groups: tuple[str, ...]
+        self, candidate: Candidate, catalog: Catalog, groups: tuple[str, ...]
     ) -> _Pending | FileFailure | None:
         """Read, load and chunk one file; None when it is unchanged since the last ingest."""
-        path = candidate.path
+        path, source = candidate.path, candidate.source
         if candidate.error is not None:
-            return FileFailure(str(path), candidate.error)
+            return FileFailure(str(source), candidate.error)
         try:
             data = read_capped(path, self.max_file_bytes)
             digest = hashlib.sha256(data)
@@ -291,44 +272,54 @@ class Ingestor:
                 digest.update(b"\x00sidecar\x00" + sidecar_bytes)
             plain = digest.hexdigest()
             with_images = self._image_fingerprint(plain)
-            doc_id = document_id(path)
-            previous = self.store.document(collection, doc_id)
-            if (
-                previous is not None
-                and previous.groups == groups
-                and previous.content_sha256 in (plain, with_images)
-            ):
-                return None
-            loaded = load(path, data, self.limits)
-            if sidecar:
-                _caption_standalone(loaded, sidecar)
+            doc_id, previous = catalog.match(source, candidate.key, (plain, with_images), groups)
             stat = path.stat()
             document = DocumentRecord(
                 id=doc_id,
-                collection=collection,
-                source_path=str(path),
+                collection=catalog.collection,
+                source_path=str(source),
                 content_sha256=plain,
                 size=len(data),
                 mtime=stat.st_mtime,
                 groups=groups,
             )
+            if previous is not None and previous.content_sha256 in (plain, with_images):
+                if (previous.source_path, previous.groups) == (str(source), groups):
+                    return None
+                return self._recommit(previous, document)
+            loaded = load(path, data, self.limits)
+            if sidecar:
+                _caption_standalone(loaded, sidecar)
             return self._chunk(document, loaded, with_images)
         except IngestError as error:
-            return FileFailure(str(path), str(error))
+            return FileFailure(str(source), str(error))
         except OSError as error:
-            return FileFailure(str(path), error.strerror or str(error))
+            return FileFailure(str(source), error.strerror or str(error))
 
     def _image_fingerprint(self, plain: str) -> str:
         """A document with images also records whether generator captions were made."""
         mode = "generated" if self.captioner is not None else "human"
         return hashlib.sha256(f"{plain}\x00captions={mode}".encode()).hexdigest()
 
+    def _recommit(self, previous: DocumentRecord, document: DocumentRecord) -> _Pending:
+        """An unchanged document under a new path or new groups: its stored chunks, as they are."""
+        record = replace(
+            previous, source_path=document.source_path, mtime=document.mtime, groups=document.groups
+        )
+        moved = previous.source_path if previous.source_path != document.source_path else None
+        pending = _Pending(record, moved_from=moved)
+        pending.reused = self.store.document_vectors(record.collection, record.id)
+        for chunk in self.store.document_chunks(record.collection, record.id):
+            draft = _Draft(chunk.text, chunk.page, chunk.tokens, chunk.kind, chunk.image_sha256)
+            pending.drafts[chunk.id] = draft
+        return pending
+
     def _chunk(self, document: DocumentRecord, loaded: Loaded, with_images: str) -> _Pending:
         pending = _Pending(document, notes=list(dict.fromkeys(loaded.notes)))
-        database = self.store.database
+        collection, doc_id = document.collection, document.id
         previous = _Previous(
-            vectors=database.document_vectors(document.collection, document.id),
-            chunks={c.id: c for c in database.document_chunks(document.collection, document.id)},
+            vectors=self.store.document_vectors(collection, doc_id),
+            chunks={c.id: c for c in self.store.document_chunks(collection, doc_id)},
         )
         # Every word costs at least one token, so the word count bounds the chunks from below
         # and an enormous file fails here, before seconds of tokenizing and sentence splitting.
@@ -401,50 +392,14 @@ class Ingestor:
         # Identical text (a copied file, a repeated disclaimer) is embedded once.
         texts = list(dict.fromkeys(p.drafts[cid].text for p, cid in to_embed))
         vectors = dict(zip(texts, self.embeddings.encode_documents(texts), strict=True))
-        updates = [
-            DocumentUpdate(
-                document=pending.document,
-                chunks=[
-                    NewChunk(
-                        id=cid,
-                        ordinal=ordinal,
-                        text=draft.text,
-                        tokens=draft.tokens,
-                        page=draft.page,
-                        kind=draft.kind,
-                        image_sha256=draft.image_sha256,
-                        vector=pending.reused.get(cid, vectors.get(draft.text)),
-                    )
-                    for ordinal, (cid, draft) in enumerate(pending.drafts.items())
-                ],
-            )
-            for pending in batch
-        ]
+        updates = [pending.update(vectors) for pending in batch]
+        self.store.ensure_collection(collection, self.embeddings.name, self.embeddings.dimension)
         self.store.commit(collection, updates)
         for pending in batch:
             report.ingested.append(pending.document.source_path)
-            report.details[pending.document.source_path] = pending.summary()
+            report.details[pending.document.source_path] = pending.detail()
         report.chunks_embedded += len(to_embed)
         report.chunks_reused += sum(len(p.reused) for p in batch)
-
-    def _prune(
-        self,
-        paths: list[Path],
-        candidates: list[Candidate],
-        collection: str,
-        report: IngestReport,
-    ) -> None:
-        """Remove documents under the given (existing) paths whose files were not found."""
-        present = {str(c.path) for c in candidates}
-        roots = [p.resolve() for p in paths if p.exists()]
-        gone = [
-            d
-            for d in self.store.documents(collection)
-            if d.source_path not in present and any(_under(d.source_path, r) for r in roots)
-        ]
-        if gone:
-            self.store.commit(collection, removals=[d.id for d in gone])
-            report.pruned.extend(d.source_path for d in gone)
 
 
 def _caption_standalone(loaded: Loaded, caption: str) -> None:
@@ -454,7 +409,3 @@ def _caption_standalone(loaded: Loaded, caption: str) -> None:
             loaded.blocks[index] = Figure(
                 block.image, (caption, *block.captions), block.page, block.fallback
             )
-
-
-def _under(source_path: str, root: Path) -> bool:
-    return source_path == str(root) or source_path.startswith(str(root).rstrip("/") + "/")

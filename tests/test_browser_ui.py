@@ -4,7 +4,8 @@ One journey through the Korean UI: upload a Korean document in the Library, ask 
 Chat and see the streamed answer cite it, attach an image and see its thumbnail under the
 answer, open the Dashboard. Screenshots of each page go to ``test-artifacts/``. A tracking
 server stands in for an attacker: the uploaded document embeds an image and a link pointing at
-it, and the browser must never contact it.
+it, and the browser must never contact it; the e-mail address in it must not become a
+``mailto:`` link.
 
 Needs ``chromium`` (``apt-get install -y chromium``) and ``pip install playwright``; Playwright's
 own browser download is not used.
@@ -120,7 +121,8 @@ def test_upload_ask_attach_image_and_dashboard_in_chromium(served, tracker, tmp_
     document = tmp_path / DOCUMENT
     document.write_text(
         "# 사내 도서관 규정\n\n"
-        "사내 도서관에서 책은 2주 동안 빌릴 수 있으며, 한 번 연장할 수 있습니다.\n\n"
+        "사내 도서관에서 책은 2주 동안 빌릴 수 있으며, 한 번 연장할 수 있습니다. "
+        "문의: library@corp.example\n\n"
         f"![추적]({track_url}/pixel.png?leak=1) [링크]({track_url}/link?leak=2) "
         f"{track_url}/raw?leak=3\n",
         encoding="utf-8",
@@ -162,6 +164,9 @@ def test_upload_ask_attach_image_and_dashboard_in_chromium(served, tracker, tmp_
         expect(answer.get_by_text("도서관_규정.md").first).to_be_visible()
         assert answer.locator("[data-testid='stMarkdownContainer']").first.inner_text().strip()
         assert answer.inner_text().index("[1]") < answer.inner_text().index("도서관_규정.md")
+        # the passage's e-mail address is shown, as text: GFM would make it a mailto: link
+        expect(answer.get_by_text("library@corp.example").first).to_be_visible()
+        expect(page.locator("a[href^='mailto:']")).to_have_count(0)
         page.screenshot(path=ARTIFACTS / "chat.png", full_page=True)
 
         # Attach an image: its thumbnail appears under the new answer

@@ -11,7 +11,8 @@ import pytest
 
 from ingest.captions import Captioner
 from ingest.limits import Limits
-from ingest.pipeline import Ingestor, IngestProgress
+from ingest.pipeline import Ingestor
+from ingest.report import IngestProgress
 from rag.retrieval import hit_to_document
 from rag.store import Store
 from tests import ingest_corpus as corpus
@@ -62,19 +63,23 @@ def test_bad_files_fail_alone_with_reasons(ingestor: Ingestor, tmp_path: Path):
     outside = tmp_path / "secret.txt"
     outside.write_text("top secret")
     (root / "escape.txt").symlink_to(outside)
-    report = ingestor.ingest([root, tmp_path / "missing.md"], collection="default")
-    assert report.ingested == [str((root / "good.md").resolve())]
+    report = ingestor.ingest([root], collection="default")
+    good = str((root / "good.md").resolve())
+    assert report.ingested == [good]
     reasons = {Path(f.path).name: f.error for f in report.failed}
     assert reasons["empty.txt"] == "file is empty"
     assert "unknown text encoding" in reasons["latin1.txt"]
     assert "NUL" in reasons["binary.txt"]
     assert "limit" in reasons["huge.txt"]
     assert "symlink leaves" in reasons["escape.txt"]
-    assert reasons["missing.md"] == "no such file or directory"
-    assert "ignored.xyz" not in reasons
-    texts = [c.text for c in ingestor.store.database.document_chunks("default", "x")]
-    assert texts == []
-    assert all("top secret" not in d.source_path for d in ingestor.store.documents("default"))
+    assert set(reasons) == {"empty.txt", "latin1.txt", "binary.txt", "huge.txt", "escape.txt"}
+    # failed files leave nothing in the store: every chunk it holds is good.md's
+    store = ingestor.store
+    [document] = store.documents("default")
+    assert document.source_path == good
+    chunks = store.document_chunks("default", document.id)
+    assert store.collection("default").chunks == len(chunks) == document.chunks > 0
+    assert all("정상" in c.text or "좋은 문서" in c.text for c in chunks)
 
 
 def test_progress_reports_every_file(ingestor: Ingestor, examples_copy: Path):
@@ -114,7 +119,7 @@ def full_ingestor(store: Store, embeddings) -> Ingestor:
 
 def chunks_of(store: Store, path: Path) -> list:
     [document] = store.find_documents("default", str(path))
-    return store.database.document_chunks("default", document.id)
+    return store.document_chunks("default", document.id)
 
 
 def test_every_format_ingests_and_each_hostile_file_fails_alone(
@@ -294,4 +299,203 @@ def test_chunk_and_image_limits(store: Store, embeddings, tmp_path: Path):
     assert "more than 10 chunks (max_chunks_per_file)" in report.failed[0].error
     kinds = [c.kind for c in chunks_of(store, folder / "images.md")]
     assert kinds.count("image") == 2
-    assert "skipped images after the first 2" in report.details[str(folder / "images.md")]
+    detail = report.details[str(folder / "images.md")]
+    assert (detail.chunks, detail.images) == (len(kinds), 2)
+    assert "skipped images after the first 2 (max_images_per_file)" in detail.notes
+
+
+# --- identity: documents are their path under the ingested folder -----------------------------
+
+
+def write_tree(root: Path, prefix: str = "") -> Path:
+    """Three small documents, one in a subfolder; ``prefix`` makes their texts distinct."""
+    (root / "sub").mkdir(parents=True)
+    (root / "a.md").write_text(f"# {prefix}가\n사과는 빨갛습니다.", encoding="utf-8")
+    (root / "b.md").write_text(f"# {prefix}나\n바나나는 노랗습니다.", encoding="utf-8")
+    (root / "sub" / "c.md").write_text(f"# {prefix}다\n포도는 보라색입니다.", encoding="utf-8")
+    return root
+
+
+def stored(store: Store) -> dict[str, str]:
+    """Document id -> source path, relative to the test's folder."""
+    return {d.id: d.source_path for d in store.documents("default")}
+
+
+def test_moving_an_ingested_folder_embeds_nothing_and_updates_paths(
+    ingestor: Ingestor, tmp_path: Path
+):
+    corpus_dir = write_tree(tmp_path / "old-place" / "corpus")
+    first = ingestor.ingest([corpus_dir], collection="default")
+    assert first.chunks_embedded > 0
+    before = stored(ingestor.store)
+
+    moved = tmp_path / "new-place" / "corpus"
+    moved.parent.mkdir()
+    corpus_dir.rename(moved)
+    report = ingestor.ingest([moved], collection="default")
+    assert report.chunks_embedded == 0 and not report.failed
+    after = stored(ingestor.store)
+    assert after.keys() == before.keys()  # the same documents, by id
+    assert sorted(after.values()) == sorted(str(p.resolve()) for p in moved.rglob("*.md"))
+    assert {report.details[p].moved_from for p in report.ingested} == set(before.values())
+    hits = ingestor.store.search(
+        "default", ingestor.embeddings.encode_query("포도는 무슨 색인가요?"), k=1
+    )
+    assert hits[0].chunk.source_path == str((moved / "sub" / "c.md").resolve())
+    again = ingestor.ingest([moved], collection="default")
+    assert again.chunks_embedded == 0 and len(again.unchanged) == 3
+
+
+def test_renaming_an_ingested_folder_makes_no_duplicates(ingestor: Ingestor, tmp_path: Path):
+    corpus_dir = write_tree(tmp_path / "2023-corpus")
+    ingestor.ingest([corpus_dir], collection="default")
+    renamed = corpus_dir.rename(tmp_path / "archive")
+    report = ingestor.ingest([renamed], collection="default")
+    assert report.chunks_embedded == 0 and len(report.ingested) == 3
+    info = ingestor.store.collection("default")
+    assert info.documents == 3
+    vector = ingestor.embeddings.encode_query("사과는 무슨 색인가요?")
+    sources = [h.chunk.source_path for h in ingestor.store.search("default", vector, k=10)]
+    assert len(sources) == len(set(sources)) == info.chunks  # every chunk once
+    assert all(Path(s).is_relative_to(renamed.resolve()) for s in sources)
+
+
+def test_prune_removes_the_documents_of_a_deleted_folder(ingestor: Ingestor, tmp_path: Path):
+    kept = write_tree(tmp_path / "kept", "kept ")
+    doomed = write_tree(tmp_path / "doomed", "doomed ")
+    ingestor.ingest([kept, doomed], collection="default")
+    for path in sorted(doomed.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    doomed.rmdir()
+    report = ingestor.ingest([doomed], collection="default", prune=True)
+    assert sorted(report.pruned) == sorted(
+        str(doomed.resolve() / name) for name in ("a.md", "b.md", "sub/c.md")
+    )
+    left = sorted(stored(ingestor.store).values())
+    assert left == sorted(str(p.resolve()) for p in kept.rglob("*.md"))
+
+
+def test_same_file_through_its_folder_or_alone_is_one_document(ingestor: Ingestor, tmp_path: Path):
+    corpus_dir = write_tree(tmp_path / "corpus")
+    ingestor.ingest([corpus_dir], collection="default")
+    alone = ingestor.ingest([corpus_dir / "sub" / "c.md"], collection="default")
+    assert alone.unchanged == [str((corpus_dir / "sub" / "c.md").resolve())]
+    assert ingestor.store.collection("default").documents == 3
+
+
+def test_roots_with_the_same_name_in_different_places_do_not_collide(
+    ingestor: Ingestor, tmp_path: Path
+):
+    first = write_tree(tmp_path / "team-a" / "docs", "A ")
+    second = write_tree(tmp_path / "team-b" / "docs", "B ")
+    report = ingestor.ingest([first, second], collection="default")
+    assert len(report.ingested) == 6
+    assert len(stored(ingestor.store)) == 6
+    again = ingestor.ingest([second, first], collection="default")
+    assert len(again.unchanged) == 6 and again.chunks_embedded == 0
+
+
+def test_a_moved_document_keeps_its_readers(ingestor: Ingestor, tmp_path: Path):
+    corpus_dir = write_tree(tmp_path / "hr-files")
+    ingestor.ingest([corpus_dir], collection="default", groups=["hr"])
+    renamed = corpus_dir.rename(tmp_path / "public-files")
+    report = ingestor.ingest([renamed], collection="default")  # for everyone, this time
+    assert report.chunks_embedded > 0  # new public documents, not the hr ones taken over
+    groups = sorted(d.groups for d in ingestor.store.documents("default"))
+    assert groups == [(), (), (), ("hr",), ("hr",), ("hr",)]
+
+
+def test_a_store_with_absolute_path_ids_keeps_its_documents(
+    ingestor: Ingestor, embeddings, tmp_path: Path
+):
+    """Ids that hash the absolute path (stores written before relative keys) still match."""
+    import hashlib
+
+    from rag.store import DocumentRecord, DocumentUpdate, NewChunk
+
+    corpus_dir = write_tree(tmp_path / "corpus")
+    files = sorted(p.resolve() for p in corpus_dir.rglob("*.md"))
+    texts = [p.read_text(encoding="utf-8") for p in files]
+    updates = []
+    for path, text, vector in zip(files, texts, embeddings.encode_documents(texts), strict=True):
+        old_id = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+        record = DocumentRecord(
+            id=old_id,
+            collection="default",
+            source_path=str(path),
+            content_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+            size=path.stat().st_size,
+            mtime=path.stat().st_mtime,
+        )
+        chunk = NewChunk(id=f"{old_id}-0", ordinal=0, text=text, tokens=10, vector=vector)
+        updates.append(DocumentUpdate(record, [chunk]))
+    store = ingestor.store
+    store.ensure_collection("default", embeddings.name, embeddings.dimension)
+    store.commit("default", updates)
+    old_ids = set(stored(store))
+
+    report = ingestor.ingest([corpus_dir], collection="default")
+    assert len(report.unchanged) == 3 and report.chunks_embedded == 0
+    moved = corpus_dir.rename(tmp_path / "moved")
+    report = ingestor.ingest([moved], collection="default")
+    assert report.chunks_embedded == 0 and set(stored(store)) == old_ids
+
+
+# --- cheap checks: mistakes in the paths cost no model load ------------------------------------
+
+
+def test_paths_are_checked_before_anything_is_written(ingestor: Ingestor, tmp_path: Path):
+    from rag.errors import IngestError
+
+    nothing = tmp_path / "hangul-only"
+    nothing.mkdir()
+    for name in ("예산.hwp", "계획.hwp", "매출.xlsx"):
+        (nothing / name).write_bytes(b"\xd0\xcf\x11\xe0 not read")
+    (nothing / ".hidden.md").write_text("# hidden")
+    good = write_tree(tmp_path / "good")
+    with pytest.raises(IngestError) as missing:
+        ingestor.ingest([good, tmp_path / "missing.md"], collection="default")
+    assert str(missing.value) == f"{tmp_path / 'missing.md'}: no such file or directory"
+    with pytest.raises(IngestError) as empty:
+        ingestor.ingest([nothing], collection="default")
+    assert str(empty.value).startswith(
+        f"no files found in {nothing} (skipped 3 of types no loader reads: .hwp 2, .xlsx 1)"
+    )
+    assert ingestor.store.collections() == []  # no empty collection, nothing half-done
+
+
+def test_a_run_where_every_file_fails_creates_no_collection(ingestor: Ingestor, tmp_path: Path):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    report = ingestor.ingest([folder], collection="default")
+    assert [f.error for f in report.failed] == ["file is empty"]
+    assert ingestor.store.collections() == []
+
+
+@pytest.mark.parametrize("kind", ["missing", "nothing readable"])
+def test_ingest_command_reports_a_bad_path_before_loading_the_embedder(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    monkeypatch.chdir(tmp_path)  # no stray bllossom-rag.toml
+    monkeypatch.setenv("BLLOSSOM_RAG_DATA_DIR", str(tmp_path / "data"))
+    # Loading this embedder would fail loudly: the path error has to come first.
+    monkeypatch.setenv("BLLOSSOM_RAG_EMBEDDING_MODEL", str(tmp_path / "no-such-model"))
+    target = tmp_path / "docs"
+    if kind == "nothing readable":
+        target.mkdir()
+        (target / "예산.hwp").write_bytes(b"\xd0\xcf\x11\xe0")
+    result = CliRunner().invoke(app, ["ingest", str(target)])
+    assert result.exit_code == 1
+    expected = (
+        f"{target}: no such file or directory"
+        if kind == "missing"
+        else f"no files found in {target} (skipped 1 of types no loader reads: .hwp 1)"
+    )
+    assert result.output.startswith(f"Error: {expected}")
+    assert "embedding model" not in result.output and result.output.count("\n") == 1
+    assert not (tmp_path / "data" / "store.sqlite3").exists()

@@ -38,7 +38,7 @@ def test_summary_strict_json_and_prune(cli_env: dict[str, str], tmp_path: Path):
     table = run(cli_env, str(folder))
     assert table.returncode == 0, table.stderr  # something was ingested, nothing crashed
     assert "ingested" in table.stdout and "보고서.pdf" in table.stdout
-    assert "3 chunks (1 images)" in table.stdout  # two pages of text and the chart
+    assert "3 chunks (1 image)" in table.stdout  # two pages of text and the chart
     assert "content is a PNG image, not a PDF document" in table.stdout
     assert "types no loader reads: .hwp 2, .xlsx 1" in table.stdout
     assert "2 ingested, 0 unchanged, 1 failed, 3 skipped" in table.stdout

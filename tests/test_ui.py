@@ -39,7 +39,8 @@ def en(key: str) -> str:
 
 @pytest.fixture(scope="module")
 def ui_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with the handbook in ``default`` and a public + an hr-only file in ``acl``."""
+    """The handbook in ``default``, a public and an hr-only file in ``acl``, an image in
+    ``charts``, and ``hr-only`` whose one document only the hr group may read."""
     root = tmp_path_factory.mktemp("ui")
     acl = root / "acl-docs"
     acl.mkdir()
@@ -57,6 +58,7 @@ def ui_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
         ingestor.ingest([acl / "공지.md"], collection="acl")
         ingestor.ingest([acl / "인사_비밀.md"], collection="acl", groups=["hr"])
         ingestor.ingest([charts], collection="charts")
+        ingestor.ingest([acl / "인사_비밀.md"], collection="hr-only", groups=["hr"])
     return data
 
 
@@ -205,7 +207,9 @@ def test_dashboard_renders_counts_ingests_and_latency(ui_env: Path):
     frames = [f.value for f in at.dataframe]
     per_collection = next(f for f in frames if "Collection" in f and "Images" in f)
     assert {"default", "acl"} <= set(per_collection["Collection"])
-    assert any("Commit" in f for f in frames)  # last ingests
+    recent = next(f for f in frames if en("ingested_at") in f)  # last ingests, newest first
+    assert len(recent) > 0 and "인사_비밀.md" not in set(recent[en("file")])
+    assert list(recent[en("ingested_at")]) == sorted(recent[en("ingested_at")], reverse=True)
     healthy = en("in_process").format(model=GENERATOR_MODEL)
     assert at.success[0].value == literal_markdown(healthy)
     assert len(at.get("vega_lite_chart")) == 3  # per-collection bars, TTFT, tokens/s
@@ -312,3 +316,141 @@ def test_language_follows_the_browser_and_the_toggle(ui_env: Path, monkeypatch):
     at.segmented_control(key="language").set_value("en").run()
     assert at.title[0].value == en("chat_title")
     assert start(locale="en-US").title[0].value == en("chat_title")
+
+
+# --- uploads cannot take over a document; metadata follows access --------------------------------
+
+PLAN = "# 채용 계획\n\n2025년 하반기에 개발자 3명을 채용합니다."
+
+
+def signed_in(email: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("BLLOSSOM_RAG_UI_AUTH", "true")
+    monkeypatch.setenv("BLLOSSOM_RAG_UI_USER_GROUPS", f'{{"{HR_USER}": ["hr"]}}')
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.user = {"is_logged_in": True, "email": email, "name": email}
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def upload(
+    at: AppTest, collection: str, files: list[tuple[str, bytes]], groups: list[str] = ()
+) -> dict[str, tuple[str, str]]:
+    """Upload into ``collection`` (typed as a new name when it is not listed); file -> result."""
+    at.switch_page("views/library.py").run()
+    picker = at.selectbox(key="library_collection")
+    if collection in picker.options:
+        picker.set_value(collection).run()
+    else:
+        picker.set_value("\x00new").run()
+        at.text_input(key="library_collection_new").set_value(collection).run()
+    at.file_uploader[0].set_value([(name, data, "text/plain") for name, data in files])
+    if groups:
+        at.multiselect[0].set_value(list(groups))
+    next(b for b in at.button if b.label == en("ingest_button")).click().run()
+    assert not at.exception, at.exception
+    frame = at.dataframe[0].value
+    return {
+        name: (result, detail)
+        for name, result, detail in zip(
+            frame["file"], frame["result"], frame["detail"], strict=True
+        )
+    }
+
+
+def plan_document(data: Path, collection: str):
+    with Store(data) as store:
+        [document] = store.documents(collection)
+        return document, [c.id for c in store.document_chunks(collection, document.id)]
+
+
+def test_an_upload_cannot_take_over_a_document_its_uploader_cannot_read(
+    ui_env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    insider = signed_in(HR_USER, monkeypatch)
+    assert upload(insider, "plans", [("plan.txt", PLAN.encode())], ["hr"]) == {
+        "plan.txt": ("ingested", "")
+    }
+    original, chunks = plan_document(ui_env, "plans")
+    saved = ui_env / "uploads" / "plans" / "plan.txt"
+
+    outsider = signed_in("lee@corp.example", monkeypatch)
+    attempts = [("plan.txt", b"# hijacked\n\nmine now"), ("../../plan.txt", b"# again\n\nx")]
+    results = upload(outsider, "plans", attempts[:1]) | upload(outsider, "plans", attempts[1:])
+    # the insider cannot make it public by uploading the same name for everyone either
+    public = upload(insider, "plans", [("plan.txt", b"# public\n\nfor all")])
+    assert [result for result, _ in [*results.values(), *public.values()]] == ["failed"] * 3
+    taken = en("upload_name_taken").format(name="plan.txt")
+    assert results == {"plan.txt": ("failed", taken), "../../plan.txt": ("failed", taken)}
+    differ = en("upload_groups_differ").format(name="plan.txt", groups="hr")
+    assert public == {"plan.txt": ("failed", differ)}
+    assert plan_document(ui_env, "plans") == (original, chunks)  # groups, content, chunks
+    assert saved.read_text(encoding="utf-8") == PLAN
+
+
+def test_a_failed_upload_leaves_the_original_file_and_its_chunks(
+    ui_env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    at = signed_in(HR_USER, monkeypatch)
+    upload(at, "plans-failed", [("plan.txt", PLAN.encode())], ["hr"])
+    original, chunks = plan_document(ui_env, "plans-failed")
+    results = upload(at, "plans-failed", [("plan.txt", b"\x00\x01 not text")], ["hr"])
+    assert results["plan.txt"][0] == "failed" and "NUL" in results["plan.txt"][1]
+    saved = ui_env / "uploads" / "plans-failed" / "plan.txt"
+    assert saved.read_text(encoding="utf-8") == PLAN
+    assert plan_document(ui_env, "plans-failed") == (original, chunks)
+    assert not [p for p in saved.parent.iterdir() if p.name.startswith(".")]  # no staging left
+
+    changed = PLAN + "\n\n면접은 2회입니다."
+    assert upload(at, "plans-failed", [("plan.txt", changed.encode())], ["hr"]) == {
+        "plan.txt": ("ingested", "")
+    }
+    assert saved.read_text(encoding="utf-8") == changed  # a good upload does replace it
+
+
+def test_groups_are_chosen_among_the_users_own(ui_env: Path, monkeypatch: pytest.MonkeyPatch):
+    at = signed_in(HR_USER, monkeypatch)
+    at.switch_page("views/library.py").run()
+    assert at.multiselect[0].options == ["hr"]
+    outsider = signed_in("lee@corp.example", monkeypatch)
+    outsider.switch_page("views/library.py").run()
+    assert outsider.multiselect[0].options == []
+    # the service checks it too, whatever a crafted request sends
+    from rag.access import Access
+    from rag.assistant import Assistant
+    from rag.errors import BllossomRagError
+    from ui.web.services.library import ingest_uploads
+
+    crafted = Assistant(Settings(data_dir=ui_env, embedding_model=EMBEDDING_MODEL))
+    with pytest.raises(BllossomRagError, match="finance"):
+        ingest_uploads(
+            crafted,
+            [("x.txt", b"text")],
+            collection="plans-groups",
+            groups=["finance"],
+            access=Access.for_groups(["hr"]),
+        )
+    assert not (ui_env / "uploads" / "plans-groups").exists()
+
+
+def test_collections_and_ingests_nobody_may_read_are_not_listed(
+    ui_env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def seen(at: AppTest) -> tuple[list[str], list[str], set[str], set[str]]:
+        chat = list(at.selectbox(key="chat_collection").options)
+        at.switch_page("views/library.py").run()
+        library = [o for o in at.selectbox(key="library_collection").options if o != "\x00new"]
+        at.switch_page("views/dashboard.py").run()
+        assert not at.exception, at.exception
+        frames = [f.value for f in at.dataframe]
+        per_collection = next(f for f in frames if "Images" in f)
+        recent = next(f for f in frames if en("ingested_at") in f)
+        return chat, library, set(per_collection[en("collection")]), set(recent[en("collection")])
+
+    chat, library, dashboard, recent = seen(signed_in("lee@corp.example", monkeypatch))
+    assert "hr-only" not in chat and "hr-only" not in library
+    assert "hr-only" not in dashboard and "hr-only" not in recent
+    assert {"acl", "default"} <= set(chat) & set(library) & dashboard
+
+    chat, library, dashboard, _ = seen(signed_in(HR_USER, monkeypatch))
+    assert "hr-only" in chat and "hr-only" in library and "hr-only" in dashboard

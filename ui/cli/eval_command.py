@@ -108,7 +108,9 @@ def _ingest_corpus(assistant: Assistant, data: EvalDataset, collection: str | No
         if not path.is_file() or path.read_text(encoding="utf-8") != passage.text:
             path.write_text(passage.text, encoding="utf-8")
     err.print(f"Corpus: {len(data.passages)} passages -> collection {escape(name)}")
-    ingestor = Ingestor.from_settings(assistant.settings, assistant.store, assistant.embeddings)
+    ingestor = Ingestor.from_settings(
+        assistant.settings, assistant.store, assistant.embeddings, llm=lambda: assistant.llm
+    )
     report = ingestor.ingest([folder], collection=name)
     if report.failed:
         first = report.failed[0]

@@ -11,10 +11,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from rag.access import parse_groups
-from ui.cli.app import CollectionOption, JsonOption, app, err, open_assistant, out, print_json
+from ui.cli.app import (
+    CollectionOption,
+    JsonOption,
+    app,
+    err,
+    open_assistant,
+    out,
+    print_json,
+    user_errors,
+)
 
 if TYPE_CHECKING:
-    from ingest.pipeline import IngestReport
+    from ingest.report import FileDetail, IngestReport
 
 # Beyond this many unchanged files the summary shows their count instead of each path.
 _UNCHANGED_ROWS = 20
@@ -44,17 +53,18 @@ def ingest(
     """Ingest documents: unchanged files are skipped, changed files re-indexed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from ingest.pipeline import Ingestor, IngestProgress
+    from ingest.discovery import find_files
+    from ingest.pipeline import Ingestor
+    from ingest.report import IngestProgress
 
+    with user_errors():  # a wrong path costs no model load
+        found = find_files(paths, allow_missing=prune)
     with open_assistant() as assistant:
         settings = assistant.settings
         if caption is not None:
             settings = settings.model_copy(update={"caption_images": caption})
         ingestor = Ingestor.from_settings(
-            settings,
-            assistant.store,
-            assistant.embeddings,
-            llm=assistant.llm if settings.caption_images else None,
+            settings, assistant.store, assistant.embeddings, llm=lambda: assistant.llm
         )
         columns = (
             TextColumn("[progress.description]{task.description}"),
@@ -77,7 +87,7 @@ def ingest(
                 )
 
             report = ingestor.ingest(
-                paths,
+                found,
                 collection=collection or settings.collection,
                 groups=parse_groups(groups),
                 on_progress=show,
@@ -98,9 +108,10 @@ def _print_ingest_summary(report: IngestReport) -> None:
     table.add_column("file")
     table.add_column("detail")
     for path in report.ingested:
-        table.add_row("[green]ingested[/]", escape(path), escape(report.details.get(path, "")))
+        detail = report.details.get(path)
+        table.add_row("[green]ingested[/]", escape(path), escape(_describe(detail)))
     if len(report.unchanged) > _UNCHANGED_ROWS:
-        table.add_row("[dim]unchanged[/]", f"{len(report.unchanged)} files", "")
+        table.add_row("[dim]unchanged[/]", _count(len(report.unchanged), "file"), "")
     else:
         for path in report.unchanged:
             table.add_row("[dim]unchanged[/]", escape(path), "")
@@ -111,7 +122,7 @@ def _print_ingest_summary(report: IngestReport) -> None:
     if report.skipped:
         table.add_row(
             "[dim]skipped[/]",
-            f"{len(report.skipped)} files",
+            _count(len(report.skipped), "file"),
             f"types no loader reads: {escape(report.skipped_types())}",
         )
     out.print(table)
@@ -120,5 +131,19 @@ def _print_ingest_summary(report: IngestReport) -> None:
     out.print(
         f"{len(report.ingested)} ingested, {len(report.unchanged)} unchanged, "
         f"{len(report.failed)} failed{removed}{skipped}; "
-        f"{report.chunks_embedded} chunks embedded"
+        f"{_count(report.chunks_embedded, 'chunk')} embedded"
     )
+
+
+def _describe(detail: FileDetail | None) -> str:
+    """``3 chunks (1 image); skipped images after ...; moved from /old/path``."""
+    if detail is None:
+        return ""
+    images = f" ({_count(detail.images, 'image')})" if detail.images else ""
+    moved = [f"moved from {detail.moved_from}"] if detail.moved_from else []
+    return "; ".join([_count(detail.chunks, "chunk") + images, *detail.notes, *moved])
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 chunk``, ``2 chunks``."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

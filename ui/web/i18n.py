@@ -1,7 +1,8 @@
 """Korean and English labels, chosen by a toggle, the ``ui_language`` setting or the browser.
 
 Labels live in one table, Korean first, so a missing translation is a visible gap in one
-place rather than an English string buried in a page. Only the app's own words are translated;
+place rather than an English string buried in a page. English plurals are the one grammar rule:
+see :func:`t`. Only the app's own words are translated;
 documents, answers and file names are shown as they are.
 """
 
@@ -66,6 +67,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "thinking": ("문서를 찾고 답을 쓰는 중…", "Searching and writing…"),
     "describe_image": ("이 이미지에 대해 설명해 주세요.", "Describe this image."),
     "sources": ("출처 {count}개", "{count} sources"),
+    "sources.one": ("출처 {count}개", "{count} source"),
     "no_sources": ("찾은 문단이 없습니다.", "No passages were found."),
     "page_number": ("{page}쪽", "p. {page}"),
     "score": ("점수 {score:.3f}", "score {score:.3f}"),
@@ -91,20 +93,43 @@ LABELS: dict[str, tuple[str, str]] = {
     "library_title": ("문서 보관함", "Document library"),
     "upload_files": ("파일 올리기", "Upload files"),
     "upload_help": (
-        "파일당 최대 {mb} MB. 같은 이름으로 다시 올리면 문서가 갱신됩니다.",
-        "Up to {mb} MB per file. Uploading the same name again updates the document.",
+        "파일당 최대 {mb} MB. 같은 이름으로 다시 올리면 그 문서가 갱신됩니다 "
+        "(내가 읽을 수 있고 그룹이 같은 문서만).",
+        "Up to {mb} MB per file. Uploading the same name again updates that document "
+        "(only one you can read, with the same groups).",
     ),
     "allowed_groups": ("읽을 수 있는 그룹", "Allowed groups"),
     "allowed_groups_help": (
-        "비워 두면 모두가 읽을 수 있습니다. "
-        "내가 속하지 않은 그룹만 고르면 나에게도 보이지 않습니다.",
-        "Empty means everyone. Choose only groups you are not in and you will not see them either.",
+        "비워 두면 모두가 읽을 수 있습니다. 내가 속한 그룹 중에서만 고를 수 있습니다.",
+        "Empty means everyone. You can choose among your own groups only.",
+    ),
+    "groups_not_yours": (
+        "내가 속하지 않은 그룹은 고를 수 없습니다: {groups}",
+        "You can only choose groups you belong to, not: {groups}",
+    ),
+    "replaced_by": (
+        "같은 이름의 {name}(으)로 대체됨",
+        "replaced by {name} (same name)",
+    ),
+    "upload_name_taken": (
+        "{name} 이름의 문서가 이미 있고 나는 읽을 수 없습니다. 다른 이름으로 올려 주세요.",
+        "a document named {name} exists that you cannot read: upload it under another name",
+    ),
+    "upload_groups_differ": (
+        "{name} 문서가 이미 있고 읽을 수 있는 그룹이 다릅니다({groups}). "
+        "같은 그룹으로 올리거나 먼저 삭제하세요.",
+        "{name} exists for other groups ({groups}): upload it for the same groups, "
+        "or delete it first",
     ),
     "ingest_button": ("올리고 색인하기", "Upload and index"),
     "ingest_starting": ("색인 준비 중…", "Preparing…"),
     "ingest_progress": (
-        "파일 {done}/{total}, 청크 {chunks}개 임베딩",
-        "{done}/{total} files, {chunks} chunks embedded",
+        "파일 {done}/{total}, 청크 {count}개 임베딩",
+        "{done}/{total} files, {count} chunks embedded",
+    ),
+    "ingest_progress.one": (
+        "파일 {done}/{total}, 청크 {count}개 임베딩",
+        "{done}/{total} files, {count} chunk embedded",
     ),
     "ingest_summary": (
         "색인 {ingested}, 변경 없음 {unchanged}, 실패 {failed}",
@@ -139,11 +164,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "component": ("구성 요소", "Component"),
     "last_ingests": ("최근 색인", "Last ingests"),
     "no_commits": ("아직 색인 기록이 없습니다.", "No ingests yet."),
-    "commit_seq": ("커밋", "Commit"),
-    "finished": ("완료 시각", "Finished"),
-    "duration_s": ("소요(초)", "Duration (s)"),
-    "chunks_added": ("추가 청크", "Chunks added"),
-    "chunks_removed": ("삭제 청크", "Chunks removed"),
+    "last_ingests_note": (
+        "내가 읽을 수 있는 문서만, 최근에 색인한 순서로",
+        "Documents you can read, most recently ingested first",
+    ),
     "generator": ("생성기", "Generator"),
     "worker_ok": (
         "워커 정상 ({url}, {latency:.0f} ms): {detail}",
@@ -163,6 +187,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "ttft": ("첫 토큰까지(초)", "Time to first token (s)"),
     "tokens_per_s": ("토큰/초", "Tokens/s"),
     "answers": ("답변 {count}개, 실패 {failed}개", "{count} answers, {failed} failed"),
+    "answers.one": ("답변 {count}개, 실패 {failed}개", "{count} answer, {failed} failed"),
     "time": ("시각", "Time"),
 }
 
@@ -182,7 +207,14 @@ def init_language(settings: Settings) -> str:
 
 
 def t(key: str, **values: object) -> str:
-    """The label ``key`` in the session's language, formatted with ``values``."""
+    """The label ``key`` in the session's language, formatted with ``values``.
+
+    English counts take a plural: a label with a ``{count}`` field says it in the plural, and
+    its ``<key>.one`` twin, when there is one, says it for a count of 1 (Korean counts with
+    counters and needs no second form).
+    """
+    if values.get("count") == 1 and f"{key}.one" in LABELS:
+        key = f"{key}.one"
     korean, english = LABELS[key]
     text = korean if st.session_state.get(LANGUAGE_KEY) == "ko" else english
     return text.format(**values) if values else text

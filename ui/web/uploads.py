@@ -3,21 +3,27 @@ r"""Uploaded files onto disk without trusting anything the browser says about th
 A client controls an upload's name completely: ``../../.bashrc``, ``C:\\evil``, a NUL byte, a
 thousand characters, a leading dot. We keep only a cleaned last path component and write it
 into ``data_dir/uploads/<collection>/`` ourselves, atomically and without following symlinks.
-What the bytes *are* is not decided here: the saved file goes through the same ingestion
-pipeline (size cap, loaders, content checks) as a file named on the command line.
+An upload first lands in a hidden staging folder and takes its place only once it is
+ingested, so a file that fails never replaces the one it was named after. What the bytes
+*are* is not decided here: the saved file goes through the same ingestion pipeline (size cap,
+loaders, content checks) as a file named on the command line.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
 import secrets
+import shutil
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 from rag.errors import BllossomRagError
+from rag.files import atomic_write
 
 UPLOADS_FOLDER = "uploads"
+STAGING_PREFIX = ".staging-"
 # Most file systems allow 255 bytes per name; leave room for a temp-file prefix and suffix.
 MAX_NAME_BYTES = 200
 _UNSAFE = re.compile(r"[^\w.\-()]+")
@@ -43,30 +49,44 @@ def safe_filename(name: str) -> str:
 
 
 def uploads_folder(data_dir: Path, collection: str) -> Path:
-    """``data_dir/uploads/<collection>`` (the collection name is validated by the caller)."""
-    return Path(data_dir).expanduser() / UPLOADS_FOLDER / collection
+    """``data_dir/uploads/<collection>`` (the collection name is validated by the caller).
+
+    ``data_dir`` is resolved (the operator may keep it behind a link); the folders below it are
+    not, so a link planted there is still seen and refused.
+    """
+    return Path(data_dir).expanduser().resolve() / UPLOADS_FOLDER / collection
 
 
 def save_upload(folder: Path, name: str, data: bytes) -> Path:
     """Write ``data`` as ``folder/safe_filename(name)`` atomically; return the path.
 
-    The same name uploaded again replaces the file, so ingestion sees it as the same
-    document, changed or unchanged.
+    The same name written again replaces the file (the rename replaces a symlink planted at
+    the name, never the file it points to).
+    """
+    _refuse_symlink(folder)
+    target = folder / safe_filename(name)
+    atomic_write(target, data, mode=0o600)
+    return target
+
+
+@contextlib.contextmanager
+def staging(folder: Path) -> Iterator[Path]:
+    """A fresh hidden folder inside ``folder`` where uploads wait until they are ingested.
+
+    Discovery passes over hidden folders, so nothing ever ingests a staged file by walking the
+    uploads folder; the folder and whatever is left in it are deleted on the way out.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    _refuse_symlink(folder)
+    staged = folder / f"{STAGING_PREFIX}{secrets.token_hex(8)}"
+    staged.mkdir(mode=0o700)
+    try:
+        yield staged
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _refuse_symlink(folder: Path) -> None:
     if folder.is_symlink():
         msg = f"upload folder {folder} is a symlink; refusing to write through it"
         raise BllossomRagError(msg)
-    target = folder / safe_filename(name)
-    temp = folder / f".upload-{secrets.token_hex(8)}.tmp"
-    # O_EXCL | O_NOFOLLOW: never write through a link planted under the temp name.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        # rename replaces a symlink at the target itself, never the file it points to
-        temp.replace(target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return target

@@ -17,11 +17,12 @@ from typing import Any
 import streamlit as st
 
 from rag.errors import BllossomRagError
-from ui.web import services
 from ui.web.i18n import t
 from ui.web.metrics import GenerationTimer
 from ui.web.resources import app_context, ready_assistant
 from ui.web.safe_markdown import MarkdownGuard, literal_markdown, safe_markdown, split_code_blocks
+from ui.web.services import chat as services
+from ui.web.services.common import readable_collections
 from ui.web.widgets import pick_collection
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
@@ -115,7 +116,7 @@ context = app_context()
 settings = context.settings
 assistant = context.assistant
 history: list[Turn] = st.session_state.setdefault(HISTORY_KEY, [])
-names = [info.name for info in services.collections(assistant, context.identity.access)]
+names = [info.name for info in readable_collections(assistant, context.identity.access)]
 
 with st.sidebar:
     collection = pick_collection(names, settings.collection, key="chat_collection")

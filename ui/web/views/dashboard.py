@@ -1,8 +1,9 @@
 """Dashboard: what the store holds, what it costs on disk, recent ingests, generator health.
 
 Counts come from the store's own tables, sizes from the data folder, latency from the answers
-the Chat page timed (``ui-metrics.sqlite3``). Nothing here loads a model: the generator check
-probes the worker's ``/health`` or, in-process, that the model folder exists.
+the Chat page timed (``ui-metrics.sqlite3``). Counts, collections and recent ingests cover only
+what the user may read. Nothing here loads a model: the generator check probes the worker's
+``/health`` or, in-process, that the model folder exists.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui.web import services
 from ui.web.i18n import t
 from ui.web.resources import app_context
 from ui.web.safe_markdown import literal_markdown
+from ui.web.services import dashboard as services
+from ui.web.services.common import display_name, readable_collections
 from ui.web.widgets import human_bytes, local_time
 
 context = app_context()
@@ -21,7 +23,8 @@ settings = context.settings
 assistant = context.assistant
 
 st.title(t("dashboard_title"))
-infos = services.collections(assistant, context.identity.access)
+access = context.identity.access
+infos = readable_collections(assistant, access)
 usage = services.store_usage(settings.data_dir)
 
 row = st.columns(5)
@@ -64,17 +67,16 @@ with left:
     )
 with right:
     st.subheader(t("last_ingests"))
-    commits = services.commits(assistant)
-    if commits:
+    recent = services.recent_documents(assistant, access)
+    if recent:
+        st.caption(t("last_ingests_note"))
         st.dataframe(
             pd.DataFrame(
                 {
-                    t("commit_seq"): [c.seq for c in commits],
-                    t("collection"): [c.collection for c in commits],
-                    t("finished"): [local_time(c.finished_at) for c in commits],
-                    t("duration_s"): [round(c.finished_at - c.started_at, 3) for c in commits],
-                    t("chunks_added"): [c.added for c in commits],
-                    t("chunks_removed"): [c.removed for c in commits],
+                    t("ingested_at"): [local_time(d.ingested_at) for d in recent],
+                    t("collection"): [d.collection for d in recent],
+                    t("file"): [display_name(d.source_path) for d in recent],
+                    t("chunks"): [d.chunks for d in recent],
                 }
             ),
             hide_index=True,

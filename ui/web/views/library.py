@@ -1,9 +1,10 @@
 """Library: upload files into a collection, see every file's result, list and delete documents.
 
-Uploads go through :func:`ui.web.services.ingest_uploads`, the same pipeline as ``bllossom-rag
-ingest`` (size cap, loaders, content checks, one result per file). The list shows only the
+Uploads go through :func:`ui.web.services.library.ingest_uploads`, the same pipeline as
+``bllossom-rag ingest`` (size cap, loaders, content checks, one result per file), and cannot
+replace a document the uploader may not read or give it other groups. The list shows only the
 documents the user's groups may read, so a restricted document is invisible here exactly as it
-is in Chat.
+is in Chat; the group picker offers only the user's own groups.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ingest.pipeline import IngestProgress
+from ingest.report import IngestProgress
 from rag.errors import BllossomRagError
-from ui.web import services
 from ui.web.i18n import t
 from ui.web.resources import app_context, ready_assistant
 from ui.web.safe_markdown import literal_markdown
+from ui.web.services import library as services
+from ui.web.services.common import display_name, readable_collections
 from ui.web.widgets import human_bytes, local_time, pick_collection, select_collection_next_run
 
 RESULTS_KEY = "library_results"
@@ -32,17 +34,13 @@ access = context.identity.access
 st.title(t("library_title"))
 if flash := st.session_state.pop(FLASH_KEY, None):
     st.success(literal_markdown(flash))
-infos = services.collections(assistant, access)
+infos = readable_collections(assistant, access)
 collection = pick_collection(
     [info.name for info in infos], settings.collection, key=COLLECTION_KEY, allow_new=True
 )
 if collection is None:
     collection = settings.collection
 
-known_groups = sorted(
-    {*context.identity.groups, *settings.ui_local_groups}
-    | {group for groups in settings.ui_user_groups.values() for group in groups}
-)
 with st.form("upload", clear_on_submit=True, border=True):
     files = st.file_uploader(
         t("upload_files"),
@@ -53,7 +51,7 @@ with st.form("upload", clear_on_submit=True, border=True):
         key=UPLOADER_KEY,
     )
     groups = st.multiselect(
-        t("allowed_groups"), known_groups, accept_new_options=True, help=t("allowed_groups_help")
+        t("allowed_groups"), list(context.identity.groups), help=t("allowed_groups_help")
     )
     submitted = st.form_submit_button(t("ingest_button"), type="primary")
 
@@ -67,7 +65,7 @@ if submitted and files:
             "ingest_progress",
             done=update.files_done,
             total=update.files_total,
-            chunks=update.chunks_embedded,
+            count=update.chunks_embedded,
         )
         bar.progress(min(fraction, 1.0), text=text)
 
@@ -77,6 +75,7 @@ if submitted and files:
             [(upload.name, upload.getvalue()) for upload in files],
             collection=collection,
             groups=groups,
+            access=access,
             on_progress=show_progress,
         )
     except BllossomRagError as error:
@@ -123,7 +122,7 @@ if not docs:
 st.dataframe(
     pd.DataFrame(
         {
-            t("file"): [services.display_name(d.source_path) for d in docs],
+            t("file"): [display_name(d.source_path) for d in docs],
             t("chunks"): [d.chunks for d in docs],
             t("size"): [human_bytes(d.size) for d in docs],
             t("groups"): [", ".join(d.groups) or t("everyone") for d in docs],
@@ -141,7 +140,7 @@ with st.form("delete"):
     doomed = st.selectbox(
         t("file"),
         list(by_id),
-        format_func=lambda doc_id: f"{services.display_name(by_id[doc_id].source_path)} ({doc_id})",
+        format_func=lambda doc_id: f"{display_name(by_id[doc_id].source_path)} ({doc_id})",
     )
     if st.form_submit_button(t("delete_button")) and doomed:
         try:
@@ -149,7 +148,5 @@ with st.form("delete"):
         except BllossomRagError as error:
             st.error(literal_markdown(str(error)))
         else:
-            st.session_state[FLASH_KEY] = t(
-                "deleted", name=services.display_name(removed.source_path)
-            )
+            st.session_state[FLASH_KEY] = t("deleted", name=display_name(removed.source_path))
             st.rerun()
