@@ -1,4 +1,4 @@
-"""The worker's HTTP application (Starlette): routes, API key, limits, streaming.
+"""The worker's HTTP application (Starlette): the routes and the path of a chat request.
 
 Routes: ``POST /v1/chat/completions`` (streaming or not), ``GET /v1/models``, ``GET /health``
 (no key needed, 200 only when the model is loaded, so a load balancer can wait for it) and
@@ -7,85 +7,42 @@ Routes: ``POST /v1/chat/completions`` (streaming or not), ``GET /v1/models``, ``
 generation. The response status is decided only after the first token or the first error, so a
 stream that cannot start (out of memory, timeout) is a proper 503/504 rather than a broken 200.
 A client that disconnects, while queued or while generating, stops its work at once.
+
+The pieces live beside it: options (:mod:`~rag.worker.options`), key, counting and body limits
+(:mod:`~rag.worker.middleware`), responses from a generation (:mod:`~rag.worker.streaming`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive
 
-from rag.errors import BllossomRagError, GPUOutOfMemoryError
+from rag.errors import BllossomRagError
 from rag.llm import ChatBllossom, EncodedPrompt
 from rag.worker.admission import Admission, QueueFullError
-from rag.worker.generation import END, Event, Generation
+from rag.worker.generation import Event, Generation
 from rag.worker.metrics import Metrics
-from rag.worker.protocol import (
-    ChatCompletionRequest,
-    CompletionIds,
-    RequestError,
-    parse_request,
-    sse,
-)
-
-if TYPE_CHECKING:
-    from langchain_core.outputs import ChatGenerationChunk
-
-    from rag.config import Settings
+from rag.worker.middleware import CountRequests, RequireAPIKey, read_body
+from rag.worker.options import WorkerOptions
+from rag.worker.protocol import ChatCompletionRequest, CompletionIds, RequestError, parse_request
+from rag.worker.streaming import EventStream, complete, failure, stream_events
 
 log = logging.getLogger("bllossom_rag.worker")
 T = TypeVar("T")
 ROUTES = ("/v1/chat/completions", "/v1/models", "/health", "/metrics")
-
-
-@dataclass(frozen=True)
-class WorkerOptions:
-    """How one worker serves (see the Worker section of :class:`~rag.config.Settings`)."""
-
-    model_id: str
-    api_key: str | None = None
-    max_queue: int = 16
-    max_concurrency: int = 2
-    timeout: float = 300.0
-    max_images: int = 4
-    max_prompt_tokens: int = 16384
-    max_body_bytes: int = 64 * 1024 * 1024
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerOptions:
-        """Options from settings; ``overrides`` that are None keep the setting."""
-        key = settings.serve_api_key.get_secret_value() if settings.serve_api_key else None
-        values: dict[str, Any] = {
-            "model_id": settings.generator_model,
-            "api_key": key,
-            "max_queue": settings.serve_max_queue,
-            "max_concurrency": settings.serve_max_concurrency,
-            "timeout": settings.serve_timeout,
-            "max_images": settings.serve_max_images,
-            "max_prompt_tokens": settings.serve_max_prompt_tokens,
-            "max_body_bytes": settings.serve_max_body_bytes,
-        }
-        values.update({name: value for name, value in overrides.items() if value is not None})
-        return cls(**values)
-
-
-class _ClientGoneError(Exception):
-    """The client disconnected while its request was waiting."""
 
 
 class Worker:
@@ -164,6 +121,8 @@ class Worker:
         except ClientDisconnect:
             return Response(status_code=499)  # nobody reads it; counted in the metrics
 
+    # --- one chat request --------------------------------------------------------------------
+
     async def _chat(self, request: Request) -> Response:
         if not self.ready.is_set():
             raise RequestError(
@@ -174,7 +133,7 @@ class Worker:
                 code="model_not_ready",
                 headers={"Retry-After": "5"},
             )
-        parsed = parse_request(await _read_body(request, self.options.max_body_bytes))
+        parsed = parse_request(await read_body(request, self.options.max_body_bytes))
         if parsed.image_count() > self.options.max_images:
             msg = (
                 f"{parsed.image_count()} images in one request; this worker accepts at most "
@@ -229,15 +188,21 @@ class Worker:
         generation.start()
         watcher.add_done_callback(lambda _: generation.stop("cancelled"))
         ids = CompletionIds(parsed.model or self.options.model_id)
+
+        async def next_event() -> Event:
+            return await self._next(generation, deadline)
+
         try:
-            first = await self._next(generation, deadline)
+            first = await next_event()
             if isinstance(first, BaseException):
-                raise _failure(first)
+                raise failure(first)
             if parsed.stream:
                 include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
-                events = self._events(generation, first, ids, deadline, include_usage, watcher)
-                return EventStream(events)
-            return await self._complete(generation, first, ids, deadline)
+                events = stream_events(
+                    generation, first, ids, next_event, include_usage=include_usage
+                )
+                return EventStream(self._until_done(events, generation, watcher))
+            return JSONResponse(await complete(generation, first, ids, next_event))
         except BaseException:
             generation.stop("cancelled")
             watcher.cancel()
@@ -279,45 +244,14 @@ class Worker:
             msg = f"the request took longer than the {self.options.timeout:g} s timeout"
             raise RequestError(504, msg, kind="server_error", code="timeout") from None
 
-    async def _complete(
-        self, generation: Generation, event: Event, ids: CompletionIds, deadline: float
-    ) -> JSONResponse:
-        text: list[str] = []
-        while event is not END:
-            if isinstance(event, BaseException):
-                raise _failure(event)
-            text.append(str(event.message.content))
-            event = await self._next(generation, deadline)
-        body = ids.completion("".join(text), generation.finish_reason, _usage(generation))
-        return JSONResponse(body)
-
-    async def _events(
-        self,
-        generation: Generation,
-        first: ChatGenerationChunk,
-        ids: CompletionIds,
-        deadline: float,
-        include_usage: bool,
-        watcher: asyncio.Future[None],
+    @staticmethod
+    async def _until_done(
+        events: AsyncIterator[bytes], generation: Generation, watcher: asyncio.Future[None]
     ) -> AsyncIterator[bytes]:
-        event: Event = first
+        """The stream's events; however it ends, its generation and watcher end with it."""
         try:
-            yield sse(ids.chunk({"role": "assistant", "content": ""}))
-            while event is not END:
-                if isinstance(event, BaseException):
-                    yield sse(_failure(event).payload())
-                    return
-                if event.message.content:
-                    yield sse(ids.chunk({"content": str(event.message.content)}))
-                try:
-                    event = await self._next(generation, deadline)
-                except RequestError as error:  # the timeout, once the stream has begun
-                    yield sse(error.payload())
-                    return
-            yield sse(ids.chunk({}, generation.finish_reason))
-            if include_usage:
-                yield sse(ids.usage_chunk(_usage(generation)))
-            yield sse("[DONE]")
+            async for event in events:
+                yield event
         finally:
             generation.stop("cancelled")  # a no-op once it has ended
             watcher.cancel()
@@ -336,81 +270,6 @@ class Worker:
             self.metrics.first_token(generation.first_token_seconds)
         if generation.outcome in ("error", "out_of_memory"):
             log.error("generation failed: %r", generation.error)
-
-
-class EventStream(Response):
-    """A ``text/event-stream`` response that tolerates a vanished client.
-
-    Starlette's ``StreamingResponse`` also watches for disconnects, but only on some ASGI
-    versions; the worker watches itself (for queued requests too), so this one only sends.
-    """
-
-    media_type = "text/event-stream"
-
-    def __init__(self, events: AsyncIterator[bytes]) -> None:
-        self.events = events
-        self.status_code = 200
-        self.background = None
-        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send the events as they come."""
-        aclose = getattr(self.events, "aclose", None)
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            async for chunk in self.events:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except OSError:
-            pass  # the client left (ASGI 2.4 servers raise on send); its generation is stopping
-        finally:
-            if aclose is not None:
-                await aclose()
-
-
-class RequireAPIKey:
-    """ASGI middleware: every route but ``/health`` needs ``Authorization: Bearer <key>``."""
-
-    def __init__(self, app: ASGIApp, key: str | None) -> None:
-        self.app = app
-        self.key = key.encode() if key else None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse with 401 before any work is done."""
-        if self.key is not None and scope["type"] == "http" and scope["path"] != "/health":
-            scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self.key):
-                refusal = RequestError(
-                    401,
-                    "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
-                    kind="authentication_error",
-                    code="invalid_api_key",
-                )
-                await refusal.response()(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-class CountRequests:
-    """ASGI middleware: count every answer by route and status."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass through, noting the status."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        route = scope["path"] if scope["path"] in ROUTES else "other"
-
-        async def counting_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self.metrics.request(route, int(message["status"]))
-            await send(message)
-
-        await self.app(scope, receive, counting_send)
 
 
 def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
@@ -437,31 +296,13 @@ def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
             Route("/metrics", worker.metrics_text, methods=["GET"]),
         ],
         middleware=[
-            Middleware(CountRequests, metrics=worker.metrics),
+            Middleware(CountRequests, metrics=worker.metrics, routes=ROUTES),
             Middleware(RequireAPIKey, key=options.api_key),
         ],
         lifespan=lifespan,
     )
     app.state.worker = worker
     return app
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(int(declared), limit)
-    body = bytearray()
-    async for piece in request.stream():
-        body += piece
-        if len(body) > limit:
-            raise _too_large(len(body), limit)
-    return bytes(body)
-
-
-def _too_large(size: int, limit: int) -> RequestError:
-    msg = f"request body of {size:,} bytes is over this worker's {limit:,}-byte limit"
-    return RequestError(413, msg, code="request_too_large")
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:
@@ -493,30 +334,3 @@ async def _unless_gone(work: Awaitable[T], watcher: asyncio.Future[None], deadli
     if watcher in done:
         raise ClientDisconnect
     raise TimeoutError
-
-
-def _failure(error: BaseException) -> RequestError:
-    """The HTTP answer for an error that ended a generation."""
-    if isinstance(error, GPUOutOfMemoryError):
-        return RequestError(
-            503,
-            str(error),
-            kind="server_error",
-            code="out_of_memory",
-            headers={"Retry-After": "5"},
-        )
-    if isinstance(error, BllossomRagError):
-        return RequestError(400, str(error))
-    return RequestError(
-        500, f"generation failed: {type(error).__name__}: {error}", kind="server_error"
-    )
-
-
-def _usage(generation: Generation) -> dict[str, int]:
-    prompt = generation.usage.get("input_tokens", 0)
-    completion = generation.usage.get("output_tokens", 0)
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
