@@ -121,7 +121,7 @@ def test_user_image_and_top_retrieved_image_go_into_the_prompt(
 
 
 def budget_tokens(processor, width: int, height: int) -> int:
-    return PromptBudget.from_processor(processor, 1).geometry.tokens(width, height)
+    return PromptBudget.from_processor(processor, 1).image_tokens(width, height)
 
 
 def test_stream_yields_sources_and_images_before_the_answer(

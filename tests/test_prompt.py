@@ -9,7 +9,7 @@ import torch
 from langchain_core.documents import Document
 from PIL import Image
 
-from rag.image_tokens import AnyresGeometry
+from rag.image_tokens import ImageTokens
 from rag.images import encode_data_url
 from rag.llm import encode_prompt
 from rag.messages import image_block, to_chat_text
@@ -109,7 +109,7 @@ def test_image_prompt_matches_model_card(processor):
     assert torch.equal(prompt.inputs["pixel_values"], card_inputs["pixel_values"])
     ids = prompt.inputs["input_ids"][0].tolist()
     assert ids.count(processor.tokenizer.bos_token_id) == 1
-    assert ids.count(IMAGE_TOKEN_ID) == AnyresGeometry.from_processor(processor).tokens(640, 480)
+    assert ids.count(IMAGE_TOKEN_ID) == ImageTokens(processor)(640, 480)
 
 
 @pytest.mark.parametrize(
@@ -130,8 +130,8 @@ def test_image_slots_render_card_format_with_exact_image_tokens(processor, user_
     assert prompt.text == card_prompt(messages[0].content, "<image>\n" * len(images) + text)
     ids = prompt.inputs["input_ids"][0].tolist()
     assert ids.count(processor.tokenizer.bos_token_id) == 1
-    geometry = AnyresGeometry.from_processor(processor)
-    assert image_runs(ids) == [geometry.tokens(i.width, i.height) for i in images]
+    image_tokens = ImageTokens(processor)
+    assert image_runs(ids) == [image_tokens(i.width, i.height) for i in images]
     legend = text.split("\n\n")[0]
     if user_size and figure_size:
         assert legend == (
@@ -221,12 +221,10 @@ def test_defuse_is_idempotent_and_keeps_ordinary_text():
 def test_image_token_formula_matches_processor(processor, width: int, height: int):
     image = Image.new("RGB", (width, height))
     ids = processor(text="<image>", images=[image], return_tensors="pt")["input_ids"][0].tolist()
-    assert AnyresGeometry.from_processor(processor).tokens(width, height) == ids.count(
-        IMAGE_TOKEN_ID
-    )
+    assert ImageTokens(processor)(width, height) == ids.count(IMAGE_TOKEN_ID)
 
 
 def test_documented_image_costs(processor):
-    geometry = AnyresGeometry.from_processor(processor)
-    assert geometry.tokens(1024, 1024) == 2928
-    assert geometry.tokens(336, 336) == 1176
+    image_tokens = ImageTokens(processor)
+    assert image_tokens(1024, 1024) == 2928
+    assert image_tokens(336, 336) == 1176
