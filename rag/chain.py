@@ -4,7 +4,8 @@
 ``documents`` and builds the prompt: the user's images and the top retrieved image(s) become
 image slots, the token budget trims what does not fit, and the step outputs ``documents`` (the
 passages actually in the prompt, so ``[n]`` in the answer is ``documents[n-1]``), ``images``
-(what each image slot is) and ``messages``. The second adds ``answer`` from the chat model, as
+(what each image slot is), ``messages``, and the rendered ``prompt`` with its ``prompt_tokens``
+(counted once, by the budget). The second adds ``answer`` from the chat model, as
 text. Streaming the chain yields everything but the answer first and then the answer token by
 token, so a caller can show sources and images before the answer is done. Any
 ``BaseRetriever`` and any ``BaseChatModel`` (in-process ``ChatBllossom``, or ``ChatOpenAI``
@@ -33,8 +34,8 @@ from PIL import Image, UnidentifiedImageError
 
 from rag.budget import PromptBudget
 from rag.errors import BllossomRagError
-from rag.images import open_image
-from rag.messages import bytes_data_url, image_block, image_bytes, image_mime
+from rag.images import bytes_data_url, open_image
+from rag.messages import image_block, image_bytes, image_mime
 from rag.prompt import PromptImage, build_messages
 
 
@@ -93,7 +94,10 @@ class PromptBuilder:
         self.max_retrieved_images = max_retrieved_images
 
     def __call__(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """``{"question", "documents", "images"?}`` -> the prompt's documents, images, messages.
+        """``{"question", "documents", "images"?}`` -> the prompt's parts and the prompt itself.
+
+        ``prompt`` is the rendered text (one ``<image>`` per image) and ``prompt_tokens`` its
+        length with images expanded, as the budget measured them; both are None without one.
 
         Raises:
             BllossomRagError: Too many or unreadable user images, or a prompt that cannot fit.
@@ -110,14 +114,19 @@ class PromptBuilder:
             raise BllossomRagError(msg)
         room = min(self.max_retrieved_images, self.max_images - len(user))
         images = user + retrieved_images(documents, room)
+        prompt: str | None = None
+        tokens: int | None = None
         if self.budget is not None:
             fitted = self.budget.fit(question, documents, images)
             documents, images = fitted.documents, fitted.images
+            prompt, tokens = fitted.text, fitted.tokens
         return {
             "question": question,
             "documents": documents,
             "images": [image.describe() for image in images],
             "messages": build_messages(question, documents, images=images),
+            "prompt": prompt,
+            "prompt_tokens": tokens,
         }
 
 
@@ -188,7 +197,7 @@ def build_rag_chain(
 
     Returns:
         A runnable mapping ``{"question", "images"?}`` to ``question``, ``documents``,
-        ``images`` (descriptions), ``messages`` and ``answer``.
+        ``images`` (descriptions), ``messages``, ``prompt``, ``prompt_tokens`` and ``answer``.
 
     """
     prepare = RunnablePassthrough.assign(documents=itemgetter("question") | retriever) | (

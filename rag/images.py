@@ -54,18 +54,23 @@ def open_image(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Imag
     return image
 
 
-def decode_data_url(url: str) -> Image.Image:
-    """Decode a ``data:image/...;base64,...`` URL; any other URL is refused."""
-    return open_image(data_url_bytes(url))
+def data_url_payload(url: str) -> str:
+    """The base64 text of a ``data:image/...;base64,...`` URL, checked without decoding it.
 
+    Raises:
+        ImageDecodeError: Any other kind of URL (images are never fetched).
 
-def data_url_bytes(url: str) -> bytes:
-    """The bytes inside a ``data:image/...;base64,...`` URL; any other URL is refused."""
+    """
     match = _DATA_URL.match(url.strip())
     if match is None:
         msg = "only data:image/...;base64 URLs are accepted for images (no remote fetches)"
         raise ImageDecodeError(msg)
-    return decode_base64(match.group("data"))
+    return match.group("data")
+
+
+def data_url_bytes(url: str) -> bytes:
+    """The bytes inside a ``data:image/...;base64,...`` URL; any other URL is refused."""
+    return decode_base64(data_url_payload(url))
 
 
 def decode_base64(text: str) -> bytes:
@@ -77,9 +82,13 @@ def decode_base64(text: str) -> bytes:
         raise ImageDecodeError(msg) from None
 
 
+def bytes_data_url(data: bytes, mime_type: str = "image/png") -> str:
+    """Encoded image bytes as a ``data:`` URL (no re-encoding of the pixels)."""
+    return f"data:{mime_type};base64,{base64.b64encode(data).decode()}"
+
+
 def encode_data_url(image: Image.Image, image_format: str = "PNG") -> str:
     """An image as a base64 data URL (for LangChain content blocks and the OpenAI API)."""
     buffer = io.BytesIO()
     image.save(buffer, format=image_format)
-    mime = Image.MIME.get(image_format.upper(), "image/png")
-    return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode()}"
+    return bytes_data_url(buffer.getvalue(), Image.MIME.get(image_format.upper(), "image/png"))

@@ -115,11 +115,6 @@ def image_block(data_url: str) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": data_url}}
 
 
-def bytes_data_url(data: bytes, mime_type: str = "image/png") -> str:
-    """Encoded image bytes as a ``data:`` URL (no re-encoding of the pixels)."""
-    return f"data:{mime_type};base64,{base64.b64encode(data).decode()}"
-
-
 def user_image_block(data: bytes, source: str | None = None) -> dict[str, Any]:
     """A LangChain v1 image block for image bytes the user gave (``source``: where from).
 

@@ -84,7 +84,15 @@ def test_user_image_and_top_retrieved_image_go_into_the_prompt(
     path, block = photo
     chain = chain_for(hr_store, embeddings, chat_model, processor)
     result = chain.invoke({"question": QUESTION, "images": [block]})
-    assert set(result) == {"question", "documents", "messages", "images", "answer"}
+    assert set(result) == {
+        "question",
+        "documents",
+        "messages",
+        "images",
+        "prompt",
+        "prompt_tokens",
+        "answer",
+    }
     assert result["answer"]
     documents = result["documents"]
     figure_number = next(
@@ -106,6 +114,9 @@ def test_user_image_and_top_retrieved_image_go_into_the_prompt(
 
     prompt = encode_prompt(processor, result["messages"])
     assert prompt.text.count("<image>") == 2
+    # The chain's own rendering and count (what ask --json prints) are the processor's.
+    assert result["prompt"] == prompt.text
+    assert result["prompt_tokens"] == prompt.token_count
     text = result["messages"][1].content[-1]["text"]
     assert text.startswith(
         "Images above, in order: image 1 is the user's own image; "

@@ -17,6 +17,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.responses import JSONResponse
 
+from rag.images import ImageDecodeError, data_url_payload
+
 
 class RequestError(Exception):
     """A request the worker refuses, with the HTTP status and OpenAI error fields."""
@@ -70,9 +72,10 @@ class ImageURL(_Model):
     @field_validator("url")
     @classmethod
     def _data_url_only(cls, url: str) -> str:
-        if not url.strip().lower().startswith("data:"):
-            msg = "only data:image/...;base64 URLs are accepted (the worker never fetches URLs)"
-            raise ValueError(msg)
+        try:
+            data_url_payload(url)  # the shape only: the image is decoded once, when encoding
+        except ImageDecodeError as error:
+            raise ValueError(str(error)) from None
         return url
 
 
