@@ -146,6 +146,7 @@ class Assistant:
             PromptBudget.from_processor(self.processor, settings.prompt_token_budget),
             max_images=settings.max_images,
             max_retrieved_images=settings.max_retrieved_images,
+            max_image_pixels=settings.max_image_pixels,
         )
 
     def close(self) -> None:

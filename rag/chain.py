@@ -19,7 +19,6 @@ retrieved image is loaded from its stored copy (``image_path``), never from the 
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import asdict, dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -30,12 +29,18 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
-from PIL import Image, UnidentifiedImageError
 
 from rag.budget import PromptBudget
 from rag.errors import BllossomRagError
-from rag.images import bytes_data_url, open_image
-from rag.messages import image_block, image_bytes, image_mime
+from rag.images import (
+    DEFAULT_MAX_IMAGE_PIXELS,
+    ImageDecodeError,
+    bytes_data_url,
+    image_mime,
+    open_image,
+    read_header,
+)
+from rag.messages import image_block, image_bytes
 from rag.prompt import PromptImage, build_messages
 
 
@@ -79,6 +84,8 @@ class PromptBuilder:
         budget: Counts and trims the prompt; ``None`` puts everything in uncounted.
         max_images: Image slots in one prompt (the user's images count first).
         max_retrieved_images: Retrieved images shown as images; others appear by caption.
+        max_image_pixels: The user's larger images are refused; a larger stored image is shown
+            by its caption.
 
     """
 
@@ -88,10 +95,12 @@ class PromptBuilder:
         *,
         max_images: int = 2,
         max_retrieved_images: int = 1,
+        max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     ) -> None:
         self.budget = budget
         self.max_images = max_images
         self.max_retrieved_images = max_retrieved_images
+        self.max_image_pixels = max_image_pixels
 
     def __call__(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """``{"question", "documents", "images"?}`` -> the prompt's parts and the prompt itself.
@@ -105,7 +114,7 @@ class PromptBuilder:
         """
         question: str = inputs["question"]
         documents: list[Document] = list(inputs["documents"])
-        user = [user_image(block) for block in inputs.get("images") or ()]
+        user = [user_image(block, self.max_image_pixels) for block in inputs.get("images") or ()]
         if len(user) > self.max_images:
             msg = (
                 f"{len(user)} images given, but a prompt holds at most {self.max_images} "
@@ -113,7 +122,7 @@ class PromptBuilder:
             )
             raise BllossomRagError(msg)
         room = min(self.max_retrieved_images, self.max_images - len(user))
-        images = user + retrieved_images(documents, room)
+        images = user + retrieved_images(documents, room, self.max_image_pixels)
         prompt: str | None = None
         tokens: int | None = None
         if self.budget is not None:
@@ -130,10 +139,10 @@ class PromptBuilder:
         }
 
 
-def user_image(block: dict[str, Any]) -> PromptImage:
+def user_image(block: dict[str, Any], max_pixels: int) -> PromptImage:
     """The user's image block as an image slot (decoded once, to check it and measure it)."""
     data = image_bytes(block)
-    image = open_image(data)
+    image = open_image(data, max_pixels=max_pixels)
     mime = image_mime(data)  # the real format, whatever the block claims
     source = (block.get("extras") or {}).get("source")
     return PromptImage(
@@ -148,36 +157,37 @@ def user_image(block: dict[str, Any]) -> PromptImage:
     )
 
 
-def retrieved_images(documents: list[Document], limit: int) -> list[PromptImage]:
-    """Image slots for the best ``limit`` image passages whose stored file can be read."""
+def retrieved_images(documents: list[Document], limit: int, max_pixels: int) -> list[PromptImage]:
+    """Image slots for the best ``limit`` image passages whose stored file can be shown."""
     slots: list[PromptImage] = []
     for number, document in enumerate(documents, start=1):
         if len(slots) >= limit:
             break
         if document.metadata.get("kind") == "image" and document.metadata.get("image_path"):
-            slot = _stored_image(number, document)
+            slot = _stored_image(number, document, max_pixels)
             if slot is not None:
                 slots.append(slot)
     return slots
 
 
-def _stored_image(number: int, document: Document) -> PromptImage | None:
+def _stored_image(number: int, document: Document, max_pixels: int) -> PromptImage | None:
     metadata = document.metadata
     try:
         data = Path(metadata["image_path"]).read_bytes()
-        with Image.open(io.BytesIO(data)) as probe:
-            width, height = probe.size
-    except (OSError, UnidentifiedImageError):
+        header = read_header(data)
+    except (OSError, ImageDecodeError):
         return None  # gone or damaged since ingestion: the caption still stands as the passage
+    if header.width * header.height > max_pixels:
+        return None  # stored under a laxer limit: its caption stands in for it
     info = {
         key: metadata[key]
         for key in ("source", "page", "image_sha256", "image_path", "thumbnail_path")
         if key in metadata
     }
     return PromptImage(
-        block=image_block(bytes_data_url(data, "image/png")),
-        width=width,
-        height=height,
+        block=image_block(bytes_data_url(data, header.mime_type)),
+        width=header.width,
+        height=header.height,
         number=number,
         info=info,
     )

@@ -209,3 +209,26 @@ def test_user_image_block_keeps_bytes_and_detects_the_format(photo):
     assert base64.b64decode(block["base64"]) == path.read_bytes()
     with pytest.raises(BllossomRagError, match="not a readable image"):
         user_image_block(io.BytesIO(b"GIF89a broken").getvalue())
+
+
+def test_max_image_pixels_applies_to_the_users_and_the_stored_images(
+    hr_store, embeddings, chat_model, processor, photo
+):
+    """640x480 (307,200 pixels) and the stored 900x600 figure are both over 300,000."""
+    chain = chain_for(hr_store, embeddings, chat_model, processor, max_image_pixels=300_000)
+    with pytest.raises(BllossomRagError, match="640x480 pixels, over the 300,000-pixel limit"):
+        chain.invoke({"question": QUESTION, "images": [photo[1]]})
+    prepared = chain.invoke({"question": QUESTION})
+    assert prepared["images"] == []  # the figure is shown by its caption instead
+    assert CAPTION in prepared["messages"][1].content
+
+
+def test_a_user_image_in_another_format_names_it_and_the_accepted_ones(tmp_path):
+    icon = tmp_path / "logo.ico"
+    Image.new("RGB", (32, 32), "red").save(icon, format="ICO")
+    with pytest.raises(BllossomRagError) as refused:
+        user_image_block(icon.read_bytes(), source=str(icon))
+    assert str(refused.value) == (
+        "not an accepted image format: this is ICO; "
+        "accepted formats are PNG, JPEG, WEBP, GIF, BMP, TIFF"
+    )

@@ -11,7 +11,7 @@ from PIL import Image
 
 from rag.config import Settings
 from rag.errors import GPUOutOfMemoryError
-from rag.images import encode_data_url
+from rag.images import ImageDecodeError, encode_data_url
 from rag.llm import (
     END_OF_TURN_ID,
     ChatBllossom,
@@ -152,13 +152,28 @@ def test_settings_build_the_local_model_in_one_place(generator_model: str):
         max_new_tokens=33,
         temperature=0.2,
         top_p=0.7,
+        max_image_pixels=123_456,
     )
     local = chat_model(settings)
     assert isinstance(local, ChatBllossom)
     assert (local.model_name, local.device, local.max_new_tokens) == (generator_model, "cpu", 33)
-    assert (local.temperature, local.top_p) == (0.2, 0.7)
+    assert (local.temperature, local.top_p, local.max_image_pixels) == (0.2, 0.7, 123_456)
     served = ChatBllossom.from_settings(settings, model_name="/srv/other-checkpoint")
     assert served.model_name == "/srv/other-checkpoint"
     assert served.max_new_tokens == 33
     remote = chat_model(settings.model_copy(update={"worker_url": "http://gpu-box:8000"}))
     assert type(remote).__name__ == "ChatOpenAI"
+
+
+def test_encoding_applies_the_models_pixel_limit(chat_model: ChatBllossom):
+    """What the worker runs for each request: the setting, not a constant, bounds decoding."""
+    message = HumanMessage(
+        content=[
+            {"type": "text", "text": "무엇이 보이나요?"},
+            image_block(encode_data_url(Image.new("RGB", (500, 300), "green"))),
+        ]
+    )
+    limited = chat_model.model_copy(update={"max_image_pixels": 149_999})
+    with pytest.raises(ImageDecodeError, match=r"messages\[0\]\.content\[1\]: image is 500x300"):
+        limited.encode([message])
+    assert chat_model.encode([message]).token_count > 1000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import socket
@@ -26,7 +27,7 @@ from PIL import Image
 from rag.assistant import Assistant
 from rag.budget import PromptBudget
 from rag.config import Settings
-from rag.images import encode_data_url
+from rag.images import bytes_data_url, encode_data_url
 from rag.llm import ChatBllossom
 from rag.messages import image_block
 from rag.prompt import PromptImage, build_messages
@@ -195,6 +196,13 @@ def huge_body() -> bytes:
     return json.dumps({"messages": [user_message("x", f"data:image/png;base64,{filler}")]}).encode()
 
 
+def claimed_png(image: Image.Image, real_format: str) -> str:
+    """An image in another format sent as ``data:image/png`` (the claim is never trusted)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format=real_format)
+    return bytes_data_url(buffer.getvalue(), "image/png")
+
+
 def claiming(width: int, height: int) -> str:
     return "data:image/png;base64," + base64.b64encode(png_claiming(width, height)).decode()
 
@@ -218,6 +226,11 @@ MALFORMED = {
         body(messages=[user_message("hi", "https://example.com/cat.png")]),
         400,
         "messages[0].content[0].image_url.url: only data:image/...;base64 URLs are accepted",
+    ),
+    "another image format": (
+        body(messages=[user_message("hi", claimed_png(Image.new("RGB", (8, 8)), "EPS"))]),
+        400,
+        "messages[0].content[0]: not an accepted image format: this is EPS; accepted formats",
     ),
     "huge image": (
         body(messages=[user_message("hi", claiming(9000, 9000))]),

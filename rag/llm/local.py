@@ -27,6 +27,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
 from rag.errors import GPUOutOfMemoryError
+from rag.images import DEFAULT_MAX_IMAGE_PIXELS
 from rag.llm.encoding import EncodedPrompt, encode_prompt, load_processor
 from rag.llm.stops import END_OF_TURN, StopText
 from rag.models import loading, model_reference, resolve_device
@@ -52,6 +53,9 @@ class ChatBllossom(BaseChatModel):
     max_new_tokens: int = Field(default=512, ge=1)
     temperature: float = Field(default=0.6, ge=0.0, description="0 means greedy decoding.")
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    max_image_pixels: int = Field(
+        default=DEFAULT_MAX_IMAGE_PIXELS, ge=1, description="Larger images are refused."
+    )
 
     _model: Any = PrivateAttr(default=None)
     _processor: Any = PrivateAttr(default=None)
@@ -68,6 +72,7 @@ class ChatBllossom(BaseChatModel):
             max_new_tokens=settings.max_new_tokens,
             temperature=settings.temperature,
             top_p=settings.top_p,
+            max_image_pixels=settings.max_image_pixels,
         )
 
     @classmethod
@@ -126,11 +131,22 @@ class ChatBllossom(BaseChatModel):
         model.generation_config.use_cache = True
         return model
 
-    def encode(self, messages: Sequence[BaseMessage]) -> EncodedPrompt:
-        """Render and tokenize messages exactly as generation will see them."""
+    def encode(
+        self, messages: Sequence[BaseMessage], *, cancel: threading.Event | None = None
+    ) -> EncodedPrompt:
+        """Render and tokenize messages exactly as generation will see them.
+
+        Args:
+            messages: LangChain messages, images as content blocks.
+            cancel: Set it from any thread to stop encoding early (see
+                :func:`~rag.llm.encoding.encode_prompt`).
+
+        """
         processor = self.processor
         with self._encode_lock:
-            return encode_prompt(processor, messages)
+            return encode_prompt(
+                processor, messages, max_pixels=self.max_image_pixels, cancel=cancel
+            )
 
     def _generation_kwargs(self, **overrides: Any) -> dict[str, Any]:
         tokenizer = self.processor.tokenizer
