@@ -14,11 +14,14 @@ against the worker or vLLM) plug in unchanged.
 The user's images arrive as LangChain image content blocks (``{"type": "image", "base64": ...,
 "mime_type": ..., "extras": {"source": "/path/photo.jpg"}}``, or an ``image_url`` data URL). A
 retrieved image is loaded from its stored copy (``image_path``), never from the original file.
+No image goes into a prompt twice: a retrieved copy with the same bytes (sha256) as the user's
+image, or as a better-ranked passage's image, is left out and its passage keeps its caption.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Set
 from dataclasses import asdict, dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -121,8 +124,10 @@ class PromptBuilder:
                 "(BLLOSSOM_RAG_MAX_IMAGES)"
             )
             raise BllossomRagError(msg)
+        user = _distinct(user)
         room = min(self.max_retrieved_images, self.max_images - len(user))
-        images = user + retrieved_images(documents, room, self.max_image_pixels)
+        shown = {image.info["image_sha256"] for image in user}
+        images = user + retrieved_images(documents, room, self.max_image_pixels, shown)
         prompt: str | None = None
         tokens: int | None = None
         if self.budget is not None:
@@ -157,17 +162,41 @@ def user_image(block: dict[str, Any], max_pixels: int) -> PromptImage:
     )
 
 
-def retrieved_images(documents: list[Document], limit: int, max_pixels: int) -> list[PromptImage]:
-    """Image slots for the best ``limit`` image passages whose stored file can be shown."""
+def retrieved_images(
+    documents: list[Document], limit: int, max_pixels: int, shown: Set[str] = frozenset()
+) -> list[PromptImage]:
+    """Image slots for the best ``limit`` image passages whose stored file can be shown.
+
+    Args:
+        documents: Passages, best first (numbered from 1).
+        limit: Slots to fill.
+        max_pixels: A larger stored image is shown by its caption only.
+        shown: sha256 of images already in the prompt (the user's); an image is never put in
+            twice, so a passage showing one of them keeps its caption and frees the slot.
+
+    """
     slots: list[PromptImage] = []
+    seen = set(shown)
     for number, document in enumerate(documents, start=1):
         if len(slots) >= limit:
             break
         if document.metadata.get("kind") == "image" and document.metadata.get("image_path"):
             slot = _stored_image(number, document, max_pixels)
-            if slot is not None:
+            if slot is not None and slot.info["image_sha256"] not in seen:
+                seen.add(slot.info["image_sha256"])
                 slots.append(slot)
     return slots
+
+
+def _distinct(images: list[PromptImage]) -> list[PromptImage]:
+    """The images without repeats of the same bytes (the first one stays)."""
+    seen: set[str] = set()
+    distinct = []
+    for image in images:
+        if image.info["image_sha256"] not in seen:
+            seen.add(image.info["image_sha256"])
+            distinct.append(image)
+    return distinct
 
 
 def _stored_image(number: int, document: Document, max_pixels: int) -> PromptImage | None:
@@ -181,9 +210,10 @@ def _stored_image(number: int, document: Document, max_pixels: int) -> PromptIma
         return None  # stored under a laxer limit: its caption stands in for it
     info = {
         key: metadata[key]
-        for key in ("source", "page", "image_sha256", "image_path", "thumbnail_path")
+        for key in ("source", "page", "image_path", "thumbnail_path")
         if key in metadata
     }
+    info["image_sha256"] = hashlib.sha256(data).hexdigest()  # of what is shown: the file
     return PromptImage(
         block=image_block(bytes_data_url(data, header.mime_type)),
         width=header.width,

@@ -232,3 +232,17 @@ def test_a_user_image_in_another_format_names_it_and_the_accepted_ones(tmp_path)
         "not an accepted image format: this is ICO; "
         "accepted formats are PNG, JPEG, WEBP, GIF, BMP, TIFF"
     )
+
+
+def test_the_same_image_is_not_put_into_the_prompt_twice(
+    hr_store, embeddings, chat_model, processor
+):
+    """The user attaches the very figure the store holds: one image slot, not two."""
+    chain = chain_for(hr_store, embeddings, chat_model, processor, max_retrieved_images=2)
+    figure_path = next(hr_store.images.root.rglob("*.png"))
+    figure = user_image_block(figure_path.read_bytes(), source=str(figure_path))
+    prepared = chain.invoke({"question": QUESTION, "images": [figure, figure]})
+    assert [image["kind"] for image in prepared["images"]] == ["user"]
+    assert prepared["prompt"].count("<image>") == 1
+    assert encode_prompt(processor, prepared["messages"]).token_count == prepared["prompt_tokens"]
+    assert "image caption" in prepared["messages"][1].content[-1]["text"]  # still passage text
