@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.documents import Document
-from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
@@ -224,14 +223,15 @@ def _stored_image(number: int, document: Document, max_pixels: int) -> PromptIma
 
 
 def build_rag_chain(
-    retriever: BaseRetriever, llm: BaseChatModel, prompt: PromptBuilder | None = None
+    retriever: BaseRetriever, llm: Runnable[Any, Any], prompt: PromptBuilder | None = None
 ) -> Runnable[dict[str, Any], Any]:
     """Retrieve, build the Bllossom prompt (images and budget included), generate.
 
     Args:
         retriever: Returns passages (with ``source``/``page``/``score`` metadata, and
             ``kind``/``image_path`` for images) for a question.
-        llm: Any LangChain chat model that understands the prompt's messages.
+        llm: Any LangChain chat model that understands the prompt's messages, or one bound to
+            a request's sampling settings (``llm.bind(temperature=...)``).
         prompt: How images are chosen and the budget applied (default: no budget, the user's
             image plus one retrieved image).
 

@@ -2,11 +2,15 @@
 
 Routes: ``POST /v1/chat/completions`` (streaming or not), ``GET /v1/models``, ``GET /health``
 (no key needed, 200 only when the model is loaded, so a load balancer can wait for it) and
-``GET /metrics``. A chat request goes: size check (413), validation (400), queue admission
-(429 when full), prompt encoding in a thread (400 for bad images or an over-long prompt), then
-generation. The response status is decided only after the first token or the first error, so a
-stream that cannot start (out of memory, timeout) is a proper 503/504 rather than a broken 200.
-A client that disconnects, while queued or while generating, stops its work at once.
+``GET /metrics``. A chat request goes: body within its size and time limits (413, 408),
+validation (400), the cheap limits (images, ``max_tokens``, and a floor on the prompt's length
+from its text alone, so a 30 MB message is refused in microseconds: 400), queue admission (429
+when full), prompt encoding in a thread (400 for bad images or an over-long prompt), then
+generation. The request's timeout covers the queue, the encoding and the generation. The
+response status is decided only after the first token or the first error, so a stream that
+cannot start (out of memory, timeout) is a proper 503/504 rather than a broken 200. A client
+that disconnects, while queued, encoding or generating, stops its work at once (and is counted
+as 499).
 
 The pieces live beside it: options (:mod:`~rag.worker.options`), key, counting and body limits
 (:mod:`~rag.worker.middleware`), responses from a generation (:mod:`~rag.worker.streaming`).
@@ -20,7 +24,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +37,7 @@ from starlette.types import Receive
 from rag.errors import BllossomRagError
 from rag.llm import ChatBllossom, EncodedPrompt
 from rag.worker.admission import Admission, QueueFullError
+from rag.worker.estimate import PromptFloor
 from rag.worker.generation import Event, Generation
 from rag.worker.metrics import Metrics
 from rag.worker.middleware import CountRequests, RequireAPIKey, read_body
@@ -63,6 +68,7 @@ class Worker:
         self.load_error: str | None = None
         self.active: set[Generation] = set()
         self.created = int(time.time())
+        self.floor: PromptFloor | None = None  # set once the model has loaded
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -70,6 +76,7 @@ class Worker:
         """Load the model (on a thread at startup); /health reports the result."""
         try:
             self.llm.model  # noqa: B018  (loads the model and processor)
+            self.floor = PromptFloor(self.llm.processor.tokenizer)
         except Exception as error:
             self.load_error = str(error)
             log.exception("could not load the model")
@@ -84,23 +91,28 @@ class Worker:
     # --- routes ------------------------------------------------------------------------------
 
     async def health(self, _: Request) -> JSONResponse:
-        """Readiness: 200 once the model is loaded, else 503 with ``loading`` or ``error``."""
+        """Readiness: 200 once the model is loaded, else 503 with ``loading`` or ``error``.
+
+        Anyone may ask (no key), so it says nothing about the machine: the model by its name
+        (never its folder), and a failed load without its reason, which is in the log and in
+        the 503 of an authenticated request.
+        """
         status = "ok" if self.ready.is_set() else "error" if self.load_error else "loading"
         body: dict[str, Any] = {
             "status": status,
             "ready": self.ready.is_set(),
-            "model": self.options.model_id,
+            "model": self.options.public_model_name,
             "running": self.admission.running,
             "waiting": self.admission.waiting,
         }
         if self.load_error:
-            body["error"] = self.load_error
+            body["error"] = "the model could not be loaded; the worker's log says why"
         return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
     async def models(self, _: Request) -> JSONResponse:
         """The one served model, in OpenAI's list shape."""
         model = {
-            "id": self.options.model_id,
+            "id": self.options.public_model_name,
             "object": "model",
             "created": self.created,
             "owned_by": "bllossom-rag",
@@ -133,14 +145,12 @@ class Worker:
                 code="model_not_ready",
                 headers={"Retry-After": "5"},
             )
-        parsed = parse_request(await read_body(request, self.options.max_body_bytes))
-        if parsed.image_count() > self.options.max_images:
-            msg = (
-                f"{parsed.image_count()} images in one request; this worker accepts at most "
-                f"{self.options.max_images}"
-            )
-            raise RequestError(400, msg, param="messages")
-        deadline = time.monotonic() + self.options.timeout
+        options = self.options
+        parsed = parse_request(
+            await read_body(request, options.max_body_bytes, options.read_timeout)
+        )
+        self._check_limits(parsed)
+        deadline = time.monotonic() + options.timeout
         watcher = asyncio.ensure_future(_wait_for_disconnect(request.receive))
         try:
             await self._admit(watcher, deadline)
@@ -148,6 +158,33 @@ class Worker:
             watcher.cancel()
             raise
         return await self._generate(parsed, watcher, deadline)
+
+    def _check_limits(self, parsed: ChatCompletionRequest) -> None:
+        """Refuse what is over a limit before any work: images, new tokens, prompt floor."""
+        options = self.options
+        if parsed.image_count() > options.max_images:
+            msg = (
+                f"{parsed.image_count()} images in one request; this worker accepts at most "
+                f"{options.max_images}"
+            )
+            raise RequestError(400, msg, param="messages")
+        asked = parsed.max_new_tokens()
+        if asked is not None and asked[1] > options.max_new_tokens:
+            field, tokens = asked
+            msg = (
+                f"{field}: {tokens:,} new tokens asked for; this worker generates at most "
+                f"{options.max_new_tokens:,} (serve_max_new_tokens)"
+            )
+            raise RequestError(400, msg, param=field)
+        assert self.floor is not None  # the model is ready
+        floor = self.floor.tokens(parsed)
+        if floor > options.max_prompt_tokens:
+            msg = (
+                f"the prompt is at least {floor:,} tokens (estimated from its "
+                f"{parsed.text_length():,} characters of text); this worker accepts at most "
+                f"{options.max_prompt_tokens:,}"
+            )
+            raise RequestError(400, msg, param="messages", code="context_length_exceeded")
 
     async def _admit(self, watcher: asyncio.Future[None], deadline: float) -> None:
         try:
@@ -170,9 +207,10 @@ class Worker:
     async def _generate(
         self, parsed: ChatCompletionRequest, watcher: asyncio.Future[None], deadline: float
     ) -> Response:
-        # Holding a slot from here: it is released by on_end, or below if nothing started.
+        # Holding a slot from here: _encode gives it back if it fails, on_end once generation
+        # has started, and the except below if it could not start.
+        prompt = await self._encode(parsed, watcher, deadline)
         try:
-            prompt = await self._encode(parsed)
             generation = Generation(
                 self.llm,
                 prompt,
@@ -187,7 +225,7 @@ class Worker:
         self.active.add(generation)
         generation.start()
         watcher.add_done_callback(lambda _: generation.stop("cancelled"))
-        ids = CompletionIds(parsed.model or self.options.model_id)
+        ids = CompletionIds(parsed.model or self.options.public_model_name)
 
         async def next_event() -> Event:
             return await self._next(generation, deadline)
@@ -202,7 +240,10 @@ class Worker:
                     generation, first, ids, next_event, include_usage=include_usage
                 )
                 return EventStream(self._until_done(events, generation, watcher))
-            return JSONResponse(await complete(generation, first, ids, next_event))
+            body = await complete(generation, first, ids, next_event)
+            if watcher.done() and not watcher.cancelled():
+                return Response(status_code=499)  # the client left; counted as such
+            return JSONResponse(body)
         except BaseException:
             generation.stop("cancelled")
             watcher.cancel()
@@ -211,12 +252,51 @@ class Worker:
             if not parsed.stream:
                 watcher.cancel()
 
-    async def _encode(self, parsed: ChatCompletionRequest) -> EncodedPrompt:
+    async def _encode(
+        self, parsed: ChatCompletionRequest, watcher: asyncio.Future[None], deadline: float
+    ) -> EncodedPrompt:
+        """Encode on a thread, within the request's time and only while its client is there.
+
+        Decoding images and running the processor can take seconds, so they count against
+        the timeout like the queue and generation do. The thread cannot be killed: when the
+        client leaves or the time is up, the request is answered at once and the encoding
+        stops at its next step (see :func:`~rag.llm.encoding.encode_prompt`); the slot is given
+        back when the thread has really stopped, so the concurrency limit stays true.
+
+        Raises:
+            RequestError: 400 for a bad image or an over-long prompt, 504 past the timeout.
+            ClientDisconnect: The client left.
+
+        """
+        cancel = threading.Event()
+        work = asyncio.ensure_future(
+            run_in_threadpool(self.llm.encode, parsed.to_langchain(), cancel=cancel)
+        )
+        self.metrics.encoding += 1
+        work.add_done_callback(self._encoded)
+        first = await _race(work, watcher, deadline)
+        if first != "done":
+            cancel.set()
+            work.add_done_callback(lambda _: self.admission.release())
+            watcher.cancel()
+            self.metrics.abandoned["cancelled" if first == "gone" else "timeout"] += 1
+            if first == "gone":
+                raise ClientDisconnect
+            msg = (
+                f"the request took longer than the {self.options.timeout:g} s timeout "
+                "(while encoding the prompt)"
+            )
+            raise RequestError(504, msg, kind="server_error", code="timeout") from None
         try:
-            prompt = await run_in_threadpool(self.llm.encode, parsed.to_langchain())
+            prompt = work.result()
         except BllossomRagError as error:  # an unreadable image, an unsupported block
+            self._give_back(watcher)
             raise RequestError(400, str(error)) from None
+        except BaseException:
+            self._give_back(watcher)
+            raise
         if prompt.token_count > self.options.max_prompt_tokens:
+            self._give_back(watcher)
             msg = (
                 f"the prompt is {prompt.token_count:,} tokens (images expanded); this worker "
                 f"accepts at most {self.options.max_prompt_tokens:,}"
@@ -224,12 +304,20 @@ class Worker:
             raise RequestError(400, msg, param="messages", code="context_length_exceeded")
         return prompt
 
+    def _encoded(self, work: asyncio.Future[EncodedPrompt]) -> None:
+        self.metrics.encoding -= 1
+        if not work.cancelled():
+            work.exception()  # retrieved here: an abandoned encoding's error has no reader
+
+    def _give_back(self, watcher: asyncio.Future[None]) -> None:
+        """Release the slot of a request that ends before generating."""
+        self.admission.release()
+        watcher.cancel()
+
     def _params(self, parsed: ChatCompletionRequest) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "max_new_tokens": parsed.max_completion_tokens
-            or parsed.max_tokens
-            or self.llm.max_new_tokens
-        }
+        asked = parsed.max_new_tokens()
+        default = min(self.llm.max_new_tokens, self.options.max_new_tokens)
+        params: dict[str, Any] = {"max_new_tokens": asked[1] if asked else default}
         if parsed.temperature is not None:
             params["temperature"] = parsed.temperature
         if parsed.top_p is not None:
@@ -320,17 +408,27 @@ async def _unless_gone(work: Awaitable[T], watcher: asyncio.Future[None], deadli
 
     """
     task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait(
-        {task, watcher},
-        timeout=max(deadline - time.monotonic(), 0.0),
-        return_when=asyncio.FIRST_COMPLETED,
-    )
-    if task in done:
+    first = await _race(task, watcher, deadline)
+    if first == "done":
         return task.result()
     task.cancel()
     await asyncio.wait({task})
     if not task.cancelled() and task.exception() is None:
         return task.result()  # it finished just before the cancel: keep what it got (a slot)
-    if watcher in done:
+    if first == "gone":
         raise ClientDisconnect
     raise TimeoutError
+
+
+async def _race(
+    work: asyncio.Future[Any], watcher: asyncio.Future[None], deadline: float
+) -> Literal["done", "gone", "late"]:
+    """Wait for ``work`` until the client leaves or the deadline passes; say which came first."""
+    done, _ = await asyncio.wait(
+        {work, watcher},
+        timeout=max(deadline - time.monotonic(), 0.0),
+        return_when=asyncio.FIRST_COMPLETED,
+    )
+    if work in done:
+        return "done"
+    return "gone" if watcher in done else "late"

@@ -3,13 +3,16 @@
 Both middlewares are plain ASGI callables rather than Starlette's ``BaseHTTPMiddleware``, which
 buffers streaming responses and runs the app in a separate task: the key check must refuse
 before a byte of the body is read, and the count must see the status of a stream without
-touching its events. The body is read by the route itself (:func:`read_body`), so the size
-limit is enforced while it arrives instead of after it has all been buffered.
+touching its events; an exception that escapes a route still counts, as the 500 it becomes.
+The body is read by the route itself (:func:`read_body`), so the size and time limits are
+enforced while it arrives instead of after it has all been buffered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import time
 from collections.abc import Collection
 
 from starlette.datastructures import Headers
@@ -18,6 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.worker.metrics import Metrics
 from rag.worker.protocol import RequestError
+
+# Sent with a refusal while the client may still be sending: the rest is never read.
+_CLOSE = {"Connection": "close"}
 
 
 class RequireAPIKey:
@@ -64,28 +70,59 @@ class CountRequests:
             await self.app(scope, receive, send)
             return
         route = scope["path"] if scope["path"] in self.routes else "other"
+        started = False
 
         async def counting_send(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 self.metrics.request(route, int(message["status"]))
             await send(message)
 
-        await self.app(scope, receive, counting_send)
+        try:
+            await self.app(scope, receive, counting_send)
+        except Exception:
+            # Starlette's outermost middleware turns the exception into a 500 after this one.
+            if not started:
+                self.metrics.request(route, 500)
+            raise
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
+async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The request body, refused as soon as it passes ``limit`` bytes or ``timeout`` seconds.
+
+    A client that trickles its body a byte at a time would otherwise hold a connection (and
+    the memory of what it sent) for as long as it likes; the clock runs from the end of the
+    headers, whose own deadline the server keeps (:mod:`rag.worker.server`).
+
+    Raises:
+        RequestError: 413 over the size limit, 408 past the time limit; both close the
+            connection, so the rest of the body is never read.
+        ClientDisconnect: The client left while sending.
+
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(int(declared), limit)
+    deadline = time.monotonic() + timeout
+    pieces = request.stream()
     body = bytearray()
-    async for piece in request.stream():
+    while True:
+        try:
+            piece = await asyncio.wait_for(anext(pieces), deadline - time.monotonic())
+        except StopAsyncIteration:
+            return bytes(body)
+        except asyncio.TimeoutError:  # an alias of TimeoutError only from Python 3.11
+            msg = (
+                f"the request body did not arrive within {timeout:g} s "
+                f"({len(body):,} bytes had); send it faster"
+            )
+            raise RequestError(408, msg, code="request_timeout", headers=_CLOSE) from None
         body += piece
         if len(body) > limit:
             raise _too_large(len(body), limit)
-    return bytes(body)
 
 
 def _too_large(size: int, limit: int) -> RequestError:
     msg = f"request body of {size:,} bytes is over this worker's {limit:,}-byte limit"
-    return RequestError(413, msg, code="request_too_large")
+    return RequestError(413, msg, code="request_too_large", headers=_CLOSE)

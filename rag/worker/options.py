@@ -8,6 +8,7 @@ environment itself and a test or benchmark can build a worker with any limits it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ class WorkerOptions:
     max_images: int = 4
     max_prompt_tokens: int = 16384
     max_body_bytes: int = 64 * 1024 * 1024
+    max_new_tokens: int = 4096
+    read_timeout: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerOptions:
@@ -40,6 +43,15 @@ class WorkerOptions:
             "max_images": settings.serve_max_images,
             "max_prompt_tokens": settings.serve_max_prompt_tokens,
             "max_body_bytes": settings.serve_max_body_bytes,
+            "max_new_tokens": settings.serve_max_new_tokens,
+            "read_timeout": settings.serve_read_timeout,
         }
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**values)
+
+    @property
+    def public_model_name(self) -> str:
+        """The model as the worker shows it: a local folder by its name only, never its path."""
+        name = self.model_id
+        looks_like_path = name.startswith(("/", ".", "~")) or name.count("/") > 1
+        return Path(name).name if looks_like_path or Path(name).is_dir() else name
