@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import struct
-import zlib
 
 import pytest
 from PIL import Image
@@ -21,6 +19,7 @@ from rag.images import (
     read_header,
 )
 from rag.messages import user_image_block
+from tests.image_bytes import png_claiming
 
 ACCEPTED_LIST = "PNG, JPEG, WEBP, GIF, BMP, TIFF"
 
@@ -29,22 +28,6 @@ def encoded(image_format: str, size: tuple[int, int] = (24, 16)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, "orange").save(buffer, format=image_format)
     return buffer.getvalue()
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims a huge size (a decompression bomb's first bytes)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + data))
-        return struct.pack(">I", len(data)) + kind + data + crc
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
 
 
 # Formats Pillow reads but we refuse, made by Pillow itself where it can write them.

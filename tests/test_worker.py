@@ -7,11 +7,9 @@ import io
 import json
 import os
 import socket
-import struct
 import subprocess
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ from rag.prompt import PromptImage, build_messages
 from rag.worker import WorkerOptions, create_app
 from rag.worker.server import BackgroundServer
 from tests.conftest import GENERATOR_MODEL
+from tests.image_bytes import png_claiming
 
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -85,22 +84,6 @@ def user_message(text: str, url: str | None = None) -> dict[str, Any]:
             {"type": "text", "text": text},
         ],
     }
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims a huge size (a decompression bomb's first bytes)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + data))
-        return struct.pack(">I", len(data)) + kind + data + crc
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
 
 
 @pytest.fixture(scope="module")
