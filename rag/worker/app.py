@@ -13,7 +13,8 @@ that disconnects, while queued, encoding or generating, stops its work at once (
 as 499).
 
 The pieces live beside it: options (:mod:`~rag.worker.options`), key, counting and body limits
-(:mod:`~rag.worker.middleware`), responses from a generation (:mod:`~rag.worker.streaming`).
+(:mod:`~rag.worker.middleware`), waits that end when the client leaves or time is up
+(:mod:`~rag.worker.waiting`), responses from a generation (:mod:`~rag.worker.streaming`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal, TypeVar
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -32,7 +33,6 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive
 
 from rag.errors import BllossomRagError
 from rag.llm import ChatBllossom, EncodedPrompt
@@ -44,9 +44,9 @@ from rag.worker.middleware import CountRequests, RequireAPIKey, read_body
 from rag.worker.options import WorkerOptions
 from rag.worker.protocol import ChatCompletionRequest, CompletionIds, RequestError, parse_request
 from rag.worker.streaming import EventStream, complete, failure, stream_events
+from rag.worker.waiting import race, unless_gone, wait_for_disconnect
 
 log = logging.getLogger("bllossom_rag.worker")
-T = TypeVar("T")
 ROUTES = ("/v1/chat/completions", "/v1/models", "/health", "/metrics")
 
 
@@ -151,7 +151,7 @@ class Worker:
         )
         self._check_limits(parsed)
         deadline = time.monotonic() + options.timeout
-        watcher = asyncio.ensure_future(_wait_for_disconnect(request.receive))
+        watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
         try:
             await self._admit(watcher, deadline)
         except BaseException:
@@ -188,7 +188,7 @@ class Worker:
 
     async def _admit(self, watcher: asyncio.Future[None], deadline: float) -> None:
         try:
-            await _unless_gone(self.admission.acquire(), watcher, deadline)
+            await unless_gone(self.admission.acquire(), watcher, deadline)
         except QueueFullError:
             msg = (
                 f"the worker is busy: {self.admission.running} generations running and "
@@ -274,7 +274,7 @@ class Worker:
         )
         self.metrics.encoding += 1
         work.add_done_callback(self._encoded)
-        first = await _race(work, watcher, deadline)
+        first = await race(work, watcher, deadline)
         if first != "done":
             cancel.set()
             work.add_done_callback(lambda _: self.admission.release())
@@ -391,44 +391,3 @@ def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
     )
     app.state.worker = worker
     return app
-
-
-async def _wait_for_disconnect(receive: Receive) -> None:
-    """Return when the client disconnects (the body has been read by then)."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-async def _unless_gone(work: Awaitable[T], watcher: asyncio.Future[None], deadline: float) -> T:
-    """Await ``work`` unless the client leaves or the deadline passes (then it is cancelled).
-
-    Raises:
-        TimeoutError: The deadline passed first.
-        ClientDisconnect: The client left first.
-
-    """
-    task = asyncio.ensure_future(work)
-    first = await _race(task, watcher, deadline)
-    if first == "done":
-        return task.result()
-    task.cancel()
-    await asyncio.wait({task})
-    if not task.cancelled() and task.exception() is None:
-        return task.result()  # it finished just before the cancel: keep what it got (a slot)
-    if first == "gone":
-        raise ClientDisconnect
-    raise TimeoutError
-
-
-async def _race(
-    work: asyncio.Future[Any], watcher: asyncio.Future[None], deadline: float
-) -> Literal["done", "gone", "late"]:
-    """Wait for ``work`` until the client leaves or the deadline passes; say which came first."""
-    done, _ = await asyncio.wait(
-        {work, watcher},
-        timeout=max(deadline - time.monotonic(), 0.0),
-        return_when=asyncio.FIRST_COMPLETED,
-    )
-    if work in done:
-        return "done"
-    return "gone" if watcher in done else "late"
