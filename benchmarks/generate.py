@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.images import encode_data_url  # noqa: E402
 from rag.llm import ChatBllossom  # noqa: E402
-from rag.messages import image_block, to_chat  # noqa: E402
+from rag.messages import decode_image_block, image_block, to_chat  # noqa: E402
 from rag.prompt import PromptImage, build_messages  # noqa: E402
 
 QUESTION = "이 그림과 문서를 바탕으로 연차 휴가 신청 절차를 자세히 설명해 주세요."
@@ -242,7 +242,8 @@ class _TokenTimes:
 def card(llm: ChatBllossom, messages: list[Any], tokens: int) -> Run:
     """The model card's code path: its own rendering, then ``generate(use_cache=False)``."""
     processor, model = llm.processor, llm.model
-    chat, images = to_chat(messages)
+    chat, blocks = to_chat(messages)
+    images = [decode_image_block(block, max_pixels=llm.max_image_pixels) for block in blocks]
     start = time.perf_counter()
     # The card renders with the template and lets the processor add BOS; same prompt as ours.
     text = processor.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)

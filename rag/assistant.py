@@ -20,7 +20,7 @@ from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.fusion import Fusion
 from rag.kiwi import preload as preload_kiwi
-from rag.llm import ChatBllossom, load_processor, remote_chat_model
+from rag.llm import ChatBllossom, chat_model, load_processor
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import RetrievalMode, StoreRetriever
 from rag.store import IndexPolicy, Store
@@ -59,15 +59,7 @@ class Assistant:
     @cached_property
     def llm(self) -> BaseChatModel:
         """The chat model: ``ChatOpenAI`` on ``worker_url`` when set, else in-process Bllossom."""
-        if self.settings.worker_url:
-            return remote_chat_model(self.settings)
-        return ChatBllossom(
-            model_name=self.settings.generator_model,
-            device=self.settings.device,
-            max_new_tokens=self.settings.max_new_tokens,
-            temperature=self.settings.temperature,
-            top_p=self.settings.top_p,
-        )
+        return chat_model(self.settings)
 
     @cached_property
     def processor(self) -> Any:
@@ -154,6 +146,7 @@ class Assistant:
             PromptBudget.from_processor(self.processor, settings.prompt_token_budget),
             max_images=settings.max_images,
             max_retrieved_images=settings.max_retrieved_images,
+            max_image_pixels=settings.max_image_pixels,
         )
 
     def close(self) -> None:

@@ -3,8 +3,9 @@
 A prompt's length is its text tokens plus, for each image, the tokens the LLaVA-NeXT processor
 expands it into (up to 2,928 for one picture). Both are counted without running the model or
 the image processor: the rendered text goes through the tokenizer with each image as its one
-``<image>`` placeholder, and each placeholder is then replaced by
-:meth:`~rag.image_tokens.AnyresGeometry.tokens`, which is exact for every image size.
+``<image>`` placeholder, and each placeholder is then replaced by the processor's own count for
+that image size (:class:`~rag.image_tokens.ImageTokens`), which is exact for every size. The
+rendered text and its count are kept, so nothing downstream (``ask --json``) renders it again.
 
 When the prompt is over budget, the cheapest loss goes first. A retrieved image is worth
 thousands of tokens but its caption stays in the prompt as its passage, so images go first
@@ -16,14 +17,14 @@ never cut: if they alone do not fit, that is an error the user can act on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.documents import Document
 
 from rag.errors import PromptTooLongError
-from rag.image_tokens import AnyresGeometry
+from rag.image_tokens import ImageTokens
 from rag.messages import to_chat_text
 from rag.prompt import PromptImage, build_messages, render_chat
 
@@ -34,11 +35,21 @@ TRUNCATION_MARK = " …"
 
 @dataclass(frozen=True)
 class FittedPrompt:
-    """What fits: the passages and images to render, and the prompt's exact length."""
+    """What fits: the passages and images to render, the rendered prompt and its exact length.
+
+    Attributes:
+        documents: The passages that fit, numbered from 1 in this order.
+        images: The image slots that fit, in prompt order.
+        tokens: The prompt's length, each image counted as the tokens it expands into.
+        text: The prompt as the model sees it (special tokens included), each image as one
+            ``<image>`` placeholder.
+
+    """
 
     documents: list[Document]
     images: list[PromptImage]
     tokens: int
+    text: str
 
 
 class PromptBudget:
@@ -46,33 +57,40 @@ class PromptBudget:
 
     Args:
         tokenizer: The generator's tokenizer (with its chat template).
-        geometry: The processor's anyres geometry, for image costs.
+        image_tokens: Prompt tokens of an image from its width and height.
         limit: The most prompt tokens allowed, images counted expanded.
 
     """
 
-    def __init__(self, tokenizer: Any, geometry: AnyresGeometry, limit: int) -> None:
+    def __init__(self, tokenizer: Any, image_tokens: Callable[[int, int], int], limit: int) -> None:
         self.tokenizer = tokenizer
-        self.geometry = geometry
+        self.image_tokens = image_tokens
         self.limit = limit
 
     @classmethod
     def from_processor(cls, processor: Any, limit: int) -> PromptBudget:
         """A budget for a loaded LLaVA-NeXT processor."""
-        return cls(processor.tokenizer, AnyresGeometry.from_processor(processor), limit)
+        return cls(processor.tokenizer, ImageTokens(processor), limit)
 
     def count(
         self, question: str, documents: Sequence[Document], images: Sequence[PromptImage] = ()
     ) -> int:
         """Exact prompt tokens of :func:`~rag.prompt.build_messages` for these parts."""
+        return self._measure(question, documents, images)[1]
+
+    def _measure(
+        self, question: str, documents: Sequence[Document], images: Sequence[PromptImage]
+    ) -> tuple[str, int]:
+        """The rendered prompt and its exact length."""
         chat = to_chat_text(build_messages(question, documents, images=images))
         text = render_chat(self.tokenizer, chat)
         placeholders = len(images)  # each <image> is one token until the processor expands it
-        return (
+        tokens = (
             self._length(text)
             - placeholders
-            + sum(self.geometry.tokens(image.width, image.height) for image in images)
+            + sum(self.image_tokens(image.width, image.height) for image in images)
         )
+        return text, tokens
 
     def fit(
         self, question: str, documents: Sequence[Document], images: Sequence[PromptImage] = ()
@@ -90,18 +108,18 @@ class PromptBudget:
         """
         kept_images = list(images)
         kept = list(documents)
-        tokens = self.count(question, kept, kept_images)
+        text, tokens = self._measure(question, kept, kept_images)
         while tokens > self.limit and any(image.number is not None for image in kept_images):
             last = max(i for i, image in enumerate(kept_images) if image.number is not None)
             del kept_images[last]
-            tokens = self.count(question, kept, kept_images)
+            text, tokens = self._measure(question, kept, kept_images)
         while tokens > self.limit and kept:
             shorter = self._shortened(kept[-1], tokens - self.limit)
             if shorter is None:
                 kept.pop()
             else:
                 kept[-1] = shorter
-            tokens = self.count(question, kept, kept_images)
+            text, tokens = self._measure(question, kept, kept_images)
         if tokens > self.limit:
             what = "the question and your image" if kept_images else "the question"
             msg = (
@@ -110,7 +128,7 @@ class PromptBudget:
                 "BLLOSSOM_RAG_PROMPT_TOKEN_BUDGET"
             )
             raise PromptTooLongError(msg)
-        return FittedPrompt(documents=kept, images=kept_images, tokens=tokens)
+        return FittedPrompt(documents=kept, images=kept_images, tokens=tokens, text=text)
 
     def _shortened(self, document: Document, over: int) -> Document | None:
         """The passage cut by ``over`` tokens (plus the mark), or None if too little is left."""

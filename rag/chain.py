@@ -4,7 +4,8 @@
 ``documents`` and builds the prompt: the user's images and the top retrieved image(s) become
 image slots, the token budget trims what does not fit, and the step outputs ``documents`` (the
 passages actually in the prompt, so ``[n]`` in the answer is ``documents[n-1]``), ``images``
-(what each image slot is) and ``messages``. The second adds ``answer`` from the chat model, as
+(what each image slot is), ``messages``, and the rendered ``prompt`` with its ``prompt_tokens``
+(counted once, by the budget). The second adds ``answer`` from the chat model, as
 text. Streaming the chain yields everything but the answer first and then the answer token by
 token, so a caller can show sources and images before the answer is done. Any
 ``BaseRetriever`` and any ``BaseChatModel`` (in-process ``ChatBllossom``, or ``ChatOpenAI``
@@ -13,28 +14,35 @@ against the worker or vLLM) plug in unchanged.
 The user's images arrive as LangChain image content blocks (``{"type": "image", "base64": ...,
 "mime_type": ..., "extras": {"source": "/path/photo.jpg"}}``, or an ``image_url`` data URL). A
 retrieved image is loaded from its stored copy (``image_path``), never from the original file.
+No image goes into a prompt twice: a retrieved copy with the same bytes (sha256) as the user's
+image, or as a better-ranked passage's image, is left out and its passage keeps its caption.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
+from collections.abc import Set
 from dataclasses import asdict, dataclass
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from langchain_core.documents import Document
-from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
-from PIL import Image, UnidentifiedImageError
 
 from rag.budget import PromptBudget
 from rag.errors import BllossomRagError
-from rag.images import open_image
-from rag.messages import bytes_data_url, image_block, image_bytes, image_mime
+from rag.images import (
+    DEFAULT_MAX_IMAGE_PIXELS,
+    ImageDecodeError,
+    bytes_data_url,
+    image_mime,
+    open_image,
+    read_header,
+)
+from rag.messages import image_block, image_bytes
 from rag.prompt import PromptImage, build_messages
 
 
@@ -78,6 +86,8 @@ class PromptBuilder:
         budget: Counts and trims the prompt; ``None`` puts everything in uncounted.
         max_images: Image slots in one prompt (the user's images count first).
         max_retrieved_images: Retrieved images shown as images; others appear by caption.
+        max_image_pixels: The user's larger images are refused; a larger stored image is shown
+            by its caption.
 
     """
 
@@ -87,13 +97,18 @@ class PromptBuilder:
         *,
         max_images: int = 2,
         max_retrieved_images: int = 1,
+        max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     ) -> None:
         self.budget = budget
         self.max_images = max_images
         self.max_retrieved_images = max_retrieved_images
+        self.max_image_pixels = max_image_pixels
 
     def __call__(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """``{"question", "documents", "images"?}`` -> the prompt's documents, images, messages.
+        """``{"question", "documents", "images"?}`` -> the prompt's parts and the prompt itself.
+
+        ``prompt`` is the rendered text (one ``<image>`` per image) and ``prompt_tokens`` its
+        length with images expanded, as the budget measured them; both are None without one.
 
         Raises:
             BllossomRagError: Too many or unreadable user images, or a prompt that cannot fit.
@@ -101,30 +116,37 @@ class PromptBuilder:
         """
         question: str = inputs["question"]
         documents: list[Document] = list(inputs["documents"])
-        user = [user_image(block) for block in inputs.get("images") or ()]
+        user = [user_image(block, self.max_image_pixels) for block in inputs.get("images") or ()]
         if len(user) > self.max_images:
             msg = (
                 f"{len(user)} images given, but a prompt holds at most {self.max_images} "
                 "(BLLOSSOM_RAG_MAX_IMAGES)"
             )
             raise BllossomRagError(msg)
+        user = _distinct(user)
         room = min(self.max_retrieved_images, self.max_images - len(user))
-        images = user + retrieved_images(documents, room)
+        shown = {image.info["image_sha256"] for image in user}
+        images = user + retrieved_images(documents, room, self.max_image_pixels, shown)
+        prompt: str | None = None
+        tokens: int | None = None
         if self.budget is not None:
             fitted = self.budget.fit(question, documents, images)
             documents, images = fitted.documents, fitted.images
+            prompt, tokens = fitted.text, fitted.tokens
         return {
             "question": question,
             "documents": documents,
             "images": [image.describe() for image in images],
             "messages": build_messages(question, documents, images=images),
+            "prompt": prompt,
+            "prompt_tokens": tokens,
         }
 
 
-def user_image(block: dict[str, Any]) -> PromptImage:
+def user_image(block: dict[str, Any], max_pixels: int) -> PromptImage:
     """The user's image block as an image slot (decoded once, to check it and measure it)."""
     data = image_bytes(block)
-    image = open_image(data)
+    image = open_image(data, max_pixels=max_pixels)
     mime = image_mime(data)  # the real format, whatever the block claims
     source = (block.get("extras") or {}).get("source")
     return PromptImage(
@@ -139,56 +161,83 @@ def user_image(block: dict[str, Any]) -> PromptImage:
     )
 
 
-def retrieved_images(documents: list[Document], limit: int) -> list[PromptImage]:
-    """Image slots for the best ``limit`` image passages whose stored file can be read."""
+def retrieved_images(
+    documents: list[Document], limit: int, max_pixels: int, shown: Set[str] = frozenset()
+) -> list[PromptImage]:
+    """Image slots for the best ``limit`` image passages whose stored file can be shown.
+
+    Args:
+        documents: Passages, best first (numbered from 1).
+        limit: Slots to fill.
+        max_pixels: A larger stored image is shown by its caption only.
+        shown: sha256 of images already in the prompt (the user's); an image is never put in
+            twice, so a passage showing one of them keeps its caption and frees the slot.
+
+    """
     slots: list[PromptImage] = []
+    seen = set(shown)
     for number, document in enumerate(documents, start=1):
         if len(slots) >= limit:
             break
         if document.metadata.get("kind") == "image" and document.metadata.get("image_path"):
-            slot = _stored_image(number, document)
-            if slot is not None:
+            slot = _stored_image(number, document, max_pixels)
+            if slot is not None and slot.info["image_sha256"] not in seen:
+                seen.add(slot.info["image_sha256"])
                 slots.append(slot)
     return slots
 
 
-def _stored_image(number: int, document: Document) -> PromptImage | None:
+def _distinct(images: list[PromptImage]) -> list[PromptImage]:
+    """The images without repeats of the same bytes (the first one stays)."""
+    seen: set[str] = set()
+    distinct = []
+    for image in images:
+        if image.info["image_sha256"] not in seen:
+            seen.add(image.info["image_sha256"])
+            distinct.append(image)
+    return distinct
+
+
+def _stored_image(number: int, document: Document, max_pixels: int) -> PromptImage | None:
     metadata = document.metadata
     try:
         data = Path(metadata["image_path"]).read_bytes()
-        with Image.open(io.BytesIO(data)) as probe:
-            width, height = probe.size
-    except (OSError, UnidentifiedImageError):
+        header = read_header(data)
+    except (OSError, ImageDecodeError):
         return None  # gone or damaged since ingestion: the caption still stands as the passage
+    if header.width * header.height > max_pixels:
+        return None  # stored under a laxer limit: its caption stands in for it
     info = {
         key: metadata[key]
-        for key in ("source", "page", "image_sha256", "image_path", "thumbnail_path")
+        for key in ("source", "page", "image_path", "thumbnail_path")
         if key in metadata
     }
+    info["image_sha256"] = hashlib.sha256(data).hexdigest()  # of what is shown: the file
     return PromptImage(
-        block=image_block(bytes_data_url(data, "image/png")),
-        width=width,
-        height=height,
+        block=image_block(bytes_data_url(data, header.mime_type)),
+        width=header.width,
+        height=header.height,
         number=number,
         info=info,
     )
 
 
 def build_rag_chain(
-    retriever: BaseRetriever, llm: BaseChatModel, prompt: PromptBuilder | None = None
+    retriever: BaseRetriever, llm: Runnable[Any, Any], prompt: PromptBuilder | None = None
 ) -> Runnable[dict[str, Any], Any]:
     """Retrieve, build the Bllossom prompt (images and budget included), generate.
 
     Args:
         retriever: Returns passages (with ``source``/``page``/``score`` metadata, and
             ``kind``/``image_path`` for images) for a question.
-        llm: Any LangChain chat model that understands the prompt's messages.
+        llm: Any LangChain chat model that understands the prompt's messages, or one bound to
+            a request's sampling settings (``llm.bind(temperature=...)``).
         prompt: How images are chosen and the budget applied (default: no budget, the user's
             image plus one retrieved image).
 
     Returns:
         A runnable mapping ``{"question", "images"?}`` to ``question``, ``documents``,
-        ``images`` (descriptions), ``messages`` and ``answer``.
+        ``images`` (descriptions), ``messages``, ``prompt``, ``prompt_tokens`` and ``answer``.
 
     """
     prepare = RunnablePassthrough.assign(documents=itemgetter("question") | retriever) | (

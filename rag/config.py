@@ -157,6 +157,14 @@ class Settings(BaseSettings):
     serve_max_body_bytes: int = Field(
         default=64 * 1024 * 1024, ge=1024, description="Largest request body (413 above)."
     )
+    serve_max_new_tokens: int = Field(
+        default=4096, ge=1, description="Largest max_tokens a request may ask for (400 above)."
+    )
+    serve_read_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a client has to send a request's headers, and then its body.",
+    )
 
     # UI.
     ui_auth: bool = Field(

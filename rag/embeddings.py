@@ -8,14 +8,15 @@ the adapter never hard-codes a prefix. Vectors are L2-normalized so inner produc
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from rag.errors import ModelLoadError
 from rag.models import loading, model_reference, resolve_device
+from rag.threads import single_thread
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -57,21 +58,23 @@ class SentenceTransformerEmbeddings(Embeddings):
     @property
     def dimension(self) -> int:
         """Size of the vectors."""
-        return int(self.model.get_embedding_dimension())
+        return self._declared(self.model.get_embedding_dimension(), "its vector size")
 
     @property
     def max_tokens(self) -> int:
         """The longest input the model reads; longer text is truncated by the model."""
-        return int(self.model.max_seq_length)
+        return self._declared(self.model.max_seq_length, "its longest input")
+
+    def _declared(self, value: int | None, what: str) -> int:
+        if value is None:  # a sentence-transformers folder without a transformer module
+            msg = f"the embedding model {self.name!r} does not declare {what}"
+            raise ModelLoadError(msg)
+        return int(value)
 
     @property
     def tokenizer(self) -> PreTrainedTokenizerBase:
         """The model's tokenizer (chunk sizes are measured with it)."""
         return self.model.tokenizer
-
-    def count_tokens(self, text: str) -> int:
-        """Tokens ``text`` costs the embedder, without special tokens."""
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Passages -> ``(n, dimension)`` float32, normalized."""
@@ -84,7 +87,7 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query -> ``(dimension,)`` float32, normalized."""
-        with _one_torch_thread():
+        with single_thread():  # one query is too small to split across threads
             vector = self.model.encode_query([text], batch_size=1, normalize_embeddings=True)
         return np.asarray(vector, dtype=np.float32)[0]
 
@@ -95,21 +98,3 @@ class SentenceTransformerEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """LangChain interface: query -> vector."""
         return self.encode_query(text).tolist()
-
-
-@contextlib.contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Embed one short query on one thread, then restore the process-wide setting.
-
-    A single query is too small to split: on a 2-core machine shared with other work, two
-    torch threads mostly wait for each other (multilingual-e5-small measured 170-700 ms per
-    query on two threads, ~60 ms on one). Batches (ingestion) keep every thread.
-    """
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)

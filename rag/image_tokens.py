@@ -1,72 +1,55 @@
-"""How many prompt tokens an image costs in LLaVA-NeXT's anyres scheme, without running it.
+"""How many prompt tokens an image costs, counted by the processor's own code without running it.
 
 The prompt budget must know an image's cost before deciding to include it, and running the
-image processor (resize, crop, normalize every tile) just to count is wasteful. The count
-depends only on the image size and the processor's geometry: a base 336x336 view
-(24x24 patches + 1 extra token, minus the CLS token under the 'default' feature strategy), plus
-the best-fitting grid of 336x336 tiles with the padding rows or columns removed and one newline
-token per row. A 1024x1024 image costs 2,928 tokens; 336x336 costs 1,176.
+image processor (resize, crop, normalize every tile) just to count is wasteful. transformers'
+multimodal processors answer the question from the image size alone:
+``_get_num_multimodal_tokens(image_sizes=...)`` is the hook vLLM calls to plan its prompts, and
+for LLaVA-NeXT it runs the same anyres code (``_get_number_of_features``) that
+``replace_image_token`` uses when the processor really expands an ``<image>``: a 1024x1024
+image costs 2,928 tokens, 336x336 costs 1,176.
+
+Trade-off: the name has a leading underscore, so a transformers release could move it. Counting
+with the code that expands is still the better side of that trade: a formula of our own is a
+copy of the library's that drifts silently, and it only knows LLaVA-NeXT's geometry, while the
+hook answers for whichever processor the generator checkpoint ships. A processor without the
+hook is refused with one line when the budget is built, and the tests compare this count with
+the processor's real expansion for a dozen sizes, so a change upstream fails loudly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from rag.errors import ConfigError
 
-@dataclass(frozen=True)
-class AnyresGeometry:
-    """The image-token geometry of a LLaVA-NeXT processor."""
 
-    grid_pinpoints: tuple[tuple[int, int], ...]  # (height, width) of each allowed grid
-    tile: int = 336
-    patch_size: int = 14
-    additional_tokens: int = 1
-    drops_cls_token: bool = True  # vision_feature_select_strategy == "default"
+class ImageTokens:
+    """Prompt tokens per image size for one processor, memoized (the budget asks repeatedly).
 
-    @classmethod
-    def from_processor(cls, processor: Any) -> AnyresGeometry:
-        """Read the geometry from a loaded ``LlavaNextProcessor``."""
-        image_processor = processor.image_processor
-        crop = image_processor.crop_size
-        tile = crop["height"] if isinstance(crop, dict) else crop.height
-        return cls(
-            grid_pinpoints=tuple(tuple(p) for p in image_processor.image_grid_pinpoints),
-            tile=int(tile),
-            patch_size=int(processor.patch_size),
-            additional_tokens=int(getattr(processor, "num_additional_image_tokens", 0)),
-            drops_cls_token=processor.vision_feature_select_strategy == "default",
-        )
+    Args:
+        processor: The generator's multimodal processor (e.g. ``LlavaNextProcessor``).
 
-    def tokens(self, width: int, height: int) -> int:
+    Raises:
+        ConfigError: The processor cannot count image tokens from a size.
+
+    """
+
+    def __init__(self, processor: Any) -> None:
+        count = getattr(processor, "_get_num_multimodal_tokens", None)
+        if count is None:
+            msg = (
+                f"the generator's processor ({type(processor).__name__}) cannot count image "
+                "tokens from an image size; use a LLaVA-NeXT checkpoint such as Bllossom-Vision "
+                "with transformers >= 4.57"
+            )
+            raise ConfigError(msg)
+        self._count = count
+        self._known: dict[tuple[int, int], int] = {}
+
+    def __call__(self, width: int, height: int) -> int:
         """Tokens an image of ``width`` x ``height`` pixels occupies in the prompt."""
-        best_height, best_width = _best_resolution(height, width, self.grid_pinpoints)
-        patches = self.tile // self.patch_size
-        rows = patches * (best_height // self.tile)
-        columns = patches * (best_width // self.tile)
-        # Remove the rows or columns that only hold letterbox padding.
-        if width / height > columns / rows:
-            kept = int(round(height * (columns / width), 7))
-            rows -= 2 * ((rows - kept) // 2)
-        else:
-            kept = int(round(width * (rows / height), 7))
-            columns -= 2 * ((columns - kept) // 2)
-        total = rows * columns + rows + patches * patches + self.additional_tokens
-        return total - 1 if self.drops_cls_token else total
-
-
-def _best_resolution(
-    height: int, width: int, pinpoints: Sequence[tuple[int, int]]
-) -> tuple[int, int]:
-    """The grid that keeps the most image resolution, then wastes the fewest pixels."""
-    best: tuple[int, int] = pinpoints[0]
-    best_effective, best_wasted = -1, float("inf")
-    for grid_height, grid_width in pinpoints:
-        scale = min(grid_width / width, grid_height / height)
-        scaled = int(width * scale) * int(height * scale)
-        effective = min(scaled, width * height)
-        wasted = grid_width * grid_height - effective
-        if effective > best_effective or (effective == best_effective and wasted < best_wasted):
-            best, best_effective, best_wasted = (grid_height, grid_width), effective, wasted
-    return best
+        size = (height, width)
+        if size not in self._known:
+            counted = self._count(image_sizes=[size])
+            self._known[size] = int(counted.num_image_tokens[0])
+        return self._known[size]

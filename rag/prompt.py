@@ -9,7 +9,9 @@ exactly one in front; the text is later tokenized with ``add_special_tokens=Fals
 Retrieved passages are untrusted. They are wrapped in ``<passage>`` fences that the system
 prompt declares to be data, and any text that would tokenize to a special token (``<|eot_id|>``,
 ``<|start_header_id|>``, ``<image>``) is defused first, so a document cannot close the user turn,
-open a fake system turn or claim an image slot.
+open a fake system turn or claim an image slot. Source labels are file names, chosen by whoever
+wrote the files: their control and bidi characters are escaped, so a name with a newline cannot
+start a fake ``[9] (fake.md)`` line.
 
 Images go first, one ``<image>`` line each, as the card does (``<image>\n{instruction}``), and a
 text legend says what each one is ("image 2 shows passage [3]"). Interleaving images with their
@@ -27,6 +29,8 @@ from typing import Any, Literal
 
 from langchain_core.documents import Document
 from langchain_core.messages import HumanMessage, SystemMessage
+
+from rag.inert import escape_controls
 
 IMAGE_TOKEN = "<image>"
 
@@ -73,10 +77,10 @@ def _fence_safe(text: str) -> str:
 
 
 def citation_label(document: Document) -> str:
-    """``source`` or ``source, p. N`` for a retrieved document."""
+    """``source`` or ``source, p. N`` for a retrieved document, inert (see :mod:`rag.inert`)."""
     source = str(document.metadata.get("source", "unknown"))
     page = document.metadata.get("page")
-    return f"{source}, p. {page}" if page is not None else source
+    return escape_controls(f"{source}, p. {page}" if page is not None else source)
 
 
 @dataclass(frozen=True)

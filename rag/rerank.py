@@ -21,8 +21,6 @@ from rag.store import SearchHit
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
 
-DEFAULT_RERANKER = "BAAI/bge-reranker-v2-m3"
-
 
 class CrossEncoderReranker:
     """Reorder hits by a sentence-transformers ``CrossEncoder``'s relevance score.

@@ -7,7 +7,8 @@ from langchain_core.documents import Document
 from PIL import Image
 
 from rag.budget import MIN_PASSAGE_TOKENS, PromptBudget
-from rag.errors import PromptTooLongError
+from rag.errors import ConfigError, PromptTooLongError
+from rag.image_tokens import ImageTokens
 from rag.images import encode_data_url
 from rag.llm import encode_prompt
 from rag.messages import image_block
@@ -54,10 +55,25 @@ def test_count_is_exactly_what_the_processor_produces(processor, budget, images)
     assert budget.count(QUESTION, DOCS, images) == processor_count(processor, DOCS, images)
 
 
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(336, 336), (1024, 1024), (1920, 1080), (100, 1000), (37, 23), (1009, 335)],
+)
+def test_image_cost_is_the_processors_own_expansion(processor, budget, width, height):
+    """The count comes from transformers' code, and equals what the processor really expands."""
+    images = [slot(width, height)]
+    assert budget.count(QUESTION, DOCS, images) == processor_count(processor, DOCS, images)
+
+
+def test_a_processor_that_cannot_count_image_tokens_is_refused(processor):
+    with pytest.raises(ConfigError, match="cannot count image tokens"):
+        ImageTokens(processor.tokenizer)
+
+
 def test_overflow_drops_the_retrieved_image_to_its_caption(processor, budget):
     user, figure = slot(640, 480), slot(1024, 1024, number=2)
     full = budget.count(QUESTION, DOCS, [user, figure])
-    tight = PromptBudget(budget.tokenizer, budget.geometry, limit=full - 1)
+    tight = PromptBudget(budget.tokenizer, budget.image_tokens, limit=full - 1)
     fitted = tight.fit(QUESTION, DOCS, [user, figure])
     assert fitted.images == [user]  # the user's image stays, the figure gives way first
     assert fitted.documents == DOCS  # ...and its caption is still passage [2]
@@ -69,7 +85,7 @@ def test_overflow_drops_the_retrieved_image_to_its_caption(processor, budget):
 
 def test_then_passages_are_trimmed_from_the_end_keeping_their_numbers(processor, budget):
     no_images = budget.count(QUESTION, DOCS)
-    tight = PromptBudget(budget.tokenizer, budget.geometry, limit=no_images - 40)
+    tight = PromptBudget(budget.tokenizer, budget.image_tokens, limit=no_images - 40)
     fitted = tight.fit(QUESTION, DOCS, [slot(336, 336, number=2)])
     assert fitted.images == []
     assert [d.metadata["source"] for d in fitted.documents] == [d.metadata["source"] for d in DOCS]
@@ -85,12 +101,12 @@ def test_then_passages_are_trimmed_from_the_end_keeping_their_numbers(processor,
 def test_a_passage_that_would_be_a_stub_is_dropped(budget):
     without_last = budget.count(QUESTION, DOCS[:2])
     limit = without_last + MIN_PASSAGE_TOKENS // 2  # room for only a stub of passage [3]
-    fitted = PromptBudget(budget.tokenizer, budget.geometry, limit=limit).fit(QUESTION, DOCS)
+    fitted = PromptBudget(budget.tokenizer, budget.image_tokens, limit=limit).fit(QUESTION, DOCS)
     assert fitted.documents == DOCS[:2]
 
 
 def test_the_users_image_is_never_dropped(budget):
     question_only = budget.count(QUESTION, [], [slot(1024, 1024)])
-    tight = PromptBudget(budget.tokenizer, budget.geometry, limit=question_only - 1)
+    tight = PromptBudget(budget.tokenizer, budget.image_tokens, limit=question_only - 1)
     with pytest.raises(PromptTooLongError, match=r"question and your image alone need [\d,]+"):
         tight.fit(QUESTION, DOCS, [slot(1024, 1024), slot(640, 480, number=2)])

@@ -84,7 +84,15 @@ def test_user_image_and_top_retrieved_image_go_into_the_prompt(
     path, block = photo
     chain = chain_for(hr_store, embeddings, chat_model, processor)
     result = chain.invoke({"question": QUESTION, "images": [block]})
-    assert set(result) == {"question", "documents", "messages", "images", "answer"}
+    assert set(result) == {
+        "question",
+        "documents",
+        "messages",
+        "images",
+        "prompt",
+        "prompt_tokens",
+        "answer",
+    }
     assert result["answer"]
     documents = result["documents"]
     figure_number = next(
@@ -106,6 +114,9 @@ def test_user_image_and_top_retrieved_image_go_into_the_prompt(
 
     prompt = encode_prompt(processor, result["messages"])
     assert prompt.text.count("<image>") == 2
+    # The chain's own rendering and count (what ask --json prints) are the processor's.
+    assert result["prompt"] == prompt.text
+    assert result["prompt_tokens"] == prompt.token_count
     text = result["messages"][1].content[-1]["text"]
     assert text.startswith(
         "Images above, in order: image 1 is the user's own image; "
@@ -121,7 +132,7 @@ def test_user_image_and_top_retrieved_image_go_into_the_prompt(
 
 
 def budget_tokens(processor, width: int, height: int) -> int:
-    return PromptBudget.from_processor(processor, 1).geometry.tokens(width, height)
+    return PromptBudget.from_processor(processor, 1).image_tokens(width, height)
 
 
 def test_stream_yields_sources_and_images_before_the_answer(
@@ -198,3 +209,40 @@ def test_user_image_block_keeps_bytes_and_detects_the_format(photo):
     assert base64.b64decode(block["base64"]) == path.read_bytes()
     with pytest.raises(BllossomRagError, match="not a readable image"):
         user_image_block(io.BytesIO(b"GIF89a broken").getvalue())
+
+
+def test_max_image_pixels_applies_to_the_users_and_the_stored_images(
+    hr_store, embeddings, chat_model, processor, photo
+):
+    """640x480 (307,200 pixels) and the stored 900x600 figure are both over 300,000."""
+    chain = chain_for(hr_store, embeddings, chat_model, processor, max_image_pixels=300_000)
+    with pytest.raises(BllossomRagError, match="640x480 pixels, over the 300,000-pixel limit"):
+        chain.invoke({"question": QUESTION, "images": [photo[1]]})
+    prepared = chain.invoke({"question": QUESTION})
+    assert prepared["images"] == []  # the figure is shown by its caption instead
+    assert CAPTION in prepared["messages"][1].content
+
+
+def test_a_user_image_in_another_format_names_it_and_the_accepted_ones(tmp_path):
+    icon = tmp_path / "logo.ico"
+    Image.new("RGB", (32, 32), "red").save(icon, format="ICO")
+    with pytest.raises(BllossomRagError) as refused:
+        user_image_block(icon.read_bytes(), source=str(icon))
+    assert str(refused.value) == (
+        "not an accepted image format: this is ICO; "
+        "accepted formats are PNG, JPEG, WEBP, GIF, BMP, TIFF"
+    )
+
+
+def test_the_same_image_is_not_put_into_the_prompt_twice(
+    hr_store, embeddings, chat_model, processor
+):
+    """The user attaches the very figure the store holds: one image slot, not two."""
+    chain = chain_for(hr_store, embeddings, chat_model, processor, max_retrieved_images=2)
+    figure_path = next(hr_store.images.root.rglob("*.png"))
+    figure = user_image_block(figure_path.read_bytes(), source=str(figure_path))
+    prepared = chain.invoke({"question": QUESTION, "images": [figure, figure]})
+    assert [image["kind"] for image in prepared["images"]] == ["user"]
+    assert prepared["prompt"].count("<image>") == 1
+    assert encode_prompt(processor, prepared["messages"]).token_count == prepared["prompt_tokens"]
+    assert "image caption" in prepared["messages"][1].content[-1]["text"]  # still passage text

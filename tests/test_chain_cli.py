@@ -55,4 +55,5 @@ def test_ask_refuses_a_file_that_is_not_an_image(cli_env: dict[str, str], tmp_pa
     result = run(cli_env, "ask", "질문", "--image", str(fake))
     assert result.returncode == 1
     assert f"{fake}: not a readable image" in result.stderr
+    assert "PNG, JPEG, WEBP, GIF, BMP, TIFF" in result.stderr  # what would be accepted
     assert "Traceback" not in result.stderr and result.stderr.strip().count("\n") == 0

@@ -11,8 +11,14 @@ from PIL import Image
 
 from rag.config import Settings
 from rag.errors import GPUOutOfMemoryError
-from rag.images import encode_data_url
-from rag.llm import END_OF_TURN_ID, ChatBllossom, remote_chat_model, worker_base_url
+from rag.images import ImageDecodeError, encode_data_url
+from rag.llm import (
+    END_OF_TURN_ID,
+    ChatBllossom,
+    chat_model,
+    remote_chat_model,
+    worker_base_url,
+)
 from rag.messages import image_block
 
 
@@ -137,3 +143,37 @@ def test_worker_url_selects_chat_openai_with_the_same_sampling():
     )
     assert llm.extra_body == {"stop_token_ids": [128009]}  # <|eot_id|>, for vLLM
     assert worker_base_url("http://vllm:8000/v1/") == "http://vllm:8000/v1"
+
+
+def test_settings_build_the_local_model_in_one_place(generator_model: str):
+    settings = Settings(
+        generator_model=generator_model,
+        device="cpu",
+        max_new_tokens=33,
+        temperature=0.2,
+        top_p=0.7,
+        max_image_pixels=123_456,
+    )
+    local = chat_model(settings)
+    assert isinstance(local, ChatBllossom)
+    assert (local.model_name, local.device, local.max_new_tokens) == (generator_model, "cpu", 33)
+    assert (local.temperature, local.top_p, local.max_image_pixels) == (0.2, 0.7, 123_456)
+    served = ChatBllossom.from_settings(settings, model_name="/srv/other-checkpoint")
+    assert served.model_name == "/srv/other-checkpoint"
+    assert served.max_new_tokens == 33
+    remote = chat_model(settings.model_copy(update={"worker_url": "http://gpu-box:8000"}))
+    assert type(remote).__name__ == "ChatOpenAI"
+
+
+def test_encoding_applies_the_models_pixel_limit(chat_model: ChatBllossom):
+    """What the worker runs for each request: the setting, not a constant, bounds decoding."""
+    message = HumanMessage(
+        content=[
+            {"type": "text", "text": "무엇이 보이나요?"},
+            image_block(encode_data_url(Image.new("RGB", (500, 300), "green"))),
+        ]
+    )
+    limited = chat_model.model_copy(update={"max_image_pixels": 149_999})
+    with pytest.raises(ImageDecodeError, match=r"messages\[0\]\.content\[1\]: image is 500x300"):
+        limited.encode([message])
+    assert chat_model.encode([message]).token_count > 1000

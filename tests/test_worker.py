@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import socket
-import struct
 import subprocess
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,13 +26,14 @@ from PIL import Image
 from rag.assistant import Assistant
 from rag.budget import PromptBudget
 from rag.config import Settings
-from rag.images import encode_data_url
+from rag.images import bytes_data_url, encode_data_url
 from rag.llm import ChatBllossom
 from rag.messages import image_block
 from rag.prompt import PromptImage, build_messages
 from rag.worker import WorkerOptions, create_app
 from rag.worker.server import BackgroundServer
 from tests.conftest import GENERATOR_MODEL
+from tests.image_bytes import png_claiming
 
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -83,22 +84,6 @@ def user_message(text: str, url: str | None = None) -> dict[str, Any]:
             {"type": "text", "text": text},
         ],
     }
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims a huge size (a decompression bomb's first bytes)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + data))
-        return struct.pack(">I", len(data)) + kind + data + crc
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +180,13 @@ def huge_body() -> bytes:
     return json.dumps({"messages": [user_message("x", f"data:image/png;base64,{filler}")]}).encode()
 
 
+def claimed_png(image: Image.Image, real_format: str) -> str:
+    """An image in another format sent as ``data:image/png`` (the claim is never trusted)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format=real_format)
+    return bytes_data_url(buffer.getvalue(), "image/png")
+
+
 def claiming(width: int, height: int) -> str:
     return "data:image/png;base64," + base64.b64encode(png_claiming(width, height)).decode()
 
@@ -218,6 +210,11 @@ MALFORMED = {
         body(messages=[user_message("hi", "https://example.com/cat.png")]),
         400,
         "messages[0].content[0].image_url.url: only data:image/...;base64 URLs are accepted",
+    ),
+    "another image format": (
+        body(messages=[user_message("hi", claimed_png(Image.new("RGB", (8, 8)), "EPS"))]),
+        400,
+        "messages[0].content[0]: not an accepted image format: this is EPS; accepted formats",
     ),
     "huge image": (
         body(messages=[user_message("hi", claiming(9000, 9000))]),
@@ -264,6 +261,37 @@ MALFORMED = {
         "messages[0].role: Input should be",
     ),
     "several choices": (body(n=2), 400, "n: only n=1 is supported"),
+    "max_tokens over the limit": (
+        body(max_tokens=5000),
+        400,
+        "max_tokens: 5,000 new tokens asked for; this worker generates at most 4,096 "
+        "(serve_max_new_tokens)",
+    ),
+    "max_completion_tokens over the limit": (
+        body(max_completion_tokens=4097, max_tokens=3),
+        400,
+        "max_completion_tokens: 4,097 new tokens asked for",
+    ),
+    "lone surrogate": (
+        body(messages=[user_message("hi \ud800 there")]),
+        400,
+        "messages[0].content: contains a lone surrogate (U+D800), which is not valid Unicode",
+    ),
+    "lone surrogate in an image part's text": (
+        body(messages=[user_message("\udfff", data_url(8, 8))]),
+        400,
+        "messages[0].content[1].text: contains a lone surrogate (U+DFFF)",
+    ),
+    "nesting past the decoder": (
+        body()[:-1] + b', "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        400,
+        "request body is nested more than 32 levels deep",
+    ),
+    "nesting past the limit": (
+        body(metadata=json.loads("[" * 40 + "]" * 40)),
+        400,
+        "request body is nested more than 32 levels deep",
+    ),
     "not json": (b"{messages: [", 400, "request body is not valid JSON"),
 }
 
@@ -321,7 +349,7 @@ def test_out_of_memory_fails_that_request_and_the_worker_keeps_serving(
 
 def test_burst_beyond_the_queue_is_refused_at_once_and_cancelling_frees_the_worker(chat_model):
     """One slot, one queue place: a third request is refused; a closed stream ends its work."""
-    server = start(chat_model, max_concurrency=1, max_queue=1)
+    server = start(chat_model, max_concurrency=1, max_queue=1, max_new_tokens=100_000)
     url, api = server.url, client(server.url)
     try:
         holder = api.chat.completions.create(
@@ -370,6 +398,8 @@ def test_burst_beyond_the_queue_is_refused_at_once_and_cancelling_frees_the_work
                 timeout=httpx.Timeout(60, read=1.0),
             )
         wait_until(lambda: outcome(url, "cancelled") == 2, "the abandoned generation to end")
+        left = 'bllossom_worker_requests_total{route="/v1/chat/completions",status="499"}'
+        wait_until(lambda: metrics(url).get(left) == 1, "its 499 to be counted", limit=30)
 
         # A client that gives up while queued leaves the queue and never generates.
         holder = api.chat.completions.create(
@@ -404,7 +434,7 @@ def test_burst_beyond_the_queue_is_refused_at_once_and_cancelling_frees_the_work
 
 
 def test_a_request_over_the_timeout_gets_504(chat_model):
-    server = start(chat_model, timeout=1.0)
+    server = start(chat_model, timeout=1.0, max_new_tokens=100_000)
     try:
         with pytest.raises(openai.APIStatusError) as late:
             client(server.url).chat.completions.create(
@@ -463,3 +493,222 @@ def test_serve_command_refuses_a_missing_model(cli_env: dict[str, str], tmp_path
     assert result.returncode == 1
     assert "generator model folder not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+REQUESTS = 'bllossom_worker_requests_total{route="/v1/chat/completions",status="%d"}'
+
+
+def test_every_response_is_counted(worker: str):
+    """Each answer, refusals included, lands in /metrics under its status."""
+    before = metrics(worker)
+    sent = {400: 0, 401: 0, 413: 0}
+    for case in ("lone surrogate", "nesting past the decoder", "not json", "too many images"):
+        payload, status, _ = MALFORMED[case]
+        answer = httpx.post(f"{worker}/v1/chat/completions", content=payload, headers=AUTH)
+        assert answer.status_code == status == 400
+        sent[400] += 1
+    assert httpx.post(f"{worker}/v1/chat/completions", json={}).status_code == 401
+    sent[401] += 1
+    huge, status, _ = MALFORMED["body over the limit"]
+    assert (
+        httpx.post(f"{worker}/v1/chat/completions", content=huge, headers=AUTH).status_code == 413
+    )
+    sent[413] += 1
+    after = metrics(worker)
+    for status, count in sent.items():
+        assert after.get(REQUESTS % status, 0) - before.get(REQUESTS % status, 0) == count, status
+
+
+def test_a_route_that_fails_is_still_counted_as_a_500():
+    """The counting middleware sees exceptions that Starlette turns into a 500 after it."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from rag.worker.metrics import Metrics
+    from rag.worker.middleware import CountRequests
+
+    async def broken(_: Any) -> None:
+        raise RuntimeError("a bug")
+
+    counts = Metrics()
+    app = Starlette(
+        routes=[Route("/v1/chat/completions", broken, methods=["POST"])],
+        middleware=[Middleware(CountRequests, metrics=counts, routes=["/v1/chat/completions"])],
+    )
+    with TestClient(app, raise_server_exceptions=False) as local:
+        assert local.post("/v1/chat/completions").status_code == 500
+        assert local.get("/elsewhere").status_code == 404
+    assert counts.requests == {("/v1/chat/completions", 500): 1, ("other", 404): 1}
+
+
+def test_a_huge_message_is_refused_from_its_size_before_any_decoding(chat_model):
+    """20 MB of text is far over any prompt limit: refused without tokenizing it, and before
+    the broken image after it is even decoded (which would otherwise be the error)."""
+    server = start(chat_model)
+    try:
+        text = "many words " * 2_000_000
+        message = user_message(text, "data:image/png;base64,@@not-base64@@")
+        answer = httpx.post(
+            f"{server.url}/v1/chat/completions",
+            json={"messages": [message]},
+            headers=AUTH,
+            timeout=120,
+        )
+        assert answer.status_code == 400, answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "context_length_exceeded"
+        floor, _, rest = error["message"].removeprefix("the prompt is at least ").partition(" ")
+        assert int(floor.replace(",", "")) > 16384
+        assert rest.startswith("tokens (estimated from its 22,000,000 characters of text)")
+        assert metrics(server.url)["bllossom_worker_prompts_encoding"] == 0
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def large_png() -> str:
+    """A 49-megapixel PNG (under the 50 MP limit) as a data URL: seconds to decode and process."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (7000, 7000), "gray").save(buffer, format="PNG", compress_level=1)
+    return bytes_data_url(buffer.getvalue(), "image/png")
+
+
+def large_request(large_png: str, images: int) -> dict[str, Any]:
+    parts = [{"type": "image_url", "image_url": {"url": large_png}} for _ in range(images)]
+    return {"messages": [{"role": "user", "content": [*parts, {"type": "text", "text": "?"}]}]}
+
+
+def test_encoding_counts_against_the_timeout(chat_model, large_png):
+    server = start(chat_model, timeout=0.5)
+    try:
+        late = httpx.post(
+            f"{server.url}/v1/chat/completions",
+            json=large_request(large_png, 2),
+            headers=AUTH,
+            timeout=120,
+        )
+        assert late.status_code == 504, late.text
+        assert late.json()["error"]["message"] == (
+            "the request took longer than the 0.5 s timeout (while encoding the prompt)"
+        )
+        wait_until(lambda: metrics(server.url)["bllossom_worker_prompts_encoding"] == 0, "stop")
+        counts = metrics(server.url)
+        assert counts['bllossom_worker_prompts_abandoned_total{reason="timeout"}'] == 1
+        assert counts["bllossom_worker_generations_running"] == 0  # the slot came back
+        assert (
+            sum(
+                counts[f'bllossom_worker_generations_total{{outcome="{name}"}}']
+                for name in ("completed", "cancelled", "timeout", "error")
+            )
+            == 0
+        )
+    finally:
+        server.stop()
+
+
+def raw_request(url: str, payload: bytes) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    connection = socket.create_connection((host, int(port)))
+    head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    )
+    connection.sendall(head.encode() + payload)
+    return connection
+
+
+def test_encoding_stops_when_the_client_leaves(chat_model, large_png):
+    server = start(chat_model)
+    url = server.url
+    try:
+        connection = raw_request(url, json.dumps(large_request(large_png, 4)).encode())
+        wait_until(lambda: metrics(url)["bllossom_worker_prompts_encoding"] == 1, "encoding")
+        connection.close()  # the client gives up while its images are being decoded
+        wait_until(lambda: metrics(url)["bllossom_worker_generations_running"] == 0, "the slot")
+        counts = metrics(url)
+        assert counts["bllossom_worker_prompts_encoding"] == 0
+        assert counts['bllossom_worker_prompts_abandoned_total{reason="cancelled"}'] == 1
+        assert counts.get(REQUESTS % 499) == 1
+        assert outcome(url, "completed") == outcome(url, "cancelled") == 0  # never generated
+    finally:
+        server.stop()
+
+
+def trickle(connection: socket.socket, data: bytes) -> tuple[bytes, bool]:
+    """Send ``data`` a byte at a time, as a slow client would.
+
+    Returns:
+        What the server sent back, and whether it closed the connection before the end.
+
+    """
+    connection.settimeout(0.05)
+    received = b""
+    for byte in data:
+        try:
+            connection.send(bytes([byte]))
+            chunk = connection.recv(65536)
+        except TimeoutError:
+            continue  # nothing to read yet: the server is still waiting
+        except (BrokenPipeError, ConnectionResetError):
+            return received, True
+        if not chunk:
+            return received, True
+        received += chunk
+    return received, False
+
+
+def test_a_client_trickling_its_headers_is_cut_off(chat_model):
+    server = start(chat_model, read_timeout=1.0)
+    try:
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as connection:
+            head = f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\nX-Pad: {'a' * 300}"
+            received, closed = trickle(connection, head.encode())
+        assert closed and received == b""  # cut off with no answer: there is no request yet
+        assert httpx.get(f"{server.url}/health").status_code == 200  # others are still served
+    finally:
+        server.stop()
+
+
+def test_a_client_trickling_its_body_gets_408(chat_model):
+    server = start(chat_model, read_timeout=1.0)
+    try:
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as connection:
+            connection.sendall(
+                f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: Bearer {KEY}\r\nContent-Length: 100000\r\n\r\n".encode()
+            )
+            answer, closed = trickle(connection, b"x" * 300)
+        assert closed, "the server kept reading the body"
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 "), answer[:200]
+        assert b"connection: close" in head.lower()
+        message = json.loads(payload)["error"]["message"]
+        assert message.startswith("the request body did not arrive within 1 s")
+        assert metrics(server.url).get(REQUESTS % 408) == 1
+    finally:
+        server.stop()
+
+
+def test_health_shows_no_paths(chat_model, tmp_path):
+    served = WorkerOptions(model_id=GENERATOR_MODEL, api_key=KEY)
+    with BackgroundServer(create_app(chat_model, served)) as server:
+        wait_until(lambda: httpx.get(f"{server.url}/health").status_code == 200, "the model")
+        health = httpx.get(f"{server.url}/health").json()
+        assert health["model"] == Path(GENERATOR_MODEL).name
+        assert GENERATOR_MODEL not in json.dumps(health)
+    missing = tmp_path / "secret-folder"
+    broken = ChatBllossom(model_name=str(missing), device="cpu")
+    with BackgroundServer(create_app(broken, WorkerOptions(model_id=str(missing)))) as server:
+        wait_until(lambda: httpx.get(f"{server.url}/health").json()["status"] == "error", "fail")
+        health = httpx.get(f"{server.url}/health")
+        assert health.status_code == 503
+        assert health.json()["model"] == "secret-folder"
+        assert str(tmp_path) not in health.text
+        refused = httpx.post(f"{server.url}/v1/chat/completions", json=json.loads(body()))
+        assert refused.status_code == 503
+        assert str(missing) in refused.json()["error"]["message"]  # the reason, for clients

@@ -10,6 +10,7 @@ prompt whether it runs ``ChatBllossom`` itself or ``ChatOpenAI`` against this wo
 Needs the ``worker`` extra (Starlette + uvicorn): ``pip install "bllossom-rag[worker]"``.
 """
 
-from rag.worker.app import WorkerOptions, create_app
+from rag.worker.app import create_app
+from rag.worker.options import WorkerOptions
 
 __all__ = ["WorkerOptions", "create_app"]

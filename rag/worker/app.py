@@ -1,91 +1,53 @@
-"""The worker's HTTP application (Starlette): routes, API key, limits, streaming.
+"""The worker's HTTP application (Starlette): the routes and the path of a chat request.
 
 Routes: ``POST /v1/chat/completions`` (streaming or not), ``GET /v1/models``, ``GET /health``
 (no key needed, 200 only when the model is loaded, so a load balancer can wait for it) and
-``GET /metrics``. A chat request goes: size check (413), validation (400), queue admission
-(429 when full), prompt encoding in a thread (400 for bad images or an over-long prompt), then
-generation. The response status is decided only after the first token or the first error, so a
-stream that cannot start (out of memory, timeout) is a proper 503/504 rather than a broken 200.
-A client that disconnects, while queued or while generating, stops its work at once.
+``GET /metrics``. A chat request goes: body within its size and time limits (413, 408),
+validation (400), the cheap limits (images, ``max_tokens``, and a floor on the prompt's length
+from its text alone, so a 30 MB message is refused in microseconds: 400), queue admission (429
+when full), prompt encoding in a thread (400 for bad images or an over-long prompt), then
+generation. The request's timeout covers the queue, the encoding and the generation. The
+response status is decided only after the first token or the first error, so a stream that
+cannot start (out of memory, timeout) is a proper 503/504 rather than a broken 200. A client
+that disconnects, while queued, encoding or generating, stops its work at once (and is counted
+as 499).
+
+The pieces live beside it: options (:mod:`~rag.worker.options`), key, counting and body limits
+(:mod:`~rag.worker.middleware`), waits that end when the client leaves or time is up
+(:mod:`~rag.worker.waiting`), responses from a generation (:mod:`~rag.worker.streaming`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.errors import BllossomRagError, GPUOutOfMemoryError
+from rag.errors import BllossomRagError
 from rag.llm import ChatBllossom, EncodedPrompt
 from rag.worker.admission import Admission, QueueFullError
-from rag.worker.generation import END, Event, Generation
+from rag.worker.estimate import PromptFloor
+from rag.worker.generation import Event, Generation
 from rag.worker.metrics import Metrics
-from rag.worker.protocol import (
-    ChatCompletionRequest,
-    CompletionIds,
-    RequestError,
-    parse_request,
-    sse,
-)
-
-if TYPE_CHECKING:
-    from langchain_core.outputs import ChatGenerationChunk
-
-    from rag.config import Settings
+from rag.worker.middleware import CountRequests, RequireAPIKey, read_body
+from rag.worker.options import WorkerOptions
+from rag.worker.protocol import ChatCompletionRequest, CompletionIds, RequestError, parse_request
+from rag.worker.streaming import EventStream, complete, failure, stream_events
+from rag.worker.waiting import race, unless_gone, wait_for_disconnect
 
 log = logging.getLogger("bllossom_rag.worker")
-T = TypeVar("T")
 ROUTES = ("/v1/chat/completions", "/v1/models", "/health", "/metrics")
-
-
-@dataclass(frozen=True)
-class WorkerOptions:
-    """How one worker serves (see the Worker section of :class:`~rag.config.Settings`)."""
-
-    model_id: str
-    api_key: str | None = None
-    max_queue: int = 16
-    max_concurrency: int = 2
-    timeout: float = 300.0
-    max_images: int = 4
-    max_prompt_tokens: int = 16384
-    max_body_bytes: int = 64 * 1024 * 1024
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerOptions:
-        """Options from settings; ``overrides`` that are None keep the setting."""
-        key = settings.serve_api_key.get_secret_value() if settings.serve_api_key else None
-        values: dict[str, Any] = {
-            "model_id": settings.generator_model,
-            "api_key": key,
-            "max_queue": settings.serve_max_queue,
-            "max_concurrency": settings.serve_max_concurrency,
-            "timeout": settings.serve_timeout,
-            "max_images": settings.serve_max_images,
-            "max_prompt_tokens": settings.serve_max_prompt_tokens,
-            "max_body_bytes": settings.serve_max_body_bytes,
-        }
-        values.update({name: value for name, value in overrides.items() if value is not None})
-        return cls(**values)
-
-
-class _ClientGoneError(Exception):
-    """The client disconnected while its request was waiting."""
 
 
 class Worker:
@@ -106,6 +68,7 @@ class Worker:
         self.load_error: str | None = None
         self.active: set[Generation] = set()
         self.created = int(time.time())
+        self.floor: PromptFloor | None = None  # set once the model has loaded
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -113,6 +76,7 @@ class Worker:
         """Load the model (on a thread at startup); /health reports the result."""
         try:
             self.llm.model  # noqa: B018  (loads the model and processor)
+            self.floor = PromptFloor(self.llm.processor.tokenizer)
         except Exception as error:
             self.load_error = str(error)
             log.exception("could not load the model")
@@ -127,23 +91,28 @@ class Worker:
     # --- routes ------------------------------------------------------------------------------
 
     async def health(self, _: Request) -> JSONResponse:
-        """Readiness: 200 once the model is loaded, else 503 with ``loading`` or ``error``."""
+        """Readiness: 200 once the model is loaded, else 503 with ``loading`` or ``error``.
+
+        Anyone may ask (no key), so it says nothing about the machine: the model by its name
+        (never its folder), and a failed load without its reason, which is in the log and in
+        the 503 of an authenticated request.
+        """
         status = "ok" if self.ready.is_set() else "error" if self.load_error else "loading"
         body: dict[str, Any] = {
             "status": status,
             "ready": self.ready.is_set(),
-            "model": self.options.model_id,
+            "model": self.options.public_model_name,
             "running": self.admission.running,
             "waiting": self.admission.waiting,
         }
         if self.load_error:
-            body["error"] = self.load_error
+            body["error"] = "the model could not be loaded; the worker's log says why"
         return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
     async def models(self, _: Request) -> JSONResponse:
         """The one served model, in OpenAI's list shape."""
         model = {
-            "id": self.options.model_id,
+            "id": self.options.public_model_name,
             "object": "model",
             "created": self.created,
             "owned_by": "bllossom-rag",
@@ -164,6 +133,8 @@ class Worker:
         except ClientDisconnect:
             return Response(status_code=499)  # nobody reads it; counted in the metrics
 
+    # --- one chat request --------------------------------------------------------------------
+
     async def _chat(self, request: Request) -> Response:
         if not self.ready.is_set():
             raise RequestError(
@@ -174,15 +145,13 @@ class Worker:
                 code="model_not_ready",
                 headers={"Retry-After": "5"},
             )
-        parsed = parse_request(await _read_body(request, self.options.max_body_bytes))
-        if parsed.image_count() > self.options.max_images:
-            msg = (
-                f"{parsed.image_count()} images in one request; this worker accepts at most "
-                f"{self.options.max_images}"
-            )
-            raise RequestError(400, msg, param="messages")
-        deadline = time.monotonic() + self.options.timeout
-        watcher = asyncio.ensure_future(_wait_for_disconnect(request.receive))
+        options = self.options
+        parsed = parse_request(
+            await read_body(request, options.max_body_bytes, options.read_timeout)
+        )
+        self._check_limits(parsed)
+        deadline = time.monotonic() + options.timeout
+        watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
         try:
             await self._admit(watcher, deadline)
         except BaseException:
@@ -190,9 +159,36 @@ class Worker:
             raise
         return await self._generate(parsed, watcher, deadline)
 
+    def _check_limits(self, parsed: ChatCompletionRequest) -> None:
+        """Refuse what is over a limit before any work: images, new tokens, prompt floor."""
+        options = self.options
+        if parsed.image_count() > options.max_images:
+            msg = (
+                f"{parsed.image_count()} images in one request; this worker accepts at most "
+                f"{options.max_images}"
+            )
+            raise RequestError(400, msg, param="messages")
+        asked = parsed.max_new_tokens()
+        if asked is not None and asked[1] > options.max_new_tokens:
+            field, tokens = asked
+            msg = (
+                f"{field}: {tokens:,} new tokens asked for; this worker generates at most "
+                f"{options.max_new_tokens:,} (serve_max_new_tokens)"
+            )
+            raise RequestError(400, msg, param=field)
+        assert self.floor is not None  # the model is ready
+        floor = self.floor.tokens(parsed)
+        if floor > options.max_prompt_tokens:
+            msg = (
+                f"the prompt is at least {floor:,} tokens (estimated from its "
+                f"{parsed.text_length():,} characters of text); this worker accepts at most "
+                f"{options.max_prompt_tokens:,}"
+            )
+            raise RequestError(400, msg, param="messages", code="context_length_exceeded")
+
     async def _admit(self, watcher: asyncio.Future[None], deadline: float) -> None:
         try:
-            await _unless_gone(self.admission.acquire(), watcher, deadline)
+            await unless_gone(self.admission.acquire(), watcher, deadline)
         except QueueFullError:
             msg = (
                 f"the worker is busy: {self.admission.running} generations running and "
@@ -211,9 +207,10 @@ class Worker:
     async def _generate(
         self, parsed: ChatCompletionRequest, watcher: asyncio.Future[None], deadline: float
     ) -> Response:
-        # Holding a slot from here: it is released by on_end, or below if nothing started.
+        # Holding a slot from here: _encode gives it back if it fails, on_end once generation
+        # has started, and the except below if it could not start.
+        prompt = await self._encode(parsed, watcher, deadline)
         try:
-            prompt = await self._encode(parsed)
             generation = Generation(
                 self.llm,
                 prompt,
@@ -228,16 +225,25 @@ class Worker:
         self.active.add(generation)
         generation.start()
         watcher.add_done_callback(lambda _: generation.stop("cancelled"))
-        ids = CompletionIds(parsed.model or self.options.model_id)
+        ids = CompletionIds(parsed.model or self.options.public_model_name)
+
+        async def next_event() -> Event:
+            return await self._next(generation, deadline)
+
         try:
-            first = await self._next(generation, deadline)
+            first = await next_event()
             if isinstance(first, BaseException):
-                raise _failure(first)
+                raise failure(first)
             if parsed.stream:
                 include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
-                events = self._events(generation, first, ids, deadline, include_usage, watcher)
-                return EventStream(events)
-            return await self._complete(generation, first, ids, deadline)
+                events = stream_events(
+                    generation, first, ids, next_event, include_usage=include_usage
+                )
+                return EventStream(self._until_done(events, generation, watcher))
+            body = await complete(generation, first, ids, next_event)
+            if watcher.done() and not watcher.cancelled():
+                return Response(status_code=499)  # the client left; counted as such
+            return JSONResponse(body)
         except BaseException:
             generation.stop("cancelled")
             watcher.cancel()
@@ -246,12 +252,51 @@ class Worker:
             if not parsed.stream:
                 watcher.cancel()
 
-    async def _encode(self, parsed: ChatCompletionRequest) -> EncodedPrompt:
+    async def _encode(
+        self, parsed: ChatCompletionRequest, watcher: asyncio.Future[None], deadline: float
+    ) -> EncodedPrompt:
+        """Encode on a thread, within the request's time and only while its client is there.
+
+        Decoding images and running the processor can take seconds, so they count against
+        the timeout like the queue and generation do. The thread cannot be killed: when the
+        client leaves or the time is up, the request is answered at once and the encoding
+        stops at its next step (see :func:`~rag.llm.encoding.encode_prompt`); the slot is given
+        back when the thread has really stopped, so the concurrency limit stays true.
+
+        Raises:
+            RequestError: 400 for a bad image or an over-long prompt, 504 past the timeout.
+            ClientDisconnect: The client left.
+
+        """
+        cancel = threading.Event()
+        work = asyncio.ensure_future(
+            run_in_threadpool(self.llm.encode, parsed.to_langchain(), cancel=cancel)
+        )
+        self.metrics.encoding += 1
+        work.add_done_callback(self._encoded)
+        first = await race(work, watcher, deadline)
+        if first != "done":
+            cancel.set()
+            work.add_done_callback(lambda _: self.admission.release())
+            watcher.cancel()
+            self.metrics.abandoned["cancelled" if first == "gone" else "timeout"] += 1
+            if first == "gone":
+                raise ClientDisconnect
+            msg = (
+                f"the request took longer than the {self.options.timeout:g} s timeout "
+                "(while encoding the prompt)"
+            )
+            raise RequestError(504, msg, kind="server_error", code="timeout") from None
         try:
-            prompt = await run_in_threadpool(self.llm.encode, parsed.to_langchain())
+            prompt = work.result()
         except BllossomRagError as error:  # an unreadable image, an unsupported block
+            self._give_back(watcher)
             raise RequestError(400, str(error)) from None
+        except BaseException:
+            self._give_back(watcher)
+            raise
         if prompt.token_count > self.options.max_prompt_tokens:
+            self._give_back(watcher)
             msg = (
                 f"the prompt is {prompt.token_count:,} tokens (images expanded); this worker "
                 f"accepts at most {self.options.max_prompt_tokens:,}"
@@ -259,12 +304,20 @@ class Worker:
             raise RequestError(400, msg, param="messages", code="context_length_exceeded")
         return prompt
 
+    def _encoded(self, work: asyncio.Future[EncodedPrompt]) -> None:
+        self.metrics.encoding -= 1
+        if not work.cancelled():
+            work.exception()  # retrieved here: an abandoned encoding's error has no reader
+
+    def _give_back(self, watcher: asyncio.Future[None]) -> None:
+        """Release the slot of a request that ends before generating."""
+        self.admission.release()
+        watcher.cancel()
+
     def _params(self, parsed: ChatCompletionRequest) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "max_new_tokens": parsed.max_completion_tokens
-            or parsed.max_tokens
-            or self.llm.max_new_tokens
-        }
+        asked = parsed.max_new_tokens()
+        default = min(self.llm.max_new_tokens, self.options.max_new_tokens)
+        params: dict[str, Any] = {"max_new_tokens": asked[1] if asked else default}
         if parsed.temperature is not None:
             params["temperature"] = parsed.temperature
         if parsed.top_p is not None:
@@ -279,45 +332,14 @@ class Worker:
             msg = f"the request took longer than the {self.options.timeout:g} s timeout"
             raise RequestError(504, msg, kind="server_error", code="timeout") from None
 
-    async def _complete(
-        self, generation: Generation, event: Event, ids: CompletionIds, deadline: float
-    ) -> JSONResponse:
-        text: list[str] = []
-        while event is not END:
-            if isinstance(event, BaseException):
-                raise _failure(event)
-            text.append(str(event.message.content))
-            event = await self._next(generation, deadline)
-        body = ids.completion("".join(text), generation.finish_reason, _usage(generation))
-        return JSONResponse(body)
-
-    async def _events(
-        self,
-        generation: Generation,
-        first: ChatGenerationChunk,
-        ids: CompletionIds,
-        deadline: float,
-        include_usage: bool,
-        watcher: asyncio.Future[None],
+    @staticmethod
+    async def _until_done(
+        events: AsyncIterator[bytes], generation: Generation, watcher: asyncio.Future[None]
     ) -> AsyncIterator[bytes]:
-        event: Event = first
+        """The stream's events; however it ends, its generation and watcher end with it."""
         try:
-            yield sse(ids.chunk({"role": "assistant", "content": ""}))
-            while event is not END:
-                if isinstance(event, BaseException):
-                    yield sse(_failure(event).payload())
-                    return
-                if event.message.content:
-                    yield sse(ids.chunk({"content": str(event.message.content)}))
-                try:
-                    event = await self._next(generation, deadline)
-                except RequestError as error:  # the timeout, once the stream has begun
-                    yield sse(error.payload())
-                    return
-            yield sse(ids.chunk({}, generation.finish_reason))
-            if include_usage:
-                yield sse(ids.usage_chunk(_usage(generation)))
-            yield sse("[DONE]")
+            async for event in events:
+                yield event
         finally:
             generation.stop("cancelled")  # a no-op once it has ended
             watcher.cancel()
@@ -336,81 +358,6 @@ class Worker:
             self.metrics.first_token(generation.first_token_seconds)
         if generation.outcome in ("error", "out_of_memory"):
             log.error("generation failed: %r", generation.error)
-
-
-class EventStream(Response):
-    """A ``text/event-stream`` response that tolerates a vanished client.
-
-    Starlette's ``StreamingResponse`` also watches for disconnects, but only on some ASGI
-    versions; the worker watches itself (for queued requests too), so this one only sends.
-    """
-
-    media_type = "text/event-stream"
-
-    def __init__(self, events: AsyncIterator[bytes]) -> None:
-        self.events = events
-        self.status_code = 200
-        self.background = None
-        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send the events as they come."""
-        aclose = getattr(self.events, "aclose", None)
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            async for chunk in self.events:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except OSError:
-            pass  # the client left (ASGI 2.4 servers raise on send); its generation is stopping
-        finally:
-            if aclose is not None:
-                await aclose()
-
-
-class RequireAPIKey:
-    """ASGI middleware: every route but ``/health`` needs ``Authorization: Bearer <key>``."""
-
-    def __init__(self, app: ASGIApp, key: str | None) -> None:
-        self.app = app
-        self.key = key.encode() if key else None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse with 401 before any work is done."""
-        if self.key is not None and scope["type"] == "http" and scope["path"] != "/health":
-            scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self.key):
-                refusal = RequestError(
-                    401,
-                    "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
-                    kind="authentication_error",
-                    code="invalid_api_key",
-                )
-                await refusal.response()(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-class CountRequests:
-    """ASGI middleware: count every answer by route and status."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass through, noting the status."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        route = scope["path"] if scope["path"] in ROUTES else "other"
-
-        async def counting_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self.metrics.request(route, int(message["status"]))
-            await send(message)
-
-        await self.app(scope, receive, counting_send)
 
 
 def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
@@ -437,86 +384,10 @@ def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
             Route("/metrics", worker.metrics_text, methods=["GET"]),
         ],
         middleware=[
-            Middleware(CountRequests, metrics=worker.metrics),
+            Middleware(CountRequests, metrics=worker.metrics, routes=ROUTES),
             Middleware(RequireAPIKey, key=options.api_key),
         ],
         lifespan=lifespan,
     )
     app.state.worker = worker
     return app
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(int(declared), limit)
-    body = bytearray()
-    async for piece in request.stream():
-        body += piece
-        if len(body) > limit:
-            raise _too_large(len(body), limit)
-    return bytes(body)
-
-
-def _too_large(size: int, limit: int) -> RequestError:
-    msg = f"request body of {size:,} bytes is over this worker's {limit:,}-byte limit"
-    return RequestError(413, msg, code="request_too_large")
-
-
-async def _wait_for_disconnect(receive: Receive) -> None:
-    """Return when the client disconnects (the body has been read by then)."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-async def _unless_gone(work: Awaitable[T], watcher: asyncio.Future[None], deadline: float) -> T:
-    """Await ``work`` unless the client leaves or the deadline passes (then it is cancelled).
-
-    Raises:
-        TimeoutError: The deadline passed first.
-        ClientDisconnect: The client left first.
-
-    """
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait(
-        {task, watcher},
-        timeout=max(deadline - time.monotonic(), 0.0),
-        return_when=asyncio.FIRST_COMPLETED,
-    )
-    if task in done:
-        return task.result()
-    task.cancel()
-    await asyncio.wait({task})
-    if not task.cancelled() and task.exception() is None:
-        return task.result()  # it finished just before the cancel: keep what it got (a slot)
-    if watcher in done:
-        raise ClientDisconnect
-    raise TimeoutError
-
-
-def _failure(error: BaseException) -> RequestError:
-    """The HTTP answer for an error that ended a generation."""
-    if isinstance(error, GPUOutOfMemoryError):
-        return RequestError(
-            503,
-            str(error),
-            kind="server_error",
-            code="out_of_memory",
-            headers={"Retry-After": "5"},
-        )
-    if isinstance(error, BllossomRagError):
-        return RequestError(400, str(error))
-    return RequestError(
-        500, f"generation failed: {type(error).__name__}: {error}", kind="server_error"
-    )
-
-
-def _usage(generation: Generation) -> dict[str, int]:
-    prompt = generation.usage.get("input_tokens", 0)
-    completion = generation.usage.get("output_tokens", 0)
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }

@@ -15,6 +15,8 @@ from rag.worker.admission import Admission
 
 # How a generation ended; every started generation ends in exactly one.
 OUTCOMES = ("completed", "cancelled", "timeout", "out_of_memory", "error")
+# Why a prompt's encoding was given up: its client left, or its time ran out.
+ABANDONED = ("cancelled", "timeout")
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Metrics:
     first_token_seconds: float = 0.0
     first_tokens: int = 0
     generation_seconds: float = 0.0
+    encoding: int = 0  # prompts being encoded now (they hold a slot)
+    abandoned: Counter[str] = field(default_factory=Counter)  # encodings given up, by reason
 
     def request(self, route: str, status: int) -> None:
         """Count one answered request."""
@@ -59,6 +63,16 @@ class Metrics:
             "# HELP bllossom_worker_requests_waiting Requests queued for a slot.",
             "# TYPE bllossom_worker_requests_waiting gauge",
             f"bllossom_worker_requests_waiting {admission.waiting}",
+            "# HELP bllossom_worker_prompts_encoding Prompts being encoded (each holds a slot).",
+            "# TYPE bllossom_worker_prompts_encoding gauge",
+            f"bllossom_worker_prompts_encoding {self.encoding}",
+            "# HELP bllossom_worker_prompts_abandoned_total Encodings stopped early, by reason.",
+            "# TYPE bllossom_worker_prompts_abandoned_total counter",
+            *(
+                f'bllossom_worker_prompts_abandoned_total{{reason="{reason}"}} '
+                f"{self.abandoned[reason]}"
+                for reason in ABANDONED
+            ),
             "# HELP bllossom_worker_requests_total Answered requests by route and status.",
             "# TYPE bllossom_worker_requests_total counter",
         ]

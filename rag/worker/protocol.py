@@ -9,6 +9,7 @@ OpenAI's error shape ``{"error": {"message", "type", "param", "code"}}`` so clie
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from typing import Annotated, Any, Literal
@@ -16,6 +17,12 @@ from typing import Annotated, Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.responses import JSONResponse
+
+from rag.images import ImageDecodeError, data_url_payload
+
+# A chat request nests about 6 deep (body, messages, a message, content, a part, image_url).
+MAX_JSON_DEPTH = 32
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RequestError(Exception):
@@ -70,9 +77,10 @@ class ImageURL(_Model):
     @field_validator("url")
     @classmethod
     def _data_url_only(cls, url: str) -> str:
-        if not url.strip().lower().startswith("data:"):
-            msg = "only data:image/...;base64 URLs are accepted (the worker never fetches URLs)"
-            raise ValueError(msg)
+        try:
+            data_url_payload(url)  # the shape only: the image is decoded once, when encoding
+        except ImageDecodeError as error:
+            raise ValueError(str(error)) from None
         return url
 
 
@@ -153,6 +161,23 @@ class ChatCompletionRequest(_Model):
             return []
         return [self.stop] if isinstance(self.stop, str) else list(self.stop)
 
+    def text_length(self) -> int:
+        """Characters of text across all messages (images not counted)."""
+        return sum(
+            len(message.content)
+            if isinstance(message.content, str)
+            else sum(len(part.text) for part in message.content if isinstance(part, TextPart))
+            for message in self.messages
+        )
+
+    def max_new_tokens(self) -> tuple[str, int] | None:
+        """The length limit asked for and the field that asked (``max_completion_tokens`` wins)."""
+        if self.max_completion_tokens is not None:
+            return "max_completion_tokens", self.max_completion_tokens
+        if self.max_tokens is not None:
+            return "max_tokens", self.max_tokens
+        return None
+
     def image_count(self) -> int:
         """Image parts across all messages."""
         return sum(
@@ -192,9 +217,12 @@ def parse_request(body: bytes) -> ChatCompletionRequest:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         msg = f"request body is not valid JSON ({error})"
         raise RequestError(400, msg) from None
+    except RecursionError:  # the decoder recurses once per level
+        raise _too_deep() from None
     if not isinstance(data, dict):
         msg = "request body must be a JSON object"
         raise RequestError(400, msg)
+    _check_values(data)
     try:
         return ChatCompletionRequest.model_validate(data)
     except ValidationError as error:
@@ -203,6 +231,38 @@ def parse_request(body: bytes) -> ChatCompletionRequest:
         param = _param(_clean_loc(first["loc"]))
         message = str(first["msg"]).removeprefix("Value error, ")
         raise RequestError(400, f"{param}: {message}", param=param) from None
+
+
+def _check_values(data: dict[str, Any]) -> None:
+    r"""Refuse what JSON allows but nothing downstream can take: deep nesting, lone surrogates.
+
+    JSON's ``\ud800`` escapes can spell a UTF-16 surrogate with no partner, which is not a
+    character: Python keeps it in a ``str``, and the tokenizer (or any UTF-8 encoder) fails on
+    it far from here. The walk is iterative, so nesting cannot exhaust the stack.
+    """
+    pending: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
+    while pending:
+        value, loc = pending.pop()
+        if len(loc) > MAX_JSON_DEPTH:
+            raise _too_deep()
+        if isinstance(value, str):
+            if (surrogate := _LONE_SURROGATE.search(value)) is not None:
+                param = _param(loc)
+                msg = (
+                    f"{param}: contains a lone surrogate (U+{ord(surrogate.group()):04X}), "
+                    "which is not valid Unicode; send text as UTF-8"
+                )
+                raise RequestError(400, msg, param=param)
+        elif isinstance(value, dict):
+            pending.extend((item, (*loc, key)) for key, item in value.items())
+            pending.extend((key, (*loc, key)) for key in value)
+        elif isinstance(value, list):
+            pending.extend((item, (*loc, index)) for index, item in enumerate(value))
+
+
+def _too_deep() -> RequestError:
+    msg = f"request body is nested more than {MAX_JSON_DEPTH} levels deep"
+    return RequestError(400, msg)
 
 
 def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
@@ -265,9 +325,3 @@ class CompletionIds:
 
     def _head(self, kind: str) -> dict[str, Any]:
         return {"id": self.id, "object": kind, "created": self.created, "model": self.model}
-
-
-def sse(data: dict[str, Any] | str) -> bytes:
-    """One server-sent event."""
-    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    return f"data: {text}\n\n".encode()

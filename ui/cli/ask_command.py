@@ -33,7 +33,6 @@ def ask(
 ) -> None:
     """Answer a question from the ingested documents, with numbered sources."""
     from rag.chain import sources_from_documents
-    from rag.llm import encode_prompt
 
     with open_assistant() as assistant:
         images = [_image_block(path) for path in image or ()]
@@ -50,13 +49,12 @@ def ask(
                 state.update(part)
         sources = sources_from_documents(state["documents"])
         if as_json:
-            prompt = encode_prompt(assistant.processor, state["messages"])
             print_json(
                 {
                     "answer": "".join(answer),
                     "sources": [source.to_json() for source in sources],
-                    "prompt": prompt.text,
-                    "prompt_tokens": prompt.token_count,
+                    "prompt": state["prompt"],  # rendered and counted once, by the chain
+                    "prompt_tokens": state["prompt_tokens"],
                     "images": state["images"],
                 }
             )

@@ -65,13 +65,7 @@ def serve(
             max_concurrency=max_concurrency,
             timeout=timeout,
         )
-        llm = ChatBllossom(
-            model_name=name,
-            device=settings.device,
-            max_new_tokens=settings.max_new_tokens,
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-        )
+        llm = ChatBllossom.from_settings(settings, model_name=name)
         bind_host = host or settings.serve_host
         bind_port = settings.serve_port if port is None else port
     if options.api_key is None and bind_host not in _LOOPBACK:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -25,126 +24,16 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from pydantic import Field, PrivateAttr, SecretStr
+from pydantic import Field, PrivateAttr
 
-from rag.errors import ConfigError, GPUOutOfMemoryError
-from rag.messages import to_chat
+from rag.errors import GPUOutOfMemoryError
+from rag.images import DEFAULT_MAX_IMAGE_PIXELS
+from rag.llm.encoding import EncodedPrompt, encode_prompt, load_processor
+from rag.llm.stops import END_OF_TURN, StopText
 from rag.models import loading, model_reference, resolve_device
-from rag.prompt import render_chat
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from rag.config import Settings
-
-END_OF_TURN = "<|eot_id|>"
-# Llama-3's id for it: sent to remote servers, since vLLM stops only on the checkpoint's own EOS
-# ids unless told (our worker always adds it; it ignores the field).
-END_OF_TURN_ID = 128009
-
-
-@dataclass(frozen=True)
-class EncodedPrompt:
-    """A rendered prompt: its text (special tokens included), images and model inputs."""
-
-    text: str
-    images: list[Image.Image]
-    inputs: Any  # transformers BatchFeature: input_ids, attention_mask, pixel_values, ...
-
-    @property
-    def token_count(self) -> int:
-        """Prompt length in tokens, each image counted as its expanded image tokens."""
-        return int(self.inputs["input_ids"].shape[-1])
-
-
-def encode_prompt(processor: Any, messages: Sequence[BaseMessage]) -> EncodedPrompt:
-    """Render messages in the Bllossom format and run the processor on text and images.
-
-    Args:
-        processor: A LLaVA-NeXT processor (tokenizer + image processor).
-        messages: LangChain messages; image blocks become ``<image>`` slots.
-
-    """
-    chat, images = to_chat(messages)
-    text = render_chat(processor.tokenizer, chat)
-    inputs = processor(
-        text=text,
-        images=images or None,
-        add_special_tokens=False,  # the one BOS is already in the text
-        return_tensors="pt",
-    )
-    return EncodedPrompt(text=text, images=images, inputs=inputs)
-
-
-def load_processor(name_or_path: str) -> Any:
-    """The generator's processor alone (enough to render and count a prompt)."""
-    reference = model_reference(name_or_path, "generator")
-    with loading("generator", reference):
-        from transformers import AutoProcessor
-
-        return AutoProcessor.from_pretrained(reference)
-
-
-def worker_base_url(url: str) -> str:
-    """The OpenAI base URL of a worker or vLLM server (``/v1`` added when missing)."""
-    url = url.rstrip("/")
-    return url if url.endswith("/v1") else f"{url}/v1"
-
-
-def remote_chat_model(settings: Settings) -> BaseChatModel:
-    """``ChatOpenAI`` against ``settings.worker_url`` (our worker or vLLM), same sampling.
-
-    The model name sent is ``generator_model``: our worker serves whatever it was started with,
-    and vLLM must be started with ``--served-model-name`` set to the same value.
-    """
-    from langchain_openai import ChatOpenAI
-
-    if settings.worker_url is None:
-        msg = "worker_url is not set"
-        raise ConfigError(msg)
-    key = settings.worker_api_key.get_secret_value() if settings.worker_api_key else "none"
-    return ChatOpenAI(
-        model=settings.generator_model,
-        base_url=worker_base_url(settings.worker_url),
-        api_key=SecretStr(key),  # the client insists on one; an open worker ignores it
-        max_tokens=settings.max_new_tokens,
-        temperature=settings.temperature,
-        top_p=settings.top_p,
-        streaming=True,
-        stream_usage=True,
-        extra_body={"stop_token_ids": [END_OF_TURN_ID]},
-    )
-
-
-class _StopText:
-    """Cuts streamed text at the first stop string, holding back what could start one.
-
-    The OpenAI API's ``stop`` strings are excluded from the answer, and a stop string can span
-    several streamed pieces, so up to ``len(longest stop) - 1`` characters wait for the next one.
-    """
-
-    def __init__(self, stops: Sequence[str]) -> None:
-        self.stops = [stop for stop in stops if stop]
-        self.hold = max((len(stop) for stop in self.stops), default=1) - 1
-        self.pending = ""
-        self.stopped = False
-
-    def feed(self, text: str) -> str:
-        """Text that is safe to emit now (everything before a stop string, once found)."""
-        self.pending += text
-        hits = [i for i in (self.pending.find(stop) for stop in self.stops) if i >= 0]
-        if hits:
-            self.stopped = True
-            out, self.pending = self.pending[: min(hits)], ""
-            return out
-        cut = max(len(self.pending) - self.hold, 0)
-        out, self.pending = self.pending[:cut], self.pending[cut:]
-        return out
-
-    def flush(self) -> str:
-        """What was held back, at the end of generation."""
-        out, self.pending = self.pending, ""
-        return out
 
 
 class ChatBllossom(BaseChatModel):
@@ -164,12 +53,27 @@ class ChatBllossom(BaseChatModel):
     max_new_tokens: int = Field(default=512, ge=1)
     temperature: float = Field(default=0.6, ge=0.0, description="0 means greedy decoding.")
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    max_image_pixels: int = Field(
+        default=DEFAULT_MAX_IMAGE_PIXELS, ge=1, description="Larger images are refused."
+    )
 
     _model: Any = PrivateAttr(default=None)
     _processor: Any = PrivateAttr(default=None)
     _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     # A fast tokenizer may refuse concurrent encodes ("Already borrowed"); encoding is cheap.
     _encode_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, model_name: str | None = None) -> ChatBllossom:
+        """The generator the settings describe (``model_name`` overrides ``generator_model``)."""
+        return cls(
+            model_name=model_name or settings.generator_model,
+            device=settings.device,
+            max_new_tokens=settings.max_new_tokens,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            max_image_pixels=settings.max_image_pixels,
+        )
 
     @classmethod
     def from_loaded(cls, model: Any, processor: Any, **fields: Any) -> ChatBllossom:
@@ -227,11 +131,22 @@ class ChatBllossom(BaseChatModel):
         model.generation_config.use_cache = True
         return model
 
-    def encode(self, messages: Sequence[BaseMessage]) -> EncodedPrompt:
-        """Render and tokenize messages exactly as generation will see them."""
+    def encode(
+        self, messages: Sequence[BaseMessage], *, cancel: threading.Event | None = None
+    ) -> EncodedPrompt:
+        """Render and tokenize messages exactly as generation will see them.
+
+        Args:
+            messages: LangChain messages, images as content blocks.
+            cancel: Set it from any thread to stop encoding early (see
+                :func:`~rag.llm.encoding.encode_prompt`).
+
+        """
         processor = self.processor
         with self._encode_lock:
-            return encode_prompt(processor, messages)
+            return encode_prompt(
+                processor, messages, max_pixels=self.max_image_pixels, cancel=cancel
+            )
 
     def _generation_kwargs(self, **overrides: Any) -> dict[str, Any]:
         tokenizer = self.processor.tokenizer
@@ -323,7 +238,7 @@ class ChatBllossom(BaseChatModel):
                 streamer.end()
 
         worker = threading.Thread(target=generate, name="bllossom-generate", daemon=True)
-        stop_text = _StopText(stop or ())
+        stop_text = StopText(stop or ())
         worker.start()
         try:
             for piece in streamer:

@@ -1,0 +1,26 @@
+"""Generation behind LangChain's chat-model interface: Bllossom-Vision in-process or remote.
+
+- :mod:`~rag.llm.local`: :class:`ChatBllossom`, the checkpoint running in this process.
+- :mod:`~rag.llm.remote`: ``ChatOpenAI`` against the GPU worker or vLLM.
+- :mod:`~rag.llm.encoding`: messages -> the exact model inputs (also what the worker runs).
+- :mod:`~rag.llm.stops`: end-of-turn and stop strings.
+- :func:`chat_model`: the one place settings pick and build one of the two.
+"""
+
+from rag.llm.encoding import EncodedPrompt, encode_prompt, load_processor
+from rag.llm.factory import chat_model
+from rag.llm.local import ChatBllossom
+from rag.llm.remote import remote_chat_model, worker_base_url
+from rag.llm.stops import END_OF_TURN, END_OF_TURN_ID
+
+__all__ = [
+    "END_OF_TURN",
+    "END_OF_TURN_ID",
+    "ChatBllossom",
+    "EncodedPrompt",
+    "chat_model",
+    "encode_prompt",
+    "load_processor",
+    "remote_chat_model",
+    "worker_base_url",
+]

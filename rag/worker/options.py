@@ -1,0 +1,57 @@
+"""How one worker serves: its model name, API key and limits.
+
+The limits are plain values frozen at startup, read from :class:`~rag.config.Settings` (the
+``serve_*`` fields) with the command line's options on top, so the application never reads the
+environment itself and a test or benchmark can build a worker with any limits it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rag.config import Settings
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How one worker serves (see the Worker section of :class:`~rag.config.Settings`)."""
+
+    model_id: str
+    api_key: str | None = None
+    max_queue: int = 16
+    max_concurrency: int = 2
+    timeout: float = 300.0
+    max_images: int = 4
+    max_prompt_tokens: int = 16384
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_new_tokens: int = 4096
+    read_timeout: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerOptions:
+        """Options from settings; ``overrides`` that are None keep the setting."""
+        key = settings.serve_api_key.get_secret_value() if settings.serve_api_key else None
+        values: dict[str, Any] = {
+            "model_id": settings.generator_model,
+            "api_key": key,
+            "max_queue": settings.serve_max_queue,
+            "max_concurrency": settings.serve_max_concurrency,
+            "timeout": settings.serve_timeout,
+            "max_images": settings.serve_max_images,
+            "max_prompt_tokens": settings.serve_max_prompt_tokens,
+            "max_body_bytes": settings.serve_max_body_bytes,
+            "max_new_tokens": settings.serve_max_new_tokens,
+            "read_timeout": settings.serve_read_timeout,
+        }
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        return cls(**values)
+
+    @property
+    def public_model_name(self) -> str:
+        """The model as the worker shows it: a local folder by its name only, never its path."""
+        name = self.model_id
+        looks_like_path = name.startswith(("/", ".", "~")) or name.count("/") > 1
+        return Path(name).name if looks_like_path or Path(name).is_dir() else name
