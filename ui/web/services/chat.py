@@ -35,9 +35,15 @@ class AskOptions:
     top_p: float
 
 
-def read_user_image(data: bytes) -> tuple[Image.Image, bytes]:
-    """Decode an attached image safely (size limits first); return it and a JPEG thumbnail."""
-    image = open_image(data)
+def read_user_image(data: bytes, max_pixels: int) -> tuple[Image.Image, bytes]:
+    """Decode an attached image safely (size limits first); return it and a JPEG thumbnail.
+
+    Args:
+        data: The file's bytes as the browser sent them.
+        max_pixels: The ``max_image_pixels`` setting: larger images are refused undecoded.
+
+    """
+    image = open_image(data, max_pixels=max_pixels)
     small = image.copy()
     small.thumbnail(USER_IMAGE_THUMBNAIL)
     buffer = io.BytesIO()

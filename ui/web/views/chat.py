@@ -154,7 +154,9 @@ if prompt and collection is not None:
     image = None
     if prompt.files:
         try:
-            image, turn.user_thumbnail = services.read_user_image(prompt.files[0].getvalue())
+            image, turn.user_thumbnail = services.read_user_image(
+                prompt.files[0].getvalue(), settings.max_image_pixels
+            )
         except BllossomRagError as error:
             turn.error = t("image_unreadable", error=error)
     with st.chat_message("user"):
