@@ -105,15 +105,17 @@ def sniff(data: bytes) -> Signature | None:
     if head.startswith(_OLE_MAGIC):
         # HWP 5 and the legacy Office formats share the container; the HWP reader tells them apart.
         return Signature("hwp", "an HWP 5 or legacy Office file (.hwp, .doc, .xls, .ppt)")
-    if head.startswith(b"HWP Document File V3"):
+    if data.startswith(b"HWP Document File V3"):
         return Signature(None, "an HWP 3 (Hangul 97) document: save it as .hwpx in Hancom Office")
-    if head.startswith((b"\x1f\x8b", b"7z\xbc\xaf\x27\x1c", b"\x7fELF")) or _is_windows_program(data):
+    if head.startswith((b"\x1f\x8b", b"7z\xbc\xaf\x27\x1c", b"\x7fELF")) or _is_windows_program(
+        data
+    ):
         return Signature(None, "an archive or program")
     return None
 
 
 def _is_windows_program(data: bytes) -> bool:
-    """An ``MZ`` stub whose header field points at a ``PE\\0\\0`` signature."""
+    """An ``MZ`` stub whose header field (at 0x3C) points at a PE signature."""
     if not data.startswith(b"MZ") or len(data) < _PE_OFFSET_FIELD + 4:
         return False
     (offset,) = struct.unpack_from("<I", data, _PE_OFFSET_FIELD)

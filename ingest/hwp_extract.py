@@ -41,7 +41,9 @@ _PARA_HEADER, _PARA_TEXT, _CTRL_HEADER, _LIST_HEADER, _TABLE, _PICTURE = 66, 67,
 _PICTURE_BIN_ID = 71  # offset of the BinData id in a picture record
 _CELL_ADDRESS = 8  # offset of (column, row) in a cell's list header
 # Code units below 32 that start an eight-unit control (the rest are one unit each).
-_LONG_CONTROLS = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23})
+_LONG_CONTROLS = frozenset(
+    {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}
+)
 _SHORT_CONTROLS = {9: "\t", 10: "\n", 24: "-", 30: " ", 31: " "}
 _SKIPPED_CONTROLS = frozenset({"head", "foot"})  # page headers and footers repeat on every page
 _IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"})
@@ -100,7 +102,7 @@ class _Reader:
             raise HwpError(msg)
         (flags,) = struct.unpack_from("<I", header, 36)
         if flags & (_PASSWORD | _CERT_ENCRYPTED):
-            msg = "HWP document is password-protected: save a copy without a password in Hancom Office"
+            msg = "HWP document is password-protected: save an unprotected copy in Hancom Office"
             raise HwpError(msg)
         if flags & (_DRM | _CERT_DRM):
             msg = "HWP document is DRM-protected: its text is encrypted and cannot be read"
@@ -205,7 +207,9 @@ class _Reader:
             self.notes.append(f"skipped a picture in a format that is not read ({name})")
             return None
         if self.images >= self.max_images:
-            self.notes.append(f"skipped images after the first {self.max_images} (max_images_per_file)")
+            self.notes.append(
+                f"skipped images after the first {self.max_images} (max_images_per_file)"
+            )
             return None
         self.images += 1
         return Picture(self._stream(name, compressed), caption=caption)

@@ -138,11 +138,16 @@ class _Reader:
             self.notes.append(f"skipped a picture in a format that is not read ({name})")
             return None
         if self.images >= self.max_images:
-            self.notes.append(f"skipped images after the first {self.max_images} (max_images_per_file)")
+            self.notes.append(
+                f"skipped images after the first {self.max_images} (max_images_per_file)"
+            )
             return None
         self.images += 1
         caption = " ".join(
-            text for child in element if _local(child) == "caption" for text in _paragraph_texts(child)
+            text
+            for child in element
+            if _local(child) == "caption"
+            for text in _paragraph_texts(child)
         )
         return Picture(self.archive.read(name), caption=caption)
 
@@ -160,9 +165,15 @@ def _paragraph_texts(element: Any) -> list[str]:
     """The text of each paragraph inside ``element`` (headers and footers left out)."""
     texts = []
     for paragraph in element.iter():
-        if _local(paragraph) != "p" or any(_local(a) in ("header", "footer") for a in paragraph.iterancestors()):
+        if _local(paragraph) != "p" or any(
+            _local(a) in ("header", "footer") for a in paragraph.iterancestors()
+        ):
             continue
-        texts.append("".join(_t(t) for run in paragraph if _local(run) == "run" for t in run if _local(t) == "t"))
+        texts.append(
+            "".join(
+                _t(t) for run in paragraph if _local(run) == "run" for t in run if _local(t) == "t"
+            )
+        )
     return texts
 
 

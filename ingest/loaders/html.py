@@ -4,9 +4,10 @@ The page is parsed with lxml's HTML parser (lenient, no network, no entity expan
 iteratively, so deep nesting cannot exhaust the Python stack. libxml2 stops building the tree
 at 256 levels of nesting and silently drops everything after that point; such a page (100,000
 nested ``<div>``s) is read again by a flat reader over the standard library's tokenizer, which
-keeps every word but not the page structure, and the file gets a note saying so. Scripts, styles and navigation
-chrome are dropped; when the page marks its content with ``<main>`` or ``<article>`` only that is
-read. ``<img alt>`` text stays in the prose where the image was; an image whose pixels are in the
+keeps every word but not the page structure, and the file gets a note saying so.
+
+Scripts, styles and navigation chrome are dropped; when the page marks its content with
+``<main>`` or ``<article>`` only that is read. ``<img alt>`` text stays in the prose where the image was; an image whose pixels are in the
 page (a ``data:`` URL) also becomes a figure captioned by its alt text and ``<figcaption>``. An
 ``src`` pointing anywhere else is never opened: a page must not make the ingester read files or
 fetch URLs.

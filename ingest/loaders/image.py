@@ -13,9 +13,9 @@ legal on its own, and tiny when compressed) costs twenty minutes and gigabytes t
 from __future__ import annotations
 
 import io
-from PIL import Image, UnidentifiedImageError
-
 from collections.abc import Iterable
+
+from PIL import Image, UnidentifiedImageError
 
 from ingest.limits import Limits
 from ingest.loaders.base import Figure, Loaded, Segment, bounded

@@ -88,18 +88,19 @@ def ocr_problem(limits: Limits) -> str | None:
 
 def to_loaded(result: dict[str, Any], limits: Limits, *, reflowed: bool = False) -> Loaded:
     """Segments and figures from a validated child result, figures under one image budget."""
-    blocks = (
-        Block("figure", payload=b["image"], captions=tuple(b["captions"]), page=b["page"])
-        if b["type"] == "figure"
-        else Block(b["type"], reflow(b["text"]) if reflowed and b["type"] == "text" else b["text"],
-                   page=b["page"])  # fmt: skip
-        for b in result["blocks"]
-        if b["type"] != "scan"
-    )
+    blocks = [_block_of(b, reflowed) for b in result["blocks"] if b["type"] != "scan"]
     loaded = loaded_from_blocks(blocks, ImageBudget(limits))
     loaded.notes[:0] = result["notes"]
     loaded.run_notes.extend(result["run_notes"])
     return loaded
+
+
+def _block_of(block: dict[str, Any], reflowed: bool) -> Block:
+    if block["type"] == "figure":
+        captions = tuple(block["captions"])
+        return Block("figure", payload=block["image"], captions=captions, page=block["page"])
+    text = reflow(block["text"]) if reflowed and block["type"] == "text" else block["text"]
+    return Block(block["type"], text, page=block["page"])
 
 
 @dataclass

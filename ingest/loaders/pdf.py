@@ -43,7 +43,7 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> Loaded:
     loaded.blocks.sort(key=lambda block: block.page or 0)  # OCR'd pages in page order (stable)
     if problem is not None and textless:
         loaded.run_notes.append(problem)
-    if not loaded.blocks:
+    if not any(isinstance(b, Segment) or b.captions for b in loaded.blocks):
         reason = "OCR is off" if limits.ocr == "off" else "OCR found no text"
         msg = problem or f"no text or images in the PDF (its pages have no text layer; {reason})"
         raise IngestError(msg)

@@ -46,11 +46,12 @@ def load_pptx(path: Path, data: bytes, limits: Limits) -> Loaded:
 def _read_slide(slide: Any, number: int, loaded: Loaded, budget: ImageBudget) -> None:
     title_shape = slide.shapes.title
     title = squash(title_shape.text_frame.text) if title_shape is not None else ""
+    title_id = title_shape.shape_id if title_shape is not None else None
     texts = [title] if title else []
     tables: list[str] = []
     pictures: list[tuple[bytes, str]] = []
     for shape in _shapes(slide.shapes):
-        if shape.has_text_frame and shape is not title_shape:
+        if shape.has_text_frame and shape.shape_id != title_id:
             text = "\n".join(squash(p.text) for p in shape.text_frame.paragraphs if p.text.strip())
             if text:
                 texts.append(text)

@@ -137,9 +137,7 @@ def _md_row(line: str) -> str:
     return " | ".join(cells)
 
 
-def _inline_images(
-    line: str, figures: list[Figure], notes: list[str], budget: ImageBudget
-) -> str:
+def _inline_images(line: str, figures: list[Figure], notes: list[str], budget: ImageBudget) -> str:
     """Turn data-URL images into figures and leave their alt text in the prose."""
 
     def replace(match: re.Match[str]) -> str:
