@@ -7,8 +7,8 @@ nested ``<div>``s) is read again by a flat reader over the standard library's to
 keeps every word but not the page structure, and the file gets a note saying so.
 
 Scripts, styles and navigation chrome are dropped; when the page marks its content with
-``<main>`` or ``<article>`` only that is read. ``<img alt>`` text stays in the prose where the image was; an image whose pixels are in the
-page (a ``data:`` URL) also becomes a figure captioned by its alt text and ``<figcaption>``. An
+``<main>`` or ``<article>`` only that is read. ``<img alt>`` text stays in the prose where the
+image was; an image whose pixels are in the page (a ``data:`` URL) also becomes a figure captioned by its alt text and ``<figcaption>``. An
 ``src`` pointing anywhere else is never opened: a page must not make the ingester read files or
 fetch URLs.
 """
