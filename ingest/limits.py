@@ -29,7 +29,8 @@ class Limits:
         ocr_dpi: Resolution PDF pages are rendered at for OCR.
         ocr_timeout_s: Limit for one page (or image) in Tesseract; past it that page is skipped.
         ocr_max_pages: Pages of one PDF read by OCR; later ones are skipped with a note.
-        tesseract_cmd: The Tesseract program (a name on PATH or a path).
+        ocr_tessdata: Tesseract's language-data folder ("": ``$TESSDATA_PREFIX`` or the usual
+            places, such as Debian's ``/usr/share/tesseract-ocr/5/tessdata``).
 
     """
 
@@ -44,7 +45,7 @@ class Limits:
     ocr_dpi: int = 200
     ocr_timeout_s: float = 30.0
     ocr_max_pages: int = 100
-    tesseract_cmd: str = "tesseract"
+    ocr_tessdata: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -61,5 +62,5 @@ class Limits:
             ocr_dpi=settings.ocr_dpi,
             ocr_timeout_s=settings.ocr_timeout_s,
             ocr_max_pages=settings.ocr_max_pages,
-            tesseract_cmd=settings.tesseract_cmd,
+            ocr_tessdata=settings.ocr_tessdata,
         )

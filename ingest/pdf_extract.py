@@ -12,7 +12,8 @@ such line, the nearest line below (else above) describes the image and stays in 
 whole lines count: a band around the image also cuts through the paragraph above it, whose
 tail must not become part of the caption.
 
-Pages without a text layer (scans) are rendered at ``dpi`` in grayscale and returned as
+Pages without a text layer (scans; fewer than :data:`MIN_TEXT_CHARS` printed characters) are
+rendered at ``dpi`` in grayscale and returned as
 ``scan`` blocks when ``ocr`` is ``auto`` (``always``: every page), for the parent to OCR one
 page per child process (:mod:`ingest.ocr`), each under its own timeout, so parsing keeps its
 own time limit and a page that fails OCR costs only that page. A scanned page's images are
@@ -29,6 +30,9 @@ from typing import Any
 from ingest.nearby import clip, is_caption
 
 MIN_IMAGE_SIDE = 32
+# A page with fewer printed characters than this is a scan (a copier stamps a page number or a
+# date on scanned pages): OCR reads it, and its few characters are kept should OCR read nothing.
+MIN_TEXT_CHARS = 16
 # How far around an image (in PDF points, 1/72 inch) its caption is looked for.
 _BELOW, _ABOVE, _SIDE = 48.0, 24.0, 12.0
 
@@ -49,10 +53,10 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
         try:
             textpage = page.get_textpage()
             text = textpage.get_text_range()
-            if ocr == "always" or (ocr == "auto" and not text.strip()):
+            if ocr == "always" or (ocr == "auto" and len("".join(text.split())) < MIN_TEXT_CHARS):
                 if scans < int(options["ocr_max_pages"]):
                     scans += 1
-                    blocks.append(_scan(page, number, int(options["dpi"])))
+                    blocks.append(_scan(page, number, int(options["dpi"]), text))
                     continue
                 notes.append(f"skipped OCR after {scans} pages (ocr_max_pages)")
             figures, captions = images.of_page(page, textpage, number)
@@ -64,12 +68,13 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     return {"blocks": blocks, "notes": list(dict.fromkeys(notes))}
 
 
-def _scan(page: Any, number: int, dpi: int) -> dict[str, Any]:
-    """A page rendered in grayscale for OCR, as PNG (text pages compress to a few hundred KB)."""
+def _scan(page: Any, number: int, dpi: int, text: str) -> dict[str, Any]:
+    """A page rendered in grayscale for OCR, as PNG, with its text layer (kept if OCR fails)."""
     picture = page.render(scale=dpi / 72, grayscale=True).to_pil()
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
-    return {"type": "scan", "image": base64.b64encode(buffer.getvalue()).decode(), "page": number}
+    image = base64.b64encode(buffer.getvalue()).decode()
+    return {"type": "scan", "image": image, "text": text, "page": number}
 
 
 class _Images:

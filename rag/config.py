@@ -98,8 +98,9 @@ class Settings(BaseSettings):
     ocr_max_pages: int = Field(
         default=100, ge=0, description="Pages of one PDF read by OCR; later pages are skipped."
     )
-    tesseract_cmd: str = Field(
-        default="tesseract", description="The Tesseract program: a name on PATH or a path."
+    ocr_tessdata: str = Field(
+        default="",
+        description="Tesseract language-data folder; empty: $TESSDATA_PREFIX or the usual places.",
     )
     caption_images: bool = Field(
         default=False,

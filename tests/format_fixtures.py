@@ -165,3 +165,31 @@ def scanned_pdf(path: Path, *, dpi: int = 200, tilt: float = 0.5) -> Path:
         pdf.image(io.BytesIO(png_bytes(page.convert("RGB"))), x=0, y=0, w=pdf.w)
     pdf.output(str(path))
     return path
+
+
+def mixed_pdf(path: Path) -> Path:
+    """Page 1 has a text layer; page 2 is a scan of :data:`SCAN_PAGES`' first page."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_font("Nanum", fname=str(NANUM))
+    pdf.set_font("Nanum", size=12)
+    pdf.add_page()
+    pdf.multi_cell(0, 16, "이 문서의 첫 쪽은 글자 층이 있는 보통 쪽입니다.")
+    scan = rendered_text(SCAN_PAGES[0], font_px=33, width=1654, margin=200)
+    pdf.add_page()
+    pdf.image(io.BytesIO(png_bytes(scan.convert("RGB"))), x=0, y=0, w=pdf.w)
+    pdf.output(str(path))
+    return path
+
+
+def many_big_images_markdown(path: Path, count: int = 780, side: int = 7000) -> Path:
+    """Markdown with ``count`` inline ``side`` x ``side`` PNGs (49 MP each, ~64 KB packed)."""
+    import base64
+
+    image = base64.b64encode(png_bytes(Image.new("RGB", (side, side), "white"))).decode()
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("# 그림이 아주 많은 문서\n")
+        for index in range(count):
+            handle.write(f"그림 {index}\n![그림 {index}](data:image/png;base64,{image})\n")
+    return path

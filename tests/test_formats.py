@@ -289,13 +289,43 @@ def test_ocr_off_leaves_a_scan_unread_with_the_reason(tmp_path):
     assert figure.captions == ()
 
 
-def test_missing_tesseract_is_one_note_for_the_run_and_the_rest_loads(tmp_path):
-    limits = Limits(tesseract_cmd=str(tmp_path / "no-such-tesseract"))
+def test_missing_language_data_is_one_note_for_the_run_and_the_rest_loads(tmp_path):
+    limits = Limits(ocr_tessdata=str(tmp_path))  # a folder with no language data
     shots = [fx.screenshot(tmp_path / f"{name}.png") for name in ("a", "b")]
     loaded = [load(p, p.read_bytes(), limits) for p in shots]
     assert all(figures(one) and one.notes == [] for one in loaded)  # the images still load
     [note] = {n for one in loaded for n in one.run_notes}  # the same line, reported once per run
-    assert note.startswith("OCR is unavailable (") and "install tesseract-ocr" in note
+    assert note.startswith("OCR is unavailable: Tesseract has no kor+eng language data in ")
+    assert "(install tesseract-ocr-kor)" in note
     scan = fx.scanned_pdf(tmp_path / "법령.pdf")
     with pytest.raises(IngestError, match="OCR is unavailable"):
         load(scan, scan.read_bytes(), limits)
+
+
+def test_a_page_that_fails_ocr_costs_only_that_page(tmp_path):
+    path = fx.mixed_pdf(tmp_path / "섞인.pdf")
+    loaded = load(path, path.read_bytes(), Limits(ocr_timeout_s=0.001))
+    assert [(s.page, s.text) for s in segments(loaded)] == [
+        (1, "이 문서의 첫 쪽은 글자 층이 있는 보통 쪽입니다.")
+    ]
+    assert loaded.notes == ["skipped OCR of page 2: Tesseract ran past the 0.001-second limit"]
+    read = load(path, path.read_bytes(), LIMITS)
+    assert [s.page for s in segments(read)] == [1, 2] and "제15조" in segments(read)[1].text
+
+
+def test_ocr_always_replaces_the_text_layer(tmp_path):
+    path = corpus.korean_pdf(tmp_path / "보고서.pdf")
+    loaded = load(path, path.read_bytes(), Limits(ocr="always"))
+    pages = {s.page: s.text for s in segments(loaded)}
+    assert "한빛테크" in pages[1] and "Busan office" in pages[2]
+    assert figures(loaded) == []  # an OCR'd page is a scan: its images are not kept
+
+
+def test_a_missing_language_is_named(tmp_path):
+    shot = fx.screenshot(tmp_path / "오류.png")
+    loaded = load(shot, shot.read_bytes(), Limits(ocr_languages="kor+zzz"))
+    assert loaded.run_notes == [
+        "OCR is unavailable: Tesseract has no zzz language data in "
+        "/usr/share/tesseract-ocr/5/tessdata (install tesseract-ocr-zzz); "
+        "image files and scanned PDF pages were indexed without their text"
+    ]

@@ -8,9 +8,9 @@ keeps every word but not the page structure, and the file gets a note saying so.
 
 Scripts, styles and navigation chrome are dropped; when the page marks its content with
 ``<main>`` or ``<article>`` only that is read. ``<img alt>`` text stays in the prose where the
-image was; an image whose pixels are in the page (a ``data:`` URL) also becomes a figure captioned by its alt text and ``<figcaption>``. An
-``src`` pointing anywhere else is never opened: a page must not make the ingester read files or
-fetch URLs.
+image was; an image whose pixels are in the page (a ``data:`` URL) also becomes a figure
+captioned by its alt text and ``<figcaption>``. An ``src`` pointing anywhere else is never
+opened: a page must not make the ingester read files or fetch URLs.
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ def run_task(
 def ocr_options(limits: Limits) -> dict[str, Any]:
     """What a child needs to run Tesseract."""
     return {
-        "tesseract_cmd": limits.tesseract_cmd,
+        "tessdata": limits.ocr_tessdata,
         "languages": limits.ocr_languages,
         "timeout_s": limits.ocr_timeout_s,
         "dpi": limits.ocr_dpi,
@@ -83,7 +83,7 @@ def ocr_options(limits: Limits) -> dict[str, Any]:
 
 def ocr_problem(limits: Limits) -> str | None:
     """Why OCR cannot run with these limits' Tesseract, or None when it can."""
-    return unavailable(limits.tesseract_cmd, limits.ocr_languages)
+    return unavailable(limits.ocr_tessdata, limits.ocr_languages)
 
 
 def to_loaded(result: dict[str, Any], limits: Limits, *, reflowed: bool = False) -> Loaded:
@@ -105,26 +105,71 @@ def _block_of(block: dict[str, Any], reflowed: bool) -> Block:
 
 @dataclass
 class OcrText:
-    """What OCR read in one image, with the notes to report."""
+    """What OCR read in one image file, with the notes to report."""
 
     text: str = ""
     notes: list[str] = field(default_factory=list)
     run_notes: list[str] = field(default_factory=list)
 
 
-def recognize_image(data: bytes, limits: Limits, what: str = "the image") -> OcrText:
-    """OCR of one image in its own child; a failure costs the text, never the image."""
+def recognize_image(data: bytes, limits: Limits) -> OcrText:
+    """OCR of one image file in the child; a failure costs the text, never the image."""
     problem = ocr_problem(limits)
     if problem is not None:
         return OcrText(run_notes=[problem])
+    texts, notes = _recognize_batch([(None, data)], limits)
+    return OcrText(texts.get(None, ""), notes)
+
+
+def recognize_pages(scans: dict[int, bytes], limits: Limits) -> tuple[dict[int, str], list[str]]:
+    """OCR of rendered pages: their text by page number, and notes on pages that failed.
+
+    The pages are dealt into one batch per core, each batch one child (Tesseract's language
+    data loads once per child, not once per page), run at the same time.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = max(1, min(len(scans), os.cpu_count() or 1))
+    numbers = sorted(scans)
+    batches = [[(n, scans[n]) for n in numbers[i::workers]] for i in range(workers)]
+    texts: dict[int, str] = {}
+    notes: list[str] = []
+    with ThreadPoolExecutor(workers) as pool:
+        for found, failed in pool.map(lambda batch: _recognize_batch(batch, limits), batches):
+            texts.update({n: t for n, t in found.items() if n is not None})
+            notes.extend(failed)
+    return texts, notes
+
+
+def _recognize_batch(
+    pages: list[tuple[int | None, bytes]], limits: Limits
+) -> tuple[dict[int | None, str], list[str]]:
+    """One child reads ``pages``; if it fails as a whole, each page is retried alone."""
+    if not pages:
+        return {}, []
+    request = {"pages": [[n, base64.b64encode(data).decode()] for n, data in pages]}
     try:
         result = run_task(
-            "ocr", data, limits, label="OCR", options=ocr_options(limits), ocr_pages=1
+            "ocr",
+            json.dumps(request).encode(),
+            limits,
+            label="OCR",
+            options=ocr_options(limits),
+            ocr_pages=len(pages),
         )
     except IngestError as error:
-        return OcrText(notes=[f"skipped OCR of {what}: {error}"])
-    text = "\n".join(reflow(b["text"]) for b in result["blocks"] if b["type"] == "text")
-    return OcrText(text.strip(), result["notes"], result["run_notes"])
+        if len(pages) > 1:  # a page crashed or hung Tesseract: find it, keep the others
+            texts: dict[int | None, str] = {}
+            notes: list[str] = []
+            for page in pages:
+                found, failed = _recognize_batch([page], limits)
+                texts.update(found)
+                notes.extend(failed)
+            return texts, notes
+        what = "the image" if pages[0][0] is None else f"page {pages[0][0]}"
+        return {}, [f"skipped OCR of {what}: {error}"]
+    texts = {b["page"]: reflow(b["text"]) for b in result["blocks"] if b["type"] == "text"}
+    return texts, result["notes"]
 
 
 # --- validation of the child's JSON -------------------------------------------------------------
@@ -155,6 +200,7 @@ def _block(block: dict[str, Any]) -> dict[str, Any]:
             "type": kind,
             "image": base64.b64decode(_string(block["image"]), validate=True),
             "captions": [_string(c) for c in block.get("captions", [])],
+            "text": _string(block.get("text", "")),
             "page": page,
         }
     if kind not in ("text", "table"):
@@ -166,15 +212,3 @@ def _string(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError
     return value
-
-
-def recognize_pages(scans: dict[int, bytes], limits: Limits) -> dict[int, OcrText]:
-    """OCR of rendered pages, one child each, as many at once as there are cores."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    if not scans:
-        return {}
-    workers = max(1, min(len(scans), os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers) as pool:
-        done = pool.map(lambda n: (n, recognize_image(scans[n], limits, f"page {n}")), scans)
-        return dict(done)

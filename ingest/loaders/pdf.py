@@ -20,6 +20,7 @@ from ingest.loaders.isolated import (
     run_task,
     to_loaded,
 )
+from ingest.reflow import reflow
 from rag.errors import IngestError
 
 
@@ -30,16 +31,16 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> Loaded:
     options = {**ocr_options(limits), "ocr": ocr, "ocr_max_pages": limits.ocr_max_pages}
     result = run_task("pdf", data, limits, label="PDF parser", options=options)
     loaded = to_loaded(result, limits, reflowed=True)
-    scans = {b["page"]: b["image"] for b in result["blocks"] if b["type"] == "scan"}
-    read = recognize_pages(scans, limits)
+    scans = {b["page"]: b for b in result["blocks"] if b["type"] == "scan"}
+    read, notes = recognize_pages({n: scan["image"] for n, scan in scans.items()}, limits)
+    loaded.notes.extend(notes)
+    for number, scan in scans.items():
+        text = read.get(number) or reflow(scan["text"])  # OCR read nothing: keep the layer
+        if text:
+            loaded.blocks.append(Segment(text, page=number))
     textless = [
         b["page"] for b in result["blocks"] if b["type"] == "text" and not b["text"].strip()
     ]
-    for number, outcome in sorted(read.items()):
-        loaded.notes.extend(outcome.notes)
-        loaded.run_notes.extend(outcome.run_notes)
-        if outcome.text:
-            loaded.blocks.append(Segment(outcome.text, page=number))
     loaded.blocks.sort(key=lambda block: block.page or 0)  # OCR'd pages in page order (stable)
     if problem is not None and textless:
         loaded.run_notes.append(problem)
