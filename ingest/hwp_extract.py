@@ -76,6 +76,8 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
             return {"blocks": as_json(blocks), "notes": list(dict.fromkeys(reader.notes))}
     except HwpError as error:
         return {"error": str(error)}
+    except (OSError, ValueError, struct.error, zlib.error) as error:  # sectors past the end...
+        return {"error": f"not a readable HWP 5 document ({type(error).__name__}: {error})"}
 
 
 class _Reader:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from typing import Any
 
 from ingest.nearby import Item, Paragraph, Picture, Table, as_json, assemble
@@ -41,7 +42,7 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
             reader = _Reader(archive, int(options["max_images"]))
             blocks = assemble(reader.items())
             return {"blocks": as_json(blocks), "notes": list(dict.fromkeys(reader.notes))}
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as error:
         return {"error": f"not a readable HWPX (broken ZIP: {error})"}
     except HwpxError as error:
         return {"error": str(error)}

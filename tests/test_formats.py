@@ -329,3 +329,12 @@ def test_a_missing_language_is_named(tmp_path):
         "/usr/share/tesseract-ocr/5/tessdata (install tesseract-ocr-zzz); "
         "image files and scanned PDF pages were indexed without their text"
     ]
+
+
+@pytest.mark.parametrize("suffix", [".hwp", ".hwpx"])
+def test_broken_hancom_files_fail_in_one_line(tmp_path, suffix: str):
+    data = fx.hancom_document(tmp_path / f"규정{suffix}").read_bytes()
+    for broken in (data[: len(data) // 2], data[:600] + bytes(len(data) - 600)):
+        with pytest.raises(IngestError) as failure:
+            load(tmp_path / f"broken{suffix}", broken, LIMITS)
+        assert "\n" not in str(failure.value) and "Traceback" not in str(failure.value)
