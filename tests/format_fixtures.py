@@ -184,10 +184,10 @@ def mixed_pdf(path: Path) -> Path:
 
 
 def many_big_images_markdown(path: Path, count: int = 780, side: int = 7000) -> Path:
-    """Markdown with ``count`` inline ``side`` x ``side`` PNGs (49 MP each, ~64 KB packed)."""
+    """Markdown with ``count`` inline ``side`` x ``side`` bilevel PNGs (49 MP each decoded)."""
     import base64
 
-    image = base64.b64encode(png_bytes(Image.new("RGB", (side, side), "white"))).decode()
+    image = base64.b64encode(png_bytes(Image.new("1", (side, side), 1))).decode()  # ~8 KB packed
     with path.open("w", encoding="utf-8") as handle:
         handle.write("# 그림이 아주 많은 문서\n")
         for index in range(count):
