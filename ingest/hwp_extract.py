@@ -28,7 +28,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.nearby import Item, Paragraph, Picture, Table, as_json, assemble
+from ingest.nearby import Item, Paragraph, Picture, PictureGate, Table, as_json, assemble
 
 # Streams inflate to at most this much each; a section is text, so 256 MB is a bomb.
 MAX_STREAM_BYTES = 256 * 1024 * 1024
@@ -46,7 +46,6 @@ _LONG_CONTROLS = frozenset(
 )
 _SHORT_CONTROLS = {9: "\t", 10: "\n", 24: "-", 30: " ", 31: " "}
 _SKIPPED_CONTROLS = frozenset({"head", "foot"})  # page headers and footers repeat on every page
-_IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"})
 _SECTION = re.compile(r"^Section(\d+)$")
 
 
@@ -73,7 +72,8 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
         with ole:
             reader = _Reader(ole, int(options["max_images"]))
             blocks = assemble(reader.items())
-            return {"blocks": as_json(blocks), "notes": list(dict.fromkeys(reader.notes))}
+            notes = list(dict.fromkeys(reader.pictures.notes))
+            return {"blocks": as_json(blocks), "notes": notes}
     except HwpError as error:
         return {"error": str(error)}
     except (OSError, ValueError, struct.error, zlib.error) as error:  # sectors past the end...
@@ -83,9 +83,7 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
 class _Reader:
     def __init__(self, ole: Any, max_images: int) -> None:
         self.ole = ole
-        self.max_images = max_images
-        self.images = 0
-        self.notes: list[str] = []
+        self.pictures = PictureGate(max_images)
         flags = self._header()
         self.compressed = bool(flags & _COMPRESSED)
         self.bins = self._bin_names()
@@ -205,15 +203,8 @@ class _Reader:
         if found is None or not self.ole.exists(found[0]):
             return None
         name, compressed = found
-        if name.rsplit(".", 1)[-1] not in _IMAGE_EXTENSIONS:
-            self.notes.append(f"skipped a picture in a format that is not read ({name})")
+        if not self.pictures.admit(name):
             return None
-        if self.images >= self.max_images:
-            self.notes.append(
-                f"skipped images after the first {self.max_images} (max_images_per_file)"
-            )
-            return None
-        self.images += 1
         return Picture(self._stream(name, compressed), caption=caption)
 
 

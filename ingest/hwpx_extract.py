@@ -23,12 +23,11 @@ import zipfile
 import zlib
 from typing import Any
 
-from ingest.nearby import Item, Paragraph, Picture, Table, as_json, assemble
+from ingest.nearby import Item, Paragraph, Picture, PictureGate, Table, as_json, assemble
 
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 _SECTION = re.compile(r"^Contents/section(\d+)\.xml$")
 _SKIPPED = frozenset({"header", "footer", "secPr", "linesegarray", "shapeComment"})
-_IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"})
 
 
 class HwpxError(Exception):
@@ -41,7 +40,8 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             reader = _Reader(archive, int(options["max_images"]))
             blocks = assemble(reader.items())
-            return {"blocks": as_json(blocks), "notes": list(dict.fromkeys(reader.notes))}
+            notes = list(dict.fromkeys(reader.pictures.notes))
+            return {"blocks": as_json(blocks), "notes": notes}
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as error:
         return {"error": f"not a readable HWPX (broken ZIP: {error})"}
     except HwpxError as error:
@@ -61,9 +61,7 @@ class _Reader:
             raise HwpxError(msg)
         self.archive = archive
         self.names = set(archive.namelist())
-        self.max_images = max_images
-        self.images = 0
-        self.notes: list[str] = []
+        self.pictures = PictureGate(max_images)
         self.binaries = self._manifest()
 
     def _xml(self, name: str) -> Any:
@@ -133,17 +131,8 @@ class _Reader:
     def _picture(self, element: Any) -> Picture | None:
         ident = next((e.get("binaryItemIDRef") for e in element.iter() if _local(e) == "img"), None)
         name = self.binaries.get(ident or "")
-        if name is None:
+        if name is None or not self.pictures.admit(name):
             return None
-        if name.rsplit(".", 1)[-1].lower() not in _IMAGE_EXTENSIONS:
-            self.notes.append(f"skipped a picture in a format that is not read ({name})")
-            return None
-        if self.images >= self.max_images:
-            self.notes.append(
-                f"skipped images after the first {self.max_images} (max_images_per_file)"
-            )
-            return None
-        self.images += 1
         caption = " ".join(
             text
             for child in element

@@ -68,6 +68,33 @@ class Block:
     page: int | None = None
 
 
+class PictureGate:
+    """Which embedded pictures a reader takes: image formats only, at most ``max_images``.
+
+    Counted before a picture's bytes are even inflated; the notes say what was left out.
+    """
+
+    EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"})
+
+    def __init__(self, max_images: int) -> None:
+        self.max_images = max_images
+        self.taken = 0
+        self.notes: list[str] = []
+
+    def admit(self, name: str) -> bool:
+        """Whether to take the picture stored as ``name`` (counting it if so)."""
+        if name.rsplit(".", 1)[-1].lower() not in self.EXTENSIONS:
+            self.notes.append(f"skipped a picture in a format that is not read ({name})")
+            return False
+        if self.taken >= self.max_images:
+            self.notes.append(
+                f"skipped images after the first {self.max_images} (max_images_per_file)"
+            )
+            return False
+        self.taken += 1
+        return True
+
+
 def is_caption(text: str) -> bool:
     """Whether a paragraph starts like a figure or table caption."""
     return bool(CAPTION_START.match(text))

@@ -338,3 +338,12 @@ def test_broken_hancom_files_fail_in_one_line(tmp_path, suffix: str):
         with pytest.raises(IngestError) as failure:
             load(tmp_path / f"broken{suffix}", broken, LIMITS)
         assert "\n" not in str(failure.value) and "Traceback" not in str(failure.value)
+
+
+@pytest.mark.parametrize("suffix", [".hwp", ".hwpx"])
+def test_hancom_pictures_past_the_count_are_not_read(tmp_path, suffix: str):
+    path = fx.hancom_document(tmp_path / f"규정{suffix}")
+    loaded = load(path, path.read_bytes(), Limits(max_images_per_file=0))
+    assert figures(loaded) == []
+    assert loaded.notes == ["skipped images after the first 0 (max_images_per_file)"]
+    assert any(fx.HWP_CAPTION in s.text for s in segments(loaded))  # no picture: its words stay
