@@ -67,5 +67,5 @@ def test_a_failure_reports_the_last_line_of_stderr():
 def test_a_childs_answer_off_its_schema_is_one_error(answer: bytes):
     from ingest.loaders.isolated import _validated
 
-    with pytest.raises(IngestError, match="^test parser returned malformed output$"):
+    with pytest.raises(IngestError, match=r"^test parser returned malformed output$"):
         _validated(answer, "test parser")
