@@ -1,23 +1,29 @@
 """What a file really is, judged by its first bytes rather than by its name.
 
 The suffix says which loader a user expects; the content must agree before any parser sees it.
-Binary formats carry a signature (``%PDF-``, the PNG magic, a ZIP holding ``word/document.xml``);
-text formats carry none, so a "text" file is anything without a known binary signature, and the
-text decoder decides the rest. A mismatch (a PNG named ``.pdf``, random bytes named ``.docx``) is
-refused with a message naming both what the name claims and what the bytes are, so the user can
-rename the file instead of guessing why a parser choked.
+Binary formats carry a signature (``%PDF-``, the PNG magic, a ZIP holding ``word/document.xml``,
+an OLE compound file for HWP 5); text formats carry none, so a "text" file is anything without a
+known binary signature, and the text decoder decides the rest. A mismatch (a PNG named ``.pdf``,
+random bytes named ``.docx``) is refused with a message naming both what the name claims and what
+the bytes are, so the user can rename the file instead of guessing why a parser choked.
+
+Signatures are the real ones, not prefixes a word can have: ordinary Korean or English text
+must never look binary. ``MZ`` starts "MZ세대" as well as a Windows program, so a program needs
+the PE header its ``MZ`` stub points to; a PDF must start with ``%PDF-`` (a note that *mentions*
+``%PDF-1.7`` is text); a BMP needs its four reserved zero bytes.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 from dataclasses import dataclass
 from typing import Literal
 
 from rag.errors import IngestError
 
-Kind = Literal["text", "markdown", "html", "pdf", "docx", "image"]
+Kind = Literal["text", "markdown", "html", "pdf", "docx", "xlsx", "pptx", "hwp", "hwpx", "image"]
 
 SUFFIX_KINDS: dict[str, Kind] = {
     ".txt": "text",
@@ -27,6 +33,10 @@ SUFFIX_KINDS: dict[str, Kind] = {
     ".htm": "html",
     ".pdf": "pdf",
     ".docx": "docx",
+    ".xlsx": "xlsx",
+    ".pptx": "pptx",
+    ".hwp": "hwp",
+    ".hwpx": "hwpx",
     ".png": "image",
     ".jpg": "image",
     ".jpeg": "image",
@@ -38,17 +48,30 @@ SUFFIX_KINDS: dict[str, Kind] = {
 }
 SUPPORTED_SUFFIXES = frozenset(SUFFIX_KINDS)
 IMAGE_SUFFIXES = frozenset(s for s, kind in SUFFIX_KINDS.items() if kind == "image")
+# Binary Office formats from before 2007: no loader reads them; the modern format does.
+LEGACY_SUFFIXES: dict[str, str] = {".doc": ".docx", ".xls": ".xlsx", ".ppt": ".pptx"}
 
-_LABELS: dict[str, str] = {
+_LABELS: dict[Kind, str] = {
     "pdf": "a PDF document",
     "docx": "a Word (DOCX) document",
+    "xlsx": "an Excel (XLSX) workbook",
+    "pptx": "a PowerPoint (PPTX) presentation",
+    "hwp": "an HWP 5 document",
+    "hwpx": "an HWPX document",
     "image": "an image",
     "text": "text",
     "markdown": "text",
     "html": "text",
 }
-# The PDF specification lets a header start anywhere in the first 1024 bytes.
-_PDF_HEADER_WINDOW = 1024
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# ZIP packages by the part that names their format (OOXML) or by their mimetype entry (OWPML).
+_ZIP_PARTS: tuple[tuple[str, Kind], ...] = (
+    ("word/document.xml", "docx"),
+    ("xl/workbook.xml", "xlsx"),
+    ("ppt/presentation.xml", "pptx"),
+)
+_HWPX_MIMETYPE = b"application/hwp+zip"
+_PE_OFFSET_FIELD = 0x3C
 
 
 @dataclass(frozen=True)
@@ -75,28 +98,53 @@ def sniff(data: bytes) -> Signature | None:
     # 'BM' alone starts plenty of text; a real BMP has four reserved zero bytes after the size.
     if head.startswith(b"BM") and head[6:10] == b"\x00\x00\x00\x00":
         return Signature("image", "a BMP image")
-    if b"%PDF-" in data[:_PDF_HEADER_WINDOW]:
+    if head.startswith(b"%PDF-"):
         return Signature("pdf", "a PDF document")
     if head.startswith(b"PK\x03\x04"):
         return _zip_signature(data)
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return Signature(None, "a legacy Office file (.doc/.xls/.ppt; save it as .docx or PDF)")
-    if head.startswith((b"\x1f\x8b", b"7z\xbc\xaf\x27\x1c", b"\x7fELF", b"MZ")):
+    if head.startswith(_OLE_MAGIC):
+        # HWP 5 and the legacy Office formats share the container; the HWP reader tells them apart.
+        return Signature("hwp", "an HWP 5 or legacy Office file (.hwp, .doc, .xls, .ppt)")
+    if data.startswith(b"HWP Document File V3"):
+        return Signature(None, "an HWP 3 (Hangul 97) document: save it as .hwpx in Hancom Office")
+    if head.startswith((b"\x1f\x8b", b"7z\xbc\xaf\x27\x1c", b"\x7fELF")) or _is_windows_program(
+        data
+    ):
         return Signature(None, "an archive or program")
     return None
+
+
+def _is_windows_program(data: bytes) -> bool:
+    """An ``MZ`` stub whose header field (at 0x3C) points at a PE signature."""
+    if not data.startswith(b"MZ") or len(data) < _PE_OFFSET_FIELD + 4:
+        return False
+    (offset,) = struct.unpack_from("<I", data, _PE_OFFSET_FIELD)
+    return data[offset : offset + 4] == b"PE\x00\x00"
 
 
 def _zip_signature(data: bytes) -> Signature:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+            if "mimetype" in names and archive.read("mimetype").strip() == _HWPX_MIMETYPE:
+                return Signature("hwpx", _LABELS["hwpx"])
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return Signature(None, "a broken ZIP archive")
-    if "word/document.xml" in names:
-        return Signature("docx", "a Word (DOCX) document")
-    if "xl/workbook.xml" in names or "ppt/presentation.xml" in names:
-        return Signature(None, "an Excel or PowerPoint file (not supported yet)")
+    for part, kind in _ZIP_PARTS:
+        if part in names:
+            return Signature(kind, _LABELS[kind])
     return Signature(None, "a ZIP archive")
+
+
+def unsupported_reason(suffix: str) -> str:
+    """Why a suffix is not read, and for a legacy Office suffix which format to save as."""
+    modern = LEGACY_SUFFIXES.get(suffix.lower())
+    if modern is not None:
+        return (
+            f"legacy Office file {suffix}: save it as {modern} "
+            "(File > Save As in Office or LibreOffice) and ingest that"
+        )
+    return f"unsupported file type {suffix or '(none)'}"
 
 
 def check_content(suffix: str, data: bytes) -> Kind:
@@ -108,8 +156,7 @@ def check_content(suffix: str, data: bytes) -> Kind:
     """
     expected = SUFFIX_KINDS.get(suffix.lower())
     if expected is None:
-        msg = f"unsupported file type {suffix or '(none)'}"
-        raise IngestError(msg)
+        raise IngestError(unsupported_reason(suffix))
     found = sniff(data)
     if expected in ("text", "markdown", "html"):
         if found is not None:
@@ -117,16 +164,20 @@ def check_content(suffix: str, data: bytes) -> Kind:
             raise IngestError(msg)
         return expected
     if found is None:
-        msg = _NO_SIGNATURE[expected]
-        raise IngestError(msg)
+        raise IngestError(_NO_SIGNATURE[expected])
     if found.kind != expected:
         msg = f"content is {found.label}, not {_LABELS[expected]} (named {suffix})"
         raise IngestError(msg)
     return expected
 
 
-_NO_SIGNATURE: dict[str, str] = {
-    "pdf": f"not a PDF: no %PDF- header in the first {_PDF_HEADER_WINDOW} bytes",
-    "docx": "not a DOCX: not a ZIP package with word/document.xml",
+_ZIP_PACKAGE = "not a ZIP package with"
+_NO_SIGNATURE: dict[Kind, str] = {
+    "pdf": "not a PDF: no %PDF- header at the start of the file",
+    "docx": f"not a DOCX: {_ZIP_PACKAGE} word/document.xml",
+    "xlsx": f"not an XLSX: {_ZIP_PACKAGE} xl/workbook.xml",
+    "pptx": f"not a PPTX: {_ZIP_PACKAGE} ppt/presentation.xml",
+    "hwp": "not an HWP 5 document: no OLE compound-file signature",
+    "hwpx": f"not an HWPX: {_ZIP_PACKAGE} mimetype application/hwp+zip",
     "image": "not a supported image (PNG, JPEG, WebP, GIF, BMP, TIFF): unknown signature",
 }

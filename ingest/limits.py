@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from rag.config import Settings
+
+OcrMode = Literal["auto", "off", "always"]
 
 
 @dataclass(frozen=True)
@@ -15,16 +18,34 @@ class Limits:
         max_image_pixels: Larger images (standalone or embedded) are refused before decoding.
         max_images_per_file: Embedded images beyond this many are skipped.
         max_chunks_per_file: A file that would make more chunks fails before any is embedded.
-        pdf_timeout_s: Wall-clock limit for parsing one PDF in its child process.
+        max_image_pixels_per_file: Embedded images stop once their decoded pixels would pass
+            this many in one file (counted from their headers, before decoding).
+        pdf_timeout_s: Wall-clock limit for one isolated parse (PDF, HWP, HWPX, OCR of one image);
+            OCR adds ``ocr_timeout_s`` per page it reads.
         pdf_memory_mb: Address-space limit of that child process.
+        ocr: ``auto`` reads image files and PDF pages without a text layer with Tesseract;
+            ``always`` also replaces PDF text layers by OCR; ``off`` never runs it.
+        ocr_languages: Tesseract languages (``kor+eng``).
+        ocr_dpi: Resolution PDF pages are rendered at for OCR.
+        ocr_timeout_s: Limit for one page (or image) in Tesseract; past it that page is skipped.
+        ocr_max_pages: Pages of one PDF read by OCR; later ones are skipped with a note.
+        ocr_tessdata: Tesseract's language-data folder ("": ``$TESSDATA_PREFIX`` or the usual
+            places, such as Debian's ``/usr/share/tesseract-ocr/5/tessdata``).
 
     """
 
     max_image_pixels: int = 50_000_000
     max_images_per_file: int = 100
     max_chunks_per_file: int = 5_000
+    max_image_pixels_per_file: int = 500_000_000
     pdf_timeout_s: float = 60.0
     pdf_memory_mb: int = 2_048
+    ocr: OcrMode = "auto"
+    ocr_languages: str = "kor+eng"
+    ocr_dpi: int = 200
+    ocr_timeout_s: float = 30.0
+    ocr_max_pages: int = 100
+    ocr_tessdata: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -33,6 +54,13 @@ class Limits:
             max_image_pixels=settings.max_image_pixels,
             max_images_per_file=settings.max_images_per_file,
             max_chunks_per_file=settings.max_chunks_per_file,
+            max_image_pixels_per_file=settings.max_image_pixels_per_file,
             pdf_timeout_s=settings.pdf_timeout_s,
             pdf_memory_mb=settings.pdf_memory_mb,
+            ocr=settings.ocr,
+            ocr_languages=settings.ocr_languages,
+            ocr_dpi=settings.ocr_dpi,
+            ocr_timeout_s=settings.ocr_timeout_s,
+            ocr_max_pages=settings.ocr_max_pages,
+            ocr_tessdata=settings.ocr_tessdata,
         )

@@ -1,113 +1,144 @@
-"""Child process: read one PDF on stdin, write its pages' text and images as JSON on stdout.
+"""Child task ``pdf``: one PDF's pages as text blocks and figures, OCR for pages without text.
 
-Run by :mod:`ingest.loaders.pdf` through :func:`ingest.isolation.run_isolated`, never in the
-ingesting process. It sets its own memory and output limits before reading a byte, then uses
-pypdfium2: each page's text, and each image object (skipping decorations smaller than
-:data:`MIN_IMAGE_SIDE`, images over the pixel limit and repeats of an image already seen, such
-as a logo on every page) as a PNG bounded to ``--max-side``, with the text printed just below
-and above it as its context (where captions sit).
+Runs in :mod:`ingest.child`, never in the ingesting process. pypdfium2 gives each page's text
+and each image object (skipping decorations smaller than :data:`MIN_IMAGE_SIDE` and repeats of
+an image already seen, such as a logo on every page). Images are counted against
+``max_images`` and their pixels against ``max_pixels_per_file`` *before* they are decoded, and
+each becomes a PNG bounded to ``max_side``, captioned by the caption printed next to it.
 
-Output: ``{"pages": [{"text": str, "figures": [{"png": base64, "context": str}]}],
-"notes": [str]}`` or ``{"error": str}`` for a file pdfium rejects.
+A caption is the line just below the image (else just above it) that reads like one
+(``그림 1.``); it is taken out of the page's text, so it is indexed once, on the image. With no
+such line, the nearest line below (else above) describes the image and stays in the text. Only
+whole lines count: a band around the image also cuts through the paragraph above it, whose
+tail must not become part of the caption.
+
+Pages without a text layer (scans; fewer than :data:`MIN_TEXT_CHARS` printed characters) are
+rendered at ``dpi`` in grayscale and returned as
+``scan`` blocks when ``ocr`` is ``auto`` (``always``: every page), for the parent to OCR one
+page per child process (:mod:`ingest.ocr`), each under its own timeout, so parsing keeps its
+own time limit and a page that fails OCR costs only that page. A scanned page's images are
+the scan itself and are not kept as figures.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import io
-import json
-import sys
 from typing import Any
 
-from ingest.isolation import MEMORY_EXIT, apply_limits
+from ingest.nearby import clip, is_caption
 
 MIN_IMAGE_SIDE = 32
+# A page with fewer printed characters than this is a scan (a copier stamps a page number or a
+# date on scanned pages): OCR reads it, and its few characters are kept should OCR read nothing.
+MIN_TEXT_CHARS = 16
 # How far around an image (in PDF points, 1/72 inch) its caption is looked for.
 _BELOW, _ABOVE, _SIDE = 48.0, 24.0, 12.0
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse arguments, limit this process, extract, print JSON."""
-    parser = argparse.ArgumentParser(prog="ingest.pdf_extract")
-    parser.add_argument("--memory-mb", type=int, required=True)
-    parser.add_argument("--max-output-bytes", type=int, required=True)
-    parser.add_argument("--max-pixels", type=int, required=True)
-    parser.add_argument("--max-images", type=int, required=True)
-    parser.add_argument("--max-side", type=int, required=True)
-    args = parser.parse_args(argv)
-    apply_limits(args.memory_mb, args.max_output_bytes)
-    data = sys.stdin.buffer.read()
-    try:
-        result = extract(data, args.max_pixels, args.max_images, args.max_side)
-        payload = json.dumps(result, ensure_ascii=False)
-    except MemoryError:
-        sys.exit(MEMORY_EXIT)
-    sys.stdout.write(payload)
-
-
-def extract(data: bytes, max_pixels: int, max_images: int, max_side: int) -> dict[str, Any]:
-    """Text and images of every page of the PDF in ``data``."""
+def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
+    """Text blocks and figures of every page of the PDF in ``data``; scans of pages to OCR."""
     import pypdfium2 as pdfium
 
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as error:
         return {"error": _pdfium_message(error)}
-    pages: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
     notes: list[str] = []
-    seen: set[str] = set()
+    images = _Images(options, notes)
+    ocr, scans = options.get("ocr", "off"), 0
     for number, page in enumerate(document, start=1):
         try:
             textpage = page.get_textpage()
             text = textpage.get_text_range()
-            limits = (max_pixels, max_images, max_side)
-            figures = _figures(page, textpage, number, limits, seen, notes)
+            if ocr == "always" or (ocr == "auto" and len("".join(text.split())) < MIN_TEXT_CHARS):
+                if scans < int(options["ocr_max_pages"]):
+                    scans += 1
+                    blocks.append(_scan(page, number, int(options["dpi"]), text))
+                    continue
+                notes.append(f"skipped OCR after {scans} pages (ocr_max_pages)")
+            figures, captions = images.of_page(page, textpage, number)
         except pdfium.PdfiumError as error:
             notes.append(f"skipped unreadable page {number} ({error})")
-            text, figures = "", []
-        pages.append({"text": text, "figures": figures})
-    return {"pages": pages, "notes": list(dict.fromkeys(notes))}
+            continue
+        blocks.append({"type": "text", "text": _without(text, captions), "page": number})
+        blocks.extend(figures)
+    return {"blocks": blocks, "notes": list(dict.fromkeys(notes))}
 
 
-def _figures(
-    page: Any,
-    textpage: Any,
-    number: int,
-    limits: tuple[int, int, int],
-    seen: set[str],
-    notes: list[str],
-) -> list[dict[str, str]]:
-    """The page's new images (not seen on an earlier page) while the image budget lasts."""
-    import pypdfium2.raw as pdfium_c
+def _scan(page: Any, number: int, dpi: int, text: str) -> dict[str, Any]:
+    """A page rendered in grayscale for OCR, as PNG, with its text layer (kept if OCR fails)."""
+    picture = page.render(scale=dpi / 72, grayscale=True).to_pil()
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    image = base64.b64encode(buffer.getvalue()).decode()
+    return {"type": "scan", "image": image, "text": text, "page": number}
 
-    max_pixels, max_images, max_side = limits
-    figures = []
-    for image in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=4):
-        width, height = image.get_px_size()
-        if min(width, height) < MIN_IMAGE_SIDE:
-            continue
-        if width * height > max_pixels:
-            notes.append(
-                f"skipped an embedded image on page {number}: {width}x{height} pixels, "
-                f"over the {max_pixels:,}-pixel limit"
-            )
-            continue
-        if len(seen) >= max_images:
-            notes.append(f"skipped images after the first {max_images} (max_images_per_file)")
-            break
-        png = _png(image, max_side)
-        if png is None:
-            notes.append(f"skipped an undecodable embedded image on page {number}")
-            continue
-        digest = hashlib.sha256(png).hexdigest()
-        if digest not in seen:
-            seen.add(digest)
+
+class _Images:
+    """The image objects worth keeping, under the file's image count and pixel budget."""
+
+    def __init__(self, options: dict[str, Any], notes: list[str]) -> None:
+        self.max_pixels = int(options["max_pixels"])
+        self.max_images = int(options["max_images"])
+        self.pixels_left = int(options["max_pixels_per_file"])
+        self.max_side = int(options["max_side"])
+        self.notes = notes
+        self.seen: set[str] = set()
+
+    def of_page(
+        self, page: Any, textpage: Any, number: int
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """The page's new figures, and the caption lines they took from its text."""
+        import pypdfium2.raw as pdfium_c
+
+        figures, captions = [], []
+        for image in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=4):
+            width, height = image.get_px_size()
+            if min(width, height) < MIN_IMAGE_SIDE:
+                continue
+            refused = self._refusal(width, height, number)
+            if refused is not None:
+                self.notes.append(refused)
+                if refused.endswith("(max_images_per_file)"):
+                    break
+                continue
+            png = _png(image, self.max_side)
+            if png is None:
+                self.notes.append(f"skipped an undecodable embedded image on page {number}")
+                continue
+            digest = hashlib.sha256(png).hexdigest()
+            if digest in self.seen:
+                continue
+            self.seen.add(digest)
+            caption, is_label = _caption(textpage, image)
+            if is_label:
+                captions.append(caption)
             figures.append(
-                {"png": base64.b64encode(png).decode(), "context": _context(textpage, image)}
+                {
+                    "type": "figure",
+                    "image": base64.b64encode(png).decode(),
+                    "captions": [caption] if caption else [],
+                    "page": number,
+                }
             )
-    return figures
+        return figures, captions
+
+    def _refusal(self, width: int, height: int, number: int) -> str | None:
+        """Why an image may not be decoded (checked before it is), or None."""
+        if width * height > self.max_pixels:
+            return (
+                f"skipped an embedded image on page {number}: {width}x{height} pixels, "
+                f"over the {self.max_pixels:,}-pixel limit"
+            )
+        if len(self.seen) >= self.max_images:
+            return f"skipped images after the first {self.max_images} (max_images_per_file)"
+        if width * height > self.pixels_left:
+            return "skipped images past the file's decoded-pixel budget (max_image_pixels_per_file)"
+        self.pixels_left -= width * height
+        return None
 
 
 def _png(image: Any, max_side: int) -> bytes | None:
@@ -125,11 +156,33 @@ def _png(image: Any, max_side: int) -> bytes | None:
     return None
 
 
-def _context(textpage: Any, image: Any) -> str:
+def _caption(textpage: Any, image: Any) -> tuple[str, bool]:
+    """The image's caption and whether it is a caption proper (a label taken from the text)."""
     left, bottom, right, top = image.get_bounds()
-    below = textpage.get_text_bounded(left - _SIDE, bottom - _BELOW, right + _SIDE, bottom)
-    above = textpage.get_text_bounded(left - _SIDE, top, right + _SIDE, top + _ABOVE)
-    return " ".join(" ".join(part.split()) for part in (below, above) if part.strip())
+    below = _lines(textpage.get_text_bounded(left - _SIDE, bottom - _BELOW, right + _SIDE, bottom))
+    above = _lines(textpage.get_text_bounded(left - _SIDE, top, right + _SIDE, top + _ABOVE))
+    nearest = below[:1] + above[-1:]  # the line touching the image on either side
+    for line in nearest:
+        if is_caption(line):
+            return line, True
+    return (nearest[0], False) if nearest else ("", False)
+
+
+def _lines(text: str) -> list[str]:
+    return [clip(line) for line in text.replace("\r", "\n").split("\n") if line.strip()]
+
+
+def _without(text: str, captions: list[str]) -> str:
+    """The page's text with each caption line (taken by its image) removed once."""
+    if not captions:
+        return text
+    lines = text.replace("\r\n", "\n").split("\n")
+    for caption in captions:
+        for index, line in enumerate(lines):
+            if clip(line) == caption:
+                del lines[index]
+                break
+    return "\n".join(lines)
 
 
 def _pdfium_message(error: Exception) -> str:
@@ -137,7 +190,3 @@ def _pdfium_message(error: Exception) -> str:
     if "password" in text.lower():
         return "PDF is encrypted (a password is required)"
     return f"broken or truncated PDF ({text})"
-
-
-if __name__ == "__main__":
-    main()

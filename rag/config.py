@@ -68,11 +68,39 @@ class Settings(BaseSettings):
     max_images_per_file: int = Field(
         default=100, ge=0, description="Images kept from one PDF, DOCX or web page."
     )
+    max_image_pixels_per_file: int = Field(
+        default=500_000_000,
+        ge=1,
+        description="Decoded pixels of the embedded images of one file; later images are skipped.",
+    )
     pdf_timeout_s: float = Field(
-        default=60.0, gt=0, description="Wall-clock limit for parsing one PDF (child process)."
+        default=60.0,
+        gt=0,
+        description="Wall-clock limit for parsing one PDF, HWP or HWPX file (child process).",
     )
     pdf_memory_mb: int = Field(
-        default=2_048, ge=64, description="Memory limit of the PDF parser's child process."
+        default=2_048, ge=64, description="Memory limit of the parsers' child process."
+    )
+    ocr: Literal["auto", "off", "always"] = Field(
+        default="auto",
+        description="Tesseract OCR: auto (image files, PDF pages without text), always "
+        "(every PDF page too), off.",
+    )
+    ocr_languages: str = Field(
+        default="kor+eng", pattern=r"^[a-z_]+(\+[a-z_]+)*$", description="Tesseract languages."
+    )
+    ocr_dpi: int = Field(
+        default=200, ge=72, le=600, description="Resolution PDF pages are rendered at for OCR."
+    )
+    ocr_timeout_s: float = Field(
+        default=30.0, gt=0, description="OCR limit per page or image; past it the page is skipped."
+    )
+    ocr_max_pages: int = Field(
+        default=100, ge=0, description="Pages of one PDF read by OCR; later pages are skipped."
+    )
+    ocr_tessdata: str = Field(
+        default="",
+        description="Tesseract language-data folder; empty: $TESSDATA_PREFIX or the usual places.",
     )
     caption_images: bool = Field(
         default=False,

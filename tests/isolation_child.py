@@ -1,6 +1,6 @@
 """A misbehaving child for the isolation tests: ``python -m tests.isolation_child MODE``.
 
-It follows the protocol of :mod:`ingest.pdf_extract` (limits first, input on stdin, result on
+It follows the protocol of :mod:`ingest.child` (limits first, input on stdin, result on
 stdout) and then does what MODE says, so each failure the parent must survive really happens.
 """
 

@@ -32,7 +32,7 @@ def test_summary_strict_json_and_prune(cli_env: dict[str, str], tmp_path: Path):
     pdf = corpus.korean_pdf(folder / "보고서.pdf")
     html = corpus.html_page(folder / "제품.html")
     (folder / "fake.pdf").write_bytes(corpus.png_bytes(corpus.chart()))
-    for name in ("예산.hwp", "계획.hwp", "매출.xlsx"):  # types no loader reads
+    for name in ("예산.doc", "계획.doc", "매출.xls"):  # legacy types no loader reads
         (folder / name).write_bytes(b"\xd0\xcf\x11\xe0 not read")
 
     table = run(cli_env, str(folder))
@@ -40,7 +40,7 @@ def test_summary_strict_json_and_prune(cli_env: dict[str, str], tmp_path: Path):
     assert "ingested" in table.stdout and "보고서.pdf" in table.stdout
     assert "3 chunks (1 image)" in table.stdout  # two pages of text and the chart
     assert "content is a PNG image, not a PDF document" in table.stdout
-    assert "types no loader reads: .hwp 2, .xlsx 1" in table.stdout
+    assert "types no loader reads: .doc 2, .xls 1" in table.stdout
     assert "2 ingested, 0 unchanged, 1 failed, 3 skipped" in table.stdout
 
     strict = run(cli_env, str(folder), "--strict", "--json")
@@ -48,7 +48,7 @@ def test_summary_strict_json_and_prune(cli_env: dict[str, str], tmp_path: Path):
     report = json.loads(strict.stdout)
     assert set(report) == {"ingested", "unchanged", "failed", "skipped", "chunks_embedded"}
     assert sorted(report["skipped"]) == sorted(
-        str(folder.resolve() / name) for name in ("예산.hwp", "계획.hwp", "매출.xlsx")
+        str(folder.resolve() / name) for name in ("예산.doc", "계획.doc", "매출.xls")
     )
     assert sorted(report["unchanged"]) == sorted([str(pdf.resolve()), str(html.resolve())])
     assert report["failed"] == [

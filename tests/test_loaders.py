@@ -12,7 +12,7 @@ from PIL import Image
 from ingest.formats import check_content
 from ingest.limits import Limits
 from ingest.loaders import Figure, Segment, decode_text, load
-from ingest.loaders.pdf import reflow
+from ingest.reflow import reflow
 from rag.errors import IngestError
 from tests import ingest_corpus as corpus
 

@@ -53,3 +53,19 @@ def test_output_is_capped():
 def test_a_failure_reports_the_last_line_of_stderr():
     with pytest.raises(IngestError, match=r"exit status 1.*parser gave up on purpose"):
         run("fail")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"not json",
+        b'{"blocks": [{"type": "script", "text": "x", "page": 1}], "notes": []}',
+        b'{"blocks": [{"type": "text", "text": "x", "page": 0}], "notes": []}',
+        b'{"blocks": [{"type": "figure", "image": "%%%", "captions": [], "page": 1}], "notes": []}',
+    ],
+)
+def test_a_childs_answer_off_its_schema_is_one_error(answer: bytes):
+    from ingest.loaders.isolated import _validated
+
+    with pytest.raises(IngestError, match=r"^test parser returned malformed output$"):
+        _validated(answer, "test parser")

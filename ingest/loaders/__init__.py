@@ -4,7 +4,8 @@ Each loader takes ``(path, data, limits)`` and returns :class:`Loaded`, raising
 :class:`~rag.errors.IngestError` with a one-line reason when the file cannot be read. The kind
 comes from :func:`ingest.formats.check_content`, so a loader only ever sees bytes that carry
 its format's signature. The path is for naming (a standalone image is captioned by its file
-name); no loader opens any other file, nor anything a file's content points at.
+name); no loader opens any other file, nor anything a file's content points at. PDF, HWP, HWPX
+and OCR run in an isolated child process (:mod:`ingest.loaders.isolated`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from ingest.limits import Limits
 from ingest.loaders.base import Figure, Loaded, Loader, Segment
 from ingest.loaders.docx import load_docx
 from ingest.loaders.html import load_html
-from ingest.loaders.image import load_image
+from ingest.loaders.hwp import load_hwp, load_hwpx
+from ingest.loaders.image_file import load_image
 from ingest.loaders.pdf import load_pdf
+from ingest.loaders.pptx import load_pptx
 from ingest.loaders.text import decode_text, load_markdown, load_text
+from ingest.loaders.xlsx import load_xlsx
 
 LOADERS: dict[Kind, Loader] = {
     "text": load_text,
@@ -26,6 +30,10 @@ LOADERS: dict[Kind, Loader] = {
     "html": load_html,
     "pdf": load_pdf,
     "docx": load_docx,
+    "xlsx": load_xlsx,
+    "pptx": load_pptx,
+    "hwp": load_hwp,
+    "hwpx": load_hwpx,
     "image": load_image,
 }
 

@@ -42,10 +42,16 @@ class Figure:
 
 @dataclass
 class Loaded:
-    """A loaded document: blocks in reading order and notes on what was skipped."""
+    """A loaded document: blocks in reading order and notes on what was skipped.
+
+    ``notes`` are about this file (an image skipped, a page that failed OCR). ``run_notes`` are
+    about the machine, the same for every file that meets them (OCR is unavailable): a report
+    shows each distinct one once per ingest, not once per file.
+    """
 
     blocks: list[Segment | Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    run_notes: list[str] = field(default_factory=list)
 
 
 Loader = Callable[[Path, bytes, Limits], Loaded]

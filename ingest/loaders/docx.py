@@ -1,20 +1,16 @@
 """Word documents: paragraphs, tables as text, embedded pictures with their captions.
 
-python-docx parses in this process (it is pure Python over lxml with entity resolution off), so
-the package is checked first: the uncompressed sizes its ZIP directory declares must fit under
-:data:`MAX_UNPACKED_BYTES`. Python's ``zipfile`` never inflates an entry past its declared size,
-so that sum bounds the memory a crafted "zip bomb" can claim.
+python-docx parses in this process (pure Python over lxml, entity resolution off), after the
+package's declared unpacked size is checked (:mod:`ingest.loaders.package`).
 
-A picture's caption comes from its alt text (``wp:docPr`` description/title), the text of its
-own paragraph, and the neighbouring paragraph: the one styled "Caption" or starting like a caption
-(``그림 1``, ``Figure 2``), else the nearest paragraph of text.
+A picture's caption comes from its alt text (``wp:docPr`` description/title) and the
+neighbouring paragraph styled "Caption" or starting like a caption (``그림 1``, ``Figure 2``),
+which then leaves the prose (:mod:`ingest.nearby`), else the nearest paragraph of text.
 """
 
 from __future__ import annotations
 
 import io
-import re
-import zipfile
 from pathlib import Path
 
 import docx
@@ -23,22 +19,17 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from ingest import nearby
 from ingest.limits import Limits
-from ingest.loaders.base import Figure, Loaded, Segment, squash
-from ingest.loaders.image import embedded_figure
+from ingest.loaders.base import Loaded, squash
+from ingest.loaders.image import ImageBudget, loaded_from_blocks
+from ingest.loaders.package import check_unpacked_size
 from rag.errors import IngestError
-
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024
-# A paragraph that reads like a figure caption, in Korean or English.
-CAPTION_START = re.compile(
-    r"^\s*(그림|표|사진|도표|차트|figure|fig\.|table|chart|photo|image)\s*[\d.:\-]", re.IGNORECASE
-)
-_CONTEXT_CHARS = 300
 
 
 def load_docx(path: Path, data: bytes, limits: Limits) -> Loaded:
     """A DOCX document: prose segments, table segments and figures, in reading order."""
-    _check_unpacked_size(data)
+    check_unpacked_size(data, "DOCX")
     try:
         document = docx.Document(io.BytesIO(data))
         return _walk(document, limits)
@@ -49,45 +40,15 @@ def load_docx(path: Path, data: bytes, limits: Limits) -> Loaded:
         raise IngestError(msg) from None
 
 
-def _check_unpacked_size(data: bytes) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            declared = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
-        msg = f"not a readable DOCX (broken ZIP: {error})"
-        raise IngestError(msg) from None
-    if declared > MAX_UNPACKED_BYTES:
-        msg = f"DOCX unpacks to {declared:,} bytes, over the {MAX_UNPACKED_BYTES:,}-byte limit"
-        raise IngestError(msg)
-
-
 def _walk(document: Document, limits: Limits) -> Loaded:
-    loaded = Loaded()
-    items = list(document.iter_inner_content())
-    prose: list[str] = []
-
-    def flush() -> None:
-        if any(line.strip() for line in prose):
-            loaded.blocks.append(Segment("\n".join(prose)))
-        prose.clear()
-
-    for index, item in enumerate(items):
+    items: list[nearby.Item] = []
+    for item in document.iter_inner_content():
         if isinstance(item, Table):
-            flush()
-            rows = _table_rows(item)
-            if rows:
-                loaded.blocks.append(Segment("\n".join(rows), kind="table"))
+            items.append(nearby.Table(tuple(_table_rows(item))))
             continue
-        prose.append(item.text)
-        for blob, alt in _pictures(item, document):
-            flush()
-            captions = tuple(dict.fromkeys(c for c in (alt, *_around(items, index)) if c))
-            figure = embedded_figure(blob, captions, None, limits)
-            if isinstance(figure, Figure):
-                loaded.blocks.append(figure)
-            else:
-                loaded.notes.append(figure)
-    flush()
+        items.append(nearby.Paragraph(item.text, labelled=_styled_caption(item)))
+        items.extend(nearby.Picture(blob, alt) for blob, alt in _pictures(item, document))
+    loaded = loaded_from_blocks(nearby.assemble(items), ImageBudget(limits))
     if not loaded.blocks:
         msg = "no text or pictures in the document"
         raise IngestError(msg)
@@ -125,20 +86,6 @@ def _pictures(paragraph: Paragraph, document: Document) -> list[tuple[bytes, str
     return found
 
 
-def _around(items: list[Paragraph | Table], index: int) -> tuple[str, ...]:
-    """The picture's own paragraph text and its caption or nearest neighbouring text."""
-    own = squash(items[index].text) if isinstance(items[index], Paragraph) else ""
-    near = [
-        items[i]
-        for i in (index + 1, index - 1)
-        if 0 <= i < len(items) and isinstance(items[i], Paragraph) and items[i].text.strip()
-    ]
-    caption = next((squash(p.text) for p in near if _is_caption(p)), "")
-    if not caption and not own and near:
-        caption = squash(near[0].text)
-    return tuple(t[:_CONTEXT_CHARS] for t in (own, caption) if t)
-
-
-def _is_caption(paragraph: Paragraph) -> bool:
+def _styled_caption(paragraph: Paragraph) -> bool:
     style = paragraph.style.name if paragraph.style is not None else ""
-    return "caption" in (style or "").lower() or bool(CAPTION_START.match(paragraph.text))
+    return "caption" in (style or "").lower()

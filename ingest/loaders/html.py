@@ -1,17 +1,22 @@
 """Web pages: the main text, tables as tables, alt text and figure captions kept.
 
 The page is parsed with lxml's HTML parser (lenient, no network, no entity expansion) and walked
-iteratively, so deep nesting cannot exhaust the Python stack. Scripts, styles and navigation
-chrome are dropped; when the page marks its content with ``<main>`` or ``<article>`` only that is
-read. ``<img alt>`` text stays in the prose where the image was; an image whose pixels are in the
-page (a ``data:`` URL) also becomes a figure captioned by its alt text and ``<figcaption>``. An
-``src`` pointing anywhere else is never opened: a page must not make the ingester read files or
-fetch URLs.
+iteratively, so deep nesting cannot exhaust the Python stack. libxml2 stops building the tree
+at 256 levels of nesting and silently drops everything after that point; such a page (100,000
+nested ``<div>``s) is read again by a flat reader over the standard library's tokenizer, which
+keeps every word but not the page structure, and the file gets a note saying so.
+
+Scripts, styles and navigation chrome are dropped; when the page marks its content with
+``<main>`` or ``<article>`` only that is read. ``<img alt>`` text stays in the prose where the
+image was; an image whose pixels are in the page (a ``data:`` URL) also becomes a figure
+captioned by its alt text and ``<figcaption>``. An ``src`` pointing anywhere else is never
+opened: a page must not make the ingester read files or fetch URLs.
 """
 
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import lxml.etree as etree
@@ -19,7 +24,7 @@ import lxml.html
 
 from ingest.limits import Limits
 from ingest.loaders.base import Figure, Loaded, Segment, squash
-from ingest.loaders.image import figure_from_data_url
+from ingest.loaders.image import ImageBudget, figure_from_data_url
 from ingest.loaders.text import decode_text
 from rag.errors import IngestError
 
@@ -33,16 +38,20 @@ _BLOCK = frozenset({
     "address", "caption", "summary", "details",
 })  # fmt: skip
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_CONTENT_TAG = re.compile(r"<(main|article)[\s>]", re.IGNORECASE)
 
 
 def load_html(path: Path, data: bytes, limits: Limits) -> Loaded:
     """An HTML page: prose segments, table segments and data-URL figures."""
     text = _XML_DECLARATION.sub("", decode_text(data), count=1)
+    parser = lxml.html.HTMLParser()
     try:
-        document = lxml.html.document_fromstring(text)
+        document = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as error:
         msg = f"not readable HTML ({error})"
         raise IngestError(msg) from None
+    if any(entry.type_name == "ERR_RESOURCE_LIMIT" for entry in parser.error_log):
+        return _flat(text, limits)
     etree.strip_elements(document, *_DROPPED, with_tail=False)
     etree.strip_tags(document, etree.Comment, etree.ProcessingInstruction)
     roots = document.xpath("(//main)[1]") or document.xpath("//article[not(ancestor::article)]")
@@ -68,7 +77,7 @@ class _Walk:
     """One pass over the content elements, collecting prose until a table or figure breaks it."""
 
     def __init__(self, limits: Limits) -> None:
-        self.limits = limits
+        self.budget = ImageBudget(limits)
         self.loaded = Loaded()
         self.parts: list[str] = []
         self.figures: list[Figure] = []
@@ -127,7 +136,7 @@ class _Walk:
         if not source.startswith("data:image/"):
             return  # a link to a file or URL: never opened
         captions = tuple(c for c in (alt, _figcaption(image)) if c)
-        figure = figure_from_data_url(source, captions, self.limits)
+        figure = figure_from_data_url(source, captions, self.budget)
         if isinstance(figure, Figure):
             self.figures.append(figure)
         else:
@@ -140,3 +149,76 @@ def _figcaption(image: etree._Element) -> str:
         if caption is not None:
             return squash(caption.text_content())
     return ""
+
+
+def _flat(text: str, limits: Limits) -> Loaded:
+    """Every word of a page too deeply nested for the tree parser, without its structure."""
+    scoped = _CONTENT_TAG.search(text) is not None
+    reader = _FlatReader(ImageBudget(limits), scoped)
+    reader.feed(text)
+    reader.close()
+    lines = (squash(line) for line in "".join(reader.parts).split("\n"))
+    prose = "\n".join(line for line in lines if line)
+    if not prose:
+        msg = "no text in the page"
+        raise IngestError(msg)
+    loaded = Loaded([Segment(prose), *reader.figures], reader.notes)
+    loaded.notes.insert(0, "nested deeper than the HTML parser's limit: read as flat text")
+    return loaded
+
+
+class _FlatReader(HTMLParser):
+    """Text of every element outside the dropped ones; block elements break lines.
+
+    Like the tree walk, a page that marks its content (``<main>``, ``<article>``) is read only
+    there (``scoped``); otherwise its ``<header>`` is chrome and dropped too.
+    """
+
+    def __init__(self, budget: ImageBudget, scoped: bool) -> None:
+        super().__init__(convert_charrefs=True)
+        self.budget = budget
+        self.scoped = scoped
+        self.content = 0  # open <main>/<article> elements
+        self.parts: list[str] = []
+        self.figures: list[Figure] = []
+        self.notes: list[str] = []
+        self.dropped = 0  # open elements whose content is not text (scripts, navigation...)
+
+    def _dropped(self, tag: str) -> bool:
+        return tag in _DROPPED or (tag == "header" and not self.scoped)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("main", "article"):
+            self.content += 1
+        if self._dropped(tag):
+            self.dropped += 1
+        elif tag in ("td", "th"):
+            self.parts.append(" | ")
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+        elif tag == "img" and not self.dropped and (self.content or not self.scoped):
+            self._image(dict(attrs))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("main", "article"):
+            self.content = max(0, self.content - 1)
+        if self._dropped(tag):
+            self.dropped = max(0, self.dropped - 1)
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.dropped and (self.content or not self.scoped):
+            self.parts.append(data)
+
+    def _image(self, attrs: dict[str, str | None]) -> None:
+        alt = squash(attrs.get("alt") or "")
+        if alt:
+            self.parts.append(f" {alt} ")
+        source = (attrs.get("src") or "").strip()
+        if source.startswith("data:image/"):
+            figure = figure_from_data_url(source, (alt,) if alt else (), self.budget)
+            if isinstance(figure, Figure):
+                self.figures.append(figure)
+            else:
+                self.notes.append(figure)

@@ -1,20 +1,77 @@
-"""Images: standalone files and images embedded in documents, decoded under the pixel limit.
+"""Images: standalone files and images embedded in documents, decoded under the pixel limits.
 
 Decoding goes through :func:`rag.images.open_image`, which reads the header first, so a file
 claiming 30000x30000 pixels is refused before any pixel memory is spent; the result is upright
 (EXIF orientation applied), RGB, and bounded to :data:`MAX_IMAGE_SIDE`.
+
+Embedded images also draw on a per-file :class:`ImageBudget`: each is counted against
+``max_images_per_file`` and its header's pixel count against ``max_image_pixels_per_file``
+*before* it is decoded. Without it, a 50 MB Markdown file of 780 inline 49-megapixel PNGs (each
+legal on its own, and tiny when compressed) costs twenty minutes and gigabytes to decode.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
+from collections.abc import Iterable
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from ingest.limits import Limits
-from ingest.loaders.base import Figure, Loaded, bounded
+from ingest.loaders.base import Figure, Loaded, Segment, bounded
+from ingest.nearby import Block
 from rag.errors import IngestError
 from rag.images import ImageDecodeError, decode_base64, open_image
+
+# Decoders an untrusted image may reach: Pillow's other plugins (EPS runs Ghostscript) never.
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
+
+
+class ImageBudget:
+    """How many embedded images, and how many decoded pixels, one file may still use."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.images = 0
+        self.pixels = 0
+
+    def admit(self, width: int, height: int) -> str | None:
+        """Count an image about to be decoded; the reason it may not be, or None."""
+        if self.images >= self.limits.max_images_per_file:
+            return f"skipped images after the first {self.images} (max_images_per_file)"
+        budget = self.limits.max_image_pixels_per_file
+        if self.pixels + width * height > budget:
+            return (
+                f"skipped images past {budget:,} decoded pixels in this file "
+                "(max_image_pixels_per_file)"
+            )
+        self.images += 1
+        self.pixels += width * height
+        return None
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """An image's size from its header alone, through the allowlisted decoders only.
+
+    Raises:
+        IngestError: Not an image in an allowed format.
+
+    """
+    try:
+        with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as probe:
+            return probe.size
+    except Image.DecompressionBombError as error:  # Pillow's own check, in open()
+        msg = f"image is too large to decode safely ({error})"
+        raise IngestError(msg) from None
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        msg = f"not a readable image in {', '.join(IMAGE_FORMATS)} ({_reason(error)})"
+        raise IngestError(msg) from None
+
+
+def _reason(error: Exception) -> str:
+    # Pillow names the stream object in some messages; a user needs the words, not a repr.
+    text = str(error)
+    return text.split(" <_io.")[0] if " <_io." in text else text
 
 
 def decode_image(data: bytes, limits: Limits) -> Image.Image:
@@ -24,19 +81,15 @@ def decode_image(data: bytes, limits: Limits) -> Image.Image:
         IngestError: Broken, unsupported or over the pixel limit (``max_image_pixels``).
 
     """
+    image_size(data)  # the allowlist, before any decoder runs
     try:
         return bounded(open_image(data, max_pixels=limits.max_image_pixels))
     except ImageDecodeError as error:
         raise IngestError(str(error)) from None
 
 
-def load_image(path: Path, data: bytes, limits: Limits) -> Loaded:
-    """A standalone image file: one figure, named after the file."""
-    return Loaded([Figure(decode_image(data, limits), fallback=path.name)])
-
-
 def embedded_figure(
-    data: bytes, captions: tuple[str, ...], page: int | None, limits: Limits
+    data: bytes, captions: tuple[str, ...], page: int | None, budget: ImageBudget
 ) -> Figure | str:
     """A figure from an image inside a document, or a note saying why it was skipped.
 
@@ -44,12 +97,15 @@ def embedded_figure(
     document its text, so embedded images fail softly.
     """
     try:
-        return Figure(decode_image(data, limits), captions=captions, page=page)
+        refused = budget.admit(*image_size(data))
+        if refused is not None:
+            return refused
+        return Figure(decode_image(data, budget.limits), captions=captions, page=page)
     except IngestError as error:
         return f"skipped an embedded image: {error}"
 
 
-def figure_from_data_url(url: str, captions: tuple[str, ...], limits: Limits) -> Figure | str:
+def figure_from_data_url(url: str, captions: tuple[str, ...], budget: ImageBudget) -> Figure | str:
     """A figure from a ``data:image/...;base64,`` URL (never a fetch: other URLs are not read)."""
     header, _, payload = url.partition(",")
     if not header.endswith(";base64"):
@@ -58,4 +114,20 @@ def figure_from_data_url(url: str, captions: tuple[str, ...], limits: Limits) ->
         data = decode_base64("".join(payload.split()))
     except ImageDecodeError as error:
         return f"skipped an embedded image: {error}"
-    return embedded_figure(data, captions, None, limits)
+    return embedded_figure(data, captions, None, budget)
+
+
+def loaded_from_blocks(blocks: Iterable[Block], budget: ImageBudget) -> Loaded:
+    """Segments and figures from assembled blocks, the figures decoded under ``budget``."""
+    loaded = Loaded()
+    for block in blocks:
+        if block.kind != "figure":
+            if block.text.strip():
+                loaded.blocks.append(Segment(block.text, page=block.page, kind=block.kind))
+            continue
+        made = embedded_figure(block.payload, block.captions, block.page, budget)
+        if isinstance(made, Figure):
+            loaded.blocks.append(made)
+        else:
+            loaded.notes.append(made)
+    return loaded

@@ -21,7 +21,7 @@ from charset_normalizer import from_bytes
 
 from ingest.limits import Limits
 from ingest.loaders.base import Figure, Loaded, Segment, squash
-from ingest.loaders.image import figure_from_data_url
+from ingest.loaders.image import ImageBudget, figure_from_data_url
 from rag.errors import IngestError
 
 _BOMS = (
@@ -101,6 +101,7 @@ def load_markdown(path: Path, data: bytes, limits: Limits) -> Loaded:
     prose: list[str] = []
     table: list[str] = []
     figures: list[Figure] = []
+    budget = ImageBudget(limits)
 
     def flush_prose() -> None:
         if "".join(prose).strip():
@@ -124,7 +125,7 @@ def load_markdown(path: Path, data: bytes, limits: Limits) -> Loaded:
             continue
         if table:
             flush_table()
-        prose.append(_inline_images(line, figures, loaded.notes, limits))
+        prose.append(_inline_images(line, figures, loaded.notes, budget))
     if table:
         flush_table()
     flush_prose()
@@ -136,12 +137,12 @@ def _md_row(line: str) -> str:
     return " | ".join(cells)
 
 
-def _inline_images(line: str, figures: list[Figure], notes: list[str], limits: Limits) -> str:
+def _inline_images(line: str, figures: list[Figure], notes: list[str], budget: ImageBudget) -> str:
     """Turn data-URL images into figures and leave their alt text in the prose."""
 
     def replace(match: re.Match[str]) -> str:
         alt = squash(match.group("alt"))
-        figure = figure_from_data_url(match.group("url"), (alt,) if alt else (), limits)
+        figure = figure_from_data_url(match.group("url"), (alt,) if alt else (), budget)
         if isinstance(figure, Figure):
             figures.append(figure)
         else:

@@ -1,0 +1,214 @@
+"""Parsers that run in the isolated child: send the bytes, check the JSON, build the blocks.
+
+PDF, HWP and HWPX parsing and OCR happen in :mod:`ingest.child` under a wall-clock timeout and
+a memory limit (see :mod:`ingest.isolation`); this module is the parent's side. The child's
+answer is untrusted input like the file itself: anything off its schema is one error, images
+are decoded again here under the same per-file budget as any embedded image, and text is
+reflowed (PDF, OCR) so the chunker sees sentences.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.isolation import run_isolated
+from ingest.limits import Limits
+from ingest.loaders.base import MAX_IMAGE_SIDE, Loaded
+from ingest.loaders.image import ImageBudget, loaded_from_blocks
+from ingest.nearby import Block
+from ingest.ocr import unavailable
+from ingest.reflow import reflow
+from rag.errors import IngestError
+
+# The child's JSON result may be at most this large (images are PNG, bounded in size and count).
+MAX_OUTPUT_BYTES = 512 * 1024 * 1024
+
+
+def run_task(
+    task: str,
+    data: bytes,
+    limits: Limits,
+    *,
+    label: str,
+    options: dict[str, Any] | None = None,
+    ocr_pages: int = 0,
+) -> dict[str, Any]:
+    """Run one child task and return its validated result.
+
+    Args:
+        task: A task of :mod:`ingest.child`.
+        data: The file's bytes.
+        limits: The per-file limits (timeouts, memory, images, OCR).
+        label: What the child is, for messages (``"HWP parser"``).
+        options: Task options beyond the limits every task gets.
+        ocr_pages: Pages the child may OCR; each adds ``ocr_timeout_s`` to its wall clock.
+
+    Raises:
+        IngestError: The child failed, or the file is one the task rejects.
+
+    """
+    everything = {
+        "max_pixels": limits.max_image_pixels,
+        "max_images": limits.max_images_per_file,
+        "max_pixels_per_file": limits.max_image_pixels_per_file,
+        "max_side": MAX_IMAGE_SIDE,
+        **(options or {}),
+    }
+    raw = run_isolated(
+        "ingest.child",
+        data,
+        args=[task, "--options", json.dumps(everything)],
+        timeout_s=limits.pdf_timeout_s + ocr_pages * limits.ocr_timeout_s,
+        memory_mb=limits.pdf_memory_mb,
+        max_output_bytes=MAX_OUTPUT_BYTES,
+        label=label,
+    )
+    return _validated(raw, label)
+
+
+def ocr_options(limits: Limits) -> dict[str, Any]:
+    """What a child needs to run Tesseract."""
+    return {
+        "tessdata": limits.ocr_tessdata,
+        "languages": limits.ocr_languages,
+        "timeout_s": limits.ocr_timeout_s,
+        "dpi": limits.ocr_dpi,
+    }
+
+
+def ocr_problem(limits: Limits) -> str | None:
+    """Why OCR cannot run with these limits' Tesseract, or None when it can."""
+    return unavailable(limits.ocr_tessdata, limits.ocr_languages)
+
+
+def to_loaded(result: dict[str, Any], limits: Limits, *, reflowed: bool = False) -> Loaded:
+    """Segments and figures from a validated child result, figures under one image budget."""
+    blocks = [_block_of(b, reflowed) for b in result["blocks"] if b["type"] != "scan"]
+    loaded = loaded_from_blocks(blocks, ImageBudget(limits))
+    loaded.notes[:0] = result["notes"]
+    loaded.run_notes.extend(result["run_notes"])
+    return loaded
+
+
+def _block_of(block: dict[str, Any], reflowed: bool) -> Block:
+    if block["type"] == "figure":
+        captions = tuple(block["captions"])
+        return Block("figure", payload=block["image"], captions=captions, page=block["page"])
+    text = reflow(block["text"]) if reflowed and block["type"] == "text" else block["text"]
+    return Block(block["type"], text, page=block["page"])
+
+
+@dataclass
+class OcrText:
+    """What OCR read in one image file, with the notes to report."""
+
+    text: str = ""
+    notes: list[str] = field(default_factory=list)
+    run_notes: list[str] = field(default_factory=list)
+
+
+def recognize_image(data: bytes, limits: Limits) -> OcrText:
+    """OCR of one image file in the child; a failure costs the text, never the image."""
+    problem = ocr_problem(limits)
+    if problem is not None:
+        return OcrText(run_notes=[problem])
+    texts, notes = _recognize_batch([(None, data)], limits)
+    return OcrText(texts.get(None, ""), notes)
+
+
+def recognize_pages(scans: dict[int, bytes], limits: Limits) -> tuple[dict[int, str], list[str]]:
+    """OCR of rendered pages: their text by page number, and notes on pages that failed.
+
+    The pages are dealt into one batch per core, each batch one child (Tesseract's language
+    data loads once per child, not once per page), run at the same time.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = max(1, min(len(scans), os.cpu_count() or 1))
+    numbers = sorted(scans)
+    batches = [[(n, scans[n]) for n in numbers[i::workers]] for i in range(workers)]
+    texts: dict[int, str] = {}
+    notes: list[str] = []
+    with ThreadPoolExecutor(workers) as pool:
+        for found, failed in pool.map(lambda batch: _recognize_batch(batch, limits), batches):
+            texts.update({n: t for n, t in found.items() if n is not None})
+            notes.extend(failed)
+    return texts, notes
+
+
+def _recognize_batch(
+    pages: list[tuple[int | None, bytes]], limits: Limits
+) -> tuple[dict[int | None, str], list[str]]:
+    """One child reads ``pages``; if it fails as a whole, each page is retried alone."""
+    if not pages:
+        return {}, []
+    request = {"pages": [[n, base64.b64encode(data).decode()] for n, data in pages]}
+    try:
+        result = run_task(
+            "ocr",
+            json.dumps(request).encode(),
+            limits,
+            label="OCR",
+            options=ocr_options(limits),
+            ocr_pages=len(pages),
+        )
+    except IngestError as error:
+        if len(pages) > 1:  # a page crashed or hung Tesseract: find it, keep the others
+            texts: dict[int | None, str] = {}
+            notes: list[str] = []
+            for page in pages:
+                found, failed = _recognize_batch([page], limits)
+                texts.update(found)
+                notes.extend(failed)
+            return texts, notes
+        what = "the image" if pages[0][0] is None else f"page {pages[0][0]}"
+        return {}, [f"skipped OCR of {what}: {error}"]
+    texts = {b["page"]: reflow(b["text"]) for b in result["blocks"] if b["type"] == "text"}
+    return texts, result["notes"]
+
+
+# --- validation of the child's JSON -------------------------------------------------------------
+
+
+def _validated(raw: bytes, label: str) -> dict[str, Any]:
+    """The child's result in its schema; anything else is a parser failure, not a crash here."""
+    try:
+        result = json.loads(raw)
+        if isinstance(result, dict) and isinstance(result.get("error"), str):
+            raise IngestError(result["error"])
+        blocks = [_block(block) for block in result["blocks"]]
+        notes = [_string(note) for note in result["notes"]]
+        run_notes = [_string(note) for note in result.get("run_notes", [])]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        msg = f"{label} returned malformed output"
+        raise IngestError(msg) from None
+    return {"blocks": blocks, "notes": notes, "run_notes": run_notes}
+
+
+def _block(block: dict[str, Any]) -> dict[str, Any]:
+    kind = _string(block["type"])
+    page = block.get("page")
+    if page is not None and (not isinstance(page, int) or isinstance(page, bool) or page < 1):
+        raise TypeError
+    if kind in ("figure", "scan"):
+        return {
+            "type": kind,
+            "image": base64.b64decode(_string(block["image"]), validate=True),
+            "captions": [_string(c) for c in block.get("captions", [])],
+            "text": _string(block.get("text", "")),
+            "page": page,
+        }
+    if kind not in ("text", "table"):
+        raise ValueError(kind)
+    return {"type": kind, "text": _string(block["text"]), "page": page}
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError
+    return value

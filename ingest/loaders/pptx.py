@@ -1,0 +1,119 @@
+"""PowerPoint decks: per slide its title, text, tables, speaker notes and pictures.
+
+python-pptx parses in this process (pure Python over lxml, entity resolution off) after the
+package's declared unpacked size is checked (:mod:`ingest.loaders.package`). The slide number
+is the page: a slide's text (title first, then its text frames in shape order, group shapes
+included, then the speaker notes, where the details a presenter says often are) is one
+segment on that page, each table a table segment, and each picture an image chunk captioned by
+its alt text and the slide's title and text. A linked (external) picture is never fetched.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ingest.limits import Limits
+from ingest.loaders.base import Figure, Loaded, Segment, squash
+from ingest.loaders.image import ImageBudget, embedded_figure
+from ingest.loaders.package import check_unpacked_size
+from ingest.nearby import clip
+from rag.errors import IngestError
+
+
+def load_pptx(path: Path, data: bytes, limits: Limits) -> Loaded:
+    """A PPTX deck: per slide a text segment, table segments and figures, all on its page."""
+    import pptx
+
+    check_unpacked_size(data, "PPTX")
+    try:
+        deck = pptx.Presentation(io.BytesIO(data))
+        loaded = Loaded()
+        budget = ImageBudget(limits)
+        for number, slide in enumerate(deck.slides, start=1):
+            _read_slide(slide, number, loaded, budget)
+    except Exception as error:  # python-pptx raises KeyError, ValueError, lxml errors... on junk
+        msg = f"not a readable PPTX ({type(error).__name__}: {error})"
+        raise IngestError(msg) from None
+    if not loaded.blocks:
+        msg = "no text or pictures in the presentation"
+        raise IngestError(msg)
+    return loaded
+
+
+def _read_slide(slide: Any, number: int, loaded: Loaded, budget: ImageBudget) -> None:
+    title_shape = slide.shapes.title
+    title = squash(title_shape.text_frame.text) if title_shape is not None else ""
+    title_id = title_shape.shape_id if title_shape is not None else None
+    texts = [title] if title else []
+    tables: list[str] = []
+    pictures: list[tuple[bytes, str]] = []
+    for shape in _shapes(slide.shapes):
+        if shape.has_text_frame and shape.shape_id != title_id:
+            text = "\n".join(squash(p.text) for p in shape.text_frame.paragraphs if p.text.strip())
+            if text:
+                texts.append(text)
+        elif getattr(shape, "has_table", False) and shape.has_table:
+            rows = [_row(row) for row in shape.table.rows]
+            tables.append("\n".join(row for row in rows if row))
+        elif _is_picture(shape):
+            pictures.append((shape.image.blob, _alt_text(shape)))
+    if slide.has_notes_slide:
+        notes = slide.notes_slide.notes_text_frame
+        if notes is not None and notes.text.strip():
+            texts.append(notes.text.strip())
+    prose = "\n".join(texts)
+    if prose.strip():
+        loaded.blocks.append(Segment(prose, page=number))
+    loaded.blocks.extend(Segment(table, page=number, kind="table") for table in tables if table)
+    context = clip(" ".join(texts[:2]))
+    for blob, alt in pictures:
+        captions = tuple(dict.fromkeys(c for c in (alt, context) if c))
+        made = embedded_figure(blob, captions, number, budget)
+        if isinstance(made, Figure):
+            loaded.blocks.append(made)
+        else:
+            loaded.notes.append(made)
+
+
+def _shapes(shapes: Any) -> Iterator[Any]:
+    """Every shape of a slide in order, group shapes opened (iteratively, however deep)."""
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    stack = [iter(shapes)]
+    while stack:
+        shape = next(stack[-1], None)
+        if shape is None:
+            stack.pop()
+        elif shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+            stack.append(iter(shape.shapes))
+        else:
+            yield shape
+
+
+def _is_picture(shape: Any) -> bool:
+    from pptx.shapes.picture import Picture
+
+    if not isinstance(shape, Picture):
+        return False
+    try:
+        shape.image  # noqa: B018 (a linked picture has no image part: never fetched)
+    except (KeyError, ValueError, AttributeError):
+        return False
+    return True
+
+
+def _alt_text(shape: Any) -> str:
+    properties = shape._element.nvPicPr.cNvPr  # python-pptx has no API for alt text
+    return squash(properties.get("descr") or properties.get("title") or "")
+
+
+def _row(row: Any) -> str:
+    cells: list[str] = []
+    for cell in row.cells:
+        text = squash(cell.text)
+        if not cells or cells[-1] != text:  # a merged cell repeats across its span
+            cells.append(text)
+    return " | ".join(cells) if any(cells) else ""

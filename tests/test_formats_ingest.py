@@ -1,0 +1,51 @@
+"""A Korean share of every new format, ingested and searched with paraphrased questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import Ingestor
+from rag.retrieval import StoreRetriever
+from rag.store import Store
+from tests import format_fixtures as fx
+from tests import ingest_corpus as corpus
+
+# (question, gold file, gold page): none repeats the words of its passage exactly.
+QUESTIONS = [
+    ("신입 사원은 첫해에 휴가를 며칠 쓸 수 있나요?", "규정.hwp", None),
+    ("입사 첫 해 연차 사용 한도는?", "규정.hwpx", None),
+    ("BX-7731-KR 재고는 몇 개인가요?", "재고.xlsx", None),
+    ("PX-2291-Q3는 어떤 발표의 프로젝트 코드인가?", "전략.pptx", 1),
+    ("결제 서버 접속이 안 될 때 나오는 오류 번호", "오류.png", None),
+    ("정보주체가 동의하면 개인정보를 모을 수 있는가", "법령.pdf", 1),
+    ("필요한 최소한만 수집했다는 것은 누가 증명해야 하나", "법령.pdf", 2),
+]
+
+
+@pytest.fixture
+def share(tmp_path: Path) -> Path:
+    folder = tmp_path / "share"
+    folder.mkdir()
+    fx.hancom_document(folder / "규정.hwp")
+    fx.hancom_document(folder / "규정.hwpx")
+    fx.workbook(folder / "재고.xlsx")
+    fx.deck(folder / "전략.pptx")
+    fx.screenshot(folder / "오류.png")
+    fx.scanned_pdf(folder / "법령.pdf")
+    corpus.korean_pdf(folder / "보고서.pdf")  # distractors
+    corpus.cp949_text(folder / "식당.txt")
+    return folder
+
+
+def test_every_new_format_is_found_by_paraphrased_questions(store: Store, embeddings, share: Path):
+    ingestor = Ingestor(
+        store, embeddings, chunk_tokens=256, chunk_overlap=32, max_file_bytes=50 * 1024 * 1024
+    )
+    report = ingestor.ingest([share], collection="default")
+    assert report.failed == [] and len(report.ingested) == 8
+    retriever = StoreRetriever(store=store, embeddings=embeddings, k=5)
+    for question, name, page in QUESTIONS:
+        top = [(Path(h.chunk.source_path).name, h.chunk.page) for h in retriever.search(question)]
+        assert any(n == name and (page is None or p == page) for n, p in top), (question, top)
