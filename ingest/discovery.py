@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ingest.formats import IMAGE_SUFFIXES, SUPPORTED_SUFFIXES
+from ingest.formats import IMAGE_SUFFIXES, SUPPORTED_SUFFIXES, unsupported_reason
 from ingest.identity import document_key
 from rag.errors import IngestError
 
@@ -138,7 +138,7 @@ def _discover_one(given: Path) -> Iterator[Candidate]:
         path = given.resolve()
         key = document_key(path, None)
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            yield Candidate(path, f"unsupported file type {path.suffix or '(none)'}", key=key)
+            yield Candidate(path, unsupported_reason(path.suffix), key=key)
         elif _is_sidecar(path.name, lambda image: (path.parent / image).exists()):
             image = path.name[: -len(SIDECAR_SUFFIX)]
             yield Candidate(path, f"caption file of {image}: ingest the image to use it", key=key)

@@ -213,7 +213,7 @@ class Ingestor:
         # Figures are stored before the commit that refers to them: no image sweep meanwhile.
         with self.store.images.in_use():
             for done, candidate in enumerate(candidates, start=1):
-                outcome = self._prepare(candidate, catalog, group_set)
+                outcome = self._prepare(candidate, catalog, group_set, report)
                 if isinstance(outcome, FileFailure):
                     report.failed.append(outcome)
                 elif outcome is None:
@@ -257,9 +257,17 @@ class Ingestor:
     # --- one file ----------------------------------------------------------------------------
 
     def _prepare(
-        self, candidate: Candidate, catalog: Catalog, groups: tuple[str, ...]
+        self,
+        candidate: Candidate,
+        catalog: Catalog,
+        groups: tuple[str, ...],
+        report: IngestReport,
     ) -> _Pending | FileFailure | None:
-        """Read, load and chunk one file; None when it is unchanged since the last ingest."""
+        """Read, load and chunk one file; None when it is unchanged since the last ingest.
+
+        Run-wide notes of the loaders (OCR unavailable) go to ``report`` even when the file
+        then fails, since they usually explain why.
+        """
         path, source = candidate.path, candidate.source
         if candidate.error is not None:
             return FileFailure(str(source), candidate.error)
@@ -288,6 +296,7 @@ class Ingestor:
                     return None
                 return self._recommit(previous, document)
             loaded = load(path, data, self.limits)
+            report.notice(*loaded.run_notes)
             if sidecar:
                 _caption_standalone(loaded, sidecar)
             return self._chunk(document, loaded, with_images)

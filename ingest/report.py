@@ -46,7 +46,8 @@ class IngestReport:
 
     ``details`` says, per ingested file, what it became; ``pruned`` lists documents removed
     because their files are gone; ``skipped`` lists files found in folders whose type no
-    loader reads.
+    loader reads; ``notices`` are about the whole run rather than one file (OCR is not
+    installed, say), each said once however many files it touched.
     """
 
     ingested: list[str] = field(default_factory=list)
@@ -57,6 +58,11 @@ class IngestReport:
     chunks_reused: int = 0
     pruned: list[str] = field(default_factory=list)
     details: dict[str, FileDetail] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+
+    def notice(self, *texts: str) -> None:
+        """Record run-wide notices, each once."""
+        self.notices.extend(text for text in dict.fromkeys(texts) if text not in self.notices)
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``--json`` shape."""
@@ -66,6 +72,7 @@ class IngestReport:
             "failed": [{"path": f.path, "error": f.error} for f in self.failed],
             "skipped": self.skipped,
             "chunks_embedded": self.chunks_embedded,
+            "notices": self.notices,
         }
 
     def skipped_types(self) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.limits import Limits
 from ingest.pipeline import Ingestor
 from rag.retrieval import StoreRetriever
 from rag.store import Store
@@ -49,3 +50,28 @@ def test_every_new_format_is_found_by_paraphrased_questions(store: Store, embedd
     for question, name, page in QUESTIONS:
         top = [(Path(h.chunk.source_path).name, h.chunk.page) for h in retriever.search(question)]
         assert any(n == name and (page is None or p == page) for n, p in top), (question, top)
+
+
+def test_run_wide_notes_reach_the_report_once_and_legacy_files_name_the_modern_format(
+    store: Store, embeddings, tmp_path: Path
+):
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        fx.screenshot(folder / name)
+    legacy = tmp_path / "예산.doc"
+    legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    ingestor = Ingestor(
+        store,
+        embeddings,
+        chunk_tokens=256,
+        chunk_overlap=32,
+        max_file_bytes=1_000_000,
+        limits=Limits(ocr_tessdata=str(tmp_path)),  # no language data: OCR unavailable
+    )
+    report = ingestor.ingest([folder, legacy], collection="default")
+    assert len(report.ingested) == 2  # the screenshots are indexed without their text
+    [notice] = report.notices
+    assert notice.startswith("OCR is unavailable") and report.to_json()["notices"] == [notice]
+    [failure] = report.failed
+    assert failure.error.startswith("legacy Office file .doc: save it as .docx")

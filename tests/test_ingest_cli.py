@@ -46,7 +46,14 @@ def test_summary_strict_json_and_prune(cli_env: dict[str, str], tmp_path: Path):
     strict = run(cli_env, str(folder), "--strict", "--json")
     assert strict.returncode == 1  # for the failed file; skipped types do not fail a run
     report = json.loads(strict.stdout)
-    assert set(report) == {"ingested", "unchanged", "failed", "skipped", "chunks_embedded"}
+    assert set(report) == {
+        "ingested",
+        "unchanged",
+        "failed",
+        "skipped",
+        "chunks_embedded",
+        "notices",
+    }
     assert sorted(report["skipped"]) == sorted(
         str(folder.resolve() / name) for name in ("예산.doc", "계획.doc", "매출.xls")
     )

@@ -126,6 +126,8 @@ def _print_ingest_summary(report: IngestReport) -> None:
             f"types no loader reads: {escape(report.skipped_types())}",
         )
     out.print(table)
+    for notice in report.notices:
+        out.print(f"[yellow]Note:[/] {escape(notice)}")
     removed = f", {len(report.pruned)} removed" if report.pruned else ""
     skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
     out.print(
