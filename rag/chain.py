@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.documents import Document
-from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
@@ -175,7 +174,7 @@ def _stored_image(number: int, document: Document) -> PromptImage | None:
 
 
 def build_rag_chain(
-    retriever: BaseRetriever, llm: BaseChatModel, prompt: PromptBuilder | None = None
+    retriever: BaseRetriever, llm: Runnable[Any, Any], prompt: PromptBuilder | None = None
 ) -> Runnable[dict[str, Any], Any]:
     """Retrieve, build the Bllossom prompt (images and budget included), generate.
 

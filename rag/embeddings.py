@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from rag.models import loading, model_reference, resolve_device
+from rag.models import loading, model_name, model_reference, resolve_device
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -52,7 +52,7 @@ class SentenceTransformerEmbeddings(Embeddings):
             from sentence_transformers import SentenceTransformer
 
             model = SentenceTransformer(reference, device=resolve_device(device))
-        return cls(model, name=name_or_path, batch_size=batch_size)
+        return cls(model, name=model_name(name_or_path), batch_size=batch_size)
 
     @property
     def dimension(self) -> int:
