@@ -42,8 +42,9 @@ demo: setup demo-models $(CONFIG)
 	$(BIN)/bllossom-rag ask "$(KO_QUESTION)"
 	$(BIN)/bllossom-rag ask "$(EN_QUESTION)"
 
+# The venv's bin first on PATH: tests start the real console scripts (bllossom-rag, streamlit).
 test: setup offline-models system-packages lint
-	$(BIN)/python -m pytest
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check .

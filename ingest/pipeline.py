@@ -32,6 +32,7 @@ from ingest.limits import Limits
 from ingest.loaders import Figure, Loaded, Segment, load
 from ingest.loaders.base import squash
 from rag.config import Settings
+from rag.display import plural
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import IngestError
 from rag.kiwi import preload as preload_kiwi
@@ -122,7 +123,9 @@ class _Pending:
 
     def summary(self) -> str:
         images = sum(1 for d in self.drafts.values() if d.kind == "image")
-        parts = [f"{len(self.drafts)} chunks" + (f" ({images} images)" if images else "")]
+        parts = [
+            plural(len(self.drafts), "chunk") + (f" ({plural(images, 'image')})" if images else "")
+        ]
         return "; ".join(parts + self.notes)
 
 

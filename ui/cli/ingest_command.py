@@ -7,11 +7,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from rag.access import parse_groups
-from ui.cli.app import CollectionOption, JsonOption, app, err, open_assistant, out, print_json
+from rag.display import plural
+from ui.cli.app import (
+    CollectionOption,
+    JsonOption,
+    app,
+    err,
+    open_assistant,
+    out,
+    print_json,
+    shown,
+)
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
@@ -53,7 +62,7 @@ def ingest(
         ingestor = Ingestor.from_settings(
             settings,
             assistant.store,
-            assistant.embeddings,
+            assistant.embeddings_for(collection),
             llm=assistant.llm if settings.caption_images else None,
         )
         columns = (
@@ -98,21 +107,21 @@ def _print_ingest_summary(report: IngestReport) -> None:
     table.add_column("file")
     table.add_column("detail")
     for path in report.ingested:
-        table.add_row("[green]ingested[/]", escape(path), escape(report.details.get(path, "")))
+        table.add_row("[green]ingested[/]", shown(path), shown(report.details.get(path, "")))
     if len(report.unchanged) > _UNCHANGED_ROWS:
-        table.add_row("[dim]unchanged[/]", f"{len(report.unchanged)} files", "")
+        table.add_row("[dim]unchanged[/]", plural(len(report.unchanged), "file"), "")
     else:
         for path in report.unchanged:
-            table.add_row("[dim]unchanged[/]", escape(path), "")
+            table.add_row("[dim]unchanged[/]", shown(path), "")
     for path in report.pruned:
-        table.add_row("[yellow]removed[/]", escape(path), "file is gone (--prune)")
+        table.add_row("[yellow]removed[/]", shown(path), "file is gone (--prune)")
     for failure in report.failed:
-        table.add_row("[red]failed[/]", escape(failure.path), escape(failure.error))
+        table.add_row("[red]failed[/]", shown(failure.path), shown(failure.error))
     if report.skipped:
         table.add_row(
             "[dim]skipped[/]",
-            f"{len(report.skipped)} files",
-            f"types no loader reads: {escape(report.skipped_types())}",
+            plural(len(report.skipped), "file"),
+            f"types no loader reads: {shown(report.skipped_types())}",
         )
     out.print(table)
     removed = f", {len(report.pruned)} removed" if report.pruned else ""
@@ -120,5 +129,5 @@ def _print_ingest_summary(report: IngestReport) -> None:
     out.print(
         f"{len(report.ingested)} ingested, {len(report.unchanged)} unchanged, "
         f"{len(report.failed)} failed{removed}{skipped}; "
-        f"{report.chunks_embedded} chunks embedded"
+        f"{plural(report.chunks_embedded, 'chunk')} embedded"
     )
