@@ -3,7 +3,7 @@
 #   make demo    set up .venv, ingest examples/, answer one Korean and one English question
 #   make test    the same setup, the system packages the tests use, lint, the whole suite
 #   make lint    ruff check, ruff format --check, mypy
-#   make ui      the Streamlit app on http://127.0.0.1:8501 (after the demo's setup)
+#   make ui      the Streamlit app on http://127.0.0.1:8501 (UI_ARGS="--port 8600" to change)
 #   make bench   the retrieval-quality benchmark (BENCH=... and BENCH_ARGS=... pick another)
 #
 # Every step leaves a file or a stamp behind, so a second run only checks them: the venv, torch,
@@ -28,6 +28,7 @@ TORCH_PIP_ARGS ?=
 # auto: the offline models when the Hugging Face hub cannot be reached; offline: always.
 DEMO_MODELS ?= auto
 APT_PACKAGES := chromium fonts-nanum tesseract-ocr tesseract-ocr-kor
+UI_ARGS ?=
 BENCH ?= retrieval
 BENCH_ARGS ?= --split test
 
@@ -52,7 +53,7 @@ lint: setup
 	$(BIN)/mypy
 
 ui: setup demo-models $(CONFIG)
-	$(BIN)/bllossom-rag ui
+	$(BIN)/bllossom-rag ui $(UI_ARGS)
 
 bench: setup offline-models $(VENV)/.installed-bench
 	OFFLINE_MODELS_DIR="$(abspath $(MODELS))" $(BIN)/python benchmarks/$(BENCH).py $(BENCH_ARGS)

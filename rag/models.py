@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from rag.display import plural
 from rag.errors import ConfigError, ModelLoadError
 
 # One request, never retried: a hub that does not answer within this is treated as unreachable.
@@ -148,7 +149,7 @@ def resolve_device(setting: str) -> str:
         index = int(setting.partition(":")[2] or 0)
         available = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if index >= available:
-            found = f"{available} CUDA devices" if available else "no CUDA device"
+            found = plural(available, "CUDA device") if available else "no CUDA device"
             msg = (
                 f"device is {setting!r} but this machine has {found} (torch {torch.__version__}); "
                 "set device to auto or cpu"
