@@ -48,9 +48,9 @@ def model_reference(name_or_path: str, role: str) -> str:
     if looks_like_path:
         msg = f"{role} model folder not found: {name_or_path}"
         raise ModelLoadError(msg)
-    cached = _cached_snapshot(name_or_path)
     if hub_reachable():
         return name_or_path
+    cached = _cached_snapshot(name_or_path)
     if cached is not None:
         return cached  # a folder: the library never asks the hub
     why = "HF_HUB_OFFLINE is set" if hub_offline() else "the hub cannot be reached"
