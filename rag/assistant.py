@@ -3,11 +3,22 @@
 The CLI and the UI both build an :class:`Assistant` and ask it for the store, the embedder, the
 chat model or a chain, so they cannot drift apart. Every part loads on first use: listing
 documents never loads a model, and asking a question never loads the ingestion code.
+
+The embedder follows the collection: unless ``embedding_model`` is set explicitly (argument,
+environment or file), a command on an existing collection loads the model that collection was
+built with, so a new shell needs no setting to query what it ingested yesterday. The price is
+one store read before the first model loads.
+
+Models are shared per process: assistants built with the same model settings get the same
+loaded embedder and reranker here, and every ``ChatBllossom`` of one checkpoint shares its
+weights and processor (:mod:`rag.llm.local`), so a long-lived process that builds several
+assistants (the web app, a notebook, the in-process CLI tests) loads each model once. A couple
+of models per kind are kept, which bounds the memory a process switching models can hold.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -18,12 +29,17 @@ from rag.budget import PromptBudget
 from rag.chain import PromptBuilder, build_rag_chain
 from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
+from rag.errors import CollectionNotFoundError
 from rag.fusion import Fusion
 from rag.kiwi import preload as preload_kiwi
 from rag.llm import ChatBllossom, chat_model, load_processor
+from rag.models import model_name
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import RetrievalMode, StoreRetriever
 from rag.store import IndexPolicy, Store
+
+# Loaded models kept per kind (the models in use, and the one before a switch).
+_SHARED_MODELS = 2
 
 
 class Assistant:
@@ -47,13 +63,32 @@ class Assistant:
         )
         return Store(self.settings.data_dir, index_policy=policy)
 
-    @cached_property
+    @property
     def embeddings(self) -> SentenceTransformerEmbeddings:
-        """The configured embedder."""
-        return SentenceTransformerEmbeddings.load(
-            self.settings.embedding_model,
-            device=self.settings.device,
-            batch_size=self.settings.embedding_batch_size,
+        """The embedder of the default collection (see :meth:`embeddings_for`)."""
+        return self.embeddings_for(None)
+
+    def embedding_model(self, collection: str | None = None) -> str:
+        """The embedder a collection is read and written with.
+
+        The ``embedding_model`` setting when it was set explicitly; else the model an existing
+        collection was built with; else the setting's default.
+        """
+        settings = self.settings
+        if "embedding_model" in settings.model_fields_set:
+            return settings.embedding_model
+        try:
+            return self.store.collection(collection or settings.collection).embedding_model
+        except CollectionNotFoundError:
+            return settings.embedding_model
+
+    def embeddings_for(self, collection: str | None) -> SentenceTransformerEmbeddings:
+        """The embedder for a collection (default: settings'; see :meth:`embedding_model`)."""
+        settings = self.settings
+        return _embeddings(
+            model_name(self.embedding_model(collection)),
+            settings.device,
+            settings.embedding_batch_size,
         )
 
     @cached_property
@@ -73,7 +108,7 @@ class Assistant:
         """The configured cross-encoder, or None when reranking is off."""
         if not self.settings.reranker_model:
             return None
-        return CrossEncoderReranker.load(self.settings.reranker_model, device=self.settings.device)
+        return _reranker(model_name(self.settings.reranker_model), self.settings.device)
 
     def retriever(
         self,
@@ -99,7 +134,7 @@ class Assistant:
             preload_kiwi()  # loads while the embedder does; BM25 needs it for the first query
         return StoreRetriever(
             store=self.store,
-            embeddings=self.embeddings,
+            embeddings=self.embeddings_for(name),
             collection=name,
             k=k or settings.top_k,
             mode=mode,
@@ -153,3 +188,17 @@ class Assistant:
         """Checkpoint and close the store if it was opened."""
         if "store" in self.__dict__:
             self.store.close()
+
+
+# One loader per model kind, keyed by everything that changes the loaded object. A failed load
+# is not cached (lru_cache keeps only results), so fixing a setting and retrying works.
+
+
+@lru_cache(maxsize=_SHARED_MODELS)
+def _embeddings(reference: str, device: str, batch_size: int) -> SentenceTransformerEmbeddings:
+    return SentenceTransformerEmbeddings.load(reference, device=device, batch_size=batch_size)
+
+
+@lru_cache(maxsize=_SHARED_MODELS)
+def _reranker(reference: str, device: str) -> CrossEncoderReranker:
+    return CrossEncoderReranker.load(reference, device=device)

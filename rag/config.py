@@ -5,34 +5,58 @@ priority first, from explicit arguments, environment variables ``BLLOSSOM_RAG_<F
 file (``bllossom-rag.toml`` in the working directory, or the file named by
 ``BLLOSSOM_RAG_CONFIG``). Model settings take a hub name or a local folder; nothing is loaded or
 downloaded here, so importing this module stays cheap.
+
+Strict by design: an unknown key in the file or an unknown ``BLLOSSOM_RAG_*`` variable is an
+error (with the close match), not silently ignored, because a typo such as ``top-k = 7`` would
+otherwise leave the default in force with nothing to say so. Relative paths in the file resolve
+against the file's folder, so a configuration means the same thing from any working directory.
+Every failure is one :class:`ConfigError` line naming the setting and where its value came from.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
+import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
+from pydantic_settings.exceptions import SettingsError
 
 from rag.errors import ConfigError
+from rag.models import check_device_name
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 ENV_PREFIX = "BLLOSSOM_RAG_"
 CONFIG_FILE_ENV = f"{ENV_PREFIX}CONFIG"
 DEFAULT_CONFIG_FILE = "bllossom-rag.toml"
 DEFAULT_COLLECTION = "default"
+# Variables in the prefix that are not settings: the configuration file itself, and two that
+# only the test suite and the benchmarks read (the shared datasets folder, the browser binary).
+NOT_SETTINGS = frozenset({CONFIG_FILE_ENV, f"{ENV_PREFIX}SHARED", f"{ENV_PREFIX}CHROMIUM"})
+# Settings holding a folder, and model settings that may (a hub name may not), resolved against
+# the configuration file's folder when given there as relative paths.
+_FOLDER_SETTINGS = ("data_dir",)
+_MODEL_SETTINGS = ("embedding_model", "generator_model", "reranker_model")
 
 
 class Settings(BaseSettings):
     """Configuration shared by the CLI, the worker and the UI."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     # Where things live.
     data_dir: Path = Field(
@@ -216,6 +240,34 @@ class Settings(BaseSettings):
         default="auto", description="UI language; 'auto' follows the browser."
     )
 
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_folder(cls, value: Path) -> Path:
+        """Absolute from the start, so every path derived from it (``--json`` included) is."""
+        return value.expanduser().absolute()
+
+    @field_validator("device")
+    @classmethod
+    def _device_form(cls, value: str) -> str:
+        """Reject a device name torch would not know (``gpu``) before anything loads."""
+        return check_device_name(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        """Rules between settings; each message names both sides and their values."""
+        rules = (  # (lower, may they be equal, upper)
+            ("chunk_overlap", False, "chunk_tokens"),
+            ("fusion_evidence_floor", True, "fusion_evidence_full"),
+            ("max_retrieved_images", True, "max_images"),
+        )
+        for low, equal_ok, high in rules:
+            small, large = getattr(self, low), getattr(self, high)
+            if small > large or (small == large and not equal_ok):
+                relation = "at most" if equal_ok else "smaller than"
+                msg = f"{low} ({small}) must be {relation} {high} ({large})"
+                raise ValueError(msg)
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -226,29 +278,115 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Explicit arguments win over the environment, which wins over the TOML file."""
-        named = os.environ.get(CONFIG_FILE_ENV)
-        toml_file = Path(named or DEFAULT_CONFIG_FILE)
-        if named and not toml_file.is_file():
+        check_environment(os.environ, settings_cls.model_fields)
+        path = config_file()
+        values = read_config_file(path, settings_cls.model_fields) if path else {}
+        return init_settings, env_settings, InitSettingsSource(settings_cls, values)
+
+
+def config_file() -> Path | None:
+    """The TOML file in force: the one ``BLLOSSOM_RAG_CONFIG`` names, else the working folder's.
+
+    Raises:
+        ConfigError: ``BLLOSSOM_RAG_CONFIG`` names something that is not a file.
+
+    """
+    named = os.environ.get(CONFIG_FILE_ENV)
+    if named:
+        if not Path(named).is_file():
             msg = f"{CONFIG_FILE_ENV} names {named!r}, which is not a file"
             raise ConfigError(msg)
-        return (
-            init_settings,
-            env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
-        )
+        return Path(named)
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def read_config_file(path: Path, fields: Iterable[str]) -> dict[str, Any]:
+    """A configuration file's settings, keys checked and relative paths made absolute.
+
+    Raises:
+        ConfigError: The file is not valid TOML (file, line and column) or has an unknown key.
+
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        msg = f"{path}: not valid TOML: {error}"
+        raise ConfigError(msg) from None
+    except OSError as error:
+        msg = f"{path}: cannot read the configuration file ({error.strerror})"
+        raise ConfigError(msg) from None
+    known = set(fields)
+    for key in data:
+        if key not in known:
+            msg = f"{path}: unknown setting {key!r}{_did_you_mean(key, known)}"
+            raise ConfigError(msg)
+    folder = path.resolve().parent
+    for key in _FOLDER_SETTINGS:
+        if isinstance(data.get(key), str) and not Path(data[key]).expanduser().is_absolute():
+            data[key] = str(folder / data[key])
+    for key in _MODEL_SETTINGS:
+        value = data.get(key)
+        if isinstance(value, str) and (value.startswith(".") or (folder / value).is_dir()):
+            data[key] = str(folder / value)
+    return data
+
+
+def check_environment(environ: Mapping[str, str], fields: Iterable[str]) -> None:
+    """Refuse a ``BLLOSSOM_RAG_*`` variable that names no setting (``..._TOPK``).
+
+    Raises:
+        ConfigError: The variable and its close match.
+
+    """
+    known = {f"{ENV_PREFIX}{name.upper()}" for name in fields} | NOT_SETTINGS
+    for variable in environ:
+        name = variable.upper()
+        if name.startswith(ENV_PREFIX) and name not in known:
+            msg = f"unknown environment variable {variable}{_did_you_mean(name, known)}"
+            raise ConfigError(msg)
 
 
 def load_settings() -> Settings:
     """Settings from the environment and TOML; a validation failure becomes one line.
 
     Raises:
-        ConfigError: A setting is invalid (the message names the field).
+        ConfigError: A setting is invalid (the message names it and where its value came from).
 
     """
     try:
         return Settings()
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        msg = f"invalid setting {field}: {first['msg']}"
+        more = len(error.errors()) - 1
+        also = f" (and {more} more)" if more else ""
+        if not first["loc"]:  # a rule between settings: its message names them
+            msg = f"invalid settings: {first['msg'].removeprefix('Value error, ')}{also}"
+            raise ConfigError(msg) from None
+        field = str(first["loc"][0])
+        where = _source_of(field, first.get("input"))
+        msg = f"invalid setting {field} ({where}): {first['msg'].removeprefix('Value error, ')}"
+        raise ConfigError(msg + also) from None
+    except SettingsError as error:  # a variable holding a list or dict that is not JSON
+        named = re.search(r'field "(\w+)"', str(error))
+        field = named.group(1) if named else "?"
+        msg = f"invalid setting {field} ({_source_of(field, None)}): not valid JSON"
         raise ConfigError(msg) from None
+
+
+def _source_of(field: str, value: Any) -> str:
+    """Where a field's value came from, for the message: the variable, the file, or a call."""
+    variable = f"{ENV_PREFIX}{field.upper()}"
+    for name, text in os.environ.items():
+        if name.upper() == variable:
+            return f"{name}={text!r}"
+    path = config_file()
+    if path is not None:
+        return f"{field} = {value!r} in {path}"
+    return f"{field}={value!r}"
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    normalized = {candidate.lower().replace("-", "_"): candidate for candidate in known}
+    close = difflib.get_close_matches(name.lower().replace("-", "_"), normalized, n=1)
+    return f" (did you mean {normalized[close[0]]}?)" if close else ""

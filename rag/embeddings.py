@@ -15,7 +15,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.errors import ModelLoadError
-from rag.models import loading, model_reference, resolve_device
+from rag.models import loading, model_name, model_reference, resolve_device
 from rag.threads import single_thread
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class SentenceTransformerEmbeddings(Embeddings):
             from sentence_transformers import SentenceTransformer
 
             model = SentenceTransformer(reference, device=resolve_device(device))
-        return cls(model, name=name_or_path, batch_size=batch_size)
+        return cls(model, name=model_name(name_or_path), batch_size=batch_size)
 
     @property
     def dimension(self) -> int:

@@ -1,9 +1,16 @@
 """Shared fixtures: real models, built once per session, located through configuration.
 
 Model locations come from ``BLLOSSOM_RAG_EMBEDDING_MODEL`` / ``BLLOSSOM_RAG_GENERATOR_MODEL``
-when set, else from the folder ``../shared/tools/offline_models.py`` writes
-(``$OFFLINE_MODELS_DIR`` or ``~/.cache/offline-models``), else the hub names. Tests never
-special-case a model: the same code runs on the tiny offline model and on the real one.
+when set, else from the folders ``tools/offline_models.py`` writes (``$OFFLINE_MODELS_DIR``,
+else the checkout's ``.models/`` that ``make`` builds, else ``~/.cache/offline-models``), else
+the hub names. Tests never special-case a model: the same code runs on the tiny offline model
+and on the real one.
+
+The command line is tested in-process through Typer's ``CliRunner`` (:class:`Cli`), against
+``examples/`` ingested once per session (:func:`examples_data`); models load once per process
+because the assembly shares them. One test in ``test_cli.py`` runs the installed console script.
+A developer's own ``bllossom-rag.toml`` never reaches a test: the session points
+``BLLOSSOM_RAG_CONFIG`` at an empty file.
 """
 
 from __future__ import annotations
@@ -15,13 +22,17 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
 from ingest.pipeline import Ingestor
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.llm import ChatBllossom, load_processor
 from rag.store import Store
+from ui.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -33,16 +44,17 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _offline_dir() -> Path:
-    default = Path.home() / ".cache" / "offline-models"
-    return Path(os.environ.get("OFFLINE_MODELS_DIR", default)).expanduser()
+def _offline_dirs() -> list[Path]:
+    if os.environ.get("OFFLINE_MODELS_DIR"):
+        return [Path(os.environ["OFFLINE_MODELS_DIR"]).expanduser()]
+    return [REPO / ".models", Path.home() / ".cache" / "offline-models"]
 
 
 def _model(env: str, offline_name: str, hub_name: str) -> str:
     if os.environ.get(env):
         return os.environ[env]
-    local = _offline_dir() / offline_name
-    return str(local) if local.is_dir() else hub_name
+    local = [folder / offline_name for folder in _offline_dirs()]
+    return next((str(path) for path in local if path.is_dir()), hub_name)
 
 
 EMBEDDING_MODEL = _model(
@@ -126,18 +138,88 @@ def examples_copy(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_developer_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test reads an empty configuration file, not the checkout's bllossom-rag.toml."""
+    empty = tmp_path_factory.mktemp("config") / "bllossom-rag.toml"
+    empty.write_text("", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BLLOSSOM_RAG_CONFIG", str(empty))
+        yield
+
+
+def cli_settings(data_dir: Path) -> dict[str, str]:
+    """The settings every command-line test runs with (as ``BLLOSSOM_RAG_*`` variables)."""
+    return {
+        "BLLOSSOM_RAG_DATA_DIR": str(data_dir),
+        "BLLOSSOM_RAG_EMBEDDING_MODEL": EMBEDDING_MODEL,
+        "BLLOSSOM_RAG_GENERATOR_MODEL": GENERATOR_MODEL,
+        "BLLOSSOM_RAG_MAX_NEW_TOKENS": "8",
+        "BLLOSSOM_RAG_DEVICE": "cpu",
+    }
+
+
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    """Environment for running the real ``bllossom-rag`` console script."""
-    env = dict(os.environ)
-    env.update(
-        BLLOSSOM_RAG_DATA_DIR=str(tmp_path / "cli-data"),
-        BLLOSSOM_RAG_EMBEDDING_MODEL=EMBEDDING_MODEL,
-        BLLOSSOM_RAG_GENERATOR_MODEL=GENERATOR_MODEL,
-        BLLOSSOM_RAG_MAX_NEW_TOKENS="8",
-        BLLOSSOM_RAG_DEVICE="cpu",
-    )
-    return env
+    """Environment for running the real ``bllossom-rag`` console script in a subprocess."""
+    return {**os.environ, **cli_settings(tmp_path / "cli-data")}
+
+
+@dataclass
+class Cli:
+    """``bllossom-rag`` run in this process, with its settings as environment variables.
+
+    ``env`` holds the variables set for each run; a value of None unsets one. Output is as
+    wide as a real terminal of 200 columns, so table cells are not cut.
+    """
+
+    env: dict[str, str | None]
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(str(self.env["BLLOSSOM_RAG_DATA_DIR"]))
+
+    def __call__(self, *args: str, **env: str | None) -> Result:
+        runner = CliRunner()
+        return runner.invoke(
+            app, list(args), env={"COLUMNS": "200", **self.env, **env}, catch_exceptions=False
+        )
+
+    def json(self, *args: str, **env: str | None) -> Any:
+        """Run with ``--json``; the command must succeed and print one JSON document."""
+        result = self(*args, "--json", **env)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    """The command line on an empty store of this test's own."""
+    return Cli(dict(cli_settings(tmp_path / "cli-data")))
+
+
+@dataclass(frozen=True)
+class ExamplesData:
+    """``examples/`` ingested once into the default collection, and that run's ``--json``."""
+
+    data_dir: Path
+    report: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def examples_data(tmp_path_factory: pytest.TempPathFactory) -> ExamplesData:
+    """``bllossom-rag ingest examples/ --json`` once per session (read-only: copy to change)."""
+    data_dir = tmp_path_factory.mktemp("examples-store") / "data"
+    report = Cli(dict(cli_settings(data_dir))).json("ingest", str(EXAMPLES))
+    return ExamplesData(data_dir, report)
+
+
+@pytest.fixture
+def examples_cli(examples_data: ExamplesData, tmp_path: Path) -> Cli:
+    """The command line on a private copy of the session's ingested ``examples/``."""
+    data_dir = tmp_path / "cli-data"
+    shutil.copytree(examples_data.data_dir, data_dir)
+    return Cli(dict(cli_settings(data_dir)))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ the document listing, or the ``eval`` command, and the reranker must never even 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from rag.rerank import CrossEncoderReranker
 from rag.retrieval import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, IndexPolicy, NewChunk, SearchHit, Store
 from rag.store.visibility import Visible
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, Cli
 
 CANARY = (
     "프로젝트 푸른고래의 출시 코드는 VIOLET-HARBOR-7492이며 출시일은 2027년 3월 14일이다. "
@@ -220,7 +219,7 @@ def test_approximate_indexes_filter_inside_the_search(tmp_path: Path, kind: str)
 
 
 @pytest.mark.slow
-def test_cli_eval_respects_user_groups(cli_env: dict[str, str], tmp_path: Path):
+def test_cli_eval_respects_user_groups(cli: Cli, tmp_path: Path):
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "launch.md").write_text(CANARY, encoding="utf-8")
@@ -233,16 +232,9 @@ def test_cli_eval_respects_user_groups(cli_env: dict[str, str], tmp_path: Path):
         encoding="utf-8",
     )
 
-    def run(*args: str) -> str:
-        result = subprocess.run(
-            ["bllossom-rag", *args], env=cli_env, capture_output=True, text=True, check=False
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    run("ingest", str(secret), "--groups", "hr")
-    outsider = json.loads(run("eval", str(queries), "--json"))
-    insider = json.loads(run("eval", str(queries), "--json", "--user-groups", "hr,legal"))
+    assert cli("ingest", str(secret), "--groups", "hr").exit_code == 0
+    outsider = cli.json("eval", str(queries))
+    insider = cli.json("eval", str(queries), "--user-groups", "hr,legal")
     assert outsider["n"] == insider["n"] == 4
     assert outsider["recall@10"] == 0.0
     assert insider["recall@1"] == 1.0

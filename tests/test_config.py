@@ -1,26 +1,22 @@
-"""Settings: environment over TOML file over defaults."""
+"""Settings: environment over TOML file over defaults, and one clear line for every mistake."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from rag.config import Settings
+from rag.config import NOT_SETTINGS, Settings, load_settings
 from rag.errors import ConfigError
+from rag.models import resolve_device
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    for name in (
-        "BLLOSSOM_RAG_EMBEDDING_MODEL",
-        "BLLOSSOM_RAG_GENERATOR_MODEL",
-        "BLLOSSOM_RAG_TOP_K",
-        "BLLOSSOM_RAG_DATA_DIR",
-        "BLLOSSOM_RAG_CONFIG",
-        "BLLOSSOM_RAG_DEVICE",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("BLLOSSOM_RAG_"):
+            monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
 
 
@@ -59,3 +55,168 @@ def test_missing_named_config_file_is_an_error(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("BLLOSSOM_RAG_CONFIG", "/nope/config.toml")
     with pytest.raises(ConfigError, match="not a file"):
         Settings()
+
+
+def test_relative_paths_in_the_file_resolve_against_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    project = tmp_path / "project"
+    (project / ".models" / "e5").mkdir(parents=True)
+    (project / "models" / "gen").mkdir(parents=True)
+    config = project / "bllossom-rag.toml"
+    config.write_text(
+        'data_dir = "store"\n'
+        'embedding_model = ".models/e5"\n'
+        'generator_model = "models/gen"\n'
+        'reranker_model = "BAAI/bge-reranker-v2-m3"\n',
+        encoding="utf-8",
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("BLLOSSOM_RAG_CONFIG", str(config))
+    settings = load_settings()
+    assert settings.data_dir == project.resolve() / "store"
+    assert Path(settings.embedding_model) == project.resolve() / ".models" / "e5"
+    assert Path(settings.generator_model) == project.resolve() / "models" / "gen"
+    assert settings.reranker_model == "BAAI/bge-reranker-v2-m3"  # a hub name stays one
+
+
+def test_data_dir_is_absolute_from_the_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_DATA_DIR", "relative/store")
+    assert load_settings().data_dir == tmp_path / "relative" / "store"
+
+
+def test_explicit_settings_are_known_wherever_they_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    assert "embedding_model" not in load_settings().model_fields_set
+    (tmp_path / "bllossom-rag.toml").write_text('embedding_model = "/models/e5"\n')
+    assert "embedding_model" in load_settings().model_fields_set
+    (tmp_path / "bllossom-rag.toml").unlink()
+    monkeypatch.setenv("BLLOSSOM_RAG_EMBEDDING_MODEL", "/models/e5")
+    assert "embedding_model" in load_settings().model_fields_set
+
+
+def config_error(tmp_path: Path, text: str) -> str:
+    (tmp_path / "bllossom-rag.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_toml_syntax_error_names_the_file_and_line(tmp_path: Path):
+    message = config_error(tmp_path, "top_k = 7\n\ndevice = gpu\n")
+    assert message.startswith("bllossom-rag.toml: not valid TOML:")
+    assert "line 3" in message
+
+
+def test_file_that_is_not_utf8_is_one_line(tmp_path: Path):
+    (tmp_path / "bllossom-rag.toml").write_bytes('collection = "휴가"\n'.encode("cp949"))
+    with pytest.raises(ConfigError, match=r"bllossom-rag.toml: not valid TOML"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"),
+    [("top-k", "top_k"), ("embeding_model", "embedding_model"), ("Top_K", "top_k")],
+)
+def test_unknown_key_in_the_file_is_refused_with_the_close_match(
+    tmp_path: Path, key: str, suggestion: str
+):
+    message = config_error(tmp_path, f"{key} = 7\n")
+    assert message == f"bllossom-rag.toml: unknown setting {key!r} (did you mean {suggestion}?)"
+
+
+def test_unknown_key_without_a_close_match(tmp_path: Path):
+    assert config_error(tmp_path, "colour = 1\n").endswith("unknown setting 'colour'")
+
+
+def test_unknown_variable_is_refused_with_the_close_match(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_EMBEDING_MODEL", "/models/e5")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "unknown environment variable BLLOSSOM_RAG_EMBEDING_MODEL "
+        "(did you mean BLLOSSOM_RAG_EMBEDDING_MODEL?)"
+    )
+
+
+def test_variables_that_are_not_settings_are_allowed(monkeypatch: pytest.MonkeyPatch):
+    for name in NOT_SETTINGS - {"BLLOSSOM_RAG_CONFIG"}:
+        monkeypatch.setenv(name, "/somewhere")
+    assert load_settings().top_k == 5
+
+
+def test_bad_variable_names_itself_and_its_value(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_TOP_K", "abc")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith("invalid setting top_k (BLLOSSOM_RAG_TOP_K='abc'): ")
+
+
+def test_bad_value_in_the_file_names_the_file(tmp_path: Path):
+    message = config_error(tmp_path, 'retrieval_mode = "fuzzy"\n')
+    assert message.startswith(
+        "invalid setting retrieval_mode (retrieval_mode = 'fuzzy' in bllossom-rag.toml): "
+    )
+
+
+def test_variable_that_is_not_json_names_itself(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_UI_USER_GROUPS", "{kim: hr}")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "invalid setting ui_user_groups (BLLOSSOM_RAG_UI_USER_GROUPS='{kim: hr}'): not valid JSON"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "chunk_overlap = 64\nchunk_tokens = 64\n",
+            "chunk_overlap (64) must be smaller than chunk_tokens (64)",
+        ),
+        ("chunk_overlap = 300\n", "chunk_overlap (300) must be smaller than chunk_tokens (256)"),
+        (
+            "fusion_evidence_floor = 0.7\n",
+            "fusion_evidence_floor (0.7) must be at most fusion_evidence_full (0.6)",
+        ),
+        (
+            "max_images = 1\nmax_retrieved_images = 2\n",
+            "max_retrieved_images (2) must be at most max_images (1)",
+        ),
+    ],
+)
+def test_rules_between_settings_name_both(tmp_path: Path, text: str, message: str):
+    assert config_error(tmp_path, text) == f"invalid settings: {message}"
+
+
+def test_rules_allow_the_boundary(tmp_path: Path):
+    (tmp_path / "bllossom-rag.toml").write_text(
+        "fusion_evidence_floor = 0.5\nfusion_evidence_full = 0.5\n"
+        "max_images = 1\nmax_retrieved_images = 1\nchunk_overlap = 63\nchunk_tokens = 64\n"
+    )
+    assert load_settings().max_retrieved_images == 1
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda0", "CUDA", "cuda:x", ""])
+def test_device_names_torch_would_not_know_are_refused(tmp_path: Path, device: str):
+    message = config_error(tmp_path, f"device = {device!r}\n".replace("'", '"'))
+    assert message.startswith(f"invalid setting device (device = {device!r} in bllossom-rag.toml)")
+    assert "use auto, cpu, cuda or cuda:N" in message
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:1", "mps"])
+def test_device_names_torch_knows_are_accepted(device: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_DEVICE", device)
+    assert load_settings().device == device
+
+
+def test_a_device_this_machine_lacks_is_refused_before_loading():
+    with pytest.raises(ConfigError, match=r"device is 'cuda:99' but this machine has"):
+        resolve_device("cuda:99")
+    assert resolve_device("cpu") == "cpu"

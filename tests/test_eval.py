@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from rag.evaluation import (
     load_dataset,
     matches,
 )
-from tests.conftest import DATASETS
+from tests.conftest import DATASETS, Cli
 
 SQUAD = {
     "version": "1.1",
@@ -147,22 +146,11 @@ def test_evaluate_runs_every_query():
 
 
 @pytest.mark.slow
-def test_cli_eval_on_squad_file_prints_the_json_shape(cli_env: dict[str, str], tmp_path: Path):
+def test_cli_eval_on_squad_file_prints_the_json_shape(cli: Cli, tmp_path: Path):
     path = tmp_path / "mini.json"
     path.write_text(json.dumps(SQUAD, ensure_ascii=False), encoding="utf-8")
 
-    def run(*args: str) -> dict:
-        result = subprocess.run(
-            ["bllossom-rag", "eval", str(path), "--json", *args],
-            env=cli_env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-    result = run("--mode", "bm25")
+    result = cli.json("eval", str(path), "--mode", "bm25")
     assert set(result) == {
         "n",
         "recall@1",
@@ -176,23 +164,16 @@ def test_cli_eval_on_squad_file_prints_the_json_shape(cli_env: dict[str, str], t
     assert result["n"] == 4
     assert result["recall@5"] == 1.0  # three passages: everything is in the top 5
     assert result["recall@1"] >= 0.75
-    data_dir = Path(cli_env["BLLOSSOM_RAG_DATA_DIR"])
-    assert sorted(p.name for p in (data_dir / "eval" / "eval-mini").iterdir()) == [
+    assert sorted(p.name for p in (cli.data_dir / "eval" / "eval-mini").iterdir()) == [
         "p00000.txt",
         "p00001.txt",
         "p00002.txt",
     ]
 
 
-def test_cli_eval_rejects_unknown_mode(cli_env: dict[str, str], tmp_path: Path):
+def test_cli_eval_rejects_unknown_mode(cli: Cli, tmp_path: Path):
     path = tmp_path / "q.jsonl"
     path.write_text('{"query": "q", "relevant": ["a"]}\n', encoding="utf-8")
-    result = subprocess.run(
-        ["bllossom-rag", "eval", str(path), "--mode", "fuzzy"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode != 0
+    result = cli("eval", str(path), "--mode", "fuzzy")
+    assert result.exit_code != 0
     assert "dense, bm25 or hybrid" in result.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage
@@ -21,6 +22,9 @@ from rag.images import DEFAULT_MAX_IMAGE_PIXELS
 from rag.messages import decode_image_block, to_chat
 from rag.models import loading, model_reference
 from rag.prompt import render_chat
+
+# Loaded checkpoints a process keeps (the one in use, and the one before a switch).
+SHARED_CHECKPOINTS = 2
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -87,8 +91,16 @@ def _stop_if_cancelled(cancel: threading.Event | None) -> None:
 
 
 def load_processor(name_or_path: str) -> Any:
-    """The generator's processor alone (enough to render and count a prompt)."""
-    reference = model_reference(name_or_path, "generator")
+    """The generator's processor alone (enough to render and count a prompt).
+
+    Processors are shared per process and checkpoint: they are read-only after loading.
+    """
+    return _shared_processor(model_reference(name_or_path, "generator"))
+
+
+@lru_cache(maxsize=SHARED_CHECKPOINTS)
+def _shared_processor(reference: str) -> Any:
+    # lru_cache keeps results only, so a failed load is retried the next time.
     with loading("generator", reference):
         from transformers import AutoProcessor
 

@@ -10,13 +10,16 @@ worker's client disconnected). On CUDA it loads in bf16 with SDPA attention thro
 ``device_map``; a CUDA out-of-memory error fails only the request that hit it.
 
 The model loads lazily on first use, so building the object (and the chain around it) is cheap.
-Generation is thread-safe: each call has its own KV cache, so the worker can run several.
+Weights are shared per process and checkpoint: any number of ``ChatBllossom`` objects (one per
+sampling setting, one per assistant) hold one copy. Generation is thread-safe: each call has its
+own KV cache, so the worker can run several.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -28,7 +31,7 @@ from pydantic import Field, PrivateAttr
 
 from rag.errors import GPUOutOfMemoryError
 from rag.images import DEFAULT_MAX_IMAGE_PIXELS
-from rag.llm.encoding import EncodedPrompt, encode_prompt, load_processor
+from rag.llm.encoding import SHARED_CHECKPOINTS, EncodedPrompt, encode_prompt, load_processor
 from rag.llm.stops import END_OF_TURN, StopText
 from rag.models import loading, model_reference, resolve_device
 
@@ -117,19 +120,8 @@ class ChatBllossom(BaseChatModel):
 
     def _load_model(self) -> Any:
         reference = model_reference(self.model_name, "generator")
-        with loading("generator", reference):
-            import torch
-            from transformers import LlavaNextForConditionalGeneration
-
-            device = resolve_device(self.device)
-            dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-            model = LlavaNextForConditionalGeneration.from_pretrained(
-                reference, dtype=dtype, attn_implementation="sdpa", device_map=device
-            )
-            model.eval()
-        # The published config ships use_cache: false, which makes decoding quadratic.
-        model.generation_config.use_cache = True
-        return model
+        with _weights_lock:  # two threads asking at once load it once
+            return _shared_model(reference, resolve_device(self.device))
 
     def encode(
         self, messages: Sequence[BaseMessage], *, cancel: threading.Event | None = None
@@ -300,3 +292,23 @@ class ChatBllossom(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+
+
+_weights_lock = threading.Lock()
+
+
+@lru_cache(maxsize=SHARED_CHECKPOINTS)
+def _shared_model(reference: str, device: str) -> Any:
+    # lru_cache keeps results only, so a failed load is retried the next time.
+    with loading("generator", reference):
+        import torch
+        from transformers import LlavaNextForConditionalGeneration
+
+        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        model = LlavaNextForConditionalGeneration.from_pretrained(
+            reference, dtype=dtype, attn_implementation="sdpa", device_map=device
+        )
+        model.eval()
+    # The published config ships use_cache: false, which makes decoding quadratic.
+    model.generation_config.use_cache = True
+    return model

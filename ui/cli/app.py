@@ -4,6 +4,9 @@ Commands are thin: they read :class:`Settings`, build an :class:`Assistant` and 
 library functions the UI calls. User errors (:class:`BllossomRagError`) become one red line on
 stderr and exit code 1; ``--json`` output goes alone to stdout so scripts can parse it. Each
 command group lives in its own module (``*_command.py``) and registers itself on :data:`app`.
+Everything that came from a file or a user goes through :func:`shown` before it is printed, so
+no file name can write to the terminal (escape sequences, fake lines, reversed text) or be read
+as Rich markup or emoji codes.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from rag.config import load_settings
+from rag.display import printable
 from rag.errors import BllossomRagError
 
 if TYPE_CHECKING:
@@ -32,8 +36,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 CollectionOption = Annotated[
     str | None, typer.Option("--collection", "-c", help="Collection (default: settings).")
@@ -49,13 +53,21 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def shown(text: object, keep: str = "") -> str:
+    """Untrusted text made inert for the terminal: controls escaped, markup escaped.
+
+    See :func:`rag.display.printable` (``keep`` as there).
+    """
+    return escape(printable(str(text), keep))
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Print a :class:`BllossomRagError` as one red line and exit 1, instead of a traceback."""
     try:
         yield
     except BllossomRagError as error:
-        err.print(f"[bold red]Error:[/] {escape(str(error))}")
+        err.print(f"[bold red]Error:[/] {shown(error)}")
         raise typer.Exit(1) from None
 
 

@@ -6,10 +6,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from rag.access import Access, parse_groups
-from ui.cli.app import CollectionOption, JsonOption, app, open_assistant, out, print_json
+from rag.errors import BllossomRagError
+from ui.cli.app import (
+    CollectionOption,
+    JsonOption,
+    app,
+    open_assistant,
+    out,
+    print_json,
+    shown,
+    user_errors,
+)
 
 
 @app.command()
@@ -34,6 +43,10 @@ def ask(
     """Answer a question from the ingested documents, with numbered sources."""
     from rag.chain import sources_from_documents
 
+    with user_errors():
+        if not question.strip():
+            msg = 'the question is empty: bllossom-rag ask "your question"'
+            raise BllossomRagError(msg)
     with open_assistant() as assistant:
         images = [_image_block(path) for path in image or ()]
         access = Access.for_groups(parse_groups(user_groups))
@@ -44,7 +57,7 @@ def ask(
             if "answer" in part:
                 answer.append(part["answer"])
                 if not as_json:
-                    out.out(part["answer"], end="", highlight=False)
+                    out.out(shown(part["answer"], keep="\n\t"), end="", highlight=False)
             else:
                 state.update(part)
         sources = sources_from_documents(state["documents"])
@@ -64,16 +77,15 @@ def ask(
     for source in sources:
         where = f", p. {source.page}" if source.page is not None else ""
         snippet = " ".join(source.text.split())[:160]
-        out.print(f"[{source.number}] {escape(source.source)}{where}  (score {source.score:.3f})")
-        out.print(f"    [dim]{escape(snippet)}[/]")
-    for shown in state["images"]:
-        cited = "your image" if shown["number"] is None else f"image of [{shown['number']}]"
-        out.print(f"[dim]In the prompt:[/] {cited} {escape(str(shown['source'] or ''))}")
+        out.print(f"[{source.number}] {shown(source.source)}{where}  (score {source.score:.3f})")
+        out.print(f"    [dim]{shown(snippet)}[/]")
+    for used in state["images"]:
+        cited = "your image" if used["number"] is None else f"image of [{used['number']}]"
+        out.print(f"[dim]In the prompt:[/] {cited} {shown(used['source'] or '')}")
 
 
 def _image_block(path: Path) -> dict[str, Any]:
     """The user's image file as a LangChain image block; a bad file names itself."""
-    from rag.errors import BllossomRagError
     from rag.images import ImageDecodeError
     from rag.messages import user_image_block
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from ui.cli.app import CollectionOption, JsonOption, app, open_assistant, out, print_json
+from rag.display import plural
+from ui.cli.app import CollectionOption, JsonOption, app, open_assistant, out, print_json, shown
 
 docs_app = typer.Typer(help="List or remove ingested documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
@@ -35,11 +35,11 @@ def docs_list(collection: CollectionOption = None, as_json: JsonOption = False) 
             ]
         )
         return
-    table = Table(title=f"Collection {escape(name)}: {len(documents)} documents")
+    table = Table(title=f"Collection {shown(name)}: {plural(len(documents), 'document')}")
     for column in ("id", "source", "chunks", "groups"):
         table.add_column(column)
     for d in documents:
-        table.add_row(d.id, escape(d.source_path), str(d.chunks), ",".join(d.groups) or "-")
+        table.add_row(d.id, shown(d.source_path), str(d.chunks), shown(",".join(d.groups) or "-"))
     out.print(table)
 
 
@@ -54,5 +54,8 @@ def docs_remove(
         found = {d.id: d for t in targets for d in assistant.store.find_documents(name, t)}
         result = assistant.store.remove_documents(name, list(found))
     for document in found.values():
-        out.print(f"removed {escape(document.source_path)} ({document.id})")
-    out.print(f"{result.documents_removed} documents, {result.chunks_removed} chunks removed")
+        out.print(f"removed {shown(document.source_path)} ({document.id})")
+    out.print(
+        f"{plural(result.documents_removed, 'document')}, "
+        f"{plural(result.chunks_removed, 'chunk')} removed"
+    )

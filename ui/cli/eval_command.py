@@ -8,11 +8,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from rag.access import Access, parse_groups
-from ui.cli.app import CollectionOption, JsonOption, app, err, open_assistant, out, print_json
+from rag.display import plural
+from ui.cli.app import (
+    CollectionOption,
+    JsonOption,
+    app,
+    err,
+    open_assistant,
+    out,
+    print_json,
+    shown,
+)
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -73,7 +82,7 @@ def eval_command(
     if as_json:
         print_json(summary)
         return
-    table = Table(title=f"{escape(dataset.name)} on {escape(name)} ({used_mode})")
+    table = Table(title=f"{shown(dataset.name)} on {shown(name)} ({used_mode})")
     for column in (
         "n",
         "recall@1",
@@ -107,12 +116,16 @@ def _ingest_corpus(assistant: Assistant, data: EvalDataset, collection: str | No
         path = folder / passage.name
         if not path.is_file() or path.read_text(encoding="utf-8") != passage.text:
             path.write_text(passage.text, encoding="utf-8")
-    err.print(f"Corpus: {len(data.passages)} passages -> collection {escape(name)}")
+    err.print(f"Corpus: {plural(len(data.passages), 'passage')} -> collection {shown(name)}")
     ingestor = Ingestor.from_settings(
-        assistant.settings, assistant.store, assistant.embeddings, llm=lambda: assistant.llm
+        assistant.settings,
+        assistant.store,
+        assistant.embeddings_for(name),
+        llm=lambda: assistant.llm,
     )
     report = ingestor.ingest([folder], collection=name)
     if report.failed:
         first = report.failed[0]
-        err.print(f"[yellow]{len(report.failed)} passages failed, e.g. {escape(first.error)}[/]")
+        failed = plural(len(report.failed), "passage")
+        err.print(f"[yellow]{failed} failed, e.g. {shown(first.error)}[/]")
     return name

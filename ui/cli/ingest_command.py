@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from rag.access import parse_groups
+from rag.display import plural
 from ui.cli.app import (
     CollectionOption,
     JsonOption,
@@ -19,6 +19,7 @@ from ui.cli.app import (
     open_assistant,
     out,
     print_json,
+    shown,
     user_errors,
 )
 
@@ -64,7 +65,10 @@ def ingest(
         if caption is not None:
             settings = settings.model_copy(update={"caption_images": caption})
         ingestor = Ingestor.from_settings(
-            settings, assistant.store, assistant.embeddings, llm=lambda: assistant.llm
+            settings,
+            assistant.store,
+            assistant.embeddings_for(collection),
+            llm=lambda: assistant.llm,
         )
         columns = (
             TextColumn("[progress.description]{task.description}"),
@@ -109,31 +113,31 @@ def _print_ingest_summary(report: IngestReport) -> None:
     table.add_column("detail")
     for path in report.ingested:
         detail = report.details.get(path)
-        table.add_row("[green]ingested[/]", escape(path), escape(_describe(detail)))
+        table.add_row("[green]ingested[/]", shown(path), shown(_describe(detail)))
     if len(report.unchanged) > _UNCHANGED_ROWS:
-        table.add_row("[dim]unchanged[/]", _count(len(report.unchanged), "file"), "")
+        table.add_row("[dim]unchanged[/]", plural(len(report.unchanged), "file"), "")
     else:
         for path in report.unchanged:
-            table.add_row("[dim]unchanged[/]", escape(path), "")
+            table.add_row("[dim]unchanged[/]", shown(path), "")
     for path in report.pruned:
-        table.add_row("[yellow]removed[/]", escape(path), "file is gone (--prune)")
+        table.add_row("[yellow]removed[/]", shown(path), "file is gone (--prune)")
     for failure in report.failed:
-        table.add_row("[red]failed[/]", escape(failure.path), escape(failure.error))
+        table.add_row("[red]failed[/]", shown(failure.path), shown(failure.error))
     if report.skipped:
         table.add_row(
             "[dim]skipped[/]",
-            _count(len(report.skipped), "file"),
-            f"types no loader reads: {escape(report.skipped_types())}",
+            plural(len(report.skipped), "file"),
+            f"types no loader reads: {shown(report.skipped_types())}",
         )
     out.print(table)
     for notice in report.notices:
-        out.print(f"[yellow]Note:[/] {escape(notice)}")
+        out.print(f"[yellow]Note:[/] {shown(notice)}")
     removed = f", {len(report.pruned)} removed" if report.pruned else ""
     skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
     out.print(
         f"{len(report.ingested)} ingested, {len(report.unchanged)} unchanged, "
         f"{len(report.failed)} failed{removed}{skipped}; "
-        f"{_count(report.chunks_embedded, 'chunk')} embedded"
+        f"{plural(report.chunks_embedded, 'chunk')} embedded"
     )
 
 
@@ -141,11 +145,6 @@ def _describe(detail: FileDetail | None) -> str:
     """``3 chunks (1 image); skipped images after ...; moved from /old/path``."""
     if detail is None:
         return ""
-    images = f" ({_count(detail.images, 'image')})" if detail.images else ""
+    images = f" ({plural(detail.images, 'image')})" if detail.images else ""
     moved = [f"moved from {detail.moved_from}"] if detail.moved_from else []
-    return "; ".join([_count(detail.chunks, "chunk") + images, *detail.notes, *moved])
-
-
-def _count(number: int, noun: str) -> str:
-    """``1 chunk``, ``2 chunks``."""
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+    return "; ".join([plural(detail.chunks, "chunk") + images, *detail.notes, *moved])
