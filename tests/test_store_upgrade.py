@@ -10,6 +10,7 @@ from the code under test. Each test opens a private copy: opening upgrades the f
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,10 @@ import pytest
 from PIL import Image
 
 from rag.access import OPERATOR, PUBLIC, Access
+from rag.errors import StoreError
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+from rag.store.migrations import LATEST
+from rag.store.store import DATABASE_FILE
 from tests.fixtures.make_store_stop8 import vector
 
 FIXTURE = Path(__file__).parent / "fixtures" / "store-stop8"
@@ -124,3 +128,29 @@ def test_an_upgraded_store_takes_new_commits_and_never_reuses_ids(old_store: Pat
     with Store(old_store) as store:  # and the upgraded file opens again
         assert store.collection("handbook").chunks == 7
         assert np.allclose(store.search("handbook", vector(20), k=1)[0].score, 1.0, atol=1e-5)
+
+
+def user_version(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / DATABASE_FILE) as conn:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def test_opening_runs_the_numbered_steps_once(old_store: Path, tmp_path: Path):
+    assert user_version(old_store) == 0  # written before versioning
+    Store(old_store).close()
+    assert user_version(old_store) == LATEST
+    Store(tmp_path / "new").close()
+    assert user_version(tmp_path / "new") == LATEST
+
+
+def test_a_store_from_a_newer_release_is_refused_untouched(old_store: Path):
+    Store(old_store).close()
+    with sqlite3.connect(old_store / DATABASE_FILE) as conn:
+        conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    before = (old_store / DATABASE_FILE).read_bytes()
+    with pytest.raises(StoreError) as refused:
+        Store(old_store)
+    message = str(refused.value)
+    assert str(old_store / DATABASE_FILE) in message and "newer" in message
+    assert "\n" not in message
+    assert (old_store / DATABASE_FILE).read_bytes() == before
