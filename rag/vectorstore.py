@@ -123,7 +123,7 @@ class StoreVectorStore(VectorStore):
         found = []
         for doc_id in dict.fromkeys(ids):
             record = self.store.document(self.collection, doc_id)
-            chunks = self.store.database.document_chunks(self.collection, doc_id)
+            chunks = self.store.document_chunks(self.collection, doc_id)
             if record is not None and chunks and self.access.can_read(record.groups):
                 text = "".join(chunk.text for chunk in chunks)
                 found.append(Document(id=doc_id, page_content=text, metadata=dict(record.metadata)))

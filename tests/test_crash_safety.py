@@ -55,7 +55,7 @@ def check_consistent(data_dir: Path, note: str) -> tuple[int, int]:
         database = store.database
         documents = store.documents("default")
         info = store.collection("default")
-        chunk_ids = [c.id for d in documents for c in database.document_chunks("default", d.id)]
+        chunk_ids = [c.id for d in documents for c in store.document_chunks("default", d.id)]
         assert len(chunk_ids) == len(set(chunk_ids)) == info.chunks, note
         assert all(d.chunks > 0 for d in documents), note  # no document without its chunks
         vector_ids = database.vector_ids("default")
@@ -64,9 +64,7 @@ def check_consistent(data_dir: Path, note: str) -> tuple[int, int]:
         view = store.dense_view("default")
         assert len(view) == info.chunks, note
         assert np.array_equal(np.sort(view.ids()), np.sort(vector_ids)), note
-        texts = [
-            (d.id, c.text) for d in documents for c in database.document_chunks("default", d.id)
-        ]
+        texts = [(d.id, c.text) for d in documents for c in store.document_chunks("default", d.id)]
         assert len(texts) == len(set(texts)), note  # no duplicated passage
         return len(documents), info.chunks
 

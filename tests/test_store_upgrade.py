@@ -58,7 +58,7 @@ def test_documents_groups_metadata_and_chunks_read_as_written(old_store: Path):
         documents = {d.id: d for d in store.documents("handbook")}
         public = [d.id for d in store.documents("handbook", PUBLIC)]
         chunks = {
-            d: [(c.id, c.kind, c.text) for c in store.database.document_chunks("handbook", d)]
+            d: [(c.id, c.kind, c.text) for c in store.document_chunks("handbook", d)]
             for d in documents
         }
         commits = [(c.seq, c.collection, c.added, c.removed) for c in store.commits()]

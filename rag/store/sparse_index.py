@@ -20,13 +20,13 @@ import io
 import json
 import logging
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 
-from rag.fusion import keyword_evidence
 from rag.store.checkpoint import publish, read_manifest
 from rag.store.database import Database
 from rag.store.morphemes import TOKENIZER_VERSION, tokenize, tokenize_many
@@ -48,7 +48,7 @@ class KeywordMatch:
         ids: Vector ids of every matching chunk.
         scores: Their BM25 scores.
         evidence: Share of the query's idf mass found in the best match, in [0, 1]
-            (see :func:`rag.fusion.keyword_evidence`).
+            (see :func:`keyword_evidence`).
 
     """
 
@@ -71,6 +71,21 @@ class KeywordMatch:
         where = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
         found = (sorted_ids[where] == ids) if len(sorted_ids) else np.zeros(len(ids), bool)
         return np.where(found, self.scores[order][where] if len(order) else 0.0, 0.0)
+
+
+def keyword_evidence(query_idf: Sequence[float], matched_idf: Sequence[float]) -> float:
+    """Share of a query's idf mass that its best keyword hit contains, in [0, 1].
+
+    Fusion weighs BM25 by it (:class:`rag.fusion.Fusion`): a query whose best hit shares only a
+    stray number with it has little evidence, whatever its normalized BM25 score says.
+
+    Args:
+        query_idf: idf of every distinct query token (unknown tokens at the maximum idf).
+        matched_idf: idf of the distinct query tokens the best hit contains.
+
+    """
+    total = float(sum(query_idf))
+    return float(sum(matched_idf)) / total if total > 0 else 0.0
 
 
 class SparseIndex:

@@ -34,6 +34,7 @@ from rag.store.records import (
     DocumentRecord,
     DocumentUpdate,
     SearchHit,
+    StoredChunk,
 )
 from rag.store.sparse_index import SparseIndex
 from rag.store.visibility import Visible
@@ -134,6 +135,14 @@ class Store:
     def document(self, collection: str, document_id: str) -> DocumentRecord | None:
         """A document by id, or None."""
         return self.database.document(collection, document_id)
+
+    def document_chunks(self, collection: str, document_id: str) -> list[StoredChunk]:
+        """The chunks of one document in reading order (none when it does not exist)."""
+        return self.database.document_chunks(collection, document_id)
+
+    def document_vectors(self, collection: str, document_id: str) -> dict[str, np.ndarray]:
+        """Chunk id -> stored vector of one document (a changed file reuses its embeddings)."""
+        return self.database.document_vectors(collection, document_id)
 
     def find_documents(self, collection: str, id_or_path: str) -> list[DocumentRecord]:
         """Documents matching an id, an exact source path, or a file or folder on disk."""
