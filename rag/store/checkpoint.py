@@ -14,7 +14,7 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,19 @@ def atomic_write(path: Path, write: Callable[[str], object]) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+class UnusableCheckpointError(Exception):
+    """A checkpoint that cannot serve its view (the view is rebuilt; never shown to a user)."""
+
+
+def whole_number(manifest: Mapping[str, Any], key: str) -> int:
+    """``manifest[key]`` if it is a non-negative integer, else :class:`UnusableCheckpointError`."""
+    value = manifest.get(key)
+    if type(value) is not int or value < 0:  # bool is an int subclass, and not a count
+        msg = f"manifest field {key!r} is {value!r}, not a whole number"
+        raise UnusableCheckpointError(msg)
+    return value
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:

@@ -26,22 +26,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import faiss
 import numpy as np
 
-from rag.store.checkpoint import publish, read_manifest
+from rag.store.checkpoint import UnusableCheckpointError
+from rag.store.commit import CommitDelta
 from rag.store.database import Database
+from rag.store.view import View
 from rag.store.visibility import Visible
 
 logger = logging.getLogger(__name__)
 
 IndexKind = Literal["flat", "ivf-flat", "ivf-pq", "hnsw"]
-FORMAT = 2
 # Readable-vector counts at or below this are scored exactly when the index is approximate.
 EXACT_FILTER_MAX = 20_000
 # Below this an approximate index has nothing to gain (and IVF too little to train on).
@@ -99,43 +100,34 @@ def _nlist(count: int) -> int:
     return int(max(1, min(65536, round(math.sqrt(count)), count // 39)))
 
 
-class DenseIndex:
+class DenseIndex(View):
     """Inner-product search over normalized vectors, with SQLite vector ids as FAISS ids.
 
     Args:
         folder: This collection's folder for checkpoints.
+        collection: The collection it indexes.
+        database: Where the vectors come from.
         dimension: Vector size; a checkpoint of another size is discarded.
         policy: Which index kind to use at which size.
 
     """
 
-    def __init__(self, folder: Path, dimension: int, policy: IndexPolicy | None = None) -> None:
-        self.folder = folder
+    FORMAT = 2
+
+    def __init__(
+        self,
+        folder: Path,
+        collection: str,
+        database: Database,
+        dimension: int,
+        policy: IndexPolicy | None = None,
+    ) -> None:
+        super().__init__(folder, collection, database)
         self.dimension = dimension
         self.policy = policy or IndexPolicy()
-        self.seq = 0
-        self.dirty = False
         self.kind = "flat"
         self.trained_on = 0  # chunks the IVF quantizer was trained for
         self._index: faiss.Index = self._empty("flat")
-        self._database: Database | None = None
-        self._collection = ""
-
-    @classmethod
-    def open(
-        cls,
-        folder: Path,
-        collection: str,
-        dimension: int,
-        database: Database,
-        policy: IndexPolicy | None = None,
-    ) -> DenseIndex:
-        """Load the newest checkpoint (or start empty) and catch up with ``database``."""
-        view = cls(folder, dimension, policy)
-        view._database, view._collection = database, collection
-        view._load_checkpoint()
-        view.catch_up(database, collection)
-        return view
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -154,25 +146,31 @@ class DenseIndex:
             return faiss.IndexIDMap2(inner)
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dimension))
 
-    def _load_checkpoint(self) -> None:
-        manifest = read_manifest(self.folder)
-        if manifest is None:
-            return
-        if manifest.get("format") != FORMAT or manifest.get("dimension") != self.dimension:
-            logger.warning("discarding %s: built for another embedder or format", self.folder)
-            return
-        try:
-            index = faiss.read_index(str(self.folder / manifest["file"]))
-        except (RuntimeError, KeyError, TypeError) as error:  # truncated or foreign: rebuild
-            logger.warning("rebuilding %s: unreadable checkpoint (%s)", self.folder, error)
-            return
-        if index.d != self.dimension or index.ntotal != manifest.get("count"):
-            logger.warning("rebuilding %s: checkpoint does not match its manifest", self.folder)
-            return
+    def _read(self, manifest: Mapping[str, Any], seq: int) -> None:
+        if manifest.get("dimension") != self.dimension:
+            msg = "built for another embedder"
+            raise UnusableCheckpointError(msg)
+        index = faiss.read_index(str(self.folder / manifest["file"]))
+        if index.d != self.dimension:
+            msg = f"the index holds {index.d}-d vectors"
+            raise UnusableCheckpointError(msg)
         self._index = index
         self.kind = str(manifest.get("kind", "flat"))
         self.trained_on = int(manifest.get("trained_on", 0))
-        self.seq = int(manifest["seq"])
+
+    def _clear(self) -> None:
+        self.kind, self.trained_on = "flat", 0
+        self._index = self._empty("flat")
+
+    def _files(self) -> tuple[dict[str, Callable[[str], object]], dict[str, Any]]:
+        name = f"index.{self.seq}.faiss"
+        manifest = {
+            "dimension": self.dimension,
+            "kind": self.kind,
+            "trained_on": self.trained_on,
+            "file": name,
+        }
+        return {name: lambda tmp: faiss.write_index(self._index, tmp)}, manifest
 
     # --- keeping up with SQLite --------------------------------------------------------------
 
@@ -188,38 +186,22 @@ class DenseIndex:
             return np.concatenate(parts) if parts else np.empty(0, np.int64)
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
-    def catch_up(self, database: Database, collection: str) -> None:
-        """Make the index hold exactly the vectors SQLite holds for ``collection``."""
-        self._database, self._collection = database, collection
-        target_seq = database.last_seq(collection)
-        if target_seq == self.seq:
+    def _follow(self, stale: np.ndarray, missing: np.ndarray, *, fresh: bool) -> None:
+        count = len(self) - len(stale) + len(missing)
+        if self._fit(count, removing=len(stale)):
             return
-        wanted = database.vector_ids(collection)
-        present = self.ids()
-        stale = np.setdiff1d(present, wanted, assume_unique=True)
-        if self._fit(len(wanted), removing=len(stale)):
-            self.seq = target_seq
-            return
-        missing = np.setdiff1d(wanted, present, assume_unique=True)
         self.remove(stale)
-        # A fresh view reads the table in one scan instead of looking up every id.
-        which = None if len(missing) == len(wanted) else missing
-        for ids, matrix in database.iter_vectors(collection, which, self.dimension):
+        which = None if fresh else missing
+        for ids, matrix in self.database.iter_vectors(self.collection, which, self.dimension):
             self.add(ids, matrix)
-        self.seq = target_seq
-        self.dirty = self.dirty or bool(len(stale) or len(missing))
 
-    def apply(
-        self, seq: int, removed: np.ndarray, added_ids: np.ndarray, added: np.ndarray
-    ) -> None:
-        """Follow one commit made by this process without re-reading SQLite."""
-        self.seq = seq
-        self.dirty = True
-        if self._fit(len(self) - len(removed) + len(added_ids), removing=len(removed)):
+    def _apply(self, delta: CommitDelta) -> None:
+        # The commit carries its vectors: nothing to read back.
+        count = len(self) - len(delta.removed_ids) + len(delta.added_ids)
+        if self._fit(count, removing=len(delta.removed_ids)):
             return
-        self.remove(removed)
-        if len(added_ids):
-            self.add(added_ids, added)
+        self.remove(delta.removed_ids)
+        self.add(delta.added_ids, delta.added_vectors)
 
     def _fit(self, count: int, removing: int) -> bool:
         """Rebuild from SQLite if ``count`` chunks call for another index; True if rebuilt.
@@ -236,27 +218,22 @@ class DenseIndex:
         return True
 
     def _rebuild(self, kind: str) -> None:
-        if self._database is None:
-            msg = "DenseIndex needs its database to rebuild; open it with DenseIndex.open"
-            raise RuntimeError(msg)
-        count = len(self._database.vector_ids(self._collection))
+        count = len(self.database.vector_ids(self.collection))
         logger.info("building a %s index of %d vectors for %s", kind, count, self.folder)
         self.kind, self.trained_on = kind, count
         self._index = self._empty(kind)
         if isinstance(self._index, faiss.IndexIVF):
             self._train()
-        for ids, matrix in self._database.iter_vectors(self._collection, None, self.dimension):
+        for ids, matrix in self.database.iter_vectors(self.collection, None, self.dimension):
             self.add(ids, matrix)
-        self.dirty = True
 
     def _train(self) -> None:
-        assert self._database is not None
-        ids = self._database.vector_ids(self._collection)
+        ids = self.database.vector_ids(self.collection)
         # ~64 points per list is plenty for k-means on embeddings, and keeps training seconds.
         sample_size = min(len(ids), 64 * self._index.nlist)
         sample = np.sort(np.random.default_rng(0).choice(ids, sample_size, replace=False))
         matrix = np.vstack(
-            [m for _, m in self._database.iter_vectors(self._collection, sample, self.dimension)]
+            [m for _, m in self.database.iter_vectors(self.collection, sample, self.dimension)]
         )
         self._index.train(matrix)
 
@@ -301,13 +278,10 @@ class DenseIndex:
         return faiss.SearchParameters(sel=selector) if selector is not None else None
 
     def _exact_over(self, query: np.ndarray, k: int, visible: Visible) -> list[tuple[int, float]]:
-        assert self._database is not None
         readable = np.flatnonzero(visible.allowed).astype(np.int64)
         found = [
             (ids, matrix @ query)
-            for ids, matrix in self._database.iter_vectors(
-                self._collection, readable, self.dimension
-            )
+            for ids, matrix in self.database.iter_vectors(self.collection, readable, self.dimension)
         ]
         if not found:
             return []
@@ -315,20 +289,3 @@ class DenseIndex:
         scores = np.concatenate([f[1] for f in found])
         top = np.argsort(-scores, kind="stable")[:k]
         return [(int(ids[i]), float(scores[i])) for i in top]
-
-    # --- checkpoints -------------------------------------------------------------------------
-
-    def save(self) -> None:
-        """Write a checkpoint atomically, then drop older ones."""
-        name = f"index.{self.seq}.faiss"
-        manifest = {
-            "format": FORMAT,
-            "seq": self.seq,
-            "count": len(self),
-            "dimension": self.dimension,
-            "kind": self.kind,
-            "trained_on": self.trained_on,
-            "file": name,
-        }
-        publish(self.folder, {name: lambda tmp: faiss.write_index(self._index, tmp)}, manifest)
-        self.dirty = False

@@ -18,23 +18,20 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 
-from rag.store.checkpoint import publish, read_manifest
+from rag.store.checkpoint import UnusableCheckpointError
 from rag.store.database import Database
 from rag.store.morphemes import TOKENIZER_VERSION, tokenize, tokenize_many
+from rag.store.view import View
 from rag.store.visibility import Visible
 
-logger = logging.getLogger(__name__)
-
-FORMAT = 1
 K1 = 0.9
 B = 0.75
 _TOKENIZE_BATCH = 2048
@@ -88,83 +85,71 @@ def keyword_evidence(query_idf: Sequence[float], matched_idf: Sequence[float]) -
     return float(sum(matched_idf)) / total if total > 0 else 0.0
 
 
-class SparseIndex:
+class SparseIndex(View):
     """BM25 over one collection's chunks, keyed by SQLite vector id.
 
     Args:
         folder: This collection's folder for checkpoints.
+        collection: The collection it indexes.
+        database: Where the chunk texts come from.
 
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.seq = 0
-        self.dirty = False
-        self.ids = np.empty(0, np.int64)
+    FORMAT = 1
+
+    def __init__(self, folder: Path, collection: str, database: Database) -> None:
+        super().__init__(folder, collection, database)
+        self._ids = np.empty(0, np.int64)
         self.vocabulary: dict[str, int] = {}
         self._counts = sparse.csr_matrix((0, 0), dtype=np.float32)
         self._postings: sparse.csc_matrix | None = None  # BM25 weights, terms as columns
         self._idf = np.empty(0, np.float32)
         self._mask: tuple[Visible, np.ndarray] | None = None
 
-    @classmethod
-    def open(cls, folder: Path, collection: str, database: Database) -> SparseIndex:
-        """Load the newest checkpoint (or start empty) and catch up with ``database``."""
-        view = cls(folder)
-        view._load_checkpoint()
-        view.catch_up(database, collection)
-        return view
-
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._ids)
 
-    def _load_checkpoint(self) -> None:
-        manifest = read_manifest(self.folder)
-        if manifest is None:
-            return
-        if manifest.get("format") != FORMAT or manifest.get("tokenizer") != TOKENIZER_VERSION:
-            logger.warning("rebuilding %s: saved with another tokenizer or format", self.folder)
-            return
-        try:
-            with np.load(self.folder / manifest["matrix"], allow_pickle=False) as data:
-                ids, indptr = data["ids"], data["indptr"]
-                terms, counts = data["terms"], data["counts"]
-            words = json.loads((self.folder / manifest["vocabulary"]).read_text("utf-8"))
-            matrix = sparse.csr_matrix(
-                (counts, terms, indptr), shape=(len(ids), len(words)), dtype=np.float32
-            )
-            matrix.check_format(full_check=True)
-        except (OSError, KeyError, TypeError, ValueError, EOFError, zipfile.BadZipFile) as error:
-            logger.warning("rebuilding %s: unreadable checkpoint (%s)", self.folder, error)
-            return
-        if len(ids) != manifest.get("count"):
-            logger.warning("rebuilding %s: checkpoint does not match its manifest", self.folder)
-            return
-        self.ids, self._counts = ids.astype(np.int64), matrix
+    def ids(self) -> np.ndarray:
+        """Every vector id the view holds, in row order."""
+        return self._ids
+
+    def _read(self, manifest: Mapping[str, Any], seq: int) -> None:
+        if manifest.get("tokenizer") != TOKENIZER_VERSION:
+            msg = "saved with another tokenizer"
+            raise UnusableCheckpointError(msg)
+        with np.load(self.folder / manifest["matrix"], allow_pickle=False) as data:
+            ids, indptr = data["ids"], data["indptr"]
+            terms, counts = data["terms"], data["counts"]
+        words = json.loads((self.folder / manifest["vocabulary"]).read_text("utf-8"))
+        matrix = sparse.csr_matrix(
+            (counts, terms, indptr), shape=(len(ids), len(words)), dtype=np.float32
+        )
+        matrix.check_format(full_check=True)
+        self._ids, self._counts = ids.astype(np.int64), matrix
         self.vocabulary = {word: i for i, word in enumerate(words)}
-        self.seq = int(manifest["seq"])
+        self._changed()
+
+    def _clear(self) -> None:
+        self._ids = np.empty(0, np.int64)
+        self.vocabulary = {}
+        self._counts = sparse.csr_matrix((0, 0), dtype=np.float32)
+        self._changed()
+
+    def _changed(self) -> None:
+        """Forget what was derived from the rows (weights, readable-row masks)."""
         self._postings = None
+        self._mask = None
 
     # --- keeping up with SQLite --------------------------------------------------------------
 
-    def catch_up(self, database: Database, collection: str) -> None:
-        """Make the index hold exactly the chunks SQLite holds for ``collection``."""
-        target_seq = database.last_seq(collection)
-        if target_seq == self.seq:
-            return
-        wanted = database.vector_ids(collection)
-        keep = np.isin(self.ids, wanted)
-        missing = np.setdiff1d(wanted, self.ids, assume_unique=True)
-        if not keep.all():
-            self.ids, self._counts = self.ids[keep], self._counts[keep]
+    def _follow(self, stale: np.ndarray, missing: np.ndarray, *, fresh: bool) -> None:
+        if len(stale):
+            keep = ~np.isin(self._ids, stale)
+            self._ids, self._counts = self._ids[keep], self._counts[keep]
         for start in range(0, len(missing), _TOKENIZE_BATCH):
-            ids, texts = database.chunk_texts(missing[start : start + _TOKENIZE_BATCH])
+            ids, texts = self.database.chunk_texts(missing[start : start + _TOKENIZE_BATCH])
             self._append(ids, tokenize_many(texts))
-        self.seq = target_seq
-        if len(missing) or not keep.all():
-            self.dirty = True
-            self._postings = None
-            self._mask = None
+        self._changed()
 
     def _append(self, ids: np.ndarray, documents: list[list[str]]) -> None:
         rows, columns = [], []
@@ -178,14 +163,14 @@ class SparseIndex:
         )  # duplicate (row, term) pairs sum into term counts
         self._counts.resize((self._counts.shape[0], len(self.vocabulary)))
         self._counts = sparse.vstack([self._counts, added], format="csr")
-        self.ids = np.concatenate([self.ids, ids.astype(np.int64)])
+        self._ids = np.concatenate([self._ids, ids.astype(np.int64)])
 
     def _weights(self) -> sparse.csc_matrix:
         """BM25 term weights per (document, term), derived from counts (Lucene's idf)."""
         if self._postings is None:
             counts = self._counts.tocsc()
             counts.sum_duplicates()
-            n = max(len(self.ids), 1)
+            n = max(len(self._ids), 1)
             lengths = np.asarray(self._counts.sum(axis=1)).ravel()
             average = float(lengths.mean()) if len(lengths) else 1.0
             df = np.diff(counts.indptr).astype(np.float64)
@@ -238,17 +223,16 @@ class SparseIndex:
         rarest = float(np.log1p((len(self) + 0.5) / 0.5))
         query_idf = [*self._idf[known], *([rarest] * (len(tokens) - len(known)))]
         matched_idf = self._idf[np.intersect1d(known, best_terms)]
-        return KeywordMatch(self.ids[candidates], scores, keyword_evidence(query_idf, matched_idf))
+        return KeywordMatch(self._ids[candidates], scores, keyword_evidence(query_idf, matched_idf))
 
     def _readable_rows(self, visible: Visible) -> np.ndarray:
         if self._mask is None or self._mask[0] is not visible:
-            self._mask = (visible, visible.mask(self.ids))
+            self._mask = (visible, visible.mask(self._ids))
         return self._mask[1]
 
     # --- checkpoints -------------------------------------------------------------------------
 
-    def save(self) -> None:
-        """Write a checkpoint atomically, then drop older ones."""
+    def _files(self) -> tuple[dict[str, Callable[[str], object]], dict[str, Any]]:
         matrix = self._counts.tocsr()
         matrix.sum_duplicates()
         words = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
@@ -258,7 +242,7 @@ class SparseIndex:
             buffer = io.BytesIO()
             np.savez(
                 buffer,
-                ids=self.ids,
+                ids=self._ids,
                 indptr=matrix.indptr.astype(np.int64),
                 terms=matrix.indices.astype(np.int32),
                 counts=matrix.data.astype(np.float32),
@@ -269,14 +253,8 @@ class SparseIndex:
             Path(tmp).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
 
         manifest = {
-            "format": FORMAT,
             "tokenizer": TOKENIZER_VERSION,
-            "seq": self.seq,
-            "count": len(self),
             "matrix": matrix_name,
             "vocabulary": vocabulary_name,
         }
-        publish(
-            self.folder, {matrix_name: write_matrix, vocabulary_name: write_vocabulary}, manifest
-        )
-        self.dirty = False
+        return {matrix_name: write_matrix, vocabulary_name: write_vocabulary}, manifest
