@@ -1,9 +1,10 @@
 """Atomic checkpoints for the store's rebuildable views (FAISS, BM25).
 
-A view writes its data under fresh names (``<name>.<seq>.<ext>``: temp file, fsync, rename),
-then atomically switches ``manifest.json`` to point at them, then deletes older files. A reader
-therefore sees the old checkpoint or the new one, never half of one, and a crash mid-write
-leaves only an unreferenced temp file. Two processes checkpointing the same view serialize on
+A view writes its data under fresh names (``<name>.<seq>.<ext>``, each with
+:func:`rag.files.atomic_write`: temp file, fsync, rename), then atomically switches
+``manifest.json`` to point at them, then deletes older files. A reader therefore sees the old
+checkpoint or the new one, never half of one, and a crash mid-write leaves only an unreferenced
+temp file (the next checkpoint deletes it). Two processes checkpointing the same view serialize on
 an ``flock`` so one cannot delete what the other's manifest has just switched to.
 """
 
@@ -13,31 +14,15 @@ import contextlib
 import fcntl
 import json
 import logging
-import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from rag.files import atomic_write
+
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-
-
-def atomic_write(path: Path, write: Callable[[str], object]) -> None:
-    """Write via ``write(tmp_path)``, fsync, then rename over ``path`` and fsync the folder."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(str(tmp))
-        with tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 class UnusableCheckpointError(Exception):
@@ -91,8 +76,7 @@ def publish(
     with exclusive(folder):
         for name, write in files.items():
             atomic_write(folder / name, write)
-        payload = json.dumps(manifest).encode()
-        atomic_write(folder / MANIFEST, lambda tmp: Path(tmp).write_bytes(payload))
+        atomic_write(folder / MANIFEST, json.dumps(manifest).encode())
         for old in folder.iterdir():
             if old.name not in files and old.name not in (MANIFEST, ".lock"):
                 old.unlink(missing_ok=True)

@@ -23,10 +23,9 @@ lists or graph neighbourhoods; then the readable vectors are scored exactly from
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +38,7 @@ from rag.store.commit import CommitDelta
 from rag.store.database import Database
 from rag.store.view import View
 from rag.store.visibility import Visible
+from rag.threads import single_thread
 
 logger = logging.getLogger(__name__)
 
@@ -77,22 +77,6 @@ class IndexPolicy:
         if current != "flat" and count > self.exact_max // 2:
             return current
         return "flat"
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run one query on one OpenMP thread.
-
-    A single query is too small to split: on a 2-core machine shared with an embedder, FAISS's
-    threads mostly wait for each other (measured 0.1 ms on one thread vs 0.7-1.3 ms on two for
-    2k vectors, 16 vs 34 ms for 100k). The setting is process-wide, so it is restored after.
-    """
-    previous = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(previous)
 
 
 def _nlist(count: int) -> int:
@@ -266,7 +250,7 @@ class DenseIndex(View):
         if visible is not None and self.kind != "flat" and visible.count <= EXACT_FILTER_MAX:
             return self._exact_over(matrix[0], k, visible)
         params = self._params(visible.selector if visible is not None else None)
-        with _one_thread():
+        with single_thread():
             scores, ids = self._index.search(matrix, min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
