@@ -38,6 +38,18 @@ def whole_number(manifest: Mapping[str, Any], key: str) -> int:
     return value
 
 
+def expect(manifest: Mapping[str, Any], key: str, value: object) -> None:
+    """Insist that ``manifest[key] == value`` (a file name, a size), else the view rebuilds.
+
+    File names are compared with the names the view itself would write, so a manifest can
+    never point a reader outside its folder.
+    """
+    found = manifest.get(key)
+    if type(found) is not type(value) or found != value:
+        msg = f"manifest field {key!r} is {found!r}, expected {value!r}"
+        raise UnusableCheckpointError(msg)
+
+
 def read_manifest(folder: Path) -> dict[str, Any] | None:
     """The folder's manifest, or None when it is missing or unreadable (then: rebuild)."""
     try:

@@ -1,25 +1,35 @@
 """SQLite: the store's source of truth, opened, upgraded and written through one connection.
 
 Documents, chunks, their float32 vectors and a commit sequence live in one SQLite file in WAL
-mode. Search indexes are views rebuilt from these rows; losing them loses nothing. This module
-owns the file's lifecycle (open, upgrade by :mod:`rag.store.migrations`, close) and wraps the
-writes (:mod:`rag.store.commit`) in transactions; the reads are :class:`Queries`.
+mode. Search indexes are views rebuilt from these rows; losing them loses nothing, losing this
+file loses everything, so opening it is careful:
+
+- a new file is built under a temp name and linked into place complete, so a store file that
+  exists but is empty (0 bytes) was never written by us: it is refused, not taken for a new
+  store (which would silently hide whatever was lost);
+- an existing file is upgraded by :mod:`rag.store.migrations`;
+- a damaged file (not a database, truncated, malformed pages) is one :class:`StoreError` naming
+  it and what to do, wherever the damage is found (see :meth:`Queries._locked`).
 
 One connection serves every thread of a process (Streamlit serves each session from its own
-thread): an ``RLock`` serializes its use, SQLite serializes processes.
+thread): an ``RLock`` serializes its use, SQLite serializes processes. The reads are
+:class:`Queries`; the writes (:mod:`rag.store.commit`) run here, each in one transaction.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from rag.errors import StoreError
+from rag.files import temp_name
 from rag.store import migrations
 from rag.store.commit import CommitDelta, create_collection, write_commit
-from rag.store.queries import Queries
+from rag.store.queries import Queries, unusable
 from rag.store.records import DocumentUpdate
 
 
@@ -29,25 +39,32 @@ class Database(Queries):
     Args:
         path: The SQLite file; created with its schema when missing, upgraded when older.
 
+    Attributes:
+        store_id: This store's identity (a UUID), which its view checkpoints carry.
+
     Raises:
-        StoreError: The file comes from a newer release.
+        StoreError: The file is empty, damaged, unopenable or from a newer release.
 
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        super().__init__(conn, threading.RLock())
+        if not path.exists():
+            _create(path)
+        elif path.is_file() and path.stat().st_size == 0:
+            msg = (
+                f"{path} is empty (0 bytes), so it holds no store: restore it from a backup, "
+                "or delete it to start a new, empty store"
+            )
+            raise StoreError(msg)
+        super().__init__(path, _connect(path), threading.RLock())
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
-            with self._transaction():
+            with self._transaction() as conn:
                 migrations.upgrade(conn, path)
+                self.store_id = str(
+                    conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
+                )
         except BaseException:
-            conn.close()
+            self._conn.close()
             raise
 
     def close(self) -> None:
@@ -58,14 +75,14 @@ class Database(Queries):
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception, under the lock."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+        with self._locked() as conn:
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
+                yield conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            conn.execute("COMMIT")
 
     def create_collection(self, name: str, embedding_model: str, dimension: int) -> None:
         """Create ``name`` unless it exists (the caller checks the embedder matches)."""
@@ -78,3 +95,45 @@ class Database(Queries):
         """Replace documents and remove others in one transaction (see :mod:`.commit`)."""
         with self._transaction() as conn:
             return write_commit(conn, collection, updates, removals)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")  # the first read of the file: damage shows here
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+    except sqlite3.DatabaseError as error:
+        raise (unusable(path, error) or error) from None
+    return conn
+
+
+def _create(path: Path) -> None:
+    """Build a new, empty store file beside ``path`` and link it into place whole.
+
+    ``link`` (unlike ``rename``) fails when ``path`` exists, so two processes creating the
+    same store at once keep the first one's file, never overwrite a store already in use.
+    """
+    tmp = temp_name(path)
+    try:
+        conn = _connect(tmp)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            migrations.upgrade(conn, tmp)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()  # the last connection folds the WAL into the file
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            leftover.unlink(missing_ok=True)

@@ -33,7 +33,7 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 
-from rag.store.checkpoint import UnusableCheckpointError
+from rag.store.checkpoint import UnusableCheckpointError, expect, whole_number
 from rag.store.commit import CommitDelta
 from rag.store.database import Database
 from rag.store.view import View
@@ -47,6 +47,8 @@ IndexKind = Literal["flat", "ivf-flat", "ivf-pq", "hnsw"]
 EXACT_FILTER_MAX = 20_000
 # Below this an approximate index has nothing to gain (and IVF too little to train on).
 MIN_APPROXIMATE = 1_000
+# Vectors of a loaded checkpoint compared with SQLite before it is trusted.
+_VERIFY_SAMPLE = 16
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,20 @@ class IndexPolicy:
         if current != "flat" and count > self.exact_max // 2:
             return current
         return "flat"
+
+
+def _kind_of(index: faiss.Index) -> str | None:
+    """Which of our layouts a loaded index has (None: none of them)."""
+    if index.metric_type != faiss.METRIC_INNER_PRODUCT:
+        return None
+    if isinstance(index, faiss.IndexIDMap2):
+        inner = faiss.downcast_index(index.index)
+        if isinstance(inner, faiss.IndexHNSWFlat):
+            return "hnsw"
+        return "flat" if isinstance(inner, faiss.IndexFlat) else None
+    if isinstance(index, faiss.IndexIVFPQ):
+        return "ivf-pq"
+    return "ivf-flat" if isinstance(index, faiss.IndexIVFFlat) else None
 
 
 def _nlist(count: int) -> int:
@@ -131,16 +147,51 @@ class DenseIndex(View):
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dimension))
 
     def _read(self, manifest: Mapping[str, Any], seq: int) -> None:
-        if manifest.get("dimension") != self.dimension:
-            msg = "built for another embedder"
+        expect(manifest, "dimension", self.dimension)
+        name = f"index.{seq}.faiss"
+        expect(manifest, "file", name)
+        kind, trained_on = manifest.get("kind"), whole_number(manifest, "trained_on")
+        index = faiss.read_index(str(self.folder / name))
+        if _kind_of(index) != kind or index.d != self.dimension:
+            msg = f"the file is not a {self.dimension}-d {kind} index"
             raise UnusableCheckpointError(msg)
-        index = faiss.read_index(str(self.folder / manifest["file"]))
-        if index.d != self.dimension:
-            msg = f"the index holds {index.d}-d vectors"
+        self._index, self.kind, self.trained_on = index, str(kind), trained_on
+        self._verify()
+
+    def _verify(self) -> None:
+        """Check a loaded index against SQLite: unique ids, and sampled vectors are theirs.
+
+        A view whose ids were shuffled (a damaged or hand-edited file) would pass every size
+        check and serve the wrong passages; comparing a few of its vectors with the rows of
+        the same ids catches that for the cost of a few lookups.
+        """
+        ids = np.sort(self.ids())
+        if len(ids) and (ids[0] < 1 or bool(np.any(ids[1:] == ids[:-1]))):
+            msg = "the index holds repeated or invalid ids"
             raise UnusableCheckpointError(msg)
-        self._index = index
-        self.kind = str(manifest.get("kind", "flat"))
-        self.trained_on = int(manifest.get("trained_on", 0))
+        picks = np.unique(np.linspace(0, len(ids) - 1, min(len(ids), _VERIFY_SAMPLE)).astype(int))
+        sample = ids[picks] if len(ids) else ids
+        for found, stored in self.database.iter_vectors(self.collection, sample, self.dimension):
+            held = self._reconstruct(found)
+            if self.kind == "ivf-pq":  # lossy codes: each must be nearest its own row
+                similarity = held @ stored.T
+                matches = similarity.diagonal() >= similarity.max(axis=1) - 1e-4
+            else:
+                matches = np.isclose(held, stored, atol=1e-4).all(axis=1)
+            if not matches.all():
+                msg = "its vectors do not match the stored ones under the same ids"
+                raise UnusableCheckpointError(msg)
+
+    def _reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """The vectors the index holds under ``ids`` (all present)."""
+        if not isinstance(self._index, faiss.IndexIVF):
+            return np.vstack([self._index.reconstruct(int(i)) for i in ids])
+        # IVF finds a vector by id only through a direct map; drop it after (it slows adds).
+        self._index.set_direct_map_type(faiss.DirectMap.Hashtable)
+        try:
+            return np.vstack([self._index.reconstruct(int(i)) for i in ids])
+        finally:
+            self._index.set_direct_map_type(faiss.DirectMap.NoMap)
 
     def _clear(self) -> None:
         self.kind, self.trained_on = "flat", 0

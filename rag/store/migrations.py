@@ -15,6 +15,7 @@ Version 0 is a store written before versioning (the stop-8 format, pinned by
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,7 +87,21 @@ CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(collection, document_id)
 CREATE INDEX IF NOT EXISTS chunks_by_image ON chunks(image_sha256) WHERE image_sha256 IS NOT NULL
 """
 
-STEPS: tuple[Step, ...] = (_stop8_schema,)
+
+def _store_identity(conn: sqlite3.Connection) -> None:
+    """2: a store id, which view checkpoints carry, so views of another store are discarded.
+
+    A store rebuilt in the same folder (its SQLite file deleted) hands out the same vector ids
+    again; without the id, the old FAISS and BM25 files would be caught up by id and serve the
+    old store's passages. The unversioned ``schema_version`` row goes: ``user_version`` is it.
+    """
+    conn.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)", (str(uuid.uuid4()),)
+    )
+    conn.execute("DELETE FROM meta WHERE key = 'schema_version'")
+
+
+STEPS: tuple[Step, ...] = (_stop8_schema, _store_identity)
 LATEST = len(STEPS)
 
 

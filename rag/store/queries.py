@@ -12,10 +12,13 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
 from rag.access import OPERATOR, Access
+from rag.errors import StoreError
 from rag.store.records import CollectionInfo, CommitRecord, DocumentRecord, StoredChunk
 
 _CHUNK_COLUMNS = (
@@ -28,14 +31,28 @@ class Queries:
     """Read-only queries over the store's SQLite connection.
 
     Args:
+        path: The SQLite file, for messages.
         conn: The connection (autocommit; shared by the process's threads).
         lock: Serializes use of ``conn``.
 
     """
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+        self.path = path
         self._conn = conn
         self._lock = lock
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; a damaged file becomes one :class:`StoreError`."""
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.DatabaseError as error:
+                user_error = unusable(self.path, error)
+                if user_error is None:
+                    raise
+                raise user_error from None
 
     # --- collections -------------------------------------------------------------------------
 
@@ -49,7 +66,7 @@ class Queries:
         """
         condition, groups = ("1", ()) if access.everything else readable(access)
         where, params = ("WHERE c.name = ?", (name,)) if name is not None else ("", ())
-        with self._lock:
+        with self._locked():
             rows = self._conn.execute(
                 f"""
                 SELECT c.*, COUNT(d.id) AS documents,
@@ -69,7 +86,7 @@ class Queries:
 
     def dimension(self, name: str) -> int | None:
         """A collection's vector size, or None when it does not exist (no row counting)."""
-        with self._lock:
+        with self._locked():
             row = self._conn.execute(
                 "SELECT dimension FROM collections WHERE name = ?", (name,)
             ).fetchone()
@@ -77,7 +94,7 @@ class Queries:
 
     def last_seq(self, collection: str) -> int:
         """The sequence number of the newest commit that touched ``collection``."""
-        with self._lock:
+        with self._locked():
             row = self._conn.execute(
                 "SELECT last_seq FROM collections WHERE name = ?", (collection,)
             ).fetchone()
@@ -85,7 +102,7 @@ class Queries:
 
     def commits(self, limit: int) -> list[CommitRecord]:
         """The newest ``limit`` commits of every collection, newest first."""
-        with self._lock:
+        with self._locked():
             rows = self._conn.execute(
                 "SELECT * FROM commits ORDER BY seq DESC LIMIT ?", (limit,)
             ).fetchall()
@@ -112,7 +129,7 @@ class Queries:
         )
 
     def _select_documents(self, where: str, params: tuple[object, ...]) -> list[DocumentRecord]:
-        with self._lock:
+        with self._locked():
             rows = self._conn.execute(
                 f"SELECT d.* FROM documents d WHERE {where} ORDER BY d.source_path", params
             ).fetchall()
@@ -122,7 +139,7 @@ class Queries:
 
     def document_vectors(self, collection: str, document_id: str) -> dict[str, np.ndarray]:
         """Chunk id -> stored vector for one document (lets a changed file reuse embeddings)."""
-        with self._lock:
+        with self._locked():
             rows = self._conn.execute(
                 "SELECT id, vector FROM chunks WHERE collection = ? AND document_id = ?",
                 (collection, document_id),
@@ -131,7 +148,7 @@ class Queries:
 
     def document_chunks(self, collection: str, document_id: str) -> list[StoredChunk]:
         """The chunks of one document in reading order."""
-        with self._lock:
+        with self._locked():
             rows = self._conn.execute(
                 f"""
                 SELECT {_CHUNK_COLUMNS} FROM chunks c
@@ -144,7 +161,7 @@ class Queries:
 
     def vector_ids(self, collection: str) -> np.ndarray:
         """All vector ids of a collection, as int64."""
-        with self._lock:
+        with self._locked():
             rows = self._conn.execute(
                 "SELECT vector_id FROM chunks WHERE collection = ?", (collection,)
             ).fetchall()
@@ -156,7 +173,7 @@ class Queries:
         """Yield ``(ids, matrix)`` batches; all of the collection when ``vector_ids`` is None."""
         if vector_ids is None:
             # Hold the lock for the whole scan: the cursor shares the connection.
-            with self._lock:
+            with self._locked():
                 cursor = self._conn.execute(
                     "SELECT vector_id, vector FROM chunks WHERE collection = ? ORDER BY vector_id",
                     (collection,),
@@ -167,7 +184,7 @@ class Queries:
         for start in range(0, len(vector_ids), batch):
             part = [int(i) for i in vector_ids[start : start + batch]]
             marks = ",".join("?" * len(part))
-            with self._lock:
+            with self._locked():
                 rows = self._conn.execute(
                     f"SELECT vector_id, vector FROM chunks WHERE vector_id IN ({marks})", part
                 ).fetchall()
@@ -177,7 +194,7 @@ class Queries:
         """``(ids, texts)`` of the given chunks (ids that no longer exist are left out)."""
         part = [int(i) for i in vector_ids]
         marks = ",".join("?" * len(part))
-        with self._lock:
+        with self._locked():
             rows = self._conn.execute(
                 f"SELECT vector_id, text FROM chunks WHERE vector_id IN ({marks}) "
                 "ORDER BY vector_id",
@@ -191,7 +208,7 @@ class Queries:
         if not vector_ids:
             return {}
         marks = ",".join("?" * len(vector_ids))
-        with self._lock:
+        with self._locked():
             rows = self._conn.execute(
                 f"""
                 SELECT {_CHUNK_COLUMNS} FROM chunks c
@@ -204,7 +221,7 @@ class Queries:
 
     def image_hashes(self) -> set[str]:
         """Every stored image some chunk (of any collection) refers to."""
-        with self._lock:
+        with self._locked():
             rows = self._conn.execute(
                 "SELECT DISTINCT image_sha256 FROM chunks WHERE image_sha256 IS NOT NULL"
             ).fetchall()
@@ -217,7 +234,7 @@ class Queries:
         if access.everything:
             return None
         condition, groups = readable(access)
-        with self._lock:
+        with self._locked():
             hidden = self._conn.execute(
                 f"SELECT COUNT(*) FROM documents d WHERE d.collection = ? AND NOT {condition}",
                 (collection, *groups),
@@ -233,6 +250,36 @@ class Queries:
                 (collection, *groups),
             ).fetchall()
         return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+
+
+# SQLite's result codes for a file that is not (or no longer) a sound database, and for one
+# that cannot be opened at all.
+_DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+_CANNOT_OPEN = frozenset({"SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_READONLY"})
+
+
+def unusable(path: Path, error: sqlite3.DatabaseError) -> StoreError | None:
+    """The user-facing error for ``error`` on the store file ``path``, or None for a bug.
+
+    Only a damaged or unopenable file is the user's to fix; anything else (a constraint, a
+    query mistake) stays the ``sqlite3`` error it is.
+    """
+    name = getattr(error, "sqlite_errorname", "")
+
+    def among(codes: frozenset[str]) -> bool:  # extended codes add a suffix: SQLITE_CANTOPEN_ISDIR
+        return any(name == code or name.startswith(code + "_") for code in codes)
+
+    if among(_DAMAGED):
+        return StoreError(
+            f"{path}: the store's database is damaged ({error}); restore it from a backup, or "
+            "move it aside and ingest the documents again into a new store"
+        )
+    if among(_CANNOT_OPEN):
+        return StoreError(
+            f"{path}: cannot open the store's database ({error}); check data_dir and that this "
+            "user may read and write it"
+        )
+    return None
 
 
 def readable(access: Access) -> tuple[str, tuple[str, ...]]:

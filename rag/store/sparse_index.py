@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from rag.store.checkpoint import UnusableCheckpointError
+from rag.store.checkpoint import UnusableCheckpointError, expect
 from rag.store.database import Database
 from rag.store.morphemes import TOKENIZER_VERSION, tokenize, tokenize_many
 from rag.store.view import View
@@ -68,6 +68,15 @@ class KeywordMatch:
         where = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
         found = (sorted_ids[where] == ids) if len(sorted_ids) else np.zeros(len(ids), bool)
         return np.where(found, self.scores[order][where] if len(order) else 0.0, 0.0)
+
+
+def _vector(data: Mapping[str, np.ndarray], key: str, dtype: type[np.generic]) -> np.ndarray:
+    """``data[key]`` if it is a 1-d array of exactly ``dtype`` (what :meth:`_files` writes)."""
+    array = data[key]
+    if array.ndim != 1 or array.dtype != dtype:
+        msg = f"{key!r} is a {array.ndim}-d {array.dtype} array, not 1-d {np.dtype(dtype)}"
+        raise UnusableCheckpointError(msg)
+    return array
 
 
 def keyword_evidence(query_idf: Sequence[float], matched_idf: Sequence[float]) -> float:
@@ -114,18 +123,30 @@ class SparseIndex(View):
         return self._ids
 
     def _read(self, manifest: Mapping[str, Any], seq: int) -> None:
-        if manifest.get("tokenizer") != TOKENIZER_VERSION:
-            msg = "saved with another tokenizer"
+        expect(manifest, "tokenizer", TOKENIZER_VERSION)
+        matrix_name, vocabulary_name = f"bm25.{seq}.npz", f"vocabulary.{seq}.json"
+        expect(manifest, "matrix", matrix_name)
+        expect(manifest, "vocabulary", vocabulary_name)
+        with np.load(self.folder / matrix_name, allow_pickle=False) as data:
+            ids, indptr = _vector(data, "ids", np.int64), _vector(data, "indptr", np.int64)
+            terms, counts = _vector(data, "terms", np.int32), _vector(data, "counts", np.float32)
+        words = json.loads((self.folder / vocabulary_name).read_text("utf-8"))
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            msg = "the vocabulary is not a list of words"
             raise UnusableCheckpointError(msg)
-        with np.load(self.folder / manifest["matrix"], allow_pickle=False) as data:
-            ids, indptr = data["ids"], data["indptr"]
-            terms, counts = data["terms"], data["counts"]
-        words = json.loads((self.folder / manifest["vocabulary"]).read_text("utf-8"))
-        matrix = sparse.csr_matrix(
-            (counts, terms, indptr), shape=(len(ids), len(words)), dtype=np.float32
-        )
+        if len(set(words)) != len(words) or len(indptr) != len(ids) + 1:
+            msg = "the vocabulary or the row index has the wrong shape"
+            raise UnusableCheckpointError(msg)
+        # Rows are kept in vector-id order (ids only grow): anything else is a shuffled file.
+        if len(ids) and (ids[0] < 1 or bool(np.any(np.diff(ids) <= 0))):
+            msg = "row ids are not increasing"
+            raise UnusableCheckpointError(msg)
+        if not bool(np.all(np.isfinite(counts) & (counts > 0))):
+            msg = "term counts are not positive numbers"
+            raise UnusableCheckpointError(msg)
+        matrix = sparse.csr_matrix((counts, terms, indptr), shape=(len(ids), len(words)))
         matrix.check_format(full_check=True)
-        self._ids, self._counts = ids.astype(np.int64), matrix
+        self._ids, self._counts = ids, matrix
         self.vocabulary = {word: i for i, word in enumerate(words)}
         self._changed()
 
@@ -162,8 +183,12 @@ class SparseIndex(View):
             shape=(len(ids), len(self.vocabulary)),
         )  # duplicate (row, term) pairs sum into term counts
         self._counts.resize((self._counts.shape[0], len(self.vocabulary)))
+        ordered = not len(self._ids) or not len(ids) or ids[0] > self._ids[-1]
         self._counts = sparse.vstack([self._counts, added], format="csr")
         self._ids = np.concatenate([self._ids, ids.astype(np.int64)])
+        if not ordered:  # new ids are always the highest; should they not be, keep id order
+            order = np.argsort(self._ids, kind="stable")
+            self._ids, self._counts = self._ids[order], self._counts[order]
 
     def _weights(self) -> sparse.csc_matrix:
         """BM25 term weights per (document, term), derived from counts (Lucene's idf)."""

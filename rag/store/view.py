@@ -3,7 +3,8 @@
 The dense (FAISS) and the sparse (BM25) view differ in what they hold and how they search, not
 in how they stay correct, so that part lives here once, as a template:
 
-- **open**: load the newest checkpoint, if it is usable, then catch up;
+- **open**: load the newest checkpoint if it is usable (this store's, this format, every field
+  and array what it should be; anything else, whatever it is, means: rebuild), then catch up;
 - **catch up**: when the collection's commit sequence moved, diff the vector ids the view holds
   against those SQLite holds, drop the stale ones and read in the missing ones; this is correct
   after any crash, concurrent writer or lost file, and costs only what changed;
@@ -76,6 +77,11 @@ class View(ABC):
         if manifest.get("format") != self.FORMAT:
             msg = "saved in another format"
             raise UnusableCheckpointError(msg)
+        if manifest.get("store") != self.database.store_id:
+            # Vector ids are only unique within one store: another store's view would map
+            # them to the wrong chunks.
+            msg = "written for another store (its database was replaced)"
+            raise UnusableCheckpointError(msg)
         seq, count = whole_number(manifest, "seq"), whole_number(manifest, "count")
         self._read(manifest, seq)
         if len(self) != count:
@@ -135,7 +141,13 @@ class View(ABC):
         if not self.dirty:
             return
         files, extra = self._files()
-        manifest = {"format": self.FORMAT, "seq": self.seq, "count": len(self), **extra}
+        manifest = {
+            "format": self.FORMAT,
+            "store": self.database.store_id,
+            "seq": self.seq,
+            "count": len(self),
+            **extra,
+        }
         publish(self.folder, files, manifest)
         self.dirty = False
 
