@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import io
 import json
+import math
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,8 @@ from rag.store.visibility import Visible
 K1 = 0.9
 B = 0.75
 _TOKENIZE_BATCH = 2048
+# Callers' readable sets whose statistics are kept (each costs 5 bytes per row).
+_READABLE_SETS = 16
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,53 @@ class KeywordMatch:
         where = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
         found = (sorted_ids[where] == ids) if len(sorted_ids) else np.zeros(len(ids), bool)
         return np.where(found, self.scores[order][where] if len(order) else 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """The count matrix by term (CSC arrays), with BM25 weights over every row.
+
+    Attributes:
+        indptr: Term ``t``'s postings are ``rows[indptr[t]:indptr[t + 1]]`` (sorted).
+        rows: Row of each posting.
+        tf: Term count of each posting.
+        weights: BM25 weight of each posting, under every row's statistics.
+        idf: Per term, under every row's statistics.
+        lengths: Tokens per row.
+
+    """
+
+    indptr: np.ndarray
+    rows: np.ndarray
+    tf: np.ndarray
+    weights: np.ndarray
+    idf: np.ndarray
+    lengths: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Readable:
+    """BM25 statistics of the rows one caller may read.
+
+    Attributes:
+        mask: Per row, whether the caller may read it.
+        count: How many rows that is (BM25's N).
+        norm: Per row, the length normalization ``K1 * (1 - B + B * length / average)`` with
+            the average over the readable rows.
+
+    """
+
+    mask: np.ndarray
+    count: int
+    norm: np.ndarray
+
+
+_NO_MATCH = KeywordMatch(np.empty(0, np.int64), np.empty(0, np.float32), 0.0)
+
+
+def _contains(sorted_rows: np.ndarray, row: int) -> bool:
+    at = int(np.searchsorted(sorted_rows, row))
+    return at < len(sorted_rows) and sorted_rows[at] == row
 
 
 def _vector(data: Mapping[str, np.ndarray], key: str, dtype: type[np.generic]) -> np.ndarray:
@@ -111,9 +162,10 @@ class SparseIndex(View):
         self._ids = np.empty(0, np.int64)
         self.vocabulary: dict[str, int] = {}
         self._counts = sparse.csr_matrix((0, 0), dtype=np.float32)
-        self._postings: sparse.csc_matrix | None = None  # BM25 weights, terms as columns
-        self._idf = np.empty(0, np.float32)
-        self._mask: tuple[Visible, np.ndarray] | None = None
+        self._terms: _Terms | None = None  # derived from the counts on first search
+        # Statistics per caller's readable set, newest last (the Visible objects are the
+        # store's, one per collection, commit and access: see Store.visible).
+        self._readable: OrderedDict[Visible, _Readable] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -157,9 +209,9 @@ class SparseIndex(View):
         self._changed()
 
     def _changed(self) -> None:
-        """Forget what was derived from the rows (weights, readable-row masks)."""
-        self._postings = None
-        self._mask = None
+        """Forget what was derived from the rows (weights, statistics per caller)."""
+        self._terms = None
+        self._readable.clear()
 
     # --- keeping up with SQLite --------------------------------------------------------------
 
@@ -190,22 +242,39 @@ class SparseIndex(View):
             order = np.argsort(self._ids, kind="stable")
             self._ids, self._counts = self._ids[order], self._counts[order]
 
-    def _weights(self) -> sparse.csc_matrix:
-        """BM25 term weights per (document, term), derived from counts (Lucene's idf)."""
-        if self._postings is None:
+    def _postings(self) -> _Terms:
+        """The postings by term with BM25 weights over every row (Lucene's idf)."""
+        if self._terms is None:
             counts = self._counts.tocsc()
             counts.sum_duplicates()
             n = max(len(self._ids), 1)
             lengths = np.asarray(self._counts.sum(axis=1)).ravel()
             average = float(lengths.mean()) if len(lengths) else 1.0
             df = np.diff(counts.indptr).astype(np.float64)
-            self._idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+            idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
             norm = K1 * (1 - B + B * lengths / max(average, 1e-9))
             tf = counts.data
-            counts.data = (tf * (K1 + 1) / (tf + norm[counts.indices])).astype(np.float32)
-            counts.data *= np.repeat(self._idf, np.diff(counts.indptr))
-            self._postings = counts
-        return self._postings
+            weights = (tf * (K1 + 1) / (tf + norm[counts.indices])).astype(np.float32)
+            weights *= np.repeat(idf, np.diff(counts.indptr))
+            self._terms = _Terms(counts.indptr, counts.indices, tf, weights, idf, lengths)
+        return self._terms
+
+    def _statistics(self, visible: Visible) -> _Readable:
+        """BM25 statistics over the rows ``visible`` lets a caller read (cached, bounded)."""
+        found = self._readable.get(visible)
+        if found is not None:
+            self._readable.move_to_end(visible)
+            return found
+        lengths = self._postings().lengths
+        mask = visible.mask(self._ids)
+        count = int(mask.sum())
+        average = float(lengths[mask].mean()) if count else 1.0
+        norm = (K1 * (1 - B + B * lengths / max(average, 1e-9))).astype(np.float32)
+        found = _Readable(mask, count, norm)
+        self._readable[visible] = found
+        if len(self._readable) > _READABLE_SETS:
+            self._readable.popitem(last=False)
+        return found
 
     # --- search ------------------------------------------------------------------------------
 
@@ -221,23 +290,31 @@ class SparseIndex(View):
         return self.match(query, visible).top(k)
 
     def match(self, query: str, visible: Visible | None = None) -> KeywordMatch:
-        """Score every readable chunk that shares a term with ``query``."""
-        tokens = set(tokenize(query))
+        """Score every readable chunk that shares a term with ``query``.
+
+        Scores and evidence use the statistics of what the caller may read (all rows when
+        ``visible`` is None), so no hidden row influences them.
+        """
+        tokens = sorted(set(tokenize(query)))
+        if not tokens or not len(self):
+            return _NO_MATCH
+        if visible is None:
+            return self._match_all(tokens)
+        return self._match_readable(tokens, self._statistics(visible))
+
+    def _match_all(self, tokens: list[str]) -> KeywordMatch:
+        """BM25 with the precomputed weights of every row (a caller who reads everything)."""
         known = np.fromiter(
             sorted(self.vocabulary[t] for t in tokens if t in self.vocabulary), dtype=np.int64
         )
-        empty = KeywordMatch(np.empty(0, np.int64), np.empty(0, np.float32), 0.0)
-        if not len(known) or not len(self):
-            return empty
-        postings = self._weights()
-        starts, ends = postings.indptr[known], postings.indptr[known + 1]
-        rows = np.concatenate([postings.indices[s:e] for s, e in zip(starts, ends, strict=True)])
-        weights = np.concatenate([postings.data[s:e] for s, e in zip(starts, ends, strict=True)])
-        if visible is not None:
-            readable = self._readable_rows(visible)[rows]
-            rows, weights = rows[readable], weights[readable]
-        if not len(rows):
-            return empty
+        if not len(known):
+            return _NO_MATCH
+        terms = self._postings()
+        starts, ends = terms.indptr[known], terms.indptr[known + 1]
+        rows = np.concatenate([terms.rows[s:e] for s, e in zip(starts, ends, strict=True)])
+        weights = np.concatenate([terms.weights[s:e] for s, e in zip(starts, ends, strict=True)])
+        if not len(rows):  # words whose chunks were all removed since
+            return _NO_MATCH
         candidates, inverse = np.unique(rows, return_inverse=True)
         scores = np.bincount(inverse, weights=weights).astype(np.float32)
         best_row = int(candidates[int(np.argmax(scores))])
@@ -246,14 +323,51 @@ class SparseIndex(View):
         ]
         # Unknown query words count as the rarest (idf of a term in no document).
         rarest = float(np.log1p((len(self) + 0.5) / 0.5))
-        query_idf = [*self._idf[known], *([rarest] * (len(tokens) - len(known)))]
-        matched_idf = self._idf[np.intersect1d(known, best_terms)]
+        query_idf = [*terms.idf[known], *([rarest] * (len(tokens) - len(known)))]
+        matched_idf = terms.idf[np.intersect1d(known, best_terms)]
         return KeywordMatch(self._ids[candidates], scores, keyword_evidence(query_idf, matched_idf))
 
-    def _readable_rows(self, visible: Visible) -> np.ndarray:
-        if self._mask is None or self._mask[0] is not visible:
-            self._mask = (visible, visible.mask(self._ids))
-        return self._mask[1]
+    def _match_readable(self, tokens: list[str], readable: _Readable) -> KeywordMatch:
+        """BM25 over the readable rows only, its weights computed for this query's postings.
+
+        Terms go in the order of their text, not of their vocabulary number (which hidden
+        rows can change), so even the floating-point sums are the same whatever is hidden.
+        """
+        terms = self._postings()
+        postings = [self._readable_postings(terms, token, readable.mask) for token in tokens]
+        # A word that only hidden rows contain scores as a word in no document at all.
+        idf = [
+            math.log1p((readable.count - len(rows) + 0.5) / (len(rows) + 0.5))
+            for rows, _ in postings
+        ]
+        if not any(len(rows) for rows, _ in postings):
+            return _NO_MATCH
+        all_rows = np.concatenate([rows for rows, _ in postings])
+        weights = np.concatenate(
+            [
+                w * tf * (K1 + 1) / (tf + readable.norm[rows])
+                for w, (rows, tf) in zip(idf, postings, strict=True)
+            ]
+        )
+        candidates, inverse = np.unique(all_rows, return_inverse=True)
+        scores = np.bincount(inverse, weights=weights).astype(np.float32)
+        best_row = int(candidates[int(np.argmax(scores))])
+        matched_idf = [
+            w for w, (rows, _) in zip(idf, postings, strict=True) if _contains(rows, best_row)
+        ]
+        return KeywordMatch(self._ids[candidates], scores, keyword_evidence(idf, matched_idf))
+
+    def _readable_postings(
+        self, terms: _Terms, token: str, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, term counts)`` of the readable rows that contain ``token`` (rows sorted)."""
+        term = self.vocabulary.get(token)
+        if term is None:
+            return np.empty(0, np.int32), np.empty(0, np.float64)
+        span = slice(terms.indptr[term], terms.indptr[term + 1])
+        rows = terms.rows[span]
+        keep = mask[rows]
+        return rows[keep], terms.tf[span][keep].astype(np.float64)
 
     # --- checkpoints -------------------------------------------------------------------------
 
