@@ -78,7 +78,8 @@ class StoreVectorStore(VectorStore):
         """
         texts = list(texts)
         metadatas = metadatas or [{} for _ in texts]
-        ids = [i or uuid.uuid4().hex for i in (ids or [None] * len(texts))]
+        given: list[str | None] = list(ids) if ids else [None] * len(texts)
+        ids = [i or uuid.uuid4().hex for i in given]  # LangChain passes None for "make one"
         if not texts:
             return []
         vectors = _normalize(np.asarray(self.embedding.embed_documents(texts), np.float32))
