@@ -19,7 +19,7 @@ from rag.access import OPERATOR, PUBLIC, Access
 from rag.retrieval import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
 from rag.store.morphemes import tokenize
-from rag.store.sparse_index import B, K1
+from rag.store.sparse_index import K1, B
 
 PROBE = "nightingale zqxjnonce"
 PUBLIC_TEXTS = {
@@ -105,9 +105,7 @@ def reference_bm25(texts: dict[str, str], query: str) -> dict[str, float]:
 
 @pytest.mark.parametrize("hidden", list(HIDDEN))
 @pytest.mark.parametrize("access", [OPERATOR, HR, PUBLIC], ids=["operator", "hr", "public"])
-def test_scores_are_bm25_over_exactly_the_readable_documents(
-    stores, hidden: str, access: Access
-):
+def test_scores_are_bm25_over_exactly_the_readable_documents(stores, hidden: str, access: Access):
     readable = {**PUBLIC_TEXTS, **({} if access is PUBLIC else {"secret": HIDDEN[hidden]})}
     for query in (PROBE, "nightingale bird night", "연차 휴가 며칠"):
         hits = stores[hidden].keyword_search("c", query, k=10, access=access)
