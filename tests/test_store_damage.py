@@ -18,32 +18,14 @@ import pytest
 
 from rag.access import OPERATOR
 from rag.errors import StoreError
-from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+from rag.store import Store
 from rag.store.store import DATABASE_FILE
-
-DIM = 8
-TEXTS = {
-    "leave": "연차 휴가는 입사 첫해에 최대 11일까지 사용할 수 있습니다.",
-    "travel": "출장 경비는 영수증을 첨부하여 일주일 안에 청구해야 합니다.",
-    "security": "Passwords must be rotated every ninety days and never shared.",
-}
-
-
-def unit(seed: int) -> np.ndarray:
-    vector = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
-    return vector / np.linalg.norm(vector)
+from tests.test_retrieval import DIM, TEXTS, text_update, unit
 
 
 def commit_texts(store: Store, texts: dict[str, str], first_seed: int) -> None:
     store.ensure_collection("c", "test-model", DIM)
-    updates = [
-        DocumentUpdate(
-            DocumentRecord(doc_id, "c", f"/docs/{doc_id}.md", doc_id + text, len(text), 0.0),
-            [NewChunk(f"{doc_id}-0", 0, text, 8, unit(first_seed + i))],
-        )
-        for i, (doc_id, text) in enumerate(texts.items())
-    ]
-    store.commit("c", updates)
+    store.commit("c", [text_update(d, t, first_seed + i) for i, (d, t) in enumerate(texts.items())])
 
 
 @pytest.fixture
@@ -126,7 +108,11 @@ def test_a_damaged_faiss_checkpoint_is_rebuilt(data: Path, damage: str):
     FAISS_DAMAGE[damage](data / "faiss" / "c")
     assert_serves_the_store(data)
     manifest = json.loads((data / "faiss" / "c" / "manifest.json").read_text())
-    assert (manifest["seq"], manifest["count"], manifest["kind"]) == (1, 3, "flat")  # rewritten
+    assert (manifest["seq"], manifest["count"], manifest["kind"]) == (
+        1,
+        len(TEXTS),
+        "flat",
+    )  # rewritten
 
 
 def edit_matrix(folder: Path, change: Callable[[dict[str, np.ndarray]], None]) -> None:
@@ -162,7 +148,7 @@ def test_a_damaged_bm25_checkpoint_is_rebuilt(data: Path, damage: str):
     BM25_DAMAGE[damage](data / "bm25" / "c")
     assert_serves_the_store(data)
     manifest = json.loads((data / "bm25" / "c" / "manifest.json").read_text())
-    assert (manifest["seq"], manifest["count"]) == (1, 3)  # rewritten
+    assert (manifest["seq"], manifest["count"]) == (1, len(TEXTS))  # rewritten
 
 
 def test_a_database_that_is_not_one_is_a_clear_error(data: Path):
