@@ -1,11 +1,11 @@
 """The FAISS view of one collection: fast to search, cheap to lose, sized to the collection.
 
-SQLite holds every vector; this index is a cache of them tagged with the commit sequence it
-reflects. On open it loads the newest checkpoint and catches up by set difference against the
-vector ids in SQLite (ids added since are read back, ids gone are removed), so it is correct
-after any crash, concurrent writer or deleted file, and only pays for what changed. A missing,
-truncated or foreign file is rebuilt from the rows. Checkpoints are FAISS's own binary format,
-published atomically (see :mod:`rag.store.checkpoint`): nothing is unpickled.
+SQLite holds every vector; this index is a cache of them that follows the commit sequence like
+every view (:mod:`rag.store.view`: load, catch up by vector-id difference, apply, checkpoint).
+Checkpoints are FAISS's own binary format, published atomically: nothing is unpickled. A loaded
+checkpoint is trusted only after its layout, metric and size match its manifest and a sample of
+its vectors equals the SQLite rows of the same ids (which catches a file whose ids were
+shuffled); anything else is rebuilt from the rows.
 
 The index kind follows the collection's size (:class:`IndexPolicy`). Up to ``exact_max`` chunks
 (50k) an exact inner-product scan is both the most accurate and fast enough: it is bound by

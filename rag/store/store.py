@@ -1,9 +1,11 @@
 """The store: SQLite as the log, a FAISS and a BM25 view per collection, behind one small API.
 
-Writers call :meth:`Store.commit`; readers call :meth:`Store.search`. Views load lazily on first
-use (listing documents never touches FAISS) and, before each search, check the collection's
-commit sequence so that a commit made by another process (the CLI while the UI runs) becomes
-visible without a restart.
+Writers call :meth:`Store.commit`; readers call :meth:`Store.search` and its kin. Views (dense
+and sparse alike, :class:`rag.store.view.View`) load lazily on first use (listing documents
+never touches FAISS), follow each commit made through this store, and before each search check
+the collection's commit sequence, so that a commit made by another process (the CLI while the
+UI runs) becomes visible without a restart. Callers read through the store's methods, never
+through its database.
 """
 
 from __future__ import annotations
