@@ -9,6 +9,7 @@ empty store.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,6 +68,30 @@ def test_views_of_a_replaced_database_serve_nothing_of_the_old_store(data: Path)
         assert passages == set(fresh.values())
         assert store.keyword_search("c", "출장 경비", k=3) == []  # an old passage's words
         assert store.keyword_search("c", "hardware token", k=1)[0].chunk.document_id == "vpn"
+
+
+def test_a_wal_left_by_a_deleted_database_is_not_replayed_into_a_new_store(data: Path):
+    database = data / DATABASE_FILE
+    # A writer whose commit is still only in the WAL (it died before any checkpoint) ...
+    writer = sqlite3.connect(database)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute(
+        "INSERT INTO collections(name, embedding_model, dimension, created_at) "
+        "VALUES ('ghost', 'test-model', 8, 0)"
+    )
+    writer.commit()
+    wal = (data / f"{DATABASE_FILE}-wal").read_bytes()
+    writer.close()
+    # ... then the database is deleted, and only the WAL stays behind.
+    for leftover in data.glob(f"{DATABASE_FILE}*"):
+        leftover.unlink()
+    (data / f"{DATABASE_FILE}-wal").write_bytes(wal)
+    with Store(data) as store:
+        assert store.collections() == []  # a new store, with nothing of the old one
+        commit_texts(store, {"menu": "Lunch is served at noon."}, first_seed=100)
+    with Store(data) as store:
+        assert [c.name for c in store.collections()] == ["c"]
+        assert [h.chunk.document_id for h in store.search("c", unit(100), k=5)] == ["menu"]
 
 
 def edit_manifest(folder: Path, key: str, value: object) -> None:

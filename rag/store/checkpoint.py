@@ -64,7 +64,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
 
 @contextlib.contextmanager
 def exclusive(folder: Path) -> Iterator[None]:
-    """Hold the folder's checkpoint lock."""
+    """Hold the folder's lock (``folder/.lock``): one writer of the files in it at a time."""
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / ".lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -4,7 +4,7 @@ Documents, chunks, their float32 vectors and a commit sequence live in one SQLit
 mode. Search indexes are views rebuilt from these rows; losing them loses nothing, losing this
 file loses everything, so opening it is careful:
 
-- a new file is built under a temp name and linked into place complete, so a store file that
+- a new file is built under a temp name and renamed into place complete, so a store file that
   exists but is empty (0 bytes) was never written by us: it is refused, not taken for a new
   store (which would silently hide whatever was lost);
 - an existing file is upgraded by :mod:`rag.store.migrations`;
@@ -28,6 +28,7 @@ from pathlib import Path
 from rag.errors import StoreError
 from rag.files import temp_name
 from rag.store import migrations
+from rag.store.checkpoint import exclusive
 from rag.store.commit import CommitDelta, create_collection, write_commit
 from rag.store.queries import Queries, unusable
 from rag.store.records import DocumentUpdate
@@ -111,29 +112,38 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _create(path: Path) -> None:
-    """Build a new, empty store file beside ``path`` and link it into place whole.
+    """Build a new, empty store file beside ``path`` and move it into place whole.
 
-    ``link`` (unlike ``rename``) fails when ``path`` exists, so two processes creating the
-    same store at once keep the first one's file, never overwrite a store already in use.
+    Creators serialize on the folder's lock and look again under it, so two processes creating
+    the same store at once keep the first one's file and never replace a store in use. A WAL
+    left beside a database that is gone belongs to no store: SQLite would replay the old
+    store's pages into the new file, so it goes first.
     """
-    tmp = temp_name(path)
-    try:
-        conn = _connect(tmp)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            migrations.upgrade(conn, tmp)
-            conn.execute("COMMIT")
-        finally:
-            conn.close()  # the last connection folds the WAL into the file
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
+    with exclusive(path.parent):
+        if path.exists():
             return
+        for orphan in (_beside(path, "-wal"), _beside(path, "-shm")):
+            orphan.unlink(missing_ok=True)
+        tmp = temp_name(path)
+        try:
+            conn = _connect(tmp)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                migrations.upgrade(conn, tmp)
+                conn.execute("COMMIT")
+            finally:
+                conn.close()  # the last connection folds the WAL into the file
+            tmp.replace(path)
+        finally:
+            for leftover in (tmp, _beside(tmp, "-wal"), _beside(tmp, "-shm")):
+                leftover.unlink(missing_ok=True)
         folder = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(folder)
         finally:
             os.close(folder)
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
-            leftover.unlink(missing_ok=True)
+
+
+def _beside(path: Path, suffix: str) -> Path:
+    """SQLite's companion file of ``path`` (``-wal``, ``-shm``)."""
+    return path.with_name(path.name + suffix)
