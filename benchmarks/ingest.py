@@ -99,9 +99,7 @@ def run_ours(embeddings: Any, corpus: Path, work: Path, tokens: int, overlap: in
         seconds = time.perf_counter() - started
         assert not report.failed, report.failed
         texts = [
-            c.text
-            for d in store.documents("bench")
-            for c in store.database.document_chunks("bench", d.id)
+            c.text for d in store.documents("bench") for c in store.document_chunks("bench", d.id)
         ]
     return {"seconds": seconds, "texts": texts, **timed}
 

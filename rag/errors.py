@@ -24,6 +24,10 @@ class CollectionNotFoundError(BllossomRagError):
     """The named collection does not exist in the store."""
 
 
+class StoreError(BllossomRagError):
+    """The store's database cannot be used as it is (corrupt, empty, or from a newer release)."""
+
+
 class DocumentNotFoundError(BllossomRagError):
     """No document matches the given id or path."""
 

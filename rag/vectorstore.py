@@ -78,7 +78,8 @@ class StoreVectorStore(VectorStore):
         """
         texts = list(texts)
         metadatas = metadatas or [{} for _ in texts]
-        ids = [i or uuid.uuid4().hex for i in (ids or [None] * len(texts))]
+        given: list[str | None] = list(ids) if ids else [None] * len(texts)
+        ids = [i or uuid.uuid4().hex for i in given]  # LangChain passes None for "make one"
         if not texts:
             return []
         vectors = _normalize(np.asarray(self.embedding.embed_documents(texts), np.float32))
@@ -123,7 +124,7 @@ class StoreVectorStore(VectorStore):
         found = []
         for doc_id in dict.fromkeys(ids):
             record = self.store.document(self.collection, doc_id)
-            chunks = self.store.database.document_chunks(self.collection, doc_id)
+            chunks = self.store.document_chunks(self.collection, doc_id)
             if record is not None and chunks and self.access.can_read(record.groups):
                 text = "".join(chunk.text for chunk in chunks)
                 found.append(Document(id=doc_id, page_content=text, metadata=dict(record.metadata)))

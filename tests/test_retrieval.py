@@ -15,11 +15,12 @@ from rag.access import PUBLIC
 from rag.assistant import Assistant
 from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
-from rag.fusion import Fusion, keyword_evidence
+from rag.fusion import Fusion
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
 from rag.store.morphemes import tokenize
+from rag.store.sparse_index import keyword_evidence
 from tests.conftest import KorQuAD
 
 DIM = 8

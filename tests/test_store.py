@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,6 @@ from rag.errors import (
     EmbeddingMismatchError,
 )
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
-from rag.store.store import DATABASE_FILE
 
 DIM = 8
 
@@ -175,23 +173,3 @@ def test_failed_commit_leaves_store_unchanged(filled: Path):
         with pytest.raises(Exception, match="UNIQUE"):
             store.commit("c", [duplicate], removals=["a"])
         assert counts(store) == (2, 5, 5)
-
-
-def test_a_store_from_before_document_counts_gets_them_on_open(filled: Path):
-    with Store(filled) as store:
-        picture = NewChunk(
-            id="p", ordinal=0, text="a chart", tokens=2, vector=unit(7), kind="image",
-            image_sha256="ab" * 32,
-        )  # fmt: skip
-        store.commit("c", [DocumentUpdate(update("p", []).document, [picture])])
-        before = store.collection("c")
-        listed = {d.id: d.chunks for d in store.documents("c")}
-    assert (before.documents, before.chunks, before.images) == (3, 6, 1)
-    connection = sqlite3.connect(filled / DATABASE_FILE)
-    with connection:  # what an older release's documents table looked like
-        connection.execute("ALTER TABLE documents DROP COLUMN chunk_count")
-        connection.execute("ALTER TABLE documents DROP COLUMN image_count")
-    connection.close()
-    with Store(filled) as store:
-        assert store.collection("c") == before
-        assert {d.id: d.chunks for d in store.documents("c")} == listed == {"a": 3, "b": 2, "p": 1}

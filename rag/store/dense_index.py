@@ -1,11 +1,11 @@
 """The FAISS view of one collection: fast to search, cheap to lose, sized to the collection.
 
-SQLite holds every vector; this index is a cache of them tagged with the commit sequence it
-reflects. On open it loads the newest checkpoint and catches up by set difference against the
-vector ids in SQLite (ids added since are read back, ids gone are removed), so it is correct
-after any crash, concurrent writer or deleted file, and only pays for what changed. A missing,
-truncated or foreign file is rebuilt from the rows. Checkpoints are FAISS's own binary format,
-published atomically (see :mod:`rag.store.checkpoint`): nothing is unpickled.
+SQLite holds every vector; this index is a cache of them that follows the commit sequence like
+every view (:mod:`rag.store.view`: load, catch up by vector-id difference, apply, checkpoint).
+Checkpoints are FAISS's own binary format, published atomically: nothing is unpickled. A loaded
+checkpoint is trusted only after its layout, metric and size match its manifest and a sample of
+its vectors equals the SQLite rows of the same ids (which catches a file whose ids were
+shuffled); anything else is rebuilt from the rows.
 
 The index kind follows the collection's size (:class:`IndexPolicy`). Up to ``exact_max`` chunks
 (50k) an exact inner-product scan is both the most accurate and fast enough: it is bound by
@@ -23,29 +23,32 @@ lists or graph neighbourhoods; then the readable vectors are scored exactly from
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import faiss
 import numpy as np
 
-from rag.store.checkpoint import publish, read_manifest
+from rag.store.checkpoint import UnusableCheckpointError, expect, whole_number
+from rag.store.commit import CommitDelta
 from rag.store.database import Database
+from rag.store.view import View
 from rag.store.visibility import Visible
+from rag.threads import single_thread
 
 logger = logging.getLogger(__name__)
 
 IndexKind = Literal["flat", "ivf-flat", "ivf-pq", "hnsw"]
-FORMAT = 2
 # Readable-vector counts at or below this are scored exactly when the index is approximate.
 EXACT_FILTER_MAX = 20_000
 # Below this an approximate index has nothing to gain (and IVF too little to train on).
 MIN_APPROXIMATE = 1_000
+# Vectors of a loaded checkpoint compared with SQLite before it is trusted.
+_VERIFY_SAMPLE = 16
 
 
 @dataclass(frozen=True)
@@ -78,20 +81,18 @@ class IndexPolicy:
         return "flat"
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run one query on one OpenMP thread.
-
-    A single query is too small to split: on a 2-core machine shared with an embedder, FAISS's
-    threads mostly wait for each other (measured 0.1 ms on one thread vs 0.7-1.3 ms on two for
-    2k vectors, 16 vs 34 ms for 100k). The setting is process-wide, so it is restored after.
-    """
-    previous = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(previous)
+def _kind_of(index: faiss.Index) -> str | None:
+    """Which of our layouts a loaded index has (None: none of them)."""
+    if index.metric_type != faiss.METRIC_INNER_PRODUCT:
+        return None
+    if isinstance(index, faiss.IndexIDMap2):
+        inner = faiss.downcast_index(index.index)
+        if isinstance(inner, faiss.IndexHNSWFlat):
+            return "hnsw"
+        return "flat" if isinstance(inner, faiss.IndexFlat) else None
+    if isinstance(index, faiss.IndexIVFPQ):
+        return "ivf-pq"
+    return "ivf-flat" if isinstance(index, faiss.IndexIVFFlat) else None
 
 
 def _nlist(count: int) -> int:
@@ -99,43 +100,34 @@ def _nlist(count: int) -> int:
     return int(max(1, min(65536, round(math.sqrt(count)), count // 39)))
 
 
-class DenseIndex:
+class DenseIndex(View):
     """Inner-product search over normalized vectors, with SQLite vector ids as FAISS ids.
 
     Args:
         folder: This collection's folder for checkpoints.
+        collection: The collection it indexes.
+        database: Where the vectors come from.
         dimension: Vector size; a checkpoint of another size is discarded.
         policy: Which index kind to use at which size.
 
     """
 
-    def __init__(self, folder: Path, dimension: int, policy: IndexPolicy | None = None) -> None:
-        self.folder = folder
+    FORMAT = 2
+
+    def __init__(
+        self,
+        folder: Path,
+        collection: str,
+        database: Database,
+        dimension: int,
+        policy: IndexPolicy | None = None,
+    ) -> None:
+        super().__init__(folder, collection, database)
         self.dimension = dimension
         self.policy = policy or IndexPolicy()
-        self.seq = 0
-        self.dirty = False
         self.kind = "flat"
         self.trained_on = 0  # chunks the IVF quantizer was trained for
         self._index: faiss.Index = self._empty("flat")
-        self._database: Database | None = None
-        self._collection = ""
-
-    @classmethod
-    def open(
-        cls,
-        folder: Path,
-        collection: str,
-        dimension: int,
-        database: Database,
-        policy: IndexPolicy | None = None,
-    ) -> DenseIndex:
-        """Load the newest checkpoint (or start empty) and catch up with ``database``."""
-        view = cls(folder, dimension, policy)
-        view._database, view._collection = database, collection
-        view._load_checkpoint()
-        view.catch_up(database, collection)
-        return view
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -154,25 +146,66 @@ class DenseIndex:
             return faiss.IndexIDMap2(inner)
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dimension))
 
-    def _load_checkpoint(self) -> None:
-        manifest = read_manifest(self.folder)
-        if manifest is None:
-            return
-        if manifest.get("format") != FORMAT or manifest.get("dimension") != self.dimension:
-            logger.warning("discarding %s: built for another embedder or format", self.folder)
-            return
+    def _read(self, manifest: Mapping[str, Any], seq: int) -> None:
+        expect(manifest, "dimension", self.dimension)
+        name = f"index.{seq}.faiss"
+        expect(manifest, "file", name)
+        kind, trained_on = manifest.get("kind"), whole_number(manifest, "trained_on")
+        index = faiss.read_index(str(self.folder / name))
+        if _kind_of(index) != kind or index.d != self.dimension:
+            msg = f"the file is not a {self.dimension}-d {kind} index"
+            raise UnusableCheckpointError(msg)
+        self._index, self.kind, self.trained_on = index, str(kind), trained_on
+        self._verify()
+
+    def _verify(self) -> None:
+        """Check a loaded index against SQLite: unique ids, and sampled vectors are theirs.
+
+        A view whose ids were shuffled (a damaged or hand-edited file) would pass every size
+        check and serve the wrong passages; comparing a few of its vectors with the rows of
+        the same ids catches that for the cost of a few lookups.
+        """
+        ids = np.sort(self.ids())
+        if len(ids) and (ids[0] < 1 or bool(np.any(ids[1:] == ids[:-1]))):
+            msg = "the index holds repeated or invalid ids"
+            raise UnusableCheckpointError(msg)
+        picks = np.unique(np.linspace(0, len(ids) - 1, min(len(ids), _VERIFY_SAMPLE)).astype(int))
+        sample = ids[picks] if len(ids) else ids
+        for found, stored in self.database.iter_vectors(self.collection, sample, self.dimension):
+            held = self._reconstruct(found)
+            if self.kind == "ivf-pq":  # lossy codes: each must be nearest its own row
+                similarity = held @ stored.T
+                matches = similarity.diagonal() >= similarity.max(axis=1) - 1e-4
+            else:
+                matches = np.isclose(held, stored, atol=1e-4).all(axis=1)
+            if not matches.all():
+                msg = "its vectors do not match the stored ones under the same ids"
+                raise UnusableCheckpointError(msg)
+
+    def _reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """The vectors the index holds under ``ids`` (all present)."""
+        if not isinstance(self._index, faiss.IndexIVF):
+            return np.vstack([self._index.reconstruct(int(i)) for i in ids])
+        # IVF finds a vector by id only through a direct map; drop it after (it slows adds).
+        self._index.set_direct_map_type(faiss.DirectMap.Hashtable)
         try:
-            index = faiss.read_index(str(self.folder / manifest["file"]))
-        except (RuntimeError, KeyError, TypeError) as error:  # truncated or foreign: rebuild
-            logger.warning("rebuilding %s: unreadable checkpoint (%s)", self.folder, error)
-            return
-        if index.d != self.dimension or index.ntotal != manifest.get("count"):
-            logger.warning("rebuilding %s: checkpoint does not match its manifest", self.folder)
-            return
-        self._index = index
-        self.kind = str(manifest.get("kind", "flat"))
-        self.trained_on = int(manifest.get("trained_on", 0))
-        self.seq = int(manifest["seq"])
+            return np.vstack([self._index.reconstruct(int(i)) for i in ids])
+        finally:
+            self._index.set_direct_map_type(faiss.DirectMap.NoMap)
+
+    def _clear(self) -> None:
+        self.kind, self.trained_on = "flat", 0
+        self._index = self._empty("flat")
+
+    def _files(self) -> tuple[dict[str, Callable[[str], object]], dict[str, Any]]:
+        name = f"index.{self.seq}.faiss"
+        manifest = {
+            "dimension": self.dimension,
+            "kind": self.kind,
+            "trained_on": self.trained_on,
+            "file": name,
+        }
+        return {name: lambda tmp: faiss.write_index(self._index, tmp)}, manifest
 
     # --- keeping up with SQLite --------------------------------------------------------------
 
@@ -188,38 +221,22 @@ class DenseIndex:
             return np.concatenate(parts) if parts else np.empty(0, np.int64)
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
-    def catch_up(self, database: Database, collection: str) -> None:
-        """Make the index hold exactly the vectors SQLite holds for ``collection``."""
-        self._database, self._collection = database, collection
-        target_seq = database.last_seq(collection)
-        if target_seq == self.seq:
+    def _follow(self, stale: np.ndarray, missing: np.ndarray, *, fresh: bool) -> None:
+        count = len(self) - len(stale) + len(missing)
+        if self._fit(count, removing=len(stale)):
             return
-        wanted = database.vector_ids(collection)
-        present = self.ids()
-        stale = np.setdiff1d(present, wanted, assume_unique=True)
-        if self._fit(len(wanted), removing=len(stale)):
-            self.seq = target_seq
-            return
-        missing = np.setdiff1d(wanted, present, assume_unique=True)
         self.remove(stale)
-        # A fresh view reads the table in one scan instead of looking up every id.
-        which = None if len(missing) == len(wanted) else missing
-        for ids, matrix in database.iter_vectors(collection, which, self.dimension):
+        which = None if fresh else missing
+        for ids, matrix in self.database.iter_vectors(self.collection, which, self.dimension):
             self.add(ids, matrix)
-        self.seq = target_seq
-        self.dirty = self.dirty or bool(len(stale) or len(missing))
 
-    def apply(
-        self, seq: int, removed: np.ndarray, added_ids: np.ndarray, added: np.ndarray
-    ) -> None:
-        """Follow one commit made by this process without re-reading SQLite."""
-        self.seq = seq
-        self.dirty = True
-        if self._fit(len(self) - len(removed) + len(added_ids), removing=len(removed)):
+    def _apply(self, delta: CommitDelta) -> None:
+        # The commit carries its vectors: nothing to read back.
+        count = len(self) - len(delta.removed_ids) + len(delta.added_ids)
+        if self._fit(count, removing=len(delta.removed_ids)):
             return
-        self.remove(removed)
-        if len(added_ids):
-            self.add(added_ids, added)
+        self.remove(delta.removed_ids)
+        self.add(delta.added_ids, delta.added_vectors)
 
     def _fit(self, count: int, removing: int) -> bool:
         """Rebuild from SQLite if ``count`` chunks call for another index; True if rebuilt.
@@ -236,27 +253,22 @@ class DenseIndex:
         return True
 
     def _rebuild(self, kind: str) -> None:
-        if self._database is None:
-            msg = "DenseIndex needs its database to rebuild; open it with DenseIndex.open"
-            raise RuntimeError(msg)
-        count = len(self._database.vector_ids(self._collection))
+        count = len(self.database.vector_ids(self.collection))
         logger.info("building a %s index of %d vectors for %s", kind, count, self.folder)
         self.kind, self.trained_on = kind, count
         self._index = self._empty(kind)
         if isinstance(self._index, faiss.IndexIVF):
             self._train()
-        for ids, matrix in self._database.iter_vectors(self._collection, None, self.dimension):
+        for ids, matrix in self.database.iter_vectors(self.collection, None, self.dimension):
             self.add(ids, matrix)
-        self.dirty = True
 
     def _train(self) -> None:
-        assert self._database is not None
-        ids = self._database.vector_ids(self._collection)
+        ids = self.database.vector_ids(self.collection)
         # ~64 points per list is plenty for k-means on embeddings, and keeps training seconds.
         sample_size = min(len(ids), 64 * self._index.nlist)
         sample = np.sort(np.random.default_rng(0).choice(ids, sample_size, replace=False))
         matrix = np.vstack(
-            [m for _, m in self._database.iter_vectors(self._collection, sample, self.dimension)]
+            [m for _, m in self.database.iter_vectors(self.collection, sample, self.dimension)]
         )
         self._index.train(matrix)
 
@@ -289,7 +301,7 @@ class DenseIndex:
         if visible is not None and self.kind != "flat" and visible.count <= EXACT_FILTER_MAX:
             return self._exact_over(matrix[0], k, visible)
         params = self._params(visible.selector if visible is not None else None)
-        with _one_thread():
+        with single_thread():
             scores, ids = self._index.search(matrix, min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
@@ -301,13 +313,10 @@ class DenseIndex:
         return faiss.SearchParameters(sel=selector) if selector is not None else None
 
     def _exact_over(self, query: np.ndarray, k: int, visible: Visible) -> list[tuple[int, float]]:
-        assert self._database is not None
         readable = np.flatnonzero(visible.allowed).astype(np.int64)
         found = [
             (ids, matrix @ query)
-            for ids, matrix in self._database.iter_vectors(
-                self._collection, readable, self.dimension
-            )
+            for ids, matrix in self.database.iter_vectors(self.collection, readable, self.dimension)
         ]
         if not found:
             return []
@@ -315,20 +324,3 @@ class DenseIndex:
         scores = np.concatenate([f[1] for f in found])
         top = np.argsort(-scores, kind="stable")[:k]
         return [(int(ids[i]), float(scores[i])) for i in top]
-
-    # --- checkpoints -------------------------------------------------------------------------
-
-    def save(self) -> None:
-        """Write a checkpoint atomically, then drop older ones."""
-        name = f"index.{self.seq}.faiss"
-        manifest = {
-            "format": FORMAT,
-            "seq": self.seq,
-            "count": len(self),
-            "dimension": self.dimension,
-            "kind": self.kind,
-            "trained_on": self.trained_on,
-            "file": name,
-        }
-        publish(self.folder, {name: lambda tmp: faiss.write_index(self._index, tmp)}, manifest)
-        self.dirty = False

@@ -1,8 +1,9 @@
 """Content-addressed image files: normalized copies and thumbnails under ``data_dir/images``.
 
 Images are stored once per distinct content (sha256 of the normalized PNG), so the same logo in
-a hundred PDFs costs one file, and a chunk only needs the hash. Files are written atomically
-(temp + rename) so a crash never leaves a half image behind a valid hash.
+a hundred PDFs costs one file, and a chunk only needs the hash. Files are written with
+:func:`rag.files.atomic_write` (dot-named temp file, fsync, rename) so a crash never leaves a half
+image behind a valid hash, only a dot-named temp file that the next sweep deletes.
 
 Because files are shared, removing a document cannot just delete "its" images: a sweep deletes
 every file that no chunk refers to. An ingest stores a figure *before* the commit that refers
@@ -23,6 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image
+
+from rag.files import atomic_write
 
 THUMBNAIL_SIZE = (256, 256)
 
@@ -54,19 +57,20 @@ class ImageFiles:
         sha256 = hashlib.sha256(data).hexdigest()
         target = self.path(sha256)
         if not target.exists():
-            _write_atomic(target, data)
+            atomic_write(target, data)
         thumb = self.thumbnail_path(sha256)
         if not thumb.exists():
             small = image.convert("RGB")
             small.thumbnail(THUMBNAIL_SIZE)
             out = io.BytesIO()
             small.save(out, format="JPEG", quality=85)
-            _write_atomic(thumb, out.getvalue())
+            atomic_write(thumb, out.getvalue())
         return sha256
 
     def open(self, sha256: str) -> Image.Image:
-        """Load a stored image (our own normalized file, so no limits are needed)."""
-        with Image.open(self.path(sha256)) as stored:
+        """Load a stored image (our own normalized PNG, so no size limits are needed)."""
+        # Only the PNG decoder: a file under our hash is ours, and no other plugin gets a say.
+        with Image.open(self.path(sha256), formats=["PNG"]) as stored:
             return stored.convert("RGB")
 
     @contextmanager
@@ -114,10 +118,3 @@ class ImageFiles:
             yield descriptor
         finally:
             os.close(descriptor)  # closing releases the flock
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)

@@ -112,7 +112,6 @@ class CommitResult:
     seq: int
     chunks_added: int
     chunks_removed: int
-    documents_written: int
     documents_removed: int
 
 

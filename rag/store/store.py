@@ -1,18 +1,21 @@
-"""The store: SQLite as the log, one FAISS view per collection, behind one small API.
+"""The store: SQLite as the log, a FAISS and a BM25 view per collection, behind one small API.
 
-Writers call :meth:`Store.commit`; readers call :meth:`Store.search`. Views load lazily on first
-use (listing documents never touches FAISS) and, before each search, check the collection's
-commit sequence so that a commit made by another process (the CLI while the UI runs) becomes
-visible without a restart.
+Writers call :meth:`Store.commit`; readers call :meth:`Store.search` and its kin. Views (dense
+and sparse alike, :class:`rag.store.view.View`) load lazily on first use (listing documents
+never touches FAISS), follow each commit made through this store, and before each search check
+the collection's commit sequence, so that a commit made by another process (the CLI while the
+UI runs) becomes visible without a restart. Callers read through the store's methods, never
+through its database.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 import numpy as np
 
@@ -37,9 +40,11 @@ from rag.store.records import (
     StoredChunk,
 )
 from rag.store.sparse_index import SparseIndex
+from rag.store.view import View
 from rag.store.visibility import Visible
 
 DATABASE_FILE = "store.sqlite3"
+V = TypeVar("V", bound=View)
 # Collection names become folder names: letters (any script), digits, '_', '-', '.'.
 _COLLECTION_NAME = re.compile(r"^\w[\w.-]{0,63}$")
 
@@ -70,8 +75,8 @@ class Store:
         self.database = Database(self.data_dir / DATABASE_FILE)
         self.images = ImageFiles(self.data_dir / "images")
         self.index_policy = index_policy or IndexPolicy()
-        self._views: dict[str, DenseIndex] = {}
-        self._sparse: dict[str, SparseIndex] = {}
+        # Loaded views by (kind, collection): every kind follows commits the same way.
+        self._views: dict[tuple[type[View], str], View] = {}
         self._visible: dict[tuple[str, int, Access], Visible | None] = {}
         self._lock = threading.RLock()
 
@@ -137,11 +142,11 @@ class Store:
         return self.database.document(collection, document_id)
 
     def document_chunks(self, collection: str, document_id: str) -> list[StoredChunk]:
-        """The chunks of one document in reading order."""
+        """The chunks of one document in reading order (none when it does not exist)."""
         return self.database.document_chunks(collection, document_id)
 
     def document_vectors(self, collection: str, document_id: str) -> dict[str, np.ndarray]:
-        """Chunk id -> stored vector for one document (lets a changed file reuse embeddings)."""
+        """Chunk id -> stored vector of one document (a changed file reuses its embeddings)."""
         return self.database.document_vectors(collection, document_id)
 
     def find_documents(self, collection: str, id_or_path: str) -> list[DocumentRecord]:
@@ -175,14 +180,9 @@ class Store:
         """Replace ``updates``' documents and delete ``removals`` in one transaction."""
         with self._lock:
             delta = self.database.commit(collection, updates, removals)
-            view = self._views.get(collection)
-            if view is not None:
-                if view.seq == delta.previous_seq:
-                    view.apply(
-                        delta.result.seq, delta.removed_ids, delta.added_ids, delta.added_vectors
-                    )
-                else:  # another process committed in between: let the view diff itself
-                    view.catch_up(self.database, collection)
+            for (_, name), view in self._views.items():
+                if name == collection:
+                    view.apply(delta)
         return delta.result
 
     def remove_documents(self, collection: str, document_ids: Sequence[str]) -> CommitResult:
@@ -214,29 +214,45 @@ class Store:
     def flush(self) -> None:
         """Checkpoint every view that changed since it was loaded or saved."""
         with self._lock:
-            for view in [*self._views.values(), *self._sparse.values()]:
-                if view.dirty:
-                    view.save()
+            for view in self._views.values():
+                view.checkpoint()
 
     # --- reads -------------------------------------------------------------------------------
 
     def dense_view(self, collection: str) -> DenseIndex:
         """The collection's FAISS view, loaded on first use and kept current."""
+        return self._view(
+            DenseIndex,
+            collection,
+            lambda: DenseIndex(
+                self.data_dir / "faiss" / collection,
+                collection,
+                self.database,
+                self._dimension(collection),
+                self.index_policy,
+            ),
+        )
+
+    def sparse_view(self, collection: str) -> SparseIndex:
+        """The collection's BM25 view, loaded (or built) on first use and kept current."""
+        return self._view(
+            SparseIndex,
+            collection,
+            lambda: SparseIndex(self.data_dir / "bm25" / collection, collection, self.database),
+        )
+
+    def _view(self, kind: type[V], collection: str, make: Callable[[], V]) -> V:
+        """The loaded view of ``kind``, caught up; or a new one from ``make``, opened."""
         with self._lock:
-            view = self._views.get(collection)
-            if view is None:
-                dimension = self._dimension(collection)
-                view = DenseIndex.open(
-                    self.data_dir / "faiss" / collection,
-                    collection,
-                    dimension,
-                    self.database,
-                    self.index_policy,
-                )
-                self._views[collection] = view
-            else:
-                view.catch_up(self.database, collection)
-            return view
+            view = self._views.get((kind, collection))
+            if isinstance(view, kind):
+                view.catch_up()
+                return view
+            self._dimension(collection)  # validates the name, says what exists
+            made = make()
+            made.open()
+            self._views[kind, collection] = made
+            return made
 
     def _dimension(self, collection: str) -> int:
         """The collection's vector size, without counting its rows (opening stays O(1))."""
@@ -244,19 +260,6 @@ class Store:
         if dimension is None:
             self.collection(collection)  # raises, naming the collections that exist
         return int(dimension or 0)
-
-    def sparse_view(self, collection: str) -> SparseIndex:
-        """The collection's BM25 view, loaded (or built) on first use and kept current."""
-        with self._lock:
-            view = self._sparse.get(collection)
-            if view is None:
-                self._dimension(collection)  # validates the name, says what exists
-                folder = self.data_dir / "bm25" / collection
-                view = SparseIndex.open(folder, collection, self.database)
-                self._sparse[collection] = view
-            else:
-                view.catch_up(self.database, collection)
-            return view
 
     def visible(self, collection: str, access: Access) -> Visible | None:
         """What ``access`` may read in ``collection``, for the searches; None = everything."""

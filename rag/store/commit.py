@@ -1,0 +1,167 @@
+"""The one write path: a commit replaces some documents and removes others, all or nothing.
+
+A commit runs inside one ``BEGIN IMMEDIATE`` transaction (the caller's) and bumps the commit
+sequence, so a reader, or a process killed with -9 half-way through an ingest, only ever sees
+whole commits. It reports the vector ids it removed and added with the added vectors, so a view
+loaded in this process can follow without re-reading the table.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.store.records import CommitResult, DocumentUpdate
+
+
+@dataclass(frozen=True)
+class CommitDelta:
+    """A commit and the vector ids it removed and added."""
+
+    result: CommitResult
+    previous_seq: int
+    removed_ids: np.ndarray
+    added_ids: np.ndarray
+    added_vectors: np.ndarray
+
+
+def create_collection(
+    conn: sqlite3.Connection, name: str, embedding_model: str, dimension: int
+) -> None:
+    """Create ``name`` unless it exists (the caller checks the embedder matches)."""
+    conn.execute(
+        "INSERT OR IGNORE INTO collections(name, embedding_model, dimension, created_at) "
+        "VALUES (?, ?, ?, ?)",
+        (name, embedding_model, dimension, time.time()),
+    )
+
+
+def write_commit(
+    conn: sqlite3.Connection,
+    collection: str,
+    updates: Sequence[DocumentUpdate],
+    removals: Sequence[str],
+) -> CommitDelta:
+    """Replace ``updates``' documents and delete ``removals`` (inside the caller's transaction).
+
+    Returns:
+        The commit summary plus the vector ids removed and added, and the added vectors.
+
+    """
+    started = time.time()
+    previous_seq = conn.execute(
+        "SELECT last_seq FROM collections WHERE name = ?", (collection,)
+    ).fetchone()[0]
+    cursor = conn.execute(
+        "INSERT INTO commits(collection, started_at, finished_at, added, removed) "
+        "VALUES (?, ?, ?, 0, 0)",
+        (collection, started, started),
+    )
+    seq = int(cursor.lastrowid or 0)
+    removed_ids = _delete_chunks(conn, collection, [*(u.document.id for u in updates), *removals])
+    conn.executemany(
+        "DELETE FROM documents WHERE collection = ? AND id = ?",
+        [(collection, document_id) for document_id in removals],
+    )
+    newest_before = conn.execute("SELECT COALESCE(MAX(vector_id), 0) FROM chunks").fetchone()[0]
+    rows, vectors = [], []
+    for update in updates:
+        _upsert_document(conn, collection, update, seq)
+        for chunk in update.chunks:
+            vector = np.ascontiguousarray(chunk.vector, dtype=np.float32)
+            vectors.append(vector)
+            rows.append(
+                (collection, chunk.id, update.document.id, chunk.kind, chunk.ordinal, chunk.page,
+                 chunk.text, chunk.image_sha256, chunk.tokens, vector.tobytes(), seq)
+            )  # fmt: skip
+    # One executemany for all chunks (bulk loads of 100k+ rows); AUTOINCREMENT ids grow in
+    # insertion order inside this exclusive transaction, so reading back this commit's ids in
+    # id order pairs them with ``vectors``.
+    conn.executemany(
+        """
+        INSERT INTO chunks(collection, id, document_id, kind, ordinal, page, text,
+                           image_sha256, tokens, vector, seq)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        rows,
+    )
+    added_ids = np.fromiter(
+        (
+            row[0]
+            for row in conn.execute(
+                "SELECT vector_id FROM chunks WHERE vector_id > ? AND seq = ? ORDER BY vector_id",
+                (newest_before, seq),
+            )
+        ),
+        dtype=np.int64,
+    )
+    conn.execute(
+        "UPDATE commits SET finished_at = ?, added = ?, removed = ? WHERE seq = ?",
+        (time.time(), len(added_ids), len(removed_ids), seq),
+    )
+    conn.execute("UPDATE collections SET last_seq = ? WHERE name = ?", (seq, collection))
+    result = CommitResult(
+        seq=seq,
+        chunks_added=len(added_ids),
+        chunks_removed=len(removed_ids),
+        documents_removed=len(removals),
+    )
+    return CommitDelta(
+        result=result,
+        previous_seq=int(previous_seq),
+        removed_ids=removed_ids,
+        added_ids=added_ids,
+        added_vectors=np.vstack(vectors) if vectors else np.empty((0, 0)),
+    )
+
+
+def _delete_chunks(
+    conn: sqlite3.Connection, collection: str, document_ids: Sequence[str]
+) -> np.ndarray:
+    removed: list[int] = []
+    for document_id in document_ids:
+        rows = conn.execute(
+            "DELETE FROM chunks WHERE collection = ? AND document_id = ? RETURNING vector_id",
+            (collection, document_id),
+        ).fetchall()
+        removed.extend(int(row[0]) for row in rows)
+    return np.asarray(removed, dtype=np.int64)
+
+
+def _upsert_document(
+    conn: sqlite3.Connection, collection: str, update: DocumentUpdate, seq: int
+) -> None:
+    document = update.document
+    images = sum(1 for chunk in update.chunks if chunk.kind == "image")
+    conn.execute(
+        """
+        INSERT INTO documents(collection, id, source_path, content_sha256, size, mtime, groups,
+                              ingested_at, seq, metadata, chunk_count, image_count)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(collection, id) DO UPDATE SET
+            source_path = excluded.source_path, content_sha256 = excluded.content_sha256,
+            size = excluded.size, mtime = excluded.mtime, groups = excluded.groups,
+            ingested_at = excluded.ingested_at, seq = excluded.seq,
+            metadata = excluded.metadata, chunk_count = excluded.chunk_count,
+            image_count = excluded.image_count
+        """,
+        (
+            collection,
+            document.id,
+            document.source_path,
+            document.content_sha256,
+            document.size,
+            document.mtime,
+            json.dumps(sorted(document.groups)),
+            time.time(),
+            seq,
+            json.dumps(dict(document.metadata), ensure_ascii=False),
+            len(update.chunks),
+            images,
+        ),
+    )

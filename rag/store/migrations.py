@@ -1,0 +1,126 @@
+"""The database schema as numbered steps, tracked with SQLite's ``PRAGMA user_version``.
+
+A store's file records how many steps it has had; opening it runs the rest, in order, in the
+same ``BEGIN IMMEDIATE`` transaction that bumps the number, so a crash mid-upgrade leaves the
+old version and two processes opening one store upgrade it once. Steps are append-only: a
+released step is never edited (a store that ran it would not run it again), a change is a new
+step. A file whose number is above the steps this code knows comes from a newer release and is
+refused rather than guessed at.
+
+Version 0 is a store written before versioning (the stop-8 format, pinned by
+``tests/fixtures/store-stop8``) or a new, empty file. Step 1 creates the stop-8 schema with
+``IF NOT EXISTS``, so it is correct for both without looking at which columns exist.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from rag.errors import StoreError
+
+Step = Callable[[sqlite3.Connection], None]
+
+
+def _stop8_schema(conn: sqlite3.Connection) -> None:
+    """1: collections, commits, documents (with metadata and counts), chunks with vectors."""
+    for statement in _STOP8_SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+# ``vector_id`` is AUTOINCREMENT, not a plain rowid, so an id is never reused after a delete
+# and a stale FAISS view can never point at a different chunk than the one it was built from.
+_STOP8_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS collections (
+    name            TEXT PRIMARY KEY,
+    embedding_model TEXT NOT NULL,
+    dimension       INTEGER NOT NULL,
+    created_at      REAL NOT NULL,
+    last_seq        INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS commits (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection  TEXT NOT NULL,
+    started_at  REAL NOT NULL,
+    finished_at REAL NOT NULL,
+    added       INTEGER NOT NULL,
+    removed     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    collection     TEXT NOT NULL REFERENCES collections(name) ON DELETE CASCADE,
+    id             TEXT NOT NULL,
+    source_path    TEXT NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    size           INTEGER NOT NULL,
+    mtime          REAL NOT NULL,
+    groups         TEXT NOT NULL DEFAULT '[]',
+    ingested_at    REAL NOT NULL,
+    seq            INTEGER NOT NULL,
+    metadata       TEXT NOT NULL DEFAULT '{}',
+    chunk_count    INTEGER NOT NULL DEFAULT 0,
+    image_count    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (collection, id)
+);
+CREATE INDEX IF NOT EXISTS documents_by_path ON documents(collection, source_path);
+CREATE TABLE IF NOT EXISTS chunks (
+    vector_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection   TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    document_id  TEXT NOT NULL,
+    kind         TEXT NOT NULL DEFAULT 'text',
+    ordinal      INTEGER NOT NULL,
+    page         INTEGER,
+    text         TEXT NOT NULL,
+    image_sha256 TEXT,
+    tokens       INTEGER NOT NULL,
+    vector       BLOB NOT NULL,
+    seq          INTEGER NOT NULL,
+    UNIQUE (collection, id),
+    FOREIGN KEY (collection, document_id)
+        REFERENCES documents(collection, id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(collection, document_id);
+CREATE INDEX IF NOT EXISTS chunks_by_image ON chunks(image_sha256) WHERE image_sha256 IS NOT NULL
+"""
+
+
+def _store_identity(conn: sqlite3.Connection) -> None:
+    """2: a store id, which view checkpoints carry, so views of another store are discarded.
+
+    A store rebuilt in the same folder (its SQLite file deleted) hands out the same vector ids
+    again; without the id, the old FAISS and BM25 files would be caught up by id and serve the
+    old store's passages. The unversioned ``schema_version`` row goes: ``user_version`` is it.
+    """
+    conn.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)", (str(uuid.uuid4()),)
+    )
+    conn.execute("DELETE FROM meta WHERE key = 'schema_version'")
+
+
+STEPS: tuple[Step, ...] = (_stop8_schema, _store_identity)
+LATEST = len(STEPS)
+
+
+def upgrade(conn: sqlite3.Connection, path: Path) -> None:
+    """Run the steps ``path`` has not had (inside the caller's ``BEGIN IMMEDIATE``).
+
+    Raises:
+        StoreError: The file was written by a newer release.
+
+    """
+    # Read under the write lock: another process may have upgraded the file a moment ago.
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > LATEST:
+        msg = (
+            f"{path}: store format {version} is newer than this release understands "
+            f"({LATEST}); upgrade bllossom-rag or use another data_dir"
+        )
+        raise StoreError(msg)
+    for step in STEPS[version:]:
+        step(conn)
+    if version < LATEST:
+        conn.execute(f"PRAGMA user_version = {LATEST}")
