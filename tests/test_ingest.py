@@ -447,9 +447,9 @@ def test_a_store_with_absolute_path_ids_keeps_its_documents(
 def test_paths_are_checked_before_anything_is_written(ingestor: Ingestor, tmp_path: Path):
     from rag.errors import IngestError
 
-    nothing = tmp_path / "hangul-only"
+    nothing = tmp_path / "legacy-only"
     nothing.mkdir()
-    for name in ("예산.hwp", "계획.hwp", "매출.xlsx"):
+    for name in ("예산.doc", "계획.doc", "매출.xls"):  # legacy types no loader reads
         (nothing / name).write_bytes(b"\xd0\xcf\x11\xe0 not read")
     (nothing / ".hidden.md").write_text("# hidden")
     good = write_tree(tmp_path / "good")
@@ -459,7 +459,7 @@ def test_paths_are_checked_before_anything_is_written(ingestor: Ingestor, tmp_pa
     with pytest.raises(IngestError) as empty:
         ingestor.ingest([nothing], collection="default")
     assert str(empty.value).startswith(
-        f"no files found in {nothing} (skipped 3 of types no loader reads: .hwp 2, .xlsx 1)"
+        f"no files found in {nothing} (skipped 3 of types no loader reads: .doc 2, .xls 1)"
     )
     assert ingestor.store.collections() == []  # no empty collection, nothing half-done
 
