@@ -488,13 +488,13 @@ def test_ingest_command_reports_a_bad_path_before_loading_the_embedder(
     target = tmp_path / "docs"
     if kind == "nothing readable":
         target.mkdir()
-        (target / "예산.hwp").write_bytes(b"\xd0\xcf\x11\xe0")
+        (target / "예산.doc").write_bytes(b"\xd0\xcf\x11\xe0")
     result = CliRunner().invoke(app, ["ingest", str(target)])
     assert result.exit_code == 1
     expected = (
         f"{target}: no such file or directory"
         if kind == "missing"
-        else f"no files found in {target} (skipped 1 of types no loader reads: .hwp 1)"
+        else f"no files found in {target} (skipped 1 of types no loader reads: .doc 1)"
     )
     assert result.output.startswith(f"Error: {expected}")
     assert "embedding model" not in result.output and result.output.count("\n") == 1
