@@ -18,6 +18,7 @@ from rag.budget import PromptBudget
 from rag.chain import PromptBuilder, build_rag_chain
 from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
+from rag.followup import FollowUps
 from rag.fusion import Fusion
 from rag.kiwi import preload as preload_kiwi
 from rag.llm import ChatBllossom, chat_model, load_processor
@@ -135,7 +136,21 @@ class Assistant:
 
         """
         return build_rag_chain(
-            self.retriever(collection, k, access=access), llm or self.llm, self.prompt_builder
+            self.retriever(collection, k, access=access),
+            llm or self.llm,
+            self.prompt_builder,
+            self.followups,
+        )
+
+    @cached_property
+    def followups(self) -> FollowUps:
+        """How a follow-up's retrieval query is made, from settings (``query_rewrite``)."""
+        settings = self.settings
+        return FollowUps(
+            mode=settings.query_rewrite,
+            decay=settings.history_decay,
+            turns=settings.history_turns,
+            llm=self.llm if settings.query_rewrite == "llm" else None,
         )
 
     @cached_property

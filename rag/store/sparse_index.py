@@ -12,6 +12,10 @@ set difference of vector ids, published atomically, rebuilt when missing or dama
 
 A query scores only readable rows: postings of hidden rows are dropped before accumulation, so
 a restricted chunk never gets a score (access control inside the search, not after it).
+
+A query is a text (each of its distinct tokens weighs 1) or terms with weights: BM25 is a sum
+over the query's terms, so a weighted query scales each term's postings and its share of the
+keyword evidence. A chat follow-up uses that to count the words of earlier turns for less.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import io
 import json
 import logging
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +43,9 @@ FORMAT = 1
 K1 = 0.9
 B = 0.75
 _TOKENIZE_BATCH = 2048
+
+# A question, or its terms with weights (a term that is not a token of the index matches nothing).
+KeywordQuery = str | Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -184,30 +192,34 @@ class SparseIndex:
 
     # --- search ------------------------------------------------------------------------------
 
-    def search(self, query: str, k: int, visible: Visible | None = None) -> list[tuple[int, float]]:
+    def search(
+        self, query: KeywordQuery, k: int, visible: Visible | None = None
+    ) -> list[tuple[int, float]]:
         """The ``k`` best readable chunks for ``query`` by BM25, best first, with scores.
 
         Args:
-            query: The question text.
+            query: The question text, or its terms with weights.
             k: How many results.
             visible: The readable ids; None when the caller may read every chunk.
 
         """
         return self.match(query, visible).top(k)
 
-    def match(self, query: str, visible: Visible | None = None) -> KeywordMatch:
-        """Score every readable chunk that shares a term with ``query``."""
-        tokens = set(tokenize(query))
-        known = np.fromiter(
-            sorted(self.vocabulary[t] for t in tokens if t in self.vocabulary), dtype=np.int64
-        )
+    def match(self, query: KeywordQuery, visible: Visible | None = None) -> KeywordMatch:
+        """Score every readable chunk that shares a term with ``query`` (text or weighted terms)."""
+        terms = dict.fromkeys(tokenize(query), 1.0) if isinstance(query, str) else dict(query)
+        found = sorted((self.vocabulary[t], w) for t, w in terms.items() if t in self.vocabulary)
+        known = np.array([term for term, _ in found], dtype=np.int64)
+        scale = np.array([weight for _, weight in found], dtype=np.float32)
         empty = KeywordMatch(np.empty(0, np.int64), np.empty(0, np.float32), 0.0)
         if not len(known) or not len(self):
             return empty
         postings = self._weights()
         starts, ends = postings.indptr[known], postings.indptr[known + 1]
         rows = np.concatenate([postings.indices[s:e] for s, e in zip(starts, ends, strict=True)])
-        weights = np.concatenate([postings.data[s:e] for s, e in zip(starts, ends, strict=True)])
+        weights = np.concatenate(
+            [postings.data[s:e] * w for s, e, w in zip(starts, ends, scale, strict=True)]
+        )
         if visible is not None:
             readable = self._readable_rows(visible)[rows]
             rows, weights = rows[readable], weights[readable]
@@ -221,8 +233,10 @@ class SparseIndex:
         ]
         # Unknown query words count as the rarest (idf of a term in no document).
         rarest = float(np.log1p((len(self) + 0.5) / 0.5))
-        query_idf = [*self._idf[known], *([rarest] * (len(tokens) - len(known)))]
-        matched_idf = self._idf[np.intersect1d(known, best_terms)]
+        unknown = [w for t, w in terms.items() if t not in self.vocabulary]
+        query_idf = [*(self._idf[known] * scale), *(rarest * w for w in unknown)]
+        matched = np.isin(known, best_terms)
+        matched_idf = (self._idf[known[matched]] * scale[matched]).tolist()
         return KeywordMatch(self.ids[candidates], scores, keyword_evidence(query_idf, matched_idf))
 
     def _readable_rows(self, visible: Visible) -> np.ndarray:
