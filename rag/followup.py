@@ -7,9 +7,13 @@ searched:
 - ``mix`` (the default) needs no model call. The follow-up and the earlier user turns are
   searched together, each earlier turn weighing ``history_decay`` times the turn after it (1, then
   0.5, 0.25, ...). The dense search embeds every turn (one batched call) and searches with the
-  weighted sum of their vectors, normalized; the keyword search weights each term by the latest
-  turn that has it. It is deterministic and cheap, it works with any generator (the offline
-  tiny one included), and a change of topic costs little: the new turn outweighs each old one.
+  weighted sum of their vectors, normalized. The keyword search gives each term the weight of
+  the latest turn that has it, squared (0.25 for the previous question): the previous question's
+  exact words are all in the passage that answered it, so at full weight they pull that passage
+  back above the new one, while the dense mix only moves the query toward the topic (on the
+  benchmark's conversations, squaring gained 5-10 points of recall@1 at equal recall@5). It is
+  deterministic and cheap, it works with any generator (the offline tiny one included), and a
+  change of topic costs little: the new turn outweighs each old one.
 - ``llm``: the generator first rewrites the follow-up into a standalone question, in the
   question's language, and that is searched alone. It can resolve what a bag of words cannot
   ("그 사람의 고향은?"), but costs one generation per follow-up and is only as good as the model;
@@ -75,14 +79,14 @@ class RetrievalQuery:
         return "\n".join(text for text, _ in self.turns)
 
     def keywords(self) -> KeywordQuery:
-        """The text itself for one turn; else each term at the weight of the latest turn with it."""
+        """The text itself for one turn; else each term at the squared weight of its latest turn."""
         if len(self.turns) == 1:
             return self.turns[0][0]
         weights: dict[str, float] = {}
         tokens = tokenize_many([text for text, _ in self.turns])
         for terms, (_, weight) in zip(tokens, self.turns, strict=True):
             for term in terms:
-                weights[term] = max(weights.get(term, 0.0), weight)
+                weights[term] = max(weights.get(term, 0.0), weight**2)
         return weights
 
     def vector(self, embeddings: SentenceTransformerEmbeddings) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from ui.cli import (  # noqa: F401  (registers commands)
     ask_command,
+    chat_command,
     docs_command,
     eval_command,
     ingest_command,
