@@ -24,7 +24,7 @@ from rag.kiwi import preload as preload_kiwi
 from rag.llm import ChatBllossom, chat_model, load_processor
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import RetrievalMode, StoreRetriever
-from rag.store import IndexPolicy, Store
+from rag.store import CollectionInfo, IndexPolicy, Store
 
 
 class Assistant:
@@ -75,6 +75,14 @@ class Assistant:
         if not self.settings.reranker_model:
             return None
         return CrossEncoderReranker.load(self.settings.reranker_model, device=self.settings.device)
+
+    def readable_collections(self, access: Access) -> list[CollectionInfo]:
+        """The collections holding something ``access`` may read, with the counts of that.
+
+        A collection whose every document is restricted to other groups is not listed at all:
+        its name, size and embedder are metadata about documents the caller may not see.
+        """
+        return [info for info in self.store.collections(access) if info.documents]
 
     def retriever(
         self,

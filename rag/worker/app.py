@@ -36,15 +36,17 @@ from starlette.routing import Route
 
 from rag.errors import BllossomRagError
 from rag.llm import ChatBllossom, EncodedPrompt
-from rag.worker.admission import Admission, QueueFullError
+from rag.worker.admission import Admission
 from rag.worker.estimate import PromptFloor
-from rag.worker.generation import Event, Generation
+from rag.worker.generation import Generation
+from rag.worker.limits import RequestLimits
 from rag.worker.metrics import Metrics
 from rag.worker.middleware import CountRequests, RequireAPIKey, read_body
 from rag.worker.options import WorkerOptions
 from rag.worker.protocol import ChatCompletionRequest, CompletionIds, RequestError, parse_request
-from rag.worker.streaming import EventStream, complete, failure, stream_events
-from rag.worker.waiting import race, unless_gone, wait_for_disconnect
+from rag.worker.readiness import Readiness
+from rag.worker.streaming import respond
+from rag.worker.waiting import race, wait_for_disconnect
 
 log = logging.getLogger("bllossom_rag.worker")
 ROUTES = ("/v1/chat/completions", "/v1/models", "/health", "/metrics")
@@ -64,24 +66,24 @@ class Worker:
         self.options = options
         self.admission = Admission(options.max_concurrency, options.max_queue)
         self.metrics = Metrics()
-        self.ready = threading.Event()
-        self.load_error: str | None = None
+        self.readiness = Readiness(log)
         self.active: set[Generation] = set()
         self.created = int(time.time())
         self.floor: PromptFloor | None = None  # set once the model has loaded
+        self.limits = RequestLimits(
+            options.max_images, options.max_new_tokens, options.max_prompt_tokens
+        )
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def load(self) -> None:
         """Load the model (on a thread at startup); /health reports the result."""
-        try:
+
+        def load_model() -> None:
             self.llm.model  # noqa: B018  (loads the model and processor)
             self.floor = PromptFloor(self.llm.processor.tokenizer)
-        except Exception as error:
-            self.load_error = str(error)
-            log.exception("could not load the model")
-        else:
-            self.ready.set()
+
+        self.readiness.load(load_model)
 
     def stop_all(self) -> None:
         """Stop every running generation (server shutdown)."""
@@ -97,15 +99,15 @@ class Worker:
         (never its folder), and a failed load without its reason, which is in the log and in
         the 503 of an authenticated request.
         """
-        status = "ok" if self.ready.is_set() else "error" if self.load_error else "loading"
+        status = self.readiness.status
         body: dict[str, Any] = {
             "status": status,
-            "ready": self.ready.is_set(),
+            "ready": self.readiness.ready,
             "model": self.options.public_model_name,
             "running": self.admission.running,
             "waiting": self.admission.waiting,
         }
-        if self.load_error:
+        if self.readiness.error:
             body["error"] = "the model could not be loaded; the worker's log says why"
         return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
@@ -121,7 +123,7 @@ class Worker:
 
     async def metrics_text(self, _: Request) -> PlainTextResponse:
         """Prometheus text format."""
-        text = self.metrics.render(self.admission, ready=self.ready.is_set())
+        text = self.metrics.render(self.admission, ready=self.readiness.ready)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     async def chat(self, request: Request) -> Response:
@@ -136,73 +138,21 @@ class Worker:
     # --- one chat request --------------------------------------------------------------------
 
     async def _chat(self, request: Request) -> Response:
-        if not self.ready.is_set():
-            raise RequestError(
-                503,
-                f"the model is not ready ({self.load_error or 'still loading'}); "
-                "retry when GET /health says ready",
-                kind="server_error",
-                code="model_not_ready",
-                headers={"Retry-After": "5"},
-            )
+        self.readiness.check()
         options = self.options
         parsed = parse_request(
             await read_body(request, options.max_body_bytes, options.read_timeout)
         )
-        self._check_limits(parsed)
+        assert self.floor is not None  # the model is ready
+        self.limits.check(parsed, self.floor)
         deadline = time.monotonic() + options.timeout
         watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
         try:
-            await self._admit(watcher, deadline)
+            await self.admission.admit(watcher, deadline, timeout=options.timeout, server="worker")
         except BaseException:
             watcher.cancel()
             raise
         return await self._generate(parsed, watcher, deadline)
-
-    def _check_limits(self, parsed: ChatCompletionRequest) -> None:
-        """Refuse what is over a limit before any work: images, new tokens, prompt floor."""
-        options = self.options
-        if parsed.image_count() > options.max_images:
-            msg = (
-                f"{parsed.image_count()} images in one request; this worker accepts at most "
-                f"{options.max_images}"
-            )
-            raise RequestError(400, msg, param="messages")
-        asked = parsed.max_new_tokens()
-        if asked is not None and asked[1] > options.max_new_tokens:
-            field, tokens = asked
-            msg = (
-                f"{field}: {tokens:,} new tokens asked for; this worker generates at most "
-                f"{options.max_new_tokens:,} (serve_max_new_tokens)"
-            )
-            raise RequestError(400, msg, param=field)
-        assert self.floor is not None  # the model is ready
-        floor = self.floor.tokens(parsed)
-        if floor > options.max_prompt_tokens:
-            msg = (
-                f"the prompt is at least {floor:,} tokens (estimated from its "
-                f"{parsed.text_length():,} characters of text); this worker accepts at most "
-                f"{options.max_prompt_tokens:,}"
-            )
-            raise RequestError(400, msg, param="messages", code="context_length_exceeded")
-
-    async def _admit(self, watcher: asyncio.Future[None], deadline: float) -> None:
-        try:
-            await unless_gone(self.admission.acquire(), watcher, deadline)
-        except QueueFullError:
-            msg = (
-                f"the worker is busy: {self.admission.running} generations running and "
-                f"{self.admission.waiting} waiting (the queue holds {self.options.max_queue}); "
-                "retry shortly"
-            )
-            raise RequestError(
-                429, msg, kind="rate_limit_error", code="queue_full", headers={"Retry-After": "1"}
-            ) from None
-        except TimeoutError:
-            msg = f"no free generation slot within the {self.options.timeout:g} s request timeout"
-            raise RequestError(
-                503, msg, kind="server_error", code="timeout", headers={"Retry-After": "5"}
-            ) from None
 
     async def _generate(
         self, parsed: ChatCompletionRequest, watcher: asyncio.Future[None], deadline: float
@@ -210,12 +160,13 @@ class Worker:
         # Holding a slot from here: _encode gives it back if it fails, on_end once generation
         # has started, and the except below if it could not start.
         prompt = await self._encode(parsed, watcher, deadline)
+        params = self._params(parsed)
         try:
             generation = Generation(
-                self.llm,
-                prompt,
-                stop=parsed.stops,
-                params=self._params(parsed),
+                lambda cancel: self.llm.stream_prompt(
+                    prompt, stop=parsed.stops, cancel=cancel, **params
+                ),
+                prompt_tokens=prompt.token_count,
                 on_end=self._ended,
             )
         except BaseException:
@@ -226,31 +177,7 @@ class Worker:
         generation.start()
         watcher.add_done_callback(lambda _: generation.stop("cancelled"))
         ids = CompletionIds(parsed.model or self.options.public_model_name)
-
-        async def next_event() -> Event:
-            return await self._next(generation, deadline)
-
-        try:
-            first = await next_event()
-            if isinstance(first, BaseException):
-                raise failure(first)
-            if parsed.stream:
-                include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
-                events = stream_events(
-                    generation, first, ids, next_event, include_usage=include_usage
-                )
-                return EventStream(self._until_done(events, generation, watcher))
-            body = await complete(generation, first, ids, next_event)
-            if watcher.done() and not watcher.cancelled():
-                return Response(status_code=499)  # the client left; counted as such
-            return JSONResponse(body)
-        except BaseException:
-            generation.stop("cancelled")
-            watcher.cancel()
-            raise
-        finally:
-            if not parsed.stream:
-                watcher.cancel()
+        return await respond(generation, parsed, ids, watcher, deadline, self.options.timeout)
 
     async def _encode(
         self, parsed: ChatCompletionRequest, watcher: asyncio.Future[None], deadline: float
@@ -324,26 +251,6 @@ class Worker:
             params["top_p"] = parsed.top_p
         return params
 
-    async def _next(self, generation: Generation, deadline: float) -> Event:
-        try:
-            return await generation.next(deadline - time.monotonic())
-        except TimeoutError:
-            generation.stop("timeout")
-            msg = f"the request took longer than the {self.options.timeout:g} s timeout"
-            raise RequestError(504, msg, kind="server_error", code="timeout") from None
-
-    @staticmethod
-    async def _until_done(
-        events: AsyncIterator[bytes], generation: Generation, watcher: asyncio.Future[None]
-    ) -> AsyncIterator[bytes]:
-        """The stream's events; however it ends, its generation and watcher end with it."""
-        try:
-            async for event in events:
-                yield event
-        finally:
-            generation.stop("cancelled")  # a no-op once it has ended
-            watcher.cancel()
-
     def _ended(self, generation: Generation) -> None:
         self.active.discard(generation)
         self.admission.release()
@@ -385,9 +292,10 @@ def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
         ],
         middleware=[
             Middleware(CountRequests, metrics=worker.metrics, routes=ROUTES),
-            Middleware(RequireAPIKey, key=options.api_key),
+            Middleware(RequireAPIKey, keys=[options.api_key] if options.api_key else []),
         ],
         lifespan=lifespan,
     )
     app.state.worker = worker
+    app.state.read_timeout = options.read_timeout
     return app

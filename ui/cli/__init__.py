@@ -1,6 +1,7 @@
 """The ``bllossom-rag`` command line: one module per command group, all on one Typer app."""
 
 from ui.cli import (  # noqa: F401  (registers commands)
+    api_command,
     ask_command,
     chat_command,
     docs_command,

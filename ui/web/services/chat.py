@@ -18,6 +18,7 @@ from rag.chain import sources_from_documents
 from rag.config import Settings
 from rag.errors import BllossomRagError
 from rag.images import encode_data_url, open_image
+from rag.llm import sampling
 from rag.messages import image_block
 from ui.web.i18n import t
 
@@ -51,18 +52,6 @@ def read_user_image(data: bytes, max_pixels: int) -> tuple[Image.Image, bytes]:
     return image, buffer.getvalue()
 
 
-def _generation_kwargs(llm: Any, options: AskOptions) -> dict[str, Any]:
-    # In-process Bllossom calls the length limit max_new_tokens, OpenAI-compatible clients
-    # max_tokens; both read the overrides at call time.
-    fields = getattr(type(llm), "model_fields", {})
-    length = "max_new_tokens" if "max_new_tokens" in fields else "max_tokens"
-    return {
-        length: options.max_new_tokens,
-        "temperature": options.temperature,
-        "top_p": options.top_p,
-    }
-
-
 def ask(
     assistant: Assistant,
     question: str,
@@ -72,7 +61,14 @@ def ask(
     callbacks: Sequence[BaseCallbackHandler] = (),
 ) -> Iterator[dict[str, Any]]:
     """Stream the RAG chain for one question (``documents`` first, then ``answer`` pieces)."""
-    llm = assistant.llm.bind(**_generation_kwargs(assistant.llm, options))
+    llm = assistant.llm.bind(
+        **sampling(
+            assistant.llm,
+            max_tokens=options.max_new_tokens,
+            temperature=options.temperature,
+            top_p=options.top_p,
+        )
+    )
     chain = assistant.chain(options.collection, options.top_k, access=access, llm=llm)
     images = [image_block(encode_data_url(image))] if image is not None else []
     return chain.stream(
