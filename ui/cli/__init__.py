@@ -6,6 +6,7 @@ from ui.cli import (  # noqa: F401  (registers commands)
     chat_command,
     docs_command,
     eval_command,
+    feedback_command,
     ingest_command,
     serve_command,
     ui_command,
