@@ -10,6 +10,7 @@ downloaded here, so importing this module stays cheap.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -246,4 +248,12 @@ def load_settings() -> Settings:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
         msg = f"invalid setting {field}: {first['msg']}"
+        raise ConfigError(msg) from None
+    except SettingsError as error:  # a list or table setting whose environment value is not JSON
+        named = re.search(r'field "(\w+)"', str(error))
+        field = named.group(1) if named else "?"
+        msg = (
+            f"invalid setting {field}: {ENV_PREFIX}{field.upper()} must be JSON "
+            '(e.g. \'["a", "b"]\' or \'{"key": ["group"]}\')'
+        )
         raise ConfigError(msg) from None
