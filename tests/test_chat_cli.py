@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -87,3 +88,12 @@ def test_end_of_input_ends_the_session_and_a_bad_collection_is_one_line(env: dic
     assert result.exit_code == 1
     assert result.output.startswith("Error: collection 'nope' does not exist")
     assert result.output.count("\n") == 1
+
+
+def test_ask_gives_the_fixed_answer_when_nothing_readable_is_found(env: dict):
+    result = CliRunner().invoke(
+        app, ["ask", "When are reviews announced?", "-c", "hr", "--json"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["answer"] == NO_ANSWER["en"] and answer["sources"] == []

@@ -12,9 +12,11 @@ cannot start (out of memory, timeout) is a proper 503/504 rather than a broken 2
 that disconnects, while queued, encoding or generating, stops its work at once (and is counted
 as 499).
 
-The pieces live beside it: options (:mod:`~rag.worker.options`), key, counting and body limits
-(:mod:`~rag.worker.middleware`), waits that end when the client leaves or time is up
-(:mod:`~rag.worker.waiting`), responses from a generation (:mod:`~rag.worker.streaming`).
+The pieces live beside it, shared with the RAG API: the queue, generations and readiness of a
+server (:mod:`~rag.worker.service`), key, counting and body limits
+(:mod:`~rag.worker.middleware`), the cheap limits (:mod:`~rag.worker.limits`), waits that end
+when the client leaves or time is up (:mod:`~rag.worker.waiting`), responses from a generation
+(:mod:`~rag.worker.streaming`); the worker's own options are :mod:`~rag.worker.options`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -36,7 +36,6 @@ from starlette.routing import Route
 
 from rag.errors import BllossomRagError
 from rag.llm import ChatBllossom, EncodedPrompt
-from rag.worker.admission import Admission
 from rag.worker.estimate import PromptFloor
 from rag.worker.generation import Generation
 from rag.worker.limits import RequestLimits
@@ -44,7 +43,7 @@ from rag.worker.metrics import Metrics
 from rag.worker.middleware import CountRequests, RequireAPIKey, read_body
 from rag.worker.options import WorkerOptions
 from rag.worker.protocol import ChatCompletionRequest, CompletionIds, RequestError, parse_request
-from rag.worker.readiness import Readiness
+from rag.worker.service import GenerationService, service_app
 from rag.worker.streaming import respond
 from rag.worker.waiting import race, wait_for_disconnect
 
@@ -52,7 +51,7 @@ log = logging.getLogger("bllossom_rag.worker")
 ROUTES = ("/v1/chat/completions", "/v1/models", "/health", "/metrics")
 
 
-class Worker:
+class Worker(GenerationService):
     """The state behind the routes: the model, the admission queue, metrics.
 
     Args:
@@ -62,12 +61,10 @@ class Worker:
     """
 
     def __init__(self, llm: ChatBllossom, options: WorkerOptions) -> None:
+        super().__init__(options.max_concurrency, options.max_queue, log)
         self.llm = llm
         self.options = options
-        self.admission = Admission(options.max_concurrency, options.max_queue)
         self.metrics = Metrics()
-        self.readiness = Readiness(log)
-        self.active: set[Generation] = set()
         self.created = int(time.time())
         self.floor: PromptFloor | None = None  # set once the model has loaded
         self.limits = RequestLimits(
@@ -84,11 +81,6 @@ class Worker:
             self.floor = PromptFloor(self.llm.processor.tokenizer)
 
         self.readiness.load(load_model)
-
-    def stop_all(self) -> None:
-        """Stop every running generation (server shutdown)."""
-        for generation in list(self.active):
-            generation.stop("cancelled")
 
     # --- routes ------------------------------------------------------------------------------
 
@@ -127,13 +119,8 @@ class Worker:
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     async def chat(self, request: Request) -> Response:
-        """``POST /v1/chat/completions``."""
-        try:
-            return await self._chat(request)
-        except RequestError as error:
-            return error.response()
-        except ClientDisconnect:
-            return Response(status_code=499)  # nobody reads it; counted in the metrics
+        """``POST /v1/chat/completions`` (a 499 for a client gone is counted in the metrics)."""
+        return await self.answer(lambda: self._chat(request))
 
     # --- one chat request --------------------------------------------------------------------
 
@@ -161,21 +148,13 @@ class Worker:
         # has started, and the except below if it could not start.
         prompt = await self._encode(parsed, watcher, deadline)
         params = self._params(parsed)
-        try:
-            generation = Generation(
-                lambda cancel: self.llm.stream_prompt(
-                    prompt, stop=parsed.stops, cancel=cancel, **params
-                ),
-                prompt_tokens=prompt.token_count,
-                on_end=self._ended,
-            )
-        except BaseException:
-            self.admission.release()
-            watcher.cancel()
-            raise
-        self.active.add(generation)
-        generation.start()
-        watcher.add_done_callback(lambda _: generation.stop("cancelled"))
+        generation = self.launch(
+            lambda cancel: self.llm.stream_prompt(
+                prompt, stop=parsed.stops, cancel=cancel, **params
+            ),
+            watcher,
+            prompt_tokens=prompt.token_count,
+        )
         ids = CompletionIds(parsed.model or self.options.public_model_name)
         return await respond(generation, parsed, ids, watcher, deadline, self.options.timeout)
 
@@ -251,9 +230,9 @@ class Worker:
             params["top_p"] = parsed.top_p
         return params
 
-    def _ended(self, generation: Generation) -> None:
-        self.active.discard(generation)
-        self.admission.release()
+    def ended(self, generation: Generation) -> None:
+        """Free the slot and count the generation in the metrics."""
+        super().ended(generation)
         usage = generation.usage
         self.metrics.generation_ended(
             generation.outcome,
@@ -263,8 +242,6 @@ class Worker:
         )
         if generation.first_token_seconds is not None:
             self.metrics.first_token(generation.first_token_seconds)
-        if generation.outcome in ("error", "out_of_memory"):
-            log.error("generation failed: %r", generation.error)
 
 
 def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
@@ -276,26 +253,17 @@ def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
 
     """
     worker = Worker(llm, options)
-
-    @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        threading.Thread(target=worker.load, name="bllossom-load", daemon=True).start()
-        yield
-        worker.stop_all()
-
-    app = Starlette(
-        routes=[
+    return service_app(
+        worker,
+        [
             Route("/v1/chat/completions", worker.chat, methods=["POST"]),
             Route("/v1/models", worker.models, methods=["GET"]),
             Route("/health", worker.health, methods=["GET"]),
             Route("/metrics", worker.metrics_text, methods=["GET"]),
         ],
-        middleware=[
+        [
             Middleware(CountRequests, metrics=worker.metrics, routes=ROUTES),
             Middleware(RequireAPIKey, keys=[options.api_key] if options.api_key else []),
         ],
-        lifespan=lifespan,
+        read_timeout=options.read_timeout,
     )
-    app.state.worker = worker
-    app.state.read_timeout = options.read_timeout
-    return app

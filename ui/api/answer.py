@@ -57,7 +57,7 @@ class _StopWhenCancelled(BaseCallbackHandler):
     def __init__(self, cancel: threading.Event) -> None:
         self.cancel = cancel
 
-    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+    def on_llm_new_token(self, token: Any, **kwargs: Any) -> None:
         if self.cancel.is_set():
             raise _Cancelled
 

@@ -23,16 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -41,13 +38,11 @@ from rag.assistant import Assistant
 from rag.chain import build_retrieval, sources_from_documents
 from rag.kiwi import preload as preload_kiwi
 from rag.llm import ChatBllossom, sampling
-from rag.worker.admission import Admission
 from rag.worker.estimate import PromptFloor
-from rag.worker.generation import Generation
 from rag.worker.limits import RequestLimits
 from rag.worker.middleware import RequireAPIKey, read_body
 from rag.worker.protocol import ChatCompletionRequest, CompletionIds, RequestError, parse_request
-from rag.worker.readiness import Readiness
+from rag.worker.service import GenerationService, service_app
 from rag.worker.streaming import respond
 from rag.worker.waiting import unless_gone, wait_for_disconnect
 from ui.api.answer import ChainAnswer
@@ -58,7 +53,7 @@ log = logging.getLogger("bllossom_rag.api")
 SERVER = "RAG API"
 
 
-class RagApi:
+class RagApi(GenerationService):
     """The state behind the routes: the assistant, the admission queue, readiness.
 
     Args:
@@ -68,16 +63,13 @@ class RagApi:
     """
 
     def __init__(self, assistant: Assistant, options: ApiOptions) -> None:
+        super().__init__(options.max_concurrency, options.max_queue, log)
         self.assistant = assistant
         self.options = options
-        self.admission = Admission(options.max_concurrency, options.max_queue)
-        self.readiness = Readiness(log)
         self.limits = RequestLimits(
             options.max_images, options.max_new_tokens, options.max_prompt_tokens, server=SERVER
         )
         self.floor: PromptFloor | None = None  # set once the models have loaded
-        self.active: set[Generation] = set()
-        self.created = int(time.time())
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -94,11 +86,6 @@ class RagApi:
             self.floor = PromptFloor(assistant.processor.tokenizer)
 
         self.readiness.load(warm)
-
-    def stop_all(self) -> None:
-        """Stop every running generation (server shutdown)."""
-        for generation in list(self.active):
-            generation.stop("cancelled")
 
     # --- routes ------------------------------------------------------------------------------
 
@@ -130,21 +117,11 @@ class RagApi:
 
     async def chat(self, request: Request) -> Response:
         """``POST /v1/chat/completions``."""
-        try:
-            return await self._chat(request)
-        except RequestError as error:
-            return error.response()
-        except ClientDisconnect:
-            return Response(status_code=499)  # nobody reads it
+        return await self.answer(lambda: self._chat(request))
 
     async def retrieve(self, request: Request) -> Response:
         """``POST /v1/retrieve``: ``{"query": <what was searched>, "sources": [...]}``."""
-        try:
-            return await self._retrieve(request)
-        except RequestError as error:
-            return error.response()
-        except ClientDisconnect:
-            return Response(status_code=499)
+        return await self.answer(lambda: self._retrieve(request))
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -190,15 +167,7 @@ class RagApi:
         except BaseException:
             watcher.cancel()
             raise
-        try:  # holding a slot: on_end gives it back once the generation's thread has ended
-            generation = Generation(answer, on_end=self._ended)
-        except BaseException:
-            self.admission.release()
-            watcher.cancel()
-            raise
-        self.active.add(generation)
-        generation.start()
-        watcher.add_done_callback(lambda _: generation.stop("cancelled"))
+        generation = self.launch(answer, watcher)
         return await respond(
             generation,
             parsed,
@@ -222,12 +191,6 @@ class RagApi:
         if parsed.stops:
             overrides["stop"] = parsed.stops
         return llm.bind(**overrides) if overrides else llm
-
-    def _ended(self, generation: Generation) -> None:
-        self.active.discard(generation)
-        self.admission.release()
-        if generation.outcome in ("error", "out_of_memory"):
-            log.error("answer failed: %r", generation.error)
 
     async def _retrieve(self, request: Request) -> Response:
         self.readiness.check()
@@ -277,23 +240,14 @@ def create_app(assistant: Assistant, options: ApiOptions) -> Starlette:
 
     """
     api = RagApi(assistant, options)
-
-    @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        threading.Thread(target=api.load, name="bllossom-api-load", daemon=True).start()
-        yield
-        api.stop_all()
-
-    app = Starlette(
-        routes=[
+    return service_app(
+        api,
+        [
             Route("/v1/chat/completions", api.chat, methods=["POST"]),
             Route("/v1/models", api.models, methods=["GET"]),
             Route("/v1/retrieve", api.retrieve, methods=["POST"]),
             Route("/health", api.health, methods=["GET"]),
         ],
-        middleware=[Middleware(RequireAPIKey, keys=list(options.keys))],
-        lifespan=lifespan,
+        [Middleware(RequireAPIKey, keys=list(options.keys))],
+        read_timeout=options.read_timeout,
     )
-    app.state.api = api
-    app.state.read_timeout = options.read_timeout
-    return app

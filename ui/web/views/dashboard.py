@@ -23,31 +23,25 @@ from ui.web.services.common import display_name, readable_collections
 from ui.web.widgets import human_bytes, local_time
 
 BAR_COLOURS: list[Any] = ["#0068c9", "#ff8700", "#29b09d"]  # documents, chunks, images
-TIME_FORMAT = "%H:%M:%S"
+TIME_FORMAT = "%m-%d %H:%M:%S"
 
 
 def timeline(timings: pd.DataFrame, measure: str) -> alt.Chart:
-    """One measure over time, a point per answer (one answer is a point, not an empty line).
+    """One measure per answer, in order, a point each (one answer is a point, not no line).
 
-    Times are the server's local clock without a zone, as in the tables; a UTC scale makes
-    Vega show them as they are instead of shifting them to the browser's time zone.
+    The axis labels are the answers' times as text, written as the tables write times: a
+    temporal axis would show them in the browser's time zone, not the server's, and disagree.
     """
     known = timings.dropna(subset=[measure])
     when = t("time")
-    time = alt.X(
-        field=when,
-        type="temporal",
-        scale=alt.Scale(type="utc"),
-        axis=alt.Axis(format=TIME_FORMAT, formatType="utc", title=None),
-    )
+    labels = known.assign(**{when: known[when].dt.strftime(TIME_FORMAT)})
+    answer = alt.X(field=when, type="ordinal", sort=None, axis=alt.Axis(title=None))
+    value = alt.Y(field=measure, type="quantitative")
     tooltip = [
-        alt.Tooltip(
-            field=when, type="temporal", format=f"%Y-%m-%d {TIME_FORMAT}", formatType="utc"
-        ),
+        alt.Tooltip(field=when, type="ordinal"),
         alt.Tooltip(field=measure, type="quantitative", format=".2f"),
     ]
-    value = alt.Y(field=measure, type="quantitative")
-    return alt.Chart(known).mark_line(point=True).encode(x=time, y=value, tooltip=tooltip)
+    return alt.Chart(labels).mark_line(point=True).encode(x=answer, y=value, tooltip=tooltip)
 
 
 context = app_context()

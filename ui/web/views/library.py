@@ -20,7 +20,13 @@ from ui.web.safe_markdown import literal_markdown
 from ui.web.services import library as services
 from ui.web.services.common import display_name, readable_collections
 from ui.web.style import translate_file_uploader
-from ui.web.widgets import human_bytes, local_time, pick_collection, select_collection_next_run
+from ui.web.widgets import (
+    human_bytes,
+    local_time,
+    path_tail,
+    pick_collection,
+    select_collection_next_run,
+)
 
 RESULTS_KEY = "library_results"
 UPLOADER_KEY = "library_uploader"
@@ -147,13 +153,12 @@ st.dataframe(
             t("size"): [human_bytes(d.size) for d in docs],
             t("groups"): [", ".join(d.groups) or t("everyone") for d in docs],
             t("ingested_at"): [local_time(d.ingested_at) for d in docs],
-            t("path"): [d.source_path for d in docs],
+            t("path"): [path_tail(d.source_path) for d in docs],
         }
     ),
     hide_index=True,
     width="stretch",
-    # Fixed widths keep every column in view; a long path is cut inside its cell instead.
-    column_config={t("file"): {"width": "medium"}, t("path"): {"width": "medium"}},
+    column_config={t("path"): {"width": "large"}},
 )
 
 with st.form("delete"):
