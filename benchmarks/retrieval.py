@@ -250,7 +250,7 @@ def run_split(
                 )
                 methods[label] = retriever.invoke
             for name, search in methods.items():
-                result = row(name, evaluate(queries, search))
+                result = row(name, evaluate(queries, lambda query, s=search: s(query.text)))
                 result["task"] = f"{task.name}, n={len(queries)}, corpus={len(task.passages)}"
                 print(json.dumps(result, ensure_ascii=False), flush=True)
                 results.append(result)

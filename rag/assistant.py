@@ -30,13 +30,14 @@ from rag.chain import PromptBuilder, build_rag_chain
 from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import CollectionNotFoundError
+from rag.followup import FollowUps
 from rag.fusion import Fusion
 from rag.kiwi import preload as preload_kiwi
 from rag.llm import ChatBllossom, chat_model, load_processor
 from rag.models import model_name
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import RetrievalMode, StoreRetriever
-from rag.store import IndexPolicy, Store
+from rag.store import CollectionInfo, IndexPolicy, Store
 
 # Loaded models kept per kind (the models in use, and the one before a switch).
 _SHARED_MODELS = 2
@@ -110,6 +111,14 @@ class Assistant:
             return None
         return _reranker(model_name(self.settings.reranker_model), self.settings.device)
 
+    def readable_collections(self, access: Access) -> list[CollectionInfo]:
+        """The collections holding something ``access`` may read, with the counts of that.
+
+        A collection whose every document is restricted to other groups is not listed at all:
+        its name, size and embedder are metadata about documents the caller may not see.
+        """
+        return [info for info in self.store.collections(access) if info.documents]
+
     def retriever(
         self,
         collection: str | None = None,
@@ -170,7 +179,21 @@ class Assistant:
 
         """
         return build_rag_chain(
-            self.retriever(collection, k, access=access), llm or self.llm, self.prompt_builder
+            self.retriever(collection, k, access=access),
+            llm or self.llm,
+            self.prompt_builder,
+            self.followups,
+        )
+
+    @cached_property
+    def followups(self) -> FollowUps:
+        """How a follow-up's retrieval query is made, from settings (``query_rewrite``)."""
+        settings = self.settings
+        return FollowUps(
+            mode=settings.query_rewrite,
+            decay=settings.history_decay,
+            turns=settings.history_turns,
+            llm=self.llm if settings.query_rewrite == "llm" else None,
         )
 
     @cached_property

@@ -9,10 +9,12 @@ rendered text and its count are kept, so nothing downstream (``ask --json``) ren
 
 When the prompt is over budget, the cheapest loss goes first. A retrieved image is worth
 thousands of tokens but its caption stays in the prompt as its passage, so images go first
-(lowest-ranked first) and fall back to their captions; then passages are trimmed from the
-lowest-ranked end (the last one cut to fit if enough of it is left, else dropped). Citation
-numbers of the passages that remain never change. The user's own images and the question are
-never cut: if they alone do not fit, that is an error the user can act on.
+(lowest-ranked first) and fall back to their captions. Then a conversation's earlier turns go,
+oldest exchange first: the passages were retrieved for this turn, with the conversation, and
+keep priority over what was said before. Last, passages are trimmed from the lowest-ranked end
+(the last one cut to fit if enough of it is left, else dropped). Citation numbers of the
+passages that remain never change. The user's own images and the question are never cut: if
+they alone do not fit, that is an error the user can act on.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.documents import Document
+from langchain_core.messages import AIMessage, HumanMessage
 
 from rag.errors import PromptTooLongError
 from rag.image_tokens import ImageTokens
@@ -40,6 +43,7 @@ class FittedPrompt:
     Attributes:
         documents: The passages that fit, numbered from 1 in this order.
         images: The image slots that fit, in prompt order.
+        history: The earlier turns that fit, oldest first.
         tokens: The prompt's length, each image counted as the tokens it expands into.
         text: The prompt as the model sees it (special tokens included), each image as one
             ``<image>`` placeholder.
@@ -50,6 +54,7 @@ class FittedPrompt:
     images: list[PromptImage]
     tokens: int
     text: str
+    history: list[HumanMessage | AIMessage]
 
 
 class PromptBudget:
@@ -73,16 +78,25 @@ class PromptBudget:
         return cls(processor.tokenizer, ImageTokens(processor), limit)
 
     def count(
-        self, question: str, documents: Sequence[Document], images: Sequence[PromptImage] = ()
+        self,
+        question: str,
+        documents: Sequence[Document],
+        images: Sequence[PromptImage] = (),
+        history: Sequence[HumanMessage | AIMessage] = (),
     ) -> int:
         """Exact prompt tokens of :func:`~rag.prompt.build_messages` for these parts."""
-        return self._measure(question, documents, images)[1]
+        return self._measure(question, documents, images, history)[1]
 
     def _measure(
-        self, question: str, documents: Sequence[Document], images: Sequence[PromptImage]
+        self,
+        question: str,
+        documents: Sequence[Document],
+        images: Sequence[PromptImage],
+        history: Sequence[HumanMessage | AIMessage] = (),
     ) -> tuple[str, int]:
         """The rendered prompt and its exact length."""
-        chat = to_chat_text(build_messages(question, documents, images=images))
+        messages = build_messages(question, documents, images=images, history=history)
+        chat = to_chat_text(messages)
         text = render_chat(self.tokenizer, chat)
         placeholders = len(images)  # each <image> is one token until the processor expands it
         tokens = (
@@ -93,14 +107,19 @@ class PromptBudget:
         return text, tokens
 
     def fit(
-        self, question: str, documents: Sequence[Document], images: Sequence[PromptImage] = ()
+        self,
+        question: str,
+        documents: Sequence[Document],
+        images: Sequence[PromptImage] = (),
+        history: Sequence[HumanMessage | AIMessage] = (),
     ) -> FittedPrompt:
-        """The largest prompt under the limit: drop retrieved images, then trim passages.
+        """The largest prompt under the limit: drop retrieved images, earlier turns, passages.
 
         Args:
             question: The user's question.
             documents: Passages, best first.
             images: The user's images first, then retrieved ones, best first.
+            history: Earlier turns, oldest first (see :func:`~rag.prompt.history_messages`).
 
         Raises:
             PromptTooLongError: The question and the user's images alone are over the limit.
@@ -108,18 +127,28 @@ class PromptBudget:
         """
         kept_images = list(images)
         kept = list(documents)
-        text, tokens = self._measure(question, kept, kept_images)
+        turns = list(history)
+
+        def measure() -> tuple[str, int]:
+            return self._measure(question, kept, kept_images, turns)
+
+        text, tokens = measure()
         while tokens > self.limit and any(image.number is not None for image in kept_images):
             last = max(i for i, image in enumerate(kept_images) if image.number is not None)
             del kept_images[last]
-            text, tokens = self._measure(question, kept, kept_images)
+            text, tokens = measure()
+        while tokens > self.limit and turns:
+            del turns[0]  # the oldest exchange goes whole: its question, then its answer
+            while turns and turns[0].type != "human":
+                del turns[0]
+            text, tokens = measure()
         while tokens > self.limit and kept:
             shorter = self._shortened(kept[-1], tokens - self.limit)
             if shorter is None:
                 kept.pop()
             else:
                 kept[-1] = shorter
-            text, tokens = self._measure(question, kept, kept_images)
+            text, tokens = measure()
         if tokens > self.limit:
             what = "the question and your image" if kept_images else "the question"
             msg = (
@@ -128,7 +157,9 @@ class PromptBudget:
                 "BLLOSSOM_RAG_PROMPT_TOKEN_BUDGET"
             )
             raise PromptTooLongError(msg)
-        return FittedPrompt(documents=kept, images=kept_images, tokens=tokens, text=text)
+        return FittedPrompt(
+            documents=kept, images=kept_images, tokens=tokens, text=text, history=turns
+        )
 
     def _shortened(self, document: Document, over: int) -> Document | None:
         """The passage cut by ``over`` tokens (plus the mark), or None if too little is left."""

@@ -1,15 +1,19 @@
 """The retrieval-augmented chain, in LCEL over langchain-core.
 
-``{"question": str, "images": [image blocks]}`` flows through two steps. The first retrieves
-``documents`` and builds the prompt: the user's images and the top retrieved image(s) become
-image slots, the token budget trims what does not fit, and the step outputs ``documents`` (the
-passages actually in the prompt, so ``[n]`` in the answer is ``documents[n-1]``), ``images``
-(what each image slot is), ``messages``, and the rendered ``prompt`` with its ``prompt_tokens``
-(counted once, by the budget). The second adds ``answer`` from the chat model, as
-text. Streaming the chain yields everything but the answer first and then the answer token by
-token, so a caller can show sources and images before the answer is done. Any
-``BaseRetriever`` and any ``BaseChatModel`` (in-process ``ChatBllossom``, or ``ChatOpenAI``
-against the worker or vLLM) plug in unchanged.
+``{"question": str, "images": [image blocks], "history": [earlier messages]}`` flows through
+three steps. The first retrieves: the conversation makes the retrieval ``query``
+(:mod:`rag.followup`; a first question is searched as it is), and the retriever returns
+``documents``. The second builds the prompt: the user's images and the top retrieved image(s)
+become image slots, the earlier turns come before the question, the token budget trims what does
+not fit, and the step outputs ``documents`` (the passages actually in the prompt, so ``[n]`` in
+the answer is ``documents[n-1]``), ``images`` (what each image slot is), ``messages``, and the
+rendered ``prompt`` with its ``prompt_tokens`` (counted once, by the budget). The third adds
+``answer``: from the chat model, as text, or, when nothing was retrieved, the fixed answer of
+:mod:`rag.no_answer` without calling the model. Streaming the chain yields everything but the
+answer first and then the answer token by token, so a caller can show sources and images before
+the answer is done. Any ``BaseRetriever`` and any ``BaseChatModel`` (in-process
+``ChatBllossom``, or ``ChatOpenAI`` against the worker or vLLM) plug in unchanged; any other
+retriever than :class:`~rag.retrieval.StoreRetriever` searches a conversation's joined text.
 
 The user's images arrive as LangChain image content blocks (``{"type": "image", "base64": ...,
 "mime_type": ..., "extras": {"source": "/path/photo.jpg"}}``, or an ``image_url`` data URL). A
@@ -30,10 +34,16 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import (
+    Runnable,
+    RunnableBranch,
+    RunnableLambda,
+    RunnablePassthrough,
+)
 
 from rag.budget import PromptBudget
 from rag.errors import BllossomRagError
+from rag.followup import FollowUps
 from rag.images import (
     DEFAULT_MAX_IMAGE_PIXELS,
     ImageDecodeError,
@@ -43,7 +53,9 @@ from rag.images import (
     read_header,
 )
 from rag.messages import image_block, image_bytes
-from rag.prompt import PromptImage, build_messages
+from rag.no_answer import no_answer
+from rag.prompt import PromptImage, build_messages, history_messages
+from rag.retrieval import StoreRetriever
 
 
 @dataclass(frozen=True)
@@ -105,10 +117,11 @@ class PromptBuilder:
         self.max_image_pixels = max_image_pixels
 
     def __call__(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """``{"question", "documents", "images"?}`` -> the prompt's parts and the prompt itself.
+        """``{"question", "documents", "images"?, "history"?, "query"?}`` -> the prompt.
 
         ``prompt`` is the rendered text (one ``<image>`` per image) and ``prompt_tokens`` its
         length with images expanded, as the budget measured them; both are None without one.
+        ``query`` (the retrieval query's text) passes through.
 
         Raises:
             BllossomRagError: Too many or unreadable user images, or a prompt that cannot fit.
@@ -127,17 +140,19 @@ class PromptBuilder:
         room = min(self.max_retrieved_images, self.max_images - len(user))
         shown = {image.info["image_sha256"] for image in user}
         images = user + retrieved_images(documents, room, self.max_image_pixels, shown)
+        history = history_messages(inputs.get("history") or ())
         prompt: str | None = None
         tokens: int | None = None
         if self.budget is not None:
-            fitted = self.budget.fit(question, documents, images)
-            documents, images = fitted.documents, fitted.images
+            fitted = self.budget.fit(question, documents, images, history)
+            documents, images, history = fitted.documents, fitted.images, fitted.history
             prompt, tokens = fitted.text, fitted.tokens
         return {
             "question": question,
+            "query": inputs.get("query", question),
             "documents": documents,
             "images": [image.describe() for image in images],
-            "messages": build_messages(question, documents, images=images),
+            "messages": build_messages(question, documents, images=images, history=history),
             "prompt": prompt,
             "prompt_tokens": tokens,
         }
@@ -222,10 +237,41 @@ def _stored_image(number: int, document: Document, max_pixels: int) -> PromptIma
     )
 
 
+def build_retrieval(
+    retriever: BaseRetriever, followups: FollowUps | None = None
+) -> Runnable[dict[str, Any], dict[str, Any]]:
+    """Retrieve for a turn: ``{"question", "history"?, ...}`` plus ``query`` and ``documents``.
+
+    Args:
+        retriever: Returns passages for a question; a :class:`~rag.retrieval.StoreRetriever`
+            also takes the conversation's weighted turns.
+        followups: How the conversation shapes the query (default: ``mix``, no model call).
+
+    """
+    make_query = followups or FollowUps()
+
+    def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
+        query = make_query.query(inputs["question"], inputs.get("history") or ())
+        if isinstance(retriever, StoreRetriever):
+            documents = retriever.invoke(query.text, turns=query.turns)
+        else:  # other retrievers may pass unknown arguments on to a client that refuses them
+            documents = retriever.invoke(query.text)
+        return {**inputs, "query": query.text, "documents": documents}
+
+    return RunnableLambda(retrieve, name="retrieve")
+
+
+def _nothing_found(inputs: dict[str, Any]) -> bool:
+    return not inputs["documents"]
+
+
 def build_rag_chain(
-    retriever: BaseRetriever, llm: Runnable[Any, Any], prompt: PromptBuilder | None = None
+    retriever: BaseRetriever,
+    llm: Runnable[Any, Any],
+    prompt: PromptBuilder | None = None,
+    followups: FollowUps | None = None,
 ) -> Runnable[dict[str, Any], Any]:
-    """Retrieve, build the Bllossom prompt (images and budget included), generate.
+    """Retrieve with the conversation, build the Bllossom prompt, generate (or say none).
 
     Args:
         retriever: Returns passages (with ``source``/``page``/``score`` metadata, and
@@ -234,15 +280,21 @@ def build_rag_chain(
             a request's sampling settings (``llm.bind(temperature=...)``).
         prompt: How images are chosen and the budget applied (default: no budget, the user's
             image plus one retrieved image).
+        followups: How earlier turns shape the retrieval query (default: ``mix``).
 
     Returns:
-        A runnable mapping ``{"question", "images"?}`` to ``question``, ``documents``,
+        A runnable mapping ``{"question", "images"?, "history"?}`` (``history``: earlier
+        LangChain messages, oldest first) to ``question``, ``query``, ``documents``,
         ``images`` (descriptions), ``messages``, ``prompt``, ``prompt_tokens`` and ``answer``.
 
     """
-    prepare = RunnablePassthrough.assign(documents=itemgetter("question") | retriever) | (
-        RunnableLambda(prompt or PromptBuilder(), name="build_prompt")
+    generate = itemgetter("messages") | llm | StrOutputParser()
+    answer = RunnableBranch(
+        (_nothing_found, RunnableLambda(lambda inputs: no_answer(inputs["question"]))),
+        generate,
     )
-    return prepare | RunnablePassthrough.assign(
-        answer=itemgetter("messages") | llm | StrOutputParser()
+    return (
+        build_retrieval(retriever, followups)
+        | RunnableLambda(prompt or PromptBuilder(), name="build_prompt")
+        | RunnablePassthrough.assign(answer=answer)
     )

@@ -170,6 +170,19 @@ class Settings(BaseSettings):
     )
     index_nprobe: int = Field(default=32, ge=1, description="IVF lists visited per query.")
 
+    # Conversations: how a follow-up question is searched (see rag.followup).
+    query_rewrite: Literal["off", "mix", "llm"] = Field(
+        default="mix",
+        description="mix: search the follow-up with the earlier user turns, weighted; "
+        "llm: the generator rewrites it into a standalone question; off: the follow-up alone.",
+    )
+    history_decay: float = Field(
+        default=0.5, gt=0.0, le=1.0, description="Weight of an earlier turn relative to the next."
+    )
+    history_turns: int = Field(
+        default=3, ge=0, le=20, description="Earlier user turns a follow-up is searched with."
+    )
+
     # Generation.
     max_new_tokens: int = Field(default=512, ge=1)
     temperature: float = Field(default=0.6, ge=0.0)
@@ -216,6 +229,16 @@ class Settings(BaseSettings):
         default=60.0,
         gt=0,
         description="Seconds a client has to send a request's headers, and then its body.",
+    )
+
+    # RAG API (`bllossom-rag api`); its limits are the worker's serve_* ones.
+    api_host: str = Field(default="127.0.0.1", description="Interface the RAG API listens on.")
+    api_port: int = Field(default=8100, ge=0, le=65535, description="RAG API port.")
+    api_keys: dict[str, list[str]] = Field(
+        default_factory=dict,
+        repr=False,
+        description="API key -> the groups it may read (JSON in BLLOSSOM_RAG_API_KEYS); "
+        "empty: no key needed, unrestricted documents only.",
     )
 
     # UI.

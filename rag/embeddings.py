@@ -87,9 +87,15 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query -> ``(dimension,)`` float32, normalized."""
-        with single_thread():  # one query is too small to split across threads
-            vector = self.model.encode_query([text], batch_size=1, normalize_embeddings=True)
-        return np.asarray(vector, dtype=np.float32)[0]
+        return self.encode_queries([text])[0]
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """A few queries (a conversation's turns) -> ``(n, dimension)`` float32, normalized."""
+        with single_thread():  # a few queries are too small to split across threads
+            vectors = self.model.encode_query(
+                list(texts), batch_size=len(texts), normalize_embeddings=True
+            )
+        return np.asarray(vectors, dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """LangChain interface: passages -> vectors."""

@@ -5,7 +5,9 @@ Two dataset formats are read. A SQuAD-format file (KorQuAD, XQuAD) supplies both
 that holds it). A JSONL file supplies only queries, one ``{"query": ..., "relevant": [...]}`` per
 line, evaluated against an ingested collection: a result is relevant to an entry when its source
 path ends with the entry or its text contains it. Matching by path suffix or quoted text rather
-than by chunk id keeps a dataset valid across re-chunking and re-ingestion.
+than by chunk id keeps a dataset valid across re-chunking and re-ingestion. A line may add
+``"history"``, the user's earlier questions (oldest first): the query is then a follow-up,
+searched with them as a chat searches it (``bllossom-rag feedback export`` writes such lines).
 
 Metrics treat each ``relevant`` entry as one relevant item, credited at the first rank that
 matches it: recall@k is the fraction of entries found in the top k (with one gold passage this
@@ -39,10 +41,11 @@ class DatasetError(BllossomRagError):
 
 @dataclass(frozen=True)
 class EvalQuery:
-    """A question and the entries that mark its relevant results."""
+    """A question, the entries that mark its relevant results, the questions asked before it."""
 
     text: str
     relevant: tuple[str, ...]
+    history: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,11 @@ def _jsonl_queries(path: Path, text: str) -> list[EvalQuery]:
         ):
             msg = f'{where}: field "relevant" must be a non-empty list of strings'
             raise DatasetError(msg)
-        queries.append(EvalQuery(query, tuple(relevant)))
+        history = item.get("history", [])
+        if not isinstance(history, list) or not all(isinstance(h, str) and h for h in history):
+            msg = f'{where}: field "history" must be a list of questions (strings)'
+            raise DatasetError(msg)
+        queries.append(EvalQuery(query, tuple(relevant), tuple(history)))
     if not queries:
         msg = f"{path}: no queries found"
         raise DatasetError(msg)
@@ -208,7 +215,7 @@ def _mean(values: Sequence[float]) -> float:
 
 def evaluate(
     queries: Iterable[EvalQuery],
-    search: Callable[[str], Sequence[Document]],
+    search: Callable[[EvalQuery], Sequence[Document]],
     *,
     on_query: Callable[[], None] | None = None,
 ) -> Scores:
@@ -216,7 +223,7 @@ def evaluate(
     scores = Scores()
     for query in queries:
         started = time.perf_counter()
-        results = search(query.text)
+        results = search(query)
         elapsed = (time.perf_counter() - started) * 1000.0
         scores.add(first_ranks(query, results[:RANK_DEPTH]), elapsed)
         if on_query is not None:

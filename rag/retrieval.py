@@ -13,6 +13,7 @@ index searches themselves; the fusion and the optional reranker only ever see wh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -23,6 +24,7 @@ from pydantic import ConfigDict, Field
 from rag.access import PUBLIC, Access
 from rag.config import DEFAULT_COLLECTION
 from rag.embeddings import SentenceTransformerEmbeddings
+from rag.followup import RetrievalQuery
 from rag.fusion import Fusion
 from rag.rerank import CrossEncoderReranker
 from rag.store import ImageFiles, SearchHit, Store
@@ -83,26 +85,38 @@ class StoreRetriever(BaseRetriever):
     reranker: CrossEncoderReranker | None = None
     rerank_top_n: int = Field(default=20, ge=1)
 
-    def search(self, query: str) -> list[SearchHit]:
-        """The ranked hits for ``query`` (what :meth:`invoke` turns into documents)."""
+    def search(self, query: str | RetrievalQuery) -> list[SearchHit]:
+        """The ranked hits for ``query`` (what :meth:`invoke` turns into documents).
+
+        Args:
+            query: A question, or a chat turn's weighted texts (:mod:`rag.followup`).
+
+        """
+        turns = RetrievalQuery.of(query) if isinstance(query, str) else query
         depth = max(self.k, self.rerank_top_n) if self.reranker else self.k
         if self.mode == "bm25":
-            hits = self.store.keyword_search(self.collection, query, depth, self.access)
+            hits = self.store.keyword_search(self.collection, turns.keywords(), depth, self.access)
         elif self.mode == "dense":
-            vector = self.embeddings.encode_query(query)
+            vector = turns.vector(self.embeddings)
             hits = self.store.search(self.collection, vector, depth, self.access)
         else:
-            vector = self.embeddings.encode_query(query)
+            vector = turns.vector(self.embeddings)
             found = self.store.candidates(
-                self.collection, query, vector, max(self.candidates, depth), self.access
+                self.collection, turns.keywords(), vector, max(self.candidates, depth), self.access
             )
             ranked = self.fusion.fuse(found.dense, found.keyword, found.evidence)
             hits = self.store.hits(ranked[:depth])
         if self.reranker is not None:
-            hits = self.reranker.rerank(query, hits[:depth])
+            hits = self.reranker.rerank(turns.text, hits[:depth])
         return hits[: self.k]
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        turns: Sequence[tuple[str, float]] = (),
     ) -> list[Document]:
-        return [hit_to_document(hit, self.store.images) for hit in self.search(query)]
+        # ``invoke(text, turns=...)``: a chat turn's weighted texts; ``text`` is their join.
+        searched = RetrievalQuery(tuple(turns)) if turns else query
+        return [hit_to_document(hit, self.store.images) for hit in self.search(searched)]

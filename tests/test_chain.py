@@ -86,6 +86,7 @@ def test_user_image_and_top_retrieved_image_go_into_the_prompt(
     result = chain.invoke({"question": QUESTION, "images": [block]})
     assert set(result) == {
         "question",
+        "query",
         "documents",
         "messages",
         "images",
@@ -93,7 +94,7 @@ def test_user_image_and_top_retrieved_image_go_into_the_prompt(
         "prompt_tokens",
         "answer",
     }
-    assert result["answer"]
+    assert result["answer"] and result["query"] == QUESTION  # a first question is searched as is
     documents = result["documents"]
     figure_number = next(
         n for n, d in enumerate(documents, start=1) if d.metadata["kind"] == "image"

@@ -141,7 +141,7 @@ def test_metrics_by_hand():
 
 def test_evaluate_runs_every_query():
     queries = [EvalQuery("a", ("a.md",)), EvalQuery("b", ("b.md",))]
-    scores = evaluate(queries, lambda text: [doc(f"/{text}.md")])
+    scores = evaluate(queries, lambda query: [doc(f"/{query.text}.md")])
     assert scores.summary()["recall@1"] == 1.0
 
 

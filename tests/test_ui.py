@@ -9,6 +9,7 @@ loaded embedder and generator.
 from __future__ import annotations
 
 import io
+import json
 import socket
 from pathlib import Path
 
@@ -17,7 +18,11 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from ingest.pipeline import Ingestor
+from rag.access import PUBLIC
+from rag.assistant import Assistant
 from rag.config import Settings
+from rag.feedback import FeedbackLog
+from rag.no_answer import NO_ANSWER
 from rag.store import Store
 from rag.worker import WorkerOptions, create_app
 from rag.worker.server import BackgroundServer
@@ -25,12 +30,21 @@ from tests.conftest import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL
 from ui.web.i18n import LABELS
 from ui.web.metrics import METRICS_FILE, GenerationLog
 from ui.web.safe_markdown import literal_markdown
+from ui.web.services import chat as services
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "web" / "app.py")
 QUESTION = "입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있나요?"
 CANARY = "코끼리 보라색 암호는 7391입니다"
 HR_USER = "kim@corp.example"
 CHART_CAPTION = "2024년 분기별 매출 막대 차트: 4분기 매출이 가장 높다"
+LAW = {  # the president's term is found for "그럼 대통령은?" only with the question before it
+    "국회.txt": "국회의원의 임기는 4년으로 한다. 국회의원은 국회에서 직무상 행한 발언에 관하여 "
+    "국회 외에서 책임을 지지 아니한다.",
+    "대통령_임기.txt": "대통령의 임기는 5년으로 하며, 중임할 수 없다. 대통령이 궐위된 때 또는 "
+    "대통령 당선자가 사망한 때에는 60일 이내에 후임자를 선거한다.",
+    "대통령_통수.txt": "대통령은 국군을 통수한다.",
+    "대통령_대표.txt": "대통령은 국가의 원수이며, 외국에 대하여 국가를 대표한다.",
+}
 
 
 def en(key: str) -> str:
@@ -40,12 +54,17 @@ def en(key: str) -> str:
 @pytest.fixture(scope="module")
 def ui_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The handbook in ``default``, a public and an hr-only file in ``acl``, an image in
-    ``charts``, and ``hr-only`` whose one document only the hr group may read."""
+    ``charts``, ``hr-only`` whose one document only the hr group may read, four articles in
+    ``law`` and ``empty``, a collection with nothing in it."""
     root = tmp_path_factory.mktemp("ui")
     acl = root / "acl-docs"
     acl.mkdir()
     (acl / "공지.md").write_text("# 사내 공지\n\n식당은 12시에 엽니다.", encoding="utf-8")
     (acl / "인사_비밀.md").write_text(f"# 인사 기밀\n\n{CANARY}.", encoding="utf-8")
+    law = root / "law"
+    law.mkdir()
+    for name, text in LAW.items():
+        (law / name).write_text(text, encoding="utf-8")
     charts = root / "charts"
     charts.mkdir()
     Image.new("RGB", (300, 200), (30, 90, 200)).save(charts / "매출_차트.png")
@@ -59,6 +78,8 @@ def ui_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
         ingestor.ingest([acl / "인사_비밀.md"], collection="acl", groups=["hr"])
         ingestor.ingest([charts], collection="charts")
         ingestor.ingest([acl / "인사_비밀.md"], collection="hr-only", groups=["hr"])
+        ingestor.ingest([law], collection="law")
+        store.ensure_collection("empty", embeddings.name, embeddings.dimension)
     return data
 
 
@@ -179,6 +200,7 @@ def test_library_upload_ingests_files_and_reports_each(ui_env: Path, tmp_path: P
         "empty.txt": "failed",
     }
     assert results[results["file"] == "empty.txt"]["detail"].iloc[0]  # with its reason
+    assert results[results["file"] == "도서관 규정.md"]["detail"].iloc[0] == chunk_count(1)
     assert "1 failed" in at.warning[0].value
     uploads = ui_env / "uploads" / "업로드"
     assert sorted(p.name for p in uploads.iterdir()) == ["escape.md", "도서관_규정.md"]
@@ -333,6 +355,11 @@ def signed_in(email: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     return at
 
 
+def chunk_count(count: int) -> str:
+    """The result table's detail for an ingested file of ``count`` chunks."""
+    return en("file_chunks.one" if count == 1 else "file_chunks").format(count=count)
+
+
 def upload(
     at: AppTest, collection: str, files: list[tuple[str, bytes]], groups: list[str] = ()
 ) -> dict[str, tuple[str, str]]:
@@ -368,10 +395,9 @@ def test_an_upload_cannot_take_over_a_document_its_uploader_cannot_read(
     ui_env: Path, monkeypatch: pytest.MonkeyPatch
 ):
     insider = signed_in(HR_USER, monkeypatch)
-    assert upload(insider, "plans", [("plan.txt", PLAN.encode())], ["hr"]) == {
-        "plan.txt": ("ingested", "")
-    }
+    uploaded = upload(insider, "plans", [("plan.txt", PLAN.encode())], ["hr"])
     original, chunks = plan_document(ui_env, "plans")
+    assert uploaded == {"plan.txt": ("ingested", chunk_count(len(chunks)))}  # as the CLI says
     saved = ui_env / "uploads" / "plans" / "plan.txt"
 
     outsider = signed_in("lee@corp.example", monkeypatch)
@@ -402,8 +428,9 @@ def test_a_failed_upload_leaves_the_original_file_and_its_chunks(
     assert not [p for p in saved.parent.iterdir() if p.name.startswith(".")]  # no staging left
 
     changed = PLAN + "\n\n면접은 2회입니다."
-    assert upload(at, "plans-failed", [("plan.txt", changed.encode())], ["hr"]) == {
-        "plan.txt": ("ingested", "")
+    replaced = upload(at, "plans-failed", [("plan.txt", changed.encode())], ["hr"])
+    assert replaced == {
+        "plan.txt": ("ingested", chunk_count(len(plan_document(ui_env, "plans-failed")[1])))
     }
     assert saved.read_text(encoding="utf-8") == changed  # a good upload does replace it
 
@@ -414,7 +441,8 @@ def test_groups_are_chosen_among_the_users_own(ui_env: Path, monkeypatch: pytest
     assert at.multiselect[0].options == ["hr"]
     outsider = signed_in("lee@corp.example", monkeypatch)
     outsider.switch_page("views/library.py").run()
-    assert outsider.multiselect[0].options == []
+    assert not outsider.multiselect  # no group to choose: no picker, and it says so
+    assert en("upload_for_everyone") in [caption.value for caption in outsider.caption]
     # the service checks it too, whatever a crafted request sends
     from rag.access import Access
     from rag.assistant import Assistant
@@ -454,3 +482,90 @@ def test_collections_and_ingests_nobody_may_read_are_not_listed(
 
     chat, library, dashboard, _ = seen(signed_in(HR_USER, monkeypatch))
     assert "hr-only" in chat and "hr-only" in library and "hr-only" in dashboard
+
+
+# --- a conversation: follow-ups, new conversations, ratings; honest answers; dashboard details ----
+
+FIRST = "국회의원의 임기는 몇 년인가요?"
+FOLLOW_UP = "그럼 대통령은?"
+
+
+def cited_first(at: AppTest, message: int) -> str:
+    """The ``[1]`` line under the chat message at ``message``."""
+    lines = [m.value for m in at.chat_message[message].markdown if m.value.startswith("**\\[")]
+    return lines[0]
+
+
+def law_chat() -> AppTest:
+    at = start()
+    at.selectbox(key="chat_collection").set_value("law").run()
+    return at
+
+
+def test_a_follow_up_uses_the_conversation_and_a_new_one_starts_over(ui_env: Path):
+    at = ask(ask(law_chat(), FIRST), FOLLOW_UP)
+    term = "**\\[1\\]** " + literal_markdown("대통령_임기.txt")
+    assert cited_first(at, 3).startswith(term)  # the president's term, from the history
+    assert cited_first(at, 1).startswith("**\\[1\\]** " + literal_markdown("국회.txt"))  # its own
+    next(b for b in at.button if b.label == en("new_conversation")).click().run()
+    assert not at.chat_message
+    alone = ask(at, FOLLOW_UP)
+    assert not source_lines(alone)[0].startswith(term)  # the same words alone: another article
+
+
+def test_thumbs_are_kept_with_the_question_the_conversation_and_the_sources(ui_env: Path):
+    log = FeedbackLog.in_data_dir(ui_env)
+    before = len(log.entries())
+    at = ask(ask(law_chat(), FIRST), FOLLOW_UP)
+    assert len(at.feedback) == 2  # one under each answer
+    at.feedback[1].set_value(1).run()
+    at.feedback[0].set_value(0).run()
+    first_answer = at.chat_message[1].markdown[0].value
+    up, down = log.entries()[before:]
+    assert (up.question, up.rating, up.collection) == (FOLLOW_UP, 1, "law")
+    assert up.history[0] == {"role": "user", "content": FIRST}
+    assert up.history[1]["role"] == "assistant" and up.history[1]["content"].strip()
+    assert first_answer.strip()
+    assert Path(up.sources[0]["source"]).name == "대통령_임기.txt"
+    assert set(up.sources[0]) == {"id", "source", "page", "text", "score"}
+    assert (down.question, down.rating, down.history) == (FIRST, -1, ())
+
+
+def test_nothing_found_is_the_fixed_answer_without_sources(ui_env: Path):
+    assistant = Assistant(
+        Settings(
+            data_dir=ui_env,
+            embedding_model=EMBEDDING_MODEL,
+            generator_model=GENERATOR_MODEL,
+            device="cpu",
+        )
+    )
+    options = services.AskOptions("empty", 5, 8, 0.0, 0.9)
+    for question, language in [("연차는 며칠인가요?", "ko"), ("How long is leave?", "en")]:
+        parts = list(services.ask(assistant, question, None, options, PUBLIC))
+        assert "".join(p["answer"] for p in parts if "answer" in p) == NO_ANSWER[language]
+        documents = next(p["documents"] for p in parts if "documents" in p)
+        assert services.source_views(documents) == []
+
+
+def test_bar_colours_follow_the_measure_not_the_language_and_times_stay_as_written(
+    ui_env: Path,
+):
+    at = start()
+    ask(at, "연차는 며칠인가요?")  # one answer: its latency is charted
+    specs = {}
+    for language in ("en", "ko"):
+        at.segmented_control(key="language").set_value(language).run()
+        at.switch_page("views/dashboard.py").run()
+        assert not at.exception, at.exception
+        specs[language] = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    for language, (bars, ttft, _speed) in specs.items():
+        scale = bars["encoding"]["color"]["scale"]
+        labels = [
+            LABELS[key][0 if language == "ko" else 1] for key in ("documents", "chunks", "images")
+        ]
+        assert dict(zip(scale["domain"], scale["range"], strict=True)) == dict(
+            zip(labels, ["#0068c9", "#ff8700", "#29b09d"], strict=True)
+        )
+        assert ttft["encoding"]["x"]["type"] == "ordinal"  # times as text, as the tables write
+        assert ttft["mark"]["point"] is True  # one answer is a point, not an empty line

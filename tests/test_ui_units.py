@@ -267,3 +267,12 @@ def test_ui_command_reports_a_bad_setting_in_one_line(cli_env: dict[str, str]):
         "Error: invalid setting ui_language (BLLOSSOM_RAG_UI_LANGUAGE='fr'): "
         "Input should be 'auto', 'ko' or 'en'"
     )
+
+
+def test_a_long_path_keeps_its_end():
+    from ui.web.widgets import path_tail
+
+    assert path_tail("/srv/docs/a.md") == "/srv/docs/a.md"
+    long = "/tmp/" + "x" * 80 + "/uploads/hr/plan.txt"
+    shown = path_tail(long, limit=30)
+    assert len(shown) == 30 and shown.startswith("…") and shown.endswith("/uploads/hr/plan.txt")

@@ -4,11 +4,12 @@
 - :mod:`~rag.llm.remote`: ``ChatOpenAI`` against the GPU worker or vLLM.
 - :mod:`~rag.llm.encoding`: messages -> the exact model inputs (also what the worker runs).
 - :mod:`~rag.llm.stops`: end-of-turn and stop strings.
-- :func:`chat_model`: the one place settings pick and build one of the two.
+- :func:`chat_model`: the one place settings pick and build one of the two; :func:`sampling`
+  names one request's sampling choices for either.
 """
 
 from rag.llm.encoding import EncodedPrompt, encode_prompt, load_processor
-from rag.llm.factory import chat_model
+from rag.llm.factory import chat_model, sampling
 from rag.llm.local import ChatBllossom
 from rag.llm.remote import remote_chat_model, worker_base_url
 from rag.llm.stops import END_OF_TURN, END_OF_TURN_ID
@@ -22,5 +23,6 @@ __all__ = [
     "encode_prompt",
     "load_processor",
     "remote_chat_model",
+    "sampling",
     "worker_base_url",
 ]

@@ -1,8 +1,12 @@
-"""The one place settings become a chat model: remote when ``worker_url`` is set, else local."""
+"""The one place settings become a chat model: remote when ``worker_url`` is set, else local.
+
+:func:`sampling` is its companion for one request: the same sampling choices, under the names
+each of the two models reads.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -18,3 +22,20 @@ def chat_model(settings: Settings) -> BaseChatModel:
     if settings.worker_url:
         return remote_chat_model(settings)
     return ChatBllossom.from_settings(settings)
+
+
+def sampling(
+    llm: BaseChatModel,
+    *,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for ``llm.bind(...)`` with one request's sampling (None: the model's).
+
+    In-process Bllossom calls the length limit ``max_new_tokens``, OpenAI-compatible clients
+    ``max_tokens``; both read these overrides at call time.
+    """
+    length = "max_new_tokens" if isinstance(llm, ChatBllossom) else "max_tokens"
+    chosen = {length: max_tokens, "temperature": temperature, "top_p": top_p}
+    return {name: value for name, value in chosen.items() if value is not None}

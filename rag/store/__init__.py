@@ -14,6 +14,7 @@ from rag.store.records import (
     SearchHit,
     StoredChunk,
 )
+from rag.store.sparse_index import KeywordQuery
 from rag.store.store import Store, validate_collection_name
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "DocumentUpdate",
     "ImageFiles",
     "IndexPolicy",
+    "KeywordQuery",
     "NewChunk",
     "SearchHit",
     "Store",

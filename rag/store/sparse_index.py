@@ -16,6 +16,10 @@ statistics (row mask, count, length norms) are derived once per readable set and
 kept for a few sets, and its weights are computed per query for the postings it touches,
 which costs about half a millisecond at 100k chunks (``benchmarks/README.md``) and no memory
 per caller beyond five bytes a row.
+
+A query is a text (each of its distinct tokens weighs 1) or terms with weights: BM25 is a sum
+over the query's terms, so a weighted query scales each term's postings and its share of the
+keyword evidence. A chat follow-up uses that to count the words of earlier turns for less.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ B = 0.75
 _TOKENIZE_BATCH = 2048
 # Callers' readable sets whose statistics are kept (each costs 5 bytes per row).
 _READABLE_SETS = 16
+
+# A question, or its terms with weights (a term that is not a token of the index matches nothing).
+KeywordQuery = str | Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -282,41 +289,48 @@ class SparseIndex(View):
 
     # --- search ------------------------------------------------------------------------------
 
-    def search(self, query: str, k: int, visible: Visible | None = None) -> list[tuple[int, float]]:
+    def search(
+        self, query: KeywordQuery, k: int, visible: Visible | None = None
+    ) -> list[tuple[int, float]]:
         """The ``k`` best readable chunks for ``query`` by BM25, best first, with scores.
 
         Args:
-            query: The question text.
+            query: The question text, or weighted terms.
             k: How many results.
             visible: The readable ids; None when the caller may read every chunk.
 
         """
         return self.match(query, visible).top(k)
 
-    def match(self, query: str, visible: Visible | None = None) -> KeywordMatch:
-        """Score every readable chunk that shares a term with ``query``.
+    def match(self, query: KeywordQuery, visible: Visible | None = None) -> KeywordMatch:
+        """Score every readable chunk that shares a term with ``query`` (text or weighted terms).
 
         Scores and evidence use the statistics of what the caller may read (all rows when
         ``visible`` is None), so no hidden row influences them.
         """
-        tokens = sorted(set(tokenize(query)))
-        if not tokens or not len(self):
+        weighted = dict.fromkeys(tokenize(query), 1.0) if isinstance(query, str) else dict(query)
+        # Terms in the order of their text, not of their vocabulary number (which hidden rows
+        # can change), so even the floating-point sums are the same whatever is hidden.
+        terms = {token: weighted[token] for token in sorted(weighted) if weighted[token] > 0}
+        if not terms or not len(self):
             return _NO_MATCH
         if visible is None:
-            return self._match_all(tokens)
-        return self._match_readable(tokens, self._statistics(visible))
+            return self._match_all(terms)
+        return self._match_readable(terms, self._statistics(visible))
 
-    def _match_all(self, tokens: list[str]) -> KeywordMatch:
+    def _match_all(self, query: dict[str, float]) -> KeywordMatch:
         """BM25 with the precomputed weights of every row (a caller who reads everything)."""
-        known = np.fromiter(
-            sorted(self.vocabulary[t] for t in tokens if t in self.vocabulary), dtype=np.int64
-        )
-        if not len(known):
+        found = sorted((self.vocabulary[t], w) for t, w in query.items() if t in self.vocabulary)
+        if not found:
             return _NO_MATCH
+        known = np.array([term for term, _ in found], dtype=np.int64)
+        scale = np.array([weight for _, weight in found], dtype=np.float32)
         terms = self._postings()
         starts, ends = terms.indptr[known], terms.indptr[known + 1]
         rows = np.concatenate([terms.rows[s:e] for s, e in zip(starts, ends, strict=True)])
-        weights = np.concatenate([terms.weights[s:e] for s, e in zip(starts, ends, strict=True)])
+        weights = np.concatenate(
+            [terms.weights[s:e] * w for s, e, w in zip(starts, ends, scale, strict=True)]
+        )
         if not len(rows):  # words whose chunks were all removed since
             return _NO_MATCH
         candidates, inverse = np.unique(rows, return_inverse=True)
@@ -327,22 +341,20 @@ class SparseIndex(View):
         ]
         # Unknown query words count as the rarest (idf of a term in no document).
         rarest = float(np.log1p((len(self) + 0.5) / 0.5))
-        query_idf = [*terms.idf[known], *([rarest] * (len(tokens) - len(known)))]
-        matched_idf = terms.idf[np.intersect1d(known, best_terms)]
+        unknown = [w for t, w in query.items() if t not in self.vocabulary]
+        query_idf = [*(terms.idf[known] * scale), *(rarest * w for w in unknown)]
+        matched = np.isin(known, best_terms)
+        matched_idf = (terms.idf[known[matched]] * scale[matched]).tolist()
         return KeywordMatch(self._ids[candidates], scores, keyword_evidence(query_idf, matched_idf))
 
-    def _match_readable(self, tokens: list[str], readable: _Readable) -> KeywordMatch:
-        """BM25 over the readable rows only, its weights computed for this query's postings.
-
-        Terms go in the order of their text, not of their vocabulary number (which hidden
-        rows can change), so even the floating-point sums are the same whatever is hidden.
-        """
+    def _match_readable(self, query: dict[str, float], readable: _Readable) -> KeywordMatch:
+        """BM25 over the readable rows only, its weights computed for this query's postings."""
         terms = self._postings()
-        postings = [self._readable_postings(terms, token, readable.mask) for token in tokens]
+        postings = [self._readable_postings(terms, token, readable.mask) for token in query]
         # A word that only hidden rows contain scores as a word in no document at all.
         idf = [
-            math.log1p((readable.count - len(rows) + 0.5) / (len(rows) + 0.5))
-            for rows, _ in postings
+            weight * math.log1p((readable.count - len(rows) + 0.5) / (len(rows) + 0.5))
+            for weight, (rows, _) in zip(query.values(), postings, strict=True)
         ]
         if not any(len(rows) for rows, _ in postings):
             return _NO_MATCH

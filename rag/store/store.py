@@ -39,7 +39,7 @@ from rag.store.records import (
     SearchHit,
     StoredChunk,
 )
-from rag.store.sparse_index import SparseIndex
+from rag.store.sparse_index import KeywordQuery, SparseIndex
 from rag.store.view import View
 from rag.store.visibility import Visible
 
@@ -290,9 +290,9 @@ class Store:
             return self.hits(ranked)
 
     def keyword_search(
-        self, collection: str, query: str, k: int, access: Access = PUBLIC
+        self, collection: str, query: KeywordQuery, k: int, access: Access = PUBLIC
     ) -> list[SearchHit]:
-        """The ``k`` readable chunks that best match ``query`` by BM25, best first."""
+        """The ``k`` readable chunks that best match ``query`` (text or weighted terms) by BM25."""
         with self._lock:
             view = self.sparse_view(collection)
             ranked = view.search(query, k, self.visible(collection, access))
@@ -301,7 +301,7 @@ class Store:
     def candidates(
         self,
         collection: str,
-        query: str,
+        query: KeywordQuery,
         query_vector: np.ndarray,
         n: int,
         access: Access = PUBLIC,

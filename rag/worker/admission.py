@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from rag.worker.protocol import RequestError
+from rag.worker.waiting import unless_gone
+
 
 class QueueFullError(Exception):
     """Every slot is busy and the queue is full."""
@@ -50,6 +53,38 @@ class Admission:
         finally:
             self.waiting -= 1
         self.running += 1
+
+    async def admit(
+        self, watcher: asyncio.Future[None], deadline: float, *, timeout: float, server: str
+    ) -> None:
+        """:meth:`acquire` for one request, while its client is there and before its deadline.
+
+        Args:
+            watcher: Done when the client disconnects (:func:`~rag.worker.waiting.unless_gone`).
+            deadline: The request's monotonic deadline.
+            timeout: The request timeout in seconds, for the message.
+            server: What is busy, for the message ("worker", "RAG API").
+
+        Raises:
+            RequestError: 429 at once when the queue is full, 503 when no slot came in time.
+            ClientDisconnect: The client left while waiting.
+
+        """
+        try:
+            await unless_gone(self.acquire(), watcher, deadline)
+        except QueueFullError:
+            msg = (
+                f"the {server} is busy: {self.running} generations running and "
+                f"{self.waiting} waiting (the queue holds {self.max_queue}); retry shortly"
+            )
+            raise RequestError(
+                429, msg, kind="rate_limit_error", code="queue_full", headers={"Retry-After": "1"}
+            ) from None
+        except TimeoutError:
+            msg = f"no free generation slot within the {timeout:g} s request timeout"
+            raise RequestError(
+                503, msg, kind="server_error", code="timeout", headers={"Retry-After": "5"}
+            ) from None
 
     def release(self) -> None:
         """Give a slot back (when its generation has really ended, not when its client left)."""

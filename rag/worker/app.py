@@ -12,9 +12,11 @@ cannot start (out of memory, timeout) is a proper 503/504 rather than a broken 2
 that disconnects, while queued, encoding or generating, stops its work at once (and is counted
 as 499).
 
-The pieces live beside it: options (:mod:`~rag.worker.options`), key, counting and body limits
-(:mod:`~rag.worker.middleware`), waits that end when the client leaves or time is up
-(:mod:`~rag.worker.waiting`), responses from a generation (:mod:`~rag.worker.streaming`).
+The pieces live beside it, shared with the RAG API: the queue, generations and readiness of a
+server (:mod:`~rag.worker.service`), key, counting and body limits
+(:mod:`~rag.worker.middleware`), the cheap limits (:mod:`~rag.worker.limits`), waits that end
+when the client leaves or time is up (:mod:`~rag.worker.waiting`), responses from a generation
+(:mod:`~rag.worker.streaming`); the worker's own options are :mod:`~rag.worker.options`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -36,21 +36,22 @@ from starlette.routing import Route
 
 from rag.errors import BllossomRagError
 from rag.llm import ChatBllossom, EncodedPrompt
-from rag.worker.admission import Admission, QueueFullError
 from rag.worker.estimate import PromptFloor
-from rag.worker.generation import Event, Generation
+from rag.worker.generation import Generation
+from rag.worker.limits import RequestLimits
 from rag.worker.metrics import Metrics
 from rag.worker.middleware import CountRequests, RequireAPIKey, read_body
 from rag.worker.options import WorkerOptions
 from rag.worker.protocol import ChatCompletionRequest, CompletionIds, RequestError, parse_request
-from rag.worker.streaming import EventStream, complete, failure, stream_events
-from rag.worker.waiting import race, unless_gone, wait_for_disconnect
+from rag.worker.service import GenerationService, service_app
+from rag.worker.streaming import respond
+from rag.worker.waiting import race, wait_for_disconnect
 
 log = logging.getLogger("bllossom_rag.worker")
 ROUTES = ("/v1/chat/completions", "/v1/models", "/health", "/metrics")
 
 
-class Worker:
+class Worker(GenerationService):
     """The state behind the routes: the model, the admission queue, metrics.
 
     Args:
@@ -60,33 +61,26 @@ class Worker:
     """
 
     def __init__(self, llm: ChatBllossom, options: WorkerOptions) -> None:
+        super().__init__(options.max_concurrency, options.max_queue, log)
         self.llm = llm
         self.options = options
-        self.admission = Admission(options.max_concurrency, options.max_queue)
         self.metrics = Metrics()
-        self.ready = threading.Event()
-        self.load_error: str | None = None
-        self.active: set[Generation] = set()
         self.created = int(time.time())
         self.floor: PromptFloor | None = None  # set once the model has loaded
+        self.limits = RequestLimits(
+            options.max_images, options.max_new_tokens, options.max_prompt_tokens
+        )
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def load(self) -> None:
         """Load the model (on a thread at startup); /health reports the result."""
-        try:
+
+        def load_model() -> None:
             self.llm.model  # noqa: B018  (loads the model and processor)
             self.floor = PromptFloor(self.llm.processor.tokenizer)
-        except Exception as error:
-            self.load_error = str(error)
-            log.exception("could not load the model")
-        else:
-            self.ready.set()
 
-    def stop_all(self) -> None:
-        """Stop every running generation (server shutdown)."""
-        for generation in list(self.active):
-            generation.stop("cancelled")
+        self.readiness.load(load_model)
 
     # --- routes ------------------------------------------------------------------------------
 
@@ -97,15 +91,15 @@ class Worker:
         (never its folder), and a failed load without its reason, which is in the log and in
         the 503 of an authenticated request.
         """
-        status = "ok" if self.ready.is_set() else "error" if self.load_error else "loading"
+        status = self.readiness.status
         body: dict[str, Any] = {
             "status": status,
-            "ready": self.ready.is_set(),
+            "ready": self.readiness.ready,
             "model": self.options.public_model_name,
             "running": self.admission.running,
             "waiting": self.admission.waiting,
         }
-        if self.load_error:
+        if self.readiness.error:
             body["error"] = "the model could not be loaded; the worker's log says why"
         return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
@@ -121,88 +115,31 @@ class Worker:
 
     async def metrics_text(self, _: Request) -> PlainTextResponse:
         """Prometheus text format."""
-        text = self.metrics.render(self.admission, ready=self.ready.is_set())
+        text = self.metrics.render(self.admission, ready=self.readiness.ready)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     async def chat(self, request: Request) -> Response:
-        """``POST /v1/chat/completions``."""
-        try:
-            return await self._chat(request)
-        except RequestError as error:
-            return error.response()
-        except ClientDisconnect:
-            return Response(status_code=499)  # nobody reads it; counted in the metrics
+        """``POST /v1/chat/completions`` (a 499 for a client gone is counted in the metrics)."""
+        return await self.answer(lambda: self._chat(request))
 
     # --- one chat request --------------------------------------------------------------------
 
     async def _chat(self, request: Request) -> Response:
-        if not self.ready.is_set():
-            raise RequestError(
-                503,
-                f"the model is not ready ({self.load_error or 'still loading'}); "
-                "retry when GET /health says ready",
-                kind="server_error",
-                code="model_not_ready",
-                headers={"Retry-After": "5"},
-            )
+        self.readiness.check()
         options = self.options
         parsed = parse_request(
             await read_body(request, options.max_body_bytes, options.read_timeout)
         )
-        self._check_limits(parsed)
+        assert self.floor is not None  # the model is ready
+        self.limits.check(parsed, self.floor)
         deadline = time.monotonic() + options.timeout
         watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
         try:
-            await self._admit(watcher, deadline)
+            await self.admission.admit(watcher, deadline, timeout=options.timeout, server="worker")
         except BaseException:
             watcher.cancel()
             raise
         return await self._generate(parsed, watcher, deadline)
-
-    def _check_limits(self, parsed: ChatCompletionRequest) -> None:
-        """Refuse what is over a limit before any work: images, new tokens, prompt floor."""
-        options = self.options
-        if parsed.image_count() > options.max_images:
-            msg = (
-                f"{parsed.image_count()} images in one request; this worker accepts at most "
-                f"{options.max_images}"
-            )
-            raise RequestError(400, msg, param="messages")
-        asked = parsed.max_new_tokens()
-        if asked is not None and asked[1] > options.max_new_tokens:
-            field, tokens = asked
-            msg = (
-                f"{field}: {tokens:,} new tokens asked for; this worker generates at most "
-                f"{options.max_new_tokens:,} (serve_max_new_tokens)"
-            )
-            raise RequestError(400, msg, param=field)
-        assert self.floor is not None  # the model is ready
-        floor = self.floor.tokens(parsed)
-        if floor > options.max_prompt_tokens:
-            msg = (
-                f"the prompt is at least {floor:,} tokens (estimated from its "
-                f"{parsed.text_length():,} characters of text); this worker accepts at most "
-                f"{options.max_prompt_tokens:,}"
-            )
-            raise RequestError(400, msg, param="messages", code="context_length_exceeded")
-
-    async def _admit(self, watcher: asyncio.Future[None], deadline: float) -> None:
-        try:
-            await unless_gone(self.admission.acquire(), watcher, deadline)
-        except QueueFullError:
-            msg = (
-                f"the worker is busy: {self.admission.running} generations running and "
-                f"{self.admission.waiting} waiting (the queue holds {self.options.max_queue}); "
-                "retry shortly"
-            )
-            raise RequestError(
-                429, msg, kind="rate_limit_error", code="queue_full", headers={"Retry-After": "1"}
-            ) from None
-        except TimeoutError:
-            msg = f"no free generation slot within the {self.options.timeout:g} s request timeout"
-            raise RequestError(
-                503, msg, kind="server_error", code="timeout", headers={"Retry-After": "5"}
-            ) from None
 
     async def _generate(
         self, parsed: ChatCompletionRequest, watcher: asyncio.Future[None], deadline: float
@@ -210,47 +147,16 @@ class Worker:
         # Holding a slot from here: _encode gives it back if it fails, on_end once generation
         # has started, and the except below if it could not start.
         prompt = await self._encode(parsed, watcher, deadline)
-        try:
-            generation = Generation(
-                self.llm,
-                prompt,
-                stop=parsed.stops,
-                params=self._params(parsed),
-                on_end=self._ended,
-            )
-        except BaseException:
-            self.admission.release()
-            watcher.cancel()
-            raise
-        self.active.add(generation)
-        generation.start()
-        watcher.add_done_callback(lambda _: generation.stop("cancelled"))
+        params = self._params(parsed)
+        generation = self.launch(
+            lambda cancel: self.llm.stream_prompt(
+                prompt, stop=parsed.stops, cancel=cancel, **params
+            ),
+            watcher,
+            prompt_tokens=prompt.token_count,
+        )
         ids = CompletionIds(parsed.model or self.options.public_model_name)
-
-        async def next_event() -> Event:
-            return await self._next(generation, deadline)
-
-        try:
-            first = await next_event()
-            if isinstance(first, BaseException):
-                raise failure(first)
-            if parsed.stream:
-                include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
-                events = stream_events(
-                    generation, first, ids, next_event, include_usage=include_usage
-                )
-                return EventStream(self._until_done(events, generation, watcher))
-            body = await complete(generation, first, ids, next_event)
-            if watcher.done() and not watcher.cancelled():
-                return Response(status_code=499)  # the client left; counted as such
-            return JSONResponse(body)
-        except BaseException:
-            generation.stop("cancelled")
-            watcher.cancel()
-            raise
-        finally:
-            if not parsed.stream:
-                watcher.cancel()
+        return await respond(generation, parsed, ids, watcher, deadline, self.options.timeout)
 
     async def _encode(
         self, parsed: ChatCompletionRequest, watcher: asyncio.Future[None], deadline: float
@@ -324,29 +230,9 @@ class Worker:
             params["top_p"] = parsed.top_p
         return params
 
-    async def _next(self, generation: Generation, deadline: float) -> Event:
-        try:
-            return await generation.next(deadline - time.monotonic())
-        except TimeoutError:
-            generation.stop("timeout")
-            msg = f"the request took longer than the {self.options.timeout:g} s timeout"
-            raise RequestError(504, msg, kind="server_error", code="timeout") from None
-
-    @staticmethod
-    async def _until_done(
-        events: AsyncIterator[bytes], generation: Generation, watcher: asyncio.Future[None]
-    ) -> AsyncIterator[bytes]:
-        """The stream's events; however it ends, its generation and watcher end with it."""
-        try:
-            async for event in events:
-                yield event
-        finally:
-            generation.stop("cancelled")  # a no-op once it has ended
-            watcher.cancel()
-
-    def _ended(self, generation: Generation) -> None:
-        self.active.discard(generation)
-        self.admission.release()
+    def ended(self, generation: Generation) -> None:
+        """Free the slot and count the generation in the metrics."""
+        super().ended(generation)
         usage = generation.usage
         self.metrics.generation_ended(
             generation.outcome,
@@ -356,8 +242,6 @@ class Worker:
         )
         if generation.first_token_seconds is not None:
             self.metrics.first_token(generation.first_token_seconds)
-        if generation.outcome in ("error", "out_of_memory"):
-            log.error("generation failed: %r", generation.error)
 
 
 def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
@@ -369,25 +253,17 @@ def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
 
     """
     worker = Worker(llm, options)
-
-    @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        threading.Thread(target=worker.load, name="bllossom-load", daemon=True).start()
-        yield
-        worker.stop_all()
-
-    app = Starlette(
-        routes=[
+    return service_app(
+        worker,
+        [
             Route("/v1/chat/completions", worker.chat, methods=["POST"]),
             Route("/v1/models", worker.models, methods=["GET"]),
             Route("/health", worker.health, methods=["GET"]),
             Route("/metrics", worker.metrics_text, methods=["GET"]),
         ],
-        middleware=[
+        [
             Middleware(CountRequests, metrics=worker.metrics, routes=ROUTES),
-            Middleware(RequireAPIKey, key=options.api_key),
+            Middleware(RequireAPIKey, keys=[options.api_key] if options.api_key else []),
         ],
-        lifespan=lifespan,
+        read_timeout=options.read_timeout,
     )
-    app.state.worker = worker
-    return app

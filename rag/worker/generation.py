@@ -1,8 +1,9 @@
 """One request's generation on its own thread, read from the event loop as async events.
 
-``ChatBllossom.stream_prompt`` is a blocking iterator (transformers' ``generate`` is), so each
-request runs it on a thread and hands every chunk to the loop through an ``asyncio.Queue``.
-Stopping is cooperative and cheap: setting the cancel event makes ``generate`` return after the
+A generation is a blocking iterator of chunks (``ChatBllossom.stream_prompt`` is, since
+transformers' ``generate`` is; so is the RAG API's chain), so each request runs it on a thread
+and hands every chunk to the loop through an ``asyncio.Queue``. Stopping is cooperative and
+cheap: the iterator gets a cancel event, and setting it makes ``generate`` return after the
 current token. The slot is released when the thread has really finished (``on_end``), never when
 the client leaves, so the concurrency limit always matches the work the GPU is doing.
 """
@@ -13,13 +14,12 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator
 
 from langchain_core.outputs import ChatGenerationChunk
 
 from rag.errors import GPUOutOfMemoryError
-from rag.llm import ChatBllossom, EncodedPrompt
+from rag.worker.protocol import RequestError
 
 
 class _End:
@@ -28,39 +28,35 @@ class _End:
 
 END = _End()
 Event = ChatGenerationChunk | BaseException | _End
+# Starts generating on the calling thread; stops at the next token once the event is set. A
+# chunk with ``usage_metadata`` (the last one) reports the tokens and the finish reason.
+Produce = Callable[[threading.Event], Iterator[ChatGenerationChunk]]
 
 
 class Generation:
     """A generation running on a thread.
 
     Args:
-        llm: The loaded chat model.
-        prompt: The encoded prompt.
-        stop: Stop strings.
-        params: ``max_new_tokens``, ``temperature``, ``top_p``.
+        produce: The chunks, given the cancel event (e.g. ``ChatBllossom.stream_prompt``).
+        prompt_tokens: The prompt's length, until a chunk reports the usage.
         on_end: Called on the event loop once the thread has finished.
 
     """
 
     def __init__(
         self,
-        llm: ChatBllossom,
-        prompt: EncodedPrompt,
+        produce: Produce,
         *,
-        stop: Sequence[str],
-        params: dict[str, Any],
+        prompt_tokens: int = 0,
         on_end: Callable[[Generation], None],
     ) -> None:
-        self.llm = llm
-        self.prompt = prompt
-        self.stop_strings = list(stop)
-        self.params = params
+        self.produce = produce
         self.on_end = on_end
         self.loop = asyncio.get_running_loop()
         self.cancel = threading.Event()
         self.cancel_reason: str | None = None
         self.error: BaseException | None = None
-        self.usage: dict[str, int] = {"input_tokens": prompt.token_count, "output_tokens": 0}
+        self.usage: dict[str, int] = {"input_tokens": prompt_tokens, "output_tokens": 0}
         self.finish_reason = "stop"
         self.started = time.monotonic()
         self.first_token_seconds: float | None = None
@@ -90,6 +86,20 @@ class Generation:
         except asyncio.TimeoutError:  # an alias of TimeoutError only from Python 3.11
             raise TimeoutError from None
 
+    async def next_before(self, deadline: float, timeout: float) -> Event:
+        """:meth:`next` until the request's ``deadline``; past it, generation stops.
+
+        Raises:
+            RequestError: 504 once the request has run longer than ``timeout`` seconds.
+
+        """
+        try:
+            return await self.next(deadline - time.monotonic())
+        except TimeoutError:
+            self.stop("timeout")
+            msg = f"the request took longer than the {timeout:g} s timeout"
+            raise RequestError(504, msg, kind="server_error", code="timeout") from None
+
     @property
     def outcome(self) -> str:
         """How it ended: completed, cancelled, timeout, out_of_memory or error."""
@@ -106,9 +116,7 @@ class Generation:
 
     def _run(self) -> None:
         try:
-            for chunk in self.llm.stream_prompt(
-                self.prompt, stop=self.stop_strings, cancel=self.cancel, **self.params
-            ):
+            for chunk in self.produce(self.cancel):
                 message = chunk.message
                 if message.content and self.first_token_seconds is None:
                     self.first_token_seconds = self.seconds

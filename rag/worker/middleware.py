@@ -27,17 +27,27 @@ _CLOSE = {"Connection": "close"}
 
 
 class RequireAPIKey:
-    """ASGI middleware: every route but ``/health`` needs ``Authorization: Bearer <key>``."""
+    """ASGI middleware: every route but ``/health`` needs ``Authorization: Bearer <key>``.
 
-    def __init__(self, app: ASGIApp, key: str | None) -> None:
+    The token is compared with every key in constant time, whichever matches (if one does), so
+    the time taken says nothing about a key. The key that matched is left in the request's
+    state as ``api_key``, for a server whose keys carry rights (the RAG API's groups). No keys:
+    no check.
+    """
+
+    def __init__(self, app: ASGIApp, keys: Collection[str]) -> None:
         self.app = app
-        self.key = key.encode() if key else None
+        self.keys = [key.encode() for key in keys]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse with 401 before any work is done."""
-        if self.key is not None and scope["type"] == "http" and scope["path"] != "/health":
+        if self.keys and scope["type"] == "http" and scope["path"] != "/health":
             scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self.key):
+            matched = None
+            for key in self.keys:  # no early exit: every key costs the same comparison
+                if hmac.compare_digest(token.encode(), key):
+                    matched = key.decode()
+            if scheme.lower() != "bearer" or matched is None:
                 refusal = RequestError(
                     401,
                     "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
@@ -46,6 +56,7 @@ class RequireAPIKey:
                 )
                 await refusal.response()(scope, receive, send)
                 return
+            scope.setdefault("state", {})["api_key"] = matched
         await self.app(scope, receive, send)
 
 
@@ -88,12 +99,13 @@ class CountRequests:
             raise
 
 
-async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+async def read_body(request: Request, limit: int, timeout: float, server: str = "worker") -> bytes:
     """The request body, refused as soon as it passes ``limit`` bytes or ``timeout`` seconds.
 
     A client that trickles its body a byte at a time would otherwise hold a connection (and
     the memory of what it sent) for as long as it likes; the clock runs from the end of the
-    headers, whose own deadline the server keeps (:mod:`rag.worker.server`).
+    headers, whose own deadline the server keeps (:mod:`rag.worker.server`). ``server`` names
+    what refuses, in the messages.
 
     Raises:
         RequestError: 413 over the size limit, 408 past the time limit; both close the
@@ -103,7 +115,7 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
     """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(int(declared), limit)
+        raise _too_large(int(declared), limit, server)
     deadline = time.monotonic() + timeout
     pieces = request.stream()
     body = bytearray()
@@ -120,9 +132,9 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
             raise RequestError(408, msg, code="request_timeout", headers=_CLOSE) from None
         body += piece
         if len(body) > limit:
-            raise _too_large(len(body), limit)
+            raise _too_large(len(body), limit, server)
 
 
-def _too_large(size: int, limit: int) -> RequestError:
-    msg = f"request body of {size:,} bytes is over this worker's {limit:,}-byte limit"
+def _too_large(size: int, limit: int, server: str) -> RequestError:
+    msg = f"request body of {size:,} bytes is over this {server}'s {limit:,}-byte limit"
     return RequestError(413, msg, code="request_too_large", headers=_CLOSE)

@@ -81,9 +81,9 @@ class HeaderDeadline(H11Protocol):
 
 
 def _protocol(app: Starlette) -> type[HeaderDeadline]:
-    """The connection class for a worker app, with its ``read_timeout``."""
-    timeout = float(app.state.worker.options.read_timeout)
-    return type("WorkerConnection", (HeaderDeadline,), {"read_timeout": timeout})
+    """The connection class for an app, with its ``read_timeout`` (``app.state``)."""
+    timeout = float(app.state.read_timeout)
+    return type("Connection", (HeaderDeadline,), {"read_timeout": timeout})
 
 
 def serve(app: Starlette, host: str, port: int) -> None:
@@ -102,8 +102,8 @@ class BackgroundServer:
     """The worker on a daemon thread; use as a context manager.
 
     Args:
-        app: The application from :func:`~rag.worker.app.create_app` (its options carry the
-            read timeout).
+        app: The worker's (:func:`~rag.worker.app.create_app`) or the RAG API's application;
+            ``app.state.read_timeout`` is its read timeout.
         host: Interface to bind.
         port: Port to bind; 0 picks a free one (see :attr:`url`).
 
@@ -133,7 +133,7 @@ class BackgroundServer:
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
-                msg = f"the worker did not start on {self.url}"
+                msg = f"the server did not start on {self.url}"
                 raise RuntimeError(msg)
             time.sleep(0.01)
         return self

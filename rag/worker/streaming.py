@@ -1,24 +1,27 @@
 """A generation's events as OpenAI responses: server-sent events, or one whole completion.
 
-The first event is read before a response is chosen (see :mod:`rag.worker.app`), so both forms
-start from it. Once a stream's 200 has been sent, an error can no longer change the status: it
-goes out as an OpenAI error object in its own event, which the official clients raise, and the
-stream ends there.
+The first event is read before a response is chosen (:func:`respond`), so a generation that
+cannot start (out of memory, timeout) is a proper 503/504 rather than a broken 200, and both
+forms start from it. Once a stream's 200 has been sent, an error can no longer change the
+status: it goes out as an OpenAI error object in its own event, which the official clients
+raise, and the stream ends there. However a response ends (done, failed, client gone), its
+generation is stopped and its disconnect watcher cancelled.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from langchain_core.outputs import ChatGenerationChunk
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from rag.errors import BllossomRagError, GPUOutOfMemoryError
 from rag.worker.generation import Event, Generation
-from rag.worker.protocol import CompletionIds, RequestError
+from rag.worker.protocol import ChatCompletionRequest, CompletionIds, RequestError
 
 # The next event of a generation, or RequestError (504) once the request's time is up.
 NextEvent = Callable[[], Awaitable[Event]]
@@ -30,6 +33,71 @@ def sse(data: dict[str, Any] | str) -> bytes:
     return f"data: {text}\n\n".encode()
 
 
+async def respond(
+    generation: Generation,
+    parsed: ChatCompletionRequest,
+    ids: CompletionIds,
+    watcher: asyncio.Future[None],
+    deadline: float,
+    timeout: float,
+    *,
+    extra: Callable[[], dict[str, Any]] = dict,
+) -> Response:
+    """The response to a started generation, decided by its first event.
+
+    Args:
+        generation: Started; stopped here if the response cannot be made.
+        parsed: The request (``stream``, ``stream_options``).
+        ids: The completion's id, time and model name.
+        watcher: Done when the client disconnects; cancelled once the response has ended.
+        deadline: The request's monotonic deadline.
+        timeout: The request timeout in seconds, for the 504's message.
+        extra: Top-level fields for the body or the first chunk (the RAG API's ``sources``),
+            read once the first event is in.
+
+    Raises:
+        RequestError: Generation failed before its first token, or ran out of time.
+
+    """
+
+    async def next_event() -> Event:
+        return await generation.next_before(deadline, timeout)
+
+    try:
+        first = await next_event()
+        if isinstance(first, BaseException):
+            raise failure(first)
+        if parsed.stream:
+            include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
+            events = stream_events(
+                generation, first, ids, next_event, include_usage=include_usage, extra=extra()
+            )
+            return EventStream(_until_done(events, generation, watcher))
+        body = {**await complete(generation, first, ids, next_event), **extra()}
+        if watcher.done() and not watcher.cancelled():
+            return Response(status_code=499)  # the client left; counted as such
+        return JSONResponse(body)
+    except BaseException:
+        generation.stop("cancelled")
+        watcher.cancel()
+        raise
+    finally:
+        if not parsed.stream:
+            watcher.cancel()
+
+
+async def _until_done(
+    events: AsyncIterator[bytes], generation: Generation, watcher: asyncio.Future[None]
+) -> AsyncIterator[bytes]:
+    """The stream's events; however it ends, its generation and watcher end with it."""
+    try:
+        async for event in events:
+            yield event
+    finally:
+        generation.stop("cancelled")  # a no-op once it has ended
+        watcher.cancel()
+
+
 async def stream_events(
     generation: Generation,
     first: Event,
@@ -37,10 +105,14 @@ async def stream_events(
     next_event: NextEvent,
     *,
     include_usage: bool,
+    extra: dict[str, Any] | None = None,
 ) -> AsyncIterator[bytes]:
-    """``chat.completion.chunk`` events from the first event to ``[DONE]`` (or an error)."""
+    """``chat.completion.chunk`` events from the first event to ``[DONE]`` (or an error).
+
+    ``extra`` fields go into the first chunk (the one with the assistant's role) only.
+    """
     event = first
-    yield sse(ids.chunk({"role": "assistant", "content": ""}))
+    yield sse({**ids.chunk({"role": "assistant", "content": ""}), **(extra or {})})
     while isinstance(event, ChatGenerationChunk):
         if event.message.content:
             yield sse(ids.chunk({"content": str(event.message.content)}))

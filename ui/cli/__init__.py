@@ -1,9 +1,12 @@
 """The ``bllossom-rag`` command line: one module per command group, all on one Typer app."""
 
 from ui.cli import (  # noqa: F401  (registers commands)
+    api_command,
     ask_command,
+    chat_command,
     docs_command,
     eval_command,
+    feedback_command,
     ingest_command,
     serve_command,
     ui_command,

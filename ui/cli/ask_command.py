@@ -9,16 +9,7 @@ import typer
 
 from rag.access import Access, parse_groups
 from rag.errors import BllossomRagError
-from ui.cli.app import (
-    CollectionOption,
-    JsonOption,
-    app,
-    open_assistant,
-    out,
-    print_json,
-    shown,
-    user_errors,
-)
+from ui.cli.app import CollectionOption, JsonOption, app, open_assistant, print_json, user_errors
 
 
 @app.command()
@@ -42,6 +33,7 @@ def ask(
 ) -> None:
     """Answer a question from the ingested documents, with numbered sources."""
     from rag.chain import sources_from_documents
+    from ui.cli.answers import print_sources, stream_answer
 
     with user_errors():
         if not question.strip():
@@ -51,20 +43,14 @@ def ask(
         images = [_image_block(path) for path in image or ()]
         access = Access.for_groups(parse_groups(user_groups))
         chain = assistant.chain(collection, k, access=access)
-        state: dict[str, Any] = {}
-        answer: list[str] = []
-        for part in chain.stream({"question": question, "images": images}):
-            if "answer" in part:
-                answer.append(part["answer"])
-                if not as_json:
-                    out.out(shown(part["answer"], keep="\n\t"), end="", highlight=False)
-            else:
-                state.update(part)
+        answer, state = stream_answer(
+            chain, {"question": question, "images": images}, echo=not as_json
+        )
         sources = sources_from_documents(state["documents"])
         if as_json:
             print_json(
                 {
-                    "answer": "".join(answer),
+                    "answer": answer,
                     "sources": [source.to_json() for source in sources],
                     "prompt": state["prompt"],  # rendered and counted once, by the chain
                     "prompt_tokens": state["prompt_tokens"],
@@ -72,16 +58,7 @@ def ask(
                 }
             )
             return
-    out.print("\n")
-    out.print("[bold]Sources[/]" if sources else "[dim]No sources found.[/]")
-    for source in sources:
-        where = f", p. {source.page}" if source.page is not None else ""
-        snippet = " ".join(source.text.split())[:160]
-        out.print(f"[{source.number}] {shown(source.source)}{where}  (score {source.score:.3f})")
-        out.print(f"    [dim]{shown(snippet)}[/]")
-    for used in state["images"]:
-        cited = "your image" if used["number"] is None else f"image of [{used['number']}]"
-        out.print(f"[dim]In the prompt:[/] {cited} {shown(used['source'] or '')}")
+    print_sources(sources, state["images"])
 
 
 def _image_block(path: Path) -> dict[str, Any]:

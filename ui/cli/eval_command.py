@@ -49,11 +49,14 @@ def eval_command(
     """Recall@1/5/10, MRR@10, nDCG@10 and latency of retrieval on a dataset.
 
     A SQuAD-format file brings its corpus (every paragraph), ingested once into a collection
-    (default ``eval-<file name>``); a JSONL file is evaluated against an ingested collection.
+    (default ``eval-<file name>``); a JSONL file is evaluated against an ingested collection,
+    a line with "history" as the follow-up it is (searched with the earlier questions).
     """
+    from langchain_core.documents import Document
+    from langchain_core.messages import HumanMessage
     from rich.progress import Progress
 
-    from rag.evaluation import evaluate, load_dataset
+    from rag.evaluation import EvalQuery, evaluate, load_dataset
 
     if mode is not None and mode not in ("dense", "bm25", "hybrid"):
         msg = f"--mode must be dense, bm25 or hybrid, not {mode!r}"
@@ -73,10 +76,18 @@ def eval_command(
             access=Access.for_groups(parse_groups(user_groups)),
             mode=mode,  # type: ignore[arg-type]
         )
+        followups = assistant.followups
+
+        def search(query: EvalQuery) -> list[Document]:
+            """A follow-up with its history, as the chat searches it; else the question."""
+            history = [HumanMessage(content=text) for text in query.history]
+            turn = followups.query(query.text, history)
+            return retriever.invoke(turn.text, turns=turn.turns)
+
         retriever.invoke(queries[0].text)  # load models and views outside the timings
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("Evaluating", total=len(queries))
-            scores = evaluate(queries, retriever.invoke, on_query=lambda: progress.advance(task))
+            scores = evaluate(queries, search, on_query=lambda: progress.advance(task))
         summary = scores.summary()
         used_mode = retriever.mode
     if as_json:

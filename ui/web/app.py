@@ -14,12 +14,14 @@ import streamlit as st
 from ui.web.i18n import LANGUAGE_KEY, LANGUAGES, t
 from ui.web.resources import app_context
 from ui.web.safe_markdown import literal_markdown
+from ui.web.style import apply_base_style
 
 # Not "pages/": Streamlit would list that folder as pages of its own before navigation runs.
 PAGES = Path(__file__).parent / "views"
 
 st.set_page_config(page_title="Bllossom RAG", page_icon="🌸", layout="wide")
 context = app_context()
+apply_base_style()
 
 navigation = st.navigation(
     [

@@ -66,3 +66,8 @@ def human_bytes(size: float) -> str:
 def local_time(timestamp: float) -> dt.datetime:
     """A Unix time as a naive local datetime (what tables and charts show)."""
     return dt.datetime.fromtimestamp(timestamp)
+
+
+def path_tail(path: str, limit: int = 56) -> str:
+    """A long path's end, where the folder and file names are (``…/uploads/hr/plan.txt``)."""
+    return path if len(path) <= limit else "…" + path[-(limit - 1) :]

@@ -1,8 +1,9 @@
-"""The Chat page's calls: ask the chain, read the user's image, shape sources and failures."""
+"""The Chat page's calls: the chain with the conversation, images, sources, failures, ratings."""
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,14 +11,17 @@ from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.documents import Document
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from PIL import Image
 
 from rag.access import Access
 from rag.assistant import Assistant
-from rag.chain import sources_from_documents
+from rag.chain import Source, sources_from_documents
 from rag.config import Settings
 from rag.errors import BllossomRagError
+from rag.feedback import Feedback, FeedbackLog
 from rag.images import encode_data_url, open_image
+from rag.llm import sampling
 from rag.messages import image_block
 from ui.web.i18n import t
 
@@ -51,18 +55,6 @@ def read_user_image(data: bytes, max_pixels: int) -> tuple[Image.Image, bytes]:
     return image, buffer.getvalue()
 
 
-def _generation_kwargs(llm: Any, options: AskOptions) -> dict[str, Any]:
-    # In-process Bllossom calls the length limit max_new_tokens, OpenAI-compatible clients
-    # max_tokens; both read the overrides at call time.
-    fields = getattr(type(llm), "model_fields", {})
-    length = "max_new_tokens" if "max_new_tokens" in fields else "max_tokens"
-    return {
-        length: options.max_new_tokens,
-        "temperature": options.temperature,
-        "top_p": options.top_p,
-    }
-
-
 def ask(
     assistant: Assistant,
     question: str,
@@ -70,26 +62,55 @@ def ask(
     options: AskOptions,
     access: Access,
     callbacks: Sequence[BaseCallbackHandler] = (),
+    history: Sequence[tuple[str, str]] = (),
 ) -> Iterator[dict[str, Any]]:
-    """Stream the RAG chain for one question (``documents`` first, then ``answer`` pieces)."""
-    llm = assistant.llm.bind(**_generation_kwargs(assistant.llm, options))
+    """Stream the RAG chain for one turn (``documents`` first, then ``answer`` pieces).
+
+    Args:
+        assistant: The shared assistant.
+        question: The user's question.
+        image: The user's attached image, decoded.
+        options: The sidebar's choices.
+        access: The user's reading rights.
+        callbacks: LangChain callbacks (the page's timer).
+        history: The conversation so far, ``(question, answer)`` pairs, oldest first: the
+            question is searched and answered as a follow-up of it.
+
+    """
+    llm = assistant.llm.bind(
+        **sampling(
+            assistant.llm,
+            max_tokens=options.max_new_tokens,
+            temperature=options.temperature,
+            top_p=options.top_p,
+        )
+    )
     chain = assistant.chain(options.collection, options.top_k, access=access, llm=llm)
     images = [image_block(encode_data_url(image))] if image is not None else []
+    earlier: list[BaseMessage] = []
+    for asked, answered in history:
+        earlier += [HumanMessage(content=asked), AIMessage(content=answered)]
     return chain.stream(
-        {"question": question, "images": images}, config={"callbacks": list(callbacks)}
+        {"question": question, "images": images, "history": earlier},
+        config={"callbacks": list(callbacks)},
     )
 
 
 @dataclass(frozen=True)
 class SourceView:
-    """One numbered source as the page shows it."""
+    """One numbered source as the page shows it: the citation, and a thumbnail for images."""
 
-    number: int
-    source: str
-    page: int | None
-    score: float
-    text: str
+    citation: Source
     thumbnail: str | None  # for image chunks: the stored thumbnail
+
+
+_HEADING_MARK = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
+
+
+def plain_snippet(text: str, limit: int) -> str:
+    """A passage's text on one line for a caption: Markdown heading marks dropped, cut."""
+    snippet = " ".join(_HEADING_MARK.sub("", text).split())
+    return snippet if len(snippet) <= limit else snippet[:limit] + "…"
 
 
 @dataclass(frozen=True)
@@ -108,15 +129,8 @@ class PromptImage:
 def source_views(documents_: Sequence[Document]) -> list[SourceView]:
     """The chain's citations (``[n]`` = n-th document) with what the page needs to show them."""
     return [
-        SourceView(
-            number=source.number,
-            source=source.source,
-            page=source.page,
-            score=source.score,
-            text=source.text,
-            thumbnail=document.metadata.get("thumbnail_path"),
-        )
-        for source, document in zip(
+        SourceView(citation, document.metadata.get("thumbnail_path"))
+        for citation, document in zip(
             sources_from_documents(list(documents_)), documents_, strict=True
         )
     ]
@@ -166,3 +180,30 @@ def generation_failure(error: Exception, settings: Settings) -> str | None:
         reason = t("worker_unreachable", url=url, error=str(error) or type(error).__name__)
         return t("generation_failed", error=reason)
     return None
+
+
+def record_feedback(
+    settings: Settings,
+    collection: str,
+    question: str,
+    history: Sequence[tuple[str, str]],
+    answer: str,
+    sources: Sequence[SourceView],
+    rating: int,
+) -> None:
+    """Keep a thumbs up (``1``) or down (``-1``) with what was asked, answered and shown."""
+    turns = [
+        turn
+        for asked, answered in history
+        for turn in ({"role": "user", "content": asked}, {"role": "assistant", "content": answered})
+    ]
+    FeedbackLog.in_data_dir(settings.data_dir).record(
+        Feedback(
+            collection=collection,
+            question=question,
+            history=tuple(turns),
+            answer=answer,
+            sources=tuple(view.citation.to_json() for view in sources),
+            rating=rating,
+        )
+    )

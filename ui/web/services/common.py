@@ -10,12 +10,8 @@ from rag.store import CollectionInfo
 
 
 def readable_collections(assistant: Assistant, access: Access) -> list[CollectionInfo]:
-    """The collections holding something ``access`` may read, with the counts of that.
-
-    A collection whose every document is restricted to other groups is not listed at all:
-    its name, size and embedder are metadata about documents the user may not see.
-    """
-    return [info for info in assistant.store.collections(access) if info.documents]
+    """The collections holding something the user may read (see the assistant's own)."""
+    return assistant.readable_collections(access)
 
 
 def display_name(source_path: str) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from ingest.discovery import find_files
-from ingest.report import IngestProgress
+from ingest.report import FileDetail, IngestProgress
 from rag.access import Access
 from rag.assistant import Assistant
 from rag.errors import BllossomRagError, CollectionNotFoundError, DocumentNotFoundError
@@ -66,12 +66,16 @@ def remove_document(
 
 @dataclass(frozen=True)
 class UploadResult:
-    """What happened to one uploaded file (``name`` is the name the browser sent)."""
+    """What happened to one uploaded file (``name`` is the name the browser sent).
+
+    ``detail`` is what an ingested or unchanged file is in the store (its chunks).
+    """
 
     name: str
     status: Literal["ingested", "unchanged", "failed"]
     path: str | None = None
     error: str | None = None
+    detail: FileDetail | None = None
 
 
 def ingest_uploads(
@@ -135,11 +139,17 @@ def ingest_uploads(
         for status, path in succeeded:
             client_name, data = uploads[Path(path).name]
             atomic_write(Path(path), data, mode=0o600)  # only now does it replace the old one
-            results.append(UploadResult(client_name, status, path))
+            detail = report.details.get(path) or _stored_detail(held.get(path))
+            results.append(UploadResult(client_name, status, path, detail=detail))
     for failure in report.failed:
         client_name = uploads[Path(failure.path).name][0]
         results.append(UploadResult(client_name, "failed", error=failure.error))
     return results
+
+
+def _stored_detail(document: DocumentRecord | None) -> FileDetail | None:
+    """What an unchanged upload already is in the store."""
+    return None if document is None else FileDetail(chunks=document.chunks)
 
 
 def _documents_by_path(assistant: Assistant, collection: str) -> dict[str, DocumentRecord]:

@@ -1,9 +1,14 @@
 """Chat: ask (optionally with an image), watch the answer stream, see what it was based on.
 
-Under each answer: the images that went into the prompt, then the numbered passages behind the
-``[n]`` citations. Answers and passages are untrusted text and are shown through
-:mod:`ui.web.safe_markdown`, never as HTML. A failed generation leaves a message in the
-conversation (the sources that were retrieved are still shown) and the rest of the app works on.
+A question is asked as part of the conversation on the page: a follow-up ("그럼 대통령은?") is
+searched and answered with the turns before it, until "new conversation" starts over. Under each
+answer: the images that went into the prompt, the numbered passages behind its ``[n]``
+citations (each answer keeps its own), and thumbs up/down, kept with the question, the
+conversation and the sources (``bllossom-rag feedback export`` makes an eval set of them).
+Answers and passages are untrusted text and are shown through :mod:`ui.web.safe_markdown`,
+never as HTML. A failed generation leaves a message in the conversation (the sources that were
+retrieved are still shown, the turn is not part of later questions' history) and the rest of
+the app works on.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from ui.web.widgets import pick_collection
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 HISTORY_KEY = "chat_history"
+CONVERSATION_KEY = "chat_conversation"  # counts new conversations: the rating widgets' keys
 SNIPPET_CHARS = 300
 
 
@@ -35,11 +41,17 @@ class Turn:
     """One question and its answer, as kept in the session's history."""
 
     question: str
+    collection: str
     user_thumbnail: bytes | None = None
     answer: str = ""
     sources: list[services.SourceView] = field(default_factory=list)
     images: list[services.PromptImage] = field(default_factory=list)
     error: str | None = None
+
+
+def conversation(turns: list[Turn]) -> list[tuple[str, str]]:
+    """The answered turns as ``(question, answer)`` pairs: what a follow-up is asked after."""
+    return [(turn.question, turn.answer) for turn in turns if turn.answer and not turn.error]
 
 
 def show_sources(turn: Turn) -> None:
@@ -59,18 +71,16 @@ def show_sources(turn: Turn) -> None:
             st.caption(t("no_sources"))
         return
     with st.expander(t("sources", count=len(turn.sources)), expanded=True):
-        for source in turn.sources:
+        for view in turn.sources:
+            source = view.citation
             where = [literal_markdown(Path(source.source).name)]
             if source.page is not None:
                 where.append(t("page_number", page=source.page))
             where.append(t("score", score=source.score))
             st.markdown(f"**\\[{source.number}\\]** " + " · ".join(where))
-            if source.thumbnail and Path(source.thumbnail).is_file():
-                st.image(source.thumbnail, width=120)
-            snippet = " ".join(source.text.split())
-            if len(snippet) > SNIPPET_CHARS:
-                snippet = snippet[:SNIPPET_CHARS] + "…"
-            st.caption(literal_markdown(snippet))
+            if view.thumbnail and Path(view.thumbnail).is_file():
+                st.image(view.thumbnail, width=120)
+            st.caption(literal_markdown(services.plain_snippet(source.text, SNIPPET_CHARS)))
 
 
 def show_answer(text: str) -> None:
@@ -82,8 +92,34 @@ def show_answer(text: str) -> None:
             st.code(block.text, language=block.language)
 
 
-def show_turn(turn: Turn) -> None:
+def rate(turns: list[Turn], index: int, key: str) -> None:
+    """Keep the rating just given to ``turns[index]`` (the widget's 1 = up, 0 = down)."""
+    given = st.session_state.get(key)
+    if given is None:
+        return
+    turn = turns[index]
+    services.record_feedback(
+        context.settings,
+        turn.collection,
+        turn.question,
+        conversation(turns[:index]),
+        turn.answer,
+        turn.sources,
+        1 if given == 1 else -1,
+    )
+
+
+def show_rating(turns: list[Turn], index: int) -> None:
+    """Thumbs up/down under an answer (none under a failed one)."""
+    turn = turns[index]
+    if turn.answer and not turn.error:
+        key = f"feedback-{st.session_state.get(CONVERSATION_KEY, 0)}-{index}"
+        st.feedback("thumbs", key=key, on_change=rate, args=(turns, index, key))
+
+
+def show_turn(turns: list[Turn], index: int) -> None:
     """Replay a past turn."""
+    turn = turns[index]
     with st.chat_message("user"):
         st.markdown(safe_markdown(turn.question))
         if turn.user_thumbnail:
@@ -93,6 +129,7 @@ def show_turn(turn: Turn) -> None:
         if turn.error:
             st.error(literal_markdown(turn.error))
         show_sources(turn)
+        show_rating(turns, index)
 
 
 def answer_pieces(
@@ -129,13 +166,14 @@ with st.sidebar:
         t("temperature"), 0.0, 1.5, min(settings.temperature, 1.5), 0.05, key="chat_temperature"
     )
     top_p = st.slider(t("top_p"), 0.05, 1.0, settings.top_p, 0.05, key="chat_top_p")
-    if st.button(t("clear_chat"), disabled=not history):
+    if st.button(t("new_conversation"), icon=":material/add_comment:", disabled=not history):
         history.clear()
+        st.session_state[CONVERSATION_KEY] = st.session_state.get(CONVERSATION_KEY, 0) + 1
         st.rerun()
 
 st.title(t("chat_title"))
-for past in history:
-    show_turn(past)
+for index in range(len(history)):
+    show_turn(history, index)
 
 if collection is None:
     st.info(t("no_collections"))
@@ -150,7 +188,7 @@ prompt = st.chat_input(
 )
 
 if prompt and collection is not None:
-    turn = Turn(question=prompt.text.strip() or t("describe_image"))
+    turn = Turn(question=prompt.text.strip() or t("describe_image"), collection=collection)
     image = None
     if prompt.files:
         try:
@@ -171,7 +209,13 @@ if prompt and collection is not None:
             try:
                 ready_assistant(settings)
                 stream = services.ask(
-                    assistant, turn.question, image, options, context.identity.access, [timer]
+                    assistant,
+                    turn.question,
+                    image,
+                    options,
+                    context.identity.access,
+                    [timer],
+                    history=conversation(history),
                 )
                 pieces = answer_pieces(stream, state, timer, turn)
                 answer_slot = st.empty()
@@ -188,10 +232,12 @@ if prompt and collection is not None:
                 st.error(literal_markdown(turn.error))
             turn.sources = services.source_views(state.get("documents", []))
             turn.images = services.prompt_images(state, turn.user_thumbnail)
-            context.log.record(
-                timer.sample(collection, services.generation_backend(settings), turn.error)
-            )
+            if turn.sources or turn.error:  # the fixed "not covered" answer generated nothing
+                context.log.record(
+                    timer.sample(collection, services.generation_backend(settings), turn.error)
+                )
         else:
             st.error(literal_markdown(turn.error))
         show_sources(turn)
-    history.append(turn)
+        history.append(turn)
+        show_rating(history, len(history) - 1)

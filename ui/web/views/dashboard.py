@@ -8,6 +8,10 @@ what the user may read. Nothing here loads a model: the generator check probes t
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -17,6 +21,28 @@ from ui.web.safe_markdown import literal_markdown
 from ui.web.services import dashboard as services
 from ui.web.services.common import display_name, readable_collections
 from ui.web.widgets import human_bytes, local_time
+
+BAR_COLOURS: list[Any] = ["#0068c9", "#ff8700", "#29b09d"]  # documents, chunks, images
+TIME_FORMAT = "%m-%d %H:%M:%S"
+
+
+def timeline(timings: pd.DataFrame, measure: str) -> alt.Chart:
+    """One measure per answer, in order, a point each (one answer is a point, not no line).
+
+    The axis labels are the answers' times as text, written as the tables write times: a
+    temporal axis would show them in the browser's time zone, not the server's, and disagree.
+    """
+    known = timings.dropna(subset=[measure])
+    when = t("time")
+    labels = known.assign(**{when: known[when].dt.strftime(TIME_FORMAT)})
+    answer = alt.X(field=when, type="ordinal", sort=None, axis=alt.Axis(title=None))
+    value = alt.Y(field=measure, type="quantitative")
+    tooltip = [
+        alt.Tooltip(field=when, type="ordinal"),
+        alt.Tooltip(field=measure, type="quantitative", format=".2f"),
+    ]
+    return alt.Chart(labels).mark_line(point=True).encode(x=answer, y=value, tooltip=tooltip)
+
 
 context = app_context()
 settings = context.settings
@@ -45,10 +71,13 @@ if infos:
         }
     )
     chart, table = st.columns([3, 2])
-    chart.bar_chart(counts, x=t("collection"), stack=False)
+    measures = [t("documents"), t("chunks"), t("images")]
+    # Colours by position, not by label: the labels change with the language.
+    chart.bar_chart(counts, x=t("collection"), y=measures, color=BAR_COLOURS, stack=False)
     table.dataframe(
-        counts.assign(**{t("embedding_model"): [i.embedding_model for i in infos]}),
+        counts.assign(**{t("embedding_model"): [Path(i.embedding_model).name for i in infos]}),
         hide_index=True,
+        width="stretch",
     )
 else:
     st.info(t("no_collections"))
@@ -80,6 +109,7 @@ with right:
                 }
             ),
             hide_index=True,
+            width="stretch",
         )
     else:
         st.info(t("no_commits"))
@@ -113,5 +143,5 @@ else:
     )
     st.caption(t("answers", count=len(samples), failed=sum(s.error is not None for s in samples)))
     ttft_chart, speed_chart = st.columns(2)
-    ttft_chart.line_chart(timings, x=t("time"), y=t("ttft"))
-    speed_chart.line_chart(timings, x=t("time"), y=t("tokens_per_s"))
+    ttft_chart.altair_chart(timeline(timings, t("ttft")), width="stretch")
+    speed_chart.altair_chart(timeline(timings, t("tokens_per_s")), width="stretch")

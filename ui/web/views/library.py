@@ -12,19 +12,37 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ingest.report import IngestProgress
+from ingest.report import FileDetail, IngestProgress
 from rag.errors import BllossomRagError
 from ui.web.i18n import t
 from ui.web.resources import app_context, ready_assistant
 from ui.web.safe_markdown import literal_markdown
 from ui.web.services import library as services
 from ui.web.services.common import display_name, readable_collections
-from ui.web.widgets import human_bytes, local_time, pick_collection, select_collection_next_run
+from ui.web.style import translate_file_uploader
+from ui.web.widgets import (
+    human_bytes,
+    local_time,
+    path_tail,
+    pick_collection,
+    select_collection_next_run,
+)
 
 RESULTS_KEY = "library_results"
 UPLOADER_KEY = "library_uploader"
 FLASH_KEY = "library_flash"
 COLLECTION_KEY = "library_collection"
+
+
+def describe(detail: FileDetail | None) -> str:
+    """``청크 3개 (이미지 1개)`` for a stored file, with what was left out of it."""
+    if detail is None:
+        return ""
+    text = t("file_chunks", count=detail.chunks)
+    if detail.images:
+        text += f" ({t('file_images', count=detail.images)})"
+    return "; ".join([text, *detail.notes])
+
 
 context = app_context()
 settings = context.settings
@@ -41,6 +59,7 @@ collection = pick_collection(
 if collection is None:
     collection = settings.collection
 
+translate_file_uploader(settings.ui_max_upload_mb, services.upload_types())
 with st.form("upload", clear_on_submit=True, border=True):
     files = st.file_uploader(
         t("upload_files"),
@@ -50,9 +69,16 @@ with st.form("upload", clear_on_submit=True, border=True):
         help=t("upload_help", mb=settings.ui_max_upload_mb),
         key=UPLOADER_KEY,
     )
-    groups = st.multiselect(
-        t("allowed_groups"), list(context.identity.groups), help=t("allowed_groups_help")
-    )
+    if context.identity.groups:
+        groups = st.multiselect(
+            t("allowed_groups"),
+            list(context.identity.groups),
+            help=t("allowed_groups_help"),
+            placeholder=t("choose_groups"),
+        )
+    else:
+        groups = []
+        st.caption(t("upload_for_everyone"))
     submitted = st.form_submit_button(t("ingest_button"), type="primary")
 
 if submitted and files:
@@ -100,7 +126,7 @@ if results:
             {
                 t("result"): [t(f"status_{r.status}") for r in results],
                 t("file"): [r.name for r in results],
-                t("detail"): [r.error or "" for r in results],
+                t("detail"): [r.error or describe(r.detail) for r in results],
             }
         ),
         hide_index=True,
@@ -127,11 +153,12 @@ st.dataframe(
             t("size"): [human_bytes(d.size) for d in docs],
             t("groups"): [", ".join(d.groups) or t("everyone") for d in docs],
             t("ingested_at"): [local_time(d.ingested_at) for d in docs],
-            t("path"): [d.source_path for d in docs],
+            t("path"): [path_tail(d.source_path) for d in docs],
         }
     ),
     hide_index=True,
     width="stretch",
+    column_config={t("path"): {"width": "large"}},
 )
 
 with st.form("delete"):

@@ -1,0 +1,39 @@
+"""``bllossom-rag api`` in-process: what it refuses before it starts serving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ui.cli import app
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("API_KEYS", "not json", "Error: invalid setting api_keys"),
+        ("API_KEYS", '{"k": "hr"}', "Error: invalid setting api_keys.k"),
+        ("API_PORT", "70000", "Error: invalid setting api_port"),
+    ],
+)
+def test_a_bad_api_setting_is_one_line(
+    setting: str, value: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)  # no stray bllossom-rag.toml
+    result = CliRunner().invoke(app, ["api"], env={f"BLLOSSOM_RAG_{setting}": value})
+    assert result.exit_code == 1
+    assert result.output.startswith(message) and result.output.count("\n") == 1
+
+
+def test_a_missing_model_folder_fails_before_serving(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "no-such-model"
+    result = CliRunner().invoke(
+        app,
+        ["api"],
+        env={"BLLOSSOM_RAG_EMBEDDING_MODEL": str(missing), "BLLOSSOM_RAG_API_PORT": "1"},
+    )
+    assert result.exit_code == 1 and "Serving" not in result.output
+    assert result.output.startswith("Error: embedding model folder not found")

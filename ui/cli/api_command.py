@@ -1,0 +1,60 @@
+"""``bllossom-rag api``: the RAG API, OpenAI's chat API over the collections, with sources."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from rag.config import load_settings
+from rag.errors import ConfigError
+from ui.cli.app import app, err, out, user_errors
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Interface (default: api_host).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="Port (default: api_port).")
+    ] = None,
+) -> None:
+    """Serve the RAG API: /v1/chat/completions (model = collection), /v1/retrieve, /v1/models."""
+    with user_errors():
+        try:
+            import uvicorn  # noqa: F401
+            from starlette.applications import Starlette  # noqa: F401
+        except ImportError:
+            msg = 'the RAG API needs the worker extra: pip install "bllossom-rag[worker]"'
+            raise ConfigError(msg) from None
+        from rag.assistant import Assistant
+        from rag.models import model_reference
+        from rag.worker.server import serve as run_server
+        from ui.api import ApiOptions, create_app
+
+        settings = load_settings()
+        model_reference(settings.embedding_model, "embedding")  # a missing folder fails now
+        if not settings.worker_url:
+            model_reference(settings.generator_model, "generator")
+        options = ApiOptions.from_settings(settings)
+        bind_host = host or settings.api_host
+        bind_port = settings.api_port if port is None else port
+    if not options.keys and bind_host not in _LOOPBACK:
+        err.print(
+            f"[yellow]Warning:[/] no API keys: anyone who can reach {escape(bind_host)} can read "
+            "the unrestricted documents (set BLLOSSOM_RAG_API_KEYS)"
+        )
+    generator = settings.worker_url or settings.generator_model
+    keys = f"{len(options.keys)} API keys" if options.keys else "no API keys: public documents"
+    out.print(
+        f"Serving the RAG API on http://{escape(bind_host)}:{bind_port}/v1 ({keys}; generator "
+        f"{escape(generator)}; {options.max_concurrency} concurrent, queue {options.max_queue}, "
+        f"timeout {options.timeout:g} s). The models load in the background: GET /health."
+    )
+    assistant = Assistant(settings)
+    try:
+        run_server(create_app(assistant, options), bind_host, bind_port)
+    finally:
+        assistant.close()
