@@ -1,6 +1,8 @@
-"""The store: SQLite is the source of truth, search indexes are rebuildable views."""
+"""The store: one interface, two backends (embedded SQLite + views; PostgreSQL + pgvector)."""
 
+from rag.store.base import DocumentStore, ImageStore
 from rag.store.dense_index import IndexPolicy
+from rag.store.factory import open_store
 from rag.store.images import ImageFiles
 from rag.store.records import (
     Candidates,
@@ -23,12 +25,15 @@ __all__ = [
     "CommitRecord",
     "CommitResult",
     "DocumentRecord",
+    "DocumentStore",
     "DocumentUpdate",
     "ImageFiles",
+    "ImageStore",
     "IndexPolicy",
     "NewChunk",
     "SearchHit",
     "Store",
     "StoredChunk",
+    "open_store",
     "validate_collection_name",
 ]
