@@ -38,7 +38,14 @@ from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import CollectionNotFoundError, IngestError
 from rag.kiwi import preload as preload_kiwi
-from rag.store import ChunkKind, DocumentRecord, DocumentUpdate, NewChunk, Store, StoredChunk
+from rag.store import (
+    ChunkKind,
+    DocumentRecord,
+    DocumentStore,
+    DocumentUpdate,
+    NewChunk,
+    StoredChunk,
+)
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -116,7 +123,7 @@ class Ingestor:
 
     def __init__(
         self,
-        store: Store,
+        store: DocumentStore,
         embeddings: SentenceTransformerEmbeddings,
         *,
         chunk_tokens: int,
@@ -138,7 +145,7 @@ class Ingestor:
     def from_settings(
         cls,
         settings: Settings,
-        store: Store,
+        store: DocumentStore,
         embeddings: SentenceTransformerEmbeddings,
         *,
         llm: Callable[[], BaseChatModel] | None = None,

@@ -36,7 +36,7 @@ from rag.llm import ChatBllossom, chat_model, load_processor
 from rag.models import model_name
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import RetrievalMode, StoreRetriever
-from rag.store import IndexPolicy, Store
+from rag.store import DocumentStore, IndexPolicy, open_store
 
 # Loaded models kept per kind (the models in use, and the one before a switch).
 _SHARED_MODELS = 2
@@ -54,14 +54,18 @@ class Assistant:
         self.settings = settings
 
     @cached_property
-    def store(self) -> Store:
-        """The store under ``data_dir``."""
+    def store(self) -> DocumentStore:
+        """The store: in PostgreSQL when ``store_url`` is set, else embedded in ``data_dir``."""
+        settings = self.settings
         policy = IndexPolicy(
-            exact_max=self.settings.index_exact_max,
-            large_kind=self.settings.index_large_kind,
-            nprobe=self.settings.index_nprobe,
+            exact_max=settings.index_exact_max,
+            large_kind=settings.index_large_kind,
+            nprobe=settings.index_nprobe,
         )
-        return Store(self.settings.data_dir, index_policy=policy)
+        url = settings.store_url.get_secret_value() if settings.store_url else None
+        return open_store(
+            settings.data_dir, url, index_policy=policy, pool_size=settings.store_pool_size
+        )
 
     @property
     def embeddings(self) -> SentenceTransformerEmbeddings:
