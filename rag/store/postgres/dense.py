@@ -16,7 +16,7 @@ then stops, so a filter applied to them (the caller's access classes) can return
 the results are re-sorted outside the scan, since relaxed order may be slightly out of order),
 ``hnsw.ef_search`` to at least ``k``, and ``hnsw.max_scan_tuples`` from the readable share
 (about ``4 k / share`` rows, so a caller who reads a tenth of the chunks is not cut off at the
-default 20,000). A caller who may read only a few chunks (``EXACT_FILTER_MAX`` or fewer) gets
+default 20,000). A caller who may read only a few chunks (``exact_filter_max`` or fewer) gets
 an exact scan of just those, through the ``(collection_id, class_id)`` index: that is both
 exact and cheaper than walking a graph of mostly hidden vectors. The filter is always in the
 ``WHERE`` of the scan, never applied to its results.
@@ -32,7 +32,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from rag.store.dense_index import EXACT_FILTER_MAX, IndexPolicy
+from rag.store.dense_index import IndexPolicy
 from rag.store.postgres.readable import Readable
 
 logger = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ class DenseSearch:
     Attributes:
         collection_id: The collection's id.
         dimension: Its vector size (part of its index expression).
-        policy: ``exact_max`` (chunks up to which the scan is exact), ``hnsw_m`` and
-            ``ef_search`` are used.
+        policy: ``exact_max`` (chunks up to which the scan is exact), ``exact_filter_max``,
+            ``hnsw_m`` and ``ef_search`` are used.
 
     """
 
@@ -76,13 +76,12 @@ class DenseSearch:
             return []
         where = sql.SQL("collection_id = {}").format(sql.Literal(self.collection_id))
         params: dict[str, object] = {"query": query, "k": k}
+        exact = False
         if readable.classes is not None:
             where = sql.SQL("{} AND class_id = ANY(%(classes)s)").format(where)
             params["classes"] = readable.classes
-            if readable.chunks <= EXACT_FILTER_MAX:
-                # Bitmap scans stay allowed: the readable rows come through chunks_by_class.
-                conn.execute("SELECT set_config('enable_indexscan', 'off', true)")
-        self._configure(conn, k, readable)
+            exact = readable.chunks <= self.policy.exact_filter_max
+        self._configure(conn, k, readable, exact=exact)
         statement = sql.SQL(
             """
             WITH nearest AS MATERIALIZED (
@@ -95,14 +94,25 @@ class DenseSearch:
         rows = conn.execute(statement, params).fetchall()
         return [(int(vector_id), float(score)) for vector_id, score in rows]
 
-    def _configure(self, conn: psycopg.Connection, k: int, readable: Readable) -> None:
-        share = readable.chunks / max(readable.total, 1)
-        max_scan = max(_DEFAULT_MAX_SCAN, math.ceil(4 * k / max(share, 1e-9)))
-        settings = {
-            "hnsw.iterative_scan": "relaxed_order",
-            "hnsw.ef_search": str(min(_EF_SEARCH_MAX, max(self.policy.ef_search, k))),
-            "hnsw.max_scan_tuples": str(min(max_scan, max(readable.total, _DEFAULT_MAX_SCAN))),
-        }
+    def _configure(
+        self, conn: psycopg.Connection, k: int, readable: Readable, *, exact: bool
+    ) -> None:
+        """Planner and HNSW settings for the current transaction only (``set_config``)."""
+        if exact:
+            # No index scan: the readable rows come through a bitmap scan of chunks_by_class.
+            settings = {"enable_indexscan": "off"}
+        else:
+            share = readable.chunks / max(readable.total, 1)
+            max_scan = max(_DEFAULT_MAX_SCAN, math.ceil(4 * k / max(share, 1e-9)))
+            settings = {
+                # Only the HNSW scan yields rows in distance order; with sorting priced out
+                # the planner takes it whenever the index exists, whatever its (possibly
+                # stale) row estimates for the filter say. Without the index it still sorts.
+                "enable_sort": "off",
+                "hnsw.iterative_scan": "relaxed_order",
+                "hnsw.ef_search": str(min(_EF_SEARCH_MAX, max(self.policy.ef_search, k))),
+                "hnsw.max_scan_tuples": str(min(max_scan, max(readable.total, _DEFAULT_MAX_SCAN))),
+            }
         for name, value in settings.items():
             conn.execute("SELECT set_config(%s, %s, true)", (name, value))
 
