@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -43,6 +44,9 @@ from rag.store.records import (
     SearchHit,
     StoredChunk,
 )
+
+if TYPE_CHECKING:
+    from rag.store.images import EncodedImage
 
 # Collection names become folder names: letters (any script), digits, '_', '-', '.'.
 _COLLECTION_NAME = re.compile(r"^\w[\w.-]{0,63}$")
@@ -69,6 +73,10 @@ class ImageStore(ABC):
     @abstractmethod
     def put(self, image: Image.Image) -> str:
         """Store an RGB image (and its thumbnail) if new; return its content hash."""
+
+    @abstractmethod
+    def save(self, encoded: EncodedImage) -> None:
+        """Store an already encoded image (copying between stores) unless it is there."""
 
     @abstractmethod
     def open(self, sha256: str) -> Image.Image:

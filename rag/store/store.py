@@ -64,6 +64,9 @@ class Store(DocumentStore):
         self._visible: dict[tuple[str, int, Access], Visible | None] = {}
         self._lock = threading.RLock()
 
+    def __repr__(self) -> str:
+        return f"Store({str(self.data_dir)!r})"
+
     def close(self) -> None:
         """Checkpoint changed views and close the database."""
         self.flush()
