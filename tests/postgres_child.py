@@ -53,9 +53,8 @@ def main() -> None:
         print(json.dumps({"own": found_own, "peer": found_peer}))
 
 
-def store_access(i: int):
-    from rag.access import PUBLIC, Access
-
+def store_access(i: int) -> Access:
+    """Odd files are restricted to hr, and searched for as a member of hr."""
     return Access.for_groups(["hr"]) if i % 2 else PUBLIC
 
 

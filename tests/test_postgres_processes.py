@@ -55,7 +55,7 @@ def test_two_processes_ingest_and_query_one_collection(store_url: str, tmp_path:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
-            )  # fmt: skip
+            )
         )
     outputs = [child.communicate(timeout=600) for child in children]
     for child, (stdout, stderr) in zip(children, outputs, strict=True):
