@@ -35,7 +35,7 @@ from ingest.loaders import Figure, Loaded, Segment, load
 from ingest.loaders.base import squash
 from ingest.report import FileDetail, FileFailure, IngestProgress, IngestReport, ProgressCallback
 from rag.config import Settings
-from rag.embeddings import SentenceTransformerEmbeddings
+from rag.embedder import TextEmbeddings
 from rag.errors import CollectionNotFoundError, IngestError
 from rag.kiwi import preload as preload_kiwi
 from rag.store import (
@@ -124,7 +124,7 @@ class Ingestor:
     def __init__(
         self,
         store: DocumentStore,
-        embeddings: SentenceTransformerEmbeddings,
+        embeddings: TextEmbeddings,
         *,
         chunk_tokens: int,
         chunk_overlap: int,
@@ -146,7 +146,7 @@ class Ingestor:
         cls,
         settings: Settings,
         store: DocumentStore,
-        embeddings: SentenceTransformerEmbeddings,
+        embeddings: TextEmbeddings,
         *,
         llm: Callable[[], BaseChatModel] | None = None,
     ) -> Ingestor:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
+from rag.embedder import TextEmbeddings
 from rag.errors import ModelLoadError
 from rag.models import loading, model_name, model_reference, resolve_device
 from rag.threads import single_thread
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 
-class SentenceTransformerEmbeddings(Embeddings):
+class SentenceTransformerEmbeddings(TextEmbeddings):
     """Embed queries and passages with a ``SentenceTransformer``.
 
     Args:
@@ -90,11 +90,3 @@ class SentenceTransformerEmbeddings(Embeddings):
         with single_thread():  # one query is too small to split across threads
             vector = self.model.encode_query([text], batch_size=1, normalize_embeddings=True)
         return np.asarray(vector, dtype=np.float32)[0]
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """LangChain interface: passages -> vectors."""
-        return self.encode_documents(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        """LangChain interface: query -> vector."""
-        return self.encode_query(text).tolist()

@@ -22,7 +22,7 @@ from pydantic import ConfigDict, Field
 
 from rag.access import PUBLIC, Access
 from rag.config import DEFAULT_COLLECTION
-from rag.embeddings import SentenceTransformerEmbeddings
+from rag.embedder import TextEmbeddings
 from rag.fusion import Fusion
 from rag.rerank import CrossEncoderReranker
 from rag.store import DocumentStore, ImageStore, SearchHit
@@ -73,7 +73,7 @@ class StoreRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     store: DocumentStore
-    embeddings: SentenceTransformerEmbeddings
+    embeddings: TextEmbeddings
     collection: str = DEFAULT_COLLECTION
     k: int = Field(default=5, ge=1)
     mode: RetrievalMode = "hybrid"
