@@ -32,7 +32,7 @@ import openai
 
 from rag.embedder import TextEmbeddings
 from rag.errors import EmbeddingServerError, ModelLoadError
-from rag.models import loading, model_reference
+from rag.models import loading, model_reference, public_model_name
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -52,12 +52,6 @@ def folder_prompts(folder: Path) -> tuple[str, str]:
     default = prompts.get(config.get("default_prompt_name") or "", "")
     passage = next((prompts[name] for name in _PASSAGE_PROMPTS if name in prompts), default)
     return str(prompts.get("query", default)), str(passage)
-
-
-def served_name(model: str) -> str:
-    """How a server names a model given as a folder: the folder's name (as our worker does)."""
-    looks_like_path = model.startswith(("/", ".", "~")) or model.count("/") > 1
-    return Path(model).name if looks_like_path or Path(model).is_dir() else model
 
 
 def same_model(recorded: str, served: str) -> bool:
@@ -101,7 +95,7 @@ class ServerEmbeddings(TextEmbeddings):
         tokenizer_source: str | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        self.requested = served_name(model)
+        self.requested = public_model_name(model)
         self.query_prompt = query_prompt
         self.passage_prompt = passage_prompt
         self.batch_size = batch_size

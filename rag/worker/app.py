@@ -1,6 +1,8 @@
 """The worker's HTTP application (Starlette): the routes and the path of a chat request.
 
-Routes: ``POST /v1/chat/completions`` (streaming or not), ``GET /v1/models``, ``GET /health``
+Routes: ``POST /v1/chat/completions`` (streaming or not), ``POST /v1/embeddings`` (when the
+worker was given an embedding model, :mod:`~rag.worker.embeddings`), ``GET /v1/models``,
+``GET /health``
 (no key needed, 200 only when the model is loaded, so a load balancer can wait for it) and
 ``GET /metrics``. A chat request goes: body within its size and time limits (413, 408),
 validation (400), the cheap limits (images, ``max_tokens``, and a floor on the prompt's length
@@ -34,9 +36,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import BllossomRagError
 from rag.llm import ChatBllossom, EncodedPrompt
 from rag.worker.admission import Admission, QueueFullError
+from rag.worker.embeddings import EmbeddingService
 from rag.worker.estimate import PromptFloor
 from rag.worker.generation import Event, Generation
 from rag.worker.metrics import Metrics
@@ -47,7 +51,7 @@ from rag.worker.streaming import EventStream, complete, failure, stream_events
 from rag.worker.waiting import race, unless_gone, wait_for_disconnect
 
 log = logging.getLogger("bllossom_rag.worker")
-ROUTES = ("/v1/chat/completions", "/v1/models", "/health", "/metrics")
+ROUTES = ("/v1/chat/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics")
 
 
 class Worker:
@@ -56,14 +60,23 @@ class Worker:
     Args:
         llm: The chat model to serve (loaded in the background at startup if needed).
         options: Limits and the API key.
+        embedder: An embedding model to serve at ``/v1/embeddings`` too, if any.
 
     """
 
-    def __init__(self, llm: ChatBllossom, options: WorkerOptions) -> None:
+    def __init__(
+        self,
+        llm: ChatBllossom,
+        options: WorkerOptions,
+        embedder: SentenceTransformerEmbeddings | None = None,
+    ) -> None:
         self.llm = llm
         self.options = options
         self.admission = Admission(options.max_concurrency, options.max_queue)
         self.metrics = Metrics()
+        self.embedding = (
+            EmbeddingService(embedder, options, self.metrics) if embedder is not None else None
+        )
         self.ready = threading.Event()
         self.load_error: str | None = None
         self.active: set[Generation] = set()
@@ -97,27 +110,33 @@ class Worker:
         (never its folder), and a failed load without its reason, which is in the log and in
         the 503 of an authenticated request.
         """
-        status = "ok" if self.ready.is_set() else "error" if self.load_error else "loading"
+        embedding = self.embedding
+        ready = self.ready.is_set() and (embedding is None or embedding.ready.is_set())
+        failed = self.load_error or (embedding is not None and embedding.load_error)
+        status = "ok" if ready else "error" if failed else "loading"
         body: dict[str, Any] = {
             "status": status,
-            "ready": self.ready.is_set(),
+            "ready": ready,
             "model": self.options.public_model_name,
             "running": self.admission.running,
             "waiting": self.admission.waiting,
         }
-        if self.load_error:
-            body["error"] = "the model could not be loaded; the worker's log says why"
+        if embedding is not None:
+            body["embedding_model"] = embedding.name
+        if failed:
+            body["error"] = "a model could not be loaded; the worker's log says why"
         return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
     async def models(self, _: Request) -> JSONResponse:
-        """The one served model, in OpenAI's list shape."""
-        model = {
-            "id": self.options.public_model_name,
-            "object": "model",
-            "created": self.created,
-            "owned_by": "bllossom-rag",
-        }
-        return JSONResponse({"object": "list", "data": [model]})
+        """The served models (the generator, and the embedder if any), in OpenAI's list shape."""
+        names = [self.options.public_model_name]
+        if self.embedding is not None:
+            names.append(self.embedding.name)
+        models = [
+            {"id": name, "object": "model", "created": self.created, "owned_by": "bllossom-rag"}
+            for name in names
+        ]
+        return JSONResponse({"object": "list", "data": models})
 
     async def metrics_text(self, _: Request) -> PlainTextResponse:
         """Prometheus text format."""
@@ -360,29 +379,41 @@ class Worker:
             log.error("generation failed: %r", generation.error)
 
 
-def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
+def create_app(
+    llm: ChatBllossom,
+    options: WorkerOptions,
+    embedder: SentenceTransformerEmbeddings | None = None,
+) -> Starlette:
     """The worker application around a chat model (loaded in the background at startup).
 
     Args:
         llm: The model to serve; shared by all requests.
         options: Limits and the API key.
+        embedder: An embedding model to serve at ``/v1/embeddings`` as well.
 
     """
-    worker = Worker(llm, options)
+    worker = Worker(llm, options, embedder)
+    routes = [
+        Route("/v1/chat/completions", worker.chat, methods=["POST"]),
+        Route("/v1/models", worker.models, methods=["GET"]),
+        Route("/health", worker.health, methods=["GET"]),
+        Route("/metrics", worker.metrics_text, methods=["GET"]),
+    ]
+    if worker.embedding is not None:
+        routes.append(Route("/v1/embeddings", worker.embedding.handle, methods=["POST"]))
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         threading.Thread(target=worker.load, name="bllossom-load", daemon=True).start()
+        if worker.embedding is not None:
+            threading.Thread(
+                target=worker.embedding.load, name="bllossom-embed", daemon=True
+            ).start()
         yield
         worker.stop_all()
 
     app = Starlette(
-        routes=[
-            Route("/v1/chat/completions", worker.chat, methods=["POST"]),
-            Route("/v1/models", worker.models, methods=["GET"]),
-            Route("/health", worker.health, methods=["GET"]),
-            Route("/metrics", worker.metrics_text, methods=["GET"]),
-        ],
+        routes=routes,
         middleware=[
             Middleware(CountRequests, metrics=worker.metrics, routes=ROUTES),
             Middleware(RequireAPIKey, key=options.api_key),

@@ -12,7 +12,7 @@ import json
 import re
 import time
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 
 from rag.images import ImageDecodeError, data_url_payload
 
+M = TypeVar("M", bound=BaseModel)
 # A chat request nests about 6 deep (body, messages, a message, content, a part, image_url).
 MAX_JSON_DEPTH = 32
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -206,7 +207,17 @@ class ChatCompletionRequest(_Model):
 
 
 def parse_request(body: bytes) -> ChatCompletionRequest:
-    """Validate a request body.
+    """Validate a chat request body.
+
+    Raises:
+        RequestError: 400 with the first problem, its field path in ``param``.
+
+    """
+    return parse_body(body, ChatCompletionRequest)
+
+
+def parse_body(body: bytes, model: type[M]) -> M:
+    """Validate a request body as ``model``.
 
     Raises:
         RequestError: 400 with the first problem, its field path in ``param``.
@@ -224,7 +235,7 @@ def parse_request(body: bytes) -> ChatCompletionRequest:
         raise RequestError(400, msg)
     _check_values(data)
     try:
-        return ChatCompletionRequest.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as error:
         # A union reports one error per branch; the deepest is the one about what was sent.
         first = max(error.errors(include_url=False), key=lambda e: len(_clean_loc(e["loc"])))
