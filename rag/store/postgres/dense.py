@@ -115,8 +115,8 @@ class DenseSearch:
                 "hnsw.ef_search": str(min(_EF_SEARCH_MAX, max(self.policy.ef_search, k))),
                 "hnsw.max_scan_tuples": str(min(max_scan, max(readable.total, _DEFAULT_MAX_SCAN))),
             }
-        for name, value in settings.items():
-            conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+        calls = ", ".join(["set_config(%s, %s, true)"] * len(settings))
+        conn.execute(f"SELECT {calls}", [item for pair in settings.items() for item in pair])
 
     def scores(
         self, conn: psycopg.Connection, query: np.ndarray, vector_ids: list[int]
