@@ -208,15 +208,22 @@ def test_an_unreachable_server_is_one_line_without_the_password(tmp_path: Path):
     assert "store_url" in message
 
 
-def test_pgvector_must_be_installable(postgres: LocalPostgres, tmp_path: Path):
-    """A user who may not create the extension is told what a superuser must run."""
+def test_missing_privileges_say_what_to_grant(postgres: LocalPostgres, tmp_path: Path):
+    """A user who may not create the extension, or the tables, is told what to run."""
     url = postgres.database()
     try:
         with postgres.connect(url.split("/", 3)[3].split("?")[0]) as conn:
             conn.execute("CREATE ROLE app LOGIN")
             conn.execute("GRANT CREATE ON SCHEMA public TO app")
+        app = url.replace("postgres@", "app@")
         with pytest.raises(StoreError, match="CREATE EXTENSION vector"):
-            PostgresStore(url.replace("postgres@", "app@"), tmp_path)
+            PostgresStore(app, tmp_path)
+        with postgres.connect(url.split("/", 3)[3].split("?")[0]) as conn:
+            conn.execute("CREATE EXTENSION vector")
+            conn.execute("REVOKE CREATE ON SCHEMA public FROM app")
+        with pytest.raises(StoreError, match="may not create the store's tables") as raised:
+            PostgresStore(app, tmp_path)
+        assert "\n" not in str(raised.value)
     finally:
         postgres.drop(url)
         with postgres.connect("postgres") as conn:

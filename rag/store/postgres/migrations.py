@@ -153,8 +153,16 @@ def upgrade(conn: psycopg.Connection, where: str) -> str:
                 f"({LATEST}); upgrade bllossom-rag or use another database"
             )
             raise StoreError(msg)
-        for step in STEPS[version:]:
-            step(conn)
+        try:
+            for step in STEPS[version:]:
+                step(conn)
+        except psycopg.errors.InsufficientPrivilege as error:
+            msg = (
+                f"{where}: this user may not create the store's tables "
+                f"({str(error).splitlines()[0]}); as the "
+                "database's owner run: GRANT CREATE ON SCHEMA public TO <this user>;"
+            )
+            raise StoreError(msg) from None
         if version < LATEST:
             conn.execute(
                 "INSERT INTO meta(key, value) VALUES ('schema_version', %s) "

@@ -181,9 +181,9 @@ class PostgresStore(DocumentStore):
         removals: Sequence[str] = (),
     ) -> CommitResult:
         """Replace ``updates``' documents and delete ``removals`` in one transaction."""
-        name = self.collection(collection).name
         with self._connection() as conn:
-            return write_commit(conn, name, updates, removals)
+            self._dense(conn, collection)  # it exists (else the error names those that do)
+            return write_commit(conn, collection, updates, removals)
 
     def collect_garbage(self) -> int | None:
         """Delete stored images no chunk refers to (None while an ingest is running)."""
