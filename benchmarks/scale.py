@@ -315,6 +315,7 @@ def child(system: str, folder: Path, queries_file: Path, model: str,
         result["search_filtered"], filtered = timed(
             lambda q: store.search(COLLECTION, q, 10, PUBLIC), list(queries)
         )
+        result["filtered_ids"] = [[int(h.chunk.id[1:]) for h in hits] for hits in filtered]
         result["filtered_leaks"] = sum(
             int(h.chunk.document_id[1:]) % 10 == 0 for hits in filtered for h in hits
         )
@@ -340,12 +341,16 @@ def child(system: str, folder: Path, queries_file: Path, model: str,
     return result
 
 
-def exact_top10(n: int, queries: np.ndarray) -> np.ndarray:
+def exact_top10(n: int, queries: np.ndarray, public_only: bool = False) -> np.ndarray:
+    """Exact top-10 ids (of every chunk, or of those outside the restricted documents)."""
     best_scores = np.full((len(queries), 10), -np.inf, dtype=np.float32)
     best_ids = np.zeros((len(queries), 10), dtype=np.int64)
     for start in range(0, n, COMMIT_CHUNKS):
         block = vectors(min(COMMIT_CHUNKS, n - start), start)
         scores = queries @ block.T
+        if public_only:  # every tenth document (100 chunks each) is restricted to hr
+            restricted = (np.arange(start, start + len(block)) // CHUNKS_PER_DOCUMENT) % 10 == 0
+            scores[:, restricted] = -np.inf
         ids = np.broadcast_to(np.arange(start, start + len(block)), scores.shape)
         all_scores = np.concatenate([best_scores, scores], axis=1)
         all_ids = np.concatenate([best_ids, ids], axis=1)
@@ -367,6 +372,7 @@ def run_size(
     queries_file = workdir / f"queries-{n}.npy"
     np.save(queries_file, queries.astype(np.float32))
     exact = exact_top10(n, queries)
+    exact_public = exact_top10(n, queries, public_only=True)
     builders: dict[str, Callable[[Path, int], dict[str, Any]]] = {
         "ours": build_ours,
         "langchain": build_langchain,
@@ -387,6 +393,9 @@ def run_size(
         ).stdout  # fmt: skip
         measured = json.loads(output.strip().splitlines()[-1])
         measured["recall@10_vs_exact"] = round(recall_at_10(measured.pop("ids"), exact), 4)
+        if "filtered_ids" in measured:
+            filtered = measured.pop("filtered_ids")
+            measured["filtered_recall@10"] = round(recall_at_10(filtered, exact_public), 4)
         if url and system in ("ours", "postgres"):
             target = url if system == "postgres" else None
             for clients in (1, 4):
