@@ -48,6 +48,18 @@ def canary_queries() -> list[str]:
     return [CANARY, *sentences, *windows]
 
 
+def write_canary_queries(path: Path) -> Path:
+    """An ``eval`` dataset of the first four canary queries, each with the canary as gold."""
+    path.write_text(
+        "\n".join(
+            json.dumps({"query": q, "relevant": ["launch.md"]}, ensure_ascii=False)
+            for q in canary_queries()[:4]
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def library(
     request: pytest.FixtureRequest, embeddings, tmp_path_factory: pytest.TempPathFactory
@@ -233,14 +245,7 @@ def test_cli_eval_respects_user_groups(cli: Cli, tmp_path: Path):
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "launch.md").write_text(CANARY, encoding="utf-8")
-    queries = tmp_path / "canary.jsonl"
-    queries.write_text(
-        "\n".join(
-            json.dumps({"query": q, "relevant": ["launch.md"]}, ensure_ascii=False)
-            for q in canary_queries()[:4]
-        ),
-        encoding="utf-8",
-    )
+    queries = write_canary_queries(tmp_path / "canary.jsonl")
 
     assert cli("ingest", str(secret), "--groups", "hr").exit_code == 0
     outsider = cli.json("eval", str(queries))

@@ -8,13 +8,12 @@ group.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EXAMPLES, Cli
-from tests.test_access import CANARY, canary_queries
+from tests.test_access import CANARY, write_canary_queries
 
 
 @pytest.mark.slow
@@ -28,14 +27,7 @@ def test_two_instances_share_one_store(cli: Cli, store_url: str, tmp_path: Path)
     assert a.json("ingest", str(EXAMPLES))["ingested"]
     assert a.json("ingest", str(secret), "--groups", "hr")["ingested"]
 
-    queries = tmp_path / "canary.jsonl"
-    queries.write_text(
-        "\n".join(
-            json.dumps({"query": q, "relevant": ["launch.md"]}, ensure_ascii=False)
-            for q in canary_queries()[:4]
-        ),
-        encoding="utf-8",
-    )
+    queries = write_canary_queries(tmp_path / "canary.jsonl")
     for mode in ("dense", "bm25", "hybrid"):
         outsider = b.json("eval", str(queries), "--mode", mode)
         insider = b.json("eval", str(queries), "--mode", mode, "--user-groups", "hr")

@@ -39,16 +39,22 @@ from starlette.routing import Route
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import BllossomRagError
 from rag.llm import ChatBllossom, EncodedPrompt
-from rag.worker.admission import Admission, QueueFullError
+from rag.worker.admission import Admission
 from rag.worker.embeddings import EmbeddingService
 from rag.worker.estimate import PromptFloor
 from rag.worker.generation import Event, Generation
 from rag.worker.metrics import Metrics
 from rag.worker.middleware import CountRequests, RequireAPIKey, read_body
 from rag.worker.options import WorkerOptions
-from rag.worker.protocol import ChatCompletionRequest, CompletionIds, RequestError, parse_request
+from rag.worker.protocol import (
+    ChatCompletionRequest,
+    CompletionIds,
+    RequestError,
+    not_ready,
+    parse_request,
+)
 from rag.worker.streaming import EventStream, complete, failure, stream_events
-from rag.worker.waiting import race, unless_gone, wait_for_disconnect
+from rag.worker.waiting import admit, race, wait_for_disconnect
 
 log = logging.getLogger("bllossom_rag.worker")
 ROUTES = ("/v1/chat/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics")
@@ -156,14 +162,7 @@ class Worker:
 
     async def _chat(self, request: Request) -> Response:
         if not self.ready.is_set():
-            raise RequestError(
-                503,
-                f"the model is not ready ({self.load_error or 'still loading'}); "
-                "retry when GET /health says ready",
-                kind="server_error",
-                code="model_not_ready",
-                headers={"Retry-After": "5"},
-            )
+            raise not_ready("the model", self.load_error)
         options = self.options
         parsed = parse_request(
             await read_body(request, options.max_body_bytes, options.read_timeout)
@@ -206,22 +205,15 @@ class Worker:
             raise RequestError(400, msg, param="messages", code="context_length_exceeded")
 
     async def _admit(self, watcher: asyncio.Future[None], deadline: float) -> None:
-        try:
-            await unless_gone(self.admission.acquire(), watcher, deadline)
-        except QueueFullError:
-            msg = (
+        def busy() -> str:
+            return (
                 f"the worker is busy: {self.admission.running} generations running and "
                 f"{self.admission.waiting} waiting (the queue holds {self.options.max_queue}); "
                 "retry shortly"
             )
-            raise RequestError(
-                429, msg, kind="rate_limit_error", code="queue_full", headers={"Retry-After": "1"}
-            ) from None
-        except TimeoutError:
-            msg = f"no free generation slot within the {self.options.timeout:g} s request timeout"
-            raise RequestError(
-                503, msg, kind="server_error", code="timeout", headers={"Retry-After": "5"}
-            ) from None
+
+        late = f"no free generation slot within the {self.options.timeout:g} s request timeout"
+        await admit(self.admission, watcher, deadline, busy=busy, late=late)
 
     async def _generate(
         self, parsed: ChatCompletionRequest, watcher: asyncio.Future[None], deadline: float

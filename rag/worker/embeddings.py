@@ -30,12 +30,12 @@ from starlette.responses import JSONResponse, Response
 
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.models import public_model_name
-from rag.worker.admission import Admission, QueueFullError
+from rag.worker.admission import Admission
 from rag.worker.metrics import Metrics
 from rag.worker.middleware import read_body
 from rag.worker.options import WorkerOptions
-from rag.worker.protocol import RequestError, _Model, parse_body
-from rag.worker.waiting import unless_gone, wait_for_disconnect
+from rag.worker.protocol import RequestError, _Model, not_ready, parse_body
+from rag.worker.waiting import admit, unless_gone, wait_for_disconnect
 
 log = logging.getLogger("bllossom_rag.worker")
 
@@ -103,14 +103,7 @@ class EmbeddingService:
 
     async def _embed(self, request: Request) -> Response:
         if not self.ready.is_set():
-            raise RequestError(
-                503,
-                f"the embedding model is not ready ({self.load_error or 'still loading'}); "
-                "retry when GET /health says ready",
-                kind="server_error",
-                code="model_not_ready",
-                headers={"Retry-After": "5"},
-            )
+            raise not_ready("the embedding model", self.load_error)
         options = self.options
         body = await read_body(request, options.max_body_bytes, options.read_timeout)
         parsed = parse_body(body, EmbeddingRequest)
@@ -155,21 +148,14 @@ class EmbeddingService:
         return texts
 
     async def _admit(self, watcher: asyncio.Future[None], deadline: float) -> None:
-        try:
-            await unless_gone(self.admission.acquire(), watcher, deadline)
-        except QueueFullError:
-            msg = (
+        def busy() -> str:
+            return (
                 f"the embedder is busy ({self.admission.waiting} requests waiting, the queue "
                 f"holds {self.options.max_queue}); retry shortly"
             )
-            raise RequestError(
-                429, msg, kind="rate_limit_error", code="queue_full", headers={"Retry-After": "1"}
-            ) from None
-        except TimeoutError:
-            msg = f"no free embedding slot within the {self.options.timeout:g} s request timeout"
-            raise RequestError(
-                503, msg, kind="server_error", code="timeout", headers={"Retry-After": "5"}
-            ) from None
+
+        late = f"no free embedding slot within the {self.options.timeout:g} s request timeout"
+        await admit(self.admission, watcher, deadline, busy=busy, late=late)
 
     def _encode(self, texts: list[str]) -> tuple[np.ndarray, int]:
         """Normalized vectors of the texts as sent (no prompt), and their token count."""

@@ -57,6 +57,17 @@ class RequestError(Exception):
         return {"error": error}
 
 
+def not_ready(what: str, load_error: str | None) -> RequestError:
+    """The 503 for a request that arrives before ``what`` has loaded (or after it failed)."""
+    return RequestError(
+        503,
+        f"{what} is not ready ({load_error or 'still loading'}); retry when GET /health says ready",
+        kind="server_error",
+        code="model_not_ready",
+        headers={"Retry-After": "5"},
+    )
+
+
 class _Model(BaseModel):
     # Unknown fields (user, seed, logprobs...) are ignored, as OpenAI-compatible servers do.
     model_config = ConfigDict(extra="ignore")

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive
+
+from rag.worker.admission import Admission, QueueFullError
+from rag.worker.protocol import RequestError
 
 T = TypeVar("T")
 
@@ -58,3 +61,31 @@ async def race(
     if work in done:
         return "done"
     return "gone" if watcher in done else "late"
+
+
+async def admit(
+    admission: Admission,
+    watcher: asyncio.Future[None],
+    deadline: float,
+    *,
+    busy: Callable[[], str],
+    late: str,
+) -> None:
+    """Take a slot of ``admission`` unless the client leaves or the deadline passes.
+
+    Raises:
+        RequestError: 429 when the queue is full (``busy()`` says why, with the counts of that
+            moment), 503 when no slot came before the deadline (``late``).
+        ClientDisconnect: The client left.
+
+    """
+    try:
+        await unless_gone(admission.acquire(), watcher, deadline)
+    except QueueFullError:
+        raise RequestError(
+            429, busy(), kind="rate_limit_error", code="queue_full", headers={"Retry-After": "1"}
+        ) from None
+    except TimeoutError:
+        raise RequestError(
+            503, late, kind="server_error", code="timeout", headers={"Retry-After": "5"}
+        ) from None

@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 
 from rag.access import OPERATOR, Access
 from rag.store.postgres.readable import document_filter
+from rag.store.queries import collection_record
 from rag.store.records import CollectionInfo, CommitRecord, DocumentRecord, StoredChunk
 
 _CHUNK_COLUMNS = """
@@ -49,19 +50,7 @@ def collections(
         """,
         {**params, "name": name},
     )
-    return [
-        CollectionInfo(
-            name=row["name"],
-            embedding_model=row["embedding_model"],
-            dimension=int(row["dimension"]),
-            created_at=float(row["created_at"]),
-            last_seq=int(row["last_seq"]),
-            documents=int(row["documents"]),
-            chunks=int(row["chunks"]),
-            images=int(row["images"]),
-        )
-        for row in rows
-    ]
+    return [collection_record(row) for row in rows]
 
 
 def collection_row(conn: psycopg.Connection, name: str) -> tuple[int, int] | None:
