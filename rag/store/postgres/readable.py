@@ -42,27 +42,44 @@ class Readable:
         return self.tokens / self.chunks if self.chunks else 1.0
 
 
-def readable(conn: psycopg.Connection, collection_id: int, access: Access) -> Readable:
-    """The classes of ``collection_id`` that ``access`` may read, with their statistics."""
+@dataclass(frozen=True)
+class Scope:
+    """One caller in one collection: the collection's id and vector size, what they may read."""
+
+    collection_id: int
+    dimension: int
+    readable: Readable
+
+
+def scope(conn: psycopg.Connection, collection: str, access: Access) -> Scope | None:
+    """What ``access`` may read in ``collection`` (None when it does not exist), in one query."""
     rows = conn.execute(
         """
-        SELECT id, chunks, tokens,
-               %(everything)s OR cardinality(groups) = 0 OR groups && %(groups)s::text[]
-        FROM access_classes WHERE collection_id = %(collection)s
+        SELECT c.id, c.dimension, a.id, a.chunks, a.tokens,
+               %(everything)s OR cardinality(a.groups) = 0 OR a.groups && %(groups)s::text[]
+        FROM collections c LEFT JOIN access_classes a ON a.collection_id = c.id
+        WHERE c.name = %(collection)s
         """,
         {
             "everything": access.everything,
             "groups": sorted(access.groups),
-            "collection": collection_id,
+            "collection": collection,
         },
     ).fetchall()
-    allowed = [row for row in rows if row[3]]
-    hidden = any(row[1] > 0 for row in rows if not row[3])
-    return Readable(
-        classes=[int(row[0]) for row in allowed] if hidden else None,
-        chunks=sum(int(row[1]) for row in allowed),
-        tokens=sum(int(row[2]) for row in allowed),
-        total=sum(int(row[1]) for row in rows),
+    if not rows:
+        return None
+    classes = [(int(row[2]), int(row[3]), int(row[4]), bool(row[5])) for row in rows if row[2]]
+    allowed = [c for c in classes if c[3]]
+    hidden = any(chunks > 0 for _, chunks, _, ok in classes if not ok)
+    return Scope(
+        collection_id=int(rows[0][0]),
+        dimension=int(rows[0][1]),
+        readable=Readable(
+            classes=[c[0] for c in allowed] if hidden else None,
+            chunks=sum(c[1] for c in allowed),
+            tokens=sum(c[2] for c in allowed),
+            total=sum(c[1] for c in classes),
+        ),
     )
 
 

@@ -33,7 +33,7 @@ from rag.store.postgres.dense import DenseSearch
 from rag.store.postgres.images import DatabaseImages
 from rag.store.postgres.keyword import KeywordQuery
 from rag.store.postgres.migrations import upgrade
-from rag.store.postgres.readable import Readable, readable
+from rag.store.postgres.readable import Scope, scope
 from rag.store.records import (
     Candidates,
     CollectionInfo,
@@ -99,9 +99,13 @@ class PostgresStore(DocumentStore):
     @contextmanager
     def _snapshot(self) -> Iterator[psycopg.Connection]:
         """A connection inside a read-only transaction that sees one snapshot throughout."""
-        with self._connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield conn
+        with self._connection() as conn:
+            # One statement, not BEGIN then SET TRANSACTION: every search pays each round trip.
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            try:
+                yield conn
+            finally:
+                conn.execute("ROLLBACK")  # it wrote nothing; ending it is all that is left
 
     # --- collections -------------------------------------------------------------------------
 
@@ -198,14 +202,22 @@ class PostgresStore(DocumentStore):
 
     # --- reads -------------------------------------------------------------------------------
 
+    def _scope(self, conn: psycopg.Connection, collection: str, access: Access) -> Scope:
+        """The collection and what ``access`` may read in it (raises when it does not exist)."""
+        found = scope(conn, collection, access)
+        if found is None:
+            self.collection(collection)  # raises, naming the collections that exist
+        assert found is not None
+        return found
+
     def search(
         self, collection: str, query_vector: np.ndarray, k: int, access: Access = PUBLIC
     ) -> list[SearchHit]:
         """The ``k`` readable chunks nearest to ``query_vector`` (normalized), best first."""
         with self._snapshot() as conn:
-            dense = self._dense(conn, collection)
-            allowed = readable(conn, dense.collection_id, access)
-            ranked = dense.nearest(conn, _vector(query_vector), k, allowed)
+            found = self._scope(conn, collection, access)
+            dense = DenseSearch(found.collection_id, found.dimension, self.index_policy)
+            ranked = dense.nearest(conn, _vector(query_vector), k, found.readable)
             return self._hits(conn, ranked)
 
     def keyword_search(
@@ -213,16 +225,10 @@ class PostgresStore(DocumentStore):
     ) -> list[SearchHit]:
         """The ``k`` readable chunks that best match ``query`` by BM25, best first."""
         with self._snapshot() as conn:
-            keywords = self._keywords(conn, collection, query, access)
+            found = self._scope(conn, collection, access)
+            keywords = KeywordQuery.prepare(conn, found.collection_id, query, found.readable)
             ranked = [(v, score) for v, score, _ in keywords.ranked(conn, k)]
             return self._hits(conn, ranked)
-
-    def _keywords(
-        self, conn: psycopg.Connection, collection: str, query: str, access: Access
-    ) -> KeywordQuery:
-        dense = self._dense(conn, collection)
-        allowed = readable(conn, dense.collection_id, access)
-        return KeywordQuery.prepare(conn, dense.collection_id, query, allowed)
 
     def candidates(
         self,
@@ -235,10 +241,10 @@ class PostgresStore(DocumentStore):
         """The ``n`` best readable chunks by dense and by BM25 search, each with both scores."""
         vector = _vector(query_vector)
         with self._snapshot() as conn:
-            search = self._dense(conn, collection)
-            allowed: Readable = readable(conn, search.collection_id, access)
-            dense = dict(search.nearest(conn, vector, n, allowed))
-            keywords = KeywordQuery.prepare(conn, search.collection_id, query, allowed)
+            found = self._scope(conn, collection, access)
+            search = DenseSearch(found.collection_id, found.dimension, self.index_policy)
+            dense = dict(search.nearest(conn, vector, n, found.readable))
+            keywords = KeywordQuery.prepare(conn, found.collection_id, query, found.readable)
             ranked = keywords.ranked(conn, n)
             keyword = {v: score for v, score, _ in ranked}
             evidence = keywords.evidence(ranked[0][2] if ranked else None)
