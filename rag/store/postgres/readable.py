@@ -68,7 +68,9 @@ def scope(conn: psycopg.Connection, collection: str, access: Access) -> Scope | 
     ).fetchall()
     if not rows:
         return None
-    classes = [(int(row[2]), int(row[3]), int(row[4]), bool(row[5])) for row in rows if row[2]]
+    classes = [
+        (int(row[2]), int(row[3]), int(row[4]), bool(row[5])) for row in rows if row[2] is not None
+    ]
     allowed = [c for c in classes if c[3]]
     hidden = any(chunks > 0 for _, chunks, _, ok in classes if not ok)
     return Scope(
