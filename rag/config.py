@@ -63,6 +63,14 @@ class Settings(BaseSettings):
         default=Path(".bllossom-rag"), description="Store folder: SQLite, FAISS views, images."
     )
     collection: str = Field(default=DEFAULT_COLLECTION, description="Default collection name.")
+    store_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host/db: the store in PostgreSQL + pgvector, "
+        "shared by every instance (data_dir then holds only caches); unset: embedded in data_dir.",
+    )
+    store_pool_size: int = Field(
+        default=8, ge=2, le=100, description="Connections each process keeps to store_url."
+    )
 
     # Models: a hub name or a local folder.
     embedding_model: str = Field(
@@ -73,6 +81,28 @@ class Settings(BaseSettings):
         description="LLaVA-NeXT generator (hub name or folder).",
     )
     device: str = Field(default="auto", description="'auto', 'cpu', 'cuda' or 'cuda:N'.")
+
+    # Remote embedding (an OpenAI-compatible /v1/embeddings); when unset, embedding runs here.
+    embedding_url: str | None = Field(
+        default=None,
+        description="Base URL (ending in /v1) of an embedding server: TEI, vLLM, Infinity or "
+        "bllossom-rag serve --embedding-model; embedding_model names the model it serves.",
+    )
+    embedding_api_key: SecretStr | None = Field(
+        default=None, description="Bearer key for embedding_url."
+    )
+    embedding_query_prompt: str | None = Field(
+        default=None,
+        description="Prefix for queries sent to embedding_url (e5: 'query: '); unset: the "
+        "model folder's sentence-transformers prompt, else none.",
+    )
+    embedding_passage_prompt: str | None = Field(
+        default=None,
+        description="Prefix for passages sent to embedding_url (e5: 'passage: '); unset: as above.",
+    )
+    embedding_timeout_s: float = Field(
+        default=60.0, gt=0, description="Seconds per request to embedding_url (then retried)."
+    )
 
     # Remote generation (the GPU worker or vLLM); when unset, generation runs in-process.
     worker_url: str | None = Field(default=None, description="OpenAI-compatible base URL.")
@@ -225,6 +255,13 @@ class Settings(BaseSettings):
     serve_max_new_tokens: int = Field(
         default=4096, ge=1, description="Largest max_tokens a request may ask for (400 above)."
     )
+    serve_embedding_model: str | None = Field(
+        default=None,
+        description="Also serve /v1/embeddings with this sentence-transformers model.",
+    )
+    serve_max_embedding_inputs: int = Field(
+        default=512, ge=1, description="Texts in one /v1/embeddings request (400 above)."
+    )
     serve_read_timeout: float = Field(
         default=60.0,
         gt=0,
@@ -268,6 +305,17 @@ class Settings(BaseSettings):
     def _absolute_folder(cls, value: Path) -> Path:
         """Absolute from the start, so every path derived from it (``--json`` included) is."""
         return value.expanduser().absolute()
+
+    @field_validator("store_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """Only PostgreSQL URLs (the message never repeats the URL: it holds a password)."""
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            msg = "must be a postgresql://user:password@host/database URL, or unset"
+            raise ValueError(msg)
+        return value or None
 
     @field_validator("device")
     @classmethod
@@ -398,15 +446,22 @@ def load_settings() -> Settings:
 
 
 def _source_of(field: str, value: Any) -> str:
-    """Where a field's value came from, for the message: the variable, the file, or a call."""
+    """Where a field's value came from, for the message: the variable, the file, or a call.
+
+    A secret's value (a key, a URL with a password) is never repeated.
+    """
+    secret = Settings.model_fields.get(field) is not None and "SecretStr" in str(
+        Settings.model_fields[field].annotation
+    )
     variable = f"{ENV_PREFIX}{field.upper()}"
     for name, text in os.environ.items():
         if name.upper() == variable:
-            return f"{name}={text!r}"
+            return f"{name}=<hidden>" if secret else f"{name}={text!r}"
     path = config_file()
+    shown = "<hidden>" if secret else repr(value)
     if path is not None:
-        return f"{field} = {value!r} in {path}"
-    return f"{field}={value!r}"
+        return f"{field} = {shown} in {path}"
+    return f"{field}={shown}"
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
+from rag.embedder import TextEmbeddings
 from rag.errors import ModelLoadError
 from rag.models import loading, model_name, model_reference, resolve_device
 from rag.threads import single_thread
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 
-class SentenceTransformerEmbeddings(Embeddings):
+class SentenceTransformerEmbeddings(TextEmbeddings):
     """Embed queries and passages with a ``SentenceTransformer``.
 
     Args:
@@ -85,10 +85,6 @@ class SentenceTransformerEmbeddings(Embeddings):
         )
         return np.asarray(vectors, dtype=np.float32)
 
-    def encode_query(self, text: str) -> np.ndarray:
-        """One query -> ``(dimension,)`` float32, normalized."""
-        return self.encode_queries([text])[0]
-
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """A few queries (a conversation's turns) -> ``(n, dimension)`` float32, normalized."""
         with single_thread():  # a few queries are too small to split across threads
@@ -96,11 +92,3 @@ class SentenceTransformerEmbeddings(Embeddings):
                 list(texts), batch_size=len(texts), normalize_embeddings=True
             )
         return np.asarray(vectors, dtype=np.float32)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """LangChain interface: passages -> vectors."""
-        return self.encode_documents(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        """LangChain interface: query -> vector."""
-        return self.encode_query(text).tolist()

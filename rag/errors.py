@@ -32,6 +32,10 @@ class DocumentNotFoundError(BllossomRagError):
     """No document matches the given id or path."""
 
 
+class EmbeddingServerError(BllossomRagError):
+    """The embedding server (``embedding_url``) failed, refused or gave a malformed answer."""
+
+
 class EmbeddingMismatchError(BllossomRagError):
     """A collection was built with an embedder of another dimension or name."""
 

@@ -40,7 +40,7 @@ from rag.prompt import answer_language
 from rag.store.morphemes import tokenize_many
 
 if TYPE_CHECKING:
-    from rag.embeddings import SentenceTransformerEmbeddings
+    from rag.embedder import TextEmbeddings
     from rag.store import KeywordQuery
 
 QueryRewrite = Literal["off", "mix", "llm"]
@@ -89,7 +89,7 @@ class RetrievalQuery:
                 weights[term] = max(weights.get(term, 0.0), weight**2)
         return weights
 
-    def vector(self, embeddings: SentenceTransformerEmbeddings) -> np.ndarray:
+    def vector(self, embeddings: TextEmbeddings) -> np.ndarray:
         """The query embedding: the turns' embeddings summed by weight, normalized."""
         if len(self.turns) == 1:
             return embeddings.encode_query(self.turns[0][0])

@@ -68,6 +68,14 @@ def model_name(name_or_path: str) -> str:
     return str(candidate.resolve()) if candidate.is_dir() else name_or_path
 
 
+def public_model_name(name_or_path: str) -> str:
+    """A model as a server shows it to others: a local folder by its name only, never its path."""
+    looks_like_path = name_or_path.startswith(("/", ".", "~")) or name_or_path.count("/") > 1
+    return (
+        Path(name_or_path).name if looks_like_path or Path(name_or_path).is_dir() else name_or_path
+    )
+
+
 def hub_offline() -> bool:
     """Whether Hugging Face's offline switch (``HF_HUB_OFFLINE``) is on in this process."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE

@@ -23,16 +23,16 @@ from pydantic import ConfigDict, Field
 
 from rag.access import PUBLIC, Access
 from rag.config import DEFAULT_COLLECTION
-from rag.embeddings import SentenceTransformerEmbeddings
+from rag.embedder import TextEmbeddings
 from rag.followup import RetrievalQuery
 from rag.fusion import Fusion
 from rag.rerank import CrossEncoderReranker
-from rag.store import ImageFiles, SearchHit, Store
+from rag.store import DocumentStore, ImageStore, SearchHit
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
 
 
-def hit_to_document(hit: SearchHit, images: ImageFiles) -> Document:
+def hit_to_document(hit: SearchHit, images: ImageStore) -> Document:
     """A store hit as a LangChain ``Document`` with citation metadata.
 
     Image chunks (their text is the caption) also carry ``image_sha256``, ``image_path`` and
@@ -74,8 +74,8 @@ class StoreRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    store: Store
-    embeddings: SentenceTransformerEmbeddings
+    store: DocumentStore
+    embeddings: TextEmbeddings
     collection: str = DEFAULT_COLLECTION
     k: int = Field(default=5, ge=1)
     mode: RetrievalMode = "hybrid"

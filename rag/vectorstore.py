@@ -24,11 +24,11 @@ from langchain_core.vectorstores import VectorStore
 from rag.access import PUBLIC, Access
 from rag.config import DEFAULT_COLLECTION
 from rag.errors import BllossomRagError
-from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk
 
 
 class StoreVectorStore(VectorStore):
-    """A LangChain vector store over one collection of a :class:`Store`.
+    """A LangChain vector store over one collection of a :class:`~rag.store.DocumentStore`.
 
     Args:
         store: The store.
@@ -41,7 +41,7 @@ class StoreVectorStore(VectorStore):
 
     def __init__(
         self,
-        store: Store,
+        store: DocumentStore,
         embedding: Embeddings,
         *,
         collection: str = DEFAULT_COLLECTION,
@@ -176,7 +176,7 @@ class StoreVectorStore(VectorStore):
         metadatas: list[dict] | None = None,
         *,
         ids: list[str] | None = None,
-        store: Store | None = None,
+        store: DocumentStore | None = None,
         collection: str = DEFAULT_COLLECTION,
         **kwargs: Any,
     ) -> StoreVectorStore:

@@ -31,7 +31,9 @@ from typer.testing import CliRunner
 from ingest.pipeline import Ingestor
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.llm import ChatBllossom, load_processor
-from rag.store import Store
+from rag.store import DocumentStore, Store
+from rag.store.postgres import PostgresStore
+from tests.postgres_server import LocalPostgres
 from ui.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,6 +130,36 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def store(tmp_path: Path) -> Iterator[Store]:
     with Store(tmp_path / "data") as opened:
         yield opened
+
+
+# The two store backends; tests parametrized over them run the same assertions on both.
+BACKENDS = ("embedded", "postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    """A real PostgreSQL + pgvector server for the session (see :mod:`tests.postgres_server`)."""
+    server = LocalPostgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def store_url(postgres: LocalPostgres) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database for this test."""
+    url = postgres.database()
+    yield url
+    postgres.drop(url)
+
+
+def open_backend(request: pytest.FixtureRequest, backend: str, folder: Path) -> DocumentStore:
+    """A new, empty store of ``backend`` (its database, if any, goes with the fixture's scope)."""
+    if backend == "embedded":
+        return Store(folder)
+    server: LocalPostgres = request.getfixturevalue("postgres")
+    url = server.database()
+    request.addfinalizer(lambda: server.drop(url))
+    return PostgresStore(url, folder)
 
 
 @pytest.fixture

@@ -19,9 +19,17 @@ from ingest.pipeline import Ingestor
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import StoreRetriever
-from rag.store import DocumentRecord, DocumentUpdate, IndexPolicy, NewChunk, SearchHit, Store
+from rag.store import (
+    DocumentRecord,
+    DocumentStore,
+    DocumentUpdate,
+    IndexPolicy,
+    NewChunk,
+    SearchHit,
+    Store,
+)
 from rag.store.visibility import Visible
-from tests.conftest import EXAMPLES, Cli
+from tests.conftest import BACKENDS, EXAMPLES, Cli, open_backend
 
 CANARY = (
     "프로젝트 푸른고래의 출시 코드는 VIOLET-HARBOR-7492이며 출시일은 2027년 3월 14일이다. "
@@ -40,13 +48,27 @@ def canary_queries() -> list[str]:
     return [CANARY, *sentences, *windows]
 
 
-@pytest.fixture(scope="module")
-def library(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+def write_canary_queries(path: Path) -> Path:
+    """An ``eval`` dataset of the first four canary queries, each with the canary as gold."""
+    path.write_text(
+        "\n".join(
+            json.dumps({"query": q, "relevant": ["launch.md"]}, ensure_ascii=False)
+            for q in canary_queries()[:4]
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def library(
+    request: pytest.FixtureRequest, embeddings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DocumentStore]:
     root = tmp_path_factory.mktemp("access")
     secret = root / "secret"
     secret.mkdir()
     (secret / "launch.md").write_text(f"# 출시 계획\n\n{CANARY}\n", encoding="utf-8")
-    with Store(root / "data") as store:
+    with open_backend(request, request.param, root / "data") as store:
         ingestor = Ingestor(
             store, embeddings, chunk_tokens=256, chunk_overlap=32, max_file_bytes=1_000_000
         )
@@ -78,7 +100,7 @@ def is_canary(source: str) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
-def test_canary_never_reaches_outsiders(library: Store, embeddings, mode: str):
+def test_canary_never_reaches_outsiders(library: DocumentStore, embeddings, mode: str):
     queries = canary_queries()
     for access in OUTSIDERS:
         retriever = StoreRetriever(
@@ -102,7 +124,7 @@ def test_canary_never_reaches_outsiders(library: Store, embeddings, mode: str):
 
 
 @pytest.mark.slow
-def test_reranker_never_reads_restricted_chunks(library: Store, embeddings, reranker):
+def test_reranker_never_reads_restricted_chunks(library: DocumentStore, embeddings, reranker):
     for access in (*OUTSIDERS, Access.for_groups(["hr"])):
         reranker.seen.clear()
         retriever = StoreRetriever(
@@ -121,7 +143,7 @@ def test_reranker_never_reads_restricted_chunks(library: Store, embeddings, rera
 
 
 @pytest.mark.slow
-def test_listing_hides_restricted_documents(library: Store):
+def test_listing_hides_restricted_documents(library: DocumentStore):
     def listed(access: Access) -> set[str]:
         return {Path(d.source_path).name for d in library.documents("docs", access)}
 
@@ -134,7 +156,7 @@ def test_listing_hides_restricted_documents(library: Store):
 
 
 @pytest.mark.slow
-def test_collection_counts_cover_only_readable_documents(library: Store):
+def test_collection_counts_cover_only_readable_documents(library: DocumentStore):
     def counts(access: Access) -> tuple[int, int]:
         [info] = library.collections(access)
         return info.documents, info.chunks
@@ -223,14 +245,7 @@ def test_cli_eval_respects_user_groups(cli: Cli, tmp_path: Path):
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "launch.md").write_text(CANARY, encoding="utf-8")
-    queries = tmp_path / "canary.jsonl"
-    queries.write_text(
-        "\n".join(
-            json.dumps({"query": q, "relevant": ["launch.md"]}, ensure_ascii=False)
-            for q in canary_queries()[:4]
-        ),
-        encoding="utf-8",
-    )
+    queries = write_canary_queries(tmp_path / "canary.jsonl")
 
     assert cli("ingest", str(secret), "--groups", "hr").exit_code == 0
     outsider = cli.json("eval", str(queries))

@@ -220,3 +220,28 @@ def test_a_device_this_machine_lacks_is_refused_before_loading():
     with pytest.raises(ConfigError, match=r"device is 'cuda:99' but this machine has"):
         resolve_device("cuda:99")
     assert resolve_device("cpu") == "cpu"
+
+
+def test_a_bad_store_url_is_refused_without_repeating_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("BLLOSSOM_RAG_STORE_URL", "mysql://reader:s3cret-pw@db/rag")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert "store_url" in message and "postgresql://" in message
+    assert "s3cret-pw" not in message and "BLLOSSOM_RAG_STORE_URL=<hidden>" in message
+    monkeypatch.delenv("BLLOSSOM_RAG_STORE_URL")
+    (tmp_path / "bllossom-rag.toml").write_text('store_url = "sqlite:///x?password=pw1"\n')
+    monkeypatch.setenv("BLLOSSOM_RAG_CONFIG", str(tmp_path / "bllossom-rag.toml"))
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert "pw1" not in str(raised.value) and "<hidden>" in str(raised.value)
+
+
+def test_a_store_url_selects_postgres_and_stays_secret(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_STORE_URL", "postgresql://rag:pw2@db/rag")
+    settings = load_settings()
+    assert settings.store_url is not None
+    assert settings.store_url.get_secret_value() == "postgresql://rag:pw2@db/rag"
+    assert "pw2" not in repr(settings)

@@ -11,15 +11,15 @@ they always had (checked against BM25 computed here by hand).
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.retrieval import StoreRetriever
-from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk
 from rag.store.morphemes import tokenize
 from rag.store.sparse_index import K1, B
+from tests.conftest import BACKENDS, open_backend
 
 PROBE = "nightingale zqxjnonce"
 PUBLIC_TEXTS = {
@@ -36,10 +36,9 @@ HIDDEN = {
 }
 
 
-def build(folder: Path, embeddings, hidden: str) -> Store:
+def build(store: DocumentStore, embeddings, hidden: str) -> DocumentStore:
     texts = {**PUBLIC_TEXTS, "secret": hidden}
     vectors = embeddings.encode_documents(list(texts.values()))
-    store = Store(folder)
     store.ensure_collection("c", embeddings.name, embeddings.dimension)
     store.commit(
         "c",
@@ -57,16 +56,19 @@ def build(folder: Path, embeddings, hidden: str) -> Store:
     return store
 
 
-@pytest.fixture(scope="module")
-def stores(embeddings, tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def stores(request: pytest.FixtureRequest, embeddings, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("keyword-statistics")
-    opened = {name: build(root / name, embeddings, text) for name, text in HIDDEN.items()}
+    opened = {
+        name: build(open_backend(request, request.param, root / name), embeddings, text)
+        for name, text in HIDDEN.items()
+    }
     yield opened
     for store in opened.values():
         store.close()
 
 
-def probe(store: Store, embeddings, mode: str, access: Access) -> list[tuple[str, float]]:
+def probe(store: DocumentStore, embeddings, mode: str, access: Access) -> list[tuple[str, float]]:
     retriever = StoreRetriever(
         store=store, embeddings=embeddings, collection="c", k=10, mode=mode, access=access
     )

@@ -12,6 +12,7 @@ from langchain_tests.integration_tests import VectorStoreIntegrationTests
 
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.store import Store
+from rag.store.postgres import PostgresStore
 from rag.vectorstore import StoreVectorStore
 
 
@@ -19,6 +20,15 @@ class TestStoreVectorStoreStandard(VectorStoreIntegrationTests):
     @pytest.fixture
     def vectorstore(self, tmp_path: Path) -> Iterator[StoreVectorStore]:
         with Store(tmp_path / "data") as store:
+            yield StoreVectorStore(store, self.get_embeddings(), collection="lc")
+
+
+class TestPostgresVectorStoreStandard(VectorStoreIntegrationTests):
+    """The same standard suite on the PostgreSQL store."""
+
+    @pytest.fixture
+    def vectorstore(self, store_url: str, tmp_path: Path) -> Iterator[StoreVectorStore]:
+        with PostgresStore(store_url, tmp_path / "cache") as store:
             yield StoreVectorStore(store, self.get_embeddings(), collection="lc")
 
 

@@ -1,6 +1,8 @@
-"""The store: SQLite is the source of truth, search indexes are rebuildable views."""
+"""The store: one interface, two backends (embedded SQLite + views; PostgreSQL + pgvector)."""
 
+from rag.store.base import DocumentStore, ImageStore
 from rag.store.dense_index import IndexPolicy
+from rag.store.factory import open_store
 from rag.store.images import ImageFiles
 from rag.store.records import (
     Candidates,
@@ -10,11 +12,11 @@ from rag.store.records import (
     CommitResult,
     DocumentRecord,
     DocumentUpdate,
+    KeywordQuery,
     NewChunk,
     SearchHit,
     StoredChunk,
 )
-from rag.store.sparse_index import KeywordQuery
 from rag.store.store import Store, validate_collection_name
 
 __all__ = [
@@ -24,13 +26,16 @@ __all__ = [
     "CommitRecord",
     "CommitResult",
     "DocumentRecord",
+    "DocumentStore",
     "DocumentUpdate",
     "ImageFiles",
+    "ImageStore",
     "IndexPolicy",
     "KeywordQuery",
     "NewChunk",
     "SearchHit",
     "Store",
     "StoredChunk",
+    "open_store",
     "validate_collection_name",
 ]

@@ -43,8 +43,6 @@ from rag.threads import single_thread
 logger = logging.getLogger(__name__)
 
 IndexKind = Literal["flat", "ivf-flat", "ivf-pq", "hnsw"]
-# Readable-vector counts at or below this are scored exactly when the index is approximate.
-EXACT_FILTER_MAX = 20_000
 # Below this an approximate index has nothing to gain (and IVF too little to train on).
 MIN_APPROXIMATE = 1_000
 # Vectors of a loaded checkpoint compared with SQLite before it is trusted.
@@ -61,6 +59,8 @@ class IndexPolicy:
         nprobe: IVF lists visited per query.
         hnsw_m: HNSW graph degree.
         ef_search: HNSW search breadth.
+        exact_filter_max: A caller who may read at most this many chunks of a collection with
+            an approximate index gets an exact scan of just those.
 
     """
 
@@ -69,6 +69,7 @@ class IndexPolicy:
     nprobe: int = 32
     hnsw_m: int = 32
     ef_search: int = 128
+    exact_filter_max: int = 20_000
 
     def kind_for(self, count: int, current: str) -> str:
         """The kind for ``count`` chunks; shrinking back to exact waits until half the limit."""
@@ -298,7 +299,11 @@ class DenseIndex(View):
         if not len(self):
             return []
         matrix = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-        if visible is not None and self.kind != "flat" and visible.count <= EXACT_FILTER_MAX:
+        if (
+            visible is not None
+            and self.kind != "flat"
+            and visible.count <= self.policy.exact_filter_max
+        ):
             return self._exact_over(matrix[0], k, visible)
         params = self._params(visible.selector if visible is not None else None)
         with single_thread():

@@ -21,16 +21,39 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from rag.files import atomic_write
+from rag.store.base import ImageStore
 
 THUMBNAIL_SIZE = (256, 256)
 
 
-class ImageFiles:
+@dataclass(frozen=True)
+class EncodedImage:
+    """An image as the store keeps it: its normalized PNG, that PNG's hash, a JPEG thumbnail."""
+
+    sha256: str
+    png: bytes
+    thumbnail: bytes
+
+
+def encode_image(image: Image.Image) -> EncodedImage:
+    """Normalize an image to an RGB PNG (hashed: the hash is its name) plus a thumbnail."""
+    rgb = image.convert("RGB")
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="PNG", optimize=False)
+    png = buffer.getvalue()
+    rgb.thumbnail(THUMBNAIL_SIZE)
+    small = io.BytesIO()
+    rgb.save(small, format="JPEG", quality=85)
+    return EncodedImage(hashlib.sha256(png).hexdigest(), png, small.getvalue())
+
+
+class ImageFiles(ImageStore):
     """The image folder of one store.
 
     Args:
@@ -51,21 +74,18 @@ class ImageFiles:
 
     def put(self, image: Image.Image) -> str:
         """Store an RGB image (and its thumbnail) if new; return its content hash."""
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="PNG", optimize=False)
-        data = buffer.getvalue()
-        sha256 = hashlib.sha256(data).hexdigest()
-        target = self.path(sha256)
+        encoded = encode_image(image)
+        self.save(encoded)
+        return encoded.sha256
+
+    def save(self, encoded: EncodedImage) -> None:
+        """Write an encoded image and its thumbnail, unless they are already there."""
+        target = self.path(encoded.sha256)
         if not target.exists():
-            atomic_write(target, data)
-        thumb = self.thumbnail_path(sha256)
+            atomic_write(target, encoded.png)
+        thumb = self.thumbnail_path(encoded.sha256)
         if not thumb.exists():
-            small = image.convert("RGB")
-            small.thumbnail(THUMBNAIL_SIZE)
-            out = io.BytesIO()
-            small.save(out, format="JPEG", quality=85)
-            atomic_write(thumb, out.getvalue())
-        return sha256
+            atomic_write(thumb, encoded.thumbnail)
 
     def open(self, sha256: str) -> Image.Image:
         """Load a stored image (our own normalized PNG, so no size limits are needed)."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,7 +79,7 @@ class Queries:
                 """,
                 (*groups, *params),
             ).fetchall()
-        return [_collection(row) for row in rows]
+        return [collection_record(row) for row in rows]
 
     def collection(self, name: str) -> CollectionInfo | None:
         """One collection, or None when it does not exist."""
@@ -298,7 +299,8 @@ def _unpack(rows: Sequence[sqlite3.Row], dimension: int) -> tuple[np.ndarray, np
     return ids, matrix.reshape(len(rows), dimension)
 
 
-def _collection(row: sqlite3.Row) -> CollectionInfo:
+def collection_record(row: Mapping[str, Any]) -> CollectionInfo:
+    """A collection row with its counts (either backend's: the columns are named alike)."""
     return CollectionInfo(
         name=row["name"],
         embedding_model=row["embedding_model"],

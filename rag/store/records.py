@@ -15,6 +15,10 @@ import numpy as np
 ChunkKind = Literal["text", "image"]
 
 
+# A question, or its terms with weights (a term that is not a token of the index matches nothing).
+KeywordQuery = str | Mapping[str, float]
+
+
 @dataclass(frozen=True)
 class CollectionInfo:
     """A named set of documents searched together, tied to one embedder."""

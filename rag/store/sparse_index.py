@@ -39,6 +39,7 @@ from scipy import sparse
 from rag.store.checkpoint import UnusableCheckpointError, expect
 from rag.store.database import Database
 from rag.store.morphemes import TOKENIZER_VERSION, tokenize, tokenize_many
+from rag.store.records import KeywordQuery
 from rag.store.view import View
 from rag.store.visibility import Visible
 
@@ -48,8 +49,15 @@ _TOKENIZE_BATCH = 2048
 # Callers' readable sets whose statistics are kept (each costs 5 bytes per row).
 _READABLE_SETS = 16
 
-# A question, or its terms with weights (a term that is not a token of the index matches nothing).
-KeywordQuery = str | Mapping[str, float]
+
+def query_terms(query: KeywordQuery) -> dict[str, float]:
+    """A query's distinct terms with their positive weights, in the order of their text.
+
+    The order is the text's, not the vocabulary numbers' (which hidden rows can change), so even
+    the floating-point sums are the same whatever is hidden.
+    """
+    weighted = dict.fromkeys(tokenize(query), 1.0) if isinstance(query, str) else dict(query)
+    return {term: weighted[term] for term in sorted(weighted) if weighted[term] > 0}
 
 
 @dataclass(frozen=True)
@@ -308,10 +316,7 @@ class SparseIndex(View):
         Scores and evidence use the statistics of what the caller may read (all rows when
         ``visible`` is None), so no hidden row influences them.
         """
-        weighted = dict.fromkeys(tokenize(query), 1.0) if isinstance(query, str) else dict(query)
-        # Terms in the order of their text, not of their vocabulary number (which hidden rows
-        # can change), so even the floating-point sums are the same whatever is hidden.
-        terms = {token: weighted[token] for token in sorted(weighted) if weighted[token] > 0}
+        terms = query_terms(query)
         if not terms or not len(self):
             return _NO_MATCH
         if visible is None:

@@ -1,4 +1,6 @@
-"""The store: SQLite as the log, a FAISS and a BM25 view per collection, behind one small API.
+"""The embedded store: SQLite as the log, a FAISS and a BM25 view per collection.
+
+It implements :class:`rag.store.base.DocumentStore` for one machine, in ``data_dir``.
 
 Writers call :meth:`Store.commit`; readers call :meth:`Store.search` and its kin. Views (dense
 and sparse alike, :class:`rag.store.view.View`) load lazily on first use (listing documents
@@ -10,22 +12,15 @@ through its database.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import TypeVar
 
 import numpy as np
 
 from rag.access import OPERATOR, PUBLIC, Access
-from rag.errors import (
-    BllossomRagError,
-    CollectionNotFoundError,
-    DocumentNotFoundError,
-    EmbeddingMismatchError,
-)
+from rag.store.base import DocumentStore, validate_collection_name
 from rag.store.database import Database
 from rag.store.dense_index import DenseIndex, IndexPolicy
 from rag.store.images import ImageFiles
@@ -36,31 +31,21 @@ from rag.store.records import (
     CommitResult,
     DocumentRecord,
     DocumentUpdate,
+    KeywordQuery,
     SearchHit,
     StoredChunk,
 )
-from rag.store.sparse_index import KeywordQuery, SparseIndex
+from rag.store.sparse_index import SparseIndex
 from rag.store.view import View
 from rag.store.visibility import Visible
 
 DATABASE_FILE = "store.sqlite3"
 V = TypeVar("V", bound=View)
-# Collection names become folder names: letters (any script), digits, '_', '-', '.'.
-_COLLECTION_NAME = re.compile(r"^\w[\w.-]{0,63}$")
+
+__all__ = ["DATABASE_FILE", "Store", "validate_collection_name"]
 
 
-def validate_collection_name(name: str) -> str:
-    """Return ``name`` if it is a valid collection name, else raise a user-facing error."""
-    if not _COLLECTION_NAME.fullmatch(name):
-        msg = (
-            f"invalid collection name {name!r}: use 1-64 letters, digits, '_', '-' or '.', "
-            "starting with a letter or digit"
-        )
-        raise BllossomRagError(msg)
-    return name
-
-
-class Store:
+class Store(DocumentStore):
     """Documents, chunks and vectors of every collection under one data folder.
 
     Args:
@@ -73,23 +58,15 @@ class Store:
         self.data_dir = Path(data_dir).expanduser()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.database = Database(self.data_dir / DATABASE_FILE)
-        self.images = ImageFiles(self.data_dir / "images")
+        self.images: ImageFiles = ImageFiles(self.data_dir / "images")
         self.index_policy = index_policy or IndexPolicy()
         # Loaded views by (kind, collection): every kind follows commits the same way.
         self._views: dict[tuple[type[View], str], View] = {}
         self._visible: dict[tuple[str, int, Access], Visible | None] = {}
         self._lock = threading.RLock()
 
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    def __repr__(self) -> str:
+        return f"Store({str(self.data_dir)!r})"
 
     def close(self) -> None:
         """Checkpoint changed views and close the database."""
@@ -102,30 +79,11 @@ class Store:
         """Every collection, with the counts of the documents ``access`` may read."""
         return self.database.collections(access)
 
-    def collection(self, name: str) -> CollectionInfo:
-        """The named collection, or a :class:`CollectionNotFoundError` that says what exists."""
-        found = self.database.collection(validate_collection_name(name))
-        if found is None:
-            existing = ", ".join(c.name for c in self.collections()) or "none yet"
-            msg = (
-                f"collection {name!r} does not exist (existing: {existing}); "
-                f"create it with: bllossom-rag ingest PATH --collection {name}"
-            )
-            raise CollectionNotFoundError(msg)
-        return found
+    def _find_collection(self, name: str) -> CollectionInfo | None:
+        return self.database.collection(name)
 
-    def ensure_collection(self, name: str, embedding_model: str, dimension: int) -> CollectionInfo:
-        """Create the collection if needed and check it was built with this embedder's size."""
-        self.database.create_collection(validate_collection_name(name), embedding_model, dimension)
-        info = self.collection(name)
-        if info.dimension != dimension:
-            msg = (
-                f"collection {name!r} was built with {info.embedding_model!r} "
-                f"({info.dimension}-d vectors), but the configured embedder makes {dimension}-d "
-                "vectors; use the same embedding model or another collection"
-            )
-            raise EmbeddingMismatchError(msg)
-        return info
+    def _create_collection(self, name: str, embedding_model: str, dimension: int) -> None:
+        self.database.create_collection(name, embedding_model, dimension)
 
     def commits(self, limit: int = 20) -> list[CommitRecord]:
         """The newest write transactions (ingests and removals), newest first."""
@@ -141,6 +99,10 @@ class Store:
         """A document by id, or None."""
         return self.database.document(collection, document_id)
 
+    def documents_by_path(self, collection: str, source_path: str) -> list[DocumentRecord]:
+        """Documents whose source path is exactly ``source_path``."""
+        return self.database.documents_by_path(collection, source_path)
+
     def document_chunks(self, collection: str, document_id: str) -> list[StoredChunk]:
         """The chunks of one document in reading order (none when it does not exist)."""
         return self.database.document_chunks(collection, document_id)
@@ -148,26 +110,6 @@ class Store:
     def document_vectors(self, collection: str, document_id: str) -> dict[str, np.ndarray]:
         """Chunk id -> stored vector of one document (a changed file reuses its embeddings)."""
         return self.database.document_vectors(collection, document_id)
-
-    def find_documents(self, collection: str, id_or_path: str) -> list[DocumentRecord]:
-        """Documents matching an id, an exact source path, or a file or folder on disk."""
-        name = self.collection(collection).name
-        by_id = self.database.document(name, id_or_path)
-        if by_id is not None:
-            return [by_id]
-        exact = self.database.documents_by_path(name, id_or_path)
-        if exact:
-            return exact
-        resolved = str(Path(id_or_path).expanduser().resolve())
-        found = [
-            d
-            for d in self.database.documents(name)
-            if d.source_path == resolved or d.source_path.startswith(resolved.rstrip("/") + "/")
-        ]
-        if not found:
-            msg = f"no document {id_or_path!r} in collection {name!r} (see: bllossom-rag docs list)"
-            raise DocumentNotFoundError(msg)
-        return found
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -184,12 +126,6 @@ class Store:
                 if name == collection:
                     view.apply(delta)
         return delta.result
-
-    def remove_documents(self, collection: str, document_ids: Sequence[str]) -> CommitResult:
-        """Delete documents, their chunks and the stored images nothing else refers to."""
-        result = self.commit(self.collection(collection).name, removals=document_ids)
-        self.collect_garbage()
-        return result
 
     def collect_garbage(self) -> int | None:
         """Delete stored images no chunk refers to (see :class:`ImageFiles`).
@@ -326,11 +262,6 @@ class Store:
             )
         return Candidates(dense=dense, keyword=keyword, evidence=match.evidence)
 
-    def hits(self, ranked: Sequence[tuple[int, float]]) -> list[SearchHit]:
-        """``(vector id, score)`` pairs as hits with their chunks, in the given order."""
-        chunks = self.database.chunks_by_vector_ids([vector_id for vector_id, _ in ranked])
-        return [
-            SearchHit(chunk=chunks[vector_id], score=score)
-            for vector_id, score in ranked
-            if vector_id in chunks
-        ]
+    def chunks_by_vector_ids(self, vector_ids: Sequence[int]) -> dict[int, StoredChunk]:
+        """Vector id -> chunk (with its document's path) for the ids that still exist."""
+        return self.database.chunks_by_vector_ids(vector_ids)

@@ -55,7 +55,13 @@ class Admission:
         self.running += 1
 
     async def admit(
-        self, watcher: asyncio.Future[None], deadline: float, *, timeout: float, server: str
+        self,
+        watcher: asyncio.Future[None],
+        deadline: float,
+        *,
+        timeout: float,
+        server: str,
+        work: str = "generation",
     ) -> None:
         """:meth:`acquire` for one request, while its client is there and before its deadline.
 
@@ -64,6 +70,7 @@ class Admission:
             deadline: The request's monotonic deadline.
             timeout: The request timeout in seconds, for the message.
             server: What is busy, for the message ("worker", "RAG API").
+            work: What a slot runs, for the message ("generation", "embedding").
 
         Raises:
             RequestError: 429 at once when the queue is full, 503 when no slot came in time.
@@ -74,14 +81,14 @@ class Admission:
             await unless_gone(self.acquire(), watcher, deadline)
         except QueueFullError:
             msg = (
-                f"the {server} is busy: {self.running} generations running and "
+                f"the {server} is busy: {self.running} {work}s running and "
                 f"{self.waiting} waiting (the queue holds {self.max_queue}); retry shortly"
             )
             raise RequestError(
                 429, msg, kind="rate_limit_error", code="queue_full", headers={"Retry-After": "1"}
             ) from None
         except TimeoutError:
-            msg = f"no free generation slot within the {timeout:g} s request timeout"
+            msg = f"no free {work} slot within the {timeout:g} s request timeout"
             raise RequestError(
                 503, msg, kind="server_error", code="timeout", headers={"Retry-After": "5"}
             ) from None

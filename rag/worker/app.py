@@ -1,6 +1,8 @@
 """The worker's HTTP application (Starlette): the routes and the path of a chat request.
 
-Routes: ``POST /v1/chat/completions`` (streaming or not), ``GET /v1/models``, ``GET /health``
+Routes: ``POST /v1/chat/completions`` (streaming or not), ``POST /v1/embeddings`` (when the
+worker was given an embedding model, :mod:`~rag.worker.embeddings`), ``GET /v1/models``,
+``GET /health``
 (no key needed, 200 only when the model is loaded, so a load balancer can wait for it) and
 ``GET /metrics``. A chat request goes: body within its size and time limits (413, 408),
 validation (400), the cheap limits (images, ``max_tokens``, and a floor on the prompt's length
@@ -34,8 +36,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import BllossomRagError
 from rag.llm import ChatBllossom, EncodedPrompt
+from rag.worker.embeddings import EmbeddingService
 from rag.worker.estimate import PromptFloor
 from rag.worker.generation import Generation
 from rag.worker.limits import RequestLimits
@@ -48,7 +52,7 @@ from rag.worker.streaming import respond
 from rag.worker.waiting import race, wait_for_disconnect
 
 log = logging.getLogger("bllossom_rag.worker")
-ROUTES = ("/v1/chat/completions", "/v1/models", "/health", "/metrics")
+ROUTES = ("/v1/chat/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics")
 
 
 class Worker(GenerationService):
@@ -57,14 +61,23 @@ class Worker(GenerationService):
     Args:
         llm: The chat model to serve (loaded in the background at startup if needed).
         options: Limits and the API key.
+        embedder: An embedding model to serve at ``/v1/embeddings`` too, if any.
 
     """
 
-    def __init__(self, llm: ChatBllossom, options: WorkerOptions) -> None:
+    def __init__(
+        self,
+        llm: ChatBllossom,
+        options: WorkerOptions,
+        embedder: SentenceTransformerEmbeddings | None = None,
+    ) -> None:
         super().__init__(options.max_concurrency, options.max_queue, log)
         self.llm = llm
         self.options = options
         self.metrics = Metrics()
+        self.embedding = (
+            EmbeddingService(embedder, options, self.metrics) if embedder is not None else None
+        )
         self.created = int(time.time())
         self.floor: PromptFloor | None = None  # set once the model has loaded
         self.limits = RequestLimits(
@@ -74,7 +87,13 @@ class Worker(GenerationService):
     # --- lifecycle ---------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Load the model (on a thread at startup); /health reports the result."""
+        """Load the models (on a thread at startup); /health reports the result.
+
+        The embedder loads on its own thread, so neither waits for the other.
+        """
+        if self.embedding is not None:
+            embedding = self.embedding
+            threading.Thread(target=embedding.load, name="bllossom-embed", daemon=True).start()
 
         def load_model() -> None:
             self.llm.model  # noqa: B018  (loads the model and processor)
@@ -91,27 +110,33 @@ class Worker(GenerationService):
         (never its folder), and a failed load without its reason, which is in the log and in
         the 503 of an authenticated request.
         """
-        status = self.readiness.status
+        embedding = self.embedding
+        ready = self.readiness.ready and (embedding is None or embedding.readiness.ready)
+        failed = self.readiness.error or (embedding is not None and embedding.readiness.error)
+        status = "ok" if ready else "error" if failed else "loading"
         body: dict[str, Any] = {
             "status": status,
-            "ready": self.readiness.ready,
+            "ready": ready,
             "model": self.options.public_model_name,
             "running": self.admission.running,
             "waiting": self.admission.waiting,
         }
-        if self.readiness.error:
-            body["error"] = "the model could not be loaded; the worker's log says why"
+        if embedding is not None:
+            body["embedding_model"] = embedding.name
+        if failed:
+            body["error"] = "a model could not be loaded; the worker's log says why"
         return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
     async def models(self, _: Request) -> JSONResponse:
-        """The one served model, in OpenAI's list shape."""
-        model = {
-            "id": self.options.public_model_name,
-            "object": "model",
-            "created": self.created,
-            "owned_by": "bllossom-rag",
-        }
-        return JSONResponse({"object": "list", "data": [model]})
+        """The served models (the generator, and the embedder if any), in OpenAI's list shape."""
+        names = [self.options.public_model_name]
+        if self.embedding is not None:
+            names.append(self.embedding.name)
+        models = [
+            {"id": name, "object": "model", "created": self.created, "owned_by": "bllossom-rag"}
+            for name in names
+        ]
+        return JSONResponse({"object": "list", "data": models})
 
     async def metrics_text(self, _: Request) -> PlainTextResponse:
         """Prometheus text format."""
@@ -244,23 +269,31 @@ class Worker(GenerationService):
             self.metrics.first_token(generation.first_token_seconds)
 
 
-def create_app(llm: ChatBllossom, options: WorkerOptions) -> Starlette:
+def create_app(
+    llm: ChatBllossom,
+    options: WorkerOptions,
+    embedder: SentenceTransformerEmbeddings | None = None,
+) -> Starlette:
     """The worker application around a chat model (loaded in the background at startup).
 
     Args:
         llm: The model to serve; shared by all requests.
         options: Limits and the API key.
+        embedder: An embedding model to serve at ``/v1/embeddings`` as well.
 
     """
-    worker = Worker(llm, options)
+    worker = Worker(llm, options, embedder)
+    routes = [
+        Route("/v1/chat/completions", worker.chat, methods=["POST"]),
+        Route("/v1/models", worker.models, methods=["GET"]),
+        Route("/health", worker.health, methods=["GET"]),
+        Route("/metrics", worker.metrics_text, methods=["GET"]),
+    ]
+    if worker.embedding is not None:
+        routes.append(Route("/v1/embeddings", worker.embedding.handle, methods=["POST"]))
     return service_app(
         worker,
-        [
-            Route("/v1/chat/completions", worker.chat, methods=["POST"]),
-            Route("/v1/models", worker.models, methods=["GET"]),
-            Route("/health", worker.health, methods=["GET"]),
-            Route("/metrics", worker.metrics_text, methods=["GET"]),
-        ],
+        routes,
         [
             Middleware(CountRequests, metrics=worker.metrics, routes=ROUTES),
             Middleware(RequireAPIKey, keys=[options.api_key] if options.api_key else []),

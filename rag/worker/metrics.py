@@ -32,6 +32,10 @@ class Metrics:
     generation_seconds: float = 0.0
     encoding: int = 0  # prompts being encoded now (they hold a slot)
     abandoned: Counter[str] = field(default_factory=Counter)  # encodings given up, by reason
+    embedded_texts: int = 0
+    embedded_tokens: int = 0
+    embedding_seconds: float = 0.0
+    embedding_requests: int = 0
 
     def request(self, route: str, status: int) -> None:
         """Count one answered request."""
@@ -45,6 +49,13 @@ class Metrics:
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
         self.generation_seconds += seconds
+
+    def embedded(self, texts: int, tokens: int, seconds: float) -> None:
+        """Count one answered ``/v1/embeddings`` request."""
+        self.embedding_requests += 1
+        self.embedded_texts += texts
+        self.embedded_tokens += tokens
+        self.embedding_seconds += seconds
 
     def first_token(self, seconds: float) -> None:
         """Record one time to first token (queue wait excluded)."""
@@ -100,5 +111,13 @@ class Metrics:
             "# TYPE bllossom_worker_generation_seconds summary",
             f"bllossom_worker_generation_seconds_sum {self.generation_seconds:.6f}",
             f"bllossom_worker_generation_seconds_count {sum(self.outcomes.values())}",
+            "# TYPE bllossom_worker_embedded_texts_total counter",
+            f"bllossom_worker_embedded_texts_total {self.embedded_texts}",
+            "# TYPE bllossom_worker_embedded_tokens_total counter",
+            f"bllossom_worker_embedded_tokens_total {self.embedded_tokens}",
+            "# HELP bllossom_worker_embedding_seconds Time spent embedding, per request.",
+            "# TYPE bllossom_worker_embedding_seconds summary",
+            f"bllossom_worker_embedding_seconds_sum {self.embedding_seconds:.6f}",
+            f"bllossom_worker_embedding_seconds_count {self.embedding_requests}",
         ]
         return "\n".join(lines) + "\n"

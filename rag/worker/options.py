@@ -9,8 +9,9 @@ environment itself and a test or benchmark can build a worker with any limits it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from rag.models import public_model_name
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -31,6 +32,7 @@ class ServerLimits:
     max_body_bytes: int = 64 * 1024 * 1024
     max_new_tokens: int = 4096
     read_timeout: float = 60.0
+    max_embedding_inputs: int = 512
 
     @staticmethod
     def settings_values(settings: Settings) -> dict[str, Any]:
@@ -44,6 +46,7 @@ class ServerLimits:
             "max_body_bytes": settings.serve_max_body_bytes,
             "max_new_tokens": settings.serve_max_new_tokens,
             "read_timeout": settings.serve_read_timeout,
+            "max_embedding_inputs": settings.serve_max_embedding_inputs,
         }
 
 
@@ -73,6 +76,4 @@ class WorkerOptions(ServerLimits):
     @property
     def public_model_name(self) -> str:
         """The model as the worker shows it: a local folder by its name only, never its path."""
-        name = self.model_id
-        looks_like_path = name.startswith(("/", ".", "~")) or name.count("/") > 1
-        return Path(name).name if looks_like_path or Path(name).is_dir() else name
+        return public_model_name(self.model_id)

@@ -57,19 +57,20 @@ class RequestError(Exception):
         return {"error": error}
 
 
-class _Model(BaseModel):
-    # Unknown fields (user, seed, logprobs...) are ignored, as OpenAI-compatible servers do.
+class RequestModel(BaseModel):
+    """A request body: unknown fields are ignored, as OpenAI-compatible servers do."""
+
     model_config = ConfigDict(extra="ignore")
 
 
-class TextPart(_Model):
+class TextPart(RequestModel):
     """``{"type": "text", "text": ...}``."""
 
     type: Literal["text"]
     text: str
 
 
-class ImageURL(_Model):
+class ImageURL(RequestModel):
     """``{"url": "data:image/...;base64,...", "detail": ...}``."""
 
     url: str
@@ -85,7 +86,7 @@ class ImageURL(_Model):
         return url
 
 
-class ImagePart(_Model):
+class ImagePart(RequestModel):
     """``{"type": "image_url", "image_url": {...}}``."""
 
     type: Literal["image_url"]
@@ -95,7 +96,7 @@ class ImagePart(_Model):
 ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 
 
-class ChatMessage(_Model):
+class ChatMessage(RequestModel):
     """One message; ``developer`` is treated as ``system``."""
 
     role: Literal["system", "developer", "user", "assistant"]
@@ -110,13 +111,13 @@ class ChatMessage(_Model):
         return content
 
 
-class StreamOptions(_Model):
+class StreamOptions(RequestModel):
     """``{"include_usage": true}`` adds a final usage chunk to a stream."""
 
     include_usage: bool = False
 
 
-class ChatCompletionRequest(_Model):
+class ChatCompletionRequest(RequestModel):
     """The fields of ``POST /v1/chat/completions`` the worker uses."""
 
     model: str | None = None

@@ -21,11 +21,13 @@ class Readiness:
 
     Args:
         log: Where a failed load's traceback goes.
+        what: What loads, for messages ("the model", "the embedding model").
 
     """
 
-    def __init__(self, log: logging.Logger) -> None:
+    def __init__(self, log: logging.Logger, what: str = "the model") -> None:
         self.log = log
+        self.what = what
         self.event = threading.Event()
         self.error: str | None = None
 
@@ -35,7 +37,7 @@ class Readiness:
             load()
         except Exception as error:
             self.error = str(error)
-            self.log.exception("could not load the models")
+            self.log.exception("could not load %s", self.what)
         else:
             self.event.set()
 
@@ -59,7 +61,7 @@ class Readiness:
         if not self.ready:
             raise RequestError(
                 503,
-                f"the model is not ready ({self.error or 'still loading'}); "
+                f"{self.what} is not ready ({self.error or 'still loading'}); "
                 "retry when GET /health says ready",
                 kind="server_error",
                 code="model_not_ready",

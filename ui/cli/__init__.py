@@ -9,6 +9,7 @@ from ui.cli import (  # noqa: F401  (registers commands)
     feedback_command,
     ingest_command,
     serve_command,
+    store_command,
     ui_command,
 )
 from ui.cli.app import app

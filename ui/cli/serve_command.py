@@ -40,6 +40,14 @@ def serve(
     timeout: Annotated[
         float | None, typer.Option(min=0.001, help="Seconds per request, queue included.")
     ] = None,
+    embedding_model: Annotated[
+        str | None,
+        typer.Option(
+            "--embedding-model",
+            help="Also serve /v1/embeddings with this sentence-transformers model "
+            "(default: serve_embedding_model).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the generator over an OpenAI-compatible API (/v1/chat/completions, /health)."""
     with user_errors():
@@ -66,6 +74,14 @@ def serve(
             timeout=timeout,
         )
         llm = ChatBllossom.from_settings(settings, model_name=name)
+        embedder_name = embedding_model or settings.serve_embedding_model
+        embedder = None
+        if embedder_name:
+            from rag.embeddings import SentenceTransformerEmbeddings
+
+            embedder = SentenceTransformerEmbeddings.load(
+                embedder_name, device=settings.device, batch_size=settings.embedding_batch_size
+            )
         bind_host = host or settings.serve_host
         bind_port = settings.serve_port if port is None else port
     if options.api_key is None and bind_host not in _LOOPBACK:
@@ -79,4 +95,6 @@ def serve(
         f"{options.max_concurrency} concurrent, queue {options.max_queue}, "
         f"timeout {options.timeout:g} s). The model loads in the background: GET /health."
     )
-    run_server(create_app(llm, options), bind_host, bind_port)
+    if embedder is not None:
+        out.print(f"Embeddings: {escape(embedder_name or '')} at /v1/embeddings.")
+    run_server(create_app(llm, options, embedder), bind_host, bind_port)

@@ -1,0 +1,61 @@
+"""What the store's callers need from an embedder, wherever it runs.
+
+Ingestion sizes chunks with the embedder's tokenizer and records its name and vector size with
+the collection; retrieval embeds a query, or a conversation's few turns in one batch. Two kinds
+provide that: a sentence-transformers model in this process (:mod:`rag.embeddings`) and an
+OpenAI-compatible embedding server (:mod:`rag.remote_embeddings`). Both are LangChain
+``Embeddings`` too, so LangChain code can use either.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+
+class TextEmbeddings(Embeddings):
+    """Normalized float32 embeddings of queries and passages, with the model's own prompts.
+
+    Attributes:
+        name: The model as a collection records it.
+
+    """
+
+    name: str
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int:
+        """Size of the vectors."""
+
+    @property
+    @abstractmethod
+    def tokenizer(self) -> PreTrainedTokenizerBase:
+        """The model's tokenizer (chunk sizes are measured with it)."""
+
+    @abstractmethod
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Passages -> ``(n, dimension)`` float32, normalized."""
+
+    @abstractmethod
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """A few queries (a conversation's turns) -> ``(n, dimension)`` float32, normalized."""
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One query -> ``(dimension,)`` float32, normalized."""
+        return self.encode_queries([text])[0]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """LangChain interface: passages -> vectors."""
+        return self.encode_documents(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """LangChain interface: query -> vector."""
+        return self.encode_query(text).tolist()

@@ -1,0 +1,136 @@
+"""The PostgreSQL store's reads: collections, documents, chunks and vectors, as plain records.
+
+Each function takes a connection and returns the same records the embedded store returns
+(:mod:`rag.store.records`), so nothing outside the store depends on either schema. Access
+filtering of listings is a SQL condition on the documents' groups
+(:func:`rag.store.postgres.readable.document_filter`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg.rows import dict_row
+
+from rag.access import OPERATOR, Access
+from rag.store.postgres.readable import document_filter
+from rag.store.queries import collection_record
+from rag.store.records import CollectionInfo, CommitRecord, DocumentRecord, StoredChunk
+
+_CHUNK_COLUMNS = """
+    c.id, c.vector_id, c.document_id, col.name AS collection, d.source_path, c.ordinal, c.page,
+    c.kind, c.text, c.tokens, c.image_sha256
+"""
+_CHUNK_JOINS = """
+    JOIN documents d ON d.collection_id = c.collection_id AND d.id = c.document_id
+    JOIN collections col ON col.id = c.collection_id
+"""
+_DOCUMENT_COLUMNS = """
+    d.id, col.name AS collection, d.source_path, d.content_sha256, d.size, d.mtime, d.groups,
+    d.ingested_at, d.chunk_count, d.metadata
+"""
+
+
+def collections(
+    conn: psycopg.Connection, access: Access = OPERATOR, name: str | None = None
+) -> list[CollectionInfo]:
+    """Collections (all, or the one named) with the counts of what ``access`` may read."""
+    condition, params = document_filter(access)
+    rows = conn.cursor(row_factory=dict_row).execute(
+        f"""
+        SELECT c.id, c.name, c.embedding_model, c.dimension, c.created_at, c.last_seq,
+               count(d.id) AS documents, COALESCE(sum(d.chunk_count), 0) AS chunks,
+               COALESCE(sum(d.image_count), 0) AS images
+        FROM collections c LEFT JOIN documents d ON d.collection_id = c.id AND {condition}
+        WHERE %(name)s::text IS NULL OR c.name = %(name)s::text
+        GROUP BY c.id ORDER BY c.name
+        """,
+        {**params, "name": name},
+    )
+    return [collection_record(row) for row in rows]
+
+
+def collection_row(conn: psycopg.Connection, name: str) -> tuple[int, int] | None:
+    """``(id, dimension)`` of a collection, without counting anything, or None."""
+    row = conn.execute("SELECT id, dimension FROM collections WHERE name = %s", (name,)).fetchone()
+    return (int(row[0]), int(row[1])) if row else None
+
+
+def commits(conn: psycopg.Connection, limit: int) -> list[CommitRecord]:
+    """The newest ``limit`` commits of every collection, newest first."""
+    rows = conn.cursor(row_factory=dict_row).execute(
+        "SELECT seq, collection, started_at, finished_at, added, removed FROM commits "
+        "ORDER BY seq DESC LIMIT %s",
+        (limit,),
+    )
+    return [CommitRecord(**row) for row in rows]
+
+
+def documents(
+    conn: psycopg.Connection, collection: str, where: str, params: dict[str, Any]
+) -> list[DocumentRecord]:
+    """Documents of ``collection`` matching ``where`` (a condition on ``d``), by path."""
+    rows = conn.cursor(row_factory=dict_row).execute(
+        f"""
+        SELECT {_DOCUMENT_COLUMNS} FROM documents d JOIN collections col ON col.id = d.collection_id
+        WHERE col.name = %(collection)s AND {where} ORDER BY d.source_path, d.id
+        """,
+        {**params, "collection": collection},
+    )
+    return [
+        DocumentRecord(
+            id=row["id"],
+            collection=row["collection"],
+            source_path=row["source_path"],
+            content_sha256=row["content_sha256"],
+            size=int(row["size"]),
+            mtime=float(row["mtime"]),
+            groups=tuple(row["groups"]),
+            ingested_at=float(row["ingested_at"]),
+            chunks=int(row["chunk_count"]),
+            metadata=row["metadata"],
+        )
+        for row in rows
+    ]
+
+
+def readable_documents(
+    conn: psycopg.Connection, collection: str, access: Access
+) -> list[DocumentRecord]:
+    """The documents of a collection that ``access`` may read, by source path."""
+    condition, params = document_filter(access)
+    return documents(conn, collection, condition, params)
+
+
+def chunks(conn: psycopg.Connection, where: str, params: dict[str, Any]) -> list[StoredChunk]:
+    """Chunks matching ``where`` (a condition on ``c``), in document reading order."""
+    rows = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT {_CHUNK_COLUMNS} FROM chunks c {_CHUNK_JOINS} WHERE {where} "
+        "ORDER BY c.document_id, c.ordinal",
+        params,
+    )
+    return [StoredChunk(**row) for row in rows]
+
+
+def chunks_by_vector_ids(
+    conn: psycopg.Connection, vector_ids: Sequence[int]
+) -> dict[int, StoredChunk]:
+    """Vector id -> chunk for the ids that still exist."""
+    if not vector_ids:
+        return {}
+    found = chunks(conn, "c.vector_id = ANY(%(ids)s)", {"ids": [int(i) for i in vector_ids]})
+    return {chunk.vector_id: chunk for chunk in found}
+
+
+def document_vectors(
+    conn: psycopg.Connection, collection_id: int, document_id: str
+) -> dict[str, np.ndarray]:
+    """Chunk id -> stored vector for one document."""
+    rows = conn.execute(
+        "SELECT id, embedding FROM chunks WHERE collection_id = %s AND document_id = %s",
+        (collection_id, document_id),
+    )
+    return {str(chunk_id): vector for chunk_id, vector in rows}
