@@ -68,7 +68,7 @@ def unavailable(tessdata: str, languages: str) -> str | None:
     try:
         import tesserocr  # noqa: F401 (only whether it imports)
     except ImportError:
-        return f"OCR is unavailable (tesserocr is not installed: pip install tesserocr); {_UNREAD}"
+        return f"OCR is unavailable (tesserocr is not installed: pip install 'bllossom-rag[ocr]'); {_UNREAD}"
     folder = tessdata_folder(tessdata)
     if folder is None:
         where = tessdata or "the usual places"

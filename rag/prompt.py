@@ -35,7 +35,7 @@ from typing import Any, Literal
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from rag.inert import escape_controls
+from rag.display import printable
 
 IMAGE_TOKEN = "<image>"
 
@@ -83,10 +83,10 @@ def _fence_safe(text: str) -> str:
 
 
 def citation_label(document: Document) -> str:
-    """``source`` or ``source, p. N`` for a retrieved document, inert (see :mod:`rag.inert`)."""
+    """``source`` or ``source, p. N`` for a retrieved document, inert (:func:`printable`)."""
     source = str(document.metadata.get("source", "unknown"))
     page = document.metadata.get("page")
-    return escape_controls(f"{source}, p. {page}" if page is not None else source)
+    return printable(f"{source}, p. {page}" if page is not None else source)
 
 
 @dataclass(frozen=True)
