@@ -3,9 +3,9 @@ r"""How values are written for people: counts with their noun, untrusted names m
 File names come from whoever wrote the files, so a name may carry ESC sequences (recolor or
 clear a terminal), BEL, line breaks (a fake extra row in a table, or a line that looks like
 another numbered source in a prompt label) or bidirectional overrides (``txt.exe`` shown as
-``exe.txt``). The terminal and the prompt use the same rule. :func:`printable` writes every such character as its Python
-escape (``\x1b``, ``\n``, ``\u202e``) and leaves everything else, Korean included, as it is:
-the name stays readable and shows what it really contains. Lone surrogates (undecodable bytes
+``exe.txt``). The terminal and the prompt use the same rule: :func:`printable` writes every
+such character as its Python escape (``\x1b``, ``\n``, ``\u202e``) and leaves everything else,
+Korean included, as it is, so the name stays readable and shows what it really contains. Lone surrogates (undecodable bytes
 in a file name) are escaped too, since no terminal can print them.
 """
 
