@@ -5,8 +5,8 @@ clear a terminal), BEL, line breaks (a fake extra row in a table, or a line that
 another numbered source in a prompt label) or bidirectional overrides (``txt.exe`` shown as
 ``exe.txt``). The terminal and the prompt use the same rule: :func:`printable` writes every
 such character as its Python escape (``\x1b``, ``\n``, ``\u202e``) and leaves everything else,
-Korean included, as it is, so the name stays readable and shows what it really contains. Lone surrogates (undecodable bytes
-in a file name) are escaped too, since no terminal can print them.
+Korean included, as it is, so the name stays readable and shows what it really contains. Lone
+surrogates (undecodable bytes in a file name) are escaped too, since no terminal can print them.
 """
 
 from __future__ import annotations
