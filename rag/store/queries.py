@@ -23,7 +23,7 @@ from rag.store.records import CollectionInfo, CommitRecord, DocumentRecord, Stor
 
 _CHUNK_COLUMNS = (
     "c.id, c.vector_id, c.document_id, c.collection, d.source_path, c.ordinal, c.page, c.kind, "
-    "c.text, c.tokens, c.image_sha256"
+    "c.text, c.tokens, c.image_sha256, c.language"
 )
 
 
@@ -339,4 +339,5 @@ def _chunk(row: sqlite3.Row) -> StoredChunk:
         text=row["text"],
         tokens=int(row["tokens"]),
         image_sha256=row["image_sha256"],
+        language=row["language"],
     )

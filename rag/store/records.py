@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from rag.language import Language
+
 ChunkKind = Literal["text", "image"]
 
 
@@ -83,6 +85,7 @@ class StoredChunk:
     text: str
     tokens: int
     image_sha256: str | None
+    language: Language = "und"  # detected from the text at commit (rag.language)
 
 
 @dataclass(frozen=True)
