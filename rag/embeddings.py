@@ -9,11 +9,13 @@ the adapter never hard-codes a prefix. Vectors are L2-normalized so inner produc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from rag.calibration import Calibration, find_calibration
 from rag.errors import ModelLoadError
 from rag.models import loading, model_name, model_reference, resolve_device
 from rag.threads import single_thread
@@ -70,6 +72,11 @@ class SentenceTransformerEmbeddings(Embeddings):
             msg = f"the embedding model {self.name!r} does not declare {what}"
             raise ModelLoadError(msg)
         return int(value)
+
+    @cached_property
+    def calibration(self) -> Calibration:
+        """The vector space and relevance model of this model (found by its probe vectors, once)."""
+        return find_calibration(self.encode_documents, self.dimension)
 
     @property
     def tokenizer(self) -> PreTrainedTokenizerBase:

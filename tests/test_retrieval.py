@@ -20,7 +20,7 @@ from rag.rerank import CrossEncoderReranker
 from rag.retrieval import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
 from rag.store.morphemes import tokenize
-from rag.store.sparse_index import keyword_evidence
+from rag.store.sparse_index import keyword_coverage
 from tests.conftest import KorQuAD
 
 DIM = 8
@@ -132,8 +132,8 @@ def test_fusion_without_keyword_evidence_keeps_the_dense_order():
     fixed = Fusion(keyword_weight=0.8, adaptive=False)
     assert next(i for i, _ in fixed.fuse(dense, keyword, evidence=0.0)) == 3
     assert next(i for i, _ in Fusion(method="rrf").fuse(dense, keyword, 1.0)) == 1
-    assert keyword_evidence([2.0, 2.0], [2.0]) == 0.5
-    assert keyword_evidence([], []) == 0.0
+    assert keyword_coverage([2.0, 2.0], np.array([2.0, 4.0])).tolist() == [0.5, 1.0]
+    assert keyword_coverage([], np.array([0.0])).tolist() == [0.0]
 
 
 @pytest.mark.parametrize("evidence", [0.0, 1.0])
