@@ -70,7 +70,10 @@ class CachedEmbeddings(SentenceTransformerEmbeddings):
 
     def __init__(self, inner: SentenceTransformerEmbeddings, folder: Path) -> None:
         super().__init__(inner.model, name=inner.name, batch_size=inner.batch_size)
-        self.folder = folder / hashlib.sha256(inner.name.encode()).hexdigest()[:12]
+        self.inner = inner  # any backend: the vectors are the inner embedder's
+        # The torch backend keeps the key it always had, so its cached vectors stay valid.
+        key = inner.name if inner.backend == "torch" else f"{inner.name}|{inner.backend}"
+        self.folder = folder / hashlib.sha256(key.encode()).hexdigest()[:12]
         self.folder.mkdir(parents=True, exist_ok=True)
         self._tables = {kind: self._load(kind) for kind in ("query", "document")}
 
@@ -92,17 +95,11 @@ class CachedEmbeddings(SentenceTransformerEmbeddings):
         keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in table}
         if missing:
-            encode = super().encode_documents if kind == "document" else self._encode_queries
+            encode = self.inner.encode_documents if kind == "document" else self.inner.encode_queries
             vectors = encode(list(missing.values()))
             table.update(zip(missing, vectors, strict=True))
             self._save(kind)
         return np.vstack([table[k] for k in keys]) if keys else np.empty((0, self.dimension))
-
-    def _encode_queries(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode_query(
-            texts, batch_size=self.batch_size, normalize_embeddings=True
-        )
-        return np.asarray(vectors, dtype=np.float32)
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Passages -> vectors, from the cache when present."""
@@ -124,6 +121,7 @@ class Task:
     name: str
     passages: list[str]
     queries: list[tuple[str, int]]  # (query text, index of its gold passage)
+    images: frozenset[int] = frozenset()  # passages stored as image chunks (their caption)
 
 
 def _squad_tasks(file: str, name: str) -> dict[str, Task]:
@@ -167,10 +165,64 @@ def load_tasks(split: str) -> list[Task]:
     ]
 
 
+MIXED_HALF = 500  # gold sentences, and unrelated sentences of the other language
+MIXED_IMAGES = 100
+
+
+def news_lines(split: str) -> dict[str, list[str]]:
+    return {
+        lang: (DATASETS / f"korean-english-park.{split}.{lang}").read_text("utf-8").splitlines()
+        for lang in ("ko", "en")
+    }
+
+
+def _corpus(gold: list[str], others: list[str]) -> tuple[list[str], dict[str, int]]:
+    index: dict[str, int] = {}
+    for text in gold + others:
+        if text:
+            index.setdefault(text, len(index))
+    return list(index), index
+
+
+def _mixed_task(split: str, query_lang: str, passage_lang: str) -> Task:
+    """Gold sentences in one language among as many unrelated ones in the question's language.
+
+    Lines 0-499 of the split give the gold passages (``passage_lang``) and their translations as
+    questions; lines 500-999 give the distractors, in the questions' language and translations
+    of nothing in the corpus.
+    """
+    lines = news_lines(split)
+    gold = lines[passage_lang][:MIXED_HALF]
+    passages, index = _corpus(gold, lines[query_lang][MIXED_HALF : 2 * MIXED_HALF])
+    queries = [(q, index[g]) for q, g in zip(lines[query_lang], gold, strict=False) if q and g]
+    return Task(f"mixed {query_lang}->{passage_lang}", passages, queries)
+
+
+def _images_task(split: str) -> Task:
+    """Images captioned in one language, asked about in the other, among Korean sentences.
+
+    Lines 0-99: the first half captioned in English and asked in Korean, the second half the
+    reverse; they are stored as image chunks (a chunk's text is its caption, as ingestion
+    stores it). The corpus around them: the Korean sentences of lines 500-999.
+    """
+    lines = news_lines(split)
+    half = MIXED_IMAGES // 2
+    captions = lines["en"][:half] + lines["ko"][half:MIXED_IMAGES]
+    questions = lines["ko"][:half] + lines["en"][half:MIXED_IMAGES]
+    passages, index = _corpus(captions, lines["ko"][MIXED_HALF : 2 * MIXED_HALF])
+    queries = [(q, index[c]) for q, c in zip(questions, captions, strict=True) if q and c]
+    return Task("images ko<->en", passages, queries, frozenset(index[c] for c in captions if c))
+
+
+def mixed_tasks(split: str) -> list[Task]:
+    """The mixed-language tasks of ``split`` (both directions, and the images)."""
+    return [_mixed_task(split, "ko", "en"), _mixed_task(split, "en", "ko"), _images_task(split)]
+
+
 def prepare(embeddings: CachedEmbeddings) -> None:
     """Embed every passage and query of both splits into the cache."""
     for split in ("dev", "test"):
-        for task in load_tasks(split):
+        for task in load_tasks(split) + mixed_tasks(split):
             started = time.perf_counter()
             embeddings.encode_documents(task.passages)
             embeddings.encode_queries([q for q, _ in task.queries])
@@ -192,7 +244,16 @@ def build_store(task: Task, embeddings: CachedEmbeddings, folder: Path) -> Store
                 size=len(text),
                 mtime=0.0,
             ),
-            chunks=[NewChunk(id=f"c{i}", ordinal=0, text=text, tokens=0, vector=vectors[i])],
+            chunks=[
+                NewChunk(
+                    id=f"c{i}",
+                    ordinal=0,
+                    text=text,
+                    tokens=0,
+                    vector=vectors[i],
+                    kind="image" if i in task.images else "text",
+                )
+            ],
         )
         for i, text in enumerate(task.passages)
     ]

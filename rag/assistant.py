@@ -19,6 +19,7 @@ of models per kind are kept, which bounds the memory a process switching models 
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -34,6 +35,7 @@ from rag.fusion import Fusion
 from rag.kiwi import preload as preload_kiwi
 from rag.llm import ChatBllossom, chat_model, load_processor
 from rag.models import model_name
+from rag.onnx_embeddings import Backend, load_embeddings
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import RetrievalMode, StoreRetriever
 from rag.store import IndexPolicy, Store
@@ -89,6 +91,9 @@ class Assistant:
             model_name(self.embedding_model(collection)),
             settings.device,
             settings.embedding_batch_size,
+            settings.embedding_backend,
+            settings.embedding_quantize,
+            settings.embedding_cache_dir,
         )
 
     @cached_property
@@ -130,8 +135,7 @@ class Assistant:
         settings = self.settings
         name = self.store.collection(collection or settings.collection).name
         mode = mode or settings.retrieval_mode
-        if mode != "dense":
-            preload_kiwi()  # loads while the embedder does; BM25 needs it for the first query
+        preload_kiwi()  # loads while the embedder does; every mode's candidates include BM25
         return StoreRetriever(
             store=self.store,
             embeddings=self.embeddings_for(name),
@@ -149,6 +153,7 @@ class Assistant:
             candidates=settings.retrieval_candidates,
             reranker=self.reranker,
             rerank_top_n=settings.rerank_top_n,
+            min_relevance=settings.min_relevance,
         )
 
     def chain(
@@ -195,8 +200,22 @@ class Assistant:
 
 
 @lru_cache(maxsize=_SHARED_MODELS)
-def _embeddings(reference: str, device: str, batch_size: int) -> SentenceTransformerEmbeddings:
-    return SentenceTransformerEmbeddings.load(reference, device=device, batch_size=batch_size)
+def _embeddings(
+    reference: str,
+    device: str,
+    batch_size: int,
+    backend: Backend,
+    quantize: bool,
+    cache_dir: Path | None,
+) -> SentenceTransformerEmbeddings:
+    return load_embeddings(
+        reference,
+        device=device,
+        batch_size=batch_size,
+        backend=backend,
+        quantize=quantize,
+        cache_dir=cache_dir,
+    )
 
 
 @lru_cache(maxsize=_SHARED_MODELS)

@@ -35,6 +35,8 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     """
 
+    backend = "torch"  # what computes the vectors (see rag.onnx_embeddings for the others)
+
     def __init__(self, model: SentenceTransformer, *, name: str, batch_size: int = 32) -> None:
         self.model = model
         self.name = name
@@ -88,6 +90,15 @@ class SentenceTransformerEmbeddings(Embeddings):
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode_document(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many queries -> ``(n, dimension)`` float32, normalized (batched, all threads)."""
+        if not texts:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode_query(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True
         )
         return np.asarray(vectors, dtype=np.float32)
