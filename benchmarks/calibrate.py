@@ -11,11 +11,11 @@ questions are for ``retrieval.py`` to report on):
    question's gold passage when it is in the top 5 (what a floor could cost). Negatives: the top
    5 of questions from another dataset (KorQuAD against XQuAD and the news, and so on) and of
    the off-topic dev questions (``data/offtopic.json``) in every corpus. A logistic regression
-   (Newton's method, a little L2) over the three features, the two classes and the two kinds of
+   (Newton's method, a little L2) over the model's terms, the two classes and the two kinds of
    negatives weighted equally.
 3. **The floor**: for thresholds on a grid, the off-topic dev questions refused (no result left
    in the top 5) against the recall@5 lost per task; the recommendation is the highest
-   threshold that loses at most half a point on every dev task.
+   threshold that loses at most one point over all dev questions (the target's budget).
 
 It writes ``rag/calibrations/<name>.npz`` and ``.json`` (``--output`` elsewhere) and prints the
 threshold table. Usage::
@@ -52,7 +52,7 @@ from benchmarks.retrieval import (
 from rag.calibration import CALIBRATIONS, Calibration
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.files import atomic_write
-from rag.relevance import FEATURES, RelevanceModel
+from rag.relevance import TERMS, RelevanceModel, design
 from rag.retrieval import StoreRetriever
 from rag.space import AffineMap, VectorSpace
 from rag.store import Store
@@ -69,7 +69,7 @@ PROBES = (
 FOREIGN_SAMPLE = 100  # questions of another dataset asked in each corpus
 TOP = 5
 GRID = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
-MAX_LOSS = 0.005  # recall@5 a floor may cost on any dev task
+MAX_LOSS = 0.01  # recall@5 a floor may cost over all dev questions (pooled)
 
 
 def offtopic(split: str) -> list[str]:
@@ -156,8 +156,8 @@ def floor_table(
         asked += len(best)
         for t in GRID:
             refused[t] += sum(b < t for b in best)
-        print(f"{name}: off-topic refused at 0.3/0.5/0.7: "
-              + "/".join(f"{np.mean(np.array(best) < t):.2f}" for t in (0.3, 0.5, 0.7)))  # fmt: skip
+        rates = "/".join(f"{np.mean(np.array(best) < t):.2f}" for t in (0.1, 0.2, 0.3))
+        print(f"{name}: off-topic refused at 0.1/0.2/0.3: {rates}")
         if not task.queries:
             continue
         lost[name] = dict.fromkeys(GRID, 0)
@@ -168,12 +168,12 @@ def floor_table(
                 if hit.chunk.id == f"c{gold}":
                     for t in GRID:
                         lost[name][t] += value < t
+    questions = sum(len(retrievers[name][0].queries) for name in lost)
     table = []
     for t in GRID:
-        losses = {
-            name: lost[name][t] / len(retrievers[name][0].queries) for name in lost
-        }
-        table.append({"threshold": t, "refused": refused[t] / asked, **losses})
+        losses = {name: lost[name][t] / len(retrievers[name][0].queries) for name in lost}
+        pooled = sum(lost[name][t] for name in lost) / questions
+        table.append({"threshold": t, "refused": refused[t] / asked, "lost": pooled, **losses})
     return table
 
 
@@ -222,17 +222,17 @@ def main() -> None:
             np.full(len(rows["foreign"]), 0.5 / len(rows["foreign"])),
             np.full(len(rows["offtopic"]), 0.5 / len(rows["offtopic"])),
         ] * len(x)
-        beta = fit_logistic(x, y, w)
+        beta = fit_logistic(design(x), y, w)
         relevance = RelevanceModel(float(beta[0]), tuple(float(b) for b in beta[1:]))
         table = floor_table(retrievers, relevance, "dev")
-    task_names = [name for name in table[0] if name not in ("threshold", "refused")]
+    task_names = [name for name in table[0] if name not in ("threshold", "refused", "lost")]
     print(json.dumps({"intercept": relevance.intercept, "weights": relevance.weights}))
-    print("threshold  refused  " + "  ".join(task_names))
+    print("threshold  refused  lost  " + "  ".join(task_names))
     for row in table:
-        print(f"{row['threshold']:9.2f}  {row['refused']:7.3f}  "
+        print(f"{row['threshold']:9.2f}  {row['refused']:7.3f}  {row['lost']:.3f}  "
               + "  ".join(f"{row[n]:.3f}" for n in task_names))  # fmt: skip
     chosen = max(
-        (row for row in table if all(row[n] <= MAX_LOSS for n in task_names)),
+        (row for row in table if row["lost"] <= MAX_LOSS),
         key=lambda row: row["threshold"],
         default=table[0],
     )
@@ -243,7 +243,7 @@ def main() -> None:
         "space": {"alpha": args.alpha, "estimated_on": "korean-english-park.dev (both sides)"},
         "relevance": {
             "intercept": relevance.intercept,
-            "weights": dict(zip(FEATURES, relevance.weights, strict=True)),
+            "weights": dict(zip(TERMS, relevance.weights, strict=True)),
         },
         "fitted_on": {kind: len(r) for kind, r in rows.items()},
         "recommended_min_relevance": chosen["threshold"],
@@ -255,7 +255,9 @@ def main() -> None:
     print(json.dumps(meta["relevance"]), "recommended min_relevance", chosen["threshold"])
 
 
-def _retriever(store: Store, embeddings: CachedEmbeddings, calibration: Calibration) -> StoreRetriever:
+def _retriever(
+    store: Store, embeddings: CachedEmbeddings, calibration: Calibration
+) -> StoreRetriever:
     return StoreRetriever(
         store=store,
         embeddings=embeddings,

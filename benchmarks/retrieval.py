@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
+from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.evaluation import (
     RANK_DEPTH,
@@ -48,6 +49,7 @@ from rag.evaluation import (
     squad_dataset,
 )
 from rag.fusion import Fusion
+from rag.onnx_embeddings import load_embeddings
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import StoreRetriever, hit_to_document
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
@@ -95,7 +97,9 @@ class CachedEmbeddings(SentenceTransformerEmbeddings):
         keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in table}
         if missing:
-            encode = self.inner.encode_documents if kind == "document" else self.inner.encode_queries
+            encode = (
+                self.inner.encode_documents if kind == "document" else self.inner.encode_queries
+            )
             vectors = encode(list(missing.values()))
             table.update(zip(missing, vectors, strict=True))
             self._save(kind)
@@ -283,12 +287,32 @@ def row(name: str, scores: Scores) -> dict[str, Any]:
     return {"method": name, **{key: summary[key] for key in METRICS}, **summary["latency_ms"]}
 
 
+def hybrid_before(store: Store, embeddings: CachedEmbeddings) -> Callable[[str], list[Document]]:
+    """Hybrid search as it was before language-aware retrieval: raw vectors, no visibility."""
+
+    def search(query: str) -> list[Document]:
+        found = store.candidates(COLLECTION, query, embeddings.encode_query(query), 50)
+        ranked = Fusion().fuse(found.dense, found.keyword, found.evidence)
+        return [hit_to_document(hit, store.images) for hit in store.hits(ranked[:RANK_DEPTH])]
+
+    return search
+
+
+def offtopic_questions(split: str) -> list[str]:
+    """The off-topic questions of ``split`` (``data/offtopic.json``)."""
+    data = json.loads((ROOT / "benchmarks" / "data" / "offtopic.json").read_text("utf-8"))
+    return list(data[split])
+
+
 def run_split(
-    embeddings: CachedEmbeddings, split: str, reranker: CrossEncoderReranker | None
+    embeddings: CachedEmbeddings,
+    split: str,
+    reranker: CrossEncoderReranker | None,
+    min_relevance: float,
 ) -> list[dict[str, Any]]:
-    """Every method on every task of ``split``."""
+    """Every method on every task of ``split``; off-topic questions refused by the floor."""
     results = []
-    for task in load_tasks(split):
+    for task in load_tasks(split) + mixed_tasks(split):
         queries = eval_queries(task)
         with (
             tempfile.TemporaryDirectory() as folder,
@@ -298,10 +322,15 @@ def run_split(
             methods: dict[str, Callable[[str], Sequence[Document]]] = {
                 "LangChain FAISS.from_documents (baseline)": langchain_baseline(task, embeddings)
             }
+            methods["hybrid before (raw vectors, no visibility)"] = hybrid_before(store, embeddings)
             setups: dict[str, dict[str, Any]] = {
                 "BM25-Kiwi (ours)": {"mode": "bm25"},
                 "dense (ours)": {"mode": "dense"},
                 "hybrid (ours)": {"mode": "hybrid"},
+                f"hybrid + floor {min_relevance} (ours)": {
+                    "mode": "hybrid",
+                    "min_relevance": min_relevance,
+                },
             }
             if reranker is not None:
                 setups["hybrid + rerank (ours)"] = {"mode": "hybrid", "reranker": reranker}
@@ -315,6 +344,13 @@ def run_split(
                 result["task"] = f"{task.name}, n={len(queries)}, corpus={len(task.passages)}"
                 print(json.dumps(result, ensure_ascii=False), flush=True)
                 results.append(result)
+            floored = methods[f"hybrid + floor {min_relevance} (ours)"]
+            asked = offtopic_questions(split)
+            refused = sum(not floored(question) for question in asked)
+            result = {"task": task.name, "method": "off-topic refused", "refused": refused,
+                      "asked": len(asked), "rate": refused / len(asked)}  # fmt: skip
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+            results.append(result)
     return results
 
 
@@ -369,10 +405,21 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="compare fusion variants")
     parser.add_argument("--split", choices=("dev", "test"), default="test")
     parser.add_argument("--output", type=Path, help="write the rows as JSON here")
+    parser.add_argument(
+        "--backend", choices=("torch", "onnx", "onnx-int8"), default="torch",
+        help="what embeds passages and queries (the backend table)",
+    )  # fmt: skip
+    parser.add_argument("--min-relevance", type=float, default=Settings().min_relevance)
     args = parser.parse_args()
     default_model = Path(os.environ.get("OFFLINE_MODELS_DIR", "")) / "multilingual-e5-small"
     model = args.model or os.environ.get("BLLOSSOM_RAG_EMBEDDING_MODEL") or str(default_model)
-    embeddings = CachedEmbeddings(SentenceTransformerEmbeddings.load(model, device="cpu"), CACHE)
+    inner = load_embeddings(
+        model,
+        device="cpu",
+        backend="torch" if args.backend == "torch" else "onnx",
+        quantize=args.backend == "onnx-int8",
+    )
+    embeddings = CachedEmbeddings(inner, CACHE)
     if args.prepare:
         prepare(embeddings)
         return
@@ -380,7 +427,7 @@ def main() -> None:
         sweep(embeddings, args.split)
         return
     reranker = CrossEncoderReranker.load(args.reranker, device="cpu") if args.reranker else None
-    results = run_split(embeddings, args.split, reranker)
+    results = run_split(embeddings, args.split, reranker, args.min_relevance)
     if args.output:
         args.output.write_text(json.dumps(results, ensure_ascii=False, indent=1))
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.relevance import FEATURES, RelevanceModel
+from rag.relevance import TERMS, RelevanceModel
 from rag.space import RAW, AffineMap, VectorSpace
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def read_calibration(npz: Path) -> tuple[Calibration, list[str], np.ndarray]:
         with np.load(npz, allow_pickle=False) as data:
             arrays = {key: np.asarray(data[key]) for key in (*_ARRAYS, "probe_vectors")}
         coefficients = meta["relevance"]
-        weights = tuple(float(coefficients["weights"][name]) for name in FEATURES)
+        weights = tuple(float(coefficients["weights"][name]) for name in TERMS)
         relevance = RelevanceModel(float(coefficients["intercept"]), weights)
         texts = [str(text) for text in meta["probe_texts"]]
     except (OSError, ValueError, KeyError, TypeError) as error:

@@ -11,7 +11,9 @@ across queries:
   (:mod:`rag.space`), where unrelated texts no longer share a language's common direction;
 - ``coverage``: the share of the question's keyword weight (idf mass) the chunk contains;
 - ``cross_language``: 1 when question and chunk are one Korean and one English (a translation
-  pair scores lower than a same-language match of the same quality, so the model shifts it).
+  pair scores lower than a same-language match of the same quality and shares no keywords, so
+  the model gives it its own intercept and its own slope on ``dense``: the fourth term is
+  ``dense * cross_language``).
 
 Fitted on dev data (``benchmarks/calibrate.py``): positives are questions with their gold
 passage (KorQuAD, XQuAD, the news pairs both ways, the mixed news sets), negatives are the top
@@ -30,7 +32,15 @@ import numpy as np
 
 from rag.language import Language
 
+# What a retrieved hit contributes, and the terms of the model built from them.
 FEATURES = ("dense", "coverage", "cross_language")
+TERMS = (*FEATURES, "dense_x_cross_language")
+
+
+def design(features: np.ndarray) -> np.ndarray:
+    """The model's terms (:data:`TERMS`) from rows of :data:`FEATURES`."""
+    rows = np.asarray(features, dtype=np.float64).reshape(-1, len(FEATURES))
+    return np.column_stack([rows, rows[:, 0] * rows[:, 2]])
 
 
 def cross_language(query: Language, chunk: Language) -> bool:
@@ -40,11 +50,11 @@ def cross_language(query: Language, chunk: Language) -> bool:
 
 @dataclass(frozen=True)
 class RelevanceModel:
-    """``relevance = sigmoid(intercept + sum(weight * feature))`` over :data:`FEATURES`.
+    """``relevance = sigmoid(intercept + sum(weight * term))`` over :data:`TERMS`.
 
     Attributes:
         intercept: The bias.
-        weights: One per feature, in the order of :data:`FEATURES`.
+        weights: One per term, in the order of :data:`TERMS`.
 
     """
 
@@ -53,7 +63,7 @@ class RelevanceModel:
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         """Relevance in [0, 1] of each row of ``features`` (``(n, len(FEATURES))``)."""
-        logits = self.intercept + np.asarray(features, np.float64) @ np.asarray(self.weights)
+        logits = self.intercept + design(features) @ np.asarray(self.weights)
         return 1.0 / (1.0 + np.exp(-logits))
 
 
