@@ -15,7 +15,7 @@ questions are for ``retrieval.py`` to report on):
    negatives weighted equally.
 3. **The floor**: for thresholds on a grid, the off-topic dev questions refused (no result left
    in the top 5) against the recall@5 lost per task; the recommendation is the highest
-   threshold that loses at most one point over all dev questions (the target's budget).
+   threshold that loses at most half a point over all dev questions (half the target's budget).
 
 It writes ``rag/calibrations/<name>.npz`` and ``.json`` (``--output`` elsewhere) and prints the
 threshold table. Usage::
@@ -69,7 +69,9 @@ PROBES = (
 FOREIGN_SAMPLE = 100  # questions of another dataset asked in each corpus
 TOP = 5
 GRID = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
-MAX_LOSS = 0.01  # recall@5 a floor may cost over all dev questions (pooled)
+# recall@5 a floor may cost over all dev questions (pooled): half the target's point, since
+# dev questions are not paraphrased and real ones are (their relevance is lower).
+MAX_LOSS = 0.005
 
 
 def offtopic(split: str) -> list[str]:

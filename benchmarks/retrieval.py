@@ -308,9 +308,9 @@ def run_split(
     embeddings: CachedEmbeddings,
     split: str,
     reranker: CrossEncoderReranker | None,
-    min_relevance: float,
+    floors: Sequence[float],
 ) -> list[dict[str, Any]]:
-    """Every method on every task of ``split``; off-topic questions refused by the floor."""
+    """Every method on every task of ``split``; off-topic questions refused by each floor."""
     results = []
     for task in load_tasks(split) + mixed_tasks(split):
         queries = eval_queries(task)
@@ -327,9 +327,9 @@ def run_split(
                 "BM25-Kiwi (ours)": {"mode": "bm25"},
                 "dense (ours)": {"mode": "dense"},
                 "hybrid (ours)": {"mode": "hybrid"},
-                f"hybrid + floor {min_relevance} (ours)": {
-                    "mode": "hybrid",
-                    "min_relevance": min_relevance,
+                **{
+                    f"hybrid + floor {floor} (ours)": {"mode": "hybrid", "min_relevance": floor}
+                    for floor in floors
                 },
             }
             if reranker is not None:
@@ -344,13 +344,14 @@ def run_split(
                 result["task"] = f"{task.name}, n={len(queries)}, corpus={len(task.passages)}"
                 print(json.dumps(result, ensure_ascii=False), flush=True)
                 results.append(result)
-            floored = methods[f"hybrid + floor {min_relevance} (ours)"]
             asked = offtopic_questions(split)
-            refused = sum(not floored(question) for question in asked)
-            result = {"task": task.name, "method": "off-topic refused", "refused": refused,
-                      "asked": len(asked), "rate": refused / len(asked)}  # fmt: skip
-            print(json.dumps(result, ensure_ascii=False), flush=True)
-            results.append(result)
+            for floor in floors:
+                floored = methods[f"hybrid + floor {floor} (ours)"]
+                refused = sum(not floored(question) for question in asked)
+                result = {"task": task.name, "method": f"off-topic refused, floor {floor}",
+                          "refused": refused, "asked": len(asked)}  # fmt: skip
+                print(json.dumps(result, ensure_ascii=False), flush=True)
+                results.append(result)
     return results
 
 
@@ -409,7 +410,11 @@ def main() -> None:
         "--backend", choices=("torch", "onnx", "onnx-int8"), default="torch",
         help="what embeds passages and queries (the backend table)",
     )  # fmt: skip
-    parser.add_argument("--min-relevance", type=float, default=Settings().min_relevance)
+    parser.add_argument(
+        "--floors",
+        default=f"0.05,{Settings().min_relevance},0.15,0.2",
+        help="min_relevance values to report (comma-separated; the default setting among them)",
+    )
     args = parser.parse_args()
     default_model = Path(os.environ.get("OFFLINE_MODELS_DIR", "")) / "multilingual-e5-small"
     model = args.model or os.environ.get("BLLOSSOM_RAG_EMBEDDING_MODEL") or str(default_model)
@@ -427,7 +432,8 @@ def main() -> None:
         sweep(embeddings, args.split)
         return
     reranker = CrossEncoderReranker.load(args.reranker, device="cpu") if args.reranker else None
-    results = run_split(embeddings, args.split, reranker, args.min_relevance)
+    floors = sorted({float(f) for f in args.floors.split(",")})
+    results = run_split(embeddings, args.split, reranker, floors)
     if args.output:
         args.output.write_text(json.dumps(results, ensure_ascii=False, indent=1))
 
