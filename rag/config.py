@@ -167,7 +167,7 @@ class Settings(BaseSettings):
         default=0.6, ge=0.0, le=1.0, description="Keyword evidence from which BM25 gets its weight."
     )
     min_relevance: float = Field(
-        default=0.1,  # chosen on dev by benchmarks/calibrate.py (benchmarks/README.md)
+        default=0.05,  # chosen on dev by benchmarks/calibrate.py (benchmarks/README.md)
         ge=0.0,
         le=1.0,
         description="Results with a lower calibrated relevance are dropped (0: keep all).",
