@@ -160,7 +160,7 @@ def test_upgrading_records_each_old_chunks_language(old_store: Path):
     with Store(old_store) as store:
         leave = store.document_chunks("handbook", "leave.md")
         [chart] = store.document_chunks("handbook", "chart.png")
-    # The fixture's texts: "연차 휴가는 ...", "Annual leave is 15 days.", "빨간 막대 차트 red bar chart"
+    # Their texts: "연차 휴가는 ...", "Annual leave ...", "빨간 막대 차트 red bar chart"
     assert [c.language for c in leave] == ["ko", "en"]
     assert chart.language == "mixed"
 
