@@ -14,11 +14,12 @@ hold the fp32 graph to within 1e-3 cosine of torch's vectors. Supported: a Trans
 mean or CLS pooling (with or without the prompt tokens), an optional Normalize; any other
 layout is refused with a message naming it.
 
-Exports are cached under ``embedding_cache_dir`` in a folder keyed by the model (a digest of
-its configuration and of every weight tensor's first bytes, so a fine-tune is another model)
-and by the exporter's versions, and published whole: written into a temp folder that is
-renamed into place, so a reader never sees half a graph and two processes exporting at once
-keep one result. After the session is built, the torch weights are released (moved to the
+Exports are cached under ``embedding_cache_dir`` (shared by every store of the user) in a
+folder keyed by the model (its configuration and its files' names, sizes, times and first
+bytes, so a fine-tune is another model) and by the exporter's versions, and published whole:
+built in a scratch folder that is renamed into place, so a reader never sees half a graph and
+two processes exporting at once keep one result. The int8 graph is quantized from the cached
+fp32 one. After the session is built, the torch weights are released (moved to the
 ``meta`` device): the sentence-transformers object stays for tokenization only.
 """
 
