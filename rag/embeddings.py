@@ -8,9 +8,9 @@ the adapter never hard-codes a prefix. Vectors are L2-normalized so inner produc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -87,20 +87,16 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Passages -> ``(n, dimension)`` float32, normalized."""
-        if not texts:
-            return np.empty((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode_document(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return self._batched(self.model.encode_document, texts)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Many queries -> ``(n, dimension)`` float32, normalized (batched, all threads)."""
+        return self._batched(self.model.encode_query, texts)
+
+    def _batched(self, encode: Callable[..., Any], texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode_query(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True
-        )
+        vectors = encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:

@@ -88,13 +88,10 @@ def test_korean_keyword_hits_do_not_outvote_the_english_answer(tmp_path: Path, e
         before = Fusion().fuse(found.dense, found.keyword, found.evidence)
         [first_before] = store.hits(before[:1])
         assert first_before.chunk.id != "policy"
-        for mode in ("hybrid", "dense"):
-            retriever = StoreRetriever(
-                store=store, embeddings=embeddings, collection="c", mode=mode
-            )
-            documents = retriever.invoke(PASSWORD_QUESTION)
-            assert documents[0].id == "policy", mode
-            assert documents[0].metadata["language"] == "en"
+        retriever = StoreRetriever(store=store, embeddings=embeddings, collection="c")
+        documents = retriever.invoke(PASSWORD_QUESTION)
+        assert documents[0].id == "policy"
+        assert documents[0].metadata["language"] == "en"
 
 
 @pytest.mark.slow
