@@ -6,7 +6,7 @@ Ours: ``StoreRetriever.invoke(question)`` with the defaults, i.e. the query embe
 configured backend (``embedding_backend = auto``: ONNX Runtime with int8 weights on the CPU),
 hybrid search (FAISS in the language-neutral space + BM25 with Kiwi), fusion, calibrated
 relevance and the floor, and the ``Document`` objects built. Also ours with the torch and the
-fp32 ONNX backends, to show where the time goes.
+fp32 ONNX backends, and each backend's query embedding alone, to show where the time goes.
 
 Every system answers the same questions (KorQuAD dev, not cached) over the same corpus (the 964
 KorQuAD paragraphs, embedded once per backend), interleaved question by question so that all of
@@ -77,6 +77,7 @@ def main() -> None:
         "onnx-int8": OnnxEmbeddings.load_onnx(model, quantize=True, cache_dir=cache),
     }
     systems: dict[str, Callable[[str], object]] = {}
+    embedding: dict[str, Callable[[str], object]] = {}  # where each backend's time goes
     stores = []
     for name, embedder in backends.items():
         cached = CachedEmbeddings(embedder, CACHE)  # passages from the cache, queries live
@@ -86,11 +87,13 @@ def main() -> None:
         retriever.invoke(questions[0])  # views loaded, Kiwi warm, calibration found
         label = f"ours, {name}" + (" (default)" if name == "onnx-int8" else "")
         systems[label] = retriever.invoke
+        embedding[f"query embedding only, {name}"] = embedder.encode_query
         if name == "torch":
             torch_vectors = cached.encode_documents(task.passages)
     systems = {
         "baseline: sentence-transformers + exact FAISS": baseline(model, torch_vectors),
         **systems,
+        **embedding,
     }
     times: dict[str, list[float]] = {name: [] for name in systems}
     for i, question in enumerate(questions):
