@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
+from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.evaluation import (
     RANK_DEPTH,
@@ -53,6 +54,7 @@ from rag.evaluation import (
     squad_dataset,
 )
 from rag.fusion import Fusion
+from rag.onnx_embeddings import load_embeddings
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import StoreRetriever, hit_to_document
 from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk, Store
@@ -75,7 +77,10 @@ class CachedEmbeddings(SentenceTransformerEmbeddings):
 
     def __init__(self, inner: SentenceTransformerEmbeddings, folder: Path) -> None:
         super().__init__(inner.model, name=inner.name, batch_size=inner.batch_size)
-        self.folder = folder / hashlib.sha256(inner.name.encode()).hexdigest()[:12]
+        self.inner = inner  # any backend: the vectors are the inner embedder's
+        # The torch backend keeps the key it always had, so its cached vectors stay valid.
+        key = inner.name if inner.backend == "torch" else f"{inner.name}|{inner.backend}"
+        self.folder = folder / hashlib.sha256(key.encode()).hexdigest()[:12]
         self.folder.mkdir(parents=True, exist_ok=True)
         self._tables = {kind: self._load(kind) for kind in ("query", "document")}
 
@@ -97,17 +102,13 @@ class CachedEmbeddings(SentenceTransformerEmbeddings):
         keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in table}
         if missing:
-            encode = super().encode_documents if kind == "document" else self._encode_queries
+            encode = (
+                self.inner.encode_documents if kind == "document" else self.inner.encode_queries
+            )
             vectors = encode(list(missing.values()))
             table.update(zip(missing, vectors, strict=True))
             self._save(kind)
         return np.vstack([table[k] for k in keys]) if keys else np.empty((0, self.dimension))
-
-    def _encode_queries(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode_query(
-            texts, batch_size=self.batch_size, normalize_embeddings=True
-        )
-        return np.asarray(vectors, dtype=np.float32)
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Passages -> vectors, from the cache when present."""
@@ -129,6 +130,7 @@ class Task:
     name: str
     passages: list[str]
     queries: list[tuple[str, int]]  # (query text, index of its gold passage)
+    images: frozenset[int] = frozenset()  # passages stored as image chunks (their caption)
 
 
 def _squad_tasks(file: str, name: str) -> dict[str, Task]:
@@ -172,10 +174,64 @@ def load_tasks(split: str) -> list[Task]:
     ]
 
 
+MIXED_HALF = 500  # gold sentences, and unrelated sentences of the other language
+MIXED_IMAGES = 100
+
+
+def news_lines(split: str) -> dict[str, list[str]]:
+    return {
+        lang: (DATASETS / f"korean-english-park.{split}.{lang}").read_text("utf-8").splitlines()
+        for lang in ("ko", "en")
+    }
+
+
+def _corpus(gold: list[str], others: list[str]) -> tuple[list[str], dict[str, int]]:
+    index: dict[str, int] = {}
+    for text in gold + others:
+        if text:
+            index.setdefault(text, len(index))
+    return list(index), index
+
+
+def _mixed_task(split: str, query_lang: str, passage_lang: str) -> Task:
+    """Gold sentences in one language among as many unrelated ones in the question's language.
+
+    Lines 0-499 of the split give the gold passages (``passage_lang``) and their translations as
+    questions; lines 500-999 give the distractors, in the questions' language and translations
+    of nothing in the corpus.
+    """
+    lines = news_lines(split)
+    gold = lines[passage_lang][:MIXED_HALF]
+    passages, index = _corpus(gold, lines[query_lang][MIXED_HALF : 2 * MIXED_HALF])
+    queries = [(q, index[g]) for q, g in zip(lines[query_lang], gold, strict=False) if q and g]
+    return Task(f"mixed {query_lang}->{passage_lang}", passages, queries)
+
+
+def _images_task(split: str) -> Task:
+    """Images captioned in one language, asked about in the other, among Korean sentences.
+
+    Lines 0-99: the first half captioned in English and asked in Korean, the second half the
+    reverse; they are stored as image chunks (a chunk's text is its caption, as ingestion
+    stores it). The corpus around them: the Korean sentences of lines 500-999.
+    """
+    lines = news_lines(split)
+    half = MIXED_IMAGES // 2
+    captions = lines["en"][:half] + lines["ko"][half:MIXED_IMAGES]
+    questions = lines["ko"][:half] + lines["en"][half:MIXED_IMAGES]
+    passages, index = _corpus(captions, lines["ko"][MIXED_HALF : 2 * MIXED_HALF])
+    queries = [(q, index[c]) for q, c in zip(questions, captions, strict=True) if q and c]
+    return Task("images ko<->en", passages, queries, frozenset(index[c] for c in captions if c))
+
+
+def mixed_tasks(split: str) -> list[Task]:
+    """The mixed-language tasks of ``split`` (both directions, and the images)."""
+    return [_mixed_task(split, "ko", "en"), _mixed_task(split, "en", "ko"), _images_task(split)]
+
+
 def prepare(embeddings: CachedEmbeddings) -> None:
     """Embed every passage and query of both splits into the cache."""
     for split in ("dev", "test"):
-        for task in load_tasks(split):
+        for task in load_tasks(split) + mixed_tasks(split):
             started = time.perf_counter()
             embeddings.encode_documents(task.passages)
             embeddings.encode_queries([q for q, _ in task.queries])
@@ -196,7 +252,16 @@ def build_store(task: Task, embeddings: CachedEmbeddings, store: DocumentStore) 
                 size=len(text),
                 mtime=0.0,
             ),
-            chunks=[NewChunk(id=f"c{i}", ordinal=0, text=text, tokens=0, vector=vectors[i])],
+            chunks=[
+                NewChunk(
+                    id=f"c{i}",
+                    ordinal=0,
+                    text=text,
+                    tokens=0,
+                    vector=vectors[i],
+                    kind="image" if i in task.images else "text",
+                )
+            ],
         )
         for i, text in enumerate(task.passages)
     ]
@@ -236,16 +301,40 @@ def row(name: str, scores: Scores) -> dict[str, Any]:
     return {"method": name, **{key: summary[key] for key in METRICS}, **summary["latency_ms"]}
 
 
+def hybrid_before(store: Store, embeddings: CachedEmbeddings) -> Callable[[str], list[Document]]:
+    """Hybrid search as it was before language-aware retrieval: raw vectors, no visibility."""
+
+    def search(query: str) -> list[Document]:
+        found = store.candidates(COLLECTION, query, embeddings.encode_query(query), 50)
+        ranked = Fusion().fuse(found.dense, found.keyword, found.evidence)
+        return [hit_to_document(hit, store.images) for hit in store.hits(ranked[:RANK_DEPTH])]
+
+    return search
+
+
+def offtopic_questions(split: str) -> list[str]:
+    """The off-topic questions of ``split`` (``data/offtopic.json``)."""
+    data = json.loads((ROOT / "benchmarks" / "data" / "offtopic.json").read_text("utf-8"))
+    return list(data[split])
+
+
 def run_split(
     embeddings: CachedEmbeddings,
     split: str,
     reranker: CrossEncoderReranker | None,
+    floors: Sequence[float],
+    limit: int | None = None,
     store_url: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every method on every task of ``split`` (ours on PostgreSQL too, given ``store_url``)."""
+    """Every method on every task of ``split``; off-topic questions refused by each floor.
+
+    ``limit`` keeps each task's first queries only (a sample: the KorQuAD/XQuAD questions are
+    already shuffled, news lines are in corpus order); the corpus stays whole. Given
+    ``store_url``, ours also runs on the PostgreSQL store.
+    """
     results = []
-    for task in load_tasks(split):
-        queries = eval_queries(task)
+    for task in load_tasks(split) + mixed_tasks(split):
+        queries = eval_queries(task)[:limit]
         with (
             tempfile.TemporaryDirectory() as folder,
             build_store(task, embeddings, Store(Path(folder) / "embedded")) as store,
@@ -259,10 +348,15 @@ def run_split(
             methods: dict[str, Callable[[str], Sequence[Document]]] = {
                 "LangChain FAISS.from_documents (baseline)": langchain_baseline(task, embeddings)
             }
+            methods["hybrid before (raw vectors, no visibility)"] = hybrid_before(store, embeddings)
             setups: dict[str, dict[str, Any]] = {
                 "BM25-Kiwi (ours)": {"mode": "bm25"},
                 "dense (ours)": {"mode": "dense"},
                 "hybrid (ours)": {"mode": "hybrid"},
+                **{
+                    f"hybrid + floor {floor} (ours)": {"mode": "hybrid", "min_relevance": floor}
+                    for floor in floors
+                },
             }
             if reranker is not None:
                 setups["hybrid + rerank (ours)"] = {"mode": "hybrid", "reranker": reranker}
@@ -280,6 +374,14 @@ def run_split(
             for name, search in methods.items():
                 result = row(name, evaluate(queries, lambda query, s=search: s(query.text)))
                 result["task"] = f"{task.name}, n={len(queries)}, corpus={len(task.passages)}"
+                print(json.dumps(result, ensure_ascii=False), flush=True)
+                results.append(result)
+            asked = offtopic_questions(split)
+            for floor in floors:
+                floored = methods[f"hybrid + floor {floor} (ours)"]
+                refused = sum(not floored(question) for question in asked)
+                result = {"task": task.name, "method": f"off-topic refused, floor {floor}",
+                          "refused": refused, "asked": len(asked)}  # fmt: skip
                 print(json.dumps(result, ensure_ascii=False), flush=True)
                 results.append(result)
             if shared is not None:
@@ -338,6 +440,16 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="compare fusion variants")
     parser.add_argument("--split", choices=("dev", "test"), default="test")
     parser.add_argument("--output", type=Path, help="write the rows as JSON here")
+    parser.add_argument("--queries", type=int, help="only each task's first N queries (a sample)")
+    parser.add_argument(
+        "--backend", choices=("torch", "onnx", "onnx-int8"), default="torch",
+        help="what embeds passages and queries (the backend table)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--floors",
+        default=f"0.05,{Settings().min_relevance},0.15,0.2",
+        help="min_relevance values to report (comma-separated; the default setting among them)",
+    )
     parser.add_argument(
         "--postgres", action="store_true", help="also run ours on the PostgreSQL store"
     )
@@ -347,7 +459,13 @@ def main() -> None:
     args = parser.parse_args()
     default_model = Path(os.environ.get("OFFLINE_MODELS_DIR", "")) / "multilingual-e5-small"
     model = args.model or os.environ.get("BLLOSSOM_RAG_EMBEDDING_MODEL") or str(default_model)
-    embeddings = CachedEmbeddings(SentenceTransformerEmbeddings.load(model, device="cpu"), CACHE)
+    inner = load_embeddings(
+        model,
+        device="cpu",
+        backend="torch" if args.backend == "torch" else "onnx",
+        quantize=args.backend == "onnx-int8",
+    )
+    embeddings = CachedEmbeddings(inner, CACHE)
     if args.prepare:
         prepare(embeddings)
         return
@@ -355,6 +473,7 @@ def main() -> None:
         sweep(embeddings, args.split)
         return
     reranker = CrossEncoderReranker.load(args.reranker, device="cpu") if args.reranker else None
+    floors = sorted({float(f) for f in args.floors.split(",")})
     server = None
     if args.postgres and not args.store_url:
         from tests.postgres_server import LocalPostgres
@@ -362,7 +481,7 @@ def main() -> None:
         server = LocalPostgres()
     try:
         url = args.store_url or (server.database() if server else None)
-        results = run_split(embeddings, args.split, reranker, url)
+        results = run_split(embeddings, args.split, reranker, floors, args.queries, url)
     finally:
         if server is not None:
             server.stop()

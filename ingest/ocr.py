@@ -68,8 +68,8 @@ def unavailable(tessdata: str, languages: str) -> str | None:
     try:
         import tesserocr  # noqa: F401 (only whether it imports)
     except ImportError:
-        missing = "tesserocr is not installed: pip install 'bllossom-rag[ocr]'"
-        return f"OCR is unavailable ({missing}); {_UNREAD}"
+        reason = "tesserocr is not installed: pip install 'bllossom-rag[ocr]'"
+        return f"OCR is unavailable ({reason}); {_UNREAD}"
     folder = tessdata_folder(tessdata)
     if folder is None:
         where = tessdata or "the usual places"

@@ -243,7 +243,7 @@ class Ingestor:
         notify(len(candidates), "")
         if self._exists(collection):
             # Build and checkpoint the search views now, so the first query after it is fast.
-            self.store.refresh(collection)
+            self.store.refresh(collection, self.embeddings.calibration.space)
             self.store.collect_garbage()  # images of replaced or pruned documents
         return report
 

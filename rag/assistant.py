@@ -37,6 +37,7 @@ from rag.fusion import Fusion
 from rag.kiwi import preload as preload_kiwi
 from rag.llm import ChatBllossom, chat_model, load_processor
 from rag.models import model_name
+from rag.onnx_embeddings import Backend, load_embeddings
 from rag.remote_embeddings import ServerEmbeddings, folder_prompts, same_model
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import RetrievalMode, StoreRetriever
@@ -104,7 +105,14 @@ class Assistant:
         settings = self.settings
         model = model_name(self.embedding_model(collection))
         if not settings.embedding_url:
-            return _embeddings(model, settings.device, settings.embedding_batch_size)
+            return _embeddings(
+                model,
+                settings.device,
+                settings.embedding_batch_size,
+                settings.embedding_backend,
+                settings.embedding_quantize,
+                settings.embedding_cache_dir,
+            )
         folder_query, folder_passage = folder_prompts(Path(model))
         key = settings.embedding_api_key
         embedder = _server_embeddings(
@@ -176,8 +184,7 @@ class Assistant:
         settings = self.settings
         name = self.store.collection(collection or settings.collection).name
         mode = mode or settings.retrieval_mode
-        if mode != "dense":
-            preload_kiwi()  # loads while the embedder does; BM25 needs it for the first query
+        preload_kiwi()  # loads while the embedder does; every mode's candidates include BM25
         return StoreRetriever(
             store=self.store,
             embeddings=self.embeddings_for(name),
@@ -195,6 +202,7 @@ class Assistant:
             candidates=settings.retrieval_candidates,
             reranker=self.reranker,
             rerank_top_n=settings.rerank_top_n,
+            min_relevance=settings.min_relevance,
         )
 
     def chain(
@@ -255,8 +263,22 @@ class Assistant:
 
 
 @lru_cache(maxsize=_SHARED_MODELS)
-def _embeddings(reference: str, device: str, batch_size: int) -> SentenceTransformerEmbeddings:
-    return SentenceTransformerEmbeddings.load(reference, device=device, batch_size=batch_size)
+def _embeddings(
+    reference: str,
+    device: str,
+    batch_size: int,
+    backend: Backend,
+    quantize: bool,
+    cache_dir: Path | None,
+) -> SentenceTransformerEmbeddings:
+    return load_embeddings(
+        reference,
+        device=device,
+        batch_size=batch_size,
+        backend=backend,
+        quantize=quantize,
+        cache_dir=cache_dir,
+    )
 
 
 @lru_cache(maxsize=_SHARED_MODELS)

@@ -49,7 +49,7 @@ DEFAULT_COLLECTION = "default"
 NOT_SETTINGS = frozenset({CONFIG_FILE_ENV, f"{ENV_PREFIX}SHARED", f"{ENV_PREFIX}CHROMIUM"})
 # Settings holding a folder, and model settings that may (a hub name may not), resolved against
 # the configuration file's folder when given there as relative paths.
-_FOLDER_SETTINGS = ("data_dir",)
+_FOLDER_SETTINGS = ("data_dir", "embedding_cache_dir")
 _MODEL_SETTINGS = ("embedding_model", "generator_model", "reranker_model")
 
 
@@ -81,6 +81,18 @@ class Settings(BaseSettings):
         description="LLaVA-NeXT generator (hub name or folder).",
     )
     device: str = Field(default="auto", description="'auto', 'cpu', 'cuda' or 'cuda:N'.")
+    embedding_backend: Literal["auto", "torch", "onnx"] = Field(
+        default="auto",
+        description="What runs the embedder: torch, onnx (ONNX Runtime, CPU), or auto (onnx "
+        "on the CPU when onnxruntime is installed and the model can be exported, else torch).",
+    )
+    embedding_quantize: bool = Field(
+        default=True, description="With the onnx backend, use int8 weights (dynamic quantization)."
+    )
+    embedding_cache_dir: Path | None = Field(
+        default=None,
+        description="Where ONNX exports are cached; unset: $XDG_CACHE_HOME/bllossom-rag.",
+    )
 
     # Remote embedding (an OpenAI-compatible /v1/embeddings); when unset, embedding runs here.
     embedding_url: str | None = Field(
@@ -183,6 +195,12 @@ class Settings(BaseSettings):
     )
     fusion_evidence_full: float = Field(
         default=0.6, ge=0.0, le=1.0, description="Keyword evidence from which BM25 gets its weight."
+    )
+    min_relevance: float = Field(
+        default=0.05,  # chosen on dev by benchmarks/calibrate.py (benchmarks/README.md)
+        ge=0.0,
+        le=1.0,
+        description="Results with a lower calibrated relevance are dropped (0: keep all).",
     )
     retrieval_candidates: int = Field(
         default=50, ge=1, le=1000, description="Results taken from each search before fusion."
@@ -300,11 +318,11 @@ class Settings(BaseSettings):
         default="auto", description="UI language; 'auto' follows the browser."
     )
 
-    @field_validator("data_dir")
+    @field_validator("data_dir", "embedding_cache_dir")
     @classmethod
-    def _absolute_folder(cls, value: Path) -> Path:
+    def _absolute_folder(cls, value: Path | None) -> Path | None:
         """Absolute from the start, so every path derived from it (``--json`` included) is."""
-        return value.expanduser().absolute()
+        return value.expanduser().absolute() if value is not None else None
 
     @field_validator("store_url")
     @classmethod

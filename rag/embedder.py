@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from rag.calibration import Calibration, find_calibration
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -39,6 +42,15 @@ class TextEmbeddings(Embeddings):
     @abstractmethod
     def tokenizer(self) -> PreTrainedTokenizerBase:
         """The model's tokenizer (chunk sizes are measured with it)."""
+
+    @cached_property
+    def calibration(self) -> Calibration:
+        """The vector space and relevance model of this model (found by its probe vectors, once).
+
+        Found from the vectors themselves, so a model served by an embedding server gets the
+        same calibration as the same model in this process.
+        """
+        return find_calibration(self.encode_documents, self.dimension)
 
     @abstractmethod
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:

@@ -8,8 +8,8 @@ the adapter never hard-codes a prefix. Vectors are L2-normalized so inner produc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 
+# Queries embedded on one thread (a question with its conversation's earlier turns).
+FEW_QUERIES = 8
+
 class SentenceTransformerEmbeddings(TextEmbeddings):
     """Embed queries and passages with a ``SentenceTransformer``.
 
@@ -32,6 +35,8 @@ class SentenceTransformerEmbeddings(TextEmbeddings):
         batch_size: Texts per forward pass.
 
     """
+
+    backend = "torch"  # what computes the vectors (see rag.onnx_embeddings for the others)
 
     def __init__(self, model: SentenceTransformer, *, name: str, batch_size: int = 32) -> None:
         self.model = model
@@ -78,17 +83,22 @@ class SentenceTransformerEmbeddings(TextEmbeddings):
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Passages -> ``(n, dimension)`` float32, normalized."""
-        if not texts:
-            return np.empty((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode_document(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return self._batched(self.model.encode_document, texts)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """A few queries (a conversation's turns) -> ``(n, dimension)`` float32, normalized."""
-        with single_thread():  # a few queries are too small to split across threads
-            vectors = self.model.encode_query(
-                list(texts), batch_size=len(texts), normalize_embeddings=True
-            )
+        """Queries -> ``(n, dimension)`` float32, normalized.
+
+        A question or a conversation's few turns run on one thread: too small to split, and
+        split they wait on the slowest thread of a busy machine. A batch uses every thread.
+        """
+        if len(texts) <= FEW_QUERIES:
+            with single_thread():
+                return self._batched(self.model.encode_query, texts)
+        return self._batched(self.model.encode_query, texts)
+
+    def _batched(self, encode: Callable[..., Any], texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        vectors = encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
+

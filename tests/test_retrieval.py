@@ -20,7 +20,7 @@ from rag.rerank import CrossEncoderReranker
 from rag.retrieval import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
 from rag.store.morphemes import tokenize
-from rag.store.sparse_index import keyword_evidence
+from rag.store.sparse_index import keyword_coverage
 from tests.conftest import KorQuAD
 
 DIM = 8
@@ -55,6 +55,23 @@ def small(tmp_path: Path) -> Path:
         store.ensure_collection("c", "test-model", DIM)
         store.commit("c", [text_update(d, t, i) for i, (d, t) in enumerate(TEXTS.items())])
     return tmp_path / "data"
+
+
+@pytest.fixture
+def embedded(tmp_path: Path, embeddings) -> Path:
+    """The same four texts with the real embedder's vectors (for searches that embed a query)."""
+    vectors = embeddings.encode_documents(list(TEXTS.values()))
+    with Store(tmp_path / "embedded") as store:
+        store.ensure_collection("c", embeddings.name, embeddings.dimension)
+        updates = [
+            DocumentUpdate(
+                DocumentRecord(d, "c", f"/docs/{d}.md", d + t, len(t), 0.0),
+                [NewChunk(f"{d}-0", 0, t, 8, vectors[i])],
+            )
+            for i, (d, t) in enumerate(TEXTS.items())
+        ]
+        store.commit("c", updates)
+    return tmp_path / "embedded"
 
 
 def test_kiwi_tokens_drop_particles_and_lowercase_english():
@@ -132,8 +149,8 @@ def test_fusion_without_keyword_evidence_keeps_the_dense_order():
     fixed = Fusion(keyword_weight=0.8, adaptive=False)
     assert next(i for i, _ in fixed.fuse(dense, keyword, evidence=0.0)) == 3
     assert next(i for i, _ in Fusion(method="rrf").fuse(dense, keyword, 1.0)) == 1
-    assert keyword_evidence([2.0, 2.0], [2.0]) == 0.5
-    assert keyword_evidence([], []) == 0.0
+    assert keyword_coverage([2.0, 2.0], np.array([2.0, 4.0])).tolist() == [0.5, 1.0]
+    assert keyword_coverage([], np.array([0.0])).tolist() == [0.0]
 
 
 @pytest.mark.parametrize("evidence", [0.0, 1.0])
@@ -185,9 +202,9 @@ def test_every_mode_returns_documents_with_citation_metadata(tmp_path: Path, emb
             assert document.metadata["score"] > 0
 
 
-def test_reranker_orders_by_cross_encoder_score(small: Path, embeddings, tiny_cross_encoder):
+def test_reranker_orders_by_cross_encoder_score(embedded: Path, embeddings, tiny_cross_encoder):
     reranker = CrossEncoderReranker.load(str(tiny_cross_encoder), device="cpu")
-    with Store(small) as store:
+    with Store(embedded) as store:
         retriever = StoreRetriever(
             store=store,
             embeddings=embeddings,
@@ -199,18 +216,18 @@ def test_reranker_orders_by_cross_encoder_score(small: Path, embeddings, tiny_cr
         )
         query = "passwords company documents 휴가 출장"
         documents = retriever.invoke(query)
-        expected = reranker.model.predict([(query, d.page_content) for d in documents])
-        assert [d.metadata["score"] for d in documents] == pytest.approx(
-            sorted(expected.tolist(), reverse=True), abs=1e-5
-        )
+        expected = reranker.model.predict([(query, d.page_content) for d in documents]).tolist()
+        assert expected == sorted(expected, reverse=True)  # the reranker's order is kept
+        # The score shown is the calibrated relevance in every mode, reranked or not.
+        assert all(d.metadata["score"] == d.metadata["relevance"] for d in documents)
         assert len(documents) == 4
 
 
 def test_assistant_builds_the_configured_retriever(
-    small: Path, embedding_model, tiny_cross_encoder
+    embedded: Path, embedding_model, tiny_cross_encoder
 ):
     settings = Settings(
-        data_dir=small,
+        data_dir=embedded,
         embedding_model=embedding_model,
         retrieval_mode="bm25",
         fusion_keyword_weight=0.3,

@@ -154,3 +154,22 @@ def test_a_store_from_a_newer_release_is_refused_untouched(old_store: Path):
     assert str(old_store / DATABASE_FILE) in message and "newer" in message
     assert "\n" not in message
     assert (old_store / DATABASE_FILE).read_bytes() == before
+
+
+def test_upgrading_records_each_old_chunks_language(old_store: Path):
+    with Store(old_store) as store:
+        leave = store.document_chunks("handbook", "leave.md")
+        [chart] = store.document_chunks("handbook", "chart.png")
+    # Their texts: "연차 휴가는 ...", "Annual leave ...", "빨간 막대 차트 red bar chart"
+    assert [c.language for c in leave] == ["ko", "en"]
+    assert chart.language == "mixed"
+
+
+def test_new_chunks_get_their_language_at_commit(store: Store):
+    store.ensure_collection("c", "fixture-384", 384)
+    texts = {"ko": "비밀번호는 14자 이상이어야 합니다.", "en": "Passwords need 14 characters.",
+             "und": "2024-01-01 12:00"}  # fmt: skip
+    record = DocumentRecord("d", "c", "d.md", "sha", 1, 0.0)
+    chunks = [NewChunk(f"d#{i}", i, t, 3, vector(i)) for i, t in enumerate(texts.values())]
+    store.commit("c", [DocumentUpdate(record, chunks)])
+    assert [c.language for c in store.document_chunks("c", "d")] == list(texts)

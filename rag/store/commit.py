@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.language import detect_language
 from rag.store.records import CommitResult, DocumentUpdate
 
 
@@ -77,7 +78,8 @@ def write_commit(
             vectors.append(vector)
             rows.append(
                 (collection, chunk.id, update.document.id, chunk.kind, chunk.ordinal, chunk.page,
-                 chunk.text, chunk.image_sha256, chunk.tokens, vector.tobytes(), seq)
+                 chunk.text, chunk.image_sha256, chunk.tokens, vector.tobytes(), seq,
+                 detect_language(chunk.text))
             )  # fmt: skip
     # One executemany for all chunks (bulk loads of 100k+ rows); AUTOINCREMENT ids grow in
     # insertion order inside this exclusive transaction, so reading back this commit's ids in
@@ -85,8 +87,8 @@ def write_commit(
     conn.executemany(
         """
         INSERT INTO chunks(collection, id, document_id, kind, ordinal, page, text,
-                           image_sha256, tokens, vector, seq)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           image_sha256, tokens, vector, seq, language)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         rows,
     )

@@ -16,6 +16,11 @@ matters more than accuracy, or HNSW (fastest queries, but FAISS cannot remove fr
 delete rebuilds it). Crossing the threshold (with hysteresis) or outgrowing an IVF's training
 rebuilds the view once from SQLite.
 
+The view holds vectors in a :class:`rag.space.VectorSpace` (raw by default): the rows of SQLite
+mapped by the space, and queries mapped the same way by :meth:`DenseIndex.search`, so stored and
+query vectors can never be compared across spaces. The manifest records the space; a checkpoint
+of another one is rebuilt.
+
 Access control is a FAISS ``IDSelector`` passed into the search (:class:`Visible`). When an
 approximate index meets a very selective filter, few readable vectors may sit in the probed
 lists or graph neighbourhoods; then the readable vectors are scored exactly from SQLite instead.
@@ -33,6 +38,7 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 
+from rag.space import RAW, VectorSpace
 from rag.store.checkpoint import UnusableCheckpointError, expect, whole_number
 from rag.store.commit import CommitDelta
 from rag.store.database import Database
@@ -110,6 +116,7 @@ class DenseIndex(View):
         database: Where the vectors come from.
         dimension: Vector size; a checkpoint of another size is discarded.
         policy: Which index kind to use at which size.
+        space: Where vectors are compared (stored rows and queries are mapped into it).
 
     """
 
@@ -122,10 +129,12 @@ class DenseIndex(View):
         database: Database,
         dimension: int,
         policy: IndexPolicy | None = None,
+        space: VectorSpace = RAW,
     ) -> None:
         super().__init__(folder, collection, database)
         self.dimension = dimension
         self.policy = policy or IndexPolicy()
+        self.space = space
         self.kind = "flat"
         self.trained_on = 0  # chunks the IVF quantizer was trained for
         self._index: faiss.Index = self._empty("flat")
@@ -149,6 +158,9 @@ class DenseIndex(View):
 
     def _read(self, manifest: Mapping[str, Any], seq: int) -> None:
         expect(manifest, "dimension", self.dimension)
+        if manifest.get("space", RAW.id) != self.space.id:  # views saved before spaces are raw
+            msg = f"the index was built in space {manifest.get('space')!r}, not {self.space.id!r}"
+            raise UnusableCheckpointError(msg)
         name = f"index.{seq}.faiss"
         expect(manifest, "file", name)
         kind, trained_on = manifest.get("kind"), whole_number(manifest, "trained_on")
@@ -172,8 +184,8 @@ class DenseIndex(View):
             raise UnusableCheckpointError(msg)
         picks = np.unique(np.linspace(0, len(ids) - 1, min(len(ids), _VERIFY_SAMPLE)).astype(int))
         sample = ids[picks] if len(ids) else ids
-        for found, stored in self.database.iter_vectors(self.collection, sample, self.dimension):
-            held = self._reconstruct(found)
+        for found, rows in self.database.iter_vectors(self.collection, sample, self.dimension):
+            held, stored = self._reconstruct(found), self.space.passages(rows)
             if self.kind == "ivf-pq":  # lossy codes: each must be nearest its own row
                 similarity = held @ stored.T
                 matches = similarity.diagonal() >= similarity.max(axis=1) - 1e-4
@@ -202,6 +214,7 @@ class DenseIndex(View):
         name = f"index.{self.seq}.faiss"
         manifest = {
             "dimension": self.dimension,
+            "space": self.space.id,
             "kind": self.kind,
             "trained_on": self.trained_on,
             "file": name,
@@ -271,12 +284,12 @@ class DenseIndex(View):
         matrix = np.vstack(
             [m for _, m in self.database.iter_vectors(self.collection, sample, self.dimension)]
         )
-        self._index.train(matrix)
+        self._index.train(self.space.passages(matrix))
 
     def add(self, ids: np.ndarray, matrix: np.ndarray) -> None:
-        """Add vectors under the given ids."""
+        """Add stored vectors (as SQLite holds them) under the given ids, mapped into the space."""
         if len(ids):
-            self._index.add_with_ids(np.ascontiguousarray(matrix, dtype=np.float32), ids)
+            self._index.add_with_ids(np.ascontiguousarray(self.space.passages(matrix)), ids)
 
     def remove(self, ids: np.ndarray) -> None:
         """Remove vectors by id (unknown ids are ignored)."""
@@ -291,14 +304,15 @@ class DenseIndex(View):
         """The ``k`` nearest readable vector ids to one query vector, best first, with scores.
 
         Args:
-            query: The query vector.
+            query: The query vector as the embedder returned it (the view maps it).
             k: How many results.
             visible: The readable ids; None when the caller may read every chunk.
 
         """
         if not len(self):
             return []
-        matrix = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        mapped = self.space.query_vector(query)
+        matrix = np.ascontiguousarray(mapped, dtype=np.float32).reshape(1, -1)
         if (
             visible is not None
             and self.kind != "flat"
@@ -320,7 +334,7 @@ class DenseIndex(View):
     def _exact_over(self, query: np.ndarray, k: int, visible: Visible) -> list[tuple[int, float]]:
         readable = np.flatnonzero(visible.allowed).astype(np.int64)
         found = [
-            (ids, matrix @ query)
+            (ids, self.space.passages(matrix) @ query)
             for ids, matrix in self.database.iter_vectors(self.collection, readable, self.dimension)
         ]
         if not found:

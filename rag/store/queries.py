@@ -20,11 +20,12 @@ import numpy as np
 
 from rag.access import OPERATOR, Access
 from rag.errors import StoreError
+from rag.language import Language
 from rag.store.records import CollectionInfo, CommitRecord, DocumentRecord, StoredChunk
 
 _CHUNK_COLUMNS = (
     "c.id, c.vector_id, c.document_id, c.collection, d.source_path, c.ordinal, c.page, c.kind, "
-    "c.text, c.tokens, c.image_sha256"
+    "c.text, c.tokens, c.image_sha256, c.language"
 )
 
 
@@ -220,6 +221,18 @@ class Queries:
             ).fetchall()
         return {int(row["vector_id"]): _chunk(row) for row in rows}
 
+    def chunk_languages(self, vector_ids: Sequence[int]) -> dict[int, Language]:
+        """Vector id -> the chunk's language, for the ids that still exist."""
+        if not vector_ids:
+            return {}
+        marks = ",".join("?" * len(vector_ids))
+        with self._locked():
+            rows = self._conn.execute(
+                f"SELECT vector_id, language FROM chunks WHERE vector_id IN ({marks})",
+                [int(i) for i in vector_ids],
+            ).fetchall()
+        return {int(row[0]): row[1] for row in rows}
+
     def image_hashes(self) -> set[str]:
         """Every stored image some chunk (of any collection) refers to."""
         with self._locked():
@@ -341,4 +354,5 @@ def _chunk(row: sqlite3.Row) -> StoredChunk:
         text=row["text"],
         tokens=int(row["tokens"]),
         image_sha256=row["image_sha256"],
+        language=row["language"],
     )

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from rag.language import Language
+
 ChunkKind = Literal["text", "image"]
 
 
@@ -87,14 +89,23 @@ class StoredChunk:
     text: str
     tokens: int
     image_sha256: str | None
+    language: Language = "und"  # detected from the text at commit (rag.language)
 
 
 @dataclass(frozen=True)
 class SearchHit:
-    """A chunk and its similarity to the query (inner product of normalized vectors)."""
+    """A chunk, how well it matched the query, and how relevant it is.
+
+    Attributes:
+        chunk: The chunk.
+        score: The search's own score (cosine, BM25, fused or the reranker's).
+        relevance: Its calibrated relevance in [0, 1] (:mod:`rag.relevance`), where known.
+
+    """
 
     chunk: StoredChunk
     score: float
+    relevance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -124,12 +135,16 @@ class Candidates:
     """Readable chunks found by dense or keyword search, each with both scores.
 
     Attributes:
-        dense: Vector id -> inner product with the query.
+        dense: Vector id -> inner product with the query (in the search's vector space).
         keyword: Vector id -> BM25 score (0 when no query term matches).
         evidence: Share of the query's keyword weight found in the best BM25 match, in [0, 1].
+        coverage: Vector id -> share of the query's keyword weight that chunk contains.
+        languages: Vector id -> the chunk's language.
 
     """
 
     dense: dict[int, float]
     keyword: dict[int, float]
     evidence: float
+    coverage: dict[int, float] = field(default_factory=dict)
+    languages: dict[int, Language] = field(default_factory=dict)

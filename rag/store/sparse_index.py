@@ -67,13 +67,15 @@ class KeywordMatch:
     Attributes:
         ids: Vector ids of every matching chunk.
         scores: Their BM25 scores.
-        evidence: Share of the query's idf mass found in the best match, in [0, 1]
-            (see :func:`keyword_evidence`).
+        coverage: Their keyword evidence: the share of the query's idf mass each contains,
+            in [0, 1] (see :func:`keyword_coverage`).
+        evidence: The coverage of the best match.
 
     """
 
     ids: np.ndarray
     scores: np.ndarray
+    coverage: np.ndarray
     evidence: float
 
     def top(self, k: int) -> list[tuple[int, float]]:
@@ -86,11 +88,18 @@ class KeywordMatch:
 
     def scores_of(self, ids: np.ndarray) -> np.ndarray:
         """BM25 scores of the given vector ids (0 for chunks that match no term)."""
+        return self._of(self.scores, ids)
+
+    def coverage_of(self, ids: np.ndarray) -> np.ndarray:
+        """Keyword evidence of the given vector ids (0 for chunks that match no term)."""
+        return self._of(self.coverage, ids)
+
+    def _of(self, values: np.ndarray, ids: np.ndarray) -> np.ndarray:
         order = np.argsort(self.ids)
         sorted_ids = self.ids[order]
         where = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
         found = (sorted_ids[where] == ids) if len(sorted_ids) else np.zeros(len(ids), bool)
-        return np.where(found, self.scores[order][where] if len(order) else 0.0, 0.0)
+        return np.where(found, values[order][where] if len(order) else 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -132,12 +141,23 @@ class _Readable:
     norm: np.ndarray
 
 
-_NO_MATCH = KeywordMatch(np.empty(0, np.int64), np.empty(0, np.float32), 0.0)
+_NO_MATCH = KeywordMatch(np.empty(0, np.int64), np.empty(0, np.float32), np.empty(0), 0.0)
 
 
-def _contains(sorted_rows: np.ndarray, row: int) -> bool:
-    at = int(np.searchsorted(sorted_rows, row))
-    return at < len(sorted_rows) and sorted_rows[at] == row
+def _matched(
+    rows: np.ndarray,
+    weights: np.ndarray,
+    posting_idf: np.ndarray,
+    query_idf: Sequence[float],
+    row_ids: np.ndarray,
+) -> KeywordMatch:
+    """Sum postings (row, BM25 weight, idf of its term) into per-row scores and coverage."""
+    candidates, inverse = np.unique(rows, return_inverse=True)
+    scores = np.bincount(inverse, weights=weights).astype(np.float32)
+    coverage = keyword_coverage(query_idf, np.bincount(inverse, weights=posting_idf))
+    return KeywordMatch(
+        row_ids[candidates], scores, coverage, float(coverage[int(np.argmax(scores))])
+    )
 
 
 def _vector(data: Mapping[str, np.ndarray], key: str, dtype: type[np.generic]) -> np.ndarray:
@@ -149,19 +169,22 @@ def _vector(data: Mapping[str, np.ndarray], key: str, dtype: type[np.generic]) -
     return array
 
 
-def keyword_evidence(query_idf: Sequence[float], matched_idf: Sequence[float]) -> float:
-    """Share of a query's idf mass that its best keyword hit contains, in [0, 1].
+def keyword_coverage(query_idf: Sequence[float], matched_idf: np.ndarray) -> np.ndarray:
+    """Share of a query's idf mass that each keyword hit contains, in [0, 1]: its evidence.
 
-    Fusion weighs BM25 by it (:class:`rag.fusion.Fusion`): a query whose best hit shares only a
-    stray number with it has little evidence, whatever its normalized BM25 score says.
+    Fusion weighs BM25 by the best hit's (:class:`rag.fusion.Fusion`): a query whose best hit
+    shares only a stray number with it has little evidence, whatever its normalized BM25 score
+    says. Each hit's own is a feature of its calibrated relevance (:mod:`rag.relevance`).
 
     Args:
         query_idf: idf of every distinct query token (unknown tokens at the maximum idf).
-        matched_idf: idf of the distinct query tokens the best hit contains.
+        matched_idf: Per hit, the summed idf of the distinct query tokens it contains.
 
     """
     total = float(sum(query_idf))
-    return float(sum(matched_idf)) / total if total > 0 else 0.0
+    if total <= 0:
+        return np.zeros(len(matched_idf))
+    return np.clip(np.asarray(matched_idf, dtype=np.float64) / total, 0.0, 1.0)
 
 
 class SparseIndex(View):
@@ -338,19 +361,12 @@ class SparseIndex(View):
         )
         if not len(rows):  # words whose chunks were all removed since
             return _NO_MATCH
-        candidates, inverse = np.unique(rows, return_inverse=True)
-        scores = np.bincount(inverse, weights=weights).astype(np.float32)
-        best_row = int(candidates[int(np.argmax(scores))])
-        best_terms = self._counts.indices[
-            self._counts.indptr[best_row] : self._counts.indptr[best_row + 1]
-        ]
         # Unknown query words count as the rarest (idf of a term in no document).
         rarest = float(np.log1p((len(self) + 0.5) / 0.5))
         unknown = [w for t, w in query.items() if t not in self.vocabulary]
         query_idf = [*(terms.idf[known] * scale), *(rarest * w for w in unknown)]
-        matched = np.isin(known, best_terms)
-        matched_idf = (terms.idf[known[matched]] * scale[matched]).tolist()
-        return KeywordMatch(self._ids[candidates], scores, keyword_evidence(query_idf, matched_idf))
+        posting_idf = np.repeat(terms.idf[known] * scale, ends - starts)
+        return _matched(rows, weights, posting_idf, query_idf, self._ids)
 
     def _match_readable(self, query: dict[str, float], readable: _Readable) -> KeywordMatch:
         """BM25 over the readable rows only, its weights computed for this query's postings."""
@@ -370,13 +386,8 @@ class SparseIndex(View):
                 for w, (rows, tf) in zip(idf, postings, strict=True)
             ]
         )
-        candidates, inverse = np.unique(all_rows, return_inverse=True)
-        scores = np.bincount(inverse, weights=weights).astype(np.float32)
-        best_row = int(candidates[int(np.argmax(scores))])
-        matched_idf = [
-            w for w, (rows, _) in zip(idf, postings, strict=True) if _contains(rows, best_row)
-        ]
-        return KeywordMatch(self._ids[candidates], scores, keyword_evidence(idf, matched_idf))
+        posting_idf = np.repeat(idf, [len(rows) for rows, _ in postings])
+        return _matched(all_rows, weights, posting_idf, idf, self._ids)
 
     def _readable_postings(
         self, terms: _Terms, token: str, mask: np.ndarray

@@ -20,6 +20,7 @@ from typing import TypeVar
 import numpy as np
 
 from rag.access import OPERATOR, PUBLIC, Access
+from rag.space import RAW, VectorSpace
 from rag.store.base import DocumentStore, validate_collection_name
 from rag.store.database import Database
 from rag.store.dense_index import DenseIndex, IndexPolicy
@@ -60,8 +61,9 @@ class Store(DocumentStore):
         self.database = Database(self.data_dir / DATABASE_FILE)
         self.images: ImageFiles = ImageFiles(self.data_dir / "images")
         self.index_policy = index_policy or IndexPolicy()
-        # Loaded views by (kind, collection): every kind follows commits the same way.
-        self._views: dict[tuple[type[View], str], View] = {}
+        # Loaded views by (kind, collection, variant): every kind follows commits the same way;
+        # a dense view's variant is its vector space (one view per space a caller searches in).
+        self._views: dict[tuple[type[View], str, str], View] = {}
         self._visible: dict[tuple[str, int, Access], Visible | None] = {}
         self._lock = threading.RLock()
 
@@ -122,7 +124,7 @@ class Store(DocumentStore):
         """Replace ``updates``' documents and delete ``removals`` in one transaction."""
         with self._lock:
             delta = self.database.commit(collection, updates, removals)
-            for (_, name), view in self._views.items():
+            for (_, name, _), view in self._views.items():
                 if name == collection:
                     view.apply(delta)
         return delta.result
@@ -136,14 +138,14 @@ class Store(DocumentStore):
         """
         return self.images.sweep(self.database.image_hashes)
 
-    def refresh(self, collection: str) -> None:
-        """Bring the collection's search views (FAISS, BM25) up to date and checkpoint them.
+    def refresh(self, collection: str, space: VectorSpace = RAW) -> None:
+        """Bring the collection's search views (FAISS in ``space``, BM25) up to date and save them.
 
-        Ingestion calls this at its end, so the first query after it neither rebuilds nor
-        re-tokenizes anything.
+        Ingestion calls this at its end with its embedder's space, so the first query after it
+        neither rebuilds nor re-tokenizes anything.
         """
         with self._lock:
-            self.dense_view(collection)
+            self.dense_view(collection, space)
             self.sparse_view(collection)
             self.flush()
 
@@ -155,18 +157,26 @@ class Store(DocumentStore):
 
     # --- reads -------------------------------------------------------------------------------
 
-    def dense_view(self, collection: str) -> DenseIndex:
-        """The collection's FAISS view, loaded on first use and kept current."""
+    def dense_view(self, collection: str, space: VectorSpace = RAW) -> DenseIndex:
+        """The collection's FAISS view in ``space``, loaded on first use and kept current.
+
+        The raw view keeps the folder it always had (``faiss/<collection>``); a view in another
+        space lives in ``faiss-<space id>/<collection>``, so callers in two spaces never
+        rebuild each other's checkpoints.
+        """
+        views = "faiss" if space.id == RAW.id else f"faiss-{space.id}"
         return self._view(
             DenseIndex,
             collection,
             lambda: DenseIndex(
-                self.data_dir / "faiss" / collection,
+                self.data_dir / views / collection,
                 collection,
                 self.database,
                 self._dimension(collection),
                 self.index_policy,
+                space,
             ),
+            space.id,
         )
 
     def sparse_view(self, collection: str) -> SparseIndex:
@@ -177,17 +187,17 @@ class Store(DocumentStore):
             lambda: SparseIndex(self.data_dir / "bm25" / collection, collection, self.database),
         )
 
-    def _view(self, kind: type[V], collection: str, make: Callable[[], V]) -> V:
-        """The loaded view of ``kind``, caught up; or a new one from ``make``, opened."""
+    def _view(self, kind: type[V], collection: str, make: Callable[[], V], variant: str = "") -> V:
+        """The loaded view of ``kind`` (and ``variant``), caught up; or a new one, opened."""
         with self._lock:
-            view = self._views.get((kind, collection))
+            view = self._views.get((kind, collection, variant))
             if isinstance(view, kind):
                 view.catch_up()
                 return view
             self._dimension(collection)  # validates the name, says what exists
             made = make()
             made.open()
-            self._views[kind, collection] = made
+            self._views[kind, collection, variant] = made
             return made
 
     def _dimension(self, collection: str) -> int:
@@ -209,19 +219,25 @@ class Store(DocumentStore):
             return self._visible[key]
 
     def search(
-        self, collection: str, query_vector: np.ndarray, k: int, access: Access = PUBLIC
+        self,
+        collection: str,
+        query_vector: np.ndarray,
+        k: int,
+        access: Access = PUBLIC,
+        space: VectorSpace = RAW,
     ) -> list[SearchHit]:
         """The ``k`` readable chunks nearest to ``query_vector``, best first.
 
         Args:
             collection: The collection to search.
-            query_vector: The normalized query embedding.
+            query_vector: The normalized query embedding, as the embedder returned it.
             k: How many results.
             access: Who is asking; the default sees only unrestricted documents.
+            space: Where query and passages are compared (the embedder's, for its collections).
 
         """
         with self._lock:
-            view = self.dense_view(collection)
+            view = self.dense_view(collection, space)
             ranked = view.search(query_vector, k, self.visible(collection, access))
             return self.hits(ranked)
 
@@ -241,26 +257,33 @@ class Store(DocumentStore):
         query_vector: np.ndarray,
         n: int,
         access: Access = PUBLIC,
+        space: VectorSpace = RAW,
     ) -> Candidates:
         """The ``n`` best readable chunks by dense and by BM25 search, each with both scores.
 
         A candidate found by one search gets its exact score from the other too (its stored
-        vector against the query; its BM25 terms), so fusion compares like with like.
+        vector against the query, in ``space``; its BM25 terms), so fusion compares like with
+        like.
         """
         with self._lock:
             visible = self.visible(collection, access)
-            view = self.dense_view(collection)
+            view = self.dense_view(collection, space)
             dense = dict(view.search(query_vector, n, visible))
             match = self.sparse_view(collection).match(query, visible)
             keyword = dict(match.top(n))
             only_keyword = np.array(sorted(keyword.keys() - dense.keys()), dtype=np.int64)
+            mapped = space.query_vector(query_vector)
             for ids, matrix in self.database.iter_vectors(collection, only_keyword, view.dimension):
-                dense.update(zip(ids.tolist(), (matrix @ query_vector).tolist(), strict=True))
+                scores = space.passages(matrix) @ mapped
+                dense.update(zip(ids.tolist(), scores.tolist(), strict=True))
             only_dense = np.array(sorted(dense.keys() - keyword.keys()), dtype=np.int64)
             keyword.update(
                 zip(only_dense.tolist(), match.scores_of(only_dense).tolist(), strict=True)
             )
-        return Candidates(dense=dense, keyword=keyword, evidence=match.evidence)
+            ids = np.array(sorted(dense), dtype=np.int64)
+            coverage = dict(zip(ids.tolist(), match.coverage_of(ids).tolist(), strict=True))
+            languages = self.database.chunk_languages(ids.tolist())
+        return Candidates(dense, keyword, match.evidence, coverage, languages)
 
     def chunks_by_vector_ids(self, vector_ids: Sequence[int]) -> dict[int, StoredChunk]:
         """Vector id -> chunk (with its document's path) for the ids that still exist."""

@@ -1,0 +1,75 @@
+"""A calibrated relevance for each retrieved chunk: a number that means the same for every query.
+
+The scores a search ranks by cannot say "nothing here answers this": the fused score is
+min-max normalized per query, so the best hit of an off-topic question scores 1.0 like the
+best hit of a good one, and raw cosines of e5-small sit in one narrow band (off-topic questions
+against ``examples/`` reached .78-.84, English questions against their gold Korean article
+.76-.82). Relevance is instead a small logistic model over evidence that keeps its meaning
+across queries:
+
+- ``dense``: the cosine of question and chunk in the language-neutral space
+  (:mod:`rag.space`), where unrelated texts no longer share a language's common direction;
+- ``coverage``: the share of the question's keyword weight (idf mass) the chunk contains;
+- ``cross_language``: 1 when question and chunk are one Korean and one English (a translation
+  pair scores lower than a same-language match of the same quality and shares no keywords, so
+  the model gives it its own intercept and its own slope on ``dense``: the fourth term is
+  ``dense * cross_language``).
+
+Fitted on dev data (``benchmarks/calibrate.py``): positives are questions with their gold
+passage (KorQuAD, XQuAD, the news pairs both ways, the mixed news sets), negatives are the top
+results of questions against another dataset's corpus and of off-topic questions against every
+corpus, both classes weighted equally. So relevance estimates the odds that a chunk is one that
+answers the question rather than the best a collection that does not cover it has to offer;
+0.5 is even odds. The coefficients ship with the code (:mod:`rag.calibration`) and are
+documented in ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.language import Language
+
+# What a retrieved hit contributes, and the terms of the model built from them.
+FEATURES = ("dense", "coverage", "cross_language")
+TERMS = (*FEATURES, "dense_x_cross_language")
+
+
+def design(features: np.ndarray) -> np.ndarray:
+    """The model's terms (:data:`TERMS`) from rows of :data:`FEATURES`."""
+    rows = np.asarray(features, dtype=np.float64).reshape(-1, len(FEATURES))
+    return np.column_stack([rows, rows[:, 0] * rows[:, 2]])
+
+
+def cross_language(query: Language, chunk: Language) -> bool:
+    """Whether one side is Korean and the other English (mixed or unknown sides are neither)."""
+    return {query, chunk} == {"ko", "en"}
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    """``relevance = sigmoid(intercept + sum(weight * term))`` over :data:`TERMS`.
+
+    Attributes:
+        intercept: The bias.
+        weights: One per term, in the order of :data:`TERMS`.
+
+    """
+
+    intercept: float
+    weights: tuple[float, ...]
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        """Relevance in [0, 1] of each row of ``features`` (``(n, len(FEATURES))``)."""
+        logits = self.intercept + design(features) @ np.asarray(self.weights)
+        return 1.0 / (1.0 + np.exp(-logits))
+
+
+def uncalibrated(dense: np.ndarray) -> np.ndarray:
+    """What a model without a calibration shows: its cosine, clipped to [0, 1].
+
+    It orders like the model but means nothing across queries, so no floor applies to it.
+    """
+    return np.clip(np.asarray(dense, dtype=np.float64), 0.0, 1.0)

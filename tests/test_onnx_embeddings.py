@@ -1,0 +1,98 @@
+"""The ONNX Runtime backend against torch: the same vectors, the same prompts, one cached export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.embeddings import SentenceTransformerEmbeddings
+from rag.errors import ModelLoadError
+from rag.onnx_embeddings import OnnxEmbeddings, load_embeddings
+from tests.conftest import EMBEDDING_MODEL
+
+TEXTS = [
+    "비밀번호는 최소 몇 자 이상이어야 하나요?",
+    "Passwords must be at least 14 characters long and must be changed every 180 days.",
+    "연차",
+    # Past the model's 512 tokens: truncation must be sentence-transformers' own.
+    "출장 경비는 영수증을 첨부해 30일 안에 청구합니다. " * 80,
+]
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="session")
+def onnx_fp32(onnx_cache: Path) -> OnnxEmbeddings:
+    return OnnxEmbeddings.load_onnx(EMBEDDING_MODEL, quantize=False, cache_dir=onnx_cache)
+
+
+@pytest.fixture(scope="session")
+def onnx_int8(onnx_cache: Path, onnx_fp32: OnnxEmbeddings) -> OnnxEmbeddings:
+    return OnnxEmbeddings.load_onnx(EMBEDDING_MODEL, quantize=True, cache_dir=onnx_cache)
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=1)
+
+
+@pytest.mark.slow
+def test_fp32_vectors_match_torch_for_passages_and_queries(
+    onnx_fp32: OnnxEmbeddings, embeddings: SentenceTransformerEmbeddings
+):
+    passages = cosines(onnx_fp32.encode_documents(TEXTS), embeddings.encode_documents(TEXTS))
+    queries = cosines(onnx_fp32.encode_queries(TEXTS), embeddings.encode_queries(TEXTS))
+    one = np.array([onnx_fp32.encode_query(t) @ embeddings.encode_query(t) for t in TEXTS])
+    assert passages.min() > 1 - 1e-3 and queries.min() > 1 - 1e-3 and one.min() > 1 - 1e-3
+    # The prompts differ (query: / passage:), so the two kinds must differ too.
+    assert cosines(onnx_fp32.encode_queries(TEXTS), onnx_fp32.encode_documents(TEXTS)).max() < 0.99
+    assert np.allclose(np.linalg.norm(onnx_fp32.encode_documents(TEXTS), axis=1), 1.0, atol=1e-5)
+    assert onnx_fp32.encode_documents([]).shape == (0, embeddings.dimension)
+
+
+@pytest.mark.slow
+def test_the_export_is_cached_and_reused(onnx_cache: Path, onnx_fp32: OnnxEmbeddings):
+    [export] = [p for p in (onnx_cache / "onnx").iterdir() if not p.name.endswith("-int8")]
+    stamp = (export / "model.onnx").stat().st_mtime_ns
+    again = OnnxEmbeddings.load_onnx(EMBEDDING_MODEL, quantize=False, cache_dir=onnx_cache)
+    assert (export / "model.onnx").stat().st_mtime_ns == stamp  # found, not exported again
+    assert np.allclose(again.encode_documents(TEXTS[:2]), onnx_fp32.encode_documents(TEXTS[:2]))
+    assert not [p for p in onnx_cache.iterdir() if p.name.startswith(".export-")]
+
+
+@pytest.mark.slow
+def test_int8_vectors_stay_close_to_torch_and_the_graph_is_smaller(
+    onnx_cache: Path, onnx_int8: OnnxEmbeddings, embeddings: SentenceTransformerEmbeddings
+):
+    close = cosines(onnx_int8.encode_documents(TEXTS[:3]), embeddings.encode_documents(TEXTS[:3]))
+    assert close.min() > 0.97
+    assert onnx_int8.backend == "onnx-int8"
+    sizes = {p.name.endswith("-int8"): (p / "model.onnx").stat().st_size
+             for p in (onnx_cache / "onnx").iterdir()}  # fmt: skip
+    assert sizes[True] < sizes[False] / 2
+
+
+@pytest.mark.slow
+def test_int8_keeps_the_same_best_passage(
+    onnx_int8: OnnxEmbeddings, embeddings: SentenceTransformerEmbeddings
+):
+    passages = [
+        "Passwords must be at least 14 characters long.",
+        "연차 휴가는 입사 첫해에 11일입니다.",
+        "출장 경비는 영수증을 첨부해 30일 안에 청구합니다.",
+        "The VPN requires a hardware token.",
+    ]
+    questions = ["비밀번호는 몇 자 이상이어야 하나요?", "How many days of annual leave?",
+                 "출장비는 언제까지 청구하나요?", "What does the VPN need?"]  # fmt: skip
+    for model in (embeddings, onnx_int8):
+        scores = model.encode_queries(questions) @ model.encode_documents(passages).T
+        assert scores.argmax(axis=1).tolist() == [0, 1, 2, 3]
+
+
+def test_onnx_refuses_a_backend_name_it_does_not_know():
+    with pytest.raises(ModelLoadError):
+        load_embeddings(str(Path("/nonexistent/model")), backend="onnx")
