@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 # Queries embedded on one thread (a question with its conversation's earlier turns).
 FEW_QUERIES = 8
 
+
 class SentenceTransformerEmbeddings(TextEmbeddings):
     """Embed queries and passages with a ``SentenceTransformer``.
 
@@ -101,4 +102,3 @@ class SentenceTransformerEmbeddings(TextEmbeddings):
             return np.empty((0, self.dimension), dtype=np.float32)
         vectors = encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
-

@@ -34,6 +34,7 @@ from rag.errors import (
     DocumentNotFoundError,
     EmbeddingMismatchError,
 )
+from rag.space import RAW, VectorSpace
 from rag.store.records import (
     Candidates,
     CollectionInfo,
@@ -235,16 +236,24 @@ class DocumentStore(ABC):
         """
 
     @abstractmethod
-    def refresh(self, collection: str) -> None:
-        """Bring the collection's search structures up to date (ingestion calls it at its end)."""
+    def refresh(self, collection: str, space: VectorSpace = RAW) -> None:
+        """Bring the collection's search structures up to date (ingestion calls it at its end).
+
+        ``space`` is where its embedder's vectors are compared (:mod:`rag.space`).
+        """
 
     # --- reads -------------------------------------------------------------------------------
 
     @abstractmethod
     def search(
-        self, collection: str, query_vector: np.ndarray, k: int, access: Access = PUBLIC
+        self,
+        collection: str,
+        query_vector: np.ndarray,
+        k: int,
+        access: Access = PUBLIC,
+        space: VectorSpace = RAW,
     ) -> list[SearchHit]:
-        """The ``k`` readable chunks nearest to ``query_vector`` (normalized), best first."""
+        """The ``k`` readable chunks nearest to ``query_vector`` (normalized) in ``space``."""
 
     @abstractmethod
     def keyword_search(
@@ -260,12 +269,14 @@ class DocumentStore(ABC):
         query_vector: np.ndarray,
         n: int,
         access: Access = PUBLIC,
+        space: VectorSpace = RAW,
     ) -> Candidates:
         """The ``n`` best readable chunks by dense and by BM25 search, each with both scores.
 
         A candidate found by one search gets its exact score from the other too (its stored
-        vector against the query; its BM25 terms), so fusion compares like with like. BM25
-        statistics (idf, count, average length) are those of what ``access`` may read.
+        vector against the query, in ``space``; its BM25 terms), so fusion compares like with
+        like. BM25 statistics (idf, count, average length) are those of what ``access`` may
+        read. Each candidate also carries its keyword coverage and its language.
         """
 
     @abstractmethod

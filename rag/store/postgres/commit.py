@@ -27,16 +27,17 @@ from dataclasses import dataclass
 
 import psycopg
 
+from rag.language import detect_language
 from rag.store.morphemes import tokenize_many
 from rag.store.records import CommitResult, DocumentUpdate
 
 _CHUNK_COLUMNS = (
     "vector_id, collection_id, id, document_id, class_id, kind, ordinal, page, text, "
-    "image_sha256, tokens, terms, embedding, seq"
+    "image_sha256, tokens, terms, embedding, seq, language"
 )
 _CHUNK_TYPES = [
     "bigint", "integer", "text", "text", "integer", "text", "integer", "integer", "text",
-    "text", "integer", "integer", "vector", "bigint",
+    "text", "integer", "integer", "vector", "bigint", "text",
 ]  # fmt: skip
 _POSTING_TYPES = ["integer", "integer", "bigint", "integer", "integer", "integer"]
 
@@ -221,7 +222,7 @@ def _insert_chunks(
                 copy.write_row(
                     (vector_id, collection_id, chunk.id, update.document.id, class_id,
                      chunk.kind, chunk.ordinal, chunk.page, chunk.text, chunk.image_sha256,
-                     chunk.tokens, length, chunk.vector, seq)
+                     chunk.tokens, length, chunk.vector, seq, detect_language(chunk.text))
                 )  # fmt: skip
                 postings.extend(
                     (collection_id, term, vector_id, tf, length, class_id)

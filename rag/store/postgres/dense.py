@@ -32,6 +32,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from rag.language import Language
 from rag.store.dense_index import IndexPolicy
 from rag.store.postgres.readable import Readable
 
@@ -118,17 +119,18 @@ class DenseSearch:
         calls = ", ".join(["set_config(%s, %s, true)"] * len(settings))
         conn.execute(f"SELECT {calls}", [item for pair in settings.items() for item in pair])
 
-    def scores(
-        self, conn: psycopg.Connection, query: np.ndarray, vector_ids: list[int]
-    ) -> dict[int, float]:
-        """Inner products of the given chunks' stored vectors with ``query``."""
-        if not vector_ids:
-            return {}
+    def vectors(
+        self, conn: psycopg.Connection, vector_ids: list[int]
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, Language]]:
+        """The given chunks' stored vectors (ids, ``(n, dimension)``) and their languages."""
         rows = conn.execute(
-            "SELECT vector_id, -(embedding <#> %s) FROM chunks WHERE vector_id = ANY(%s)",
-            (query, vector_ids),
+            "SELECT vector_id, embedding, language FROM chunks WHERE vector_id = ANY(%s) "
+            "ORDER BY vector_id",
+            (vector_ids,),
         ).fetchall()
-        return {int(vector_id): float(score) for vector_id, score in rows}
+        ids = np.array([int(row[0]) for row in rows], dtype=np.int64)
+        matrix = np.array([row[1] for row in rows], dtype=np.float32).reshape(-1, self.dimension)
+        return ids, matrix, {int(row[0]): row[2] for row in rows}
 
     def ensure_index(self, conn: psycopg.Connection, count: int) -> bool:
         """Build the collection's HNSW index once it holds more than ``exact_max`` chunks.

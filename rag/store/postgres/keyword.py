@@ -16,7 +16,7 @@ time from the postings its query touches (a covering primary key, read by index-
 Two statements per query: the readable document frequency of each query word (idf is
 computed here, in Python, exactly as the embedded store does), then the scores, summed per
 chunk, best first (ties by vector id, as there), with the words each chunk matched, which the
-keyword evidence of the best match needs (:func:`keyword_evidence`).
+keyword coverage of each candidate needs (:func:`keyword_coverage`).
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import psycopg
 
 from rag.store.postgres.readable import Readable
-from rag.store.sparse_index import K1, B, KeywordQuery, keyword_evidence, query_terms
+from rag.store.sparse_index import K1, B, KeywordQuery, keyword_coverage, query_terms
 
 
 @dataclass(frozen=True)
@@ -123,10 +124,8 @@ class PreparedKeywords:
         ).fetchall()
         return [(int(v), float(score), [int(t) for t in terms]) for v, score, terms in rows]
 
-    def evidence(self, best: list[int] | None) -> float:
-        """Share of the query's idf mass that the best match (its matched term ids) holds."""
-        if best is None:
-            return 0.0
-        matched = set(best)
-        words = [word for word, term_id in self.term_ids.items() if term_id in matched]
-        return keyword_evidence(list(self.idf.values()), [self.idf[w] for w in words])
+    def coverage(self, matched: list[int]) -> float:
+        """Share of the query's idf mass that a chunk (its matched term ids) holds."""
+        words = {term_id: word for word, term_id in self.term_ids.items()}
+        held = sum(self.idf[words[term_id]] for term_id in set(matched) if term_id in words)
+        return float(keyword_coverage(list(self.idf.values()), np.array([held]))[0])

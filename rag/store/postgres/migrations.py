@@ -30,12 +30,14 @@ from collections.abc import Callable
 import psycopg
 
 from rag.errors import StoreError
+from rag.language import detect_language
 
 Step = Callable[[psycopg.Connection], None]
 # Any fixed number: the lock only orders upgrades of one database.
 _UPGRADE_LOCK = 0x626C6F73  # "blos"
 MIN_SERVER = 150000
 MIN_PGVECTOR = (0, 8, 0)
+_LANGUAGE_BATCH = 5000
 
 _SCHEMA_1 = """
 CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
@@ -127,7 +129,24 @@ def _schema(conn: psycopg.Connection) -> None:
     conn.execute("INSERT INTO meta(key, value) VALUES ('store_id', %s)", (str(uuid.uuid4()),))
 
 
-STEPS: tuple[Step, ...] = (_schema,)
+def _chunk_language(conn: psycopg.Connection) -> None:
+    """2: each chunk's language (:func:`rag.language.detect_language`), as the embedded store's 3.
+
+    Filled in for stored chunks by the same detector, in batches read by a server-side
+    cursor, so an upgrade of a large store holds neither every text in memory nor one huge
+    statement.
+    """
+    conn.execute("ALTER TABLE chunks ADD COLUMN language text NOT NULL DEFAULT 'und'")
+    with conn.cursor(name="chunk_texts") as texts:
+        texts.execute("SELECT vector_id, text FROM chunks")
+        while rows := texts.fetchmany(_LANGUAGE_BATCH):
+            conn.cursor().executemany(
+                "UPDATE chunks SET language = %s WHERE vector_id = %s",
+                [(detect_language(text), vector_id) for vector_id, text in rows],
+            )
+
+
+STEPS: tuple[Step, ...] = (_schema, _chunk_language)
 LATEST = len(STEPS)
 
 

@@ -24,6 +24,8 @@ import numpy as np
 import psycopg
 
 from rag.access import OPERATOR, PUBLIC, Access
+from rag.language import Language
+from rag.space import RAW, VectorSpace
 from rag.store.base import DocumentStore, ranked_hits
 from rag.store.dense_index import IndexPolicy
 from rag.store.postgres import queries
@@ -33,7 +35,7 @@ from rag.store.postgres.dense import DenseSearch
 from rag.store.postgres.images import DatabaseImages
 from rag.store.postgres.keyword import PreparedKeywords
 from rag.store.postgres.migrations import upgrade
-from rag.store.postgres.readable import Scope, scope
+from rag.store.postgres.readable import Readable, Scope, scope
 from rag.store.records import (
     Candidates,
     CollectionInfo,
@@ -45,6 +47,9 @@ from rag.store.records import (
     SearchHit,
     StoredChunk,
 )
+
+# Raw HNSW neighbours taken per result wanted when a search runs in another vector space.
+SPACE_OVERFETCH = 4
 
 
 class PostgresStore(DocumentStore):
@@ -195,8 +200,11 @@ class PostgresStore(DocumentStore):
         with reachable(self.url):
             return self.images.sweep()
 
-    def refresh(self, collection: str) -> None:
-        """Give the collection its HNSW index once it is past ``index_exact_max`` chunks."""
+    def refresh(self, collection: str, space: VectorSpace = RAW) -> None:
+        """Give the collection its HNSW index once it is past ``index_exact_max`` chunks.
+
+        The index holds raw vectors whatever ``space`` searches use (see :meth:`_nearest`).
+        """
         count = self.collection(collection).chunks
         with self._connection() as conn:
             self._dense(conn, collection).ensure_index(conn, count)
@@ -212,14 +220,41 @@ class PostgresStore(DocumentStore):
         return found
 
     def search(
-        self, collection: str, query_vector: np.ndarray, k: int, access: Access = PUBLIC
+        self,
+        collection: str,
+        query_vector: np.ndarray,
+        k: int,
+        access: Access = PUBLIC,
+        space: VectorSpace = RAW,
     ) -> list[SearchHit]:
-        """The ``k`` readable chunks nearest to ``query_vector`` (normalized), best first."""
+        """The ``k`` readable chunks nearest to ``query_vector`` (normalized) in ``space``."""
         with self._snapshot() as conn:
             found = self._scope(conn, collection, access)
-            dense = DenseSearch(found.collection_id, found.dimension, self.index_policy)
-            ranked = dense.nearest(conn, _vector(query_vector), k, found.readable)
+            search = DenseSearch(found.collection_id, found.dimension, self.index_policy)
+            ranked = self._nearest(conn, search, query_vector, k, found.readable, space)
             return self._hits(conn, ranked)
+
+    def _nearest(
+        self,
+        conn: psycopg.Connection,
+        search: DenseSearch,
+        query_vector: np.ndarray,
+        k: int,
+        readable: Readable,
+        space: VectorSpace,
+    ) -> list[tuple[int, float]]:
+        """The ``k`` nearest in ``space``: the index's raw neighbours, rescored in the space.
+
+        The HNSW index holds the vectors as the model returned them, so a search in another
+        space takes :data:`SPACE_OVERFETCH` times as many raw neighbours and keeps the best by
+        their cosine in the space (computed here from the stored vectors).
+        """
+        vector = _vector(query_vector)
+        if space.id == RAW.id:
+            return search.nearest(conn, vector, k, readable)
+        raw = search.nearest(conn, vector, k * SPACE_OVERFETCH, readable)
+        scores = _space_scores(search, conn, [v for v, _ in raw], vector, space)[0]
+        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
 
     def keyword_search(
         self, collection: str, query: KeywordQuery, k: int, access: Access = PUBLIC
@@ -238,23 +273,31 @@ class PostgresStore(DocumentStore):
         query_vector: np.ndarray,
         n: int,
         access: Access = PUBLIC,
+        space: VectorSpace = RAW,
     ) -> Candidates:
-        """The ``n`` best readable chunks by dense and by BM25 search, each with both scores."""
-        vector = _vector(query_vector)
+        """The ``n`` best readable chunks by dense and by BM25 search, each with both scores.
+
+        Every candidate's dense score is its stored vector against the query in ``space``
+        (computed here, as the embedded store does), and its keyword score, coverage and
+        language come from the same snapshot.
+        """
         with self._snapshot() as conn:
             found = self._scope(conn, collection, access)
             search = DenseSearch(found.collection_id, found.dimension, self.index_policy)
-            dense = dict(search.nearest(conn, vector, n, found.readable))
+            nearest = self._nearest(conn, search, query_vector, n, found.readable, space)
             keywords = PreparedKeywords.prepare(conn, found.collection_id, query, found.readable)
             ranked = keywords.ranked(conn, n)
+            matched = {v: terms for v, _, terms in ranked}
             keyword = {v: score for v, score, _ in ranked}
-            evidence = keywords.evidence(ranked[0][2] if ranked else None)
-            dense.update(search.scores(conn, vector, sorted(keyword.keys() - dense.keys())))
+            ids = sorted({v for v, _ in nearest} | keyword.keys())
+            dense, languages = _space_scores(search, conn, ids, _vector(query_vector), space)
             only_dense = sorted(dense.keys() - keyword.keys())
-            filled = keywords.ranked(conn, len(only_dense), among=only_dense)
-            keyword.update({v: score for v, score, _ in filled})
+            for v, score, terms in keywords.ranked(conn, len(only_dense), among=only_dense):
+                keyword[v], matched[v] = score, terms
             keyword.update({v: 0.0 for v in only_dense if v not in keyword})
-        return Candidates(dense=dense, keyword=keyword, evidence=evidence)
+        coverage = {v: keywords.coverage(matched.get(v, [])) for v in dense}
+        evidence = coverage[ranked[0][0]] if ranked else 0.0
+        return Candidates(dense, keyword, evidence, coverage, languages)
 
     def chunks_by_vector_ids(self, vector_ids: Sequence[int]) -> dict[int, StoredChunk]:
         """Vector id -> chunk (with its document's path) for the ids that still exist."""
@@ -264,6 +307,19 @@ class PostgresStore(DocumentStore):
     def _hits(self, conn: psycopg.Connection, ranked: list[tuple[int, float]]) -> list[SearchHit]:
         """Hits for ``ranked``, read in the search's own snapshot."""
         return ranked_hits(ranked, queries.chunks_by_vector_ids(conn, [v for v, _ in ranked]))
+
+
+def _space_scores(
+    search: DenseSearch,
+    conn: psycopg.Connection,
+    vector_ids: list[int],
+    query: np.ndarray,
+    space: VectorSpace,
+) -> tuple[dict[int, float], dict[int, Language]]:
+    """Cosines in ``space`` of the given chunks with ``query``, and the chunks' languages."""
+    ids, matrix, languages = search.vectors(conn, vector_ids)
+    scores = space.passages(matrix) @ space.query_vector(query) if len(ids) else np.empty(0)
+    return dict(zip(ids.tolist(), scores.tolist(), strict=True)), languages
 
 
 def _vector(query: np.ndarray) -> np.ndarray:
