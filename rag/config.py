@@ -463,13 +463,18 @@ def load_settings() -> Settings:
         raise ConfigError(msg) from None
 
 
+# Settings that are not SecretStr but hold secrets: api_keys is keyed by the keys themselves.
+_SECRET_MAPPINGS = frozenset({"api_keys"})
+
+
 def _source_of(field: str, value: Any) -> str:
     """Where a field's value came from, for the message: the variable, the file, or a call.
 
     A secret's value (a key, a URL with a password) is never repeated.
     """
-    secret = Settings.model_fields.get(field) is not None and "SecretStr" in str(
-        Settings.model_fields[field].annotation
+    secret = field in _SECRET_MAPPINGS or (
+        Settings.model_fields.get(field) is not None
+        and "SecretStr" in str(Settings.model_fields[field].annotation)
     )
     variable = f"{ENV_PREFIX}{field.upper()}"
     for name, text in os.environ.items():

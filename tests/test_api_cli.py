@@ -14,7 +14,12 @@ from ui.cli import app
     ("setting", "value", "message"),
     [
         ("API_KEYS", "not json", "Error: invalid setting api_keys"),
-        ("API_KEYS", '{"k": "hr"}', "Error: invalid setting api_keys.k"),
+        # the keys are secrets: the message names the setting, never its value
+        (
+            "API_KEYS",
+            '{"sk-7f3a": "hr"}',
+            "Error: invalid setting api_keys (BLLOSSOM_RAG_API_KEYS=<hidden>)",
+        ),
         ("API_PORT", "70000", "Error: invalid setting api_port"),
     ],
 )
@@ -25,6 +30,7 @@ def test_a_bad_api_setting_is_one_line(
     result = CliRunner().invoke(app, ["api"], env={f"BLLOSSOM_RAG_{setting}": value})
     assert result.exit_code == 1
     assert result.output.startswith(message) and result.output.count("\n") == 1
+    assert "sk-7f3a" not in result.output
 
 
 def test_a_missing_model_folder_fails_before_serving(tmp_path: Path, monkeypatch):

@@ -68,25 +68,32 @@ def stores(request: pytest.FixtureRequest, embeddings, tmp_path_factory: pytest.
         store.close()
 
 
-def probe(store: DocumentStore, embeddings, mode: str, access: Access) -> list[tuple[str, float]]:
+def probe(
+    store: DocumentStore, embeddings, mode: str, access: Access
+) -> list[tuple[str, float, float | None]]:
+    """The probe's results: document, the mode's own score (BM25, fused) and the relevance."""
     retriever = StoreRetriever(
         store=store, embeddings=embeddings, collection="c", k=10, mode=mode, access=access
     )
-    return [(d.metadata["document_id"], d.metadata["score"]) for d in retriever.invoke(PROBE)]
+    return [(h.chunk.document_id, h.score, h.relevance) for h in retriever.search(PROBE)]
 
 
 @pytest.mark.parametrize("mode", ["bm25", "hybrid"])
 def test_hidden_words_do_not_move_an_outsiders_scores(stores, embeddings, mode: str):
     seen = {name: probe(store, embeddings, mode, PUBLIC) for name, store in stores.items()}
     assert seen["with"][0][0] == "probe"
-    assert "secret" not in {doc_id for doc_id, _ in seen["with"]}
-    assert seen["with"] == seen["without"]  # the same ranking and the very same scores
+    assert "secret" not in {doc_id for doc_id, _, _ in seen["with"]}
+    # The same ranking and the very same scores and relevance.
+    assert seen["with"] == seen["without"]
 
 
 def test_the_probe_can_tell_for_a_reader_of_the_hidden_document(stores, embeddings):
     # For a reader of the hidden document its words count, as they should: the probe's score
     # moves, which is exactly what an outsider must not be able to observe.
-    scores = {name: dict(probe(store, embeddings, "bm25", HR)) for name, store in stores.items()}
+    scores = {
+        name: {doc_id: score for doc_id, score, _ in probe(store, embeddings, "bm25", HR)}
+        for name, store in stores.items()
+    }
     assert scores["with"]["probe"] < scores["without"]["probe"]
 
 

@@ -127,6 +127,7 @@ class DenseSearch:
             "SELECT vector_id, embedding, language FROM chunks WHERE vector_id = ANY(%s) "
             "ORDER BY vector_id",
             (vector_ids,),
+            binary=True,  # vectors straight into numpy (the binary loader)
         ).fetchall()
         ids = np.array([int(row[0]) for row in rows], dtype=np.int64)
         matrix = np.array([row[1] for row in rows], dtype=np.float32).reshape(-1, self.dimension)

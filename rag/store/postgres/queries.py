@@ -132,5 +132,6 @@ def document_vectors(
     rows = conn.execute(
         "SELECT id, embedding FROM chunks WHERE collection_id = %s AND document_id = %s",
         (collection_id, document_id),
+        binary=True,  # vectors straight into numpy (the binary loader)
     )
     return {str(chunk_id): vector for chunk_id, vector in rows}
