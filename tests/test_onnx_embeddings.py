@@ -48,8 +48,10 @@ def test_fp32_vectors_match_torch_for_passages_and_queries(
     queries = cosines(onnx_fp32.encode_queries(TEXTS), embeddings.encode_queries(TEXTS))
     one = np.array([onnx_fp32.encode_query(t) @ embeddings.encode_query(t) for t in TEXTS])
     assert passages.min() > 1 - 1e-3 and queries.min() > 1 - 1e-3 and one.min() > 1 - 1e-3
-    # The prompts differ (query: / passage:), so the two kinds must differ too.
-    assert cosines(onnx_fp32.encode_queries(TEXTS), onnx_fp32.encode_documents(TEXTS)).max() < 0.99
+    # The prompts differ (query: / passage:), so the two kinds must differ too; only for short
+    # texts, since in the 512-token one the prompt is 2 tokens of the mean (cosine .998).
+    short = TEXTS[:3]
+    assert cosines(onnx_fp32.encode_queries(short), onnx_fp32.encode_documents(short)).max() < 0.99
     assert np.allclose(np.linalg.norm(onnx_fp32.encode_documents(TEXTS), axis=1), 1.0, atol=1e-5)
     assert onnx_fp32.encode_documents([]).shape == (0, embeddings.dimension)
 
@@ -88,8 +90,13 @@ def test_int8_keeps_the_same_best_passage(
     ]
     questions = ["비밀번호는 몇 자 이상이어야 하나요?", "How many days of annual leave?",
                  "출장비는 언제까지 청구하나요?", "What does the VPN need?"]  # fmt: skip
+    # Compared where retrieval compares them, in the model's language-neutral space: on raw
+    # vectors the language pull leaves the cross-language pair a 0.01 margin even with torch,
+    # and int8 flips it (the int8 recall loss in benchmarks/README.md is mostly such pairs).
     for model in (embeddings, onnx_int8):
-        scores = model.encode_queries(questions) @ model.encode_documents(passages).T
+        space = model.calibration.space
+        queries = np.vstack([space.query_vector(v) for v in model.encode_queries(questions)])
+        scores = queries @ space.passages(model.encode_documents(passages)).T
         assert scores.argmax(axis=1).tolist() == [0, 1, 2, 3]
 
 
