@@ -85,7 +85,7 @@ def main() -> None:
         stores.append(store)
         retriever = StoreRetriever(store=store, embeddings=embedder, collection=COLLECTION)
         retriever.invoke(questions[0])  # views loaded, Kiwi warm, calibration found
-        label = f"ours, {name}" + (" (default)" if name == "onnx-int8" else "")
+        label = f"ours, {name}" + (" (default)" if name == "onnx" else "")
         systems[label] = retriever.invoke
         embedding[f"query embedding only, {name}"] = embedder.encode_query
         if name == "torch":

@@ -87,7 +87,9 @@ class Settings(BaseSettings):
         "on the CPU when onnxruntime is installed and the model can be exported, else torch).",
     )
     embedding_quantize: bool = Field(
-        default=True, description="With the onnx backend, use int8 weights (dynamic quantization)."
+        default=False,
+        description="With the onnx backend, use int8 weights (dynamic quantization): faster, "
+        "but up to .013 recall@5 lower than fp32, which ranks exactly as torch does.",
     )
     embedding_cache_dir: Path | None = Field(
         default=None,

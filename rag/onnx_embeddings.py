@@ -182,7 +182,7 @@ def load_embeddings(
     device: str = "auto",
     batch_size: int = 32,
     backend: Backend = "auto",
-    quantize: bool = True,
+    quantize: bool = False,
     cache_dir: Path | None = None,
 ) -> SentenceTransformerEmbeddings:
     """The embedder for the ``embedding_backend`` setting.
