@@ -77,10 +77,15 @@ def _fence_safe(text: str) -> str:
 
 
 def citation_label(document: Document) -> str:
-    """``source`` or ``source, p. N`` for a retrieved document, inert (see :mod:`rag.inert`)."""
+    """``source``, ``source, p. N``, then `` · heading path`` when the passage has one, inert
+    (see :mod:`rag.inert`)."""
     source = str(document.metadata.get("source", "unknown"))
     page = document.metadata.get("page")
-    return escape_controls(f"{source}, p. {page}" if page is not None else source)
+    label = f"{source}, p. {page}" if page is not None else source
+    heading = document.metadata.get("heading")
+    if heading:
+        label += f" · {heading}"
+    return escape_controls(label)
 
 
 @dataclass(frozen=True)
