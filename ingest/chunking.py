@@ -96,6 +96,7 @@ class TextChunk:
         text: The heading path's line (when there is a path) and the passage.
         tokens: Tokens of ``text`` for the embedder, without special tokens.
         path: Headings the passage sits under, outermost first.
+        page: The page it starts on, when the document has pages.
         token_ids: The tokenizer's ids for ``text`` when they are known to equal a fresh
             tokenization of it; None when the embedder must tokenize the text itself.
 
@@ -104,6 +105,7 @@ class TextChunk:
     text: str
     tokens: int
     path: tuple[str, ...] = ()
+    page: int | None = None
     token_ids: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
 
 
@@ -292,7 +294,8 @@ class TokenChunker:
                 elif item.kind == "table":
                     yield from flow.finish()
                     path = item.path if self.structure else ()
-                    yield from ((number, c) for c in self.split_table(item.text, path))
+                    for chunk in self.split_table(item.text, path):
+                        yield number, replace(chunk, page=item.page)
                 else:
                     yield from flow.add(number, item)
         yield from flow.finish()
@@ -463,7 +466,7 @@ class TokenChunker:
         spans = [span for _, chosen in parts for span in chosen]
         if prefix.ids is not None and all(span.ids is not None for span in spans):
             ids = prefix.ids + tuple(i for span in spans for i in span.ids or ())
-        return _with_prefix(prefix, body, tokens, path, ids)
+        return replace(_with_prefix(prefix, body, tokens, path, ids), page=first.section.page)
 
 
 class _Flow(Generic[T]):

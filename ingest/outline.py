@@ -89,12 +89,19 @@ class Section:
         return self.titled and "\n" not in self.text.strip()
 
 
-def sections(blocks: Iterable[Segment | Figure]) -> Iterator[Section | Figure]:
+def sections(
+    blocks: Iterable[Segment | Figure], *, structure: bool = True
+) -> Iterator[Section | Figure]:
     """The document's sections in reading order, figures passed through where they are.
 
     A heading with nothing but sections under it (a title, a chapter line) is not a section of
-    its own: its words are in the path of every section below it.
+    its own: its words are in the path of every section below it. Without ``structure``, each
+    segment is one section without a path.
     """
+    if not structure:
+        for block in blocks:
+            yield block if isinstance(block, Figure) else Section((), block.text, block.page, block.kind)
+        return
     outline = _Outline()
     held: Section | None = None
     for index, block in enumerate(blocks):
