@@ -109,9 +109,7 @@ def sections(
             yield block
             continue
         for section in outline.split(block, first=index == 0):
-            if held is not None and not (
-                len(section.path) > len(held.path) and section.path[: len(held.path)] == held.path
-            ):
+            if held is not None and section.path[: len(held.path)] != held.path:
                 yield held
             held = None
             if section.bare:
