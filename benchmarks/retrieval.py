@@ -104,8 +104,10 @@ class CachedEmbeddings(SentenceTransformerEmbeddings):
         )
         return np.asarray(vectors, dtype=np.float32)
 
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """Passages -> vectors, from the cache when present."""
+    def encode_documents(
+        self, texts: Sequence[str], *, token_ids: Sequence[Sequence[int] | None] | None = None
+    ) -> np.ndarray:
+        """Passages -> vectors, from the cache when present (token ids are not needed)."""
         return self._encode("document", texts)
 
     def encode_query(self, text: str) -> np.ndarray:

@@ -41,6 +41,7 @@ the header row so it still reads as a table.
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -71,7 +72,8 @@ _ABBREVIATIONS = frozenset({
 })  # fmt: skip
 _GROUP_CHARS = 64 * 1024  # text tokenized per call
 _SEPARATOR = " "  # between the pieces of a group
-_CACHED_GROUPS = 8  # recent groups whose tokens are kept, for text that repeats itself
+_LONG_PIECE = 1024  # a piece this long is tokenized alone, and its tokens are cached
+_CACHED_TEXTS = 16  # recent long pieces and groups whose tokens are kept
 # Korean prose puts a space at least every this many characters; text that does not is data,
 # and Kiwi (tens of kilobytes a second) is not run on it.
 _MAX_WORD_CHARS = 40
@@ -107,6 +109,12 @@ class TextChunk:
     path: tuple[str, ...] = ()
     page: int | None = None
     token_ids: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
+    context_chars: int = 0  # length of the context line (and its line break) ``text`` starts with
+
+    @property
+    def passage(self) -> str:
+        """The document's words: ``text`` without the context line."""
+        return self.text[self.context_chars :]
 
 
 @dataclass(frozen=True)
@@ -128,9 +136,10 @@ class _Tokens:
     """
 
     def __init__(self, offsets: list[tuple[int, int]], ids: list[int]) -> None:
-        self.starts = [a for a, _ in offsets]
-        self.ends = [b for _, b in offsets]
-        self.ids = ids
+        # Compact arrays: a 64 KB group has tens of thousands of tokens, and some are cached.
+        self.starts = array("l", (a for a, _ in offsets))
+        self.ends = array("l", (b for _, b in offsets))
+        self.ids = array("l", ids)
 
     def count(self, start: int, end: int) -> int:
         return bisect_left(self.starts, end) - bisect_left(self.starts, start)
@@ -211,7 +220,8 @@ class TokenChunker:
         # Long enough that only a piece far over budget is cut by characters.
         self.max_piece_chars = max(4096, 16 * chunk_tokens)
         self.exact_ids = _separable(tokenizer)
-        self._groups: OrderedDict[str, tuple[list[tuple[int, int]], list[int]]] = OrderedDict()
+        self._cache: OrderedDict[str, _Tokens] = OrderedDict()  # recent long texts' tokens
+        self._bounds: OrderedDict[str, list[tuple[int, int]]] = OrderedDict()  # Kiwi's, likewise
         self._prefixes: dict[tuple[str, ...], _Prefix] = {}
 
     # --- plain text, tables, captions ---------------------------------------------------------
@@ -303,11 +313,27 @@ class TokenChunker:
     # --- measuring ----------------------------------------------------------------------------
 
     def measure(self, group: list[_Piece]) -> None:
-        """Measure a group's pieces into their sections' pending spans, in one tokenizer call.
+        """Measure a group's pieces into their sections' pending spans.
 
-        A piece over the budget is split at Kiwi's sentence ends when it is spaced Korean, and
-        what is still over is cut into windows of tokens.
+        Runs of short pieces are joined and tokenized in one call; a long piece (a cut-up
+        giant line, a paragraph without punctuation) is tokenized alone, so that a text
+        repeating itself, whose long pieces repeat, finds them in the cache.
         """
+        run: list[_Piece] = []
+        for piece in group:
+            if piece.end - piece.start < _LONG_PIECE:
+                run.append(piece)
+                continue
+            if run:
+                self._measure_run(run)
+                run = []
+            self._measure_run([piece])
+        if run:
+            self._measure_run(run)
+
+    def _measure_run(self, group: list[_Piece]) -> None:
+        """One tokenizer call for ``group``; pieces over the budget are split at Kiwi's
+        sentence ends when they are spaced Korean, and what is still over is cut in windows."""
         parts, bases, position = [], [], 0
         for piece in group:
             if parts:
@@ -330,7 +356,7 @@ class TokenChunker:
         ]
         refined: dict[int, list[tuple[int, int]]] = {}
         if run_on:
-            found = korean_sentences([joined[bases[i] : ends[i]] for i in run_on])
+            found = self._sentences([joined[bases[i] : ends[i]] for i in run_on])
             for i, bounds in zip(run_on, found, strict=True):
                 edges = [(bases[i] + a, bases[i] + b) for a, b in bounds]
                 refined[i] = [(a, b) for a, b in edges if joined[a:b].strip()]
@@ -348,27 +374,39 @@ class TokenChunker:
                         state.pending.append(_Span(start + shift, end + shift, size, True, rank))
                         rank = 0
                 else:
-                    exact = self.exact_ids and piece.exact and _on_spaces(joined, a, b, bases[i], ends[i])
+                    exact = self.exact_ids and piece.exact
+                    exact = exact and _on_spaces(joined, a, b, bases[i], ends[i])
                     ids = tokens.slice(previous, b) if exact else None
                     state.pending.append(_Span(a + shift, b + shift, count, False, rank, ids))
                 previous = b
 
+    def _sentences(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        """Kiwi's sentence bounds of each text, those of recent long texts from the cache."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._bounds))
+        found = dict(zip(missing, korean_sentences(missing), strict=True)) if missing else {}
+        known = {t: found[t] if t in found else self._bounds[t] for t in texts}
+        for text, bounds in found.items():
+            self._bounds[text] = bounds
+            if len(self._bounds) > _CACHED_TEXTS:
+                self._bounds.popitem(last=False)
+        return [known[text] for text in texts]
+
     def _tokens(self, text: str) -> _Tokens:
-        cached = self._groups.get(text)
-        if cached is None:
-            # verbose=False: stretches longer than the model's window are expected here (they
-            # are measured in order to be cut), so the "sequence too long" warning is noise.
-            encoded = self.tokenizer(
-                text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
-            )
-            cached = (encoded["offset_mapping"], encoded["input_ids"])
-            if len(text) >= _GROUP_CHARS // 2:  # only a full group is worth remembering
-                self._groups[text] = cached
-                if len(self._groups) > _CACHED_GROUPS:
-                    self._groups.popitem(last=False)
-        else:
-            self._groups.move_to_end(text)
-        return _Tokens(*cached)
+        tokens = self._cache.get(text)
+        if tokens is not None:
+            self._cache.move_to_end(text)
+            return tokens
+        # verbose=False: stretches longer than the model's window are expected here (they are
+        # measured in order to be cut), so the "sequence too long" warning is noise.
+        encoded = self.tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )
+        tokens = _Tokens(encoded["offset_mapping"], encoded["input_ids"])
+        if len(text) >= _LONG_PIECE:  # short texts are cheap to tokenize again
+            self._cache[text] = tokens
+            if len(self._cache) > _CACHED_TEXTS:
+                self._cache.popitem(last=False)
+        return tokens
 
     def _prefix(self, path: tuple[str, ...]) -> _Prefix:
         """The line a chunk under ``path`` starts with: the path, cut from the front to its
@@ -488,7 +526,7 @@ class _Flow(Generic[T]):
 
     def add(self, document: int, section: Section) -> Iterator[tuple[int, TextChunk | T]]:
         chunker = self.chunker
-        state = _Open(section, document, chunker._prefix(section.path))
+        state = _Open(section, document, chunker._prefix(_context(section)))
         self.entries.append(state)
         pieces = _pieces(section.text, chunker.max_piece_chars, units=chunker.structure)
         for start, end, exact in pieces:
@@ -564,6 +602,17 @@ class _Flow(Generic[T]):
         yield parts[0][0].document, self.chunker.compose(parts, path)
 
 
+def _context(section: Section) -> tuple[str, ...]:
+    """The headings a section's chunks start with: its path, less its own heading when that
+    is the section's first line already."""
+    if _PATH_LINE == "full":
+        return section.path
+    return section.path[:-1] if section.titled else section.path
+
+
+_PATH_LINE = "ancestors"
+
+
 def _with_prefix(
     prefix: _Prefix,
     body: str,
@@ -572,7 +621,8 @@ def _with_prefix(
     ids: tuple[int, ...] | None = None,
 ) -> TextChunk:
     text = f"{prefix.line}\n{body}" if prefix.line else body
-    return TextChunk(text, tokens + prefix.tokens, path, ids)
+    context = len(prefix.line) + 1 if prefix.line else 0
+    return TextChunk(text, tokens + prefix.tokens, path, None, ids, context)
 
 
 def _on_spaces(text: str, start: int, end: int, first: int, last: int) -> bool:

@@ -45,6 +45,7 @@ _ENGLISH_UNITS = {"part": _PART, "chapter": _CHAPTER, "section": _SECTION}
 # A heading line of its own (a chapter, a part) is short; an article line may go on with text.
 _SHORT_LINE = 60
 _TITLE_CHARS = 80  # one heading's label is cut here
+_TITLE_LOOKAHEAD = 200  # lines of a plain text looked at to decide whether it has a title
 
 _KOREAN_UNIT = re.compile(r"\s*제\s?\d{1,4}\s?(편|장|절|관)(?=\s|$)")
 _KOREAN_ARTICLE = re.compile(r"\s*(제\s?\d{1,4}\s?조(?:의\s?\d{1,3})?(?:\s?\([^()\n]{1,40}\))?)(?=\s|$)")
@@ -207,14 +208,20 @@ def _text_heading(line: str) -> tuple[int, str] | None:
 
 
 def _plain_title(lines: list[str]) -> int | None:
-    """The first line of a plain text, when it is a short title above a statute unit."""
-    filled = [i for i, line in enumerate(lines[:20]) if line.strip()]
+    """The first line of a plain text, when it is its title: a short line without a sentence
+    end, right above a statute unit, or set apart by a blank line in a text that has units."""
+    filled = [i for i, line in enumerate(lines[:_TITLE_LOOKAHEAD]) if line.strip()]
     if len(filled) < 2:
         return None
-    title, following = lines[filled[0]], lines[filled[1]]
-    if len(title.strip()) > _SHORT_LINE or _text_heading(title) is not None:
+    first = filled[0]
+    title = lines[first].strip()
+    if len(title) > _SHORT_LINE or title[-1] in ".!?:;," or _text_heading(title) is not None:
         return None
-    return filled[0] if _text_heading(following) is not None else None
+    if _text_heading(lines[filled[1]]) is not None:
+        return first
+    apart = filled[1] > first + 1
+    has_units = any(_text_heading(lines[i]) is not None for i in filled[1:])
+    return first if apart and has_units else None
 
 
 def _clip(text: str) -> str:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ingest.captions import Captioner, caption_text, read_sidecar
-from ingest.chunking import TextChunk, TokenChunker
+from ingest.chunking import PATH_SEPARATOR, TextChunk, TokenChunker
 from ingest.discovery import Candidate, FoundFiles, find_files, read_capped
 from ingest.identity import Catalog, chunk_id
 from ingest.limits import Limits
@@ -54,11 +54,12 @@ CHUNK_BATCH_CHARS = 64 * 1024
 
 @dataclass(frozen=True)
 class _Draft:
-    text: str  # as stored: a heading path's line is marked (rag.headings)
+    text: str  # as stored: with its marked heading path (rag.headings)
     page: int | None
     tokens: int
     kind: ChunkKind = "text"
     image_sha256: str | None = None
+    embedded: str | None = None  # the text to embed, when it is not ``text``
     token_ids: tuple[int, ...] | None = None  # the embedded text's ids, when the chunker knows
 
 
@@ -478,7 +479,7 @@ class Ingestor:
         for pending, cid in to_embed:
             drafts.setdefault(pending.drafts[cid].text, pending.drafts[cid])
         embedded = self.embeddings.encode_documents(
-            [headings.unmark(text) for text in drafts],
+            [draft.embedded or draft.text for draft in drafts.values()],
             token_ids=[draft.token_ids for draft in drafts.values()],
         )
         vectors = dict(zip(drafts, embedded, strict=True))
@@ -493,12 +494,9 @@ class Ingestor:
 
 
 def _draft(chunk: TextChunk) -> _Draft:
-    return _Draft(
-        headings.mark(chunk.text, headed=bool(chunk.path)),
-        chunk.page,
-        chunk.tokens,
-        token_ids=chunk.token_ids,
-    )
+    stored = headings.compose(PATH_SEPARATOR.join(chunk.path), chunk.passage)
+    embedded = chunk.text if chunk.text != stored else None
+    return _Draft(stored, chunk.page, chunk.tokens, embedded=embedded, token_ids=chunk.token_ids)
 
 
 def _caption_standalone(loaded: Loaded, caption: str) -> None:

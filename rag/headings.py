@@ -1,16 +1,16 @@
 """A chunk's heading path, kept in its stored text (the store has no column for it yet).
 
-A chunk cut from a structured document starts with the line of its heading path
-(``대한민국헌법 > 제3장 국회 > 제42조``), and that line is embedded and keyword-indexed with the
-passage, because a passage such as "② 그 임기는 4년으로 한다" does not say what it is about. In
-the store such a text is marked by a leading U+001E (RECORD SEPARATOR): no loader produces that
-control character at the start of a passage (:func:`mark` removes one there), so the path is
-found again exactly, without guessing from the words, and tokenizers and the keyword analyzer
-skip it. Retrieval splits it off (:func:`split`): the path goes to ``metadata["heading"]`` and
-the prompt's source label, the passage to ``page_content``.
+A chunk cut from a structured document has a heading path (``대한민국헌법 > 제3장 국회 >
+제42조``). In the store, its text is the path's line marked by a leading U+001E (RECORD
+SEPARATOR), then the passage: no loader produces that control character at the start of a
+passage (:func:`compose` removes one there), so the path is found again exactly, without
+guessing from the words, and tokenizers and the keyword analyzer skip the mark. Retrieval splits
+it off (:func:`split`): the path goes to ``metadata["heading"]`` and the prompt's source label,
+the passage to ``page_content``.
 
-The trade-off is that anything reading raw stored text sees the path line too (the reranker
-does, which helps it). When the store gains a heading column, only this module changes.
+The trade-off: anything reading raw stored text sees the path line too (the keyword index and
+the reranker do, which helps them find a passage by its section's name). When the store gains
+a heading column, only this module changes.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from __future__ import annotations
 MARK = "\x1e"
 
 
-def mark(text: str, *, headed: bool) -> str:
-    """The stored form of a chunk's text; ``headed`` when its first line is its heading path."""
-    text = text.lstrip(MARK)
-    return f"{MARK}{text}" if headed else text
+def compose(heading: str, passage: str) -> str:
+    """The stored text of a chunk: the marked heading path's line (if any), then the passage."""
+    passage = passage.lstrip(MARK)
+    return f"{MARK}{heading}\n{passage}" if heading else passage
 
 
 def split(stored: str) -> tuple[str, str]:
@@ -30,8 +30,3 @@ def split(stored: str) -> tuple[str, str]:
         return "", stored
     heading, _, passage = stored[len(MARK) :].partition("\n")
     return heading, passage
-
-
-def unmark(stored: str) -> str:
-    """The text as it was embedded: the heading path's line (if any), then the passage."""
-    return stored.removeprefix(MARK)
