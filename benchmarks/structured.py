@@ -61,6 +61,8 @@ K = 5
 
 @dataclass(frozen=True)
 class Question:
+    """A question, the document it is about, and where its gold text lies in that document."""
+
     text: str
     source: str  # file name of its document
     gold: tuple[int, int]  # span of the gold paragraph or article in the document's text
@@ -70,6 +72,8 @@ class Question:
 
 @dataclass
 class Corpus:
+    """A set's documents (file name -> text) and its questions."""
+
     name: str
     files: dict[str, str] = field(default_factory=dict)  # file name -> text
     questions: list[Question] = field(default_factory=list)
@@ -94,11 +98,22 @@ def squad_corpus(file: str, name: str, heading: str, split: str) -> Corpus:
                 answer = qa["answers"][0]
                 start = spans[-1] + int(answer["answer_start"])
                 gold = (spans[-1], spans[-1] + len(paragraph["context"]))
-                asked.append((qa["question"], f"a{number:03d}.md", gold, (start, start + len(answer["text"]))))
+                asked.append(
+                    (
+                        qa["question"],
+                        f"a{number:03d}.md",
+                        gold,
+                        (start, start + len(answer["text"])),
+                    )
+                )
         corpus.files[f"a{number:03d}.md"] = "".join(parts)
     # The same permutation and slices as benchmarks/retrieval.py (questions in dataset order).
     random.Random(0).shuffle(asked)
-    chosen = asked[:TEST_QUERIES] if split == "test" else asked[TEST_QUERIES : TEST_QUERIES + DEV_QUERIES]
+    chosen = (
+        asked[:TEST_QUERIES]
+        if split == "test"
+        else asked[TEST_QUERIES : TEST_QUERIES + DEV_QUERIES]
+    )
     corpus.questions = [Question(q, s, g, a) for q, s, g, a in chosen]
     return corpus
 
@@ -193,9 +208,13 @@ def spans(text: str, passage: str) -> tuple[int, int] | None:
     return first, last
 
 
-def evaluate(corpus: Corpus, store: Store, embeddings: CachedEmbeddings, mode: str) -> dict[str, float]:
+def evaluate(
+    corpus: Corpus, store: Store, embeddings: CachedEmbeddings, mode: str
+) -> dict[str, float]:
     """Recall@1 and @5 (paragraph or article overlap; answer span where there is one)."""
-    retriever = StoreRetriever(store=store, embeddings=embeddings, collection=COLLECTION, k=K, mode=mode)
+    retriever = StoreRetriever(
+        store=store, embeddings=embeddings, collection=COLLECTION, k=K, mode=mode
+    )
     embeddings.encode_queries([q.text for q in corpus.questions])  # fill the cache in batches
     hits: dict[str, list[float]] = {key: [] for key in ("p@1", "p@5", "a@1", "a@5")}
     for question in corpus.questions:
@@ -203,10 +222,21 @@ def evaluate(corpus: Corpus, store: Store, embeddings: CachedEmbeddings, mode: s
         overlap, contains = [], []
         for document in ranked:
             name = document.metadata["source"]
-            where = spans(corpus.files[name], document.page_content) if name == question.source else None
-            overlap.append(where is not None and where[0] < question.gold[1] and question.gold[0] < where[1])
+            where = (
+                spans(corpus.files[name], document.page_content)
+                if name == question.source
+                else None
+            )
+            overlap.append(
+                where is not None and where[0] < question.gold[1] and question.gold[0] < where[1]
+            )
             answer = question.answer
-            contains.append(where is not None and answer is not None and where[0] <= answer[0] and answer[1] <= where[1])
+            contains.append(
+                where is not None
+                and answer is not None
+                and where[0] <= answer[0]
+                and answer[1] <= where[1]
+            )
         for key, flags in (("p", overlap), ("a", contains)):
             hits[f"{key}@1"].append(float(any(flags[:1])))
             hits[f"{key}@5"].append(float(any(flags[:K])))
@@ -219,7 +249,9 @@ def subsets(corpus: Corpus) -> Iterator[tuple[str, Corpus]]:
         yield corpus.name, corpus
         return
     for language in ("ko", "en"):
-        part = Corpus(corpus.name, corpus.files, [q for q in corpus.questions if q.language == language])
+        part = Corpus(
+            corpus.name, corpus.files, [q for q in corpus.questions if q.language == language]
+        )
         yield f"legal ({language}, {len(part.questions)} q)", part
 
 
@@ -237,8 +269,12 @@ def main() -> None:
     inner = SentenceTransformerEmbeddings.load(args.model or default_model(), device="cpu")
     embeddings = CachedEmbeddings(inner, CACHE)
     makers = {
-        "korquad": lambda: squad_corpus("KorQuAD_v1.0_dev.json", "KorQuAD articles (ko)", "문단", args.split),
-        "xquad": lambda: squad_corpus("xquad.en.json", "XQuAD articles (en)", "Paragraph", args.split),
+        "korquad": lambda: squad_corpus(
+            "KorQuAD_v1.0_dev.json", "KorQuAD articles (ko)", "문단", args.split
+        ),
+        "xquad": lambda: squad_corpus(
+            "xquad.en.json", "XQuAD articles (en)", "Paragraph", args.split
+        ),
         "legal": legal_corpus,
     }
     variants = [v for v in VARIANTS if v in args.variants.split(",")]
@@ -247,12 +283,23 @@ def main() -> None:
         corpus = makers[key]()
         for variant in variants:
             started = time.perf_counter()
-            with tempfile.TemporaryDirectory() as folder, build(corpus, variant, embeddings, Path(folder)) as store:
+            with (
+                tempfile.TemporaryDirectory() as folder,
+                build(corpus, variant, embeddings, Path(folder)) as store,
+            ):
                 chunks = store.collection(COLLECTION).chunks
                 for name, part in subsets(corpus):
                     for mode in args.modes.split(","):
                         scores = evaluate(part, store, embeddings, mode)
-                        results.append({"set": name, "variant": variant, "mode": mode, "chunks": chunks, **scores})
+                        results.append(
+                            {
+                                "set": name,
+                                "variant": variant,
+                                "mode": mode,
+                                "chunks": chunks,
+                                **scores,
+                            }
+                        )
                         print(json.dumps(results[-1], ensure_ascii=False), flush=True)
             print(f"{corpus.name} {variant}: {time.perf_counter() - started:.0f} s", flush=True)
     print_table(results, args.split)
@@ -261,8 +308,10 @@ def main() -> None:
 
 
 def print_table(results: list[dict], split: str) -> None:
-    print(f"\n{split} split; R@1 / R@5, a hit overlaps the gold paragraph or article (answer: contains the answer span)\n")
-    print("| set | chunking | chunks | dense R@1 / R@5 | hybrid R@1 / R@5 | hybrid, answer R@1 / R@5 |")
+    """The Markdown table of benchmarks/README.md."""
+    print(f"\n{split} split; R@1 / R@5. A hit overlaps the gold paragraph or article; "
+          "'answer': the hit contains the answer span.\n")  # fmt: skip
+    print("| set | chunking | chunks | dense | hybrid | hybrid, answer |")
     print("| --- | --- | ---: | --- | --- | --- |")
     rows: dict[tuple[str, str], dict[str, dict]] = {}
     for row in results:
@@ -270,12 +319,15 @@ def print_table(results: list[dict], split: str) -> None:
     for (name, variant), modes in rows.items():
         dense, hybrid = modes.get("dense", {}), modes.get("hybrid", {})
         chunks = next(iter(modes.values()))["chunks"]
+        answer = _pair(hybrid, "a") if name.startswith(("KorQuAD", "XQuAD")) else "-"
+        cells = [name, variant, str(chunks), _pair(dense, "p"), _pair(hybrid, "p"), answer]
+        print(f"| {' | '.join(cells)} |")
 
-        def pair(row: dict, key: str) -> str:
-            return f"{row[key + '@1']:.3f} / {row[key + '@5']:.3f}" if row and key + "@1" in row else "-"
 
-        answer = pair(hybrid, "a") if name.startswith(("KorQuAD", "XQuAD")) else "-"
-        print(f"| {name} | {variant} | {chunks} | {pair(dense, 'p')} | {pair(hybrid, 'p')} | {answer} |")
+def _pair(row: dict, key: str) -> str:
+    if f"{key}@1" not in row:
+        return "-"
+    return f"{row[key + '@1']:.3f} / {row[key + '@5']:.3f}"
 
 
 if __name__ == "__main__":

@@ -332,9 +332,14 @@ class TokenChunker:
             self._measure_run(run)
 
     def _measure_run(self, group: list[_Piece]) -> None:
-        """One tokenizer call for ``group``; pieces over the budget are split at Kiwi's
-        sentence ends when they are spaced Korean, and what is still over is cut in windows."""
-        parts, bases, position = [], [], 0
+        """Measure ``group`` with one tokenizer call.
+
+        Pieces over the budget are split at Kiwi's sentence ends when they are spaced Korean,
+        and what is still over is cut into windows of tokens.
+        """
+        parts: list[str] = []
+        bases: list[int] = []
+        position = 0
         for piece in group:
             if parts:
                 parts.append(_SEPARATOR)
@@ -369,7 +374,9 @@ class TokenChunker:
                 rank = unit_rank(state.section.text, a + shift) if self.structure else 0
                 count = tokens.count(previous, b)
                 if count > budget:
-                    for start, end, size in tokens.windows(previous, b, budget, self.overlap_tokens):
+                    for start, end, size in tokens.windows(
+                        previous, b, budget, self.overlap_tokens
+                    ):
                         start = max(start, a)  # a token may begin on the white space before
                         state.pending.append(_Span(start + shift, end + shift, size, True, rank))
                         rank = 0
@@ -409,15 +416,20 @@ class TokenChunker:
         return tokens
 
     def _prefix(self, path: tuple[str, ...]) -> _Prefix:
-        """The line a chunk under ``path`` starts with: the path, cut from the front to its
-        share of the budget (nothing when even its last heading is longer)."""
+        """The line a chunk under ``path`` starts with.
+
+        It is the path, cut from the front to its share of the budget; nothing when even its
+        last heading is longer.
+        """
         if not path or not self.structure:
             return _Prefix()
         if path not in self._prefixes:
             prefix = _Prefix()
             for first in range(len(path)):
                 line = PATH_SEPARATOR.join(path[first:])
-                ids = list(self.tokenizer(line, add_special_tokens=False, verbose=False)["input_ids"])
+                ids = list(
+                    self.tokenizer(line, add_special_tokens=False, verbose=False)["input_ids"]
+                )
                 # The line break after the line is white space to a separable tokenizer.
                 tokens = len(ids) + (0 if self.exact_ids else 1)
                 if tokens <= self.chunk_tokens * _PATH_SHARE:
@@ -448,7 +460,7 @@ class TokenChunker:
             while current and used + span.tokens > budget:
                 cut = self._unit_cut(current, span, budget)
                 yield current[:cut]
-                if cut < len(current) or span.rank >= _UNIT and self.structure:
+                if cut < len(current) or (span.rank >= _UNIT and self.structure):
                     current = current[cut:]  # between units: no overlap
                 else:
                     current = self._overlap_tail(current)
@@ -463,15 +475,18 @@ class TokenChunker:
         state.pending[:] = current
 
     def _unit_cut(self, spans: list[_Span], following: _Span, budget: int) -> int:
-        """Where a full chunk ends: before ``following``, unless a stronger unit boundary lies
-        in its second half (then there, so that the unit starts the next chunk whole)."""
+        """Where a full chunk ends: before ``following``, or at a stronger unit boundary.
+
+        A boundary in the chunk's second half that is stronger than the one before
+        ``following`` wins, so the unit after it starts the next chunk whole.
+        """
         if not self.structure:
             return len(spans)
         cut, rank, used = len(spans), _UNIT, 0
         for index, span in enumerate(spans):
-            if index and span.rank > following.rank and span.rank >= rank:
-                if used >= budget * _MIN_FILL:
-                    cut, rank = index, span.rank
+            stronger = index and span.rank > following.rank and span.rank >= rank
+            if stronger and used >= budget * _MIN_FILL:
+                cut, rank = index, span.rank
             used += span.tokens
         return cut
 
@@ -603,8 +618,10 @@ class _Flow(Generic[T]):
 
 
 def _context(section: Section) -> tuple[str, ...]:
-    """The headings a section's chunks start with: its path, less its own heading when that
-    is the section's first line already."""
+    """The headings a section's chunks start with.
+
+    That is its path, less its own heading when that is the section's first line already.
+    """
     if _PATH_LINE == "full":
         return section.path
     return section.path[:-1] if section.titled else section.path

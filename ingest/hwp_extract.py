@@ -87,7 +87,11 @@ class _Reader:
         self.pictures = PictureGate(max_images)
         flags = self._header()
         self.compressed = bool(flags & _COMPRESSED)
-        info = list(_records(self._stream("DocInfo", self.compressed))) if ole.exists("DocInfo") else []
+        info = (
+            list(_records(self._stream("DocInfo", self.compressed)))
+            if ole.exists("DocInfo")
+            else []
+        )
         self.bins = self._bin_names(info)
         self.outline = _outline_levels(info)
 

@@ -90,8 +90,7 @@ class _Reader:
         return found
 
     def _outline_levels(self) -> dict[str, int]:
-        """Paragraph shape id -> heading level, for the shapes ``header.xml`` marks as outline
-        (개요 1 is level 1)."""
+        """Paragraph shape id -> heading level (개요 1 is 1), from ``header.xml``."""
         if "Contents/header.xml" not in self.names:
             return {}
         levels = {}

@@ -48,9 +48,11 @@ _TITLE_CHARS = 80  # one heading's label is cut here
 _TITLE_LOOKAHEAD = 200  # lines of a plain text looked at to decide whether it has a title
 
 _KOREAN_UNIT = re.compile(r"\s*제\s?\d{1,4}\s?(편|장|절|관)(?=\s|$)")
-_KOREAN_ARTICLE = re.compile(r"\s*(제\s?\d{1,4}\s?조(?:의\s?\d{1,3})?(?:\s?\([^()\n]{1,40}\))?)(?=\s|$)")
+_KOREAN_ARTICLE = re.compile(
+    r"\s*(제\s?\d{1,4}\s?조(?:의\s?\d{1,3})?(?:\s?\([^()\n]{1,40}\))?)(?=\s|$)"
+)
 # After an article number, these words make the line a reference ("제5조 중 ...을 ...으로
-#한다"), as amendment bills write, not the article itself.
+# 한다"), as amendment bills write, not the article itself.
 _REFERENCE = re.compile(r"\s+(?:중|및|또는|내지|부터|까지|각|제\s?\d)(?=\s|$|\d)")
 _ADDENDA = re.compile(r"\s*부\s?칙(?:\s*[<(\[][^>)\]\n]*[>)\]])?\s*$")
 _ENGLISH_UNIT = re.compile(r"\s*(part|chapter|section)\s+([ivxlc]+|\d+(?:\.\d+)*)\b", re.I)
@@ -101,7 +103,11 @@ def sections(
     """
     if not structure:
         for block in blocks:
-            yield block if isinstance(block, Figure) else Section((), block.text, block.page, block.kind)
+            yield (
+                block
+                if isinstance(block, Figure)
+                else Section((), block.text, block.page, block.kind)
+            )
         return
     outline = _Outline()
     held: Section | None = None
@@ -169,7 +175,9 @@ class _Outline:
                 heading = _text_heading(line)
             if heading is not None:
                 if segment.text[start:offset].strip():
-                    yield Section(self.path(), segment.text[start:offset], segment.page, "text", titled)
+                    yield Section(
+                        self.path(), segment.text[start:offset], segment.page, "text", titled
+                    )
                 self.enter(*heading)
                 start, titled = offset, True
             offset += len(line) + 1
@@ -208,8 +216,11 @@ def _text_heading(line: str) -> tuple[int, str] | None:
 
 
 def _plain_title(lines: list[str]) -> int | None:
-    """The first line of a plain text, when it is its title: a short line without a sentence
-    end, right above a statute unit, or set apart by a blank line in a text that has units."""
+    """The first line of a plain text, when it is its title.
+
+    That is a short line without a sentence end, right above a statute unit, or set apart by a
+    blank line in a text that has units.
+    """
     filled = [i for i, line in enumerate(lines[:_TITLE_LOOKAHEAD]) if line.strip()]
     if len(filled) < 2:
         return None

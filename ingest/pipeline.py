@@ -400,7 +400,9 @@ class Ingestor:
                 report.failed.append(FileFailure(pending.document.source_path, msg))
                 continue
             if any(d.kind == "image" for d in pending.drafts.values()):
-                pending.document = replace(pending.document, content_sha256=waiting[number].with_images)
+                pending.document = replace(
+                    pending.document, content_sha256=waiting[number].with_images
+                )
             ready.append(pending)
         return ready
 

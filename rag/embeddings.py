@@ -166,7 +166,11 @@ class SentenceTransformerEmbeddings(Embeddings):
                 batch = order[start : start + self.batch_size]
                 rows = [
                     {"input_ids": framed[i]}
-                    | ({"token_type_ids": [0] * len(framed[i])} if "token_type_ids" in names else {})
+                    | (
+                        {"token_type_ids": [0] * len(framed[i])}
+                        if "token_type_ids" in names
+                        else {}
+                    )
                     for i in batch
                 ]
                 features = dict(self.tokenizer.pad(rows, return_tensors="pt"))

@@ -77,8 +77,10 @@ def _fence_safe(text: str) -> str:
 
 
 def citation_label(document: Document) -> str:
-    """``source``, ``source, p. N``, then `` · heading path`` when the passage has one, inert
-    (see :mod:`rag.inert`)."""
+    """``source`` or ``source, p. N``, then `` · heading path`` when the passage has one.
+
+    The label is inert (see :mod:`rag.inert`).
+    """
     source = str(document.metadata.get("source", "unknown"))
     page = document.metadata.get("page")
     label = f"{source}, p. {page}" if page is not None else source

@@ -178,7 +178,9 @@ def test_chunk_token_ids_equal_a_fresh_tokenization(embeddings):
 
 def test_the_embedder_frames_token_ids_as_its_own_preprocessing_does(embeddings):
     chunker = TokenChunker(embeddings.tokenizer, 128, 16)
-    chunks = [c for _, c in chunker.chunk_documents(_corpus_documents()[:8] + _corpus_documents()[-1:])]
+    chunks = [
+        c for _, c in chunker.chunk_documents(_corpus_documents()[:8] + _corpus_documents()[-1:])
+    ]
     model = embeddings.model
     prompt = model.prompts.get("document") or model.prompts.get("passage")
     for chunk in chunks:
@@ -194,7 +196,9 @@ def test_a_tokenizer_that_keeps_spaces_in_its_tokens_hands_out_no_ids():
 
     from tests.conftest import _offline_dirs
 
-    folder = next(d / "llama-3.1-tokenizer" for d in _offline_dirs() if (d / "llama-3.1-tokenizer").is_dir())
+    folder = next(
+        d / "llama-3.1-tokenizer" for d in _offline_dirs() if (d / "llama-3.1-tokenizer").is_dir()
+    )
     llama = AutoTokenizer.from_pretrained(str(folder))  # byte-level BPE: " word" is one token
     chunks = TokenChunker(llama, 32, 4).split(KOREAN + " Second sentence here. And a third one.")
     assert chunks and all(c.token_ids is None for c in chunks)

@@ -41,7 +41,9 @@ def statute_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def test_statute_chunks_reach_the_prompt_with_their_heading_path(store: Store, embeddings, tmp_path):
+def test_statute_chunks_reach_the_prompt_with_their_heading_path(
+    store: Store, embeddings, tmp_path
+):
     folder = statute_folder(tmp_path)
     ingestor = Ingestor(store, embeddings, chunk_tokens=256, chunk_overlap=32, max_file_bytes=10**6)
     assert not ingestor.ingest([folder], collection="default").failed
@@ -62,12 +64,17 @@ def test_chunks_go_to_the_embedder_with_their_token_ids(store: Store, embeddings
     recording = RecordingEmbeddings(embeddings)
     folder = statute_folder(tmp_path)
     (folder / "안내.md").write_text(
-        "# 사내 안내\n## 주차\n주차장은 지하 2층에 있습니다.\n## 식당\n점심은 11시 30분부터입니다.\n",
+        "# 사내 안내\n## 주차\n주차장은 지하 2층에 있습니다.\n"
+        "## 식당\n점심은 11시 30분부터입니다.\n",
         encoding="utf-8",
     )
     ingestor = Ingestor(store, recording, chunk_tokens=128, chunk_overlap=16, max_file_bytes=10**6)
     assert not ingestor.ingest([folder], collection="default").failed
-    pairs = [(t, ids) for texts, given in recording.calls for t, ids in zip(texts, given or [], strict=True)]
+    pairs = [
+        (t, ids)
+        for texts, given in recording.calls
+        for t, ids in zip(texts, given or [], strict=True)
+    ]
     assert len(pairs) > 40 and sum(ids is not None for _, ids in pairs) >= 0.95 * len(pairs)
     for text, ids in pairs:
         if ids is not None:

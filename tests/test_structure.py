@@ -170,7 +170,11 @@ def test_english_statute_chapters_and_articles(tokenizer):
     assert [c.path for c in chunks] == [
         ("Data Protection Act", "Chapter 1 General Provisions", "Article 1 (Purpose)"),
         ("Data Protection Act", "Chapter 1 General Provisions", "Article 2 (Definitions)"),
-        ("Data Protection Act", "Chapter 2 Rights of the Data Subject", "Article 3 (Right of access)"),
+        (
+            "Data Protection Act",
+            "Chapter 2 Rights of the Data Subject",
+            "Article 3 (Right of access)",
+        ),
     ]
     assert chunks[2].text.startswith(
         "Data Protection Act > Chapter 2 Rights of the Data Subject\nArticle 3 (Right of access)"
@@ -180,8 +184,8 @@ def test_english_statute_chapters_and_articles(tokenizer):
 def test_references_to_articles_open_no_section():
     text = (
         "국회법 일부개정법률안\n\n제5조 ① 국회는 매년 정기회를 연다.\n"
-        "제5조제1항 중 \"정기회\"를 \"정기회의\"로 한다.\n제5조 및 제6조를 삭제한다.\n"
-        "제6조 중 \"연다\"를 \"개최한다\"로 한다.\n제3장에서 본 바와 같이 정한다.\n"
+        '제5조제1항 중 "정기회"를 "정기회의"로 한다.\n제5조 및 제6조를 삭제한다.\n'
+        '제6조 중 "연다"를 "개최한다"로 한다.\n제3장에서 본 바와 같이 정한다.\n'
     )
     found = [s for s in sections([Segment(text)]) if isinstance(s, Section)]
     assert [s.path for s in found] == [("국회법 일부개정법률안", "제5조")]

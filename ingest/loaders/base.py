@@ -25,7 +25,7 @@ MAX_IMAGE_SIDE = 2048
 
 @dataclass(frozen=True)
 class Heading:
-    """A line of a segment that is a heading.
+    r"""A line of a segment that is a heading.
 
     Attributes:
         line: Index of the line in ``Segment.text.split("\n")``.

@@ -114,7 +114,8 @@ class _Walk:
         return self.loaded
 
     def _flush(self) -> None:
-        lines, headings = [], []
+        lines: list[str] = []
+        headings: list[Heading] = []
         for raw in "".join(self.parts).split("\n"):
             line = squash(raw)
             if line.startswith(_HEADING_MARK):

@@ -2,11 +2,12 @@
 
 python-pptx parses in this process (pure Python over lxml, entity resolution off) after the
 package's declared unpacked size is checked (:mod:`ingest.loaders.package`). The slide number
-is the page: a slide's text (title first, marked as its heading, or the first line when the
-slide has no title, so no slide sits under the one before it; then its text frames in shape order, group shapes
+is the page: a slide's text (title first, then its text frames in shape order, group shapes
 included, then the speaker notes, where the details a presenter says often are) is one
-segment on that page, each table a table segment, and each picture an image chunk captioned by
-its alt text and the slide's title and text. A linked (external) picture is never fetched.
+segment on that page whose first line is marked as its heading (the title, or the first text
+of a slide without one, so that no slide sits under the one before it), each table a table
+segment, and each picture an image chunk captioned by its alt text and the slide's title and
+text. A linked (external) picture is never fetched.
 """
 
 from __future__ import annotations

@@ -148,8 +148,11 @@ def load_markdown(path: Path, data: bytes, limits: Limits) -> Loaded:
 
 
 def _heading_level(line: str, prose: list[str], headings: list[Heading]) -> tuple[int, int] | None:
-    """``(level, lines back)`` when ``line`` is an ATX heading (0 back) or underlines the line
-    before it into a setext heading (1 back)."""
+    """``(level, lines back)`` when ``line`` makes a heading, else None.
+
+    An ATX heading is ``line`` itself (0 lines back); a setext underline makes the line above it
+    one (1 line back).
+    """
     atx = _MD_ATX.match(line)
     if atx is not None:
         return len(atx.group(1)), 0
