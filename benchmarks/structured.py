@@ -49,13 +49,14 @@ from ingest.loaders import load
 from ingest.outline import sections
 from rag import headings
 from rag.embeddings import SentenceTransformerEmbeddings
-from rag.retrieval import StoreRetriever
+from rag.retrieval import RetrievalMode, StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 LEGAL = ROOT / "benchmarks" / "data" / "legal"
 COLLECTION = "bench"
 VARIANTS = ("plain", "structure", "no-path-line")
+MODES: tuple[RetrievalMode, ...] = ("dense", "bm25", "hybrid")
 K = 5
 
 
@@ -209,7 +210,7 @@ def spans(text: str, passage: str) -> tuple[int, int] | None:
 
 
 def evaluate(
-    corpus: Corpus, store: Store, embeddings: CachedEmbeddings, mode: str
+    corpus: Corpus, store: Store, embeddings: CachedEmbeddings, mode: RetrievalMode
 ) -> dict[str, float]:
     """Recall@1 and @5 (paragraph or article overlap; answer span where there is one)."""
     retriever = StoreRetriever(
@@ -260,7 +261,9 @@ def main() -> None:
     parser.add_argument("--split", choices=("dev", "test"), default="test")
     parser.add_argument("--sets", default="korquad,xquad,legal")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="Comma-separated subset.")
-    parser.add_argument("--modes", default="dense,hybrid")
+    parser.add_argument(
+        "--modes", default="dense,hybrid", help="Comma-separated: dense, bm25, hybrid."
+    )
     parser.add_argument("--model", default=None, help="Embedder (default: the offline e5-small).")
     parser.add_argument("--json", type=Path, help="Also write the results here.")
     args = parser.parse_args()
@@ -278,6 +281,7 @@ def main() -> None:
         "legal": legal_corpus,
     }
     variants = [v for v in VARIANTS if v in args.variants.split(",")]
+    modes: list[RetrievalMode] = [m for m in MODES if m in args.modes.split(",")]
     results = []
     for key in args.sets.split(","):
         corpus = makers[key]()
@@ -289,7 +293,7 @@ def main() -> None:
             ):
                 chunks = store.collection(COLLECTION).chunks
                 for name, part in subsets(corpus):
-                    for mode in args.modes.split(","):
+                    for mode in modes:
                         scores = evaluate(part, store, embeddings, mode)
                         results.append(
                             {
