@@ -110,8 +110,10 @@ class CachedEmbeddings(SentenceTransformerEmbeddings):
             self._save(kind)
         return np.vstack([table[k] for k in keys]) if keys else np.empty((0, self.dimension))
 
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """Passages -> vectors, from the cache when present."""
+    def encode_documents(
+        self, texts: Sequence[str], *, token_ids: Sequence[Sequence[int] | None] | None = None
+    ) -> np.ndarray:
+        """Passages -> vectors, from the cache when present (token ids are not needed)."""
         return self._encode("document", texts)
 
     def encode_query(self, text: str) -> np.ndarray:

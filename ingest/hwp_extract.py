@@ -36,7 +36,8 @@ _SIGNATURE = b"HWP Document File"
 _COMPRESSED, _PASSWORD, _DISTRIBUTION, _DRM = 0x1, 0x2, 0x4, 0x10
 _CERT_ENCRYPTED, _CERT_DRM = 0x100, 0x400
 # Record tags (HWPTAG_BEGIN = 16).
-_BIN_DATA = 18
+_BIN_DATA, _PARA_SHAPE = 18, 25
+_PARA_SHAPE_ID = 8  # offset of the paragraph shape id in a paragraph header
 _PARA_HEADER, _PARA_TEXT, _CTRL_HEADER, _LIST_HEADER, _TABLE, _PICTURE = 66, 67, 71, 72, 77, 85
 _PICTURE_BIN_ID = 71  # offset of the BinData id in a picture record
 _CELL_ADDRESS = 8  # offset of (column, row) in a cell's list header
@@ -86,7 +87,13 @@ class _Reader:
         self.pictures = PictureGate(max_images)
         flags = self._header()
         self.compressed = bool(flags & _COMPRESSED)
-        self.bins = self._bin_names()
+        info = (
+            list(_records(self._stream("DocInfo", self.compressed)))
+            if ole.exists("DocInfo")
+            else []
+        )
+        self.bins = self._bin_names(info)
+        self.outline = _outline_levels(info)
 
     def _header(self) -> int:
         if not self.ole.exists("FileHeader"):
@@ -130,13 +137,11 @@ class _Reader:
             raise HwpError(msg)
         return out
 
-    def _bin_names(self) -> dict[int, tuple[str, bool]]:
+    def _bin_names(self, info: list[tuple[int, int, bytes]]) -> dict[int, tuple[str, bool]]:
         """BinData number (1-based, as pictures refer to it) -> (stream name, compressed)."""
-        if not self.ole.exists("DocInfo"):
-            return {}
         names: dict[int, tuple[str, bool]] = {}
         count = 0
-        for tag, _, payload in _records(self._stream("DocInfo", self.compressed)):
+        for tag, _, payload in info:
             if tag != _BIN_DATA or len(payload) < 6:
                 continue
             count += 1
@@ -168,7 +173,9 @@ class _Reader:
         return items
 
     def _paragraph(self, paragraph: _Node, items: list[Item]) -> None:
-        items.append(Paragraph(_paragraph_text(paragraph)))
+        shape = paragraph.payload[_PARA_SHAPE_ID : _PARA_SHAPE_ID + 2]
+        level = self.outline.get(struct.unpack("<H", shape)[0]) if len(shape) == 2 else None
+        items.append(Paragraph(_paragraph_text(paragraph), level=level))
         for control in paragraph.children:
             if control.tag != _CTRL_HEADER or len(control.payload) < 4:
                 continue
@@ -206,6 +213,22 @@ class _Reader:
         if not self.pictures.admit(name):
             return None
         return Picture(self._stream(name, compressed), caption=caption)
+
+
+def _outline_levels(info: list[tuple[int, int, bytes]]) -> dict[int, int]:
+    """Paragraph shape id -> heading level (개요 1 is 1), from DocInfo's shape records.
+
+    A shape's first attribute word holds the heading kind in bits 23-24 (1: outline) and the
+    outline level in bits 25-27; shapes are numbered in the order they are listed.
+    """
+    levels = {}
+    shapes = (payload for tag, _, payload in info if tag == _PARA_SHAPE)
+    for number, payload in enumerate(shapes):
+        if len(payload) >= 4:
+            (attributes,) = struct.unpack_from("<I", payload, 0)
+            if (attributes >> 23) & 0x3 == 1:
+                levels[number] = ((attributes >> 25) & 0x7) + 1
+    return levels
 
 
 def _records(data: bytes) -> list[tuple[int, int, bytes]]:

@@ -63,6 +63,7 @@ class _Reader:
         self.names = set(archive.namelist())
         self.pictures = PictureGate(max_images)
         self.binaries = self._manifest()
+        self.outline = self._outline_levels()
 
     def _xml(self, name: str) -> Any:
         import lxml.etree as etree
@@ -87,6 +88,21 @@ class _Reader:
                 if _local(item) == "item" and href in self.names and ident:
                     found[ident] = href
         return found
+
+    def _outline_levels(self) -> dict[str, int]:
+        """Paragraph shape id -> heading level (개요 1 is 1), from ``header.xml``."""
+        if "Contents/header.xml" not in self.names:
+            return {}
+        levels = {}
+        for shape in self._xml("Contents/header.xml").iter():
+            if _local(shape) != "paraPr" or shape.get("id") is None:
+                continue
+            heading = next((c for c in shape.iter() if _local(c) == "heading"), None)
+            if heading is not None and heading.get("type") == "OUTLINE":
+                level = heading.get("level", "")
+                if level.isdigit():
+                    levels[shape.get("id")] = int(level) + 1
+        return levels
 
     def items(self) -> list[Item]:
         """Every section's paragraphs, tables and pictures, in order."""
@@ -116,7 +132,8 @@ class _Reader:
                     text.append(_t(child))
                 elif name not in _SKIPPED:
                     objects.append(child)
-        items.append(Paragraph("".join(text)))
+        level = self.outline.get(paragraph.get("paraPrIDRef", ""))
+        items.append(Paragraph("".join(text), level=level))
         for element in objects:
             name = _local(element)
             if name == "tbl":

@@ -32,10 +32,14 @@ CONTEXT_CHARS = 300
 
 @dataclass(frozen=True)
 class Paragraph:
-    """A paragraph's text; ``labelled`` when the document marks it as a caption (a style)."""
+    """A paragraph's text; ``labelled`` when the document marks it as a caption (a style).
+
+    ``level`` is set on a heading: 0 for the document's title, 1.. for its outline levels.
+    """
 
     text: str
     labelled: bool = False
+    level: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,13 +63,17 @@ Item = Paragraph | Table | Picture
 
 @dataclass(frozen=True)
 class Block:
-    """Prose, a table (rows joined by newlines), or a figure with its captions, on a page."""
+    """Prose, a table (rows joined by newlines), or a figure with its captions, on a page.
+
+    ``headings`` lists the prose lines that are headings, as ``(line index, level)``.
+    """
 
     kind: Literal["text", "table", "figure"]
     text: str = ""
     payload: Any = None
     captions: tuple[str, ...] = ()
     page: int | None = None
+    headings: tuple[tuple[int, int], ...] = ()
 
 
 class PictureGate:
@@ -110,16 +118,24 @@ def assemble(items: Sequence[Item]) -> list[Block]:
     captions, consumed = _captions(items)
     blocks: list[Block] = []
     prose: list[str] = []
+    headings: list[tuple[int, int]] = []
+    lines = 0  # lines in ``prose`` so far (a paragraph may hold line breaks)
 
     def flush() -> None:
+        nonlocal lines
         if any(line.strip() for line in prose):
-            blocks.append(Block("text", "\n".join(prose)))
+            blocks.append(Block("text", "\n".join(prose), headings=tuple(headings)))
         prose.clear()
+        headings.clear()
+        lines = 0
 
     for index, item in enumerate(items):
         if isinstance(item, Paragraph):
             if index not in consumed:
+                if item.level is not None and item.text.strip():
+                    headings.append((lines, item.level))
                 prose.append(item.text)
+                lines += item.text.count("\n") + 1
         elif isinstance(item, Table):
             flush()
             if item.rows:
@@ -202,6 +218,11 @@ def as_json(blocks: Sequence[Block]) -> list[dict[str, Any]]:
             "page": block.page,
         }
         if block.kind == "figure"
-        else {"type": block.kind, "text": block.text, "page": block.page}
+        else {
+            "type": block.kind,
+            "text": block.text,
+            "page": block.page,
+            "headings": [list(heading) for heading in block.headings],
+        }
         for block in blocks
     ]

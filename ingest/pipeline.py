@@ -27,13 +27,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ingest.captions import Captioner, caption_text, read_sidecar
-from ingest.chunking import TextChunk, TokenChunker
+from ingest.chunking import PATH_SEPARATOR, TextChunk, TokenChunker
 from ingest.discovery import Candidate, FoundFiles, find_files, read_capped
 from ingest.identity import Catalog, chunk_id
 from ingest.limits import Limits
 from ingest.loaders import Figure, Loaded, Segment, load
 from ingest.loaders.base import squash
+from ingest.outline import sections
 from ingest.report import FileDetail, FileFailure, IngestProgress, IngestReport, ProgressCallback
+from rag import headings
 from rag.config import Settings
 from rag.embedder import TextEmbeddings
 from rag.errors import CollectionNotFoundError, IngestError
@@ -52,15 +54,20 @@ if TYPE_CHECKING:
 
 # New chunks gathered before one embedding call and one commit.
 DEFAULT_BATCH_CHUNKS = 256
+# Loaded files whose text, together, is about this long are chunked in one pass, so small files
+# share tokenizer calls; a longer file is chunked alone, lazily.
+CHUNK_BATCH_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True)
 class _Draft:
-    text: str
+    text: str  # as stored: with its marked heading path (rag.headings)
     page: int | None
     tokens: int
     kind: ChunkKind = "text"
     image_sha256: str | None = None
+    embedded: str | None = None  # the text to embed, when it is not ``text``
+    token_ids: tuple[int, ...] | None = None  # the embedded text's ids, when the chunker knows
 
 
 @dataclass
@@ -72,6 +79,7 @@ class _Pending:
     reused: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> stored vector
     notes: list[str] = field(default_factory=list)
     moved_from: str | None = None
+    produced: int = 0  # chunks made, identical ones included: the work done, bounded
 
     def new_chunk_ids(self) -> list[str]:
         return [cid for cid in self.drafts if cid not in self.reused]
@@ -106,6 +114,19 @@ class _Previous:
     chunks: dict[str, StoredChunk]
 
 
+@dataclass
+class _ToChunk:
+    """A loaded document waiting to be chunked with others."""
+
+    document: DocumentRecord
+    loaded: Loaded
+    with_images: str
+
+    @property
+    def chars(self) -> int:
+        return sum(len(b.text) for b in self.loaded.blocks if isinstance(b, Segment))
+
+
 class Ingestor:
     """Ingest files into one store with one embedder.
 
@@ -118,6 +139,8 @@ class Ingestor:
         limits: Per-file limits for images, chunks and the PDF parser.
         captioner: Adds generator captions to images; None uses human captions only.
         batch_chunks: New chunks per embedding call and commit.
+        chunk_structure: Cut chunks at the documents' own sections and units, each starting
+            with its heading path (:mod:`ingest.outline`); False packs plain sentences.
 
     """
 
@@ -132,10 +155,13 @@ class Ingestor:
         limits: Limits | None = None,
         captioner: Captioner | None = None,
         batch_chunks: int = DEFAULT_BATCH_CHUNKS,
+        chunk_structure: bool = True,
     ) -> None:
         self.store = store
         self.embeddings = embeddings
-        self.chunker = TokenChunker(embeddings.tokenizer, chunk_tokens, chunk_overlap)
+        self.chunker = TokenChunker(
+            embeddings.tokenizer, chunk_tokens, chunk_overlap, structure=chunk_structure
+        )
         self.max_file_bytes = max_file_bytes
         self.limits = limits or Limits()
         self.captioner = captioner
@@ -179,6 +205,7 @@ class Ingestor:
             limits=Limits.from_settings(settings),
             captioner=captioner,
             batch_chunks=settings.ingest_batch_chunks,
+            chunk_structure=settings.chunk_structure,
         )
 
     def ingest(
@@ -219,6 +246,7 @@ class Ingestor:
 
         # Figures are stored before the commit that refers to them: no image sweep meanwhile.
         with self.store.images.in_use():
+            waiting: list[_ToChunk] = []
             for done, candidate in enumerate(candidates, start=1):
                 outcome = self._prepare(candidate, catalog, group_set, report)
                 if isinstance(outcome, FileFailure):
@@ -228,11 +256,18 @@ class Ingestor:
                 else:
                     # The BM25 view will need Kiwi at the end; load it while files are embedded.
                     preload_kiwi()
-                    batch.append(outcome)
+                    if isinstance(outcome, _ToChunk):
+                        waiting.append(outcome)
+                        if sum(w.chars for w in waiting) >= CHUNK_BATCH_CHARS:
+                            batch.extend(self._chunk(waiting, report))
+                            waiting = []
+                    else:
+                        batch.append(outcome)
                     if sum(len(p.new_chunk_ids()) for p in batch) >= self.batch_chunks:
                         self._flush(batch, collection, report)
                         batch = []
                 notify(done, str(candidate.source))
+            batch.extend(self._chunk(waiting, report))
             self._flush(batch, collection, report)
             if prune:
                 present = {str(c.source) for c in found.candidates}
@@ -269,8 +304,11 @@ class Ingestor:
         catalog: Catalog,
         groups: tuple[str, ...],
         report: IngestReport,
-    ) -> _Pending | FileFailure | None:
-        """Read, load and chunk one file; None when it is unchanged since the last ingest.
+    ) -> _Pending | _ToChunk | FileFailure | None:
+        """Read and load one file; None when it is unchanged since the last ingest.
+
+        A moved or regrouped file comes back ready (its stored chunks); a changed one loaded,
+        to be chunked with others (:meth:`_chunk`).
 
         Run-wide notes of the loaders (OCR unavailable) go to ``report`` even when the file
         then fails, since they usually explain why.
@@ -306,7 +344,7 @@ class Ingestor:
             report.notice(*loaded.run_notes)
             if sidecar:
                 _caption_standalone(loaded, sidecar)
-            return self._chunk(document, loaded, with_images)
+            return _ToChunk(document, loaded, with_images)
         except IngestError as error:
             return FileFailure(str(source), str(error))
         except OSError as error:
@@ -330,42 +368,82 @@ class Ingestor:
             pending.drafts[chunk.id] = draft
         return pending
 
-    def _chunk(self, document: DocumentRecord, loaded: Loaded, with_images: str) -> _Pending:
-        pending = _Pending(document, notes=list(dict.fromkeys(loaded.notes)))
+    def _chunk(self, waiting: list[_ToChunk], report: IngestReport) -> list[_Pending]:
+        """Chunk loaded documents together (they share tokenizer calls); failures to ``report``.
+
+        Each document's chunks come lazily, so one that makes too many chunks stops being
+        chunked (and tokenized) when it passes the limit, and the others go on.
+        """
+        open_: dict[int, tuple[_Pending, _Previous]] = {}
+        streams = []
+        for number, item in enumerate(waiting):
+            try:
+                open_[number] = self._start(item)
+                streams.append(sections(item.loaded.blocks, structure=self.chunker.structure))
+            except IngestError as error:
+                report.failed.append(FileFailure(item.document.source_path, str(error)))
+                streams.append(iter(()))
+        failed: set[int] = set()
+        for number, piece in self.chunker.chunk_documents(streams):
+            if number in failed:
+                continue
+            pending, previous = open_[number]
+            try:
+                if isinstance(piece, Figure):
+                    self._add_figure(pending, piece, previous)
+                else:
+                    self._add(pending, previous, _draft(piece))
+            except IngestError as error:
+                failed.add(number)
+                report.failed.append(FileFailure(pending.document.source_path, str(error)))
+                if failed.issuperset(open_):
+                    break  # nothing left worth chunking
+        ready = []
+        for number, (pending, _) in open_.items():
+            if number in failed:
+                continue
+            if not pending.drafts:
+                msg = "no text to index after chunking"
+                report.failed.append(FileFailure(pending.document.source_path, msg))
+                continue
+            if any(d.kind == "image" for d in pending.drafts.values()):
+                pending.document = replace(
+                    pending.document, content_sha256=waiting[number].with_images
+                )
+            ready.append(pending)
+        return ready
+
+    def _start(self, item: _ToChunk) -> tuple[_Pending, _Previous]:
+        """A document's pending record and what the store holds for it.
+
+        Raises:
+            IngestError: Its words alone make more chunks than the limit.
+
+        """
+        document = item.document
+        # Every word costs at least one token, so the word count bounds the chunks from below
+        # and an enormous file fails here, before seconds of tokenizing and sentence splitting.
+        blocks = item.loaded.blocks
+        words = sum(len(b.text.split()) for b in blocks if isinstance(b, Segment))
+        if words // self.chunker.chunk_tokens > self.limits.max_chunks_per_file:
+            raise IngestError(self._too_many_chunks())
+        pending = _Pending(document, notes=list(dict.fromkeys(item.loaded.notes)))
         collection, doc_id = document.collection, document.id
         previous = _Previous(
             vectors=self.store.document_vectors(collection, doc_id),
             chunks={c.id: c for c in self.store.document_chunks(collection, doc_id)},
         )
-        # Every word costs at least one token, so the word count bounds the chunks from below
-        # and an enormous file fails here, before seconds of tokenizing and sentence splitting.
-        words = sum(len(b.text.split()) for b in loaded.blocks if isinstance(b, Segment))
-        if words // self.chunker.chunk_tokens > self.limits.max_chunks_per_file:
-            raise IngestError(self._too_many_chunks())
-        for block in loaded.blocks:
-            if isinstance(block, Figure):
-                self._add_figure(pending, block, previous)
-                continue
-            pieces: Iterable[TextChunk] = (
-                self.chunker.split_table(block.text)
-                if block.kind == "table"
-                else self.chunker.iter_chunks(block.text)
-            )
-            for piece in pieces:
-                self._add(pending, previous, _Draft(piece.text, block.page, piece.tokens))
-        if not pending.drafts:
-            msg = "no text to index after chunking"
-            raise IngestError(msg)
-        if any(d.kind == "image" for d in pending.drafts.values()):
-            pending.document = replace(pending.document, content_sha256=with_images)
-        return pending
+        return pending, previous
 
     def _add(self, pending: _Pending, previous: _Previous, draft: _Draft, key: str = "") -> None:
+        # Counted before identical chunks are dropped: the limit bounds the work, and a file of
+        # one phrase repeated for megabytes makes few distinct chunks from a lot of text.
+        pending.produced += 1
+        if pending.produced > self.limits.max_chunks_per_file:
+            raise IngestError(self._too_many_chunks())
         cid = chunk_id(pending.document.id, draft.page, key or draft.text)
         if cid in pending.drafts:
             return  # the same text twice on one page adds nothing to the index
-        if len(pending.drafts) >= self.limits.max_chunks_per_file:
-            raise IngestError(self._too_many_chunks())
         pending.drafts[cid] = draft
         if cid in previous.vectors:
             pending.reused[cid] = previous.vectors[cid]
@@ -406,8 +484,14 @@ class Ingestor:
             return
         to_embed = [(pending, cid) for pending in batch for cid in pending.new_chunk_ids()]
         # Identical text (a copied file, a repeated disclaimer) is embedded once.
-        texts = list(dict.fromkeys(p.drafts[cid].text for p, cid in to_embed))
-        vectors = dict(zip(texts, self.embeddings.encode_documents(texts), strict=True))
+        drafts: dict[str, _Draft] = {}
+        for pending, cid in to_embed:
+            drafts.setdefault(pending.drafts[cid].text, pending.drafts[cid])
+        embedded = self.embeddings.encode_documents(
+            [draft.embedded or draft.text for draft in drafts.values()],
+            token_ids=[draft.token_ids for draft in drafts.values()],
+        )
+        vectors = dict(zip(drafts, embedded, strict=True))
         updates = [pending.update(vectors) for pending in batch]
         self.store.ensure_collection(collection, self.embeddings.name, self.embeddings.dimension)
         self.store.commit(collection, updates)
@@ -416,6 +500,12 @@ class Ingestor:
             report.details[pending.document.source_path] = pending.detail()
         report.chunks_embedded += len(to_embed)
         report.chunks_reused += sum(len(p.reused) for p in batch)
+
+
+def _draft(chunk: TextChunk) -> _Draft:
+    stored = headings.compose(PATH_SEPARATOR.join(chunk.path), chunk.passage)
+    embedded = chunk.text if chunk.text != stored else None
+    return _Draft(stored, chunk.page, chunk.tokens, embedded=embedded, token_ids=chunk.token_ids)
 
 
 def _caption_standalone(loaded: Loaded, caption: str) -> None:

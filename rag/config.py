@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     # Ingestion.
     chunk_tokens: int = Field(default=256, ge=16, description="Chunk size in embedder tokens.")
     chunk_overlap: int = Field(default=32, ge=0, description="Overlap between chunks, tokens.")
+    chunk_structure: bool = Field(
+        default=True,
+        description="Cut chunks at headings, articles and clauses, each starting with its "
+        "heading path; false packs plain sentences.",
+    )
     embedding_batch_size: int = Field(default=32, ge=1)
     max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="Per-file size cap.")
     max_chunks_per_file: int = Field(

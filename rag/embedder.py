@@ -53,8 +53,18 @@ class TextEmbeddings(Embeddings):
         return find_calibration(self.encode_documents, self.dimension)
 
     @abstractmethod
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """Passages -> ``(n, dimension)`` float32, normalized."""
+    def encode_documents(
+        self, texts: Sequence[str], *, token_ids: Sequence[Sequence[int] | None] | None = None
+    ) -> np.ndarray:
+        """Passages -> ``(n, dimension)`` float32, normalized.
+
+        Args:
+            texts: The passages.
+            token_ids: Optionally, each passage's ids from the chunker (without special tokens),
+                which an embedder may use instead of tokenizing the text again; one that
+                cannot (a server, the ONNX graph) embeds the texts.
+
+        """
 
     @abstractmethod
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:

@@ -4,11 +4,18 @@ Retrieval models disagree on input formatting: e5 wants ``query: `` / ``passage:
 bge-m3 wants none. sentence-transformers records this in the model folder
 (``config_sentence_transformers.json``), and ``encode_query`` / ``encode_document`` apply it, so
 the adapter never hard-codes a prefix. Vectors are L2-normalized so inner product is cosine.
+
+Ingestion already tokenized every chunk to size it, so passages may come with their token ids
+(:meth:`SentenceTransformerEmbeddings.encode_documents`, ``token_ids=``); those are framed the
+way the model's own preprocessing frames a text (special tokens, the passage prompt, found by
+encoding a probe once) and sent to the model without tokenizing the text again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +32,18 @@ if TYPE_CHECKING:
 
 # Queries embedded on one thread (a question with its conversation's earlier turns).
 FEW_QUERIES = 8
+# Keys of the model's preprocessing output that are per-token tensors, rebuilt for each batch.
+_TOKEN_FEATURES = ("input_ids", "attention_mask", "token_type_ids")
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """How the model frames a passage's tokens: ids before and after them, other features."""
+
+    head: tuple[int, ...]
+    tail: tuple[int, ...]
+    extras: dict[str, Any]
+    max_tokens: int
 
 
 class SentenceTransformerEmbeddings(TextEmbeddings):
@@ -82,9 +101,85 @@ class SentenceTransformerEmbeddings(TextEmbeddings):
         """The model's tokenizer (chunk sizes are measured with it)."""
         return self.model.tokenizer
 
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """Passages -> ``(n, dimension)`` float32, normalized."""
-        return self._batched(self.model.encode_document, texts)
+    def encode_documents(
+        self, texts: Sequence[str], *, token_ids: Sequence[Sequence[int] | None] | None = None
+    ) -> np.ndarray:
+        """Passages -> ``(n, dimension)`` float32, normalized.
+
+        Args:
+            texts: The passages.
+            token_ids: Optionally, for each passage, the tokenizer's ids of its text without
+                special tokens (as :class:`~ingest.chunking.TokenChunker` gives them), or None;
+                a passage with ids is not tokenized again.
+
+        """
+        frame = self._document_frame if token_ids is not None else None
+        given = [i for i, ids in enumerate(token_ids or ()) if ids is not None] if frame else []
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        taken = set(given)
+        rest = [i for i in range(len(texts)) if i not in taken]
+        if rest:
+            vectors[rest] = self._batched(self.model.encode_document, [texts[i] for i in rest])
+        if given and frame is not None and token_ids is not None:
+            vectors[given] = self._encode_framed([token_ids[i] or () for i in given], frame)
+        return vectors
+
+    def framed(self, token_ids: Sequence[int]) -> list[int] | None:
+        """The ids the model reads for a passage with these text ids (None: ids not usable)."""
+        frame = self._document_frame
+        if frame is None:
+            return None
+        room = frame.max_tokens - len(frame.head) - len(frame.tail)
+        return [*frame.head, *token_ids[:room], *frame.tail]
+
+    @cached_property
+    def _document_frame(self) -> _Frame | None:
+        """The passage framing, read from the model's preprocessing of two probe texts."""
+        prompt = next(
+            (self.model.prompts[name] for name in ("document", "passage", "corpus")
+             if name in self.model.prompts),
+            None,
+        )  # fmt: skip
+        frames = []
+        for probe in ("probe", "두 번째 probe"):
+            features = self.model.preprocess([probe], prompt=prompt, task="document")
+            full = [int(i) for i in features["input_ids"][0].tolist()]
+            body = list(self.tokenizer(probe, add_special_tokens=False)["input_ids"])
+            starts = [k for k in range(len(full)) if full[k : k + len(body)] == body]
+            if len(starts) != 1:
+                return None
+            k = starts[0]
+            extras = {key: v for key, v in features.items() if key not in _TOKEN_FEATURES}
+            frames.append(_Frame(tuple(full[:k]), tuple(full[k + len(body) :]), extras, 0))
+        if frames[0] != frames[1]:  # the prompt's tokens depend on the passage: no shortcut
+            return None
+        return _Frame(frames[0].head, frames[0].tail, frames[0].extras, self.max_tokens)
+
+    def _encode_framed(self, token_ids: Sequence[Sequence[int]], frame: _Frame) -> np.ndarray:
+        import torch
+
+        framed = [self.framed(ids) or [] for ids in token_ids]
+        order = sorted(range(len(framed)), key=lambda i: -len(framed[i]))  # little padding
+        names = self.tokenizer.model_input_names
+        vectors = np.empty((len(framed), self.dimension), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                rows = [
+                    {"input_ids": framed[i]}
+                    | (
+                        {"token_type_ids": [0] * len(framed[i])}
+                        if "token_type_ids" in names
+                        else {}
+                    )
+                    for i in batch
+                ]
+                features = dict(self.tokenizer.pad(rows, return_tensors="pt"))
+                features = {k: v.to(self.model.device) for k, v in features.items()}
+                output = self.model({**features, **frame.extras})["sentence_embedding"]
+                output = torch.nn.functional.normalize(output, p=2, dim=1)
+                vectors[batch] = output.float().cpu().numpy()
+        return vectors
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Queries -> ``(n, dimension)`` float32, normalized.

@@ -138,8 +138,11 @@ class OnnxEmbeddings(SentenceTransformerEmbeddings):
 
     # --- encoding ----------------------------------------------------------------------------
 
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """Passages -> ``(n, dimension)`` float32, normalized."""
+    def encode_documents(
+        self, texts: Sequence[str], *, token_ids: Sequence[Sequence[int] | None] | None = None
+    ) -> np.ndarray:
+        """Passages -> ``(n, dimension)`` float32, normalized (``token_ids`` unused: the graph
+        is fed by the model's own preprocessing, which is a small share of its time)."""
         return self._encode(texts, "document")
 
     def encode_query(self, text: str) -> np.ndarray:

@@ -83,10 +83,17 @@ def _fence_safe(text: str) -> str:
 
 
 def citation_label(document: Document) -> str:
-    """``source`` or ``source, p. N`` for a retrieved document, inert (:func:`printable`)."""
+    """``source`` or ``source, p. N``, then `` · heading path`` when the passage has one.
+
+    The label is inert (:func:`printable`).
+    """
     source = str(document.metadata.get("source", "unknown"))
     page = document.metadata.get("page")
-    return printable(f"{source}, p. {page}" if page is not None else source)
+    label = f"{source}, p. {page}" if page is not None else source
+    heading = document.metadata.get("heading")
+    if heading:
+        label += f" · {heading}"
+    return printable(label)
 
 
 @dataclass(frozen=True)

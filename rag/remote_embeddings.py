@@ -131,8 +131,13 @@ class ServerEmbeddings(TextEmbeddings):
 
             return AutoTokenizer.from_pretrained(reference)
 
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """Passages (with the passage prompt) -> ``(n, dimension)`` float32, normalized."""
+    def encode_documents(
+        self, texts: Sequence[str], *, token_ids: Sequence[Sequence[int] | None] | None = None
+    ) -> np.ndarray:
+        """Passages (with the passage prompt) -> ``(n, dimension)`` float32, normalized.
+
+        ``token_ids`` are not used: the server tokenizes what it is sent.
+        """
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
         parts = [

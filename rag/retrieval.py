@@ -38,6 +38,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
+from rag import headings
 from rag.access import PUBLIC, Access
 from rag.calibration import Calibration
 from rag.config import DEFAULT_COLLECTION
@@ -93,9 +94,12 @@ def hit_to_document(hit: SearchHit, images: ImageStore) -> Document:
     """A store hit as a LangChain ``Document`` with citation metadata.
 
     Image chunks (their text is the caption) also carry ``image_sha256``, ``image_path`` and
-    ``thumbnail_path``, so a chain can put the stored image itself into the prompt.
+    ``thumbnail_path``, so a chain can put the stored image itself into the prompt. A chunk cut
+    under headings carries its path as ``heading`` (``법 > 제3장 국회 > 제42조``), and its
+    ``page_content`` is the passage without that line (:mod:`rag.headings`).
     """
     chunk = hit.chunk
+    heading, passage = headings.split(chunk.text)
     metadata: dict[str, Any] = {
         "id": chunk.id,
         "source": chunk.source_path,
@@ -112,7 +116,9 @@ def hit_to_document(hit: SearchHit, images: ImageStore) -> Document:
         metadata["image_sha256"] = chunk.image_sha256
         metadata["image_path"] = str(images.path(chunk.image_sha256))
         metadata["thumbnail_path"] = str(images.thumbnail_path(chunk.image_sha256))
-    return Document(id=chunk.id, page_content=chunk.text, metadata=metadata)
+    if heading:
+        metadata["heading"] = heading
+    return Document(id=chunk.id, page_content=passage, metadata=metadata)
 
 
 def reorder(hits: list[SearchHit]) -> list[SearchHit]:

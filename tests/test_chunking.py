@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 
 from ingest.chunking import TokenChunker
@@ -141,3 +142,82 @@ def test_truncate_caps_a_caption_at_the_budget(tokenizer):
     caption = "아주 긴 설명입니다 " * 200
     piece = TokenChunker(tokenizer, chunk_tokens=32, overlap_tokens=4).truncate(caption)
     assert piece.tokens == 32 and caption.startswith(piece.text)
+
+
+# --- token ids handed to the embedder -----------------------------------------------------------
+
+
+def _corpus_documents() -> list[list]:
+    """KorQuAD and XQuAD paragraphs, the benchmark statute and a Markdown page, as sections."""
+    import json
+
+    from ingest.loaders import Segment
+    from ingest.outline import sections
+    from tests.conftest import DATASETS
+    from tests.test_structure import STATUTE
+
+    documents = []
+    for name in ("KorQuAD_v1.0_dev.json", "xquad.en.json"):
+        data = json.loads((DATASETS / name).read_text(encoding="utf-8"))["data"]
+        contexts = [p["context"] for a in data[:3] for p in a["paragraphs"]]
+        documents.extend([Segment(context)] for context in contexts)
+    documents.append([Segment(STATUTE.read_text(encoding="utf-8"))])
+    return [list(sections(blocks)) for blocks in documents]
+
+
+def test_chunk_token_ids_equal_a_fresh_tokenization(embeddings):
+    chunker = TokenChunker(embeddings.tokenizer, 128, 16)
+    chunks = [c for _, c in chunker.chunk_documents(_corpus_documents())]
+    given = [c for c in chunks if c.token_ids is not None]
+    assert len(chunks) > 60 and len(given) >= 0.95 * len(chunks)
+    for chunk in given:
+        fresh = embeddings.tokenizer(chunk.text, add_special_tokens=False)["input_ids"]
+        assert list(chunk.token_ids) == fresh, chunk.text[:40]
+        assert len(fresh) == chunk.tokens
+
+
+def test_the_embedder_frames_token_ids_as_its_own_preprocessing_does(embeddings):
+    chunker = TokenChunker(embeddings.tokenizer, 128, 16)
+    chunks = [
+        c for _, c in chunker.chunk_documents(_corpus_documents()[:8] + _corpus_documents()[-1:])
+    ]
+    model = embeddings.model
+    prompt = model.prompts.get("document") or model.prompts.get("passage")
+    for chunk in chunks:
+        own = model.preprocess([chunk.text], prompt=prompt, task="document")["input_ids"][0]
+        assert embeddings.framed(chunk.token_ids or ()) == own.tolist()
+    texts = [c.text for c in chunks]
+    by_ids = embeddings.encode_documents(texts, token_ids=[c.token_ids for c in chunks])
+    assert np.abs(by_ids - embeddings.encode_documents(texts)).max() < 1e-5
+
+
+def test_a_tokenizer_that_keeps_spaces_in_its_tokens_hands_out_no_ids():
+    from transformers import AutoTokenizer
+
+    from tests.conftest import _offline_dirs
+
+    folder = next(
+        d / "llama-3.1-tokenizer" for d in _offline_dirs() if (d / "llama-3.1-tokenizer").is_dir()
+    )
+    llama = AutoTokenizer.from_pretrained(str(folder))  # byte-level BPE: " word" is one token
+    chunks = TokenChunker(llama, 32, 4).split(KOREAN + " Second sentence here. And a third one.")
+    assert chunks and all(c.token_ids is None for c in chunks)
+
+
+# --- repetitive text: the work is bounded by characters -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a" * 1_500_000, "가나다라마바사" * 200_000, "가나다라마바사 " * 180_000],
+    ids=["one letter", "one word", "one spaced word"],
+)
+def test_repetitive_text_is_tokenized_once_per_distinct_piece(tokenizer, text: str):
+    from tests.test_structure import CountingTokenizer
+
+    counting = CountingTokenizer(tokenizer)
+    chunker = TokenChunker(counting, 256, 32)
+    counting.chars = 0
+    produced = sum(1 for _ in chunker.iter_chunks(text))
+    assert produced > 1000  # the whole text was chunked...
+    assert counting.chars < 100_000  # ...tokenizing a few of its pieces, not all of it

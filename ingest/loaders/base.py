@@ -1,4 +1,10 @@
-"""What loaders produce: text segments and figures, in reading order."""
+"""What loaders produce: text segments and figures, in reading order.
+
+A segment's text is the document's words as written; its structure travels beside it:
+``headings`` marks the lines that are headings (and at which level), so a reader that ignores
+the structure still gets the same text, and the chunker can split at the document's own
+sections (:mod:`ingest.outline`).
+"""
 
 from __future__ import annotations
 
@@ -18,12 +24,27 @@ MAX_IMAGE_SIDE = 2048
 
 
 @dataclass(frozen=True)
+class Heading:
+    r"""A line of a segment that is a heading.
+
+    Attributes:
+        line: Index of the line in ``Segment.text.split("\n")``.
+        level: 0 for the document's title, 1 and deeper for sections (HTML ``h1`` is 1).
+
+    """
+
+    line: int
+    level: int
+
+
+@dataclass(frozen=True)
 class Segment:
     """A run of text from one place in a document; a table is one row per line."""
 
     text: str
     page: int | None = None
     kind: Literal["text", "table"] = "text"
+    headings: tuple[Heading, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 python-docx parses in this process (pure Python over lxml, entity resolution off), after the
 package's declared unpacked size is checked (:mod:`ingest.loaders.package`).
 
+Headings are the paragraphs styled "Title" (the document's title) or "Heading N" (Word's
+built-in styles, whatever the interface language calls them).
+
 A picture's caption comes from its alt text (``wp:docPr`` description/title) and the
 neighbouring paragraph styled "Caption" or starting like a caption (``그림 1``, ``Figure 2``),
 which then leaves the prose (:mod:`ingest.nearby`), else the nearest paragraph of text.
@@ -11,6 +14,7 @@ which then leaves the prose (:mod:`ingest.nearby`), else the nearest paragraph o
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import docx
@@ -25,6 +29,8 @@ from ingest.loaders.base import Loaded, squash
 from ingest.loaders.image import ImageBudget, loaded_from_blocks
 from ingest.loaders.package import check_unpacked_size
 from rag.errors import IngestError
+
+_HEADING_STYLE = re.compile(r"heading ([1-9])", re.IGNORECASE)
 
 
 def load_docx(path: Path, data: bytes, limits: Limits) -> Loaded:
@@ -46,7 +52,8 @@ def _walk(document: Document, limits: Limits) -> Loaded:
         if isinstance(item, Table):
             items.append(nearby.Table(tuple(_table_rows(item))))
             continue
-        items.append(nearby.Paragraph(item.text, labelled=_styled_caption(item)))
+        level = _heading_level(item)
+        items.append(nearby.Paragraph(item.text, labelled=_styled_caption(item), level=level))
         items.extend(nearby.Picture(blob, alt) for blob, alt in _pictures(item, document))
     loaded = loaded_from_blocks(nearby.assemble(items), ImageBudget(limits))
     if not loaded.blocks:
@@ -89,3 +96,11 @@ def _pictures(paragraph: Paragraph, document: Document) -> list[tuple[bytes, str
 def _styled_caption(paragraph: Paragraph) -> bool:
     style = paragraph.style.name if paragraph.style is not None else ""
     return "caption" in (style or "").lower()
+
+
+def _heading_level(paragraph: Paragraph) -> int | None:
+    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+    if style.lower() == "title":
+        return 0
+    match = _HEADING_STYLE.fullmatch(style)
+    return int(match.group(1)) if match else None

@@ -7,7 +7,8 @@ nested ``<div>``s) is read again by a flat reader over the standard library's to
 keeps every word but not the page structure, and the file gets a note saying so.
 
 Scripts, styles and navigation chrome are dropped; when the page marks its content with
-``<main>`` or ``<article>`` only that is read. ``<img alt>`` text stays in the prose where the
+``<main>`` or ``<article>`` only that is read. The page's ``<title>`` (its first line) and its
+``h1``-``h6`` are marked as headings. ``<img alt>`` text stays in the prose where the
 image was; an image whose pixels are in the page (a ``data:`` URL) also becomes a figure
 captioned by its alt text and ``<figcaption>``. An ``src`` pointing anywhere else is never
 opened: a page must not make the ingester read files or fetch URLs.
@@ -23,7 +24,7 @@ import lxml.etree as etree
 import lxml.html
 
 from ingest.limits import Limits
-from ingest.loaders.base import Figure, Loaded, Segment, squash
+from ingest.loaders.base import Figure, Heading, Loaded, Segment, squash
 from ingest.loaders.image import ImageBudget, figure_from_data_url
 from ingest.loaders.text import decode_text
 from rag.errors import IngestError
@@ -37,6 +38,9 @@ _BLOCK = frozenset({
     "h2", "h3", "h4", "h5", "h6", "br", "hr", "tr", "blockquote", "pre", "figure", "figcaption",
     "address", "caption", "summary", "details",
 })  # fmt: skip
+_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+# Put before a heading's text while the page is walked (NUL cannot occur in decoded text).
+_HEADING_MARK = "\x00"
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _CONTENT_TAG = re.compile(r"<(main|article)[\s>]", re.IGNORECASE)
 
@@ -64,9 +68,10 @@ def load_html(path: Path, data: bytes, limits: Limits) -> Loaded:
     first = loaded.blocks[0] if loaded.blocks else None
     if title and isinstance(first, Segment) and first.kind == "text":
         if not first.text.startswith(title):
-            loaded.blocks[0] = Segment(f"{title}\n{first.text}")
+            shifted = tuple(Heading(h.line + 1, h.level) for h in first.headings)
+            loaded.blocks[0] = Segment(f"{title}\n{first.text}", headings=(Heading(0, 0), *shifted))
     elif title:
-        loaded.blocks.insert(0, Segment(title))
+        loaded.blocks.insert(0, Segment(title, headings=(Heading(0, 0),)))
     if not any(isinstance(b, Segment) for b in loaded.blocks):
         msg = "no text in the page"
         raise IngestError(msg)
@@ -96,6 +101,8 @@ class _Walk:
                         self._image(element)
                     elif tag in _BLOCK:
                         self.parts.append("\n")
+                        if tag in _HEADINGS:
+                            self.parts.append(f"{_HEADING_MARK}{_HEADINGS[tag]}")
                     if element.text:
                         self.parts.append(element.text)
                 else:
@@ -107,10 +114,18 @@ class _Walk:
         return self.loaded
 
     def _flush(self) -> None:
-        lines = (squash(line) for line in "".join(self.parts).split("\n"))
-        prose = "\n".join(line for line in lines if line)
-        if prose:
-            self.loaded.blocks.append(Segment(prose))
+        lines: list[str] = []
+        headings: list[Heading] = []
+        for raw in "".join(self.parts).split("\n"):
+            line = squash(raw)
+            if line.startswith(_HEADING_MARK):
+                level, line = int(line[1]), squash(line[2:].replace(_HEADING_MARK, ""))
+                if line:
+                    headings.append(Heading(len(lines), level))
+            if line:
+                lines.append(line.replace(_HEADING_MARK, ""))
+        if lines:
+            self.loaded.blocks.append(Segment("\n".join(lines), headings=tuple(headings)))
         self.loaded.blocks.extend(self.figures)
         self.parts.clear()
         self.figures.clear()

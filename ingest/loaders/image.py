@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from PIL import Image, UnidentifiedImageError
 
 from ingest.limits import Limits
-from ingest.loaders.base import Figure, Loaded, Segment, bounded
+from ingest.loaders.base import Figure, Heading, Loaded, Segment, bounded
 from ingest.nearby import Block
 from rag.errors import IngestError
 from rag.images import ImageDecodeError, decode_base64, open_image
@@ -123,7 +123,8 @@ def loaded_from_blocks(blocks: Iterable[Block], budget: ImageBudget) -> Loaded:
     for block in blocks:
         if block.kind != "figure":
             if block.text.strip():
-                loaded.blocks.append(Segment(block.text, page=block.page, kind=block.kind))
+                marks = tuple(Heading(line, level) for line, level in block.headings)
+                loaded.blocks.append(Segment(block.text, block.page, block.kind, marks))
             continue
         made = embedded_figure(block.payload, block.captions, block.page, budget)
         if isinstance(made, Figure):

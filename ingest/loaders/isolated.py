@@ -100,7 +100,8 @@ def _block_of(block: dict[str, Any], reflowed: bool) -> Block:
         captions = tuple(block["captions"])
         return Block("figure", payload=block["image"], captions=captions, page=block["page"])
     text = reflow(block["text"]) if reflowed and block["type"] == "text" else block["text"]
-    return Block(block["type"], text, page=block["page"])
+    headings = () if reflowed else tuple(block["headings"])  # reflowing moves lines
+    return Block(block["type"], text, page=block["page"], headings=headings)
 
 
 @dataclass
@@ -205,7 +206,14 @@ def _block(block: dict[str, Any]) -> dict[str, Any]:
         }
     if kind not in ("text", "table"):
         raise ValueError(kind)
-    return {"type": kind, "text": _string(block["text"]), "page": page}
+    headings = [(_whole(line), _whole(level)) for line, level in block.get("headings", [])]
+    return {"type": kind, "text": _string(block["text"]), "page": page, "headings": headings}
+
+
+def _whole(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TypeError
+    return value
 
 
 def _string(value: object) -> str:

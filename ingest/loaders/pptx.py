@@ -4,8 +4,10 @@ python-pptx parses in this process (pure Python over lxml, entity resolution off
 package's declared unpacked size is checked (:mod:`ingest.loaders.package`). The slide number
 is the page: a slide's text (title first, then its text frames in shape order, group shapes
 included, then the speaker notes, where the details a presenter says often are) is one
-segment on that page, each table a table segment, and each picture an image chunk captioned by
-its alt text and the slide's title and text. A linked (external) picture is never fetched.
+segment on that page whose first line is marked as its heading (the title, or the first text
+of a slide without one, so that no slide sits under the one before it), each table a table
+segment, and each picture an image chunk captioned by its alt text and the slide's title and
+text. A linked (external) picture is never fetched.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.limits import Limits
-from ingest.loaders.base import Figure, Loaded, Segment, squash
+from ingest.loaders.base import Figure, Heading, Loaded, Segment, squash
 from ingest.loaders.image import ImageBudget, embedded_figure
 from ingest.loaders.package import check_unpacked_size
 from ingest.nearby import clip
@@ -66,7 +68,7 @@ def _read_slide(slide: Any, number: int, loaded: Loaded, budget: ImageBudget) ->
             texts.append(notes.text.strip())
     prose = "\n".join(texts)
     if prose.strip():
-        loaded.blocks.append(Segment(prose, page=number))
+        loaded.blocks.append(Segment(prose, page=number, headings=(Heading(0, 1),)))
     loaded.blocks.extend(Segment(table, page=number, kind="table") for table in tables if table)
     context = clip(" ".join(texts[:2]))
     for blob, alt in pictures:

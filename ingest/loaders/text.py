@@ -8,7 +8,9 @@ The candidates are deliberately few: allowing Latin-1 would "decode" any byte so
 wrong guess would index mojibake that no query ever matches.
 
 Markdown keeps its text as written (alt text included); images inlined as ``data:`` URLs become
-figures captioned by their alt text, and pipe tables become table segments kept whole.
+figures captioned by their alt text, pipe tables become table segments kept whole, and ATX
+(``## Title``) and setext (a line underlined with ``===`` or ``---``) headings are marked as
+headings, except inside fenced code, where ``#`` starts a comment.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from ingest.limits import Limits
-from ingest.loaders.base import Figure, Loaded, Segment, squash
+from ingest.loaders.base import Figure, Heading, Loaded, Segment, squash
 from ingest.loaders.image import ImageBudget, figure_from_data_url
 from rag.errors import IngestError
 
@@ -41,6 +43,10 @@ _KOREAN = re.compile(
 _MD_DATA_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<url>data:image/[^)\s]+)\)")
 _MD_TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$")
 _MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_MD_ATX = re.compile(r"^ {0,3}(#{1,6})(?:\s|$)")
+_MD_SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
+_MD_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_MD_BLOCK_START = re.compile(r"^ {0,3}(?:[-*+>]|\d{1,9}[.)])(?:\s|$)")  # a list item, a quote
 
 
 def decode_text(data: bytes) -> str:
@@ -99,14 +105,17 @@ def load_markdown(path: Path, data: bytes, limits: Limits) -> Loaded:
     """Markdown: prose segments, pipe tables as table segments, inline data-URL images."""
     loaded = Loaded()
     prose: list[str] = []
+    headings: list[Heading] = []
     table: list[str] = []
     figures: list[Figure] = []
     budget = ImageBudget(limits)
+    fenced = False
 
     def flush_prose() -> None:
         if "".join(prose).strip():
-            loaded.blocks.append(Segment("\n".join(prose)))
+            loaded.blocks.append(Segment("\n".join(prose), headings=tuple(headings)))
         prose.clear()
+        headings.clear()
         loaded.blocks.extend(figures)  # after the prose around them, in reading order
         figures.clear()
 
@@ -120,16 +129,40 @@ def load_markdown(path: Path, data: bytes, limits: Limits) -> Loaded:
         table.clear()
 
     for line in decode_text(data).split("\n"):
-        if _MD_TABLE_LINE.match(line):
+        if _MD_FENCE.match(line):
+            fenced = not fenced
+        if not fenced and _MD_TABLE_LINE.match(line):
             table.append(line)
             continue
         if table:
             flush_table()
+        if not fenced:
+            level = _heading_level(line, prose, headings)
+            if level is not None:
+                headings.append(Heading(len(prose) - (level[1]), level[0]))
         prose.append(_inline_images(line, figures, loaded.notes, budget))
     if table:
         flush_table()
     flush_prose()
     return loaded
+
+
+def _heading_level(line: str, prose: list[str], headings: list[Heading]) -> tuple[int, int] | None:
+    """``(level, lines back)`` when ``line`` makes a heading, else None.
+
+    An ATX heading is ``line`` itself (0 lines back); a setext underline makes the line above it
+    one (1 line back).
+    """
+    atx = _MD_ATX.match(line)
+    if atx is not None:
+        return len(atx.group(1)), 0
+    setext = _MD_SETEXT.match(line)
+    above = prose[-1] if prose else ""
+    already = bool(headings) and headings[-1].line == len(prose) - 1
+    paragraph = above.strip() and not _MD_SETEXT.match(above) and not _MD_BLOCK_START.match(above)
+    if setext is not None and paragraph and not already:
+        return (1 if setext.group(1)[0] == "=" else 2), 1
+    return None
 
 
 def _md_row(line: str) -> str:

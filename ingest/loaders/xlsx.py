@@ -9,7 +9,8 @@ sheet claiming ``A1:XFD1048576`` costs only the cells it really has.
 A sheet's first non-empty row is its header. The rows after it are cut into blocks of at most
 :data:`BLOCK_CHARS` characters, each a table segment whose first line is
 ``[sheet!first:last] header | cells``: the chunker repeats that line when it must split a block
-further, so every chunk says which sheet and rows it holds and what its columns mean. Hidden
+further, so every chunk says which sheet and rows it holds and what its columns mean. Each
+sheet's blocks follow a heading segment naming the sheet, so the sheet is their heading path. Hidden
 and empty sheets are skipped with a note; a sheet that would make more blocks than
 ``max_chunks_per_file`` is refused while it is read, not after a million rows.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.limits import Limits
-from ingest.loaders.base import Loaded, Segment, squash
+from ingest.loaders.base import Heading, Loaded, Segment, squash
 from ingest.loaders.package import check_unpacked_size
 from rag.errors import IngestError
 
@@ -49,8 +50,10 @@ def load_xlsx(path: Path, data: bytes, limits: Limits) -> Loaded:
                 loaded.notes.append(f"skipped hidden sheet {sheet.title!r}")
                 continue
             before = len(loaded.blocks)
+            loaded.blocks.append(Segment(squash(sheet.title), headings=(Heading(0, 1),)))
             _read_sheet(sheet, loaded, limits)
-            if len(loaded.blocks) == before:
+            if len(loaded.blocks) == before + 1:
+                loaded.blocks.pop()
                 loaded.notes.append(f"skipped empty sheet {sheet.title!r}")
     except IngestError:
         raise
