@@ -141,8 +141,11 @@ class OnnxEmbeddings(SentenceTransformerEmbeddings):
     def encode_documents(
         self, texts: Sequence[str], *, token_ids: Sequence[Sequence[int] | None] | None = None
     ) -> np.ndarray:
-        """Passages -> ``(n, dimension)`` float32, normalized (``token_ids`` unused: the graph
-        is fed by the model's own preprocessing, which is a small share of its time)."""
+        """Passages -> ``(n, dimension)`` float32, normalized.
+
+        ``token_ids`` are not used: the graph is fed by the model's own preprocessing, a small
+        share of its time.
+        """
         return self._encode(texts, "document")
 
     def encode_query(self, text: str) -> np.ndarray:

@@ -222,7 +222,7 @@ def test_retrieve_searches_a_follow_up_with_its_conversation(api: str):
     ).json()
     # top_k at most by default; fewer when the rest fall below the relevance floor
     assert alone["query"] == "병가" and 1 <= len(alone["sources"]) <= 5
-    assert all(s["relevance"] >= assistant_floor() for s in alone["sources"])
+    assert all(s["score"] >= assistant_floor() for s in alone["sources"])  # score: relevance
     # the chat route reads the same conversation the same way
     reply = client(api).chat.completions.create(model="handbook", messages=conversation)
     assert reply.model_extra["sources"][0]["id"] == found["sources"][0]["id"]
