@@ -66,6 +66,7 @@ class Assistant:
             exact_max=settings.index_exact_max,
             large_kind=settings.index_large_kind,
             nprobe=settings.index_nprobe,
+            ef_search=settings.index_ef_search,
         )
         url = settings.store_url.get_secret_value() if settings.store_url else None
         return open_store(

@@ -224,6 +224,13 @@ class Settings(BaseSettings):
         default="ivf-flat", description="Approximate FAISS index above index_exact_max."
     )
     index_nprobe: int = Field(default=32, ge=1, description="IVF lists visited per query.")
+    index_ef_search: int = Field(
+        default=128,
+        ge=1,
+        le=1000,
+        description="HNSW search breadth (FAISS hnsw, and pgvector on a PostgreSQL store): "
+        "higher finds more true neighbours in large collections, slower.",
+    )
 
     # Conversations: how a follow-up question is searched (see rag.followup).
     query_rewrite: Literal["off", "mix", "llm"] = Field(
