@@ -6,8 +6,9 @@ the baselines and ``ours-torch`` the same embedder (a ``SentenceTransformer`` th
 LangChain ``Embeddings`` adapter), ``ours`` the one the settings choose by default (ONNX
 Runtime fp32 on a CPU), each loaded before the clock starts:
 
-- **ours** / **ours-torch**: ``Ingestor.ingest`` on the folder: content check, decoding, Korean-aware chunking
-  (``chunk_tokens``/``chunk_overlap`` embedder tokens), embedding batched across files, SQLite
+- **ours** / **ours-torch**: ``Ingestor.ingest`` on the folder: content check, decoding,
+  Korean-aware chunking (``chunk_tokens``/``chunk_overlap`` embedder tokens), embedding batched
+  across files, SQLite
   commits, then the FAISS and BM25 views built and checkpointed (``Store.refresh``, timed
   separately as well);
 - **baseline**: read the files into ``Document``s, LangChain's
