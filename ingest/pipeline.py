@@ -259,15 +259,13 @@ class Ingestor:
                     if isinstance(outcome, _ToChunk):
                         waiting.append(outcome)
                         if sum(w.chars for w in waiting) >= CHUNK_BATCH_CHARS:
-                            batch.extend(self._chunk(waiting, report))
+                            chunked = self._chunk(waiting, report)
+                            batch = self._batched(batch, chunked, collection, report)
                             waiting = []
                     else:
-                        batch.append(outcome)
-                    if sum(len(p.new_chunk_ids()) for p in batch) >= self.batch_chunks:
-                        self._flush(batch, collection, report)
-                        batch = []
+                        batch = self._batched(batch, [outcome], collection, report)
                 notify(done, str(candidate.source))
-            batch.extend(self._chunk(waiting, report))
+            batch = self._batched(batch, self._chunk(waiting, report), collection, report)
             self._flush(batch, collection, report)
             if prune:
                 present = {str(c.source) for c in found.candidates}
@@ -478,6 +476,25 @@ class Ingestor:
         self._add(pending, previous, _Draft(text, figure.page, tokens, "image", sha), key)
 
     # --- many files --------------------------------------------------------------------------
+
+    def _batched(
+        self,
+        batch: list[_Pending],
+        ready: list[_Pending],
+        collection: str,
+        report: IngestReport,
+    ) -> list[_Pending]:
+        """Add files to the batch, committing it whenever it holds ``batch_chunks`` new chunks.
+
+        Files chunked together (small ones share tokenizer calls) still commit in batches of
+        the configured size, so a crash costs at most one batch and memory stays bounded.
+        """
+        for pending in ready:
+            batch.append(pending)
+            if sum(len(p.new_chunk_ids()) for p in batch) >= self.batch_chunks:
+                self._flush(batch, collection, report)
+                batch = []
+        return batch
 
     def _flush(self, batch: list[_Pending], collection: str, report: IngestReport) -> None:
         if not batch:

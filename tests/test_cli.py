@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.display import plural
 from rag.store import Store
 from tests.conftest import (
     EMBEDDING_MODEL,
@@ -91,11 +92,13 @@ def test_docs_list_and_remove(examples_cli: Cli):
     listed = examples_cli.json("docs", "list")
     assert len(listed) == 5
     target = next(d for d in listed if d["source"].endswith("faq-en.md"))
+    product = next(d for d in listed if d["source"].endswith("제품_소개.md"))
     removed = examples_cli("docs", "remove", target["id"])
     assert removed.exit_code == 0, removed.output
     assert "faq-en.md" in removed.stdout
     by_path = examples_cli("docs", "remove", str(EXAMPLES / "product"))
-    assert "1 document, 1 chunk removed" in by_path.stdout  # only 제품_소개.md was left
+    # only 제품_소개.md was left under product/
+    assert f"1 document, {plural(product['chunks'], 'chunk')} removed" in by_path.stdout
     left = examples_cli.json("docs", "list")
     assert len(left) == 3
     table = examples_cli("docs", "list")

@@ -16,8 +16,9 @@ from rag.followup import FollowUps, RetrievalQuery
 from rag.retrieval import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
 from rag.store.morphemes import tokenize
-from tests.conftest import EXAMPLES, FOLLOW_UPS, KorQuAD
+from tests.conftest import EXAMPLES, REPO, KorQuAD
 
+CONVERSATIONS = REPO / "benchmarks" / "followups.jsonl"
 HISTORY = [
     HumanMessage(content="국회의원의 임기는 몇 년인가요?"),
     AIMessage(content="국회의원의 임기는 4년입니다 [1]."),
@@ -152,7 +153,7 @@ def test_llm_rewrite_searches_the_generators_one_line_question(tmp_path: Path, c
 
 
 def conversations() -> list[dict]:
-    lines = FOLLOW_UPS.read_text("utf-8").splitlines()
+    lines = CONVERSATIONS.read_text("utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
