@@ -55,7 +55,7 @@ def _xlsx_bomb() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/workbook.xml", b"<workbook/>")
-        with archive.open("xl/worksheets/sheet1.xml", "w") as huge:
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as huge:
             for _ in range(2048):  # 2 GiB of zeros in about 2 MB
                 huge.write(bytes(1024 * 1024))
     return buffer.getvalue()
