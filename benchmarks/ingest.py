@@ -46,6 +46,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rag.space import RAW, VectorSpace
+
 ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, this file's folder comes first on sys.path, and its name would shadow the
 # ``ingest`` package it measures.
@@ -88,9 +90,9 @@ def run_ours(embeddings: Any, corpus: Path, work: Path, tokens: int, overlap: in
         refresh = store.refresh
         timed: dict[str, float] = {}
 
-        def timed_refresh(collection: str) -> None:  # the real call, with a stopwatch
+        def timed_refresh(collection: str, space: VectorSpace = RAW) -> None:  # with a stopwatch
             started = time.perf_counter()
-            refresh(collection)
+            refresh(collection, space)
             timed["refresh_s"] = time.perf_counter() - started
 
         store.refresh = timed_refresh  # type: ignore[method-assign]
