@@ -18,6 +18,7 @@ from PIL import Image
 
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.errors import StoreError
+from rag.space import AffineMap, VectorSpace
 from rag.store import DocumentRecord, DocumentUpdate, IndexPolicy, NewChunk, open_store
 from rag.store.postgres import PostgresStore
 from tests.postgres_server import LocalPostgres
@@ -110,6 +111,41 @@ def test_a_caller_reading_few_chunks_gets_an_exact_scan(store_url: str, tmp_path
             assert hits[0].chunk.document_id == "hr"
             assert hits[0].score == pytest.approx(1.0, abs=1e-5)
             assert all(h.chunk.document_id != "hr" for h in store.search("c", query, 10))
+
+
+def test_an_exact_search_in_a_vector_space_equals_the_embedded_stores(
+    store_url: str, tmp_path: Path
+):
+    """The space's cosine computed in SQL ranks and scores as the embedded store's mapped view."""
+    dim, rng = 24, np.random.default_rng(11)
+    rows = unit_rows(rng, 400, dim)
+    axis = unit_rows(rng, 1, dim)[0]
+    space = VectorSpace(
+        "synthetic",
+        passage=AffineMap(0.6 * unit_rows(rng, 1, dim)[0], axis),
+        query=AffineMap(0.5 * unit_rows(rng, 1, dim)[0], axis),
+    )
+    updates = [
+        document(f"d{i}", rows[i * 40 : (i + 1) * 40], ("hr",) if i % 3 else ()) for i in range(10)
+    ]
+    with (
+        PostgresStore(store_url, tmp_path / "pg") as postgres,
+        open_store(tmp_path / "embedded") as embedded,
+    ):
+        for store in (postgres, embedded):
+            store.ensure_collection("c", "synthetic", dim)
+            store.commit("c", updates)
+            store.refresh("c", space)
+        differs = 0
+        for query in unit_rows(rng, 10, dim):
+            for access in (PUBLIC, HR):
+                ours = postgres.search("c", query, 8, access, space)
+                theirs = embedded.search("c", query, 8, access, space)
+                assert [h.chunk.id for h in ours] == [h.chunk.id for h in theirs]
+                assert [h.score for h in ours] == pytest.approx([h.score for h in theirs], abs=1e-5)
+                raw = postgres.search("c", query, 8, access)
+                differs += [h.chunk.id for h in raw] != [h.chunk.id for h in ours]
+        assert differs  # the space really reorders: the test compares more than raw search
 
 
 def test_an_instance_sees_another_instances_commits_at_once(store_url: str, tmp_path: Path):

@@ -33,6 +33,7 @@ import psycopg
 from psycopg import sql
 
 from rag.language import Language
+from rag.space import AffineMap
 from rag.store.dense_index import IndexPolicy
 from rag.store.postgres.readable import Readable
 
@@ -92,6 +93,69 @@ class DenseSearch:
                 WHERE {where} ORDER BY distance LIMIT %(k)s
             )
             SELECT vector_id, -distance FROM nearest ORDER BY distance, vector_id
+            """
+        ).format(embedding=self._embedding(), where=where)
+        rows = conn.execute(statement, params).fetchall()
+        return [(int(vector_id), float(score)) for vector_id, score in rows]
+
+    def scans_exactly(self, readable: Readable) -> bool:
+        """Whether a search of this caller scans every readable vector (no HNSW graph in use).
+
+        The index exists once the collection has outgrown ``exact_max``; a caller who reads
+        few chunks is scanned exactly even then (see :meth:`nearest`).
+        """
+        small = readable.total <= self.policy.exact_max
+        few = readable.classes is not None and readable.chunks <= self.policy.exact_filter_max
+        return small or few
+
+    def nearest_in_space(
+        self,
+        conn: psycopg.Connection,
+        query: np.ndarray,
+        k: int,
+        readable: Readable,
+        space: AffineMap,
+    ) -> list[tuple[int, float]]:
+        """The ``k`` readable vectors nearest to ``query`` (mapped already) in a vector space.
+
+        An exact scan with the space's passage map written out in SQL: for a unit vector ``p``,
+        shift ``s`` and unit axis ``a``, the mapped passage is ``m / |m|`` with
+        ``m = (p - s) - ((p - s)·a) a``, so its cosine with the mapped query ``q`` is
+        ``((p·q - s·q) - (p·a - s·a)(a·q)) / sqrt(1 - 2 p·s + s·s - (p·a - s·a)²)``: three
+        inner products per row, the same numbers :meth:`rag.space.VectorSpace.passages` gives
+        up to float rounding, with no mapped copy of the vectors stored.
+        """
+        if k < 1 or readable.chunks == 0:
+            return []
+        shift = np.asarray(space.shift, dtype=np.float32)
+        axis = np.asarray(space.axis, dtype=np.float32)
+        where = sql.SQL("collection_id = {}").format(sql.Literal(self.collection_id))
+        params: dict[str, object] = {
+            "query": query,
+            "shift": shift,
+            "axis": axis,
+            "sq": float(shift @ query),
+            "ss": float(shift @ shift),
+            "sa": float(shift @ axis),
+            "aq": float(axis @ query),
+            "k": k,
+        }
+        if readable.classes is not None:
+            where = sql.SQL("{} AND class_id = ANY(%(classes)s)").format(where)
+            params["classes"] = readable.classes
+        statement = sql.SQL(
+            """
+            WITH products AS MATERIALIZED (
+                SELECT vector_id, -({embedding} <#> %(query)s) AS pq,
+                       -({embedding} <#> %(shift)s) AS ps, -({embedding} <#> %(axis)s) AS pa
+                FROM chunks WHERE {where}
+            ), scored AS (
+                SELECT vector_id,
+                       ((pq - %(sq)s) - (pa - %(sa)s) * %(aq)s)
+                       / sqrt(greatest(1 - 2 * ps + %(ss)s - (pa - %(sa)s) ^ 2, 1e-12)) AS score
+                FROM products
+            )
+            SELECT vector_id, score FROM scored ORDER BY score DESC, vector_id LIMIT %(k)s
             """
         ).format(embedding=self._embedding(), where=where)
         rows = conn.execute(statement, params).fetchall()

@@ -243,15 +243,19 @@ class PostgresStore(DocumentStore):
         readable: Readable,
         space: VectorSpace,
     ) -> list[tuple[int, float]]:
-        """The ``k`` nearest in ``space``: the index's raw neighbours, rescored in the space.
+        """The ``k`` nearest in ``space``.
 
-        The HNSW index holds the vectors as the model returned them, so a search in another
-        space takes :data:`SPACE_OVERFETCH` times as many raw neighbours and keeps the best by
-        their cosine in the space (computed here from the stored vectors).
+        Raw vectors are stored (so a change of calibration needs no rewrite). An exact scan
+        computes the space's cosine in SQL; the HNSW graph is built over raw vectors, so a
+        search through it takes :data:`SPACE_OVERFETCH` times as many raw neighbours and keeps
+        the best by their cosine in the space (computed here from the stored vectors).
         """
         vector = _vector(query_vector)
-        if space.id == RAW.id:
+        if space.id == RAW.id or space.passage is None:
             return search.nearest(conn, vector, k, readable)
+        if search.scans_exactly(readable):  # the space's own cosine, computed in the scan
+            mapped = _vector(space.query_vector(vector))
+            return search.nearest_in_space(conn, mapped, k, readable, space.passage)
         raw = search.nearest(conn, vector, k * SPACE_OVERFETCH, readable)
         scores = _space_scores(search, conn, [v for v, _ in raw], vector, space)[0]
         return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
