@@ -213,7 +213,7 @@ def main() -> None:
         retrievers = {}
         for task in tasks:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            store = stack.enter_context(build_store(task, embeddings, folder))
+            store = stack.enter_context(build_store(task, embeddings, Store(folder)))
             retrievers[task.name] = (task, _retriever(store, embeddings, located))
         rows = collect(retrievers, "dev")
         np.savez(CACHE / "calibration-rows.npz", **{k: np.vstack(v) for k, v in rows.items()})

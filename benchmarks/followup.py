@@ -55,6 +55,7 @@ from rag.embeddings import SentenceTransformerEmbeddings
 from rag.evaluation import Scores, first_ranks, squad_dataset
 from rag.followup import FollowUps
 from rag.retrieval import StoreRetriever
+from rag.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 CONVERSATIONS = ROOT / "benchmarks" / "followups.jsonl"
@@ -130,7 +131,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     with (
         tempfile.TemporaryDirectory() as folder,
-        build_store(Task("followups", passages, []), embeddings, Path(folder)) as store,
+        build_store(Task("followups", passages, []), embeddings, Store(Path(folder))) as store,
     ):
         for mode in args.modes:
             retriever = StoreRetriever(

@@ -35,6 +35,7 @@ from benchmarks.retrieval import CACHE, COLLECTION, CachedEmbeddings, build_stor
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.onnx_embeddings import OnnxEmbeddings
 from rag.retrieval import StoreRetriever
+from rag.store import Store
 
 WARMUP = 10
 
@@ -81,7 +82,7 @@ def main() -> None:
     stores = []
     for name, embedder in backends.items():
         cached = CachedEmbeddings(embedder, CACHE)  # passages from the cache, queries live
-        store = build_store(task, cached, Path(tempfile.mkdtemp(prefix="latency-")))
+        store = build_store(task, cached, Store(Path(tempfile.mkdtemp(prefix="latency-"))))
         stores.append(store)
         retriever = StoreRetriever(store=store, embeddings=embedder, collection=COLLECTION)
         retriever.invoke(questions[0])  # views loaded, Kiwi warm, calibration found
