@@ -33,7 +33,7 @@ import psycopg
 from psycopg import sql
 
 from rag.language import Language
-from rag.space import AffineMap
+from rag.space import VectorSpace
 from rag.store.dense_index import IndexPolicy
 from rag.store.postgres.readable import Readable
 
@@ -78,14 +78,9 @@ class DenseSearch:
         """
         if k < 1 or readable.chunks == 0:
             return []
-        where = sql.SQL("collection_id = {}").format(sql.Literal(self.collection_id))
-        params: dict[str, object] = {"query": query, "k": k}
-        exact = False
-        if readable.classes is not None:
-            where = sql.SQL("{} AND class_id = ANY(%(classes)s)").format(where)
-            params["classes"] = readable.classes
-            exact = readable.chunks <= self.policy.exact_filter_max
-        self._configure(conn, k, readable, exact=exact)
+        where, params = self._readable(readable)
+        params |= {"query": query, "k": k}
+        self._configure(conn, k, readable, exact=self._reads_few(readable))
         statement = sql.SQL(
             """
             WITH nearest AS MATERIALIZED (
@@ -98,15 +93,25 @@ class DenseSearch:
         rows = conn.execute(statement, params).fetchall()
         return [(int(vector_id), float(score)) for vector_id, score in rows]
 
+    def _readable(self, readable: Readable) -> tuple[sql.Composable, dict[str, object]]:
+        """The condition (and its parameters) for this collection's rows ``readable`` covers."""
+        where = sql.SQL("collection_id = {}").format(sql.Literal(self.collection_id))
+        if readable.classes is None:
+            return where, {}
+        condition = sql.SQL("{} AND class_id = ANY(%(classes)s)").format(where)
+        return condition, {"classes": readable.classes}
+
     def scans_exactly(self, readable: Readable) -> bool:
         """Whether a search of this caller scans every readable vector (no HNSW graph in use).
 
         The index exists once the collection has outgrown ``exact_max``; a caller who reads
         few chunks is scanned exactly even then (see :meth:`nearest`).
         """
-        small = readable.total <= self.policy.exact_max
-        few = readable.classes is not None and readable.chunks <= self.policy.exact_filter_max
-        return small or few
+        return readable.total <= self.policy.exact_max or self._reads_few(readable)
+
+    def _reads_few(self, readable: Readable) -> bool:
+        """A caller who may read ``exact_filter_max`` chunks or fewer: scanned exactly."""
+        return readable.classes is not None and readable.chunks <= self.policy.exact_filter_max
 
     def nearest_in_space(
         self,
@@ -114,52 +119,78 @@ class DenseSearch:
         query: np.ndarray,
         k: int,
         readable: Readable,
-        space: AffineMap,
+        space: VectorSpace,
     ) -> list[tuple[int, float]]:
-        """The ``k`` readable vectors nearest to ``query`` (mapped already) in a vector space.
-
-        An exact scan with the space's passage map written out in SQL: for a unit vector ``p``,
-        shift ``s`` and unit axis ``a``, the mapped passage is ``m / |m|`` with
-        ``m = (p - s) - ((p - s)·a) a``, so its cosine with the mapped query ``q`` is
-        ``((p·q - s·q) - (p·a - s·a)(a·q)) / sqrt(1 - 2 p·s + s·s - (p·a - s·a)²)``: three
-        inner products per row, the same numbers :meth:`rag.space.VectorSpace.passages` gives
-        up to float rounding, with no mapped copy of the vectors stored.
-        """
+        """The ``k`` readable vectors nearest to ``query`` in ``space``, by an exact scan."""
         if k < 1 or readable.chunks == 0:
             return []
-        shift = np.asarray(space.shift, dtype=np.float32)
-        axis = np.asarray(space.axis, dtype=np.float32)
-        where = sql.SQL("collection_id = {}").format(sql.Literal(self.collection_id))
-        params: dict[str, object] = {
-            "query": query,
+        where, params = self._readable(readable)
+        rows = self._in_space(conn, query, space, where, params | {"k": k}, "LIMIT %(k)s")
+        return [(vector_id, score) for vector_id, score, _ in rows]
+
+    def scores_in_space(
+        self,
+        conn: psycopg.Connection,
+        query: np.ndarray,
+        vector_ids: list[int],
+        space: VectorSpace,
+    ) -> tuple[dict[int, float], dict[int, Language]]:
+        """The given chunks' cosines with ``query`` in ``space``, and their languages."""
+        where = sql.SQL("vector_id = ANY(%(ids)s)")
+        rows = self._in_space(conn, query, space, where, {"ids": vector_ids}, "")
+        return {v: score for v, score, _ in rows}, {v: language for v, _, language in rows}
+
+    def _in_space(
+        self,
+        conn: psycopg.Connection,
+        query: np.ndarray,
+        space: VectorSpace,
+        where: sql.Composable,
+        params: dict[str, object],
+        limit: str,
+    ) -> list[tuple[int, float, Language]]:
+        """Rows matching ``where``, best first by their cosine with ``query`` in ``space``.
+
+        The space's passage map is written out in SQL: for a unit vector ``p``, shift ``s``
+        and unit axis ``a``, the mapped passage is ``m / |m|`` with ``m = (p - s) - ((p - s)·a)
+        a``, so its cosine with the mapped query ``q`` is
+        ``((p·q - s·q) - (p·a - s·a)(a·q)) / sqrt(1 - 2 p·s + s·s - (p·a - s·a)²)``: three
+        inner products per row, the numbers :meth:`rag.space.VectorSpace.passages` gives up to
+        float rounding, with no mapped copy of the vectors stored and none sent back. The raw
+        space is the map with a zero shift and axis (the plain inner product).
+        """
+        mapped = np.ascontiguousarray(space.query_vector(query), dtype=np.float32).ravel()
+        zero = np.zeros(self.dimension, dtype=np.float32)
+        passage = space.passage
+        shift = zero if passage is None else np.asarray(passage.shift, dtype=np.float32)
+        axis = zero if passage is None else np.asarray(passage.axis, dtype=np.float32)
+        values = {
+            **params,
+            "query": mapped,
             "shift": shift,
             "axis": axis,
-            "sq": float(shift @ query),
+            "sq": float(shift @ mapped),
             "ss": float(shift @ shift),
             "sa": float(shift @ axis),
-            "aq": float(axis @ query),
-            "k": k,
+            "aq": float(axis @ mapped),
         }
-        if readable.classes is not None:
-            where = sql.SQL("{} AND class_id = ANY(%(classes)s)").format(where)
-            params["classes"] = readable.classes
         statement = sql.SQL(
             """
             WITH products AS MATERIALIZED (
-                SELECT vector_id, -({embedding} <#> %(query)s) AS pq,
+                SELECT vector_id, language, -({embedding} <#> %(query)s) AS pq,
                        -({embedding} <#> %(shift)s) AS ps, -({embedding} <#> %(axis)s) AS pa
                 FROM chunks WHERE {where}
             ), scored AS (
-                SELECT vector_id,
+                SELECT vector_id, language,
                        ((pq - %(sq)s) - (pa - %(sa)s) * %(aq)s)
                        / sqrt(greatest(1 - 2 * ps + %(ss)s - (pa - %(sa)s) ^ 2, 1e-12)) AS score
                 FROM products
             )
-            SELECT vector_id, score FROM scored ORDER BY score DESC, vector_id LIMIT %(k)s
+            SELECT vector_id, score, language FROM scored ORDER BY score DESC, vector_id {limit}
             """
-        ).format(embedding=self._embedding(), where=where)
-        rows = conn.execute(statement, params).fetchall()
-        return [(int(vector_id), float(score)) for vector_id, score in rows]
+        ).format(embedding=self._embedding(), where=where, limit=sql.SQL(limit))
+        rows = conn.execute(statement, values).fetchall()
+        return [(int(vector_id), float(score), language) for vector_id, score, language in rows]
 
     def _configure(
         self, conn: psycopg.Connection, k: int, readable: Readable, *, exact: bool
@@ -182,20 +213,6 @@ class DenseSearch:
             }
         calls = ", ".join(["set_config(%s, %s, true)"] * len(settings))
         conn.execute(f"SELECT {calls}", [item for pair in settings.items() for item in pair])
-
-    def vectors(
-        self, conn: psycopg.Connection, vector_ids: list[int]
-    ) -> tuple[np.ndarray, np.ndarray, dict[int, Language]]:
-        """The given chunks' stored vectors (ids, ``(n, dimension)``) and their languages."""
-        rows = conn.execute(
-            "SELECT vector_id, embedding, language FROM chunks WHERE vector_id = ANY(%s) "
-            "ORDER BY vector_id",
-            (vector_ids,),
-            binary=True,  # vectors straight into numpy (the binary loader)
-        ).fetchall()
-        ids = np.array([int(row[0]) for row in rows], dtype=np.int64)
-        matrix = np.array([row[1] for row in rows], dtype=np.float32).reshape(-1, self.dimension)
-        return ids, matrix, {int(row[0]): row[2] for row in rows}
 
     def ensure_index(self, conn: psycopg.Connection, count: int) -> bool:
         """Build the collection's HNSW index once it holds more than ``exact_max`` chunks.

@@ -24,7 +24,6 @@ import numpy as np
 import psycopg
 
 from rag.access import OPERATOR, PUBLIC, Access
-from rag.language import Language
 from rag.space import RAW, VectorSpace
 from rag.store.base import DocumentStore, ranked_hits
 from rag.store.dense_index import IndexPolicy
@@ -248,16 +247,15 @@ class PostgresStore(DocumentStore):
         Raw vectors are stored (so a change of calibration needs no rewrite). An exact scan
         computes the space's cosine in SQL; the HNSW graph is built over raw vectors, so a
         search through it takes :data:`SPACE_OVERFETCH` times as many raw neighbours and keeps
-        the best by their cosine in the space (computed here from the stored vectors).
+        the best by their cosine in the space.
         """
         vector = _vector(query_vector)
-        if space.id == RAW.id or space.passage is None:
+        if space.id == RAW.id:
             return search.nearest(conn, vector, k, readable)
-        if search.scans_exactly(readable):  # the space's own cosine, computed in the scan
-            mapped = _vector(space.query_vector(vector))
-            return search.nearest_in_space(conn, mapped, k, readable, space.passage)
+        if search.scans_exactly(readable):
+            return search.nearest_in_space(conn, vector, k, readable, space)
         raw = search.nearest(conn, vector, k * SPACE_OVERFETCH, readable)
-        scores = _space_scores(search, conn, [v for v, _ in raw], vector, space)[0]
+        scores, _ = search.scores_in_space(conn, vector, [v for v, _ in raw], space)
         return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
 
     def keyword_search(
@@ -282,8 +280,8 @@ class PostgresStore(DocumentStore):
         """The ``n`` best readable chunks by dense and by BM25 search, each with both scores.
 
         Every candidate's dense score is its stored vector against the query in ``space``
-        (computed here, as the embedded store does), and its keyword score, coverage and
-        language come from the same snapshot.
+        (computed in SQL, the numbers the embedded store computes), and its keyword score,
+        coverage and language come from the same snapshot.
         """
         with self._snapshot() as conn:
             found = self._scope(conn, collection, access)
@@ -294,7 +292,7 @@ class PostgresStore(DocumentStore):
             matched = {v: terms for v, _, terms in ranked}
             keyword = {v: score for v, score, _ in ranked}
             ids = sorted({v for v, _ in nearest} | keyword.keys())
-            dense, languages = _space_scores(search, conn, ids, _vector(query_vector), space)
+            dense, languages = search.scores_in_space(conn, _vector(query_vector), ids, space)
             only_dense = sorted(dense.keys() - keyword.keys())
             for v, score, terms in keywords.ranked(conn, len(only_dense), among=only_dense):
                 keyword[v], matched[v] = score, terms
@@ -311,19 +309,6 @@ class PostgresStore(DocumentStore):
     def _hits(self, conn: psycopg.Connection, ranked: list[tuple[int, float]]) -> list[SearchHit]:
         """Hits for ``ranked``, read in the search's own snapshot."""
         return ranked_hits(ranked, queries.chunks_by_vector_ids(conn, [v for v, _ in ranked]))
-
-
-def _space_scores(
-    search: DenseSearch,
-    conn: psycopg.Connection,
-    vector_ids: list[int],
-    query: np.ndarray,
-    space: VectorSpace,
-) -> tuple[dict[int, float], dict[int, Language]]:
-    """Cosines in ``space`` of the given chunks with ``query``, and the chunks' languages."""
-    ids, matrix, languages = search.vectors(conn, vector_ids)
-    scores = space.passages(matrix) @ space.query_vector(query) if len(ids) else np.empty(0)
-    return dict(zip(ids.tolist(), scores.tolist(), strict=True)), languages
 
 
 def _vector(query: np.ndarray) -> np.ndarray:
