@@ -22,7 +22,9 @@ keyword coverage of each candidate needs (:func:`keyword_coverage`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import psycopg
@@ -93,7 +95,6 @@ class PreparedKeywords:
         if not self.term_ids or limit < 1:
             return []
         ids = sorted(self.term_ids.values())
-        by_id = {term_id: word for word, term_id in self.term_ids.items()}
         rows = conn.execute(
             """
             WITH q(term_id, idf) AS (SELECT * FROM unnest(%(terms)s::int[], %(idf)s::float8[]))
@@ -111,7 +112,7 @@ class PreparedKeywords:
             """,
             {
                 "terms": ids,
-                "idf": [self.idf[by_id[term_id]] for term_id in ids],
+                "idf": [self._term_idf[term_id] for term_id in ids],
                 "k1p1": K1 + 1,
                 "k1": K1,
                 "b": B,
@@ -124,8 +125,15 @@ class PreparedKeywords:
         ).fetchall()
         return [(int(v), float(score), [int(t) for t in terms]) for v, score, terms in rows]
 
-    def coverage(self, matched: list[int]) -> float:
-        """Share of the query's idf mass that a chunk (its matched term ids) holds."""
-        words = {term_id: word for word, term_id in self.term_ids.items()}
-        held = sum(self.idf[words[term_id]] for term_id in set(matched) if term_id in words)
-        return float(keyword_coverage(list(self.idf.values()), np.array([held]))[0])
+    @cached_property
+    def _term_idf(self) -> dict[int, float]:
+        """Vocabulary id -> idf, for the query words some readable chunk contains."""
+        return {term_id: self.idf[word] for word, term_id in self.term_ids.items()}
+
+    def coverage(self, matched: Mapping[int, list[int]]) -> dict[int, float]:
+        """Per chunk (its matched term ids), the share of the query's idf mass it holds."""
+        held = np.array(
+            [sum(self._term_idf.get(t, 0.0) for t in set(terms)) for terms in matched.values()]
+        )
+        shares = keyword_coverage(list(self.idf.values()), held) if len(held) else held
+        return dict(zip(matched, shares.tolist(), strict=True))

@@ -297,7 +297,7 @@ class PostgresStore(DocumentStore):
             for v, score, terms in keywords.ranked(conn, len(only_dense), among=only_dense):
                 keyword[v], matched[v] = score, terms
             keyword.update({v: 0.0 for v in only_dense if v not in keyword})
-        coverage = {v: keywords.coverage(matched.get(v, [])) for v in dense}
+        coverage = keywords.coverage({v: matched.get(v, []) for v in dense})
         evidence = coverage[ranked[0][0]] if ranked else 0.0
         return Candidates(dense, keyword, evidence, coverage, languages)
 
