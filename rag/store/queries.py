@@ -326,7 +326,14 @@ def collection_record(row: Mapping[str, Any]) -> CollectionInfo:
     )
 
 
-def _document(row: sqlite3.Row) -> DocumentRecord:
+def document_record(
+    row: Mapping[str, Any] | sqlite3.Row, groups: Sequence[str], metadata: dict[str, Any]
+) -> DocumentRecord:
+    """A document row of either backend (the columns are named alike).
+
+    ``groups`` and ``metadata`` come decoded by the caller: JSON text in SQLite, native types
+    in PostgreSQL.
+    """
     return DocumentRecord(
         id=row["id"],
         collection=row["collection"],
@@ -334,11 +341,15 @@ def _document(row: sqlite3.Row) -> DocumentRecord:
         content_sha256=row["content_sha256"],
         size=int(row["size"]),
         mtime=float(row["mtime"]),
-        groups=tuple(json.loads(row["groups"])),
+        groups=tuple(groups),
         ingested_at=float(row["ingested_at"]),
         chunks=int(row["chunk_count"]),
-        metadata=json.loads(row["metadata"]),
+        metadata=metadata,
     )
+
+
+def _document(row: sqlite3.Row) -> DocumentRecord:
+    return document_record(row, json.loads(row["groups"]), json.loads(row["metadata"]))
 
 
 def _chunk(row: sqlite3.Row) -> StoredChunk:

@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 
 from rag.access import OPERATOR, Access
 from rag.store.postgres.readable import document_filter
-from rag.store.queries import collection_record
+from rag.store.queries import collection_record, document_record
 from rag.store.records import CollectionInfo, CommitRecord, DocumentRecord, StoredChunk
 
 _CHUNK_COLUMNS = """
@@ -80,21 +80,7 @@ def documents(
         """,
         {**params, "collection": collection},
     )
-    return [
-        DocumentRecord(
-            id=row["id"],
-            collection=row["collection"],
-            source_path=row["source_path"],
-            content_sha256=row["content_sha256"],
-            size=int(row["size"]),
-            mtime=float(row["mtime"]),
-            groups=tuple(row["groups"]),
-            ingested_at=float(row["ingested_at"]),
-            chunks=int(row["chunk_count"]),
-            metadata=row["metadata"],
-        )
-        for row in rows
-    ]
+    return [document_record(row, row["groups"], row["metadata"]) for row in rows]
 
 
 def readable_documents(
