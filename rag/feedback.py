@@ -21,12 +21,13 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rag.files import atomic_write
+from rag.sqlite_log import connect_log
 
 FEEDBACK_FILE = "feedback.sqlite3"
 
@@ -109,18 +110,8 @@ class FeedbackLog:
         """The log of a data folder."""
         return cls(Path(data_dir).expanduser() / FEEDBACK_FILE)
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # A connection per call: the web app runs every session in its own thread.
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=10)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(_SCHEMA)
-            with conn:
-                yield conn
-        finally:
-            conn.close()
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return connect_log(self.path, _SCHEMA)
 
     def record(self, feedback: Feedback) -> None:
         """Append one rating (``at`` is set to now when it is 0)."""
