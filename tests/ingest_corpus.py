@@ -15,6 +15,26 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+# A follow-up corpus: the president's term is found for "그럼 대통령은?" only with the question
+# before it ("국회의원의 임기는 몇 년인가요?").
+LAW = {
+    "국회.txt": "국회의원의 임기는 4년으로 한다. 국회의원은 국회에서 직무상 행한 발언에 관하여 "
+    "국회 외에서 책임을 지지 아니한다.",
+    "대통령_임기.txt": "대통령의 임기는 5년으로 하며, 중임할 수 없다. 대통령이 궐위된 때 또는 "
+    "대통령 당선자가 사망한 때에는 60일 이내에 후임자를 선거한다.",
+    "대통령_통수.txt": "대통령은 국군을 통수한다.",
+    "대통령_대표.txt": "대통령은 국가의 원수이며, 외국에 대하여 국가를 대표한다.",
+}
+
+
+def law_folder(path: Path) -> Path:
+    """:data:`LAW` written as one text file per article into ``path``."""
+    path.mkdir(parents=True)
+    for name, text in LAW.items():
+        (path / name).write_text(text, encoding="utf-8")
+    return path
+
+
 NANUM = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
 
 KOREAN_PDF_TEXT = (

@@ -10,16 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.no_answer import NO_ANSWER
+from tests.ingest_corpus import law_folder
 from ui.cli import app
 
-LAW = {
-    "국회.txt": "국회의원의 임기는 4년으로 한다. 국회의원은 국회에서 직무상 행한 발언에 관하여 "
-    "국회 외에서 책임을 지지 아니한다.",
-    "대통령_임기.txt": "대통령의 임기는 5년으로 하며, 중임할 수 없다. 대통령이 궐위된 때 또는 "
-    "대통령 당선자가 사망한 때에는 60일 이내에 후임자를 선거한다.",
-    "대통령_통수.txt": "대통령은 국군을 통수한다.",
-    "대통령_대표.txt": "대통령은 국가의 원수이며, 외국에 대하여 국가를 대표한다.",
-}
 FIRST = "국회의원의 임기는 몇 년인가요?"
 FOLLOW_UP = "그럼 대통령은?"
 
@@ -28,10 +21,7 @@ FOLLOW_UP = "그럼 대통령은?"
 def env(cli_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     """Settings through the environment; the law folder in ``law``, an hr-only file in ``hr``."""
     monkeypatch.chdir(tmp_path)  # no stray bllossom-rag.toml
-    law = tmp_path / "law"
-    law.mkdir()
-    for name, text in LAW.items():
-        (law / name).write_text(text, encoding="utf-8")
+    law = law_folder(tmp_path / "law")
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "평가.txt").write_text("인사 평가 결과는 매년 3월에 통보된다.", encoding="utf-8")

@@ -27,6 +27,7 @@ from rag.store import Store
 from rag.worker import WorkerOptions, create_app
 from rag.worker.server import BackgroundServer
 from tests.conftest import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL
+from tests.ingest_corpus import law_folder
 from ui.web.i18n import LABELS
 from ui.web.metrics import METRICS_FILE, GenerationLog
 from ui.web.safe_markdown import literal_markdown
@@ -37,14 +38,6 @@ QUESTION = "입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있
 CANARY = "코끼리 보라색 암호는 7391입니다"
 HR_USER = "kim@corp.example"
 CHART_CAPTION = "2024년 분기별 매출 막대 차트: 4분기 매출이 가장 높다"
-LAW = {  # the president's term is found for "그럼 대통령은?" only with the question before it
-    "국회.txt": "국회의원의 임기는 4년으로 한다. 국회의원은 국회에서 직무상 행한 발언에 관하여 "
-    "국회 외에서 책임을 지지 아니한다.",
-    "대통령_임기.txt": "대통령의 임기는 5년으로 하며, 중임할 수 없다. 대통령이 궐위된 때 또는 "
-    "대통령 당선자가 사망한 때에는 60일 이내에 후임자를 선거한다.",
-    "대통령_통수.txt": "대통령은 국군을 통수한다.",
-    "대통령_대표.txt": "대통령은 국가의 원수이며, 외국에 대하여 국가를 대표한다.",
-}
 
 
 def en(key: str) -> str:
@@ -61,10 +54,7 @@ def ui_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     acl.mkdir()
     (acl / "공지.md").write_text("# 사내 공지\n\n식당은 12시에 엽니다.", encoding="utf-8")
     (acl / "인사_비밀.md").write_text(f"# 인사 기밀\n\n{CANARY}.", encoding="utf-8")
-    law = root / "law"
-    law.mkdir()
-    for name, text in LAW.items():
-        (law / name).write_text(text, encoding="utf-8")
+    law = law_folder(root / "law")
     charts = root / "charts"
     charts.mkdir()
     Image.new("RGB", (300, 200), (30, 90, 200)).save(charts / "매출_차트.png")
