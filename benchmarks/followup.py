@@ -1,7 +1,8 @@
 """Follow-up questions: recall@5 of a chat turn searched with its history, alone, and in full.
 
-Data: ``benchmarks/followups.jsonl``, 40 two-turn conversations written for this benchmark, 32
-over KorQuAD 1.0 dev articles and 8 over ``examples/``. Each has a first question (``history``,
+Data: ``benchmarks/followups.jsonl``, 60 two-turn conversations written for this benchmark, 32
+over KorQuAD 1.0 dev articles, 8 over ``examples/`` and 20 (16 Korean, 4 English) over the
+statute and bills of ``benchmarks/data/legal``. Each has a first question (``history``,
 a KorQuAD question as published or a handbook question), an elliptical follow-up (``query``:
 "그럼 영화 데뷔작은요?", "What about the Enterprise plan?"), the same follow-up asked in full
 (``full``: the original KorQuAD question, or the handbook question with its subject spelled
@@ -10,7 +11,10 @@ one passage). For KorQuAD the two questions come from different paragraphs of on
 the first question's own paragraph is a strong distractor for the follow-up.
 
 Corpus: the 964 KorQuAD dev paragraphs plus the ``examples/`` files cut at blank lines, one
-passage each, in one collection (so a handbook follow-up competes with a thousand passages).
+passage each, in one collection (so a handbook follow-up competes with a thousand passages);
+the legal texts in a collection of their own, ingested as a user would (the real loaders and
+the structure-aware chunker at the default settings), where every chunk is about the same law
+and the first question's article is the follow-up's nearest distractor.
 
 Methods, all hybrid retrieval with the default settings:
 
@@ -21,13 +25,16 @@ Methods, all hybrid retrieval with the default settings:
   obvious alternative to mixing;
 - **asked in full**: the full question alone, the target (within 5 points).
 
+The last two rows repeat mix and full with the default relevance floor (``min_relevance``), as
+the chat, the UI and the API search: a follow-up whose gold passage the floor drops is a miss.
+
 ``--decays`` adds mix rows for other ``history_decay`` values. Vectors are cached on disk like
 ``retrieval.py``'s, so a rerun embeds nothing new.
 
 Usage::
 
-    python benchmarks/followup.py
-    python benchmarks/followup.py --decays 0.3 0.5 0.7 --modes dense bm25 hybrid
+    python -m benchmarks.followup
+    python -m benchmarks.followup --decays 0.3 0.5 0.7 --modes dense bm25 hybrid
 """
 
 from __future__ import annotations
@@ -51,6 +58,8 @@ from benchmarks.retrieval import (
     Task,
     build_store,
 )
+from ingest.pipeline import Ingestor
+from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.evaluation import Scores, first_ranks, squad_dataset
 from rag.followup import FollowUps
@@ -59,6 +68,8 @@ from rag.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 CONVERSATIONS = ROOT / "benchmarks" / "followups.jsonl"
+LEGAL = ROOT / "benchmarks" / "data" / "legal"
+CORPORA = ("korquad", "examples", "legal")
 K = 5
 
 
@@ -93,25 +104,49 @@ def recall(
     return summary["recall@1"], summary["recall@5"], found
 
 
-def methods(retriever: StoreRetriever, decays: Sequence[float]) -> dict[str, Callable]:
-    """Name -> a search taking one conversation."""
+def ingest_legal(store: Store, embeddings: SentenceTransformerEmbeddings) -> None:
+    """The statute and bills into collection ``legal``, chunked as ``ingest`` chunks them."""
+    settings = Settings()
+    Ingestor(
+        store,
+        embeddings,
+        chunk_tokens=settings.chunk_tokens,
+        chunk_overlap=settings.chunk_overlap,
+        max_file_bytes=settings.max_file_bytes,
+    ).ingest(sorted(LEGAL.glob("*.txt")), collection="legal")
 
-    def with_history(followups: FollowUps) -> Callable[[dict], list[Document]]:
+
+def methods(
+    retrievers: dict[str, StoreRetriever], decays: Sequence[float], floor: float
+) -> dict[str, Callable]:
+    """Name -> a search taking one conversation (each searched in its corpus's collection)."""
+
+    def with_history(followups: FollowUps, floor: float = 0.0) -> Callable[[dict], list[Document]]:
         def search(item: dict) -> list[Document]:
             history = [HumanMessage(content=text) for text in item["history"]]
             query = followups.query(item["query"], history)
+            retriever = retrievers[item["corpus"]].model_copy(update={"min_relevance": floor})
             return retriever.invoke(query.text, turns=query.turns)
 
         return search
 
-    rows: dict[str, Callable] = {"alone (baseline)": lambda item: retriever.invoke(item["query"])}
+    def asked(field: str, floor: float = 0.0) -> Callable[[dict], list[Document]]:
+        def search(item: dict) -> list[Document]:
+            retriever = retrievers[item["corpus"]].model_copy(update={"min_relevance": floor})
+            return retriever.invoke(item[field])
+
+        return search
+
+    rows: dict[str, Callable] = {"alone (baseline)": asked("query")}
     for decay in decays:
         label = "mix (default)" if decay == FollowUps().decay else f"mix, decay {decay:g}"
         rows[label] = with_history(FollowUps(mode="mix", decay=decay))
-    rows["joined text, one embedding"] = lambda item: retriever.invoke(
+    rows["joined text, one embedding"] = lambda item: retrievers[item["corpus"]].invoke(
         "\n".join([*item["history"], item["query"]])
     )
-    rows["asked in full (target)"] = lambda item: retriever.invoke(item["full"])
+    rows["asked in full (target)"] = asked("full")
+    rows[f"mix, relevance floor {floor:g}"] = with_history(FollowUps(), floor)
+    rows[f"asked in full, relevance floor {floor:g}"] = asked("full", floor)
     return rows
 
 
@@ -127,27 +162,34 @@ def main() -> None:
     items = conversations()
     passages = corpus()
     print(f"{len(items)} conversations, {len(passages)} passages", flush=True)
-    print("| mode | method | R@1 | R@5 | R@5 KorQuAD (32) | R@5 examples (8) |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    sizes = {c: sum(item["corpus"] == c for item in items) for c in CORPORA}
+    columns = " | ".join(f"R@5 {c} ({n})" for c, n in sizes.items())
+    print(f"| mode | method | R@1 | R@5 | {columns} |")
+    print("| --- | --- | --- | --- |" + " --- |" * len(sizes))
     with (
         tempfile.TemporaryDirectory() as folder,
         build_store(Task("followups", passages, []), embeddings, Store(Path(folder))) as store,
     ):
+        ingest_legal(store, embeddings)
         for mode in args.modes:
-            retriever = StoreRetriever(
-                store=store, embeddings=embeddings, collection=COLLECTION, k=10, mode=mode
-            )
-            for name, search in methods(retriever, args.decays).items():
+            retrievers = {
+                corpus: StoreRetriever(
+                    store=store, embeddings=embeddings, collection=collection, k=10, mode=mode
+                )
+                for corpus, collection in zip(
+                    CORPORA, (COLLECTION, COLLECTION, "legal"), strict=True
+                )
+            }
+            floor = Settings().min_relevance
+            for name, search in methods(retrievers, args.decays, floor).items():
                 r1, r5, found = recall(items, search)
                 parts = [
                     sum(hit for hit, item in zip(found, items, strict=True) if item["corpus"] == c)
-                    / sum(item["corpus"] == c for item in items)
-                    for c in ("korquad", "examples")
+                    / n
+                    for c, n in sizes.items()
                 ]
-                print(
-                    f"| {mode} | {name} | {r1:.3f} | {r5:.3f} | {parts[0]:.3f} | {parts[1]:.3f} |",
-                    flush=True,
-                )
+                cells = " | ".join(f"{part:.3f}" for part in parts)
+                print(f"| {mode} | {name} | {r1:.3f} | {r5:.3f} | {cells} |", flush=True)
 
 
 if __name__ == "__main__":
