@@ -4,7 +4,9 @@
 #   make test    the same setup, the system packages the tests use, lint, the whole suite
 #   make lint    ruff check, ruff format --check, mypy
 #   make ui      the Streamlit app on http://127.0.0.1:8501 (UI_ARGS="--port 8600" to change)
-#   make bench   the retrieval-quality benchmark (BENCH=... and BENCH_ARGS=... pick another)
+#   make bench   the retrieval-quality benchmark (BENCH=... and BENCH_ARGS=... pick another;
+#                each runs as a module, python -m benchmarks.NAME, so the repository's packages
+#                import as they do in the tests)
 #
 # Every step leaves a file or a stamp behind, so a second run only checks them: the venv, torch,
 # the editable install (again only when pyproject.toml changed), the offline models, the
@@ -56,7 +58,7 @@ ui: setup demo-models $(CONFIG)
 	$(BIN)/bllossom-rag ui $(UI_ARGS)
 
 bench: setup offline-models $(VENV)/.installed-bench
-	OFFLINE_MODELS_DIR="$(abspath $(MODELS))" $(BIN)/python benchmarks/$(BENCH).py $(BENCH_ARGS)
+	OFFLINE_MODELS_DIR="$(abspath $(MODELS))" $(BIN)/python -m benchmarks.$(BENCH) $(BENCH_ARGS)
 
 setup: $(VENV)/.installed
 

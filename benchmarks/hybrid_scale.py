@@ -44,7 +44,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scale import DIM, commit_synthetic, percentiles  # noqa: E402
+from benchmarks.scale import DIM, commit_synthetic, percentiles  # noqa: E402
 
 DATASETS = Path(os.environ.get("BLLOSSOM_RAG_SHARED", ROOT.parent / "shared")) / "datasets"
 COLLECTION = "hybrid"
