@@ -45,8 +45,9 @@ def read_sidecar(path: Path) -> tuple[bytes, str]:
         data = read_capped(path, SIDECAR_MAX_BYTES)
         return data, squash(decode_text(data))
     except IngestError as error:
-        msg = f"caption file {path.name}: {error}"
-        raise IngestError(msg) from None
+        raise IngestError.because(
+            "caption file {name}: {error}", name=path.name, error=str(error)
+        ) from None
 
 
 def caption_text(human: Iterable[str], generated: Iterable[str], fallback: str | None) -> str:
@@ -84,8 +85,9 @@ class Captioner:
                 answer = self.llm.invoke([message])
             except Exception as error:  # any backend: in-process model, HTTP worker, vLLM
                 first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                msg = f"the generator could not caption an image ({type(error).__name__}: {first})"
-                raise IngestError(msg) from error
+                template = "the generator could not caption an image ({error})"
+                detail = f"{type(error).__name__}: {first}"
+                raise IngestError.because(template, error=detail) from error
             text = squash(answer.text)[:MAX_CAPTION_CHARS]
             if text:
                 captions.append(text)

@@ -16,7 +16,8 @@ Every task answers in one shape, which the parent validates as untrusted input::
               | {"type": "figure", "image": base64, "captions": [str], "page": int | null}],
      "notes": [str], "run_notes": [str]}
 
-or ``{"error": str}`` for a file the task rejects (encrypted, broken). JSON, never a pickle: a
+or ``{"error": str, "template": str, "values": {...}}`` for a file the task rejects
+(encrypted, broken: :meth:`rag.errors.IngestError.to_json`). JSON, never a pickle: a
 compromised child must not be able to run code in the parent.
 """
 

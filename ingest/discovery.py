@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ingest.formats import IMAGE_SUFFIXES, SUPPORTED_SUFFIXES, unsupported_reason
+from ingest.formats import IMAGE_SUFFIXES, SUPPORTED_SUFFIXES, unsupported
 from ingest.identity import document_key
 from rag.errors import IngestError
 
@@ -47,7 +47,7 @@ class Candidate:
     """
 
     path: Path
-    error: str | None = None
+    error: IngestError | None = None
     sidecar: Path | None = None
     skipped: bool = False
     key: str = ""
@@ -138,10 +138,11 @@ def _discover_one(given: Path) -> Iterator[Candidate]:
         path = given.resolve()
         key = document_key(path, None)
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            yield Candidate(path, unsupported_reason(path.suffix), key=key)
+            yield Candidate(path, unsupported(path.suffix), key=key)
         elif _is_sidecar(path.name, lambda image: (path.parent / image).exists()):
             image = path.name[: -len(SIDECAR_SUFFIX)]
-            yield Candidate(path, f"caption file of {image}: ingest the image to use it", key=key)
+            template = "caption file of {image}: ingest the image to use it"
+            yield Candidate(path, IngestError.because(template, image=image), key=key)
         else:
             yield Candidate(path, sidecar=_sidecar(path, path.parent), key=key)
         return
@@ -169,9 +170,10 @@ def _is_sidecar(name: str, has_neighbour: Callable[[str], bool]) -> bool:
 def _inside_root(path: Path, root: Path) -> Candidate:
     resolved = path.resolve()
     if not resolved.is_relative_to(root):
-        return Candidate(path, f"symlink leaves the ingested folder (points to {resolved})")
+        template = "symlink leaves the ingested folder (points to {target})"
+        return Candidate(path, IngestError.because(template, target=str(resolved)))
     if not resolved.is_file():
-        return Candidate(path, "not a regular file")
+        return Candidate(path, IngestError.because("not a regular file"))
     return Candidate(resolved, sidecar=_sidecar(path, root), key=document_key(path, root))
 
 
@@ -192,14 +194,13 @@ def read_capped(path: Path, max_bytes: int) -> bytes:
     """Read a whole file, refusing files over ``max_bytes`` before reading them."""
     size = path.stat().st_size
     if size > max_bytes:
-        msg = f"file is {size:,} bytes, over the {max_bytes:,}-byte limit (max_file_bytes)"
-        raise IngestError(msg)
+        template = "file is {size:,} bytes, over the {limit:,}-byte limit (max_file_bytes)"
+        raise IngestError.because(template, size=size, limit=max_bytes)
     if size == 0:
-        msg = "file is empty"
-        raise IngestError(msg)
+        raise IngestError.because("file is empty")
     with path.open("rb") as handle:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:  # grew while we read it
-        msg = f"file grew past the {max_bytes:,}-byte limit while being read"
-        raise IngestError(msg)
+        template = "file grew past the {limit:,}-byte limit while being read"
+        raise IngestError.because(template, limit=max_bytes)
     return data

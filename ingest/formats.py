@@ -136,15 +136,17 @@ def _zip_signature(data: bytes) -> Signature:
     return Signature(None, "a ZIP archive")
 
 
-def unsupported_reason(suffix: str) -> str:
+def unsupported(suffix: str) -> IngestError:
     """Why a suffix is not read, and for a legacy Office suffix which format to save as."""
     modern = LEGACY_SUFFIXES.get(suffix.lower())
     if modern is not None:
-        return (
-            f"legacy Office file {suffix}: save it as {modern} "
-            "(File > Save As in Office or LibreOffice) and ingest that"
+        return IngestError.because(
+            "legacy Office file {suffix}: save it as {modern} "
+            "(File > Save As in Office or LibreOffice) and ingest that",
+            suffix=suffix,
+            modern=modern,
         )
-    return f"unsupported file type {suffix or '(none)'}"
+    return IngestError.because("unsupported file type {suffix}", suffix=suffix or "(none)")
 
 
 def check_content(suffix: str, data: bytes) -> Kind:
@@ -156,18 +158,20 @@ def check_content(suffix: str, data: bytes) -> Kind:
     """
     expected = SUFFIX_KINDS.get(suffix.lower())
     if expected is None:
-        raise IngestError(unsupported_reason(suffix))
+        raise unsupported(suffix)
     found = sniff(data)
     if expected in ("text", "markdown", "html"):
         if found is not None:
-            msg = f"content is {found.label}, not text (named {suffix})"
-            raise IngestError(msg)
+            template = "content is {found}, not text (named {suffix})"
+            raise IngestError.because(template, found=found.label, suffix=suffix)
         return expected
     if found is None:
-        raise IngestError(_NO_SIGNATURE[expected])
+        raise IngestError.because(_NO_SIGNATURE[expected])
     if found.kind != expected:
-        msg = f"content is {found.label}, not {_LABELS[expected]} (named {suffix})"
-        raise IngestError(msg)
+        template = "content is {found}, not {expected} (named {suffix})"
+        raise IngestError.because(
+            template, found=found.label, expected=_LABELS[expected], suffix=suffix
+        )
     return expected
 
 

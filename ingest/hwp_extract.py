@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.nearby import Item, Paragraph, Picture, PictureGate, Table, as_json, assemble
+from rag.errors import IngestError
 
 # Streams inflate to at most this much each; a section is text, so 256 MB is a bomb.
 MAX_STREAM_BYTES = 256 * 1024 * 1024
@@ -50,10 +51,6 @@ _SKIPPED_CONTROLS = frozenset({"head", "foot"})  # page headers and footers repe
 _SECTION = re.compile(r"^Section(\d+)$")
 
 
-class HwpError(Exception):
-    """The document cannot be read; the message says why, for the user."""
-
-
 @dataclass
 class _Node:
     tag: int
@@ -68,17 +65,21 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     try:
         ole = olefile.OleFileIO(data)
     except (OSError, ValueError, struct.error) as error:
-        return {"error": f"not a readable HWP 5 document (broken compound file: {error})"}
+        template = "not a readable HWP 5 document (broken compound file: {error})"
+        return IngestError.because(template, error=str(error)).to_json()
     try:
         with ole:
             reader = _Reader(ole, int(options["max_images"]))
             blocks = assemble(reader.items())
             notes = list(dict.fromkeys(reader.pictures.notes))
             return {"blocks": as_json(blocks), "notes": notes}
-    except HwpError as error:
-        return {"error": str(error)}
+    except IngestError as error:
+        return error.to_json()
     except (OSError, ValueError, struct.error, zlib.error) as error:  # sectors past the end...
-        return {"error": f"not a readable HWP 5 document ({type(error).__name__}: {error})"}
+        detail = f"{type(error).__name__}: {error}"
+        return IngestError.because(
+            "not a readable HWP 5 document ({error})", error=detail
+        ).to_json()
 
 
 class _Reader:
@@ -99,27 +100,29 @@ class _Reader:
         if not self.ole.exists("FileHeader"):
             office = ("WordDocument", "Workbook", "PowerPoint Document")
             if any(self.ole.exists(name) for name in office):
-                msg = "a legacy Office file (.doc/.xls/.ppt), not HWP: save it as .docx/.xlsx/.pptx"
-                raise HwpError(msg)
-            msg = "not an HWP 5 document (no FileHeader stream)"
-            raise HwpError(msg)
+                template = (
+                    "a legacy Office file (.doc/.xls/.ppt), not HWP: save it as .docx/.xlsx/.pptx"
+                )
+                raise IngestError.because(template)
+            raise IngestError.because("not an HWP 5 document (no FileHeader stream)")
         header = self.ole.openstream("FileHeader").read(256)
         if not header.startswith(_SIGNATURE) or len(header) < 40:
-            msg = "not an HWP 5 document (bad FileHeader signature)"
-            raise HwpError(msg)
+            raise IngestError.because("not an HWP 5 document (bad FileHeader signature)")
         (flags,) = struct.unpack_from("<I", header, 36)
         if flags & (_PASSWORD | _CERT_ENCRYPTED):
-            msg = "HWP document is password-protected: save an unprotected copy in Hancom Office"
-            raise HwpError(msg)
+            template = (
+                "HWP document is password-protected: save an unprotected copy in Hancom Office"
+            )
+            raise IngestError.because(template)
         if flags & (_DRM | _CERT_DRM):
-            msg = "HWP document is DRM-protected: its text is encrypted and cannot be read"
-            raise HwpError(msg)
+            template = "HWP document is DRM-protected: its text is encrypted and cannot be read"
+            raise IngestError.because(template)
         if flags & _DISTRIBUTION:
-            msg = (
+            template = (
                 "HWP distribution document (배포용 문서): its text is encrypted; "
                 "save a normal copy in Hancom Office"
             )
-            raise HwpError(msg)
+            raise IngestError.because(template)
         return int(flags)
 
     def _stream(self, name: str, compressed: bool) -> bytes:
@@ -130,11 +133,11 @@ class _Reader:
         try:
             out = inflater.decompress(raw, MAX_STREAM_BYTES)
         except zlib.error as error:
-            msg = f"broken HWP stream {name} ({error})"
-            raise HwpError(msg) from None
+            template = "broken HWP stream {name} ({error})"
+            raise IngestError.because(template, name=name, error=str(error)) from None
         if inflater.unconsumed_tail:
-            msg = f"HWP stream {name} unpacks past {MAX_STREAM_BYTES:,} bytes"
-            raise HwpError(msg)
+            template = "HWP stream {name} unpacks past {limit:,} bytes"
+            raise IngestError.because(template, name=name, limit=MAX_STREAM_BYTES)
         return out
 
     def _bin_names(self, info: list[tuple[int, int, bytes]]) -> dict[int, tuple[str, bool]]:
@@ -163,8 +166,7 @@ class _Reader:
             if len(entry) == 2 and entry[0] == storage and (match := _SECTION.match(entry[1]))
         )
         if not sections:
-            msg = "not an HWP 5 document (no BodyText sections)"
-            raise HwpError(msg)
+            raise IngestError.because("not an HWP 5 document (no BodyText sections)")
         items: list[Item] = []
         for _, name in sections:
             for node in _tree(_records(self._stream(name, self.compressed))):

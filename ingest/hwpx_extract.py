@@ -24,14 +24,11 @@ import zlib
 from typing import Any
 
 from ingest.nearby import Item, Paragraph, Picture, PictureGate, Table, as_json, assemble
+from rag.errors import IngestError
 
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 _SECTION = re.compile(r"^Contents/section(\d+)\.xml$")
 _SKIPPED = frozenset({"header", "footer", "secPr", "linesegarray", "shapeComment"})
-
-
-class HwpxError(Exception):
-    """The document cannot be read; the message says why, for the user."""
 
 
 def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
@@ -43,9 +40,10 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
             notes = list(dict.fromkeys(reader.pictures.notes))
             return {"blocks": as_json(blocks), "notes": notes}
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as error:
-        return {"error": f"not a readable HWPX (broken ZIP: {error})"}
-    except HwpxError as error:
-        return {"error": str(error)}
+        template = "not a readable {label} (broken ZIP: {error})"
+        return IngestError.because(template, label="HWPX", error=str(error)).to_json()
+    except IngestError as error:
+        return error.to_json()
 
 
 def _local(element: Any) -> str:
@@ -57,8 +55,10 @@ class _Reader:
     def __init__(self, archive: zipfile.ZipFile, max_images: int) -> None:
         declared = sum(info.file_size for info in archive.infolist())
         if declared > MAX_UNPACKED_BYTES:
-            msg = f"HWPX unpacks to {declared:,} bytes, over the {MAX_UNPACKED_BYTES:,}-byte limit"
-            raise HwpxError(msg)
+            template = "{label} unpacks to {size:,} bytes, over the {limit:,}-byte limit"
+            raise IngestError.because(
+                template, label="HWPX", size=declared, limit=MAX_UNPACKED_BYTES
+            )
         self.archive = archive
         self.names = set(archive.namelist())
         self.pictures = PictureGate(max_images)
@@ -72,8 +72,8 @@ class _Reader:
         try:
             return etree.fromstring(self.archive.read(name), parser=parser)
         except etree.XMLSyntaxError as error:
-            msg = f"broken HWPX part {name} ({error})"
-            raise HwpxError(msg) from None
+            template = "broken HWPX part {name} ({error})"
+            raise IngestError.because(template, name=name, error=str(error)) from None
 
     def _manifest(self) -> dict[str, str]:
         """Binary item id -> its ZIP entry, from ``content.hpf`` (else by the entry's name)."""
@@ -110,8 +110,7 @@ class _Reader:
             (int(match.group(1)), name) for name in self.names if (match := _SECTION.match(name))
         )
         if not sections:
-            msg = "not an HWPX document (no Contents/sectionN.xml)"
-            raise HwpxError(msg)
+            raise IngestError.because("not an HWPX document (no Contents/sectionN.xml)")
         items: list[Item] = []
         for _, name in sections:
             for paragraph in self._xml(name):

@@ -86,30 +86,33 @@ def run_isolated(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-            msg = f"{label} ran past the {timeout_s:g}-second limit and was stopped"
-            raise IngestError(msg) from None
+            template = "{label} ran past the {limit:g}-second limit and was stopped"
+            raise IngestError.because(template, label=label, limit=timeout_s) from None
         if process.returncode != 0:
             if out.seek(0, os.SEEK_END) >= max_output_bytes:  # Python ignores SIGXFSZ: EFBIG
-                msg = f"{label} produced more than {max_output_bytes:,} bytes of output"
-                raise IngestError(msg)
+                template = "{label} produced more than {limit:,} bytes of output"
+                raise IngestError.because(template, label=label, limit=max_output_bytes)
             err.seek(0)
-            raise IngestError(_failure(process.returncode, err.read(), label, memory_mb))
+            raise _failure(process.returncode, err.read(), label, memory_mb)
         out.seek(0)
         return out.read()
 
 
-def _failure(returncode: int, stderr: bytes, label: str, memory_mb: int) -> str:
+def _failure(returncode: int, stderr: bytes, label: str, memory_mb: int) -> IngestError:
     if returncode == MEMORY_EXIT:
-        return f"{label} ran out of its {memory_mb:,} MB memory limit"
+        template = "{label} ran out of its {limit:,} MB memory limit"
+        return IngestError.because(template, label=label, limit=memory_mb)
     if returncode < 0:
-        name = _signal_name(-returncode)
-        return (
-            f"{label} crashed ({name}): the file is malformed or needs more than "
-            f"the {memory_mb:,} MB memory limit"
+        template = (
+            "{label} crashed ({signal}): the file is malformed or needs more than "
+            "the {limit:,} MB memory limit"
         )
+        signal = _signal_name(-returncode)
+        return IngestError.because(template, label=label, signal=signal, limit=memory_mb)
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
     last = lines[-1][:_STDERR_TAIL] if lines else "no message"
-    return f"{label} failed (exit status {returncode}): {last}"
+    template = "{label} failed (exit status {status}): {error}"
+    return IngestError.because(template, label=label, status=returncode, error=last)
 
 
 def _signal_name(number: int) -> str:

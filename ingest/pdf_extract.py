@@ -28,6 +28,7 @@ import io
 from typing import Any
 
 from ingest.nearby import clip, is_caption
+from rag.errors import IngestError
 
 MIN_IMAGE_SIDE = 32
 # A page with fewer printed characters than this is a scan (a copier stamps a page number or a
@@ -44,7 +45,7 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as error:
-        return {"error": _pdfium_message(error)}
+        return _pdfium_error(error).to_json()
     blocks: list[dict[str, Any]] = []
     notes: list[str] = []
     images = _Images(options, notes)
@@ -185,8 +186,8 @@ def _without(text: str, captions: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _pdfium_message(error: Exception) -> str:
+def _pdfium_error(error: Exception) -> IngestError:
     text = str(error)
     if "password" in text.lower():
-        return "PDF is encrypted (a password is required)"
-    return f"broken or truncated PDF ({text})"
+        return IngestError.because("PDF is encrypted (a password is required)")
+    return IngestError.because("broken or truncated PDF ({error})", error=text)

@@ -313,7 +313,7 @@ class Ingestor:
         """
         path, source = candidate.path, candidate.source
         if candidate.error is not None:
-            return FileFailure(str(source), candidate.error)
+            return FileFailure.of(str(source), candidate.error)
         try:
             data = read_capped(path, self.max_file_bytes)
             digest = hashlib.sha256(data)
@@ -344,7 +344,7 @@ class Ingestor:
                 _caption_standalone(loaded, sidecar)
             return _ToChunk(document, loaded, with_images)
         except IngestError as error:
-            return FileFailure(str(source), str(error))
+            return FileFailure.of(str(source), error)
         except OSError as error:
             return FileFailure(str(source), error.strerror or str(error))
 
@@ -379,7 +379,7 @@ class Ingestor:
                 open_[number] = self._start(item)
                 streams.append(sections(item.loaded.blocks, structure=self.chunker.structure))
             except IngestError as error:
-                report.failed.append(FileFailure(item.document.source_path, str(error)))
+                report.failed.append(FileFailure.of(item.document.source_path, error))
                 streams.append(iter(()))
         failed: set[int] = set()
         for number, piece in self.chunker.chunk_documents(streams):
@@ -393,7 +393,7 @@ class Ingestor:
                     self._add(pending, previous, _draft(piece))
             except IngestError as error:
                 failed.add(number)
-                report.failed.append(FileFailure(pending.document.source_path, str(error)))
+                report.failed.append(FileFailure.of(pending.document.source_path, error))
                 if failed.issuperset(open_):
                     break  # nothing left worth chunking
         ready = []
@@ -401,8 +401,8 @@ class Ingestor:
             if number in failed:
                 continue
             if not pending.drafts:
-                msg = "no text to index after chunking"
-                report.failed.append(FileFailure(pending.document.source_path, msg))
+                empty = IngestError.because("no text to index after chunking")
+                report.failed.append(FileFailure.of(pending.document.source_path, empty))
                 continue
             if any(d.kind == "image" for d in pending.drafts.values()):
                 pending.document = replace(
@@ -424,7 +424,7 @@ class Ingestor:
         blocks = item.loaded.blocks
         words = sum(len(b.text.split()) for b in blocks if isinstance(b, Segment))
         if words // self.chunker.chunk_tokens > self.limits.max_chunks_per_file:
-            raise IngestError(self._too_many_chunks())
+            raise self._too_many_chunks()
         pending = _Pending(document, notes=list(dict.fromkeys(item.loaded.notes)))
         collection, doc_id = document.collection, document.id
         previous = _Previous(
@@ -438,7 +438,7 @@ class Ingestor:
         # one phrase repeated for megabytes makes few distinct chunks from a lot of text.
         pending.produced += 1
         if pending.produced > self.limits.max_chunks_per_file:
-            raise IngestError(self._too_many_chunks())
+            raise self._too_many_chunks()
         cid = chunk_id(pending.document.id, draft.page, key or draft.text)
         if cid in pending.drafts:
             return  # the same text twice on one page adds nothing to the index
@@ -446,10 +446,11 @@ class Ingestor:
         if cid in previous.vectors:
             pending.reused[cid] = previous.vectors[cid]
 
-    def _too_many_chunks(self) -> str:
-        return (
-            f"makes more than {self.limits.max_chunks_per_file:,} chunks "
-            "(max_chunks_per_file): split the file or raise the limit"
+    def _too_many_chunks(self) -> IngestError:
+        return IngestError.because(
+            "makes more than {limit:,} chunks (max_chunks_per_file): split the file or raise "
+            "the limit",
+            limit=self.limits.max_chunks_per_file,
         )
 
     def _add_figure(self, pending: _Pending, figure: Figure, previous: _Previous) -> None:

@@ -12,14 +12,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.discovery import count_types
+from rag.errors import IngestError, Value
 
 
 @dataclass(frozen=True)
 class FileFailure:
-    """A file that could not be ingested, and why."""
+    """A file that could not be ingested, and why.
+
+    Attributes:
+        path: The file.
+        error: Why, in English.
+        template: The English template of ``error`` when it has one: its id for translations
+            (:class:`rag.errors.IngestError`).
+        values: What fills the template.
+
+    """
 
     path: str
     error: str
+    template: str | None = None
+    values: dict[str, Value] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, path: str, error: IngestError) -> FileFailure:
+        """The failure ``error`` made of ``path``."""
+        return cls(path, str(error), error.template, error.values)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,11 @@ anything else that escapes is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+# What a message template may be filled with (and what crosses the loader child's JSON).
+Value = str | int | float
+
 
 class BllossomRagError(Exception):
     """Base class: the message is shown to the user as is."""
@@ -41,7 +46,57 @@ class EmbeddingMismatchError(BllossomRagError):
 
 
 class IngestError(BllossomRagError):
-    """One file could not be ingested; the batch goes on without it."""
+    """One file could not be ingested; the batch goes on without it.
+
+    Raised through :meth:`because`, it also keeps its message's English template and values:
+    the template is the message's id (gettext's idea), so an interface in another language
+    looks up its translation and fills in the same values, and ``str(error)`` stays the
+    English sentence the command line prints.
+
+    Attributes:
+        template: The ``str.format`` template of the message, when it was made from one.
+        values: The values that fill it.
+
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        template: str | None = None,
+        values: Mapping[str, Value] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.template = template
+        self.values = dict(values or {})
+
+    @classmethod
+    def because(cls, template: str, **values: Value) -> IngestError:
+        """The error whose message is ``template`` filled with ``values``."""
+        return cls(template.format(**values), template=template, values=values)
+
+    def to_json(self) -> dict[str, object]:
+        """What a loader child sends back for a file it rejects (``{"error": ...}``)."""
+        if self.template is None:
+            return {"error": str(self)}
+        return {"error": str(self), "template": self.template, "values": self.values}
+
+    @classmethod
+    def from_json(cls, result: Mapping[str, object]) -> IngestError:
+        """The error a child sent; an ill-formed template or value is dropped, not trusted."""
+        message, template, values = result["error"], result.get("template"), result.get("values")
+        if not isinstance(message, str):
+            raise TypeError(message)
+        if not isinstance(template, str) or not isinstance(values, dict):
+            return cls(message)
+        checked = {
+            key: value
+            for key, value in values.items()
+            if isinstance(key, str) and isinstance(value, str | int | float)
+        }
+        if len(checked) != len(values):
+            return cls(message)
+        return cls(message, template=template, values=checked)
 
 
 class PromptTooLongError(BllossomRagError):

@@ -30,6 +30,7 @@ from tests.conftest import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL
 from tests.ingest_corpus import law_folder
 from ui.web.i18n import LABELS
 from ui.web.metrics import METRICS_FILE, GenerationLog
+from ui.web.reasons import KOREAN
 from ui.web.safe_markdown import literal_markdown
 from ui.web.services import chat as services
 
@@ -331,6 +332,24 @@ def test_language_follows_the_browser_and_the_toggle(ui_env: Path, monkeypatch):
     at.segmented_control(key="language").set_value("en").run()
     assert at.title[0].value == en("chat_title")
     assert start(locale="en-US").title[0].value == en("chat_title")
+
+
+def test_failure_reasons_are_korean_in_korean_mode(ui_env: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_UI_LANGUAGE", "ko")
+    at = start()
+    at.switch_page("views/library.py").run()  # into the default collection: both fail
+    files = [("empty.txt", b""), ("binary.txt", b"\x00\x01 not text")]
+    at.file_uploader[0].set_value([(name, data, "text/plain") for name, data in files])
+    next(b for b in at.button if b.label == LABELS["ingest_button"][0]).click().run()
+    assert not at.exception, at.exception
+    frame = at.dataframe[0].value
+    ko = {key: LABELS[key][0] for key in ("file", "result", "detail", "status_failed")}
+    rows = zip(frame[ko["result"]], frame[ko["detail"]], strict=True)
+    results = dict(zip(frame[ko["file"]], rows, strict=True))
+    assert results == {
+        "empty.txt": (ko["status_failed"], KOREAN["file is empty"]),
+        "binary.txt": (ko["status_failed"], KOREAN["contains NUL bytes: binary data, not text"]),
+    }
 
 
 # --- uploads cannot take over a document; metadata follows access --------------------------------

@@ -27,7 +27,7 @@ from ingest import nearby
 from ingest.limits import Limits
 from ingest.loaders.base import Loaded, squash
 from ingest.loaders.image import ImageBudget, loaded_from_blocks
-from ingest.loaders.package import check_unpacked_size
+from ingest.loaders.package import check_unpacked_size, unreadable
 from rag.errors import IngestError
 
 _HEADING_STYLE = re.compile(r"heading ([1-9])", re.IGNORECASE)
@@ -42,8 +42,7 @@ def load_docx(path: Path, data: bytes, limits: Limits) -> Loaded:
     except IngestError:
         raise
     except Exception as error:  # python-docx raises KeyError, ValueError, lxml errors... on junk
-        msg = f"not a readable DOCX ({type(error).__name__}: {error})"
-        raise IngestError(msg) from None
+        raise unreadable("DOCX", error) from None
 
 
 def _walk(document: Document, limits: Limits) -> Loaded:
@@ -57,8 +56,7 @@ def _walk(document: Document, limits: Limits) -> Loaded:
         items.extend(nearby.Picture(blob, alt) for blob, alt in _pictures(item, document))
     loaded = loaded_from_blocks(nearby.assemble(items), ImageBudget(limits))
     if not loaded.blocks:
-        msg = "no text or pictures in the document"
-        raise IngestError(msg)
+        raise IngestError.because("no text or pictures in the document")
     return loaded
 
 

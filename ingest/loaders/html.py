@@ -52,8 +52,7 @@ def load_html(path: Path, data: bytes, limits: Limits) -> Loaded:
     try:
         document = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as error:
-        msg = f"not readable HTML ({error})"
-        raise IngestError(msg) from None
+        raise IngestError.because("not readable HTML ({error})", error=str(error)) from None
     if any(entry.type_name == "ERR_RESOURCE_LIMIT" for entry in parser.error_log):
         return _flat(text, limits)
     etree.strip_elements(document, *_DROPPED, with_tail=False)
@@ -73,8 +72,7 @@ def load_html(path: Path, data: bytes, limits: Limits) -> Loaded:
     elif title:
         loaded.blocks.insert(0, Segment(title, headings=(Heading(0, 0),)))
     if not any(isinstance(b, Segment) for b in loaded.blocks):
-        msg = "no text in the page"
-        raise IngestError(msg)
+        raise IngestError.because("no text in the page")
     return loaded
 
 
@@ -175,8 +173,7 @@ def _flat(text: str, limits: Limits) -> Loaded:
     lines = (squash(line) for line in "".join(reader.parts).split("\n"))
     prose = "\n".join(line for line in lines if line)
     if not prose:
-        msg = "no text in the page"
-        raise IngestError(msg)
+        raise IngestError.because("no text in the page")
     loaded = Loaded([Segment(prose), *reader.figures], reader.notes)
     loaded.notes.insert(0, "nested deeper than the HTML parser's limit: read as flat text")
     return loaded

@@ -28,6 +28,5 @@ def load_hwpx(path: Path, data: bytes, limits: Limits) -> Loaded:
 
 def _checked(loaded: Loaded) -> Loaded:
     if not loaded.blocks:
-        msg = "no text or pictures in the document"
-        raise IngestError(msg)
+        raise IngestError.because("no text or pictures in the document")
     return loaded

@@ -61,11 +61,12 @@ def image_size(data: bytes) -> tuple[int, int]:
         with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as probe:
             return probe.size
     except Image.DecompressionBombError as error:  # Pillow's own check, in open()
-        msg = f"image is too large to decode safely ({error})"
-        raise IngestError(msg) from None
+        template = "image is too large to decode safely ({error})"
+        raise IngestError.because(template, error=str(error)) from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
-        msg = f"not a readable image in {', '.join(IMAGE_FORMATS)} ({_reason(error)})"
-        raise IngestError(msg) from None
+        template = "not a readable image in {formats} ({error})"
+        formats = ", ".join(IMAGE_FORMATS)
+        raise IngestError.because(template, formats=formats, error=_reason(error)) from None
 
 
 def _reason(error: Exception) -> str:

@@ -181,7 +181,7 @@ def _validated(raw: bytes, label: str) -> dict[str, Any]:
     try:
         result = json.loads(raw)
         if isinstance(result, dict) and isinstance(result.get("error"), str):
-            raise IngestError(result["error"])
+            raise IngestError.from_json(result)
         blocks = [_block(block) for block in result["blocks"]]
         notes = [_string(note) for note in result["notes"]]
         run_notes = [_string(note) for note in result.get("run_notes", [])]

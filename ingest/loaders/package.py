@@ -17,6 +17,16 @@ from rag.errors import IngestError
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 
 
+def unreadable(label: str, error: Exception) -> IngestError:
+    """A package its parser could not read: ``not a readable DOCX (KeyError: ...)``.
+
+    The parsers raise whatever their XML or ZIP layer raised on junk, so the error's type is
+    part of what a user can report.
+    """
+    detail = f"{type(error).__name__}: {error}"
+    return IngestError.because("not a readable {label} ({error})", label=label, error=detail)
+
+
 def check_unpacked_size(data: bytes, label: str) -> None:
     """Refuse a package that declares more than :data:`MAX_UNPACKED_BYTES` uncompressed.
 
@@ -28,8 +38,8 @@ def check_unpacked_size(data: bytes, label: str) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             declared = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        msg = f"not a readable {label} (broken ZIP: {error})"
-        raise IngestError(msg) from None
+        template = "not a readable {label} (broken ZIP: {error})"
+        raise IngestError.because(template, label=label, error=str(error)) from None
     if declared > MAX_UNPACKED_BYTES:
-        msg = f"{label} unpacks to {declared:,} bytes, over the {MAX_UNPACKED_BYTES:,}-byte limit"
-        raise IngestError(msg)
+        template = "{label} unpacks to {size:,} bytes, over the {limit:,}-byte limit"
+        raise IngestError.because(template, label=label, size=declared, limit=MAX_UNPACKED_BYTES)

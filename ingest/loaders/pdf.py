@@ -45,7 +45,13 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> Loaded:
     if problem is not None and textless:
         loaded.run_notes.append(problem)
     if not any(isinstance(b, Segment) or b.captions for b in loaded.blocks):
-        reason = "OCR is off" if limits.ocr == "off" else "OCR found no text"
-        msg = problem or f"no text or images in the PDF (its pages have no text layer; {reason})"
-        raise IngestError(msg)
+        if problem is not None:
+            raise IngestError(problem)
+        if limits.ocr == "off":
+            template = "no text or images in the PDF (its pages have no text layer; OCR is off)"
+        else:
+            template = (
+                "no text or images in the PDF (its pages have no text layer; OCR found no text)"
+            )
+        raise IngestError.because(template)
     return loaded

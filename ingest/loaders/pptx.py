@@ -20,7 +20,7 @@ from typing import Any
 from ingest.limits import Limits
 from ingest.loaders.base import Figure, Heading, Loaded, Segment, squash
 from ingest.loaders.image import ImageBudget, embedded_figure
-from ingest.loaders.package import check_unpacked_size
+from ingest.loaders.package import check_unpacked_size, unreadable
 from ingest.nearby import clip
 from rag.errors import IngestError
 
@@ -37,11 +37,9 @@ def load_pptx(path: Path, data: bytes, limits: Limits) -> Loaded:
         for number, slide in enumerate(deck.slides, start=1):
             _read_slide(slide, number, loaded, budget)
     except Exception as error:  # python-pptx raises KeyError, ValueError, lxml errors... on junk
-        msg = f"not a readable PPTX ({type(error).__name__}: {error})"
-        raise IngestError(msg) from None
+        raise unreadable("PPTX", error) from None
     if not loaded.blocks:
-        msg = "no text or pictures in the presentation"
-        raise IngestError(msg)
+        raise IngestError.because("no text or pictures in the presentation")
     return loaded
 
 

@@ -58,12 +58,10 @@ def decode_text(data: bytes) -> str:
     """
     text = _decode(data)
     if "\x00" in text:
-        msg = "contains NUL bytes: binary data, not text"
-        raise IngestError(msg)
+        raise IngestError.because("contains NUL bytes: binary data, not text")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        msg = "no text in file"
-        raise IngestError(msg)
+        raise IngestError.because("no text in file")
     return text
 
 
@@ -73,8 +71,8 @@ def _decode(data: bytes) -> str:
             try:
                 return data.decode(encoding)
             except UnicodeDecodeError as error:
-                msg = f"broken {encoding} text (invalid bytes at offset {error.start})"
-                raise IngestError(msg) from None
+                template = "broken {encoding} text (invalid bytes at offset {offset})"
+                raise IngestError.because(template, encoding=encoding, offset=error.start) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -82,8 +80,7 @@ def _decode(data: bytes) -> str:
     best = from_bytes(data, cp_isolation=_LEGACY).best()
     text = str(best) if best is not None else ""
     if not _looks_korean_or_ascii(text):
-        msg = "unknown text encoding (not UTF-8, UTF-16, CP949 or EUC-KR)"
-        raise IngestError(msg)
+        raise IngestError.because("unknown text encoding (not UTF-8, UTF-16, CP949 or EUC-KR)")
     return text
 
 

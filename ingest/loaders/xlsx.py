@@ -24,7 +24,7 @@ from typing import Any
 
 from ingest.limits import Limits
 from ingest.loaders.base import Heading, Loaded, Segment, squash
-from ingest.loaders.package import check_unpacked_size
+from ingest.loaders.package import check_unpacked_size, unreadable
 from rag.errors import IngestError
 
 # Rows per block, in characters: with its header line a block stays under 256 tokens of the
@@ -41,8 +41,7 @@ def load_xlsx(path: Path, data: bytes, limits: Limits) -> Loaded:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises KeyError, ValueError, lxml errors... on junk
-        msg = f"not a readable XLSX ({type(error).__name__}: {error})"
-        raise IngestError(msg) from None
+        raise unreadable("XLSX", error) from None
     loaded = Loaded()
     try:
         for sheet in workbook.worksheets:
@@ -58,13 +57,12 @@ def load_xlsx(path: Path, data: bytes, limits: Limits) -> Loaded:
     except IngestError:
         raise
     except Exception as error:  # a broken sheet part surfaces only while its rows are read
-        msg = f"not a readable XLSX ({type(error).__name__}: {error})"
-        raise IngestError(msg) from None
+        raise unreadable("XLSX", error) from None
     finally:
         workbook.close()
     if not loaded.blocks:
-        msg = "no cells with values in the workbook (every sheet is empty or hidden)"
-        raise IngestError(msg)
+        template = "no cells with values in the workbook (every sheet is empty or hidden)"
+        raise IngestError.because(template)
     return loaded
 
 
@@ -79,11 +77,12 @@ def _read_sheet(sheet: Any, loaded: Loaded, limits: Limits) -> None:
         nonlocal size
         if rows and header is not None:
             if len(loaded.blocks) >= limits.max_chunks_per_file:
-                msg = (
-                    f"sheet {sheet.title!r} makes more than {limits.max_chunks_per_file:,} "
-                    "chunks (max_chunks_per_file): split the workbook or raise the limit"
+                template = (
+                    "sheet {sheet!r} makes more than {limit:,} chunks (max_chunks_per_file): "
+                    "split the workbook or raise the limit"
                 )
-                raise IngestError(msg)
+                limit = limits.max_chunks_per_file
+                raise IngestError.because(template, sheet=sheet.title, limit=limit)
             label = f"[{sheet.title}!{rows[0][0]}:{rows[-1][0]}] {header}"
             loaded.blocks.append(Segment("\n".join([label, *(r for _, r in rows)]), kind="table"))
         rows.clear()
