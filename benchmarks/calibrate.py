@@ -20,8 +20,8 @@ questions are for ``retrieval.py`` to report on):
 It writes ``rag/calibrations/<name>.npz`` and ``.json`` (``--output`` elsewhere) and prints the
 threshold table. Usage::
 
-    python benchmarks/calibrate.py                      # the offline multilingual-e5-small
-    python benchmarks/calibrate.py --model /models/bge-m3 --name bge-m3
+    python -m benchmarks.calibrate                      # the offline multilingual-e5-small
+    python -m benchmarks.calibrate --model /models/bge-m3 --name bge-m3
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ def main() -> None:
         "fitted_on": {kind: len(r) for kind, r in rows.items()},
         "recommended_min_relevance": chosen["threshold"],
         "dev_floor": chosen,
-        "command": "python benchmarks/calibrate.py",
+        "command": "python -m benchmarks.calibrate",
         "date": datetime.date.today().isoformat(),
     }
     write(args.output, args.name, space, probes, meta)

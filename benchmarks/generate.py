@@ -18,9 +18,9 @@ The whole run is budgeted (``--time-budget``, default 420 s, model build include
 that would not fit are skipped and reported as such, so a GPU run stays under 8 minutes.
 
 Usage:
-    python benchmarks/generate.py --processor DIR            # GPU, random 8B weights
-    python benchmarks/generate.py --processor DIR --model M  # GPU, a real checkpoint folder
-    python benchmarks/generate.py --smoke                    # CPU, tiny-llava-next, short
+    python -m benchmarks.generate --processor DIR            # GPU, random 8B weights
+    python -m benchmarks.generate --processor DIR --model M  # GPU, a real checkpoint folder
+    python -m benchmarks.generate --smoke                    # CPU, tiny-llava-next, short
 ``--processor`` is a LLaVA-NeXT processor folder with Bllossom-Vision's tokenizer and image
 geometry (the offline ``tiny-llava-next`` folder has exactly that).
 """

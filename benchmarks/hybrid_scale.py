@@ -22,8 +22,8 @@ every search mode needs and which are not new, are read by a dense search before
 
 Usage::
 
-    python benchmarks/hybrid_scale.py                      # 10k and 100k chunks
-    python benchmarks/hybrid_scale.py --sizes 300000
+    python -m benchmarks.hybrid_scale                      # 10k and 100k chunks
+    python -m benchmarks.hybrid_scale --sizes 300000
 """
 
 from __future__ import annotations

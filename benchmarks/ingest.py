@@ -26,9 +26,9 @@ RSS (``ru_maxrss``) with its growth over the process after the model loaded.
 Usage::
 
     pip install -e ".[bench]"
-    python benchmarks/ingest.py                     # 300 paragraphs, 1 round
-    python benchmarks/ingest.py --paragraphs 100 --rounds 2 --json results/ingest.json
-    python benchmarks/ingest.py --systems ours,ours-torch,baseline-chars --rounds 2
+    python -m benchmarks.ingest                     # 300 paragraphs, 1 round
+    python -m benchmarks.ingest --paragraphs 100 --rounds 2 --json results/ingest.json
+    python -m benchmarks.ingest --systems ours,ours-torch,baseline-chars --rounds 2
 """
 
 from __future__ import annotations

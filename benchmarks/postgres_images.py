@@ -8,7 +8,7 @@ and 5 MB (a large scan), 40 of each, one transaction per image as the store does
 
 Usage::
 
-    python benchmarks/postgres_images.py
+    python -m benchmarks.postgres_images
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Reported: median and p95 per system and the ratio of medians to the baseline.
 
 Usage::
 
-    python benchmarks/query_latency.py --questions 200
+    python -m benchmarks.query_latency --questions 200
 """
 
 from __future__ import annotations

