@@ -70,6 +70,7 @@ COLLECTION = "bench"
 VARIANTS = ("plain", "structure", "no-path-line")
 MODES: tuple[RetrievalMode, ...] = ("dense", "bm25", "hybrid")
 K = 5
+LOWER_FLOORS = (0.01, 0.02)  # relevance floors below the default, to see what each would keep
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,8 @@ def evaluate(
     """Recall@1 and @5 (paragraph or article overlap; answer span where there is one).
 
     ``f@5`` is recall@5 with the default relevance floor (``min_relevance``) applied: a gold
-    hit below it is lost. With ``explain``, each question whose first result misses its gold
+    hit below it is lost; ``f@5 0.01`` and so on, with the lower floors of
+    :data:`LOWER_FLOORS`. With ``explain``, each question whose first result misses its gold
     is printed with its top 3 (dense, keyword and fused scores, relevance).
     """
     retriever = StoreRetriever(
@@ -242,7 +244,8 @@ def evaluate(
     )
     floor = Settings().min_relevance
     embeddings.encode_queries([q.text for q in corpus.questions])  # fill the cache in batches
-    hits: dict[str, list[float]] = {key: [] for key in ("p@1", "p@5", "a@1", "a@5", "f@5")}
+    hits: dict[str, list[float]] = {key: [] for key in ("p@1", "p@5", "a@1", "a@5")}
+    hits.update({"f@5": [], **{f"f@5 {value}": [] for value in LOWER_FLOORS}})
     for question in corpus.questions:
         ranked = retriever.invoke(question.text)
         overlap = [_overlaps(corpus, question, document, question.gold) for document in ranked]
@@ -251,14 +254,15 @@ def evaluate(
             and _overlaps(corpus, question, document, question.answer, within=True)
             for document in ranked
         ]
-        kept = [
-            flag and d.metadata["relevance"] >= floor
-            for flag, d in zip(overlap, ranked, strict=True)
-        ]
+        gold = max(
+            (d.metadata["relevance"] for flag, d in zip(overlap, ranked, strict=True) if flag),
+            default=-1.0,
+        )
         for key, flags in (("p", overlap), ("a", contains)):
             hits[f"{key}@1"].append(float(any(flags[:1])))
             hits[f"{key}@5"].append(float(any(flags[:K])))
-        hits["f@5"].append(float(any(kept)))
+        for value in (floor, *LOWER_FLOORS):
+            hits["f@5" if value == floor else f"f@5 {value}"].append(float(gold >= value))
         if explain and mode == "hybrid" and not any(overlap[:1]):
             _explain(retriever, question, overlap)
     return {key: sum(v) / len(v) for key, v in hits.items() if v}
