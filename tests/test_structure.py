@@ -177,37 +177,36 @@ def test_english_statute_chapters_and_articles(tokenizer):
     )
 
 
-def test_short_korean_articles_are_never_packed_together(tokenizer):
-    # Constitution style: one-sentence articles without titles, several of them fitting one
-    # chunk many times over; each is the unit a question is about, so each is a chunk.
-    text = (
-        "한솔공화국 헌법\n\n제3장 국회\n\n"
-        "제26조 입법권은 국회에 속한다.\n\n"
-        "제27조 ① 국회는 선거로 뽑힌 국회의원으로 구성한다.\n② 의원의 수는 법률로 정한다.\n\n"
-        "제28조 국회의원의 임기는 4년으로 한다.\n"
-    )
+@pytest.mark.parametrize(
+    ("text", "title", "chapter", "articles"),
+    [
+        (  # constitution style: one-sentence articles without titles
+            "한솔공화국 헌법\n\n제3장 국회\n\n제26조 입법권은 국회에 속한다.\n\n"
+            "제27조 ① 국회는 선거로 뽑힌 국회의원으로 구성한다.\n② 의원의 수는 법률로 정한다.\n\n"
+            "제28조 국회의원의 임기는 4년으로 한다.\n",
+            "한솔공화국 헌법",
+            "제3장 국회",
+            ["제26조", "제27조", "제28조"],
+        ),
+        (
+            "Charter of the Republic\n\nChapter 3 The Legislature\n\n"
+            "Article 26 Legislative power is vested in the Assembly.\n"
+            "Article 27 (Term) The term of a member is four years.\n"
+            "Article 28 A member shall not hold another public office.\n",
+            "Charter of the Republic",
+            "Chapter 3 The Legislature",
+            ["Article 26", "Article 27 (Term)", "Article 28"],
+        ),
+    ],
+    ids=["ko", "en"],
+)
+def test_short_articles_are_never_packed_together(tokenizer, text, title, chapter, articles):
+    # All three fit one chunk many times over; each is the unit a question is about and an
+    # answer cites, so each is a chunk, its line the path above it.
     chunks = chunked(TokenChunker(tokenizer, 256, 32), [Segment(text)])
-    assert [c.path for c in chunks] == [
-        ("한솔공화국 헌법", "제3장 국회", "제26조"),
-        ("한솔공화국 헌법", "제3장 국회", "제27조"),
-        ("한솔공화국 헌법", "제3장 국회", "제28조"),
-    ]
-    assert chunks[2].text == "한솔공화국 헌법 > 제3장 국회\n제28조 국회의원의 임기는 4년으로 한다."
-
-
-def test_short_english_articles_are_never_packed_together(tokenizer):
-    text = (
-        "Charter of the Republic\n\nChapter 3 The Legislature\n\n"
-        "Article 26 Legislative power is vested in the Assembly.\n"
-        "Article 27 (Term) The term of a member is four years.\n"
-        "Article 28 A member shall not hold another public office.\n"
-    )
-    chunks = chunked(TokenChunker(tokenizer, 256, 32), [Segment(text)])
-    assert [c.path[-1] for c in chunks] == ["Article 26", "Article 27 (Term)", "Article 28"]
-    assert all(
-        c.path[:2] == ("Charter of the Republic", "Chapter 3 The Legislature") for c in chunks
-    )
-    assert chunks[1].passage == "Article 27 (Term) The term of a member is four years."
+    assert [c.path for c in chunks] == [(title, chapter, article) for article in articles]
+    lines = [line for line in text.split("\n") if line.startswith(tuple(articles))]
+    assert chunks[2].text == f"{title} > {chapter}\n{lines[-1]}"
 
 
 def _long_article(opening: str, clause: str) -> str:
