@@ -9,9 +9,16 @@ Sets (read in place, nothing copied):
   when it overlaps the question's paragraph ("paragraph"), or, stricter, when it contains the
   answer span ("answer").
 - **legal** (``benchmarks/data/legal``, written for this benchmark): one statute of 8 chapters
-  and 48 articles with clauses and items (five of them longer than a 256-token chunk) and three
-  amendment bills, as plain ``.txt``; 45 Korean and 30 English questions, paraphrased, each
-  with the article it asks about (or only the bill). A hit overlaps the gold article.
+  and 48 articles with clauses and items (five of them longer than a 256-token chunk) and ten
+  amendment bills that share its title line, as plain ``.txt``; Korean and English questions,
+  paraphrased, each with the article it asks about (or only the bill). A hit overlaps the gold
+  article.
+- **charter** (``benchmarks/data/charter``, likewise): a constitution-style text of 70 short
+  articles without titles (most of one or two sentences, so several fit one chunk) under ten
+  chapters and three sections, with its own Korean and English questions.
+
+The statute sets split their questions by position in ``questions.json``: even positions (0, 2,
+...) are ``dev`` (the choices were made on them), odd ones ``test`` (the table).
 
 Variants, all through the real loaders, outline and chunker (256 tokens, overlap 32), embedded
 with the same embedder (vectors cached on disk by text), committed to a real store and searched
@@ -27,6 +34,7 @@ Usage::
     python -m benchmarks.structured --split dev          # choices
     python -m benchmarks.structured --split test         # the table in benchmarks/README.md
     python -m benchmarks.structured --sets legal --variants plain,structure
+    python -m benchmarks.structured --sets legal,charter --split dev --explain   # the misses
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from langchain_core.documents import Document
+
 from benchmarks.retrieval import CACHE, DATASETS, DEV_QUERIES, TEST_QUERIES, CachedEmbeddings
 from ingest.chunking import PATH_SEPARATOR, TextChunk, TokenChunker
 from ingest.identity import chunk_id
@@ -48,16 +58,19 @@ from ingest.limits import Limits
 from ingest.loaders import load
 from ingest.outline import sections
 from rag import headings
+from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.retrieval import RetrievalMode, StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
 
 ROOT = Path(__file__).resolve().parents[1]
-LEGAL = ROOT / "benchmarks" / "data" / "legal"
+DATA = ROOT / "benchmarks" / "data"
+STATUTES = ("legal", "charter")  # sets of statute-like texts, asked in Korean and English
 COLLECTION = "bench"
 VARIANTS = ("plain", "structure", "no-path-line")
 MODES: tuple[RetrievalMode, ...] = ("dense", "bm25", "hybrid")
 K = 5
+LOWER_FLOORS = (0.01, 0.02)  # relevance floors below the default, to see what each would keep
 
 
 @dataclass(frozen=True)
@@ -119,12 +132,14 @@ def squad_corpus(file: str, name: str, heading: str, split: str) -> Corpus:
     return corpus
 
 
-def legal_corpus() -> Corpus:
-    """The statute and bills with their questions (all of them: the set is small)."""
-    corpus = Corpus("legal")
-    for path in sorted(LEGAL.glob("*.txt")):
+def statute_corpus(name: str, split: str) -> Corpus:
+    """A statute set's texts with its ``split`` of questions (even positions dev, odd test)."""
+    folder = DATA / name
+    corpus = Corpus(name)
+    for path in sorted(folder.glob("*.txt")):
         corpus.files[path.name] = path.read_text("utf-8")
-    for row in json.loads((LEGAL / "questions.json").read_text("utf-8")):
+    rows = json.loads((folder / "questions.json").read_text("utf-8"))
+    for row in rows[(split == "test") :: 2]:
         text = corpus.files[row["file"]]
         gold = article_span(text, row["article"]) if row["article"] else (0, len(text))
         corpus.questions.append(Question(row["question"], row["file"], gold, None, row["language"]))
@@ -210,62 +225,109 @@ def spans(text: str, passage: str) -> tuple[int, int] | None:
 
 
 def evaluate(
-    corpus: Corpus, store: Store, embeddings: CachedEmbeddings, mode: RetrievalMode
+    corpus: Corpus,
+    store: Store,
+    embeddings: CachedEmbeddings,
+    mode: RetrievalMode,
+    *,
+    explain: bool = False,
 ) -> dict[str, float]:
-    """Recall@1 and @5 (paragraph or article overlap; answer span where there is one)."""
+    """Recall@1 and @5 (paragraph or article overlap; answer span where there is one).
+
+    ``f@5`` is recall@5 with the default relevance floor (``min_relevance``) applied: a gold
+    hit below it is lost; ``f@5 0.01`` and so on, with the lower floors of
+    :data:`LOWER_FLOORS`. With ``explain``, each question whose first result misses its gold
+    is printed with its top 3 (dense, keyword and fused scores, relevance).
+    """
     retriever = StoreRetriever(
         store=store, embeddings=embeddings, collection=COLLECTION, k=K, mode=mode
     )
+    floor = Settings().min_relevance
     embeddings.encode_queries([q.text for q in corpus.questions])  # fill the cache in batches
     hits: dict[str, list[float]] = {key: [] for key in ("p@1", "p@5", "a@1", "a@5")}
+    hits.update({"f@5": [], **{f"f@5 {value}": [] for value in LOWER_FLOORS}})
     for question in corpus.questions:
         ranked = retriever.invoke(question.text)
-        overlap, contains = [], []
-        for document in ranked:
-            name = document.metadata["source"]
-            where = (
-                spans(corpus.files[name], document.page_content)
-                if name == question.source
-                else None
-            )
-            overlap.append(
-                where is not None and where[0] < question.gold[1] and question.gold[0] < where[1]
-            )
-            answer = question.answer
-            contains.append(
-                where is not None
-                and answer is not None
-                and where[0] <= answer[0]
-                and answer[1] <= where[1]
-            )
+        overlap = [_overlaps(corpus, question, document, question.gold) for document in ranked]
+        contains = [
+            question.answer is not None
+            and _overlaps(corpus, question, document, question.answer, within=True)
+            for document in ranked
+        ]
+        gold = max(
+            (d.metadata["relevance"] for flag, d in zip(overlap, ranked, strict=True) if flag),
+            default=-1.0,
+        )
         for key, flags in (("p", overlap), ("a", contains)):
             hits[f"{key}@1"].append(float(any(flags[:1])))
             hits[f"{key}@5"].append(float(any(flags[:K])))
+        for value in (floor, *LOWER_FLOORS):
+            hits["f@5" if value == floor else f"f@5 {value}"].append(float(gold >= value))
+        if explain and mode == "hybrid" and not any(overlap[:1]):
+            _explain(retriever, question, overlap)
     return {key: sum(v) / len(v) for key, v in hits.items() if v}
 
 
+def _overlaps(
+    corpus: Corpus,
+    question: Question,
+    document: Document,
+    gold: tuple[int, int],
+    *,
+    within: bool = False,
+) -> bool:
+    """Whether a retrieved passage overlaps ``gold`` (or, ``within``, contains all of it)."""
+    name = document.metadata["source"]
+    where = spans(corpus.files[name], document.page_content) if name == question.source else None
+    if where is None:
+        return False
+    if within:
+        return where[0] <= gold[0] and gold[1] <= where[1]
+    return where[0] < gold[1] and gold[0] < where[1]
+
+
+def _explain(retriever: StoreRetriever, question: Question, overlap: list[bool]) -> None:
+    """A missed question's top 3 with each signal's score, and where its gold came."""
+    ranked = retriever.ranked(question.text)
+    found = ranked.found
+    relevance = {hit.chunk.id: hit.relevance for hit in retriever.search(question.text)}
+    gold = next((i + 1 for i, flag in enumerate(overlap) if flag), None)
+    print(f"MISS [{question.language}] {question.text}  gold: {question.source} at {gold}")
+    for place, hit in enumerate(ranked.hits[:3], start=1):
+        vid = hit.chunk.vector_id
+        heading, passage = headings.split(hit.chunk.text)
+        print(
+            f"  {place}. dense {found.dense.get(vid, 0):.3f} kw {found.keyword.get(vid, 0):.2f}"
+            f" fused {hit.score:.3f} rel {relevance.get(hit.chunk.id, 0) or 0:.3f}"
+            f" | {hit.chunk.source_path} | {heading} | {' '.join(passage.split())[:60]}"
+        )
+
+
 def subsets(corpus: Corpus) -> Iterator[tuple[str, Corpus]]:
-    """The corpus, and for the legal set its Korean and English questions apart."""
-    if corpus.name != "legal":
+    """The corpus, and for a statute set its Korean and English questions apart."""
+    if corpus.name not in STATUTES:
         yield corpus.name, corpus
         return
     for language in ("ko", "en"):
         part = Corpus(
             corpus.name, corpus.files, [q for q in corpus.questions if q.language == language]
         )
-        yield f"legal ({language}, {len(part.questions)} q)", part
+        yield f"{corpus.name} ({language}, {len(part.questions)} q)", part
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--split", choices=("dev", "test"), default="test")
-    parser.add_argument("--sets", default="korquad,xquad,legal")
+    parser.add_argument("--sets", default="korquad,xquad,legal,charter")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="Comma-separated subset.")
     parser.add_argument(
         "--modes", default="dense,hybrid", help="Comma-separated: dense, bm25, hybrid."
     )
     parser.add_argument("--model", default=None, help="Embedder (default: the offline e5-small).")
     parser.add_argument("--json", type=Path, help="Also write the results here.")
+    parser.add_argument(
+        "--explain", action="store_true", help="Print each miss at rank 1 with its top 3."
+    )
     args = parser.parse_args()
     from benchmarks.ingest import default_model
 
@@ -278,7 +340,7 @@ def main() -> None:
         "xquad": lambda: squad_corpus(
             "xquad.en.json", "XQuAD articles (en)", "Paragraph", args.split
         ),
-        "legal": legal_corpus,
+        **{name: (lambda name=name: statute_corpus(name, args.split)) for name in STATUTES},
     }
     variants = [v for v in VARIANTS if v in args.variants.split(",")]
     modes: list[RetrievalMode] = [m for m in MODES if m in args.modes.split(",")]
@@ -294,7 +356,7 @@ def main() -> None:
                 chunks = store.collection(COLLECTION).chunks
                 for name, part in subsets(corpus):
                     for mode in modes:
-                        scores = evaluate(part, store, embeddings, mode)
+                        scores = evaluate(part, store, embeddings, mode, explain=args.explain)
                         results.append(
                             {
                                 "set": name,
@@ -314,9 +376,10 @@ def main() -> None:
 def print_table(results: list[dict], split: str) -> None:
     """The Markdown table of benchmarks/README.md."""
     print(f"\n{split} split; R@1 / R@5. A hit overlaps the gold paragraph or article; "
-          "'answer': the hit contains the answer span.\n")  # fmt: skip
-    print("| set | chunking | chunks | dense | hybrid | hybrid, answer |")
-    print("| --- | --- | ---: | --- | --- | --- |")
+          "'answer': the hit contains the answer span; 'floor': "
+          "with the default min_relevance.\n")  # fmt: skip
+    print("| set | chunking | chunks | dense | hybrid | hybrid, answer | hybrid R@5, floor |")
+    print("| --- | --- | ---: | --- | --- | --- | ---: |")
     rows: dict[tuple[str, str], dict[str, dict]] = {}
     for row in results:
         rows.setdefault((row["set"], row["variant"]), {})[row["mode"]] = row
@@ -324,7 +387,8 @@ def print_table(results: list[dict], split: str) -> None:
         dense, hybrid = modes.get("dense", {}), modes.get("hybrid", {})
         chunks = next(iter(modes.values()))["chunks"]
         answer = _pair(hybrid, "a") if name.startswith(("KorQuAD", "XQuAD")) else "-"
-        cells = [name, variant, str(chunks), _pair(dense, "p"), _pair(hybrid, "p"), answer]
+        floor = f"{hybrid['f@5']:.3f}" if "f@5" in hybrid else "-"
+        cells = [name, variant, str(chunks), _pair(dense, "p"), _pair(hybrid, "p"), answer, floor]
         print(f"| {' | '.join(cells)} |")
 
 

@@ -3,19 +3,25 @@
 Chunks are measured with the embedder's own tokenizer, because a character budget means very
 different amounts of text in Hangul and in Latin script. The input is a document's sections
 (:mod:`ingest.outline`): stretches of text under one heading path. A chunk never spans two
-sections, except that small sibling sections (two short articles of one chapter) are packed
-together. Inside a section, text is cut into rough sentences by punctuation and line breaks
-(with guards for "Dr.", "U.S." and list numbers), and sentences are packed greedily up to the
-budget; when a chunk is full, it is cut at the strongest unit boundary in its second half (a
-clause ``②``, an item ``1.``, a bullet) instead of after the last sentence that fits, so a
-clause stays whole when it can. Cut inside a unit, consecutive chunks share trailing sentences
-up to the overlap budget; cut between units, they do not. Chunks are slices of the original
-text, so line breaks and spacing survive.
+sections, except that small sibling sections (two short paragraphs of one chapter) are packed
+together; numbered articles (``제N조``, ``Article N``) never are, however short: an article is
+what a question is about and what an answer cites, and a chunk of five one-sentence articles has
+a vector that is none of them (on the statute sets of ``benchmarks/structured.py`` packing cost
+English recall@1 .632 -> .474 on the legal dev questions). Inside a section, text is cut into
+rough sentences by punctuation and line breaks (with guards for "Dr.", "U.S." and list numbers),
+and sentences are packed greedily up to the budget; when a chunk is full, it is cut at the
+strongest unit boundary in its second half (a clause ``②``, an item ``1.``, a bullet) instead of
+after the last sentence that fits, so a clause stays whole when it can. Cut inside a unit,
+consecutive chunks share trailing sentences up to the overlap budget; cut between units, they do
+not. Chunks are slices of the original text, so line breaks and spacing survive.
 
 Each chunk carries its heading path, and its text starts with it (``법 > 제3장 국회`` on the
 first line): the embedder and the keyword index see which document and section a passage is
-from, which a passage like "② 그 임기는 4년으로 한다" does not say itself. The path counts
-against the budget, and is cut from the front when it would take more than a quarter of it.
+from, which a passage like "② 그 임기는 4년으로 한다" does not say itself. The line leaves out
+the section's own heading only where the passage opens with it (a section's first chunk); a
+later chunk of a long article names the article (``법 > 제3장 국회 > 제42조``), because its
+passage starts at a clause. The path counts against the budget, and is cut from the front when
+it would take more than a quarter of it.
 
 Korean often ends sentences without punctuation ("...했어요 그리고 ..."), which leaves a
 run-on piece that punctuation cannot split. Such a piece is handed to Kiwi (kiwipiepy), whose
@@ -174,9 +180,20 @@ class _Open:
 
     section: Section
     document: int
-    prefix: _Prefix
+    prefix: _Prefix  # the line of the section's first chunk
+    continued: _Prefix  # the line of its later chunks (they do not open with its heading)
     pending: list[_Span] = field(default_factory=list)
     measuring: bool = True  # pieces of it are still to come
+
+    @property
+    def reserve(self) -> int:
+        """Tokens of the budget kept for the longer of its chunks' lines."""
+        return max(self.prefix.tokens, self.continued.tokens)
+
+    def opens(self, span: _Span) -> bool:
+        """Whether ``span`` is where the section's text starts (with its heading, if any)."""
+        text = self.section.text
+        return span.start <= len(text) - len(text.lstrip())
 
 
 @dataclass(frozen=True)
@@ -368,7 +385,7 @@ class TokenChunker:
         for i, piece in enumerate(group):
             state = piece.state
             shift = piece.start - bases[i]  # joined offset -> offset in the section's text
-            budget = self.chunk_tokens - state.prefix.tokens
+            budget = self.chunk_tokens - state.reserve
             previous = froms[i]
             for a, b in refined.get(i) or [(bases[i], ends[i])]:
                 rank = unit_rank(state.section.text, a + shift) if self.structure else 0
@@ -447,7 +464,7 @@ class TokenChunker:
 
     def pack(self, state: _Open, *, final: bool) -> Iterator[list[_Span]]:
         """Every complete chunk of ``state.pending`` as its spans; the open one stays pending."""
-        budget = self.chunk_tokens - state.prefix.tokens
+        budget = self.chunk_tokens - state.reserve
         current: list[_Span] = []
         used = 0
         for span in state.pending:
@@ -512,7 +529,10 @@ class TokenChunker:
         """
         first = parts[0][0]
         path = first.section.path if path is None else path
-        prefix = first.prefix if len(parts) == 1 else self._prefix(path)
+        if len(parts) > 1:
+            prefix = self._prefix(path)
+        else:
+            prefix = first.prefix if first.opens(parts[0][1][0]) else first.continued
         body = "\n".join(state.section.text[s[0].start : s[-1].end].strip() for state, s in parts)
         tokens = sum(span.tokens for _, spans in parts for span in spans)
         ids: tuple[int, ...] | None = None
@@ -541,7 +561,12 @@ class _Flow(Generic[T]):
 
     def add(self, document: int, section: Section) -> Iterator[tuple[int, TextChunk | T]]:
         chunker = self.chunker
-        state = _Open(section, document, chunker._prefix(_context(section)))
+        state = _Open(
+            section,
+            document,
+            chunker._prefix(_context(section, continued=False)),
+            chunker._prefix(_context(section, continued=True)),
+        )
         self.entries.append(state)
         pieces = _pieces(section.text, chunker.max_piece_chars, units=chunker.structure)
         for start, end, exact in pieces:
@@ -587,6 +612,7 @@ class _Flow(Generic[T]):
         chunker = self.chunker
         small = (
             chunker.structure
+            and not state.section.article
             and len(chunks) == 1
             and bool(state.section.path)
             and sum(s.tokens for s in chunks[0]) <= chunker.chunk_tokens * _SMALL_SECTION
@@ -617,17 +643,12 @@ class _Flow(Generic[T]):
         yield parts[0][0].document, self.chunker.compose(parts, path)
 
 
-def _context(section: Section) -> tuple[str, ...]:
-    """The headings a section's chunks start with.
+def _context(section: Section, *, continued: bool) -> tuple[str, ...]:
+    """The headings a chunk of ``section`` starts with.
 
-    That is its path, less its own heading when that is the section's first line already.
+    That is its path, less its own heading in the first chunk, whose passage opens with it.
     """
-    if _PATH_LINE == "full":
-        return section.path
-    return section.path[:-1] if section.titled else section.path
-
-
-_PATH_LINE = "ancestors"
+    return section.path[:-1] if section.titled and not continued else section.path
 
 
 def _with_prefix(

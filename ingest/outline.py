@@ -77,6 +77,8 @@ class Section:
         page: The page the text is on, when the format has pages.
         kind: ``text`` or ``table`` (one row per line).
         titled: The text starts with its own heading.
+        article: That heading is a numbered article (``제N조``, ``Article N``): a unit a
+            reader cites on its own, so the chunker never packs it with another.
 
     """
 
@@ -85,6 +87,7 @@ class Section:
     page: int | None = None
     kind: Literal["text", "table"] = "text"
     titled: bool = False
+    article: bool = False
 
     @property
     def bare(self) -> bool:
@@ -167,7 +170,7 @@ class _Outline:
             title = _plain_title(lines)
             if title is not None:
                 marks[title] = 0
-        start, titled = 0, False
+        start, titled, article = 0, False, False
         offset = 0
         for number, line in enumerate(lines):
             heading = _loader_heading(line, marks[number]) if number in marks else None
@@ -175,14 +178,14 @@ class _Outline:
                 heading = _text_heading(line)
             if heading is not None:
                 if segment.text[start:offset].strip():
-                    yield Section(
-                        self.path(), segment.text[start:offset], segment.page, "text", titled
-                    )
+                    text = segment.text[start:offset]
+                    yield Section(self.path(), text, segment.page, "text", titled, article)
                 self.enter(*heading)
-                start, titled = offset, True
+                start, titled, article = offset, True, heading[0] == _ARTICLE
             offset += len(line) + 1
         if segment.text[start:].strip():
-            yield Section(self.path(), segment.text[start:], segment.page, "text", titled)
+            text = segment.text[start:]
+            yield Section(self.path(), text, segment.page, "text", titled, article)
 
 
 def _loader_heading(line: str, level: int) -> tuple[int, str] | None:

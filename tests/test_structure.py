@@ -114,7 +114,7 @@ def article_spans(text: str) -> list[tuple[str, int, int]]:
     return spans
 
 
-def test_statute_chunks_never_mix_articles_unless_small_and_carry_their_paths(tokenizer):
+def test_statute_chunks_hold_one_article_each_and_carry_their_paths(tokenizer):
     text = STATUTE.read_text(encoding="utf-8")
     budget = 256
     chunker = TokenChunker(tokenizer, budget, 32)
@@ -123,7 +123,7 @@ def test_statute_chunks_never_mix_articles_unless_small_and_carry_their_paths(to
     assert len(spans) >= 40
     long = {name for name, a, b in spans if count(tokenizer, text[a:b]) > budget}
     assert len(long) >= 5
-    cursor, seen, shared = 0, set(), 0
+    cursor, seen = 0, set()
     for chunk in chunks:
         assert chunk.path[0] == TITLE, chunk.path  # the file's first line is its title
         assert chunk.path[1].startswith(("제", "부칙")), chunk.path  # a chapter or the addenda
@@ -135,19 +135,15 @@ def test_statute_chunks_never_mix_articles_unless_small_and_carry_their_paths(to
         cursor = start
         inside = [name for name, a, b in spans if a < end and start < b]
         seen.update(inside)
-        if len(inside) > 1:  # only whole small articles share a chunk, under their chapter
-            shared += 1
-            assert all(name not in long for name in inside)
-            assert len(chunk.path) == 2
-            for name in inside:
-                [(a, b)] = [(a, b) for n, a, b in spans if n == name and a < end and start < b]
-                assert count(tokenizer, text[a:b]) <= budget // 4 + 2
-        else:
-            assert chunk.path[-1].startswith(inside[0].removeprefix("부칙 ")), chunk.path
+        # However small, an article shares its chunk with no other (the statute has articles
+        # of 40 tokens, several of which would fit one chunk).
+        assert len(inside) == 1, inside
+        assert chunk.path[-1].startswith(inside[0].removeprefix("부칙 ")), chunk.path
         # A chunk ends where a sentence or a line does, never inside a sentence.
         assert text[end : end + 1] in ("", "\n") or text[end - 1] in ".다)", chunk.passage
     assert seen == {name for name, _, _ in spans}
-    assert shared > 0  # the case above happened
+    small = [name for name, a, b in spans if count(tokenizer, text[a:b]) <= budget // 4]
+    assert len(small) >= 5  # the case above could have happened
     # A long article is cut between its clauses: each of its chunks opens the article or one.
     for chunk in chunks:
         if chunk.path[-1].startswith("제19조"):
@@ -179,6 +175,78 @@ def test_english_statute_chapters_and_articles(tokenizer):
     assert chunks[2].text.startswith(
         "Data Protection Act > Chapter 2 Rights of the Data Subject\nArticle 3 (Right of access)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "chapter", "articles"),
+    [
+        (  # constitution style: one-sentence articles without titles
+            "한솔공화국 헌법\n\n제3장 국회\n\n제26조 입법권은 국회에 속한다.\n\n"
+            "제27조 ① 국회는 선거로 뽑힌 국회의원으로 구성한다.\n② 의원의 수는 법률로 정한다.\n\n"
+            "제28조 국회의원의 임기는 4년으로 한다.\n",
+            "한솔공화국 헌법",
+            "제3장 국회",
+            ["제26조", "제27조", "제28조"],
+        ),
+        (
+            "Charter of the Republic\n\nChapter 3 The Legislature\n\n"
+            "Article 26 Legislative power is vested in the Assembly.\n"
+            "Article 27 (Term) The term of a member is four years.\n"
+            "Article 28 A member shall not hold another public office.\n",
+            "Charter of the Republic",
+            "Chapter 3 The Legislature",
+            ["Article 26", "Article 27 (Term)", "Article 28"],
+        ),
+    ],
+    ids=["ko", "en"],
+)
+def test_short_articles_are_never_packed_together(tokenizer, text, title, chapter, articles):
+    # All three fit one chunk many times over; each is the unit a question is about and an
+    # answer cites, so each is a chunk, its line the path above it.
+    chunks = chunked(TokenChunker(tokenizer, 256, 32), [Segment(text)])
+    assert [c.path for c in chunks] == [(title, chapter, article) for article in articles]
+    lines = [line for line in text.split("\n") if line.startswith(tuple(articles))]
+    assert chunks[2].text == f"{title} > {chapter}\n{lines[-1]}"
+
+
+def _long_article(opening: str, clause: str) -> str:
+    return opening + " " + "\n".join(f"{mark} {clause}" for mark in "①②③④⑤⑥")
+
+
+@pytest.mark.parametrize(
+    ("title", "chapter", "opening", "clause"),
+    [
+        (
+            "이용자 보호법",
+            "제4장 이용자의 권리",
+            "제19조(환불)",
+            "사업자는 이용자가 청약을 철회한 경우 재화를 반환받은 날부터 3영업일 이내에 "
+            "이미 지급받은 대금을 환급하여야 하며 이를 늦추어서는 아니 된다.",
+        ),
+        (
+            "User Protection Act",
+            "Chapter 4 Rights of Users",
+            "Article 19 (Refunds)",
+            "The operator shall refund the price already paid within three business days "
+            "from the day the goods are returned, and shall not delay the refund.",
+        ),
+    ],
+    ids=["ko", "en"],
+)
+def test_a_continued_article_names_itself_in_the_path_line(
+    tokenizer, title, chapter, opening, clause
+):
+    # The first chunk opens with the article's own heading line; a later chunk starts at a
+    # clause ("⑤ ..."), which does not say what it is about, so its line names the article.
+    text = f"{title}\n\n{chapter}\n\n" + _long_article(opening, clause) + "\n"
+    chunks = chunked(TokenChunker(tokenizer, 96, 16), [Segment(text)])
+    assert len(chunks) > 1
+    assert all(c.path == (title, chapter, opening) for c in chunks)
+    assert chunks[0].text.startswith(f"{title} > {chapter}\n{opening} ①")
+    for chunk in chunks[1:]:
+        assert chunk.text.startswith(f"{title} > {chapter} > {opening}\n"), chunk.text[:60]
+        assert re.match(r"[①-⑥]", chunk.passage), chunk.passage[:12]
+        assert chunk.tokens <= 96 and count(tokenizer, chunk.text) <= 96
 
 
 def test_references_to_articles_open_no_section():
