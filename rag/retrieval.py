@@ -16,6 +16,9 @@ ever see what they return.
 scale for every query and mode, unlike the per-query normalized fused score. Results below
 ``min_relevance`` are dropped, so an off-topic question can get no documents at all.
 
+A passage that several documents share word for word (a boilerplate clause, ten bills' identical
+부칙, one file saved twice) is returned once, at its best rank, so it cannot fill the list.
+
 In ``hybrid`` mode relevance also has the last word on the order of the first
 :data:`REORDER_TOP` results (unless a cross-encoder reranks; ``dense`` and ``bm25`` keep their
 single signal's order): they are sorted by the log-odds of their relevance, less
@@ -48,7 +51,7 @@ from rag.fusion import Fusion, keyword_visibility
 from rag.language import Language, detect_language
 from rag.relevance import cross_language, uncalibrated
 from rag.rerank import CrossEncoderReranker
-from rag.store import Candidates, DocumentStore, ImageStore, SearchHit
+from rag.store import Candidates, DocumentStore, ImageStore, SearchHit, StoredChunk
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +122,17 @@ def hit_to_document(hit: SearchHit, images: ImageStore) -> Document:
     if heading:
         metadata["heading"] = heading
     return Document(id=chunk.id, page_content=passage, metadata=metadata)
+
+
+def passage_key(chunk: StoredChunk) -> tuple[str, str]:
+    """What makes two chunks the same result: an image's bytes, a passage's words.
+
+    The heading line is left out (two bills' identical 부칙 are one passage under two titles),
+    and so is spacing; two images with one caption are still two images.
+    """
+    if chunk.kind == "image":
+        return "image", chunk.image_sha256 or chunk.id
+    return "text", " ".join(headings.split(chunk.text)[1].split())
 
 
 def reorder(hits: list[SearchHit]) -> list[SearchHit]:
@@ -208,10 +222,30 @@ class StoreRetriever(BaseRetriever):
             self._calibration.space,
         )
         language = detect_language(turns.turns[-1][0])
-        hits = self.store.hits(self._rank(found, language)[:depth])
+        hits = self._distinct_hits(self._rank(found, language), depth)
         if self.reranker is not None:
             hits = self.reranker.rerank(turns.text, hits[:depth])
         return Ranked(hits[: self.k], found, language)
+
+    def _distinct_hits(self, ranked: list[tuple[int, float]], depth: int) -> list[SearchHit]:
+        """The first ``depth`` hits of ``ranked`` whose passages differ (:func:`passage_key`).
+
+        The same passage in several documents (a boilerplate clause, a footer, one file saved
+        under two names) would fill the top of the list with one text and push everything else
+        out, so only its best-ranked copy is kept. Chunks are read a batch at a time, since
+        most lists have no duplicate at all.
+        """
+        kept: list[SearchHit] = []
+        seen: set[tuple[str, str]] = set()
+        for start in range(0, len(ranked), depth):
+            for hit in self.store.hits(ranked[start : start + depth]):
+                key = passage_key(hit.chunk)
+                if key not in seen:
+                    seen.add(key)
+                    kept.append(hit)
+                if len(kept) == depth:
+                    return kept
+        return kept
 
     def _rank(self, found: Candidates, language: Language) -> list[tuple[int, float]]:
         """The candidates in this mode's order, with the mode's own score."""

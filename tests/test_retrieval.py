@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 import rag.store.sparse_index as sparse_index
+from rag import headings
 from rag.access import PUBLIC
 from rag.assistant import Assistant
 from rag.config import Settings
@@ -282,3 +283,44 @@ def test_hybrid_beats_each_part_on_korquad(korquad: KorQuAD, embeddings):
     assert at1["hybrid"] > at1["dense"] + 0.05
     assert at1["hybrid"] >= at1["bm25"]
     assert hybrid_at5 >= 0.97
+
+
+def test_a_passage_shared_word_for_word_is_returned_once(tmp_path: Path, embeddings):
+    boilerplate = "이 법은 공포한 날부터 시행한다."
+    texts = {
+        # three bills end in the same clause under their own title lines
+        **{f"bill{i}": headings.compose(f"개정안 {i} > 부칙", boilerplate) for i in range(3)},
+        "statute": "부칙 제1조(시행일) 이 법은 공포 후 1년이 경과한 날부터 시행한다.",
+        "other": "이 법은 플랫폼 이용자의 권익을 보호함을 목적으로 한다.",
+    }
+    caption = "시행일 안내 표"
+    vectors = embeddings.encode_documents([*texts.values(), caption, caption])
+    with Store(tmp_path / "data") as store:
+        store.ensure_collection("c", embeddings.name, embeddings.dimension)
+        updates = [
+            DocumentUpdate(
+                DocumentRecord(doc_id, "c", f"/law/{doc_id}.txt", doc_id, 1, 0.0),
+                [NewChunk(f"{doc_id}-0", 0, text, 8, vectors[i])],
+            )
+            for i, (doc_id, text) in enumerate(texts.items())
+        ]
+        for n, colour in enumerate(("red", "blue")):  # one caption, two different pictures
+            png = io.BytesIO()
+            Image.new("RGB", (8, 8), colour).save(png, format="PNG")
+            sha = store.images.put(Image.open(png))
+            vector = vectors[len(texts) + n]
+            chunk = NewChunk(f"table{n}-0", 0, caption, 4, vector, kind="image", image_sha256=sha)
+            record = DocumentRecord(f"table{n}", "c", f"/law/t{n}.png", "t", 1, 0.0)
+            updates.append(DocumentUpdate(record, [chunk]))
+        store.commit("c", updates)
+        for mode in ("dense", "bm25", "hybrid"):
+            retriever = StoreRetriever(
+                store=store, embeddings=embeddings, collection="c", k=7, mode=mode
+            )
+            found = retriever.invoke("이 법은 언제부터 시행하나요? 시행일 안내")
+            ids = [document.id for document in found]
+            assert sum(i.startswith("bill") for i in ids) == 1, (mode, ids)
+            passages = [d.page_content for d in found if d.metadata["kind"] == "text"]
+            assert len(passages) == len(set(passages)), (mode, passages)
+            if mode != "bm25":  # BM25 ranks only keyword matches; the dense side sees all
+                assert {"statute-0", "other-0", "table0-0", "table1-0"} <= set(ids), (mode, ids)
