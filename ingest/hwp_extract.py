@@ -71,7 +71,7 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
         with ole:
             reader = _Reader(ole, int(options["max_images"]))
             blocks = assemble(reader.items())
-            notes = list(dict.fromkeys(reader.pictures.notes))
+            notes = [note.to_json() for note in dict.fromkeys(reader.pictures.notes)]
             return {"blocks": as_json(blocks), "notes": notes}
     except IngestError as error:
         return error.to_json()

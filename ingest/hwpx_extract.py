@@ -37,7 +37,7 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             reader = _Reader(archive, int(options["max_images"]))
             blocks = assemble(reader.items())
-            notes = list(dict.fromkeys(reader.pictures.notes))
+            notes = [note.to_json() for note in dict.fromkeys(reader.pictures.notes)]
             return {"blocks": as_json(blocks), "notes": notes}
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as error:
         template = "not a readable {label} (broken ZIP: {error})"

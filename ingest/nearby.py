@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ingest.notes import TOO_MANY_IMAGES, Note
+
 # A paragraph that reads like a figure caption, in Korean or English.
 CAPTION_START = re.compile(
     r"^\s*(그림|표|사진|도표|차트|figure|fig\.|table|chart|photo|image)\s*[\d.:\-]", re.IGNORECASE
@@ -87,17 +89,16 @@ class PictureGate:
     def __init__(self, max_images: int) -> None:
         self.max_images = max_images
         self.taken = 0
-        self.notes: list[str] = []
+        self.notes: list[Note] = []
 
     def admit(self, name: str) -> bool:
         """Whether to take the picture stored as ``name`` (counting it if so)."""
         if name.rsplit(".", 1)[-1].lower() not in self.EXTENSIONS:
-            self.notes.append(f"skipped a picture in a format that is not read ({name})")
+            template = "skipped a picture in a format that is not read ({name})"
+            self.notes.append(Note.because(template, name=name))
             return False
         if self.taken >= self.max_images:
-            self.notes.append(
-                f"skipped images after the first {self.max_images} (max_images_per_file)"
-            )
+            self.notes.append(Note.because(TOO_MANY_IMAGES, count=self.max_images))
             return False
         self.taken += 1
         return True

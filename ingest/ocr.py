@@ -31,6 +31,8 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
+from ingest.notes import Note
+
 # Line height (px) under which an image is upscaled before OCR, the height aimed at, and caps.
 MIN_LINE_PX = 24
 TARGET_LINE_PX = 64
@@ -52,6 +54,13 @@ _UNREAD = "image files and scanned PDF pages were indexed without their text"
 
 class OcrError(Exception):
     """One image could not be read (timeout, Tesseract failure)."""
+
+
+def skipped_ocr(page: int | None, error: str) -> Note:
+    """The note for an image file (``page`` None) or a PDF page that OCR could not read."""
+    if page is None:
+        return Note.because("skipped OCR of the image: {error}", error=error)
+    return Note.because("skipped OCR of page {page}: {error}", page=page, error=error)
 
 
 def tessdata_folder(setting: str) -> str | None:
@@ -100,12 +109,11 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
         path=f"{folder}/", lang=options["languages"], psm=tesserocr.PSM.SINGLE_BLOCK
     ) as api:
         for page, encoded in request["pages"]:
-            what = "the image" if page is None else f"page {page}"
             try:
                 image = _decoded(base64.b64decode(encoded), int(options["max_pixels"]))
                 text = recognize(api, image, float(options["timeout_s"]))
             except OcrError as error:
-                notes.append(f"skipped OCR of {what}: {error}")
+                notes.append(skipped_ocr(page, str(error)).to_json())
                 continue
             blocks.append({"type": "text", "text": text, "page": page})
     return {"blocks": blocks, "notes": notes}

@@ -28,6 +28,7 @@ import io
 from typing import Any
 
 from ingest.nearby import clip, is_caption
+from ingest.notes import TOO_MANY_IMAGES, Note
 from rag.errors import IngestError
 
 MIN_IMAGE_SIDE = 32
@@ -47,7 +48,7 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     except pdfium.PdfiumError as error:
         return _pdfium_error(error).to_json()
     blocks: list[dict[str, Any]] = []
-    notes: list[str] = []
+    notes: list[Note] = []
     images = _Images(options, notes)
     ocr, scans = options.get("ocr", "off"), 0
     for number, page in enumerate(document, start=1):
@@ -59,14 +60,17 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
                     scans += 1
                     blocks.append(_scan(page, number, int(options["dpi"]), text))
                     continue
-                notes.append(f"skipped OCR after {scans} pages (ocr_max_pages)")
+                notes.append(
+                    Note.because("skipped OCR after {count} pages (ocr_max_pages)", count=scans)
+                )
             figures, captions = images.of_page(page, textpage, number)
         except pdfium.PdfiumError as error:
-            notes.append(f"skipped unreadable page {number} ({error})")
+            template = "skipped unreadable page {page} ({error})"
+            notes.append(Note.because(template, page=number, error=str(error)))
             continue
         blocks.append({"type": "text", "text": _without(text, captions), "page": number})
         blocks.extend(figures)
-    return {"blocks": blocks, "notes": list(dict.fromkeys(notes))}
+    return {"blocks": blocks, "notes": [note.to_json() for note in dict.fromkeys(notes)]}
 
 
 def _scan(page: Any, number: int, dpi: int, text: str) -> dict[str, Any]:
@@ -81,7 +85,7 @@ def _scan(page: Any, number: int, dpi: int, text: str) -> dict[str, Any]:
 class _Images:
     """The image objects worth keeping, under the file's image count and pixel budget."""
 
-    def __init__(self, options: dict[str, Any], notes: list[str]) -> None:
+    def __init__(self, options: dict[str, Any], notes: list[Note]) -> None:
         self.max_pixels = int(options["max_pixels"])
         self.max_images = int(options["max_images"])
         self.pixels_left = int(options["max_pixels_per_file"])
@@ -103,12 +107,13 @@ class _Images:
             refused = self._refusal(width, height, number)
             if refused is not None:
                 self.notes.append(refused)
-                if refused.endswith("(max_images_per_file)"):
+                if refused.template == TOO_MANY_IMAGES:
                     break
                 continue
             png = _png(image, self.max_side)
             if png is None:
-                self.notes.append(f"skipped an undecodable embedded image on page {number}")
+                template = "skipped an undecodable embedded image on page {page}"
+                self.notes.append(Note.because(template, page=number))
                 continue
             digest = hashlib.sha256(png).hexdigest()
             if digest in self.seen:
@@ -127,17 +132,22 @@ class _Images:
             )
         return figures, captions
 
-    def _refusal(self, width: int, height: int, number: int) -> str | None:
+    def _refusal(self, width: int, height: int, number: int) -> Note | None:
         """Why an image may not be decoded (checked before it is), or None."""
         if width * height > self.max_pixels:
-            return (
-                f"skipped an embedded image on page {number}: {width}x{height} pixels, "
-                f"over the {self.max_pixels:,}-pixel limit"
+            template = (
+                "skipped an embedded image on page {page}: {width}x{height} pixels, "
+                "over the {limit:,}-pixel limit"
+            )
+            return Note.because(
+                template, page=number, width=width, height=height, limit=self.max_pixels
             )
         if len(self.seen) >= self.max_images:
-            return f"skipped images after the first {self.max_images} (max_images_per_file)"
+            return Note.because(TOO_MANY_IMAGES, count=self.max_images)
         if width * height > self.pixels_left:
-            return "skipped images past the file's decoded-pixel budget (max_image_pixels_per_file)"
+            return Note.because(
+                "skipped images past the file's decoded-pixel budget (max_image_pixels_per_file)"
+            )
         self.pixels_left -= width * height
         return None
 

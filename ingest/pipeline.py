@@ -33,6 +33,7 @@ from ingest.identity import Catalog, chunk_id
 from ingest.limits import Limits
 from ingest.loaders import Figure, Loaded, Segment, load
 from ingest.loaders.base import squash
+from ingest.notes import TOO_MANY_IMAGES, Note
 from ingest.outline import sections
 from ingest.report import FileDetail, FileFailure, IngestProgress, IngestReport, ProgressCallback
 from rag import headings
@@ -77,7 +78,7 @@ class _Pending:
     document: DocumentRecord
     drafts: dict[str, _Draft] = field(default_factory=dict)  # chunk id -> draft, reading order
     reused: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> stored vector
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     moved_from: str | None = None
     produced: int = 0  # chunks made, identical ones included: the work done, bounded
 
@@ -459,7 +460,7 @@ class Ingestor:
             return  # nothing describes it: a chunk without words cannot be found
         images = sum(1 for d in pending.drafts.values() if d.kind == "image")
         if images >= self.limits.max_images_per_file:
-            note = f"skipped images after the first {images} (max_images_per_file)"
+            note = Note.because(TOO_MANY_IMAGES, count=images)
             if note not in pending.notes:
                 pending.notes.append(note)
             return

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.discovery import count_types
+from ingest.notes import Note
 from rag.errors import IngestError, Value
 
 
@@ -53,7 +54,7 @@ class FileDetail:
 
     chunks: int
     images: int = 0
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
     moved_from: str | None = None
 
 

@@ -84,19 +84,22 @@ class IngestError(BllossomRagError):
     @classmethod
     def from_json(cls, result: Mapping[str, object]) -> IngestError:
         """The error a child sent; an ill-formed template or value is dropped, not trusted."""
-        message, template, values = result["error"], result.get("template"), result.get("values")
+        message, template = result["error"], result.get("template")
         if not isinstance(message, str):
             raise TypeError(message)
-        if not isinstance(template, str) or not isinstance(values, dict):
+        values = checked_values(result.get("values"))
+        if not isinstance(template, str) or values is None:
             return cls(message)
-        checked = {
-            key: value
-            for key, value in values.items()
-            if isinstance(key, str) and isinstance(value, str | int | float)
-        }
-        if len(checked) != len(values):
-            return cls(message)
-        return cls(message, template=template, values=checked)
+        return cls(message, template=template, values=values)
+
+
+def checked_values(values: object) -> dict[str, Value] | None:
+    """Template values that came through JSON, if every one is a name and a plain value."""
+    if not isinstance(values, dict):
+        return None
+    if not all(isinstance(k, str) and isinstance(v, str | int | float) for k, v in values.items()):
+        return None
+    return dict(values)
 
 
 class PromptTooLongError(BllossomRagError):

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
 import string
 from pathlib import Path
 
 import pytest
 import streamlit as st
 
+from ingest.limits import Limits
+from ingest.loaders import load
+from ingest.notes import Note
 from ingest.pipeline import Ingestor
 from rag.errors import IngestError
 from rag.store import Store
+from tests import format_fixtures as fx
 from tests.conftest import REPO
 from ui.web.i18n import LANGUAGE_KEY
-from ui.web.reasons import KOREAN, failure_reason
+from ui.web.reasons import KOREAN, localized
 
 INGEST = REPO / "ingest"
 
@@ -51,6 +56,8 @@ def _templates_in(path: Path) -> list[str]:
             found.append(argument.value)
         elif isinstance(argument, ast.Name) and argument.id in bound:
             found.extend(bound[argument.id])
+        elif isinstance(argument, ast.Name):  # a template another module defines
+            found.append(getattr(importlib.import_module(_module_name(path)), argument.id))
         elif isinstance(argument, ast.Subscript) and isinstance(argument.value, ast.Name):
             table = getattr(importlib.import_module(_module_name(path)), argument.value.id)
             found.extend(table.values())
@@ -81,6 +88,27 @@ def test_a_korean_line_fills_the_same_fields(template: str):
     assert fields(KOREAN[template]) == fields(template)
 
 
+def test_notes_keep_their_templates_through_the_child_and_read_in_korean(tmp_path: Path):
+    note = Note.because("skipped OCR of page {page}: {error}", page=3, error="timeout")
+    assert note == "skipped OCR of page 3: timeout"  # a note is its English text
+    copy = Note.from_json(json.loads(json.dumps(note.to_json())))
+    assert (copy, copy.template, copy.values) == (note, note.template, note.values)
+    assert Note.from_json("plain text").template is None
+    loaded = load(fx.workbook(tmp_path / "stock.xlsx"), (tmp_path / "stock.xlsx").read_bytes(),
+                  Limits())  # fmt: skip
+    assert [n.template for n in loaded.notes] == [
+        "skipped hidden sheet {sheet!r}",
+        "skipped empty sheet {sheet!r}",
+    ]
+    st.session_state[LANGUAGE_KEY] = "ko"
+    try:
+        korean = [localized(n, n.template, n.values) for n in loaded.notes]
+    finally:
+        del st.session_state[LANGUAGE_KEY]
+    assert korean == [KOREAN[n.template].format(**n.values) for n in loaded.notes]
+    assert "'내부'" in korean[0] and all("skipped" not in line for line in korean)
+
+
 def test_a_child_error_crosses_the_process_boundary_with_its_template():
     error = IngestError.because("HWP stream {name} unpacks past {limit:,} bytes", name="S", limit=9)
     copy = IngestError.from_json(error.to_json())
@@ -107,11 +135,11 @@ def test_real_failures_carry_templates_the_korean_interface_fills(
         for failure in report.failed:
             assert failure.template in KOREAN, failure
             assert failure.template.format(**failure.values) == failure.error
-            korean = failure_reason(failure.error, failure.template, failure.values)
+            korean = localized(failure.error, failure.template, failure.values)
             assert any("\uac00" <= ch <= "\ud7a3" for ch in korean), korean
             assert "image" not in korean  # the words filled in are translated too
         st.session_state[LANGUAGE_KEY] = "en"
         failure = report.failed[0]
-        assert failure_reason(failure.error, failure.template, failure.values) == failure.error
+        assert localized(failure.error, failure.template, failure.values) == failure.error
     finally:
         del st.session_state[LANGUAGE_KEY]

@@ -21,7 +21,8 @@ from ingest.limits import Limits
 from ingest.loaders.base import MAX_IMAGE_SIDE, Loaded
 from ingest.loaders.image import ImageBudget, loaded_from_blocks
 from ingest.nearby import Block
-from ingest.ocr import unavailable
+from ingest.notes import Note
+from ingest.ocr import skipped_ocr, unavailable
 from ingest.reflow import reflow
 from rag.errors import IngestError
 
@@ -109,7 +110,7 @@ class OcrText:
     """What OCR read in one image file, with the notes to report."""
 
     text: str = ""
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     run_notes: list[str] = field(default_factory=list)
 
 
@@ -122,7 +123,7 @@ def recognize_image(data: bytes, limits: Limits) -> OcrText:
     return OcrText(texts.get(None, ""), notes)
 
 
-def recognize_pages(scans: dict[int, bytes], limits: Limits) -> tuple[dict[int, str], list[str]]:
+def recognize_pages(scans: dict[int, bytes], limits: Limits) -> tuple[dict[int, str], list[Note]]:
     """OCR of rendered pages: their text by page number, and notes on pages that failed.
 
     The pages are dealt into one batch per core, each batch one child (Tesseract's language
@@ -134,7 +135,7 @@ def recognize_pages(scans: dict[int, bytes], limits: Limits) -> tuple[dict[int, 
     numbers = sorted(scans)
     batches = [[(n, scans[n]) for n in numbers[i::workers]] for i in range(workers)]
     texts: dict[int, str] = {}
-    notes: list[str] = []
+    notes: list[Note] = []
     with ThreadPoolExecutor(workers) as pool:
         for found, failed in pool.map(lambda batch: _recognize_batch(batch, limits), batches):
             texts.update({n: t for n, t in found.items() if n is not None})
@@ -144,7 +145,7 @@ def recognize_pages(scans: dict[int, bytes], limits: Limits) -> tuple[dict[int, 
 
 def _recognize_batch(
     pages: list[tuple[int | None, bytes]], limits: Limits
-) -> tuple[dict[int | None, str], list[str]]:
+) -> tuple[dict[int | None, str], list[Note]]:
     """One child reads ``pages``; if it fails as a whole, each page is retried alone."""
     if not pages:
         return {}, []
@@ -161,14 +162,13 @@ def _recognize_batch(
     except IngestError as error:
         if len(pages) > 1:  # a page crashed or hung Tesseract: find it, keep the others
             texts: dict[int | None, str] = {}
-            notes: list[str] = []
+            notes: list[Note] = []
             for page in pages:
                 found, failed = _recognize_batch([page], limits)
                 texts.update(found)
                 notes.extend(failed)
             return texts, notes
-        what = "the image" if pages[0][0] is None else f"page {pages[0][0]}"
-        return {}, [f"skipped OCR of {what}: {error}"]
+        return {}, [skipped_ocr(pages[0][0], str(error))]
     texts = {b["page"]: reflow(b["text"]) for b in result["blocks"] if b["type"] == "text"}
     return texts, result["notes"]
 
@@ -183,7 +183,7 @@ def _validated(raw: bytes, label: str) -> dict[str, Any]:
         if isinstance(result, dict) and isinstance(result.get("error"), str):
             raise IngestError.from_json(result)
         blocks = [_block(block) for block in result["blocks"]]
-        notes = [_string(note) for note in result["notes"]]
+        notes = [Note.from_json(note) for note in result["notes"]]
         run_notes = [_string(note) for note in result.get("run_notes", [])]
     except (ValueError, KeyError, TypeError, binascii.Error):
         msg = f"{label} returned malformed output"

@@ -25,6 +25,7 @@ from typing import Any
 from ingest.limits import Limits
 from ingest.loaders.base import Heading, Loaded, Segment, squash
 from ingest.loaders.package import check_unpacked_size, unreadable
+from ingest.notes import Note
 from rag.errors import IngestError
 
 # Rows per block, in characters: with its header line a block stays under 256 tokens of the
@@ -46,14 +47,18 @@ def load_xlsx(path: Path, data: bytes, limits: Limits) -> Loaded:
     try:
         for sheet in workbook.worksheets:
             if sheet.sheet_state != "visible":
-                loaded.notes.append(f"skipped hidden sheet {sheet.title!r}")
+                loaded.notes.append(
+                    Note.because("skipped hidden sheet {sheet!r}", sheet=sheet.title)
+                )
                 continue
             before = len(loaded.blocks)
             loaded.blocks.append(Segment(squash(sheet.title), headings=(Heading(0, 1),)))
             _read_sheet(sheet, loaded, limits)
             if len(loaded.blocks) == before + 1:
                 loaded.blocks.pop()
-                loaded.notes.append(f"skipped empty sheet {sheet.title!r}")
+                loaded.notes.append(
+                    Note.because("skipped empty sheet {sheet!r}", sheet=sheet.title)
+                )
     except IngestError:
         raise
     except Exception as error:  # a broken sheet part surfaces only while its rows are read

@@ -1,7 +1,8 @@
-"""Why a file was not ingested, in the interface's language.
+"""Why a file was not ingested, and what was left out of one, in the interface's language.
 
 The loaders word their refusals in English, for the command line and the logs, and raise them
-through :meth:`rag.errors.IngestError.because`: a ``str.format`` template and its values. The
+through :meth:`rag.errors.IngestError.because` (their notes on what they skipped through
+:meth:`ingest.notes.Note.because`): a ``str.format`` template and its values. The
 template is the message's id, as in gettext, so this table maps each English template to its
 Korean one and the same values fill it; the words the loaders fill in (``a PDF document``,
 ``PDF parser``) have their own small table. Keeping the English inline where the error is
@@ -175,6 +176,39 @@ KOREAN: dict[str, str] = {
         "통합 문서를 나누거나 한도를 높여 주세요"
     ),
     "no text to index after chunking": "청크로 나눈 뒤 색인할 텍스트가 없습니다",
+    # notes: what an ingested file was indexed without
+    "skipped images after the first {count} (max_images_per_file)": (
+        "처음 {count}개 이후의 이미지는 건너뜀 (max_images_per_file)"
+    ),
+    "skipped images past {limit:,} decoded pixels in this file (max_image_pixels_per_file)": (
+        "이 파일에서 디코딩한 픽셀이 {limit:,}개를 넘은 뒤의 이미지는 건너뜀 "
+        "(max_image_pixels_per_file)"
+    ),
+    "skipped images past the file's decoded-pixel budget (max_image_pixels_per_file)": (
+        "파일의 디코딩 픽셀 한도를 넘은 뒤의 이미지는 건너뜀 (max_image_pixels_per_file)"
+    ),
+    "skipped an embedded image: {error}": "삽입된 이미지 하나를 건너뜀: {error}",
+    "skipped an embedded image on page {page}: {width}x{height} pixels, "
+    "over the {limit:,}-pixel limit": (
+        "{page}쪽의 삽입 이미지를 건너뜀: {width}x{height} 픽셀로 한도 {limit:,}픽셀을 넘음"
+    ),
+    "skipped an undecodable embedded image on page {page}": (
+        "{page}쪽의 디코딩할 수 없는 삽입 이미지를 건너뜀"
+    ),
+    "skipped a picture in a format that is not read ({name})": (
+        "읽지 않는 형식의 그림을 건너뜀 ({name})"
+    ),
+    "skipped OCR after {count} pages (ocr_max_pages)": (
+        "{count}쪽 이후에는 OCR을 하지 않음 (ocr_max_pages)"
+    ),
+    "skipped unreadable page {page} ({error})": "읽을 수 없는 {page}쪽을 건너뜀 ({error})",
+    "skipped OCR of the image: {error}": "이미지의 OCR을 건너뜀: {error}",
+    "skipped OCR of page {page}: {error}": "{page}쪽의 OCR을 건너뜀: {error}",
+    "skipped hidden sheet {sheet!r}": "숨겨진 시트 {sheet!r}은(는) 건너뜀",
+    "skipped empty sheet {sheet!r}": "빈 시트 {sheet!r}은(는) 건너뜀",
+    "nested deeper than the HTML parser's limit: read as flat text": (
+        "HTML 중첩이 파서 한도보다 깊어 평문으로 읽음"
+    ),
 }
 
 # The words the loaders fill templates with (``{found}``, ``{expected}``, ``{label}``).
@@ -209,10 +243,10 @@ KOREAN_VALUES: dict[str, str] = {
 }
 
 
-def failure_reason(error: str, template: str | None, values: dict[str, Value]) -> str:
-    """The reason a file failed, in Korean where the session is Korean and a line exists."""
+def localized(text: str, template: str | None, values: dict[str, Value]) -> str:
+    """A failure's reason or a note, in Korean where the session is Korean and a line exists."""
     korean = KOREAN.get(template or "")
     if korean is None or st.session_state.get(LANGUAGE_KEY) != "ko":
-        return error
+        return text
     filled = {k: KOREAN_VALUES.get(v, v) if isinstance(v, str) else v for k, v in values.items()}
     return korean.format(**filled)

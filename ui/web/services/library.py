@@ -30,7 +30,7 @@ from rag.files import atomic_write
 from rag.store import CommitResult, DocumentRecord
 from rag.store.store import validate_collection_name
 from ui.web.i18n import t
-from ui.web.reasons import failure_reason
+from ui.web.reasons import localized
 from ui.web.services.common import display_name
 from ui.web.uploads import safe_filename, save_upload, staging, uploads_folder
 
@@ -144,7 +144,7 @@ def ingest_uploads(
             results.append(UploadResult(client_name, status, path, detail=detail))
     for failure in report.failed:
         client_name = uploads[Path(failure.path).name][0]
-        reason = failure_reason(failure.error, failure.template, failure.values)
+        reason = localized(failure.error, failure.template, failure.values)
         results.append(UploadResult(client_name, "failed", error=reason))
     return results
 

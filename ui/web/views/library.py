@@ -15,6 +15,7 @@ import streamlit as st
 from ingest.report import FileDetail, IngestProgress
 from rag.errors import BllossomRagError
 from ui.web.i18n import t
+from ui.web.reasons import localized
 from ui.web.resources import app_context, ready_assistant
 from ui.web.safe_markdown import literal_markdown
 from ui.web.services import library as services
@@ -41,7 +42,8 @@ def describe(detail: FileDetail | None) -> str:
     text = t("file_chunks", count=detail.chunks)
     if detail.images:
         text += f" ({t('file_images', count=detail.images)})"
-    return "; ".join([text, *detail.notes])
+    notes = (localized(note, note.template, note.values) for note in detail.notes)
+    return "; ".join([text, *notes])
 
 
 context = app_context()
