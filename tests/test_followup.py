@@ -158,26 +158,26 @@ def conversations() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def examples_store(embeddings, tmp_path_factory: pytest.TempPathFactory):
+def examples_store(default_embeddings, tmp_path_factory: pytest.TempPathFactory):
     with Store(tmp_path_factory.mktemp("examples") / "data") as store:
         Ingestor(
-            store, embeddings, chunk_tokens=64, chunk_overlap=8, max_file_bytes=1_000_000
+            store, default_embeddings, chunk_tokens=64, chunk_overlap=8, max_file_bytes=1_000_000
         ).ingest([EXAMPLES], collection="examples")
         yield store
 
 
 @pytest.mark.slow
 def test_follow_ups_are_found_with_their_history_far_more_often_than_alone(
-    korquad: KorQuAD, examples_store: Store, embeddings
+    korquad: KorQuAD, examples_store: Store, default_embeddings
 ):
     items = conversations()
     assert len(items) >= 30 and all(len(item["history"]) == 1 for item in items)
     retrievers = {
         "korquad": StoreRetriever(
-            store=korquad.store, embeddings=embeddings, collection=korquad.collection, k=5
+            store=korquad.store, embeddings=default_embeddings, collection=korquad.collection, k=5
         ),
         "examples": StoreRetriever(
-            store=examples_store, embeddings=embeddings, collection="examples", k=5
+            store=examples_store, embeddings=default_embeddings, collection="examples", k=5
         ),
     }
     found: dict[str, list[bool]] = {"alone": [], "history": [], "full": []}
