@@ -44,6 +44,7 @@ from rag.llm import ChatBllossom, load_processor
 from rag.onnx_embeddings import OnnxEmbeddings
 from rag.store import DocumentStore, Store
 from rag.store.postgres import PostgresStore
+from tests.forks import Forks
 from tests.postgres_server import LocalPostgres
 from ui.cli import app
 
@@ -159,6 +160,17 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     XLMRobertaForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def forks(onnx_cache: Path) -> Iterator[Forks]:
+    """Second processes for the tests that need one, forked from one warm interpreter.
+
+    Started after :func:`onnx_cache`, so it and its children read the session's ONNX exports.
+    """
+    server = Forks(REPO)
+    yield server
+    server.close()
 
 
 @pytest.fixture
