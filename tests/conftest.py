@@ -11,6 +11,14 @@ The command line is tested in-process through Typer's ``CliRunner`` (:class:`Cli
 because the assembly shares them. One test in ``test_cli.py`` runs the installed console script.
 A developer's own ``bllossom-rag.toml`` never reaches a test: the session points
 ``BLLOSSOM_RAG_CONFIG`` at an empty file.
+
+Two embedders serve the in-process tests: :func:`embeddings` (sentence-transformers on torch,
+for what is about that class: its token ids, its vectors as the reference) and
+:func:`default_embeddings` (the default backend, ONNX Runtime fp32, for the retrieval-quality
+tests: it embeds KorQuAD for about two thirds of torch's CPU time). The ONNX graph is exported
+once per session into a session folder (:func:`onnx_cache`), which the command line in this
+process and in child processes reads too, so no test exports it again and none depends on, or
+writes to, the user's own cache.
 """
 
 from __future__ import annotations
@@ -29,10 +37,14 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from ingest.pipeline import Ingestor
+from rag.assistant import Assistant
+from rag.config import Settings
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.llm import ChatBllossom, load_processor
+from rag.onnx_embeddings import OnnxEmbeddings
 from rag.store import DocumentStore, Store
 from rag.store.postgres import PostgresStore
+from tests.forks import Forks
 from tests.postgres_server import LocalPostgres
 from ui.cli import app
 
@@ -85,6 +97,30 @@ def embeddings() -> SentenceTransformerEmbeddings:
     return SentenceTransformerEmbeddings.load(EMBEDDING_MODEL, device="cpu")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """This session's ``embedding_cache_dir``: the ONNX exports of every test and child process."""
+    folder = tmp_path_factory.mktemp("embedding-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BLLOSSOM_RAG_EMBEDDING_CACHE_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="session")
+def default_embeddings(onnx_cache: Path) -> OnnxEmbeddings:
+    """The default backend's embedder (ONNX fp32 on the CPU), exported once per session.
+
+    Built by the assembly, so it is the very instance the in-process command line uses with
+    :func:`cli_settings` (the assembly shares loaded models).
+    """
+    settings = Settings(
+        embedding_model=EMBEDDING_MODEL, device="cpu", embedding_cache_dir=onnx_cache
+    )
+    embedder = Assistant(settings).embeddings
+    assert isinstance(embedder, OnnxEmbeddings) and embedder.backend == "onnx", embedder
+    return embedder
+
+
 @pytest.fixture(scope="session")
 def processor():
     return load_processor(GENERATOR_MODEL)
@@ -124,6 +160,17 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     XLMRobertaForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def forks(onnx_cache: Path) -> Iterator[Forks]:
+    """Second processes for the tests that need one, forked from one warm interpreter.
+
+    Started after :func:`onnx_cache`, so it and its children read the session's ONNX exports.
+    """
+    server = Forks(REPO)
+    yield server
+    server.close()
 
 
 @pytest.fixture
@@ -266,11 +313,14 @@ class KorQuAD:
 
 
 @pytest.fixture(scope="session")
-def korquad(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KorQuAD]:
+def korquad(
+    default_embeddings: OnnxEmbeddings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KorQuAD]:
     """The whole KorQuAD dev corpus (964 paragraphs) in a store; read-only for tests.
 
-    Embedding costs about 0.1 CPU-second per chunk, so every test that needs real Korean
-    retrieval shares this one store. It stays whole: on the 345 paragraphs of the articles the
+    Embedded with the default backend (search it with :func:`default_embeddings`). Embedding
+    costs about 0.15 CPU-second per chunk, so every test that needs real Korean retrieval
+    shares this one store. It stays whole: on the 345 paragraphs of the articles the
     follow-up set is about, a follow-up alone already finds .875 of its passages and the
     history can show no gain, and BM25 alone matches hybrid at recall@1 (both measured), so a
     smaller store would no longer test what these tests are for.
@@ -289,7 +339,11 @@ def korquad(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ko
             paragraphs += 1
     with Store(root / "data") as store:
         Ingestor(
-            store, embeddings, chunk_tokens=256, chunk_overlap=32, max_file_bytes=1_000_000
+            store,
+            default_embeddings,
+            chunk_tokens=256,
+            chunk_overlap=32,
+            max_file_bytes=1_000_000,
         ).ingest([corpus], collection="korquad")
         yield KorQuAD(
             store=store,

@@ -1,6 +1,7 @@
 """kill -9 at chosen points of a real ``bllossom-rag ingest``: the store stays at its last commit.
 
-The command runs in a child process (:mod:`tests.crash_child`) over a small KorQuAD corpus with
+The command runs in a child process (:mod:`tests.crash_child`, forked by :mod:`tests.forks`, so
+it does not import torch and the rest again) over a small KorQuAD corpus with
 tiny commit batches, and kills itself with SIGKILL at a named point: inside a commit's
 transaction, just after a commit, half-way through writing a view checkpoint, and between a
 view's new files and its manifest. Each point is chosen, not hit by a random sleep, so each is
@@ -16,8 +17,6 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ import pytest
 from rag.store import Store
 from tests.conftest import DATASETS, REPO, Cli
 from tests.crash_child import STAGES
+from tests.forks import Forks
 
 pytestmark = pytest.mark.slow
 
@@ -65,8 +65,9 @@ def check_consistent(data_dir: Path, note: str) -> set[str]:
 
 
 @pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.usefixtures("default_embeddings")  # the session's ONNX export, made before the child
 def test_kill_9_at_a_chosen_point_then_rerun(
-    cli_env: dict[str, str], cli: Cli, tmp_path: Path, stage: str
+    cli_env: dict[str, str], cli: Cli, forks: Forks, tmp_path: Path, stage: str
 ):
     files = korquad_corpus(tmp_path / "corpus")
     data_dir = Path(cli_env["BLLOSSOM_RAG_DATA_DIR"])
@@ -75,8 +76,14 @@ def test_kill_9_at_a_chosen_point_then_rerun(
     env = {**cli_env, **small}
     ingest = ["ingest", str(tmp_path / "corpus"), "--json"]
     record = tmp_path / "killed.json"
-    child = [sys.executable, "-m", "tests.crash_child", stage, str(record), *ingest]
-    killed = subprocess.run(child, env=env, cwd=REPO, capture_output=True, text=True, check=False)
+    child = forks.start(
+        "tests.crash_child",
+        [stage, str(record), *ingest],
+        env=env,
+        cwd=REPO,
+        output=tmp_path / "child",
+    )
+    killed = child.wait()
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     at = json.loads(record.read_text())
 

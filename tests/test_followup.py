@@ -160,31 +160,33 @@ def conversations() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def small_corpora(embeddings, tmp_path_factory: pytest.TempPathFactory):
+def small_corpora(default_embeddings, tmp_path_factory: pytest.TempPathFactory):
     """One store: ``examples/`` (collection ``examples``), the legal texts (``legal``)."""
     with Store(tmp_path_factory.mktemp("examples") / "data") as store:
         Ingestor(
-            store, embeddings, chunk_tokens=64, chunk_overlap=8, max_file_bytes=1_000_000
+            store, default_embeddings, chunk_tokens=64, chunk_overlap=8, max_file_bytes=1_000_000
         ).ingest([EXAMPLES], collection="examples")
         # the statute and bills the legal conversations are about, chunked at ingest's defaults
         Ingestor(
-            store, embeddings, chunk_tokens=256, chunk_overlap=32, max_file_bytes=1_000_000
+            store, default_embeddings, chunk_tokens=256, chunk_overlap=32, max_file_bytes=1_000_000
         ).ingest(sorted(LEGAL.glob("*.txt")), collection="legal")
         yield store
 
 
 @pytest.mark.slow
 def test_follow_ups_are_found_with_their_history_far_more_often_than_alone(
-    korquad: KorQuAD, small_corpora: Store, embeddings
+    korquad: KorQuAD, small_corpora: Store, default_embeddings
 ):
     items = conversations()
     assert len(items) >= 30 and all(len(item["history"]) == 1 for item in items)
     retrievers = {
         "korquad": StoreRetriever(
-            store=korquad.store, embeddings=embeddings, collection=korquad.collection, k=5
+            store=korquad.store, embeddings=default_embeddings, collection=korquad.collection, k=5
         ),
         **{
-            name: StoreRetriever(store=small_corpora, embeddings=embeddings, collection=name, k=5)
+            name: StoreRetriever(
+                store=small_corpora, embeddings=default_embeddings, collection=name, k=5
+            )
             for name in ("examples", "legal")
         },
     }

@@ -1,4 +1,9 @@
-"""The ONNX Runtime backend against torch: the same vectors, the same prompts, one cached export."""
+"""The ONNX Runtime backend against torch: the same vectors, the same prompts, one cached export.
+
+The fp32 graph is the session's (``tests/conftest.py``: exported once into ``onnx_cache``, and
+shared with the command line and the retrieval-quality tests); the int8 graph is quantized
+from it here.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import pytest
 
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import ModelLoadError
-from rag.onnx_embeddings import OnnxEmbeddings, load_embeddings
+from rag.onnx_embeddings import OnnxEmbeddings, load_embeddings, model_key
 from tests.conftest import EMBEDDING_MODEL
 
 TEXTS = [
@@ -22,18 +27,19 @@ TEXTS = [
 
 
 @pytest.fixture(scope="session")
-def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("onnx-cache")
-
-
-@pytest.fixture(scope="session")
-def onnx_fp32(onnx_cache: Path) -> OnnxEmbeddings:
-    return OnnxEmbeddings.load_onnx(EMBEDDING_MODEL, quantize=False, cache_dir=onnx_cache)
+def onnx_fp32(default_embeddings: OnnxEmbeddings) -> OnnxEmbeddings:
+    """The session's default embedder: its graph is the session's one fp32 export."""
+    return default_embeddings
 
 
 @pytest.fixture(scope="session")
 def onnx_int8(onnx_cache: Path, onnx_fp32: OnnxEmbeddings) -> OnnxEmbeddings:
     return OnnxEmbeddings.load_onnx(EMBEDDING_MODEL, quantize=True, cache_dir=onnx_cache)
+
+
+def export_folder(cache: Path, model: OnnxEmbeddings, *, quantize: bool) -> Path:
+    """Where ``cache`` keeps the graph of ``model`` (the folder name is the model's key)."""
+    return cache / "onnx" / model_key(model.model, quantize)
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -58,12 +64,14 @@ def test_fp32_vectors_match_torch_for_passages_and_queries(
 
 @pytest.mark.slow
 def test_the_export_is_cached_and_reused(onnx_cache: Path, onnx_fp32: OnnxEmbeddings):
-    [export] = [p for p in (onnx_cache / "onnx").iterdir() if not p.name.endswith("-int8")]
+    export = export_folder(onnx_cache, onnx_fp32, quantize=False)
     stamp = (export / "model.onnx").stat().st_mtime_ns
+    exports = set((onnx_cache / "onnx").iterdir())
     again = OnnxEmbeddings.load_onnx(EMBEDDING_MODEL, quantize=False, cache_dir=onnx_cache)
     assert (export / "model.onnx").stat().st_mtime_ns == stamp  # found, not exported again
+    assert set((onnx_cache / "onnx").iterdir()) == exports  # nor exported elsewhere
     assert np.allclose(again.encode_documents(TEXTS[:2]), onnx_fp32.encode_documents(TEXTS[:2]))
-    assert not [p for p in onnx_cache.iterdir() if p.name.startswith(".export-")]
+    assert not [p for p in (onnx_cache / "onnx").iterdir() if p.name.startswith(".export-")]
 
 
 @pytest.mark.slow
@@ -73,8 +81,12 @@ def test_int8_vectors_stay_close_to_torch_and_the_graph_is_smaller(
     close = cosines(onnx_int8.encode_documents(TEXTS[:3]), embeddings.encode_documents(TEXTS[:3]))
     assert close.min() > 0.97
     assert onnx_int8.backend == "onnx-int8"
-    sizes = {p.name.endswith("-int8"): (p / "model.onnx").stat().st_size
-             for p in (onnx_cache / "onnx").iterdir()}  # fmt: skip
+    sizes = {
+        quantize: (export_folder(onnx_cache, onnx_int8, quantize=quantize) / "model.onnx")
+        .stat()
+        .st_size
+        for quantize in (True, False)
+    }
     assert sizes[True] < sizes[False] / 2
 
 

@@ -1,16 +1,16 @@
 """Two processes ingest into and query one PostgreSQL collection at the same time.
 
-Each process (:mod:`tests.postgres_child`) commits its files one by one into the same
-collection, half of them restricted, and searches after every commit; then each finds the
-other's documents without reopening its store. Afterwards the collection holds exactly both
-sets, and the access classes' counts (BM25's statistics) equal the rows they summarize.
+Each process (:mod:`tests.postgres_child`, forked by :mod:`tests.forks`) commits its files one
+by one into the same collection, half of them restricted, and searches after every commit; then
+each finds the other's documents without reopening its store. Afterwards the collection holds
+exactly both sets, and the access classes' counts (BM25's statistics) equal the rows they
+summarize.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
 from pathlib import Path
 
 import psycopg
@@ -18,6 +18,7 @@ import pytest
 
 from rag.store.postgres import PostgresStore
 from tests.conftest import REPO
+from tests.forks import Forks
 
 FILES = 6
 
@@ -32,35 +33,29 @@ def write_corpus(folder: Path, name: str) -> None:
 
 
 @pytest.mark.slow
-def test_two_processes_ingest_and_query_one_collection(store_url: str, tmp_path: Path):
+def test_two_processes_ingest_and_query_one_collection(
+    store_url: str, forks: Forks, tmp_path: Path
+):
     markers = tmp_path / "markers"
     markers.mkdir()
     children = []
     for name, peer in (("alpha", "beta"), ("beta", "alpha")):
         write_corpus(tmp_path / name, name)
+        arguments = [store_url, str(tmp_path / f"data-{name}"), name, peer]
+        arguments += [str(tmp_path / name), str(markers)]
         children.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.postgres_child",
-                    store_url,
-                    str(tmp_path / f"data-{name}"),
-                    name,
-                    peer,
-                    str(tmp_path / name),
-                    str(markers),
-                ],
+            forks.start(
+                "tests.postgres_child",
+                arguments,
+                env=dict(os.environ),
                 cwd=REPO,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
+                output=tmp_path / f"output-{name}",
             )
         )
-    outputs = [child.communicate(timeout=600) for child in children]
-    for child, (stdout, stderr) in zip(children, outputs, strict=True):
-        assert child.returncode == 0, stderr[-3000:]
-        seen = json.loads(stdout.strip().splitlines()[-1])
+    outputs = [child.wait() for child in children]
+    for finished in outputs:
+        assert finished.returncode == 0, finished.stderr[-3000:]
+        seen = json.loads(finished.stdout.strip().splitlines()[-1])
         assert all(seen["own"]), seen
         assert all(seen["peer"]), seen
     with PostgresStore(store_url, tmp_path / "check") as store:

@@ -15,8 +15,8 @@ from rag import headings
 from rag.access import PUBLIC
 from rag.assistant import Assistant
 from rag.config import Settings
-from rag.embeddings import SentenceTransformerEmbeddings
 from rag.fusion import Fusion
+from rag.onnx_embeddings import OnnxEmbeddings
 from rag.rerank import CrossEncoderReranker
 from rag.retrieval import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
@@ -249,8 +249,8 @@ def test_assistant_builds_the_configured_retriever(
         assistant.close()
 
 
-class MemoEmbeddings(SentenceTransformerEmbeddings):
-    """The real embedder, embedding each distinct query once (three modes ask the same ones)."""
+class MemoEmbeddings(OnnxEmbeddings):
+    """The default embedder, embedding each distinct query once (three modes ask the same ones)."""
 
     @functools.cache  # noqa: B019  (the test's embedder lives as long as the test)
     def encode_query(self, text: str) -> np.ndarray:
@@ -258,8 +258,9 @@ class MemoEmbeddings(SentenceTransformerEmbeddings):
 
 
 @pytest.mark.slow
-def test_hybrid_beats_each_part_on_korquad(korquad: KorQuAD, embeddings):
-    memo = MemoEmbeddings(embeddings.model, name=embeddings.name)
+def test_hybrid_beats_each_part_on_korquad(korquad: KorQuAD, default_embeddings: OnnxEmbeddings):
+    onnx = default_embeddings
+    memo = MemoEmbeddings(onnx.model, onnx.session, name=onnx.name, batch_size=onnx.batch_size)
     ranks: dict[str, list[int | None]] = {}
     for mode in ("dense", "bm25", "hybrid"):
         retriever = StoreRetriever(

@@ -11,11 +11,11 @@ from tests.conftest import KorQuAD
 
 
 @pytest.mark.slow
-def test_korquad_recall_at_5(korquad: KorQuAD, embeddings):
+def test_korquad_recall_at_5(korquad: KorQuAD, default_embeddings):
     info = korquad.store.collection(korquad.collection)
     assert info.documents == korquad.paragraphs
     retriever = StoreRetriever(
-        store=korquad.store, embeddings=embeddings, collection=korquad.collection, k=5
+        store=korquad.store, embeddings=default_embeddings, collection=korquad.collection, k=5
     )
     hits = sum(
         any(Path(d.metadata["source"]).name == gold for d in retriever.invoke(question))
