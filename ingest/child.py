@@ -14,11 +14,11 @@ Every task answers in one shape, which the parent validates as untrusted input::
 
     {"blocks": [{"type": "text" | "table", "text": str, "page": int | null}
               | {"type": "figure", "image": base64, "captions": [str], "page": int | null}],
-     "notes": [str], "run_notes": [str]}
+     "notes": [message], "run_notes": [str]}
 
-or ``{"error": str, "template": str, "values": {...}}`` for a file the task rejects
-(encrypted, broken: :meth:`rag.errors.IngestError.to_json`). JSON, never a pickle: a
-compromised child must not be able to run code in the parent.
+or ``{"error": message}`` for a file the task rejects (encrypted, broken), where a message is a
+string or ``{"text": str, "template": str, "values": {...}}`` (:meth:`rag.errors.Message.to_json`).
+JSON, never a pickle: a compromised child must not be able to run code in the parent.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ingest.notes import TOO_MANY_IMAGES, Note
+from rag.errors import Message
 
 # A paragraph that reads like a figure caption, in Korean or English.
 CAPTION_START = re.compile(
@@ -30,6 +30,8 @@ CAPTION_START = re.compile(
 )
 # Context text longer than this is cut: a caption is a line, not a page.
 CONTEXT_CHARS = 300
+# The one note every reader with pictures gives (PDF, HWP, HWPX, DOCX, PPTX, HTML, the pipeline).
+TOO_MANY_IMAGES = "skipped images after the first {count} (max_images_per_file)"
 
 
 @dataclass(frozen=True)
@@ -89,16 +91,16 @@ class PictureGate:
     def __init__(self, max_images: int) -> None:
         self.max_images = max_images
         self.taken = 0
-        self.notes: list[Note] = []
+        self.notes: list[Message] = []
 
     def admit(self, name: str) -> bool:
         """Whether to take the picture stored as ``name`` (counting it if so)."""
         if name.rsplit(".", 1)[-1].lower() not in self.EXTENSIONS:
             template = "skipped a picture in a format that is not read ({name})"
-            self.notes.append(Note.because(template, name=name))
+            self.notes.append(Message.because(template, name=name))
             return False
         if self.taken >= self.max_images:
-            self.notes.append(Note.because(TOO_MANY_IMAGES, count=self.max_images))
+            self.notes.append(Message.because(TOO_MANY_IMAGES, count=self.max_images))
             return False
         self.taken += 1
         return True

@@ -31,7 +31,7 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
-from ingest.notes import Note
+from rag.errors import Message
 
 # Line height (px) under which an image is upscaled before OCR, the height aimed at, and caps.
 MIN_LINE_PX = 24
@@ -56,11 +56,11 @@ class OcrError(Exception):
     """One image could not be read (timeout, Tesseract failure)."""
 
 
-def skipped_ocr(page: int | None, error: str) -> Note:
+def skipped_ocr(page: int | None, error: str) -> Message:
     """The note for an image file (``page`` None) or a PDF page that OCR could not read."""
     if page is None:
-        return Note.because("skipped OCR of the image: {error}", error=error)
-    return Note.because("skipped OCR of page {page}: {error}", page=page, error=error)
+        return Message.because("skipped OCR of the image: {error}", error=error)
+    return Message.because("skipped OCR of page {page}: {error}", page=page, error=error)
 
 
 def tessdata_folder(setting: str) -> str | None:

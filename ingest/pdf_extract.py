@@ -27,9 +27,8 @@ import hashlib
 import io
 from typing import Any
 
-from ingest.nearby import clip, is_caption
-from ingest.notes import TOO_MANY_IMAGES, Note
-from rag.errors import IngestError
+from ingest.nearby import TOO_MANY_IMAGES, clip, is_caption
+from rag.errors import IngestError, Message
 
 MIN_IMAGE_SIDE = 32
 # A page with fewer printed characters than this is a scan (a copier stamps a page number or a
@@ -48,7 +47,7 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     except pdfium.PdfiumError as error:
         return _pdfium_error(error).to_json()
     blocks: list[dict[str, Any]] = []
-    notes: list[Note] = []
+    notes: list[Message] = []
     images = _Images(options, notes)
     ocr, scans = options.get("ocr", "off"), 0
     for number, page in enumerate(document, start=1):
@@ -61,12 +60,12 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
                     blocks.append(_scan(page, number, int(options["dpi"]), text))
                     continue
                 notes.append(
-                    Note.because("skipped OCR after {count} pages (ocr_max_pages)", count=scans)
+                    Message.because("skipped OCR after {count} pages (ocr_max_pages)", count=scans)
                 )
             figures, captions = images.of_page(page, textpage, number)
         except pdfium.PdfiumError as error:
             template = "skipped unreadable page {page} ({error})"
-            notes.append(Note.because(template, page=number, error=str(error)))
+            notes.append(Message.because(template, page=number, error=str(error)))
             continue
         blocks.append({"type": "text", "text": _without(text, captions), "page": number})
         blocks.extend(figures)
@@ -85,7 +84,7 @@ def _scan(page: Any, number: int, dpi: int, text: str) -> dict[str, Any]:
 class _Images:
     """The image objects worth keeping, under the file's image count and pixel budget."""
 
-    def __init__(self, options: dict[str, Any], notes: list[Note]) -> None:
+    def __init__(self, options: dict[str, Any], notes: list[Message]) -> None:
         self.max_pixels = int(options["max_pixels"])
         self.max_images = int(options["max_images"])
         self.pixels_left = int(options["max_pixels_per_file"])
@@ -113,7 +112,7 @@ class _Images:
             png = _png(image, self.max_side)
             if png is None:
                 template = "skipped an undecodable embedded image on page {page}"
-                self.notes.append(Note.because(template, page=number))
+                self.notes.append(Message.because(template, page=number))
                 continue
             digest = hashlib.sha256(png).hexdigest()
             if digest in self.seen:
@@ -132,20 +131,20 @@ class _Images:
             )
         return figures, captions
 
-    def _refusal(self, width: int, height: int, number: int) -> Note | None:
+    def _refusal(self, width: int, height: int, number: int) -> Message | None:
         """Why an image may not be decoded (checked before it is), or None."""
         if width * height > self.max_pixels:
             template = (
                 "skipped an embedded image on page {page}: {width}x{height} pixels, "
                 "over the {limit:,}-pixel limit"
             )
-            return Note.because(
+            return Message.because(
                 template, page=number, width=width, height=height, limit=self.max_pixels
             )
         if len(self.seen) >= self.max_images:
-            return Note.because(TOO_MANY_IMAGES, count=self.max_images)
+            return Message.because(TOO_MANY_IMAGES, count=self.max_images)
         if width * height > self.pixels_left:
-            return Note.because(
+            return Message.because(
                 "skipped images past the file's decoded-pixel budget (max_image_pixels_per_file)"
             )
         self.pixels_left -= width * height

@@ -33,13 +33,13 @@ from ingest.identity import Catalog, chunk_id
 from ingest.limits import Limits
 from ingest.loaders import Figure, Loaded, Segment, load
 from ingest.loaders.base import squash
-from ingest.notes import TOO_MANY_IMAGES, Note
+from ingest.nearby import TOO_MANY_IMAGES
 from ingest.outline import sections
 from ingest.report import FileDetail, FileFailure, IngestProgress, IngestReport, ProgressCallback
 from rag import headings
 from rag.config import Settings
 from rag.embedder import TextEmbeddings
-from rag.errors import CollectionNotFoundError, IngestError
+from rag.errors import CollectionNotFoundError, IngestError, Message
 from rag.kiwi import preload as preload_kiwi
 from rag.store import (
     ChunkKind,
@@ -78,7 +78,7 @@ class _Pending:
     document: DocumentRecord
     drafts: dict[str, _Draft] = field(default_factory=dict)  # chunk id -> draft, reading order
     reused: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> stored vector
-    notes: list[Note] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
     moved_from: str | None = None
     produced: int = 0  # chunks made, identical ones included: the work done, bounded
 
@@ -347,7 +347,7 @@ class Ingestor:
         except IngestError as error:
             return FileFailure.of(str(source), error)
         except OSError as error:
-            return FileFailure(str(source), error.strerror or str(error))
+            return FileFailure(str(source), Message(error.strerror or str(error)))
 
     def _image_fingerprint(self, plain: str) -> str:
         """A document with images also records whether generator captions were made."""
@@ -460,7 +460,7 @@ class Ingestor:
             return  # nothing describes it: a chunk without words cannot be found
         images = sum(1 for d in pending.drafts.values() if d.kind == "image")
         if images >= self.limits.max_images_per_file:
-            note = Note.because(TOO_MANY_IMAGES, count=images)
+            note = Message.because(TOO_MANY_IMAGES, count=images)
             if note not in pending.notes:
                 pending.notes.append(note)
             return

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.discovery import count_types
-from ingest.notes import Note
-from rag.errors import IngestError, Value
+from rag.errors import IngestError, Message
 
 
 @dataclass(frozen=True)
@@ -22,22 +21,18 @@ class FileFailure:
 
     Attributes:
         path: The file.
-        error: Why, in English.
-        template: The English template of ``error`` when it has one: its id for translations
-            (:class:`rag.errors.IngestError`).
-        values: What fills the template.
+        error: Why, in English, with the template the UI translates it by
+            (:class:`rag.errors.Message`).
 
     """
 
     path: str
-    error: str
-    template: str | None = None
-    values: dict[str, Value] = field(default_factory=dict)
+    error: Message
 
     @classmethod
     def of(cls, path: str, error: IngestError) -> FileFailure:
         """The failure ``error`` made of ``path``."""
-        return cls(path, str(error), error.template, error.values)
+        return cls(path, error.message)
 
 
 @dataclass(frozen=True)
@@ -54,7 +49,7 @@ class FileDetail:
 
     chunks: int
     images: int = 0
-    notes: tuple[Note, ...] = ()
+    notes: tuple[Message, ...] = ()
     moved_from: str | None = None
 
 

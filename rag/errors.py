@@ -8,8 +8,9 @@ anything else that escapes is a bug and keeps its traceback.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeGuard
 
-# What a message template may be filled with (and what crosses the loader child's JSON).
+# What a message's template may be filled with (and what crosses the loader child's JSON).
 Value = str | int | float
 
 
@@ -45,61 +46,104 @@ class EmbeddingMismatchError(BllossomRagError):
     """A collection was built with an embedder of another dimension or name."""
 
 
-class IngestError(BllossomRagError):
-    """One file could not be ingested; the batch goes on without it.
+class Message(str):
+    """An English sentence that remembers the template and values it was filled from.
 
-    Raised through :meth:`because`, it also keeps its message's English template and values:
-    the template is the message's id (gettext's idea), so an interface in another language
-    looks up its translation and fills in the same values, and ``str(error)`` stays the
-    English sentence the command line prints.
+    A message is a ``str``: printed, compared, de-duplicated and joined as the sentence it is.
+    Its template is also its id (gettext's idea), so an interface in another language looks up
+    its own line for the template and fills in the same values (``ui/web/reasons.py``). A
+    message made from plain text has no template and is shown as it is. Loaders word their
+    refusals (:class:`IngestError`) and their notes on what they skipped this way, and the
+    loader child sends both through its JSON (:meth:`to_json`).
 
     Attributes:
-        template: The ``str.format`` template of the message, when it was made from one.
-        values: The values that fill it.
+        template: The ``str.format`` template, or None for plain text.
+        values: What fills it.
 
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        template: str | None = None,
-        values: Mapping[str, Value] | None = None,
-    ) -> None:
+    template: str | None
+    values: dict[str, Value]
+
+    def __new__(
+        cls, text: str, template: str | None = None, values: Mapping[str, Value] | None = None
+    ) -> Message:
+        """The message reading ``text``, filled from ``template`` and ``values`` if given."""
+        message = super().__new__(cls, text)
+        message.template = template
+        message.values = dict(values or {})
+        return message
+
+    @classmethod
+    def because(cls, template: str, **values: Value) -> Message:
+        """The message ``template`` filled with ``values``."""
+        return cls(template.format(**values), template, values)
+
+    def to_json(self) -> str | dict[str, object]:
+        """As the loader child sends it: the text, or the text with its template."""
+        if self.template is None:
+            return str(self)
+        return {"text": str(self), "template": self.template, "values": self.values}
+
+    @classmethod
+    def from_json(cls, item: object) -> Message:
+        """A message the child sent; an ill-formed template or value is dropped, not trusted.
+
+        Raises:
+            TypeError: ``item`` is neither a string nor a message's object.
+
+        """
+        if isinstance(item, str):
+            return cls(item)
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise TypeError(item)
+        template, values = item.get("template"), item.get("values")
+        if not isinstance(template, str) or not _plain_values(values):
+            return cls(item["text"])
+        return cls(item["text"], template, values)
+
+
+def _plain_values(values: object) -> TypeGuard[dict[str, Value]]:
+    """Whether JSON ``values`` are names with plain values (what a template may be filled with)."""
+    return isinstance(values, dict) and all(
+        isinstance(k, str) and isinstance(v, str | int | float) for k, v in values.items()
+    )
+
+
+class IngestError(BllossomRagError):
+    """One file could not be ingested; the batch goes on without it.
+
+    Raised through :meth:`because`, its :attr:`message` keeps the English template and values
+    (:class:`Message`), so the UI can word it in Korean while ``str(error)`` stays the English
+    sentence the command line prints.
+
+    Attributes:
+        message: Why, as a :class:`Message` (its template None when raised from plain text).
+
+    """
+
+    def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.template = template
-        self.values = dict(values or {})
+        self.message = message if isinstance(message, Message) else Message(message)
 
     @classmethod
     def because(cls, template: str, **values: Value) -> IngestError:
         """The error whose message is ``template`` filled with ``values``."""
-        return cls(template.format(**values), template=template, values=values)
+        return cls(Message.because(template, **values))
 
     def to_json(self) -> dict[str, object]:
-        """What a loader child sends back for a file it rejects (``{"error": ...}``)."""
-        if self.template is None:
-            return {"error": str(self)}
-        return {"error": str(self), "template": self.template, "values": self.values}
+        """What a loader child sends back for a file it rejects."""
+        return {"error": self.message.to_json()}
 
     @classmethod
     def from_json(cls, result: Mapping[str, object]) -> IngestError:
-        """The error a child sent; an ill-formed template or value is dropped, not trusted."""
-        message, template = result["error"], result.get("template")
-        if not isinstance(message, str):
-            raise TypeError(message)
-        values = checked_values(result.get("values"))
-        if not isinstance(template, str) or values is None:
-            return cls(message)
-        return cls(message, template=template, values=values)
+        """The error a child sent (:meth:`Message.from_json`).
 
+        Raises:
+            TypeError: Its ``error`` is not a message.
 
-def checked_values(values: object) -> dict[str, Value] | None:
-    """Template values that came through JSON, if every one is a name and a plain value."""
-    if not isinstance(values, dict):
-        return None
-    if not all(isinstance(k, str) and isinstance(v, str | int | float) for k, v in values.items()):
-        return None
-    return dict(values)
+        """
+        return cls(Message.from_json(result["error"]))
 
 
 class PromptTooLongError(BllossomRagError):

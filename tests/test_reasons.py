@@ -13,9 +13,8 @@ import streamlit as st
 
 from ingest.limits import Limits
 from ingest.loaders import load
-from ingest.notes import Note
 from ingest.pipeline import Ingestor
-from rag.errors import IngestError
+from rag.errors import IngestError, Message
 from rag.store import Store
 from tests import format_fixtures as fx
 from tests.conftest import REPO
@@ -89,11 +88,11 @@ def test_a_korean_line_fills_the_same_fields(template: str):
 
 
 def test_notes_keep_their_templates_through_the_child_and_read_in_korean(tmp_path: Path):
-    note = Note.because("skipped OCR of page {page}: {error}", page=3, error="timeout")
+    note = Message.because("skipped OCR of page {page}: {error}", page=3, error="timeout")
     assert note == "skipped OCR of page 3: timeout"  # a note is its English text
-    copy = Note.from_json(json.loads(json.dumps(note.to_json())))
+    copy = Message.from_json(json.loads(json.dumps(note.to_json())))
     assert (copy, copy.template, copy.values) == (note, note.template, note.values)
-    assert Note.from_json("plain text").template is None
+    assert Message.from_json("plain text").template is None
     loaded = load(fx.workbook(tmp_path / "stock.xlsx"), (tmp_path / "stock.xlsx").read_bytes(),
                   Limits())  # fmt: skip
     assert [n.template for n in loaded.notes] == [
@@ -102,7 +101,7 @@ def test_notes_keep_their_templates_through_the_child_and_read_in_korean(tmp_pat
     ]
     st.session_state[LANGUAGE_KEY] = "ko"
     try:
-        korean = [localized(n, n.template, n.values) for n in loaded.notes]
+        korean = [localized(n) for n in loaded.notes]
     finally:
         del st.session_state[LANGUAGE_KEY]
     assert korean == [KOREAN[n.template].format(**n.values) for n in loaded.notes]
@@ -111,11 +110,18 @@ def test_notes_keep_their_templates_through_the_child_and_read_in_korean(tmp_pat
 
 def test_a_child_error_crosses_the_process_boundary_with_its_template():
     error = IngestError.because("HWP stream {name} unpacks past {limit:,} bytes", name="S", limit=9)
-    copy = IngestError.from_json(error.to_json())
-    assert (str(copy), copy.template, copy.values) == (str(error), error.template, error.values)
+    copy = IngestError.from_json(json.loads(json.dumps(error.to_json())))
+    assert (copy.message, copy.message.template, copy.message.values) == (
+        error.message,
+        error.message.template,
+        error.message.values,
+    )
     # a compromised child's odd values are not trusted: the message stays, the template goes
-    odd = {"error": "x", "template": "{a}", "values": {"a": ["nested"]}}
-    assert IngestError.from_json(odd).template is None and str(IngestError.from_json(odd)) == "x"
+    odd = {"error": {"text": "x", "template": "{a}", "values": {"a": ["nested"]}}}
+    assert IngestError.from_json(odd).message.template is None
+    assert str(IngestError.from_json(odd)) == "x"
+    with pytest.raises(TypeError):  # not a message at all: the child's output is malformed
+        IngestError.from_json({"error": ["x"]})
 
 
 def test_real_failures_carry_templates_the_korean_interface_fills(
@@ -133,13 +139,14 @@ def test_real_failures_carry_templates_the_korean_interface_fills(
     st.session_state[LANGUAGE_KEY] = "ko"
     try:
         for failure in report.failed:
-            assert failure.template in KOREAN, failure
-            assert failure.template.format(**failure.values) == failure.error
-            korean = localized(failure.error, failure.template, failure.values)
+            reason = failure.error
+            assert reason.template in KOREAN, failure
+            assert reason.template.format(**reason.values) == reason
+            korean = localized(reason)
             assert any("\uac00" <= ch <= "\ud7a3" for ch in korean), korean
             assert "image" not in korean  # the words filled in are translated too
         st.session_state[LANGUAGE_KEY] = "en"
         failure = report.failed[0]
-        assert localized(failure.error, failure.template, failure.values) == failure.error
+        assert localized(failure.error) == failure.error
     finally:
         del st.session_state[LANGUAGE_KEY]

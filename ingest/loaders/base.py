@@ -16,7 +16,7 @@ from typing import Literal
 from PIL import Image
 
 from ingest.limits import Limits
-from ingest.notes import Note
+from rag.errors import Message
 
 # The longest side of an image as stored and captioned: a 2048-px copy is plenty for the
 # generator's anyres tiles and for display, and keeps a 24-megapixel photo from becoming a
@@ -72,7 +72,7 @@ class Loaded:
     """
 
     blocks: list[Segment | Figure] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
     run_notes: list[str] = field(default_factory=list)
 
 

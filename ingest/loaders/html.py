@@ -27,8 +27,7 @@ from ingest.limits import Limits
 from ingest.loaders.base import Figure, Heading, Loaded, Segment, squash
 from ingest.loaders.image import ImageBudget, figure_from_data_url
 from ingest.loaders.text import decode_text
-from ingest.notes import Note
-from rag.errors import IngestError
+from rag.errors import IngestError, Message
 
 _DROPPED = (
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
@@ -177,7 +176,7 @@ def _flat(text: str, limits: Limits) -> Loaded:
         raise IngestError.because("no text in the page")
     loaded = Loaded([Segment(prose), *reader.figures], reader.notes)
     flat = "nested deeper than the HTML parser's limit: read as flat text"
-    loaded.notes.insert(0, Note.because(flat))
+    loaded.notes.insert(0, Message.because(flat))
     return loaded
 
 
@@ -195,7 +194,7 @@ class _FlatReader(HTMLParser):
         self.content = 0  # open <main>/<article> elements
         self.parts: list[str] = []
         self.figures: list[Figure] = []
-        self.notes: list[Note] = []
+        self.notes: list[Message] = []
         self.dropped = 0  # open elements whose content is not text (scripts, navigation...)
 
     def _dropped(self, tag: str) -> bool:

@@ -19,9 +19,8 @@ from PIL import Image, UnidentifiedImageError
 
 from ingest.limits import Limits
 from ingest.loaders.base import Figure, Heading, Loaded, Segment, bounded
-from ingest.nearby import Block
-from ingest.notes import TOO_MANY_IMAGES, Note
-from rag.errors import IngestError
+from ingest.nearby import TOO_MANY_IMAGES, Block
+from rag.errors import IngestError, Message
 from rag.images import ImageDecodeError, decode_base64, open_image
 
 # Decoders an untrusted image may reach: Pillow's other plugins (EPS runs Ghostscript) never.
@@ -37,17 +36,17 @@ class ImageBudget:
         self.images = 0
         self.pixels = 0
 
-    def admit(self, width: int, height: int) -> Note | None:
+    def admit(self, width: int, height: int) -> Message | None:
         """Count an image about to be decoded; the reason it may not be, or None."""
         if self.images >= self.limits.max_images_per_file:
-            return Note.because(TOO_MANY_IMAGES, count=self.images)
+            return Message.because(TOO_MANY_IMAGES, count=self.images)
         budget = self.limits.max_image_pixels_per_file
         if self.pixels + width * height > budget:
             template = (
                 "skipped images past {limit:,} decoded pixels in this file "
                 "(max_image_pixels_per_file)"
             )
-            return Note.because(template, limit=budget)
+            return Message.because(template, limit=budget)
         self.images += 1
         self.pixels += width * height
         return None
@@ -94,7 +93,7 @@ def decode_image(data: bytes, limits: Limits) -> Image.Image:
 
 def embedded_figure(
     data: bytes, captions: tuple[str, ...], page: int | None, budget: ImageBudget
-) -> Figure | Note:
+) -> Figure | Message:
     """A figure from an image inside a document, or a note saying why it was skipped.
 
     One unreadable picture (a WMF chart in a DOCX, a bomb in an HTML page) must not cost the
@@ -106,18 +105,20 @@ def embedded_figure(
             return refused
         return Figure(decode_image(data, budget.limits), captions=captions, page=page)
     except IngestError as error:
-        return Note.because(SKIPPED_IMAGE, error=str(error))
+        return Message.because(SKIPPED_IMAGE, error=str(error))
 
 
-def figure_from_data_url(url: str, captions: tuple[str, ...], budget: ImageBudget) -> Figure | Note:
+def figure_from_data_url(
+    url: str, captions: tuple[str, ...], budget: ImageBudget
+) -> Figure | Message:
     """A figure from a ``data:image/...;base64,`` URL (never a fetch: other URLs are not read)."""
     header, _, payload = url.partition(",")
     if not header.endswith(";base64"):
-        return Note.because(SKIPPED_IMAGE, error="data URL is not base64")
+        return Message.because(SKIPPED_IMAGE, error="data URL is not base64")
     try:
         data = decode_base64("".join(payload.split()))
     except ImageDecodeError as error:
-        return Note.because(SKIPPED_IMAGE, error=str(error))
+        return Message.because(SKIPPED_IMAGE, error=str(error))
     return embedded_figure(data, captions, None, budget)
 
 

@@ -21,10 +21,9 @@ from ingest.limits import Limits
 from ingest.loaders.base import MAX_IMAGE_SIDE, Loaded
 from ingest.loaders.image import ImageBudget, loaded_from_blocks
 from ingest.nearby import Block
-from ingest.notes import Note
 from ingest.ocr import skipped_ocr, unavailable
 from ingest.reflow import reflow
-from rag.errors import IngestError
+from rag.errors import IngestError, Message
 
 # The child's JSON result may be at most this large (images are PNG, bounded in size and count).
 MAX_OUTPUT_BYTES = 512 * 1024 * 1024
@@ -110,7 +109,7 @@ class OcrText:
     """What OCR read in one image file, with the notes to report."""
 
     text: str = ""
-    notes: list[Note] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
     run_notes: list[str] = field(default_factory=list)
 
 
@@ -123,7 +122,9 @@ def recognize_image(data: bytes, limits: Limits) -> OcrText:
     return OcrText(texts.get(None, ""), notes)
 
 
-def recognize_pages(scans: dict[int, bytes], limits: Limits) -> tuple[dict[int, str], list[Note]]:
+def recognize_pages(
+    scans: dict[int, bytes], limits: Limits
+) -> tuple[dict[int, str], list[Message]]:
     """OCR of rendered pages: their text by page number, and notes on pages that failed.
 
     The pages are dealt into one batch per core, each batch one child (Tesseract's language
@@ -135,7 +136,7 @@ def recognize_pages(scans: dict[int, bytes], limits: Limits) -> tuple[dict[int, 
     numbers = sorted(scans)
     batches = [[(n, scans[n]) for n in numbers[i::workers]] for i in range(workers)]
     texts: dict[int, str] = {}
-    notes: list[Note] = []
+    notes: list[Message] = []
     with ThreadPoolExecutor(workers) as pool:
         for found, failed in pool.map(lambda batch: _recognize_batch(batch, limits), batches):
             texts.update({n: t for n, t in found.items() if n is not None})
@@ -145,7 +146,7 @@ def recognize_pages(scans: dict[int, bytes], limits: Limits) -> tuple[dict[int, 
 
 def _recognize_batch(
     pages: list[tuple[int | None, bytes]], limits: Limits
-) -> tuple[dict[int | None, str], list[Note]]:
+) -> tuple[dict[int | None, str], list[Message]]:
     """One child reads ``pages``; if it fails as a whole, each page is retried alone."""
     if not pages:
         return {}, []
@@ -162,7 +163,7 @@ def _recognize_batch(
     except IngestError as error:
         if len(pages) > 1:  # a page crashed or hung Tesseract: find it, keep the others
             texts: dict[int | None, str] = {}
-            notes: list[Note] = []
+            notes: list[Message] = []
             for page in pages:
                 found, failed = _recognize_batch([page], limits)
                 texts.update(found)
@@ -180,10 +181,10 @@ def _validated(raw: bytes, label: str) -> dict[str, Any]:
     """The child's result in its schema; anything else is a parser failure, not a crash here."""
     try:
         result = json.loads(raw)
-        if isinstance(result, dict) and isinstance(result.get("error"), str):
+        if isinstance(result, dict) and "error" in result:
             raise IngestError.from_json(result)
         blocks = [_block(block) for block in result["blocks"]]
-        notes = [Note.from_json(note) for note in result["notes"]]
+        notes = [Message.from_json(note) for note in result["notes"]]
         run_notes = [_string(note) for note in result.get("run_notes", [])]
     except (ValueError, KeyError, TypeError, binascii.Error):
         msg = f"{label} returned malformed output"

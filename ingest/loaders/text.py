@@ -24,8 +24,7 @@ from charset_normalizer import from_bytes
 from ingest.limits import Limits
 from ingest.loaders.base import Figure, Heading, Loaded, Segment, squash
 from ingest.loaders.image import ImageBudget, figure_from_data_url
-from ingest.notes import Note
-from rag.errors import IngestError
+from rag.errors import IngestError, Message
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -168,7 +167,9 @@ def _md_row(line: str) -> str:
     return " | ".join(cells)
 
 
-def _inline_images(line: str, figures: list[Figure], notes: list[Note], budget: ImageBudget) -> str:
+def _inline_images(
+    line: str, figures: list[Figure], notes: list[Message], budget: ImageBudget
+) -> str:
     """Turn data-URL images into figures and leave their alt text in the prose."""
 
     def replace(match: re.Match[str]) -> str:

@@ -25,8 +25,7 @@ from typing import Any
 from ingest.limits import Limits
 from ingest.loaders.base import Heading, Loaded, Segment, squash
 from ingest.loaders.package import check_unpacked_size, unreadable
-from ingest.notes import Note
-from rag.errors import IngestError
+from rag.errors import IngestError, Message
 
 # Rows per block, in characters: with its header line a block stays under 256 tokens of the
 # XLM-R tokenizer (bge-m3, multilingual-e5) on Korean tables (~0.6 tokens per character), so
@@ -48,7 +47,7 @@ def load_xlsx(path: Path, data: bytes, limits: Limits) -> Loaded:
         for sheet in workbook.worksheets:
             if sheet.sheet_state != "visible":
                 loaded.notes.append(
-                    Note.because("skipped hidden sheet {sheet!r}", sheet=sheet.title)
+                    Message.because("skipped hidden sheet {sheet!r}", sheet=sheet.title)
                 )
                 continue
             before = len(loaded.blocks)
@@ -57,7 +56,7 @@ def load_xlsx(path: Path, data: bytes, limits: Limits) -> Loaded:
             if len(loaded.blocks) == before + 1:
                 loaded.blocks.pop()
                 loaded.notes.append(
-                    Note.because("skipped empty sheet {sheet!r}", sheet=sheet.title)
+                    Message.because("skipped empty sheet {sheet!r}", sheet=sheet.title)
                 )
     except IngestError:
         raise

@@ -1,22 +1,22 @@
 """Why a file was not ingested, and what was left out of one, in the interface's language.
 
-The loaders word their refusals in English, for the command line and the logs, and raise them
-through :meth:`rag.errors.IngestError.because` (their notes on what they skipped through
-:meth:`ingest.notes.Note.because`): a ``str.format`` template and its values. The
-template is the message's id, as in gettext, so this table maps each English template to its
-Korean one and the same values fill it; the words the loaders fill in (``a PDF document``,
-``PDF parser``) have their own small table. Keeping the English inline where the error is
-raised (rather than in a catalog of codes) keeps each message readable in its code; the price,
-a translation that no longer matches a reworded template, is paid by a test that finds every
-template in ``ingest/`` and checks it has a Korean line here. A message without a template
-(an operating-system error, or an English-only sentence from elsewhere) is shown as it is.
+The loaders word their refusals (:meth:`rag.errors.IngestError.because`) and their notes on
+what they skipped in English, for the command line and the logs, as :class:`rag.errors.Message`:
+a ``str.format`` template and its values. The template is the message's id, as in gettext,
+so this table maps each English template to its Korean one and the same values fill it; the
+words the loaders fill in (``a PDF document``, ``PDF parser``) have their own small table.
+Keeping the English inline where the message is made (rather than in a catalog of codes) keeps
+each one readable in its code; the price, a translation that no longer matches a reworded
+template, is paid by a test that finds every template in ``ingest/`` and checks it has a Korean
+line here. A message without a template (an operating-system error, or an English-only sentence
+from elsewhere) is shown as it is.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from rag.errors import Value
+from rag.errors import Message
 from ui.web.i18n import LANGUAGE_KEY
 
 # English template -> Korean template: the same fields, in Korean word order.
@@ -243,10 +243,12 @@ KOREAN_VALUES: dict[str, str] = {
 }
 
 
-def localized(text: str, template: str | None, values: dict[str, Value]) -> str:
+def localized(message: Message) -> str:
     """A failure's reason or a note, in Korean where the session is Korean and a line exists."""
-    korean = KOREAN.get(template or "")
+    korean = KOREAN.get(message.template or "")
     if korean is None or st.session_state.get(LANGUAGE_KEY) != "ko":
-        return text
-    filled = {k: KOREAN_VALUES.get(v, v) if isinstance(v, str) else v for k, v in values.items()}
-    return korean.format(**filled)
+        return message
+    values = message.values.items()
+    return korean.format(
+        **{k: KOREAN_VALUES.get(v, v) if isinstance(v, str) else v for k, v in values}
+    )

@@ -144,8 +144,7 @@ def ingest_uploads(
             results.append(UploadResult(client_name, status, path, detail=detail))
     for failure in report.failed:
         client_name = uploads[Path(failure.path).name][0]
-        reason = localized(failure.error, failure.template, failure.values)
-        results.append(UploadResult(client_name, "failed", error=reason))
+        results.append(UploadResult(client_name, "failed", error=localized(failure.error)))
     return results
 
 

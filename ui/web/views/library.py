@@ -42,8 +42,7 @@ def describe(detail: FileDetail | None) -> str:
     text = t("file_chunks", count=detail.chunks)
     if detail.images:
         text += f" ({t('file_images', count=detail.images)})"
-    notes = (localized(note, note.template, note.values) for note in detail.notes)
-    return "; ".join([text, *notes])
+    return "; ".join([text, *map(localized, detail.notes)])
 
 
 context = app_context()
