@@ -8,8 +8,7 @@ import typer
 from rich.markup import escape
 
 from rag.config import load_settings
-from rag.errors import ConfigError
-from ui.cli.app import app, err, out, user_errors
+from ui.cli.app import app, err, out, require_server_packages, user_errors
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -23,12 +22,7 @@ def api(
 ) -> None:
     """Serve the RAG API: /v1/chat/completions (model = collection), /v1/retrieve, /v1/models."""
     with user_errors():
-        try:
-            import uvicorn  # noqa: F401
-            from starlette.applications import Starlette  # noqa: F401
-        except ImportError:
-            msg = 'the RAG API needs the worker extra: pip install "bllossom-rag[worker]"'
-            raise ConfigError(msg) from None
+        require_server_packages("the RAG API")
         from rag.assistant import Assistant
         from rag.models import model_reference
         from rag.worker.server import serve as run_server

@@ -24,7 +24,7 @@ from rich.markup import escape
 
 from rag.config import load_settings
 from rag.display import printable
-from rag.errors import BllossomRagError
+from rag.errors import BllossomRagError, ConfigError
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -69,6 +69,21 @@ def user_errors() -> Iterator[None]:
     except BllossomRagError as error:
         err.print(f"[bold red]Error:[/] {shown(error)}")
         raise typer.Exit(1) from None
+
+
+def require_server_packages(server: str) -> None:
+    """Fail in one line when the HTTP server's packages (the ``worker`` extra) are missing.
+
+    Raises:
+        ConfigError: uvicorn or Starlette is not installed; the message names ``server``.
+
+    """
+    try:
+        import uvicorn  # noqa: F401
+        from starlette.applications import Starlette  # noqa: F401
+    except ImportError:
+        msg = f'{server} needs the worker extra: pip install "bllossom-rag[worker]"'
+        raise ConfigError(msg) from None
 
 
 @contextlib.contextmanager

@@ -8,8 +8,7 @@ import typer
 from rich.markup import escape
 
 from rag.config import load_settings
-from rag.errors import ConfigError
-from ui.cli.app import app, err, out, user_errors
+from ui.cli.app import app, err, out, require_server_packages, user_errors
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -51,12 +50,7 @@ def serve(
 ) -> None:
     """Serve the generator over an OpenAI-compatible API (/v1/chat/completions, /health)."""
     with user_errors():
-        try:
-            import uvicorn  # noqa: F401
-            from starlette.applications import Starlette  # noqa: F401
-        except ImportError:
-            msg = 'the worker needs its extra: pip install "bllossom-rag[worker]"'
-            raise ConfigError(msg) from None
+        require_server_packages("the worker")
         from rag.llm import ChatBllossom
         from rag.models import model_reference
         from rag.worker import WorkerOptions, create_app
