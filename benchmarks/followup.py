@@ -120,22 +120,18 @@ def methods(
     retrievers: dict[str, StoreRetriever], decays: Sequence[float], floor: float
 ) -> dict[str, Callable]:
     """Name -> a search taking one conversation (each searched in its corpus's collection)."""
+    floored = {c: r.model_copy(update={"min_relevance": floor}) for c, r in retrievers.items()}
 
-    def with_history(followups: FollowUps, floor: float = 0.0) -> Callable[[dict], list[Document]]:
+    def with_history(followups: FollowUps, pool: dict = retrievers) -> Callable[[dict], list]:
         def search(item: dict) -> list[Document]:
             history = [HumanMessage(content=text) for text in item["history"]]
             query = followups.query(item["query"], history)
-            retriever = retrievers[item["corpus"]].model_copy(update={"min_relevance": floor})
-            return retriever.invoke(query.text, turns=query.turns)
+            return pool[item["corpus"]].invoke(query.text, turns=query.turns)
 
         return search
 
-    def asked(field: str, floor: float = 0.0) -> Callable[[dict], list[Document]]:
-        def search(item: dict) -> list[Document]:
-            retriever = retrievers[item["corpus"]].model_copy(update={"min_relevance": floor})
-            return retriever.invoke(item[field])
-
-        return search
+    def asked(field: str, pool: dict = retrievers) -> Callable[[dict], list[Document]]:
+        return lambda item: pool[item["corpus"]].invoke(item[field])
 
     rows: dict[str, Callable] = {"alone (baseline)": asked("query")}
     for decay in decays:
@@ -145,8 +141,8 @@ def methods(
         "\n".join([*item["history"], item["query"]])
     )
     rows["asked in full (target)"] = asked("full")
-    rows[f"mix, relevance floor {floor:g}"] = with_history(FollowUps(), floor)
-    rows[f"asked in full, relevance floor {floor:g}"] = asked("full", floor)
+    rows[f"mix, relevance floor {floor:g}"] = with_history(FollowUps(), floored)
+    rows[f"asked in full, relevance floor {floor:g}"] = asked("full", floored)
     return rows
 
 
