@@ -13,7 +13,9 @@ questions are for ``retrieval.py`` to report on):
    the off-topic dev questions (``data/offtopic.json``) in every corpus. A logistic regression
    (Newton's method, a little L2) over the model's terms, the two classes and the two kinds of
    negatives weighted equally.
-3. **The floor**: for thresholds on a grid, the off-topic dev questions refused (no result left
+3. **The cohort**: the off-topic dev questions are shipped with the calibration, for the
+   adaptive floor (:func:`rag.relevance.cohort_floor`).
+4. **The floor**: for thresholds on a grid, the off-topic dev questions refused (no result left
    in the top 5) against the recall@5 lost per task; the recommendation is the highest
    threshold that loses at most half a point over all dev questions (half the target's budget).
 
@@ -248,6 +250,7 @@ def main() -> None:
             "weights": dict(zip(TERMS, relevance.weights, strict=True)),
         },
         "fitted_on": {kind: len(r) for kind, r in rows.items()},
+        "cohort_texts": offtopic("dev"),
         "recommended_min_relevance": chosen["threshold"],
         "dev_floor": chosen,
         "command": "python -m benchmarks.calibrate",

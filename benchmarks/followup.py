@@ -25,8 +25,9 @@ Methods, all hybrid retrieval with the default settings:
   obvious alternative to mixing;
 - **asked in full**: the full question alone, the target (within 5 points).
 
-The last two rows repeat mix and full with the default relevance floor (``min_relevance``), as
-the chat, the UI and the API search: a follow-up whose gold passage the floor drops is a miss.
+The last two rows repeat mix and full with the default relevance floor (``min_relevance``,
+adaptive), as the chat, the UI and the API search: a follow-up whose gold passage the floor
+drops is a miss.
 
 ``--decays`` adds mix rows for other ``history_decay`` values. Vectors are cached on disk like
 ``retrieval.py``'s, so a rerun embeds nothing new.
@@ -141,8 +142,8 @@ def methods(
         "\n".join([*item["history"], item["query"]])
     )
     rows["asked in full (target)"] = asked("full")
-    rows[f"mix, relevance floor {floor:g}"] = with_history(FollowUps(), floored)
-    rows[f"asked in full, relevance floor {floor:g}"] = asked("full", floored)
+    rows[f"mix, adaptive relevance floor {floor:g}"] = with_history(FollowUps(), floored)
+    rows[f"asked in full, adaptive relevance floor {floor:g}"] = asked("full", floored)
     return rows
 
 

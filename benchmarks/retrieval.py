@@ -66,6 +66,7 @@ TEST_QUERIES = 1000
 DEV_QUERIES = 500
 COLLECTION = "bench"
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10")
+FLOOR_KINDS = ("fixed", "adaptive")  # relevance_floor, for each --floors value
 
 
 class CachedEmbeddings(SentenceTransformerEmbeddings):
@@ -356,8 +357,13 @@ def run_split(
                 "dense (ours)": {"mode": "dense"},
                 "hybrid (ours)": {"mode": "hybrid"},
                 **{
-                    f"hybrid + floor {floor} (ours)": {"mode": "hybrid", "min_relevance": floor}
+                    f"hybrid + {kind} floor {floor} (ours)": {
+                        "mode": "hybrid",
+                        "min_relevance": floor,
+                        "relevance_floor": kind,
+                    }
                     for floor in floors
+                    for kind in FLOOR_KINDS
                 },
             }
             if reranker is not None:
@@ -380,12 +386,17 @@ def run_split(
                 results.append(result)
             asked = offtopic_questions(split)
             for floor in floors:
-                floored = methods[f"hybrid + floor {floor} (ours)"]
-                refused = sum(not floored(question) for question in asked)
-                result = {"task": task.name, "method": f"off-topic refused, floor {floor}",
-                          "refused": refused, "asked": len(asked)}  # fmt: skip
-                print(json.dumps(result, ensure_ascii=False), flush=True)
-                results.append(result)
+                for kind in FLOOR_KINDS:
+                    floored = methods[f"hybrid + {kind} floor {floor} (ours)"]
+                    refused = sum(not floored(question) for question in asked)
+                    result = {
+                        "task": task.name,
+                        "method": f"off-topic refused, {kind} floor {floor}",
+                        "refused": refused,
+                        "asked": len(asked),
+                    }
+                    print(json.dumps(result, ensure_ascii=False), flush=True)
+                    results.append(result)
             if shared is not None:
                 shared.close()
     return results

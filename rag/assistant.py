@@ -204,6 +204,7 @@ class Assistant:
             reranker=self.reranker,
             rerank_top_n=settings.rerank_top_n,
             min_relevance=settings.min_relevance,
+            relevance_floor=settings.relevance_floor,
         )
 
     def chain(

@@ -3,8 +3,8 @@
 A calibration is fitted for one embedding model by ``benchmarks/calibrate.py`` and lives in
 ``rag/calibrations/`` as two files: ``<name>.npz`` (the arrays: the space's shifts and axes,
 the probe vectors; loaded with ``allow_pickle=False``, every dtype and shape checked) and
-``<name>.json`` (the relevance coefficients, the probe texts, and how and on what it was
-fitted, for people to read).
+``<name>.json`` (the relevance coefficients, the probe texts, the off-topic cohort of the
+adaptive floor, and how and on what it was fitted, for people to read).
 
 Which calibration belongs to a loaded model is decided by the model's own output, not by its
 name: a hub name, a local folder and a renamed copy are the same model, and a fine-tuned one
@@ -44,12 +44,15 @@ class Calibration:
         name: The calibration's file name (without suffix), or ``none``.
         space: Where its vectors are compared.
         relevance: Its relevance model; None when uncalibrated.
+        cohort: Questions no collection answers, for the adaptive floor
+            (:func:`rag.relevance.cohort_floor`); none: the floor is ``min_relevance``.
 
     """
 
     name: str
     space: VectorSpace
     relevance: RelevanceModel | None
+    cohort: tuple[str, ...] = ()
 
 
 UNCALIBRATED = Calibration("none", RAW, None)
@@ -74,6 +77,7 @@ def read_calibration(npz: Path) -> tuple[Calibration, list[str], np.ndarray]:
         weights = tuple(float(coefficients["weights"][name]) for name in TERMS)
         relevance = RelevanceModel(float(coefficients["intercept"]), weights)
         texts = [str(text) for text in meta["probe_texts"]]
+        cohort = tuple(str(text) for text in meta.get("cohort_texts", ()))
     except (OSError, ValueError, KeyError, TypeError) as error:
         msg = f"{npz}: {error}"
         raise CalibrationFileError(msg) from None
@@ -89,7 +93,7 @@ def read_calibration(npz: Path) -> tuple[Calibration, list[str], np.ndarray]:
         AffineMap(arrays["passage_shift"], arrays["passage_axis"]),
         AffineMap(arrays["query_shift"], arrays["query_axis"]),
     )
-    return Calibration(npz.stem, space, relevance), texts, probes
+    return Calibration(npz.stem, space, relevance, cohort), texts, probes
 
 
 def find_calibration(

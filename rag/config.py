@@ -209,6 +209,13 @@ class Settings(BaseSettings):
         le=1.0,
         description="Results with a lower calibrated relevance are dropped (0: keep all).",
     )
+    relevance_floor: Literal["adaptive", "fixed"] = Field(
+        default="adaptive",
+        description=(
+            "adaptive: per collection, lower min_relevance to what still refuses 90% of a "
+            "cohort of off-topic questions; fixed: min_relevance everywhere."
+        ),
+    )
     retrieval_candidates: int = Field(
         default=50, ge=1, le=1000, description="Results taken from each search before fusion."
     )

@@ -22,10 +22,23 @@ corpus, both classes weighted equally. So relevance estimates the odds that a ch
 answers the question rather than the best a collection that does not cover it has to offer;
 0.5 is even odds. The coefficients ship with the code (:mod:`rag.calibration`) and are
 documented in ``benchmarks/README.md``.
+
+**The floor adapts to the collection** (:func:`cohort_floor`). How high a question the
+collection does not cover can score depends on the collection: against a thousand one-line
+news items about everything, the best hit of "what is the weather tomorrow?" reaches .3;
+against a statute, .001. A fixed ``min_relevance`` that refuses such questions over the broad
+collection drops paraphrased in-domain questions over the focused one (their gold scores
+.01-.05 there). So, as speaker verification normalizes a score against impostors of the same
+model (cohort or "T-norm" normalization), each collection is asked a fixed cohort of unrelated
+questions (shipped with the calibration), and the floor is lowered to the level that still
+refuses :data:`COHORT_QUANTILE` of them, never below :data:`LOWEST_FLOOR` and never above
+``min_relevance``. The cohort is asked with the caller's access, so the floor says nothing
+about documents the caller cannot read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +48,11 @@ from rag.language import Language
 # What a retrieved hit contributes, and the terms of the model built from them.
 FEATURES = ("dense", "coverage", "cross_language")
 TERMS = (*FEATURES, "dense_x_cross_language")
+# The adaptive floor refuses this share of the cohort (chosen on dev: benchmarks/README.md),
+# and is never lower than LOWEST_FLOOR, where even Korean questions over a Korean statute
+# start to lose their gold passage.
+COHORT_QUANTILE = 0.9
+LOWEST_FLOOR = 0.002
 
 
 def design(features: np.ndarray) -> np.ndarray:
@@ -65,6 +83,19 @@ class RelevanceModel:
         """Relevance in [0, 1] of each row of ``features`` (``(n, len(FEATURES))``)."""
         logits = self.intercept + design(features) @ np.asarray(self.weights)
         return 1.0 / (1.0 + np.exp(-logits))
+
+
+def cohort_floor(best: Sequence[float], ceiling: float) -> float:
+    """The floor that refuses :data:`COHORT_QUANTILE` of a cohort of unrelated questions.
+
+    Args:
+        best: Each cohort question's best relevance in the collection (0 for no result).
+        ceiling: ``min_relevance``: the floor is never higher (nor above 0 when it is 0).
+
+    """
+    if not best or ceiling <= 0:
+        return ceiling
+    return float(np.clip(np.quantile(best, COHORT_QUANTILE), min(LOWEST_FLOOR, ceiling), ceiling))
 
 
 def uncalibrated(dense: np.ndarray) -> np.ndarray:

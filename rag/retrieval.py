@@ -13,8 +13,11 @@ embedder's language-neutral space (:mod:`rag.space`). Every search carries the c
 ever see what they return.
 
 ``score`` is the calibrated relevance in every mode (:mod:`rag.relevance`): in [0, 1], the same
-scale for every query and mode, unlike the per-query normalized fused score. Results below
-``min_relevance`` are dropped, so an off-topic question can get no documents at all.
+scale for every query and mode, unlike the per-query normalized fused score. Results below the
+floor are dropped, so an off-topic question can get no documents at all: ``min_relevance``, or
+with ``relevance_floor = "adaptive"`` the level that refuses a cohort of unrelated questions in
+this collection, when that is lower (:func:`rag.relevance.cohort_floor`; the cohort's answers
+are cached per store, collection commit and reader, so it is asked once per change).
 
 A passage that several documents share word for word (a boilerplate clause, ten bills' identical
 부칙, one file saved twice) is returned once, at its best rank, so it cannot fill the list.
@@ -31,6 +34,8 @@ for the fused place kept KorQuAD dev at its recall@1 (``benchmarks/README.md``).
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -49,7 +54,7 @@ from rag.embedder import TextEmbeddings
 from rag.followup import RetrievalQuery
 from rag.fusion import Fusion, keyword_visibility
 from rag.language import Language, detect_language
-from rag.relevance import cross_language, uncalibrated
+from rag.relevance import cohort_floor, cross_language, uncalibrated
 from rag.rerank import CrossEncoderReranker
 from rag.store import Candidates, DocumentStore, ImageStore, SearchHit, StoredChunk
 
@@ -60,6 +65,11 @@ RetrievalMode = Literal["dense", "bm25", "hybrid"]
 # (both chosen on dev, benchmarks/README.md "Calibrated relevance").
 REORDER_TOP = 5
 RANK_PENALTY = 0.25
+# Adaptive floors by store, then by everything their cohort's answers depend on.
+_FLOORS: weakref.WeakKeyDictionary[DocumentStore, dict[tuple[Any, ...], float]] = (
+    weakref.WeakKeyDictionary()
+)
+_FLOORS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,8 @@ class StoreRetriever(BaseRetriever):
         rerank_top_n: Fused results the reranker reads.
         min_relevance: Results with a lower calibrated relevance are dropped (0: none is);
             not applied when the embedder has no calibration.
+        relevance_floor: ``adaptive``: the floor is lowered, per collection, to what refuses
+            its calibration's off-topic cohort (:meth:`floor`); ``fixed``: ``min_relevance``.
         calibration: The vector space and relevance model (default: the embedder's).
 
     """
@@ -176,6 +188,7 @@ class StoreRetriever(BaseRetriever):
     reranker: CrossEncoderReranker | None = None
     rerank_top_n: int = Field(default=20, ge=1)
     min_relevance: float = Field(default=0.0, ge=0.0, le=1.0)
+    relevance_floor: Literal["adaptive", "fixed"] = "adaptive"
     calibration: Calibration | None = None
 
     def search(self, query: str | RetrievalQuery) -> list[SearchHit]:
@@ -193,7 +206,7 @@ class StoreRetriever(BaseRetriever):
                 logger.warning("min_relevance is not applied: the embedder has no calibration")
             floor = 0.0
         else:
-            relevance, floor = model(ranked.features()), self.min_relevance
+            relevance, floor = model(ranked.features()), self.floor()
         hits = [
             SearchHit(hit.chunk, hit.score, float(value))
             for hit, value in zip(ranked.hits, relevance, strict=True)
@@ -201,6 +214,48 @@ class StoreRetriever(BaseRetriever):
         if model is not None and self.mode == "hybrid" and self.reranker is None:
             hits = reorder(hits)
         return [hit for hit in hits if (hit.relevance or 0.0) >= floor]
+
+    def floor(self) -> float:
+        """The relevance below which this retriever drops results (see :mod:`rag.relevance`).
+
+        ``min_relevance``, or in ``adaptive`` mode the level that refuses the calibration's
+        cohort in this collection for this caller, when that is lower. The cohort's answers
+        are computed once per store, collection commit, reader and search setup.
+        """
+        calibration = self._calibration
+        model = calibration.relevance
+        if (
+            self.relevance_floor == "fixed"
+            or model is None
+            or not calibration.cohort
+            or self.min_relevance <= 0
+        ):
+            return self.min_relevance
+        key = (
+            self.collection,
+            self.store.collection(self.collection).last_seq,
+            self.access,
+            self.mode,
+            self.k,
+            self.candidates,
+            self.fusion,
+            self.reranker,  # by identity (a loaded model)
+            self.rerank_top_n,
+            self.min_relevance,
+            calibration.name,
+        )
+        with _FLOORS_LOCK:
+            known = _FLOORS.setdefault(self.store, {})
+            if key in known:
+                return known[key]
+        asked = (self.ranked(question).features() for question in calibration.cohort)
+        best = [float(max(model(features), default=0.0)) for features in asked]
+        floor = cohort_floor(best, self.min_relevance)
+        with _FLOORS_LOCK:
+            if len(known) > 256:  # stale commits and departed callers
+                known.clear()
+            known[key] = floor
+        return floor
 
     @property
     def _calibration(self) -> Calibration:

@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_openai import ChatOpenAI
 
 from ingest.pipeline import Ingestor
+from rag.access import Access
 from rag.assistant import Assistant
 from rag.config import Settings
 from rag.no_answer import NO_ANSWER
@@ -87,8 +88,9 @@ def api(assistant: Assistant) -> Iterator[str]:
     server.stop()
 
 
-def assistant_floor() -> float:
-    return Settings().min_relevance
+def hr_floor(assistant: Assistant) -> float:
+    """The relevance floor of an hr key's searches (adaptive: this collection's, this reader's)."""
+    return assistant.retriever("handbook", access=Access.for_groups(KEYS[HR_KEY])).floor()
 
 
 def client(url: str, key: str = HR_KEY) -> openai.OpenAI:
@@ -203,7 +205,7 @@ def test_nothing_found_is_the_fixed_answer_with_no_sources(api: str):
                 assert reply.usage.completion_tokens == 0  # the generator was not called
 
 
-def test_retrieve_searches_a_follow_up_with_its_conversation(api: str):
+def test_retrieve_searches_a_follow_up_with_its_conversation(api: str, assistant: Assistant):
     headers = {"Authorization": f"Bearer {HR_KEY}"}
     conversation = [
         {"role": "user", "content": "연차 휴가는 입사 첫해에 며칠까지 쓸 수 있나요?"},
@@ -222,7 +224,7 @@ def test_retrieve_searches_a_follow_up_with_its_conversation(api: str):
     ).json()
     # top_k at most by default; fewer when the rest fall below the relevance floor
     assert alone["query"] == "병가" and 1 <= len(alone["sources"]) <= 5
-    assert all(s["score"] >= assistant_floor() for s in alone["sources"])  # score: relevance
+    assert all(s["score"] >= hr_floor(assistant) for s in alone["sources"])  # score: relevance
     # the chat route reads the same conversation the same way
     reply = client(api).chat.completions.create(model="handbook", messages=conversation)
     assert reply.model_extra["sources"][0]["id"] == found["sources"][0]["id"]

@@ -12,6 +12,7 @@ import pytest
 from rag.assistant import Assistant
 from rag.calibration import CALIBRATIONS, UNCALIBRATED, find_calibration
 from rag.config import Settings
+from rag.relevance import COHORT_QUANTILE, LOWEST_FLOOR, cohort_floor
 from rag.retrieval import StoreRetriever
 from tests.conftest import EMBEDDING_MODEL, ExamplesData
 
@@ -69,7 +70,7 @@ def test_every_mode_shows_the_calibrated_relevance_as_the_score(examples_assista
             relevance = document.metadata["relevance"]
             assert document.metadata["score"] == relevance and 0.0 <= relevance <= 1.0
         floored = examples_assistant.retriever(mode=mode)
-        floored.min_relevance = 0.5
+        floored.min_relevance, floored.relevance_floor = 0.5, "fixed"
         kept = floored.invoke(question)
         assert all(d.metadata["relevance"] >= 0.5 for d in kept)
         assert {d.id for d in kept} <= {d.id for d in documents}
@@ -115,3 +116,30 @@ def test_without_a_calibration_no_floor_applies(examples_assistant: Assistant, c
         documents = retriever.invoke(OFF_TOPIC[0])
     assert len(documents) == retriever.k  # nothing dropped: the number is a cosine
     assert "min_relevance is not applied" in caplog.text
+
+
+def test_the_cohort_floor_is_the_quantile_within_its_bounds():
+    spread = [i / 100 for i in range(100)]  # 0.00 .. 0.99
+    assert cohort_floor([0.001] * 20, 0.05) == LOWEST_FLOOR  # never near zero
+    assert cohort_floor(spread, 0.05) == 0.05  # never above min_relevance
+    assert cohort_floor(spread, 1.0) == pytest.approx(np.quantile(spread, COHORT_QUANTILE))
+    assert cohort_floor(spread, 0.0) == 0.0 and cohort_floor([], 0.05) == 0.05
+
+
+@pytest.mark.slow
+def test_the_adaptive_floor_refuses_the_cohort_in_a_focused_collection(
+    examples_assistant: Assistant,
+):
+    retriever = examples_assistant.retriever()
+    cohort = retriever.embeddings.calibration.cohort
+    assert retriever.relevance_floor == "adaptive" and len(cohort) >= 20
+    floor = retriever.floor()
+    # A handbook is far from weather and football: the floor comes down, not to nothing.
+    assert LOWEST_FLOOR <= floor < retriever.min_relevance
+    refused = sum(not retriever.invoke(question) for question in cohort)
+    assert refused >= COHORT_QUANTILE * len(cohort)
+    fixed = retriever.model_copy(update={"relevance_floor": "fixed"})
+    assert fixed.floor() == retriever.min_relevance
+    # What the lower floor buys: every result the fixed floor keeps, and maybe more.
+    question = "How many characters must a password have?"
+    assert {d.id for d in fixed.invoke(question)} <= {d.id for d in retriever.invoke(question)}

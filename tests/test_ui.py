@@ -130,7 +130,8 @@ def test_chat_round_trip_streams_answer_with_sources(ui_env: Path):
     # top_k at most: the passages under the relevance floor (min_relevance) are not shown
     assert 1 <= len(lines) <= 5 and not answer.error
     shown = [float(line.rsplit("score ", 1)[1]) for line in lines]
-    assert shown == sorted(shown, reverse=True) and min(shown) >= Settings().min_relevance
+    floor = Assistant(Settings()).retriever().floor()  # the app's settings, from the environment
+    assert shown == sorted(shown, reverse=True) and min(shown) >= floor
     assert any("최대 11일" in caption.value for caption in answer.caption)
     # the answer was timed into the store folder, for the dashboard
     sample = GenerationLog(ui_env / METRICS_FILE).recent()[-1]
