@@ -52,6 +52,15 @@ class TextEmbeddings(Embeddings):
         """
         return find_calibration(self.encode_documents, self.dimension)
 
+    @cached_property
+    def cohort_vectors(self) -> np.ndarray:
+        """The calibration's off-topic cohort as query vectors, embedded once in one batch.
+
+        The adaptive relevance floor asks every collection these questions
+        (:meth:`rag.retrieval.StoreRetriever.floor`); their vectors depend on the model only.
+        """
+        return self.encode_queries(list(self.calibration.cohort))
+
     @abstractmethod
     def encode_documents(
         self, texts: Sequence[str], *, token_ids: Sequence[Sequence[int] | None] | None = None

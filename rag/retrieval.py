@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -65,10 +64,9 @@ RetrievalMode = Literal["dense", "bm25", "hybrid"]
 # (both chosen on dev, benchmarks/README.md "Calibrated relevance").
 REORDER_TOP = 5
 RANK_PENALTY = 0.25
-# Adaptive floors by store, then by everything their cohort's answers depend on.
-_FLOORS: weakref.WeakKeyDictionary[DocumentStore, dict[tuple[Any, ...], float]] = (
-    weakref.WeakKeyDictionary()
-)
+# Adaptive floors by everything their cohort's answers depend on, the store's identity first
+# (so a second Store object over the same folder or database reuses them).
+_FLOORS: dict[tuple[Any, ...], float] = {}
 _FLOORS_LOCK = threading.Lock()
 
 
@@ -232,6 +230,8 @@ class StoreRetriever(BaseRetriever):
         ):
             return self.min_relevance
         key = (
+            self.store.store_id,
+            str(self.store.data_dir),  # a copied folder keeps the id, then goes its own way
             self.collection,
             self.store.collection(self.collection).last_seq,
             self.access,
@@ -245,33 +245,44 @@ class StoreRetriever(BaseRetriever):
             calibration.name,
         )
         with _FLOORS_LOCK:
-            known = _FLOORS.setdefault(self.store, {})
-            if key in known:
-                return known[key]
-        asked = (self.ranked(question).features() for question in calibration.cohort)
-        best = [float(max(model(features), default=0.0)) for features in asked]
+            if key in _FLOORS:
+                return _FLOORS[key]
+        vectors = (
+            self.embeddings.cohort_vectors
+            if calibration is self.embeddings.calibration
+            else self.embeddings.encode_queries(calibration.cohort)
+        )
+        best = [
+            float(max(model(self.ranked(question, vector=vector).features()), default=0.0))
+            for question, vector in zip(calibration.cohort, vectors, strict=True)
+        ]
         floor = cohort_floor(best, self.min_relevance)
         with _FLOORS_LOCK:
-            if len(known) > 256:  # stale commits and departed callers
-                known.clear()
-            known[key] = floor
+            if len(_FLOORS) > 256:  # stale commits and departed callers
+                _FLOORS.clear()
+            _FLOORS[key] = floor
         return floor
 
     @property
     def _calibration(self) -> Calibration:
         return self.calibration or self.embeddings.calibration
 
-    def ranked(self, query: str | RetrievalQuery) -> Ranked:
+    def ranked(self, query: str | RetrievalQuery, *, vector: np.ndarray | None = None) -> Ranked:
         """The ``k`` best hits in this mode's order (reranked if configured), before the floor.
 
         A follow-up's language is its own (the last turn's), not its conversation's.
+
+        Args:
+            query: A question, or a chat turn's weighted texts.
+            vector: The query's embedding, when the caller already has it.
+
         """
         turns = RetrievalQuery.of(query) if isinstance(query, str) else query
         depth = max(self.k, self.rerank_top_n) if self.reranker else self.k
         found = self.store.candidates(
             self.collection,
             turns.keywords(),
-            turns.vector(self.embeddings),
+            turns.vector(self.embeddings) if vector is None else vector,
             max(self.candidates, depth),
             self.access,
             self._calibration.space,

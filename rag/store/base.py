@@ -103,11 +103,13 @@ class DocumentStore(ABC):
     Attributes:
         data_dir: The local folder (the embedded store itself, or a backend's caches).
         images: The stored images.
+        store_id: The store's identity, a UUID kept in its database.
 
     """
 
     data_dir: Path
     images: ImageStore
+    store_id: str
 
     def __enter__(self) -> DocumentStore:
         return self

@@ -59,6 +59,7 @@ class Store(DocumentStore):
         self.data_dir = Path(data_dir).expanduser()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.database = Database(self.data_dir / DATABASE_FILE)
+        self.store_id = self.database.store_id
         self.images: ImageFiles = ImageFiles(self.data_dir / "images")
         self.index_policy = index_policy or IndexPolicy()
         # Loaded views by (kind, collection, variant): every kind follows commits the same way;
