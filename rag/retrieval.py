@@ -229,21 +229,7 @@ class StoreRetriever(BaseRetriever):
             or self.min_relevance <= 0
         ):
             return self.min_relevance
-        key = (
-            self.store.store_id,
-            str(self.store.data_dir),  # a copied folder keeps the id, then goes its own way
-            self.collection,
-            self.store.collection(self.collection).last_seq,
-            self.access,
-            self.mode,
-            self.k,
-            self.candidates,
-            self.fusion,
-            self.reranker,  # by identity (a loaded model)
-            self.rerank_top_n,
-            self.min_relevance,
-            calibration.name,
-        )
+        key = self._floor_key()
         with _FLOORS_LOCK:
             if key in _FLOORS:
                 return _FLOORS[key]
@@ -262,6 +248,24 @@ class StoreRetriever(BaseRetriever):
                 _FLOORS.clear()
             _FLOORS[key] = floor
         return floor
+
+    def _floor_key(self) -> tuple[Any, ...]:
+        """Everything the cohort's answers depend on (the calibration names the model)."""
+        return (
+            self.store.store_id,
+            str(self.store.data_dir),  # a copied folder keeps the id, then goes its own way
+            self.collection,
+            self.store.collection(self.collection).last_seq,
+            self.access,
+            self.mode,
+            self.k,
+            self.candidates,
+            self.fusion,
+            self.reranker,  # by identity (a loaded model)
+            self.rerank_top_n,
+            self.min_relevance,
+            self._calibration.name,
+        )
 
     @property
     def _calibration(self) -> Calibration:

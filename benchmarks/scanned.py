@@ -1,0 +1,191 @@
+"""A scanned statute asked in paraphrase: is the gold page in the top 5?
+
+The statute of ``data/legal`` is laid out on A4 pages (NanumGothic 12 pt, 200 dpi) and written
+twice as PDFs with the same pages: **text**, with a text layer (what a born-digital PDF gives),
+and **scan**, the same pages as images only, each tilted 0.5 degrees (what a copier gives:
+read by OCR). Each PDF is ingested alone into a fresh store through the real ``Ingestor``
+(loaders, the OCR child, structure-aware chunks) with the default settings, as ``ingest``
+would, and the statute's paraphrased questions of ``data/legal/questions.json`` (Korean and
+English, dev and test: nothing is tuned here) are asked through the retriever the CLI, the UI
+and the API use (hybrid, top 5). A question is found when a passage from a page its gold
+article is printed on is among them; reported with no relevance floor, the fixed
+``min_relevance`` and the default adaptive floor.
+
+    python -m benchmarks.scanned [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from benchmarks.ingest import default_model
+from benchmarks.structured import DATA, article_span
+from ingest.pipeline import Ingestor
+from rag.assistant import Assistant
+from rag.config import Settings
+
+FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
+STATUTE = DATA / "legal" / "디지털플랫폼이용자보호법.txt"
+DPI = 200
+FONT_PX = round(12 / 72 * DPI)
+LINE_PX = round(FONT_PX * 1.7)
+PAGE = (round(8.27 * DPI), round(11.69 * DPI))
+MARGIN = DPI  # one inch
+TILT = 0.5
+K = 5
+
+
+@dataclass(frozen=True)
+class Page:
+    """One laid-out page: its lines and the span of the statute's text they print."""
+
+    lines: tuple[str, ...]
+    start: int
+    end: int
+
+
+def lay_out(text: str) -> list[Page]:
+    """The text wrapped to the page width and cut into pages, each with its character span."""
+    font = ImageFont.truetype(str(FONT), FONT_PX)
+    width = PAGE[0] - 2 * MARGIN
+    per_page = (PAGE[1] - 2 * MARGIN) // LINE_PX
+    lines: list[tuple[str, int]] = []  # (visual line, offset of its first character)
+    offset = 0
+    for paragraph in text.split("\n"):
+        start = offset
+        offset += len(paragraph) + 1
+        if not paragraph.strip():
+            lines.append(("", start))
+            continue
+        line = ""
+        for index, char in enumerate(paragraph):
+            if line and font.getlength(line + char) > width:
+                lines.append((line, start + index - len(line)))
+                line = ""
+            line += char
+        lines.append((line, start + len(paragraph) - len(line)))
+    pages = []
+    for first in range(0, len(lines), per_page):
+        chunk = lines[first : first + per_page]
+        end = lines[first + per_page][1] if first + per_page < len(lines) else len(text)
+        pages.append(Page(tuple(line for line, _ in chunk), chunk[0][1], end))
+    return pages
+
+
+def render(page: Page) -> Image.Image:
+    """The page as a grey 200-dpi image, tilted as a copier tilts it."""
+    font = ImageFont.truetype(str(FONT), FONT_PX)
+    image = Image.new("L", PAGE, 255)
+    draw = ImageDraw.Draw(image)
+    for index, line in enumerate(page.lines):
+        draw.text((MARGIN, MARGIN + index * LINE_PX), line, font=font, fill=0)
+    return image.rotate(TILT, resample=Image.Resampling.BICUBIC, fillcolor=255)
+
+
+def write_pdf(pages: list[Page], path: Path, *, scanned: bool) -> Path:
+    """The pages as a PDF: image-only (``scanned``) or with the same lines as text."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_font("Nanum", fname=str(FONT))
+    pdf.set_font("Nanum", size=12)
+    scale = 72 / DPI
+    for page in pages:
+        pdf.add_page()
+        if scanned:
+            buffer = io.BytesIO()
+            render(page).save(buffer, format="PNG")
+            pdf.image(buffer, x=0, y=0, w=pdf.w)
+            continue
+        for index, line in enumerate(page.lines):
+            baseline = (MARGIN + index * LINE_PX + FONT_PX) * scale
+            pdf.text(MARGIN * scale, baseline, line)
+    pdf.output(str(path))
+    return path
+
+
+def gold_pages(text: str, pages: list[Page], article: str) -> set[int]:
+    """The page numbers (from 1) an article is printed on."""
+    start, end = article_span(text, article)
+    return {n for n, p in enumerate(pages, start=1) if p.start < end and start < p.end}
+
+
+def measure(pdf: Path, questions: list[dict], golds: list[set[int]], folder: Path) -> dict:
+    """Ingest ``pdf`` alone into a fresh store; recall@5 by gold page under each floor."""
+    settings = Settings(data_dir=folder, embedding_model=default_model(), device="cpu")
+    assistant = Assistant(settings)
+    started = time.perf_counter()
+    report = Ingestor.from_settings(settings, assistant.store, assistant.embeddings).ingest(
+        [pdf], collection="statute"
+    )
+    ingest_s = time.perf_counter() - started
+    base = assistant.retriever("statute")
+    retrievers = {
+        "none": base.model_copy(update={"min_relevance": 0.0}),
+        "fixed": base.model_copy(update={"relevance_floor": "fixed"}),
+        "adaptive": base,
+    }
+    found: dict[str, dict[str, list[bool]]] = {name: {"ko": [], "en": []} for name in retrievers}
+    for row, gold in zip(questions, golds, strict=True):
+        for name, retriever in retrievers.items():
+            pages = {d.metadata.get("page") for d in retriever.invoke(row["question"])[:K]}
+            found[name][row["language"]].append(bool(pages & gold))
+    result = {
+        "pdf": pdf.name,
+        "chunks": assistant.store.collection("statute").chunks,
+        "ingest_s": round(ingest_s, 1),
+        "failed": [f"{f.path}: {f.error}" for f in report.failed],
+        "adaptive_floor": base.floor(),
+    }
+    for name, by_language in found.items():
+        for language, flags in by_language.items():
+            result[f"{name} {language}"] = sum(flags) / len(flags)
+    assistant.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", type=Path, help="Also write the results here.")
+    args = parser.parse_args()
+    text = STATUTE.read_text("utf-8")
+    pages = lay_out(text)
+    rows = json.loads((STATUTE.parent / "questions.json").read_text("utf-8"))
+    questions = [r for r in rows if r["file"] == STATUTE.name and r["article"]]
+    golds = [gold_pages(text, pages, r["article"]) for r in questions]
+    count = {lang: sum(r["language"] == lang for r in questions) for lang in ("ko", "en")}
+    print(f"{len(pages)} pages; {count['ko']} Korean and {count['en']} English questions")
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for kind in ("text", "scan"):
+            pdf = write_pdf(pages, root / f"{kind}.pdf", scanned=kind == "scan")
+            results.append(measure(pdf, questions, golds, root / f"store-{kind}"))
+            print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+    print("\n| PDF | chunks | ingest s | floor | R@5 ko: none / fixed / adaptive "
+          "| R@5 en: none / fixed / adaptive |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | --- | --- |")
+    for r in results:
+        cells = [
+            r["pdf"],
+            str(r["chunks"]),
+            f"{r['ingest_s']:.1f}",
+            f"{r['adaptive_floor']:.4f}",
+            " / ".join(f"{r[f'{n} ko']:.3f}" for n in ("none", "fixed", "adaptive")),
+            " / ".join(f"{r[f'{n} en']:.3f}" for n in ("none", "fixed", "adaptive")),
+        ]
+        print(f"| {' | '.join(cells)} |")
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
