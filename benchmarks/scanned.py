@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import tempfile
 import time
 from dataclasses import dataclass
@@ -156,6 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", type=Path, help="Also write the results here.")
     args = parser.parse_args()
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # fpdf's font subsetting chatter
     text = STATUTE.read_text("utf-8")
     pages = lay_out(text)
     rows = json.loads((STATUTE.parent / "questions.json").read_text("utf-8"))
