@@ -1,4 +1,4 @@
-"""A scanned statute asked in paraphrase: is the gold page in the top 5?
+"""A scanned statute asked in paraphrase: how often the gold page is in the top 5.
 
 The statute of ``data/legal`` is laid out on A4 pages (NanumGothic 12 pt, 200 dpi) and written
 twice as PDFs with the same pages: **text**, with a text layer (what a born-digital PDF gives),

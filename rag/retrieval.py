@@ -255,7 +255,7 @@ class StoreRetriever(BaseRetriever):
             self.store.store_id,
             str(self.store.data_dir),  # a copied folder keeps the id, then goes its own way
             self.collection,
-            self.store.collection(self.collection).last_seq,
+            self.store.last_seq(self.collection),
             self.access,
             self.mode,
             self.k,

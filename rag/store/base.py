@@ -169,6 +169,13 @@ class DocumentStore(ABC):
     def commits(self, limit: int = 20) -> list[CommitRecord]:
         """The newest write transactions (ingests and removals), newest first."""
 
+    @abstractmethod
+    def last_seq(self, collection: str) -> int:
+        """The newest commit to touch ``collection`` (0: none): what its caches are keyed by.
+
+        One indexed lookup, unlike :meth:`collection`, which counts the documents.
+        """
+
     # --- documents ---------------------------------------------------------------------------
 
     @abstractmethod

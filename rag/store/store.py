@@ -92,6 +92,10 @@ class Store(DocumentStore):
         """The newest write transactions (ingests and removals), newest first."""
         return self.database.commits(limit)
 
+    def last_seq(self, collection: str) -> int:
+        """The newest commit to touch ``collection`` (0: none)."""
+        return self.database.last_seq(collection)
+
     # --- documents ---------------------------------------------------------------------------
 
     def documents(self, collection: str, access: Access = OPERATOR) -> list[DocumentRecord]:

@@ -137,6 +137,14 @@ class PostgresStore(DocumentStore):
         with self._connection() as conn:
             return queries.commits(conn, limit)
 
+    def last_seq(self, collection: str) -> int:
+        """The newest commit to touch ``collection`` (0: none)."""
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT last_seq FROM collections WHERE name = %s", (collection,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
     def _dense(self, conn: psycopg.Connection, collection: str) -> DenseSearch:
         """The collection's dense search (raises, naming what exists, when it does not)."""
         row = queries.collection_row(conn, collection)
