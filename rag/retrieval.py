@@ -218,7 +218,8 @@ class StoreRetriever(BaseRetriever):
 
         ``min_relevance``, or in ``adaptive`` mode the level that refuses the calibration's
         cohort in this collection for this caller, when that is lower. The cohort's answers
-        are computed once per store, collection commit, reader and search setup.
+        are computed once per store, collection commit, reader and search setup, from the
+        fused ranking (a reranker only reorders it).
         """
         calibration = self._calibration
         model = calibration.relevance
@@ -238,8 +239,10 @@ class StoreRetriever(BaseRetriever):
             if calibration is self.embeddings.calibration
             else self.embeddings.encode_queries(calibration.cohort)
         )
+        # The fused ranking without the cross-encoder, whose cost would be paid 40 times.
+        plain = self if self.reranker is None else self.model_copy(update={"reranker": None})
         best = [
-            float(max(model(self.ranked(question, vector=vector).features()), default=0.0))
+            float(max(model(plain.ranked(question, vector=vector).features()), default=0.0))
             for question, vector in zip(calibration.cohort, vectors, strict=True)
         ]
         floor = cohort_floor(best, self.min_relevance)
@@ -261,8 +264,6 @@ class StoreRetriever(BaseRetriever):
             self.k,
             self.candidates,
             self.fusion,
-            self.reranker,  # by identity (a loaded model)
-            self.rerank_top_n,
             self.min_relevance,
             self._calibration.name,
         )

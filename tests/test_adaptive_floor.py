@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from rag.access import PUBLIC, Access
+from rag.rerank import CrossEncoderReranker
 from rag.retrieval import StoreRetriever
 from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk
 from tests.conftest import BACKENDS, open_backend
@@ -107,3 +108,18 @@ def test_the_floor_follows_the_collection_as_it_changes(stores, embeddings):
     )
     store.refresh("c")
     assert floor(store, embeddings, PUBLIC) > before  # the cached floor was for the old commit
+
+
+@pytest.mark.slow
+def test_a_reranker_does_not_rerank_the_cohort(stores, embeddings, tiny_cross_encoder):
+    # The floor comes from the fused ranking: a cross-encoder would be run 40 times for it.
+    reranker = CrossEncoderReranker.load(str(tiny_cross_encoder), device="cpu")
+    calls = []
+    rerank = reranker.rerank
+    reranker.rerank = lambda *args, **kwargs: calls.append(args) or rerank(*args, **kwargs)
+    store = stores["attractors"]
+    plain = StoreRetriever(store=store, embeddings=embeddings, collection="c", min_relevance=0.05)
+    reranked = plain.model_copy(update={"reranker": reranker})
+    assert reranked.floor() == plain.floor() and calls == []
+    reranked.invoke("비밀번호는 몇 자 이상이어야 하나요?")
+    assert len(calls) == 1  # the question itself is reranked
