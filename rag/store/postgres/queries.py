@@ -59,6 +59,12 @@ def collection_row(conn: psycopg.Connection, name: str) -> tuple[int, int] | Non
     return (int(row[0]), int(row[1])) if row else None
 
 
+def last_seq(conn: psycopg.Connection, name: str) -> int:
+    """The newest commit to touch a collection (0: none, or no such collection)."""
+    row = conn.execute("SELECT last_seq FROM collections WHERE name = %s", (name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
 def commits(conn: psycopg.Connection, limit: int) -> list[CommitRecord]:
     """The newest ``limit`` commits of every collection, newest first."""
     rows = conn.cursor(row_factory=dict_row).execute(

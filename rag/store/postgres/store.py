@@ -140,10 +140,7 @@ class PostgresStore(DocumentStore):
     def last_seq(self, collection: str) -> int:
         """The newest commit to touch ``collection`` (0: none)."""
         with self._connection() as conn:
-            row = conn.execute(
-                "SELECT last_seq FROM collections WHERE name = %s", (collection,)
-            ).fetchone()
-        return int(row[0]) if row else 0
+            return queries.last_seq(conn, collection)
 
     def _dense(self, conn: psycopg.Connection, collection: str) -> DenseSearch:
         """The collection's dense search (raises, naming what exists, when it does not)."""
