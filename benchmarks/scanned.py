@@ -17,7 +17,6 @@ article is printed on is among them; reported with no relevance floor, the fixed
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import tempfile
@@ -25,21 +24,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import ImageFont
 
 from benchmarks.ingest import default_model
 from benchmarks.structured import DATA, article_span
 from ingest.pipeline import Ingestor
 from rag.assistant import Assistant
 from rag.config import Settings
+from tests.format_fixtures import line_height, scanned_pdf
+from tests.ingest_corpus import NANUM
 
-FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
 STATUTE = DATA / "legal" / "디지털플랫폼이용자보호법.txt"
+# The page geometry of tests.format_fixtures.scanned_pdf: A4, 12 pt, one-inch margins.
 DPI = 200
 FONT_PX = round(12 / 72 * DPI)
-LINE_PX = round(FONT_PX * 1.7)
+LINE_PX = line_height(FONT_PX)
 PAGE = (round(8.27 * DPI), round(11.69 * DPI))
-MARGIN = DPI  # one inch
+MARGIN = DPI
 TILT = 0.5
 K = 5
 
@@ -55,7 +56,7 @@ class Page:
 
 def lay_out(text: str) -> list[Page]:
     """The text wrapped to the page width and cut into pages, each with its character span."""
-    font = ImageFont.truetype(str(FONT), FONT_PX)
+    font = ImageFont.truetype(str(NANUM), FONT_PX)
     width = PAGE[0] - 2 * MARGIN
     per_page = (PAGE[1] - 2 * MARGIN) // LINE_PX
     lines: list[tuple[str, int]] = []  # (visual line, offset of its first character)
@@ -81,31 +82,18 @@ def lay_out(text: str) -> list[Page]:
     return pages
 
 
-def render(page: Page) -> Image.Image:
-    """The page as a grey 200-dpi image, tilted as a copier tilts it."""
-    font = ImageFont.truetype(str(FONT), FONT_PX)
-    image = Image.new("L", PAGE, 255)
-    draw = ImageDraw.Draw(image)
-    for index, line in enumerate(page.lines):
-        draw.text((MARGIN, MARGIN + index * LINE_PX), line, font=font, fill=0)
-    return image.rotate(TILT, resample=Image.Resampling.BICUBIC, fillcolor=255)
-
-
 def write_pdf(pages: list[Page], path: Path, *, scanned: bool) -> Path:
-    """The pages as a PDF: image-only (``scanned``) or with the same lines as text."""
+    """The pages as a PDF: image-only and tilted (``scanned``), or with the same lines as text."""
+    if scanned:
+        return scanned_pdf(path, [page.lines for page in pages], dpi=DPI, tilt=TILT)
     from fpdf import FPDF
 
     pdf = FPDF(unit="pt", format="A4")
-    pdf.add_font("Nanum", fname=str(FONT))
+    pdf.add_font("Nanum", fname=str(NANUM))
     pdf.set_font("Nanum", size=12)
     scale = 72 / DPI
     for page in pages:
         pdf.add_page()
-        if scanned:
-            buffer = io.BytesIO()
-            render(page).save(buffer, format="PNG")
-            pdf.image(buffer, x=0, y=0, w=pdf.w)
-            continue
         for index, line in enumerate(page.lines):
             baseline = (MARGIN + index * LINE_PX + FONT_PX) * scale
             pdf.text(MARGIN * scale, baseline, line)

@@ -8,6 +8,7 @@ screenshots and scanned PDFs from Pillow with Debian's NanumGothic (``fonts-nanu
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -129,16 +130,21 @@ def deck(path: Path) -> Path:
     return path
 
 
+def line_height(font_px: int) -> int:
+    """The distance between the tops of two lines of :func:`rendered_text`."""
+    return int(font_px * 1.8)
+
+
 def rendered_text(
     lines: tuple[str, ...], *, font_px: int, width: int, margin: int = 40
 ) -> Image.Image:
     """Black text on white, one line per entry, in NanumGothic at ``font_px``."""
     font = ImageFont.truetype(str(NANUM), font_px)
-    height = margin * 2 + int(font_px * 1.8) * len(lines)
+    height = margin * 2 + line_height(font_px) * len(lines)
     image = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(image)
     for index, line in enumerate(lines):
-        draw.text((margin, margin + index * int(font_px * 1.8)), line, font=font, fill=0)
+        draw.text((margin, margin + index * line_height(font_px)), line, font=font, fill=0)
     return image
 
 
@@ -151,12 +157,21 @@ def screenshot(path: Path) -> Path:
     return path
 
 
-def scanned_pdf(path: Path, *, dpi: int = 200, tilt: float = 0.5) -> Path:
-    """Image-only pages (no text layer) of rendered Korean text, each tilted ``tilt`` degrees."""
+def scanned_pdf(
+    path: Path,
+    pages: Sequence[tuple[str, ...]] = SCAN_PAGES,
+    *,
+    dpi: int = 200,
+    tilt: float = 0.5,
+) -> Path:
+    """Image-only A4 pages (no text layer) of ``pages``' lines, each tilted ``tilt`` degrees.
+
+    The text is 12 pt at ``dpi`` with one-inch margins (:func:`rendered_text`).
+    """
     from fpdf import FPDF
 
     pdf = FPDF(unit="pt", format="A4")
-    for lines in SCAN_PAGES:
+    for lines in pages:
         page = rendered_text(
             lines, font_px=round(12 / 72 * dpi), width=round(8.27 * dpi), margin=dpi
         )
