@@ -100,7 +100,7 @@ offline-models: setup
 
 demo-models: setup
 	@if [ "$(DEMO_MODELS)" = offline ] || [ -d $(MODELS)/tiny-llava-next ] || \
-	    ! $(BIN)/python -c "import sys; from rag.models import hub_reachable; sys.exit(not hub_reachable())"; then \
+	    ! $(BIN)/python -c "import sys; from rag.runtime.models import hub_reachable; sys.exit(not hub_reachable())"; then \
 	  $(MAKE) --no-print-directory offline-models; \
 	else \
 	  echo "the Hugging Face hub is reachable: the demo uses the configured models"; \

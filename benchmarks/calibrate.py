@@ -3,10 +3,11 @@
 Everything is fitted on **dev** data only (the test split and the test half of the off-topic
 questions are for ``retrieval.py`` to report on):
 
-1. **Space** (:mod:`rag.space`): embed both sides of the news dev split as passages and as
+1. **Space** (:mod:`rag.embeddings.space`): embed both sides of the news dev split as passages and
+as
    queries; per kind, the shift is ``--alpha`` times the mean of the Korean and the English mean
    vectors, the axis the direction from the English mean to the Korean one.
-2. **Relevance** (:mod:`rag.relevance`): hybrid search in that space over every dev corpus
+2. **Relevance** (:mod:`rag.retrieval.relevance`): hybrid search in that space over every dev corpus
    (KorQuAD, XQuAD, the news sides, the mixed news sets, ``examples/``). Positives: each dev
    question's gold passage when it is in the top 5 (what a floor could cost). Negatives: the top
    5 of questions from another dataset (KorQuAD against XQuAD and the news, and so on) and of
@@ -14,13 +15,13 @@ questions are for ``retrieval.py`` to report on):
    (Newton's method, a little L2) over the model's terms, the two classes and the two kinds of
    negatives weighted equally.
 3. **The cohort**: the off-topic dev questions are shipped with the calibration, for the
-   adaptive floor (:func:`rag.relevance.cohort_floor`).
+   adaptive floor (:func:`rag.retrieval.relevance.cohort_floor`).
 4. **The floor**: for thresholds on a grid, the off-topic dev questions refused (no result left
    in the top 5) against the recall@5 lost per task; the recommendation is the highest
    threshold that loses at most half a point over all dev questions (half the target's budget).
 
-It writes ``rag/calibrations/<name>.npz`` and ``.json`` (``--output`` elsewhere) and prints the
-threshold table. Usage::
+It writes ``rag/embeddings/calibrations/<name>.npz`` and ``.json`` (``--output`` elsewhere) and
+prints the threshold table. Usage::
 
     python -m benchmarks.calibrate                      # the offline multilingual-e5-small
     python -m benchmarks.calibrate --model /models/bge-m3 --name bge-m3
@@ -51,17 +52,16 @@ from benchmarks.retrieval import (
     mixed_tasks,
     news_lines,
 )
-from rag.calibration import CALIBRATIONS, Calibration
-from rag.embeddings import SentenceTransformerEmbeddings
-from rag.files import atomic_write
-from rag.relevance import TERMS, RelevanceModel, design
-from rag.retrieval import StoreRetriever
-from rag.space import AffineMap, VectorSpace
+from rag.embeddings.calibration import CALIBRATIONS, TERMS, Calibration, RelevanceModel, design
+from rag.embeddings.space import AffineMap, VectorSpace
+from rag.embeddings.torch import SentenceTransformerEmbeddings
+from rag.retrieval.retriever import StoreRetriever
+from rag.runtime.files import atomic_write
 from rag.store import Store
 
 OFFTOPIC = ROOT / "benchmarks" / "data" / "offtopic.json"
 EXAMPLES = ROOT / "examples"
-# Texts whose vectors identify the model (rag.calibration): two Korean, two English.
+# Texts whose vectors identify the model (rag.embeddings.calibration): two Korean, two English.
 PROBES = (
     "비밀번호는 최소 14자 이상이어야 하며 180일마다 바꿔야 합니다.",
     "연차 휴가는 입사 첫해에 11일이 주어집니다.",

@@ -61,10 +61,10 @@ from benchmarks.retrieval import (
 )
 from ingest.pipeline import Ingestor
 from rag.config import Settings
-from rag.embeddings import SentenceTransformerEmbeddings
-from rag.evaluation import Scores, first_ranks, squad_dataset
-from rag.followup import FollowUps
-from rag.retrieval import StoreRetriever
+from rag.embeddings.torch import SentenceTransformerEmbeddings
+from rag.evaluation.retrieval import Scores, first_ranks, squad_dataset
+from rag.retrieval.followup import FollowUps
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

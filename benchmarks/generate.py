@@ -45,10 +45,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rag.generation.chat_format import decode_image_block, image_block, to_chat  # noqa: E402
+from rag.generation.llm import ChatBllossom  # noqa: E402
+from rag.generation.prompt import PromptImage, build_messages  # noqa: E402
 from rag.images import encode_data_url  # noqa: E402
-from rag.llm import ChatBllossom  # noqa: E402
-from rag.messages import decode_image_block, image_block, to_chat  # noqa: E402
-from rag.prompt import PromptImage, build_messages  # noqa: E402
 
 QUESTION = "이 그림과 문서를 바탕으로 연차 휴가 신청 절차를 자세히 설명해 주세요."
 IMAGE_SIDE = 672
@@ -264,8 +264,8 @@ def through_worker(llm: ChatBllossom, concurrency: int, tokens: int) -> dict[str
     """``concurrency`` streaming requests at once through the real worker over HTTP."""
     import openai
 
-    from rag.worker import WorkerOptions, create_app
-    from rag.worker.server import BackgroundServer
+    from serve.http.server import BackgroundServer
+    from serve.worker import WorkerOptions, create_app
 
     chat, _ = to_chat(rag_messages(with_image=False))
     messages = [{"role": m["role"], "content": m["content"]} for m in chat]

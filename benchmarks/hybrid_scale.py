@@ -102,7 +102,7 @@ def build(folder: Path, n: int, texts: list[str]) -> dict[str, Any]:
 
 def measure(folder: Path, asked: list[str]) -> dict[str, Any]:
     from rag.access import OPERATOR, PUBLIC, Access
-    from rag.fusion import Fusion
+    from rag.retrieval.fusion import Fusion
     from rag.store import Store
 
     rng = np.random.default_rng(7)

@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.space import RAW, VectorSpace
+from rag.embeddings.space import RAW, VectorSpace
 
 ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, this file's folder comes first on sys.path, and its name would shadow the
@@ -146,8 +146,8 @@ def child(args: argparse.Namespace) -> None:
 
     logging.disable(logging.WARNING)
     from rag.config import Settings
-    from rag.embeddings import SentenceTransformerEmbeddings
-    from rag.onnx_embeddings import load_embeddings
+    from rag.embeddings.factory import load_embeddings
+    from rag.embeddings.torch import SentenceTransformerEmbeddings
 
     if args.child == "ours":  # what a user of the command line gets: the settings' defaults
         settings = Settings()

@@ -8,7 +8,7 @@ lines at 13 and 15 px. Character accuracy = 1 - (Levenshtein distance / referenc
 white-space-normalized text.
 
 Configurations, all in the same run: ``defaults`` (pytesseract, its default ``--psm 3``, 300
-dpi, Tesseract's own OpenMP threads); ``chosen`` (``ingest.ocr.recognize``: tesserocr,
+dpi, Tesseract's own OpenMP threads); ``chosen`` (``ingest.extractors.ocr.recognize``: tesserocr,
 ``--psm 6``, 200 dpi, small text upscaled, one thread per process) and the same at 300 and
 150 dpi, after a projection-profile deskew, and through pytesseract instead of tesserocr.
 Screenshots compare upscaling targets. Throughput: the chosen settings with one process per
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from ingest import ocr
+from ingest.extractors import ocr
 
 FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
@@ -162,7 +162,7 @@ def _api() -> object:
 
 
 def chosen(image: Image.Image) -> str:
-    """What ingestion runs (:func:`ingest.ocr.recognize`: tesserocr, ``--psm 6``, upscaling)."""
+    """What ingestion runs: :func:`ingest.extractors.ocr.recognize` (``--psm 6``, upscaling)."""
     return ocr.recognize(_api(), image, 120.0)
 
 
@@ -287,7 +287,7 @@ def _load_scanned(pages: list[Image.Image]) -> None:
 
     from fpdf import FPDF
 
-    from ingest.limits import Limits
+    from ingest.file_limits import Limits
     from ingest.loaders import load
 
     pdf = FPDF(unit="pt", format="A4")

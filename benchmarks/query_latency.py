@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.retrieval import CACHE, COLLECTION, CachedEmbeddings, build_store, load_tasks
-from rag.embeddings import SentenceTransformerEmbeddings
-from rag.onnx_embeddings import OnnxEmbeddings
-from rag.retrieval import StoreRetriever
+from rag.embeddings.onnx import OnnxEmbeddings
+from rag.embeddings.torch import SentenceTransformerEmbeddings
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import Store
 
 WARMUP = 10

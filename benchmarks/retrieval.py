@@ -43,8 +43,9 @@ import numpy as np
 from langchain_core.documents import Document
 
 from rag.config import Settings
-from rag.embeddings import SentenceTransformerEmbeddings
-from rag.evaluation import (
+from rag.embeddings.factory import load_embeddings
+from rag.embeddings.torch import SentenceTransformerEmbeddings
+from rag.evaluation.retrieval import (
     RANK_DEPTH,
     EvalQuery,
     Scores,
@@ -53,10 +54,9 @@ from rag.evaluation import (
     passage_name,
     squad_dataset,
 )
-from rag.fusion import Fusion
-from rag.onnx_embeddings import load_embeddings
-from rag.rerank import CrossEncoderReranker
-from rag.retrieval import StoreRetriever, hit_to_document
+from rag.retrieval.fusion import Fusion
+from rag.retrieval.rerank import CrossEncoderReranker
+from rag.retrieval.retriever import StoreRetriever, hit_to_document
 from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk, Store
 
 ROOT = Path(__file__).resolve().parents[1]

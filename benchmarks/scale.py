@@ -288,7 +288,7 @@ def child(system: str, folder: Path, queries_file: Path, model: str,
         f"합성 문단 {i}에 대한 질문입니다 question about chunk {i}" for i in range(TEXT_QUERIES)
     ]
     before = rss_mb()
-    from rag.embeddings import SentenceTransformerEmbeddings
+    from rag.embeddings.torch import SentenceTransformerEmbeddings
 
     embedder = SentenceTransformerEmbeddings.load(model, device="cpu")
     # One query is too small to split across threads; on this shared 2-core machine two torch

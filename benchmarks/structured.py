@@ -22,7 +22,7 @@ The statute sets split their questions by position in ``questions.json``: even p
 
 Variants, all through the real loaders, outline and chunker (256 tokens, overlap 32), embedded
 with the same embedder (vectors cached on disk by text), committed to a real store and searched
-with :class:`~rag.retrieval.StoreRetriever` (dense and hybrid):
+with :class:`~rag.retrieval.retriever.StoreRetriever` (dense and hybrid):
 
 - ``plain``: ``chunk_structure = false``, the chunker before this change (sentences packed
   across headings, no path);
@@ -52,16 +52,16 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from benchmarks.retrieval import CACHE, DATASETS, DEV_QUERIES, TEST_QUERIES, CachedEmbeddings
-from ingest.chunking import PATH_SEPARATOR, TextChunk, TokenChunker
+from ingest.chunking.chunker import PATH_SEPARATOR, TextChunk, TokenChunker
+from ingest.chunking.outline import sections
+from ingest.file_limits import Limits
 from ingest.identity import chunk_id
-from ingest.limits import Limits
 from ingest.loaders import load
-from ingest.outline import sections
-from rag import headings
 from rag.config import Settings
-from rag.embeddings import SentenceTransformerEmbeddings
-from rag.retrieval import RetrievalMode, StoreRetriever
+from rag.embeddings.torch import SentenceTransformerEmbeddings
+from rag.retrieval.retriever import RetrievalMode, StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+from rag.text import headings
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"

@@ -29,9 +29,9 @@ from langchain_core.messages import HumanMessage
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.llm import ChatBllossom  # noqa: E402
-from rag.worker import WorkerOptions, create_app  # noqa: E402
-from rag.worker.server import BackgroundServer  # noqa: E402
+from rag.generation.llm import ChatBllossom  # noqa: E402
+from serve.http.server import BackgroundServer  # noqa: E402
+from serve.worker import WorkerOptions, create_app  # noqa: E402
 
 WORDS = "연차 휴가 신청 절차 annual leave request "  # Korean and English, 40 characters
 

@@ -23,8 +23,8 @@ from ingest.discovery import read_capped
 from ingest.loaders.base import squash
 from ingest.loaders.text import decode_text
 from rag.errors import IngestError
+from rag.generation.chat_format import image_block
 from rag.images import encode_data_url
-from rag.messages import image_block
 
 SIDECAR_MAX_BYTES = 64 * 1024
 MAX_CAPTION_CHARS = 1_000

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from rag.files import is_inside
+from rag.runtime.files import is_inside
 
 if TYPE_CHECKING:
     from rag.store import DocumentRecord

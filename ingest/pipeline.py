@@ -27,20 +27,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ingest.captions import Captioner, caption_text, read_sidecar
-from ingest.chunking import PATH_SEPARATOR, TextChunk, TokenChunker
+from ingest.chunking.chunker import PATH_SEPARATOR, TextChunk, TokenChunker
+from ingest.chunking.outline import sections
 from ingest.discovery import Candidate, FoundFiles, find_files, read_capped
+from ingest.extractors.nearby import TOO_MANY_IMAGES
+from ingest.file_limits import Limits
 from ingest.identity import Catalog, chunk_id
-from ingest.limits import Limits
 from ingest.loaders import Figure, Loaded, Segment, load
 from ingest.loaders.base import squash
-from ingest.nearby import TOO_MANY_IMAGES
-from ingest.outline import sections
 from ingest.report import FileDetail, FileFailure, IngestProgress, IngestReport, ProgressCallback
-from rag import headings
 from rag.config import Settings
-from rag.embedder import TextEmbeddings
+from rag.embeddings.base import TextEmbeddings
 from rag.errors import CollectionNotFoundError, IngestError, Message
-from rag.kiwi import preload as preload_kiwi
 from rag.store import (
     ChunkKind,
     DocumentRecord,
@@ -49,6 +47,8 @@ from rag.store import (
     NewChunk,
     StoredChunk,
 )
+from rag.text import headings
+from rag.text.kiwi import preload as preload_kiwi
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -62,7 +62,7 @@ CHUNK_BATCH_CHARS = 64 * 1024
 
 @dataclass(frozen=True)
 class _Draft:
-    text: str  # as stored: with its marked heading path (rag.headings)
+    text: str  # as stored: with its marked heading path (rag.text.headings)
     page: int | None
     tokens: int
     kind: ChunkKind = "text"
@@ -141,7 +141,7 @@ class Ingestor:
         captioner: Adds generator captions to images; None uses human captions only.
         batch_chunks: New chunks per embedding call and commit.
         chunk_structure: Cut chunks at the documents' own sections and units, each starting
-            with its heading path (:mod:`ingest.outline`); False packs plain sentences.
+            with its heading path (:mod:`ingest.chunking.outline`); False packs plain sentences.
 
     """
 

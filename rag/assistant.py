@@ -11,7 +11,7 @@ one store read before the first model loads.
 
 Models are shared per process: assistants built with the same model settings get the same
 loaded embedder and reranker here, and every ``ChatBllossom`` of one checkpoint shares its
-weights and processor (:mod:`rag.llm.local`), so a long-lived process that builds several
+weights and processor (:mod:`rag.generation.llm.local`), so a long-lived process that builds several
 assistants (the web app, a notebook, the in-process CLI tests) loads each model once. A couple
 of models per kind are kept, which bounds the memory a process switching models can hold.
 """
@@ -19,32 +19,27 @@ of models per kind are kept, which bounds the memory a process switching models 
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
-from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from rag.access import PUBLIC, Access
-from rag.budget import PromptBudget
-from rag.chain import PromptBuilder, build_rag_chain
 from rag.config import Settings
-from rag.embedder import TextEmbeddings
-from rag.embeddings import SentenceTransformerEmbeddings
+from rag.embeddings.base import TextEmbeddings
+from rag.embeddings.factory import SHARED_MODELS, embedder_for
+from rag.embeddings.remote import same_model
 from rag.errors import CollectionNotFoundError, EmbeddingMismatchError
-from rag.followup import FollowUps
-from rag.fusion import Fusion
-from rag.kiwi import preload as preload_kiwi
-from rag.llm import ChatBllossom, chat_model, load_processor
-from rag.models import model_name
-from rag.onnx_embeddings import Backend, load_embeddings
-from rag.remote_embeddings import ServerEmbeddings, folder_prompts, same_model
-from rag.rerank import CrossEncoderReranker
-from rag.retrieval import RetrievalMode, StoreRetriever
+from rag.generation.budget import PromptBudget
+from rag.generation.chain import PromptBuilder, build_rag_chain
+from rag.generation.llm import ChatBllossom, chat_model, load_processor
+from rag.retrieval.followup import FollowUps
+from rag.retrieval.fusion import Fusion
+from rag.retrieval.rerank import CrossEncoderReranker
+from rag.retrieval.retriever import RetrievalMode, StoreRetriever
+from rag.runtime.models import model_name
 from rag.store import CollectionInfo, DocumentStore, IndexPolicy, open_store
-
-# Loaded models kept per kind (the models in use, and the one before a switch).
-_SHARED_MODELS = 2
+from rag.text.kiwi import preload as preload_kiwi
 
 
 class Assistant:
@@ -105,26 +100,9 @@ class Assistant:
         """
         settings = self.settings
         model = model_name(self.embedding_model(collection))
+        embedder = embedder_for(settings, model)
         if not settings.embedding_url:
-            return _embeddings(
-                model,
-                settings.device,
-                settings.embedding_batch_size,
-                settings.embedding_backend,
-                settings.embedding_quantize,
-                settings.embedding_cache_dir,
-            )
-        folder_query, folder_passage = folder_prompts(Path(model))
-        key = settings.embedding_api_key
-        embedder = _server_embeddings(
-            settings.embedding_url,
-            model,
-            key.get_secret_value() if key else None,
-            _first(settings.embedding_query_prompt, folder_query),
-            _first(settings.embedding_passage_prompt, folder_passage),
-            settings.embedding_batch_size,
-            settings.embedding_timeout_s,
-        )
+            return embedder
         name = collection or settings.collection
         try:
             recorded = self.store.collection(name).embedding_model
@@ -260,56 +238,6 @@ class Assistant:
             self.store.close()
 
 
-# One loader per model kind, keyed by everything that changes the loaded object. A failed load
-# is not cached (lru_cache keeps only results), so fixing a setting and retrying works.
-
-
-@lru_cache(maxsize=_SHARED_MODELS)
-def _embeddings(
-    reference: str,
-    device: str,
-    batch_size: int,
-    backend: Backend,
-    quantize: bool,
-    cache_dir: Path | None,
-) -> SentenceTransformerEmbeddings:
-    return load_embeddings(
-        reference,
-        device=device,
-        batch_size=batch_size,
-        backend=backend,
-        quantize=quantize,
-        cache_dir=cache_dir,
-    )
-
-
-@lru_cache(maxsize=_SHARED_MODELS)
-def _server_embeddings(
-    url: str,
-    model: str,
-    api_key: str | None,
-    query_prompt: str,
-    passage_prompt: str,
-    batch_size: int,
-    timeout: float,
-) -> ServerEmbeddings:
-    return ServerEmbeddings(
-        url,
-        model,
-        api_key=api_key,
-        query_prompt=query_prompt,
-        passage_prompt=passage_prompt,
-        batch_size=batch_size,
-        timeout=timeout,
-        tokenizer_source=model,
-    )
-
-
-def _first(setting: str | None, fallback: str) -> str:
-    """A prompt setting when it is set (even to ''), else what the model folder declares."""
-    return fallback if setting is None else setting
-
-
-@lru_cache(maxsize=_SHARED_MODELS)
+@lru_cache(maxsize=SHARED_MODELS)
 def _reranker(reference: str, device: str) -> CrossEncoderReranker:
     return CrossEncoderReranker.load(reference, device=device)

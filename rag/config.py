@@ -33,7 +33,8 @@ from pydantic_settings import (
 from pydantic_settings.exceptions import SettingsError
 
 from rag.errors import ConfigError
-from rag.models import check_device_name
+from rag.images import DEFAULT_MAX_IMAGE_PIXELS
+from rag.runtime.models import check_device_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -136,7 +137,9 @@ class Settings(BaseSettings):
         default=5_000, ge=1, description="A file making more chunks fails before any is embedded."
     )
     max_image_pixels: int = Field(
-        default=50_000_000, ge=1, description="Larger images are refused before decoding."
+        default=DEFAULT_MAX_IMAGE_PIXELS,
+        ge=1,
+        description="Larger images are refused before decoding.",
     )
     max_images_per_file: int = Field(
         default=100, ge=0, description="Images kept from one PDF, DOCX or web page."
@@ -239,7 +242,7 @@ class Settings(BaseSettings):
         "higher finds more true neighbours in large collections, slower.",
     )
 
-    # Conversations: how a follow-up question is searched (see rag.followup).
+    # Conversations: how a follow-up question is searched (see rag.retrieval.followup).
     query_rewrite: Literal["off", "mix", "llm"] = Field(
         default="mix",
         description="mix: search the follow-up with the earlier user turns, weighted; "

@@ -25,12 +25,11 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from rag.config import Settings
 from rag.errors import BllossomRagError
 
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 # Callers without settings at hand get the setting's default; callers with settings pass theirs.
-DEFAULT_MAX_IMAGE_PIXELS: int = Settings.model_fields["max_image_pixels"].default
+DEFAULT_MAX_IMAGE_PIXELS = 50_000_000  # the max_image_pixels setting's default
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 _DATA_URL = re.compile(r"^data:(image/[\w.+-]+)?(;[\w=.-]+)*;base64,(?P<data>.*)$", re.DOTALL)

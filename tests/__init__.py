@@ -5,7 +5,7 @@ jobs, torch's OpenMP threads spinning between operations made about a third of t
 of the tests that run torch (measured on the access, chunking, structure, chain and llm tests:
 158 s of CPU spinning, 108 s passive, and less wall time too). Set here, before anything
 imports torch; child processes inherit it. (ONNX Runtime sessions are told the same in
-``rag/onnx_embeddings.py``.)
+``rag/embeddings/onnx.py``.)
 """
 
 import os

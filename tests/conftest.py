@@ -39,9 +39,9 @@ from typer.testing import CliRunner
 from ingest.pipeline import Ingestor
 from rag.assistant import Assistant
 from rag.config import Settings
-from rag.embeddings import SentenceTransformerEmbeddings
-from rag.llm import ChatBllossom, load_processor
-from rag.onnx_embeddings import OnnxEmbeddings
+from rag.embeddings.onnx import OnnxEmbeddings
+from rag.embeddings.torch import SentenceTransformerEmbeddings
+from rag.generation.llm import ChatBllossom, load_processor
 from rag.store import DocumentStore, Store
 from rag.store.postgres import PostgresStore
 from tests.forks import Forks

@@ -1,6 +1,6 @@
 """A misbehaving child for the isolation tests: ``python -m tests.isolation_child MODE``.
 
-It follows the protocol of :mod:`ingest.child` (limits first, input on stdin, result on
+It follows the protocol of :mod:`ingest.isolation.child` (limits first, input on stdin, result on
 stdout) and then does what MODE says, so each failure the parent must survive really happens.
 """
 
@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 
-from ingest.isolation import MEMORY_EXIT, apply_limits
+from ingest.isolation.process import MEMORY_EXIT, apply_limits
 
 
 def main() -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from ingest.pipeline import Ingestor
 from rag.access import PUBLIC, Access
-from rag.embeddings import SentenceTransformerEmbeddings
-from rag.retrieval import StoreRetriever
+from rag.embeddings.torch import SentenceTransformerEmbeddings
+from rag.retrieval.retriever import StoreRetriever
 from rag.store.postgres import PostgresStore
 from tests.conftest import EMBEDDING_MODEL
 

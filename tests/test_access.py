@@ -17,8 +17,8 @@ import pytest
 
 from ingest.pipeline import Ingestor
 from rag.access import OPERATOR, PUBLIC, Access
-from rag.rerank import CrossEncoderReranker
-from rag.retrieval import StoreRetriever
+from rag.retrieval.rerank import CrossEncoderReranker
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import (
     DocumentRecord,
     DocumentStore,

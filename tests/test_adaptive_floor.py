@@ -1,10 +1,10 @@
 """The adaptive relevance floor is computed from what the caller may read.
 
 The floor comes from how high a cohort of off-topic questions scores in the collection
-(:func:`rag.relevance.cohort_floor`). Counted over every row, a hidden document that answers
-such questions would raise it for everyone, and an outsider would see in-domain results
-vanish. Counted over the caller's readable rows, the outsider's floor is the same whatever
-hidden documents say, while a reader of the hidden document gets the floor its words earn.
+(:func:`rag.retrieval.relevance.cohort_floor`). Counted over every row, a hidden document that
+answers such questions would raise it for everyone, and an outsider would see in-domain results
+vanish. Counted over the caller's readable rows, the outsider's floor is the same whatever hidden
+documents say, while a reader of the hidden document gets the floor its words earn.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from rag.access import PUBLIC, Access
-from rag.rerank import CrossEncoderReranker
-from rag.retrieval import StoreRetriever
+from rag.retrieval.rerank import CrossEncoderReranker
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk
 from tests.conftest import BACKENDS, open_backend
 

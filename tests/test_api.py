@@ -18,11 +18,11 @@ from ingest.pipeline import Ingestor
 from rag.access import Access
 from rag.assistant import Assistant
 from rag.config import Settings
-from rag.no_answer import NO_ANSWER
+from rag.generation.no_answer import NO_ANSWER
 from rag.store import Store
-from rag.worker.server import BackgroundServer
+from serve.api import ApiOptions, create_app
+from serve.http.server import BackgroundServer
 from tests.conftest import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL
-from ui.api import ApiOptions, create_app
 
 CANARY = "코끼리 보라색 암호는 7391입니다"
 HR_KEY, PUBLIC_KEY = "key-hr", "key-public"

@@ -30,7 +30,7 @@ from typing import ClassVar
 import pytest
 from PIL import Image
 
-from rag.feedback import FeedbackLog
+from rag.evaluation.feedback import FeedbackLog
 from tests.conftest import REPO
 from ui.web.i18n import LABELS
 

@@ -6,13 +6,13 @@ import pytest
 from langchain_core.documents import Document
 from PIL import Image
 
-from rag.budget import MIN_PASSAGE_TOKENS, PromptBudget
 from rag.errors import ConfigError, PromptTooLongError
-from rag.image_tokens import ImageTokens
+from rag.generation.budget import MIN_PASSAGE_TOKENS, PromptBudget
+from rag.generation.chat_format import image_block
+from rag.generation.image_tokens import ImageTokens
+from rag.generation.llm import encode_prompt
+from rag.generation.prompt import PromptImage, build_messages
 from rag.images import encode_data_url
-from rag.llm import encode_prompt
-from rag.messages import image_block
-from rag.prompt import PromptImage, build_messages
 
 QUESTION = "이 화면에서 연차 신청은 어떻게 하나요?"
 DOCS = [

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from rag.budget import PromptBudget
-from rag.chain import PromptBuilder, build_rag_chain
 from rag.errors import BllossomRagError
-from rag.llm import ChatBllossom, encode_prompt
-from rag.messages import user_image_block
-from rag.retrieval import StoreRetriever
+from rag.generation.budget import PromptBudget
+from rag.generation.chain import PromptBuilder, build_rag_chain
+from rag.generation.chat_format import user_image_block
+from rag.generation.llm import ChatBllossom, encode_prompt
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
 
 IMAGE_TOKEN_ID = 128256

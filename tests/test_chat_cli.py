@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rag.no_answer import NO_ANSWER
+from rag.generation.no_answer import NO_ANSWER
 from tests.ingest_corpus import law_folder
 from ui.cli import app
 

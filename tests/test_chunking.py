@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from ingest.chunking import TokenChunker
+from ingest.chunking.chunker import TokenChunker
 
 KOREAN = (
     "한빛테크는 2010년에 설립되었습니다. 본사는 서울에 있습니다. "
@@ -151,8 +151,8 @@ def _corpus_documents() -> list[list]:
     """KorQuAD and XQuAD paragraphs, the benchmark statute and a Markdown page, as sections."""
     import json
 
+    from ingest.chunking.outline import sections
     from ingest.loaders import Segment
-    from ingest.outline import sections
     from tests.conftest import DATASETS
     from tests.test_structure import STATUTE
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.display import plural
 from rag.store import Store
+from rag.text.display import plural
 from tests.conftest import (
     EMBEDDING_MODEL,
     EXAMPLES,

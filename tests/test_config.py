@@ -9,7 +9,7 @@ import pytest
 
 from rag.config import NOT_SETTINGS, Settings, load_settings
 from rag.errors import ConfigError
-from rag.models import resolve_device
+from rag.runtime.models import resolve_device
 
 
 @pytest.fixture(autouse=True)

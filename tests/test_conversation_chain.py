@@ -11,11 +11,11 @@ from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, HumanMessage
 
 from rag.access import Access
-from rag.budget import PromptBudget
-from rag.chain import PromptBuilder, build_rag_chain
-from rag.no_answer import NO_ANSWER
-from rag.prompt import build_messages, history_messages
-from rag.retrieval import StoreRetriever
+from rag.generation.budget import PromptBudget
+from rag.generation.chain import PromptBuilder, build_rag_chain
+from rag.generation.no_answer import NO_ANSWER
+from rag.generation.prompt import build_messages, history_messages
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
 
 HR_ONLY = "인사 평가 결과는 매년 3월에 통보된다."

@@ -20,10 +20,10 @@ import pytest
 
 from rag.assistant import Assistant
 from rag.config import Settings
+from rag.embeddings.remote import ServerEmbeddings, folder_prompts
 from rag.errors import EmbeddingMismatchError, EmbeddingServerError, ModelLoadError
-from rag.remote_embeddings import ServerEmbeddings, folder_prompts
-from rag.worker import WorkerOptions, create_app
-from rag.worker.server import BackgroundServer
+from serve.http.server import BackgroundServer
+from serve.worker import WorkerOptions, create_app
 from tests.conftest import EMBEDDING_MODEL
 
 KEY = "embedding-test-key"

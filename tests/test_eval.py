@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from langchain_core.documents import Document
 
-from rag.evaluation import (
+from rag.evaluation.retrieval import (
     DatasetError,
     EvalQuery,
     Scores,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rag.evaluation import load_dataset
-from rag.feedback import Feedback, FeedbackLog
+from rag.evaluation.feedback import Feedback, FeedbackLog
+from rag.evaluation.retrieval import load_dataset
 from tests.conftest import EXAMPLES
 from ui.cli import app
 

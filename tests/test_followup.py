@@ -12,11 +12,11 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from ingest.pipeline import Ingestor
 from rag.config import Settings
-from rag.evaluation import EvalQuery, first_ranks
-from rag.followup import FollowUps, RetrievalQuery
-from rag.retrieval import StoreRetriever
+from rag.evaluation.retrieval import EvalQuery, first_ranks
+from rag.retrieval.followup import FollowUps, RetrievalQuery
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
-from rag.store.morphemes import tokenize
+from rag.text.morphemes import tokenize
 from tests.conftest import EXAMPLES, REPO, KorQuAD
 
 CONVERSATIONS = REPO / "benchmarks" / "followups.jsonl"

@@ -10,8 +10,8 @@ import struct
 import pytest
 from PIL import Image
 
+from ingest.file_limits import Limits
 from ingest.formats import check_content
-from ingest.limits import Limits
 from ingest.loaders import Figure, Segment, load
 from rag.errors import IngestError
 from tests import format_fixtures as fx

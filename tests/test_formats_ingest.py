@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.limits import Limits
+from ingest.file_limits import Limits
 from ingest.pipeline import Ingestor
-from rag.retrieval import StoreRetriever
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import Store
 from tests import format_fixtures as fx
 from tests import ingest_corpus as corpus

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from ingest.limits import Limits
+from ingest.file_limits import Limits
 from ingest.loaders import Segment, load
 from ingest.loaders.base import Heading
 from tests import format_fixtures as fx

@@ -8,6 +8,7 @@ import re
 import pytest
 from PIL import Image
 
+from rag.generation.chat_format import user_image_block
 from rag.images import (
     ACCEPTED_FORMATS,
     ImageDecodeError,
@@ -18,7 +19,6 @@ from rag.images import (
     open_image,
     read_header,
 )
-from rag.messages import user_image_block
 from tests.image_bytes import png_claiming
 
 ACCEPTED_LIST = "PNG, JPEG, WEBP, GIF, BMP, TIFF"

@@ -10,10 +10,10 @@ import docx as docx_lib
 import pytest
 
 from ingest.captions import Captioner
-from ingest.limits import Limits
+from ingest.file_limits import Limits
 from ingest.pipeline import Ingestor
 from ingest.report import IngestProgress
-from rag.retrieval import hit_to_document
+from rag.retrieval.retriever import hit_to_document
 from rag.store import Store
 from tests import ingest_corpus as corpus
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.limits import Limits
+from ingest.file_limits import Limits
 from ingest.pipeline import Ingestor
-from rag import headings
-from rag.embeddings import SentenceTransformerEmbeddings
-from rag.prompt import format_passages
-from rag.retrieval import StoreRetriever
+from rag.embeddings.torch import SentenceTransformerEmbeddings
+from rag.generation.prompt import format_passages
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import Store
+from rag.text import headings
 from tests.test_structure import STATUTE, TITLE, CountingTokenizer
 
 

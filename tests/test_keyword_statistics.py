@@ -15,10 +15,10 @@ import math
 import pytest
 
 from rag.access import OPERATOR, PUBLIC, Access
-from rag.retrieval import StoreRetriever
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk
-from rag.store.morphemes import tokenize
 from rag.store.sparse_index import K1, B
+from rag.text.morphemes import tokenize
 from tests.conftest import BACKENDS, open_backend
 
 PROBE = "nightingale zqxjnonce"

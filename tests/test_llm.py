@@ -11,15 +11,15 @@ from PIL import Image
 
 from rag.config import Settings
 from rag.errors import GPUOutOfMemoryError
-from rag.images import ImageDecodeError, encode_data_url
-from rag.llm import (
+from rag.generation.chat_format import image_block
+from rag.generation.llm import (
     END_OF_TURN_ID,
     ChatBllossom,
     chat_model,
     remote_chat_model,
     worker_base_url,
 )
-from rag.messages import image_block
+from rag.images import ImageDecodeError, encode_data_url
 
 
 def test_stream_yields_tokens_then_usage(chat_model: ChatBllossom):

@@ -9,10 +9,10 @@ import logging
 import pytest
 from PIL import Image
 
+from ingest.extractors.reflow import reflow
+from ingest.file_limits import Limits
 from ingest.formats import check_content
-from ingest.limits import Limits
 from ingest.loaders import Figure, Segment, decode_text, load
-from ingest.reflow import reflow
 from rag.errors import IngestError
 from tests import ingest_corpus as corpus
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ingest.isolation import run_isolated
+from ingest.isolation.process import run_isolated
 from rag.errors import IngestError
 
 

@@ -11,12 +11,12 @@ import pytest
 
 from rag.assistant import Assistant
 from rag.config import Settings
-from rag.fusion import Fusion, keyword_visibility
-from rag.language import detect_language
-from rag.retrieval import StoreRetriever
-from rag.space import RAW, AffineMap, VectorSpace
+from rag.embeddings.space import RAW, AffineMap, VectorSpace
+from rag.retrieval.fusion import Fusion, keyword_visibility
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
 from rag.store.checkpoint import MANIFEST
+from rag.text.language import detect_language
 from tests.conftest import EMBEDDING_MODEL, ExamplesData
 
 PASSWORD_QUESTION = "비밀번호는 최소 몇 자 이상이어야 하나요?"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ModelLoadError
-from rag.models import hub_reachable, model_name, model_reference
+from rag.runtime.models import hub_reachable, model_name, model_reference
 from tests.conftest import REPO
 
 NEVER_CACHED = "bllossom-rag-tests/never-cached"
@@ -117,7 +117,10 @@ def test_cached_model_loads_from_its_snapshot_folder_offline(tmp_path: Path):
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("0123abcd", encoding="utf-8")
     env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
-    code = "from rag.models import model_reference as r; print(r('bllossom-rag-tests/cached', 'x'))"
+    code = (
+        "from rag.runtime.models import model_reference as r; "
+        "print(r('bllossom-rag-tests/cached', 'x'))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO,

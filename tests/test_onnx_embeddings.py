@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embeddings import SentenceTransformerEmbeddings
+from rag.embeddings.factory import load_embeddings
+from rag.embeddings.onnx import OnnxEmbeddings, model_key
+from rag.embeddings.torch import SentenceTransformerEmbeddings
 from rag.errors import ModelLoadError
-from rag.onnx_embeddings import OnnxEmbeddings, load_embeddings, model_key
 from tests.conftest import EMBEDDING_MODEL
 
 TEXTS = [

@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from rag.access import OPERATOR, PUBLIC, Access
+from rag.embeddings.space import AffineMap, VectorSpace
 from rag.errors import StoreError
-from rag.space import AffineMap, VectorSpace
 from rag.store import DocumentRecord, DocumentUpdate, IndexPolicy, NewChunk, open_store
 from rag.store.postgres import PostgresStore
 from tests.postgres_server import LocalPostgres

@@ -9,19 +9,19 @@ import torch
 from langchain_core.documents import Document
 from PIL import Image
 
-from rag.image_tokens import ImageTokens
-from rag.images import encode_data_url
-from rag.llm import encode_prompt
-from rag.messages import image_block, to_chat_text
-from rag.prompt import (
+from rag.generation.chat_format import image_block, to_chat_text
+from rag.generation.image_tokens import ImageTokens
+from rag.generation.llm import encode_prompt
+from rag.generation.prompt import (
     BLLOSSOM_SYSTEM_PROMPT,
     PromptImage,
-    answer_language,
     build_messages,
     citation_label,
     defuse,
     render_chat,
 )
+from rag.images import encode_data_url
+from rag.text.language import answer_language
 
 BOS = "<|begin_of_text|>"
 IMAGE_TOKEN_ID = 128256
@@ -148,7 +148,7 @@ def test_image_slots_render_card_format_with_exact_image_tokens(processor, user_
 
 def test_vllm_chat_template_renders_the_same_prompt(processor):
     """vLLM renders our template with the images moved first, as we do: same text, one BOS."""
-    template = files("rag.worker").joinpath("vllm_chat_template.jinja").read_text()
+    template = files("serve.worker").joinpath("vllm_chat_template.jinja").read_text()
     messages = build_messages("그림을 설명해 주세요.", [*DOCS, FIGURE], images=[slot(500, 300)])
     chat = to_chat_text(messages)
     vllm_text = processor.tokenizer.apply_chat_template(

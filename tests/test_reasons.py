@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from ingest.limits import Limits
+from ingest.file_limits import Limits
 from ingest.loaders import load
 from ingest.pipeline import Ingestor
 from rag.errors import IngestError, Message

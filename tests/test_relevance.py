@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from rag.assistant import Assistant
-from rag.calibration import CALIBRATIONS, UNCALIBRATED, find_calibration
 from rag.config import Settings
-from rag.relevance import COHORT_QUANTILE, LOWEST_FLOOR, cohort_floor
-from rag.retrieval import StoreRetriever
+from rag.embeddings.calibration import CALIBRATIONS, UNCALIBRATED, find_calibration
+from rag.retrieval.relevance import COHORT_QUANTILE, LOWEST_FLOOR, cohort_floor
+from rag.retrieval.retriever import StoreRetriever
 from tests.conftest import EMBEDDING_MODEL, ExamplesData
 
 OFF_TOPIC = [

@@ -11,17 +11,17 @@ import pytest
 from PIL import Image
 
 import rag.store.sparse_index as sparse_index
-from rag import headings
 from rag.access import PUBLIC
 from rag.assistant import Assistant
 from rag.config import Settings
-from rag.fusion import Fusion
-from rag.onnx_embeddings import OnnxEmbeddings
-from rag.rerank import CrossEncoderReranker
-from rag.retrieval import StoreRetriever
+from rag.embeddings.onnx import OnnxEmbeddings
+from rag.retrieval.fusion import Fusion
+from rag.retrieval.rerank import CrossEncoderReranker
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
-from rag.store.morphemes import tokenize
 from rag.store.sparse_index import keyword_coverage
+from rag.text import headings
+from rag.text.morphemes import tokenize
 from tests.conftest import KorQuAD
 
 DIM = 8

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.retrieval import StoreRetriever
+from rag.retrieval.retriever import StoreRetriever
 from tests.conftest import KorQuAD
 
 

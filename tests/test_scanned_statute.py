@@ -15,7 +15,7 @@ import pytest
 from benchmarks.scanned import STATUTE, gold_pages, lay_out, write_pdf
 from ingest.pipeline import Ingestor
 from rag.config import Settings
-from rag.retrieval import StoreRetriever
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import Store
 from tests.conftest import EMBEDDING_MODEL
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from rag.access import OPERATOR, PUBLIC, Access
-from rag.retrieval import StoreRetriever
+from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentStore, Store
 from rag.store.postgres import PostgresStore
 from tests.conftest import EXAMPLES, Cli

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, UnidentifiedImageError
 
-from rag.files import temp_name
+from rag.runtime.files import temp_name
 from rag.store import ImageFiles
 
 

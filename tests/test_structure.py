@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunking import TextChunk, TokenChunker
-from ingest.limits import Limits
+from ingest.chunking.chunker import TextChunk, TokenChunker
+from ingest.chunking.outline import Section, sections
+from ingest.file_limits import Limits
 from ingest.loaders import Figure, Segment, load
-from ingest.outline import Section, sections
 
 REPO = Path(__file__).resolve().parents[1]
 # A statute written for the benchmark: 8 chapters, 46 articles and 2 in the addenda, with clauses

@@ -21,11 +21,11 @@ from ingest.pipeline import Ingestor
 from rag.access import PUBLIC
 from rag.assistant import Assistant
 from rag.config import Settings
-from rag.feedback import FeedbackLog
-from rag.no_answer import NO_ANSWER
+from rag.evaluation.feedback import FeedbackLog
+from rag.generation.no_answer import NO_ANSWER
 from rag.store import Store
-from rag.worker import WorkerOptions, create_app
-from rag.worker.server import BackgroundServer
+from serve.http.server import BackgroundServer
+from serve.worker import WorkerOptions, create_app
 from tests.conftest import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL
 from tests.ingest_corpus import law_folder
 from ui.web.i18n import LABELS

@@ -11,9 +11,9 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
 
 from rag.access import OPERATOR, PUBLIC, Access
+from rag.retrieval.vectorstore import StoreVectorStore
 from rag.store import Store
 from rag.store.postgres import PostgresStore
-from rag.vectorstore import StoreVectorStore
 
 
 class TestStoreVectorStoreStandard(VectorStoreIntegrationTests):

@@ -24,14 +24,14 @@ from langchain_openai import ChatOpenAI
 from PIL import Image
 
 from rag.assistant import Assistant
-from rag.budget import PromptBudget
 from rag.config import Settings
+from rag.generation.budget import PromptBudget
+from rag.generation.chat_format import image_block
+from rag.generation.llm import ChatBllossom
+from rag.generation.prompt import PromptImage, build_messages
 from rag.images import bytes_data_url, encode_data_url
-from rag.llm import ChatBllossom
-from rag.messages import image_block
-from rag.prompt import PromptImage, build_messages
-from rag.worker import WorkerOptions, create_app
-from rag.worker.server import BackgroundServer
+from serve.http.server import BackgroundServer
+from serve.worker import WorkerOptions, create_app
 from tests.conftest import GENERATOR_MODEL
 from tests.image_bytes import png_claiming
 
@@ -526,8 +526,8 @@ def test_a_route_that_fails_is_still_counted_as_a_500():
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
-    from rag.worker.metrics import Metrics
-    from rag.worker.middleware import CountRequests
+    from serve.http.metrics import Metrics
+    from serve.http.middleware import CountRequests
 
     async def broken(_: Any) -> None:
         raise RuntimeError("a bug")

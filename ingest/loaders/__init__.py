@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ingest.file_limits import Limits
 from ingest.formats import Kind, check_content
-from ingest.limits import Limits
 from ingest.loaders.base import Figure, Loaded, Loader, Segment
 from ingest.loaders.docx import load_docx
 from ingest.loaders.html import load_html

@@ -3,7 +3,7 @@
 A segment's text is the document's words as written; its structure travels beside it:
 ``headings`` marks the lines that are headings (and at which level), so a reader that ignores
 the structure still gets the same text, and the chunker can split at the document's own
-sections (:mod:`ingest.outline`).
+sections (:mod:`ingest.chunking.outline`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Literal
 
 from PIL import Image
 
-from ingest.limits import Limits
+from ingest.file_limits import Limits
 from rag.errors import Message
 
 # The longest side of an image as stored and captioned: a 2048-px copy is plenty for the

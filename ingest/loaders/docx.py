@@ -8,7 +8,7 @@ built-in styles, whatever the interface language calls them).
 
 A picture's caption comes from its alt text (``wp:docPr`` description/title) and the
 neighbouring paragraph styled "Caption" or starting like a caption (``그림 1``, ``Figure 2``),
-which then leaves the prose (:mod:`ingest.nearby`), else the nearest paragraph of text.
+which then leaves the prose (:mod:`ingest.extractors.nearby`), else the nearest paragraph of text.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from ingest import nearby
-from ingest.limits import Limits
+from ingest.extractors import nearby
+from ingest.file_limits import Limits
 from ingest.loaders.base import Loaded, squash
 from ingest.loaders.image import ImageBudget, loaded_from_blocks
 from ingest.loaders.package import check_unpacked_size, unreadable

@@ -23,7 +23,7 @@ from pathlib import Path
 import lxml.etree as etree
 import lxml.html
 
-from ingest.limits import Limits
+from ingest.file_limits import Limits
 from ingest.loaders.base import Figure, Heading, Loaded, Segment, squash
 from ingest.loaders.image import ImageBudget, figure_from_data_url
 from ingest.loaders.text import decode_text

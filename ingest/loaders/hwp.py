@@ -1,6 +1,6 @@
 """HWP 5 and HWPX (Hancom) documents, parsed in the isolated child process.
 
-The readers are :mod:`ingest.hwp_extract` (HWP 5) and :mod:`ingest.hwpx_extract` (HWPX); they
+The readers are :mod:`ingest.extractors.hwp` (HWP 5) and :mod:`ingest.extractors.hwpx` (HWPX); they
 run under the same timeout and memory limit as PDF parsing, since both formats are compressed
 containers of records or XML that a crafted file can inflate. Their blocks come back through
 :mod:`ingest.loaders.isolated`, which decodes the pictures under the file's image budget.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.limits import Limits
+from ingest.file_limits import Limits
 from ingest.loaders.base import Loaded
 from ingest.loaders.isolated import run_task, to_loaded
 from rag.errors import IngestError

@@ -17,9 +17,9 @@ from collections.abc import Iterable
 
 from PIL import Image, UnidentifiedImageError
 
-from ingest.limits import Limits
+from ingest.extractors.nearby import TOO_MANY_IMAGES, Block
+from ingest.file_limits import Limits
 from ingest.loaders.base import Figure, Heading, Loaded, Segment, bounded
-from ingest.nearby import TOO_MANY_IMAGES, Block
 from rag.errors import IngestError, Message
 from rag.images import ImageDecodeError, decode_base64, open_image
 

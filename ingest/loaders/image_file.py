@@ -1,18 +1,18 @@
 """A standalone image file (a screenshot, a photo, a scan): one figure, read by OCR.
 
-The image is decoded here under the pixel limit and stored as the figure; when ``ocr`` is
-``auto`` or ``always`` Tesseract also reads it, in the isolated child (:mod:`ingest.ocr`). Its
+The image is decoded here under the pixel limit and stored as the figure; when ``ocr`` is ``auto``
+or ``always`` Tesseract also reads it, in the isolated child (:mod:`ingest.extractors.ocr`). Its
 words become the figure's caption, so a screenshot is found by what it says. A long text (a
-photographed page) is also indexed as prose, since a caption chunk holds one chunk's worth of
-words; the caption then keeps only its start. Without OCR (off, or Tesseract missing) the image
-is found by its file name and sidecar caption, as before.
+photographed page) is also indexed as prose, since a caption chunk holds one chunk's worth of words;
+the caption then keeps only its start. Without OCR (off, or Tesseract missing) the image is found by
+its file name and sidecar caption, as before.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.limits import Limits
+from ingest.file_limits import Limits
 from ingest.loaders.base import Figure, Loaded, Segment
 from ingest.loaders.image import decode_image
 from ingest.loaders.isolated import recognize_image

@@ -1,10 +1,10 @@
 """Parsers that run in the isolated child: send the bytes, check the JSON, build the blocks.
 
-PDF, HWP and HWPX parsing and OCR happen in :mod:`ingest.child` under a wall-clock timeout and
-a memory limit (see :mod:`ingest.isolation`); this module is the parent's side. The child's
-answer is untrusted input like the file itself: anything off its schema is one error, images
-are decoded again here under the same per-file budget as any embedded image, and text is
-reflowed (PDF, OCR) so the chunker sees sentences.
+PDF, HWP and HWPX parsing and OCR happen in :mod:`ingest.isolation.child` under a wall-clock timeout
+and a memory limit (see :mod:`ingest.isolation.process`); this module is the parent's side. The
+child's answer is untrusted input like the file itself: anything off its schema is one error, images
+are decoded again here under the same per-file budget as any embedded image, and text is reflowed
+(PDF, OCR) so the chunker sees sentences.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.isolation import run_isolated
-from ingest.limits import Limits
+from ingest.extractors.nearby import Block
+from ingest.extractors.ocr import skipped_ocr, unavailable
+from ingest.extractors.reflow import reflow
+from ingest.file_limits import Limits
+from ingest.isolation.process import run_isolated
 from ingest.loaders.base import MAX_IMAGE_SIDE, Loaded
 from ingest.loaders.image import ImageBudget, loaded_from_blocks
-from ingest.nearby import Block
-from ingest.ocr import skipped_ocr, unavailable
-from ingest.reflow import reflow
 from rag.errors import IngestError, Message
 
 # The child's JSON result may be at most this large (images are PNG, bounded in size and count).
@@ -41,7 +41,7 @@ def run_task(
     """Run one child task and return its validated result.
 
     Args:
-        task: A task of :mod:`ingest.child`.
+        task: A task of :mod:`ingest.isolation.child`.
         data: The file's bytes.
         limits: The per-file limits (timeouts, memory, images, OCR).
         label: What the child is, for messages (``"HWP parser"``).
@@ -60,7 +60,7 @@ def run_task(
         **(options or {}),
     }
     raw = run_isolated(
-        "ingest.child",
+        "ingest.isolation.child",
         data,
         args=[task, "--options", json.dumps(everything)],
         timeout_s=limits.pdf_timeout_s + ocr_pages * limits.ocr_timeout_s,

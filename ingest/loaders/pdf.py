@@ -1,6 +1,6 @@
 """PDFs: text per page with page numbers, embedded images as figures, OCR for scanned pages.
 
-The parsing runs in :mod:`ingest.pdf_extract`, in the isolated child process (see
+The parsing runs in :mod:`ingest.extractors.pdf`, in the isolated child process (see
 :mod:`ingest.loaders.isolated`), under ``pdf_timeout_s``. Pages without a text layer come back
 as grayscale renderings when ``ocr`` allows it and Tesseract is there; each is then read in a
 child of its own under ``ocr_timeout_s`` (several at once), so one page that fails OCR costs
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.limits import Limits
+from ingest.extractors.reflow import reflow
+from ingest.file_limits import Limits
 from ingest.loaders.base import Loaded, Segment
 from ingest.loaders.isolated import (
     ocr_options,
@@ -20,7 +21,6 @@ from ingest.loaders.isolated import (
     run_task,
     to_loaded,
 )
-from ingest.reflow import reflow
 from rag.errors import IngestError
 
 

@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.limits import Limits
+from ingest.extractors.nearby import clip
+from ingest.file_limits import Limits
 from ingest.loaders.base import Figure, Heading, Loaded, Segment, squash
 from ingest.loaders.image import ImageBudget, embedded_figure
 from ingest.loaders.package import check_unpacked_size, unreadable
-from ingest.nearby import clip
 from rag.errors import IngestError
 
 

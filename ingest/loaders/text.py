@@ -21,7 +21,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from ingest.limits import Limits
+from ingest.file_limits import Limits
 from ingest.loaders.base import Figure, Heading, Loaded, Segment, squash
 from ingest.loaders.image import ImageBudget, figure_from_data_url
 from rag.errors import IngestError, Message

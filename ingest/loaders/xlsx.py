@@ -22,7 +22,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from ingest.limits import Limits
+from ingest.file_limits import Limits
 from ingest.loaders.base import Heading, Loaded, Segment, squash
 from ingest.loaders.package import check_unpacked_size, unreadable
 from rag.errors import IngestError, Message

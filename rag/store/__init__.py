@@ -3,7 +3,7 @@
 from rag.store.base import DocumentStore, ImageStore
 from rag.store.dense_index import IndexPolicy
 from rag.store.factory import open_store
-from rag.store.images import ImageFiles
+from rag.store.image_files import ImageFiles
 from rag.store.records import (
     Candidates,
     ChunkKind,

@@ -28,13 +28,13 @@ import numpy as np
 from PIL import Image
 
 from rag.access import OPERATOR, PUBLIC, Access
+from rag.embeddings.space import RAW, VectorSpace
 from rag.errors import (
     BllossomRagError,
     CollectionNotFoundError,
     DocumentNotFoundError,
     EmbeddingMismatchError,
 )
-from rag.space import RAW, VectorSpace
 from rag.store.records import (
     Candidates,
     CollectionInfo,
@@ -48,7 +48,7 @@ from rag.store.records import (
 )
 
 if TYPE_CHECKING:
-    from rag.store.images import EncodedImage
+    from rag.store.image_files import EncodedImage
 
 # Collection names become folder names: letters (any script), digits, '_', '-', '.'.
 _COLLECTION_NAME = re.compile(r"^\w[\w.-]{0,63}$")
@@ -248,7 +248,7 @@ class DocumentStore(ABC):
     def refresh(self, collection: str, space: VectorSpace = RAW) -> None:
         """Bring the collection's search structures up to date (ingestion calls it at its end).
 
-        ``space`` is where its embedder's vectors are compared (:mod:`rag.space`).
+        ``space`` is where its embedder's vectors are compared (:mod:`rag.embeddings.space`).
         """
 
     # --- reads -------------------------------------------------------------------------------

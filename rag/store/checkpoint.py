@@ -1,7 +1,7 @@
 """Atomic checkpoints for the store's rebuildable views (FAISS, BM25).
 
 A view writes its data under fresh names (``<name>.<seq>.<ext>``, each with
-:func:`rag.files.atomic_write`: temp file, fsync, rename), then atomically switches
+:func:`rag.runtime.files.atomic_write`: temp file, fsync, rename), then atomically switches
 ``manifest.json`` to point at them, then deletes older files. A reader therefore sees the old
 checkpoint or the new one, never half of one, and a crash mid-write leaves only an unreferenced
 temp file (the next checkpoint deletes it). Two processes checkpointing the same view serialize on
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from rag.files import atomic_write
+from rag.runtime.files import atomic_write
 
 logger = logging.getLogger(__name__)
 

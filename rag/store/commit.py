@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.language import detect_language
 from rag.store.records import CommitResult, DocumentUpdate
+from rag.text.language import detect_language
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rag.errors import StoreError
 from rag.store.base import DocumentStore
-from rag.store.images import EncodedImage
+from rag.store.image_files import EncodedImage
 from rag.store.records import DocumentRecord, DocumentUpdate, NewChunk
 
 # New chunks per target commit: large enough for fast bulk writes, small enough for memory.

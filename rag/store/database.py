@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rag.errors import StoreError
-from rag.files import temp_name
+from rag.runtime.files import temp_name
 from rag.store import migrations
 from rag.store.checkpoint import exclusive
 from rag.store.commit import CommitDelta, create_collection, write_commit

@@ -16,9 +16,9 @@ matters more than accuracy, or HNSW (fastest queries, but FAISS cannot remove fr
 delete rebuilds it). Crossing the threshold (with hysteresis) or outgrowing an IVF's training
 rebuilds the view once from SQLite.
 
-The view holds vectors in a :class:`rag.space.VectorSpace` (raw by default): the rows of SQLite
-mapped by the space, and queries mapped the same way by :meth:`DenseIndex.search`, so stored and
-query vectors can never be compared across spaces. The manifest records the space; a checkpoint
+The view holds vectors in a :class:`rag.embeddings.space.VectorSpace` (raw by default): the rows of
+SQLite mapped by the space, and queries mapped the same way by :meth:`DenseIndex.search`, so stored
+and query vectors can never be compared across spaces. The manifest records the space; a checkpoint
 of another one is rebuilt.
 
 Access control is a FAISS ``IDSelector`` passed into the search (:class:`Visible`). When an
@@ -38,13 +38,13 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 
-from rag.space import RAW, VectorSpace
+from rag.embeddings.space import RAW, VectorSpace
+from rag.runtime.threads import single_thread
 from rag.store.checkpoint import UnusableCheckpointError, expect, whole_number
 from rag.store.commit import CommitDelta
 from rag.store.database import Database
 from rag.store.view import View
 from rag.store.visibility import Visible
-from rag.threads import single_thread
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rag.errors import StoreError
-from rag.language import detect_language
+from rag.text.language import detect_language
 
 Step = Callable[[sqlite3.Connection], None]
 
@@ -103,10 +103,10 @@ def _store_identity(conn: sqlite3.Connection) -> None:
 
 
 def _chunk_language(conn: sqlite3.Connection) -> None:
-    """3: each chunk's language (:func:`rag.language.detect_language`), filled in for old rows.
+    """3: each chunk's language (:func:`rag.text.language.detect_language`), filled in for old rows.
 
-    Retrieval compares a chunk with a question in another language differently from one in
-    its own (:mod:`rag.space`), so every chunk needs one. The detector reads only the text, so
+    Retrieval compares a chunk with a question in another language differently from one in its own
+    (:mod:`rag.embeddings.space`), so every chunk needs one. The detector reads only the text, so
     the rows already stored get exactly the value a new ingest would give them, in one pass.
     """
     conn.execute("ALTER TABLE chunks ADD COLUMN language TEXT NOT NULL DEFAULT 'und'")

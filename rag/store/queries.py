@@ -20,8 +20,8 @@ import numpy as np
 
 from rag.access import OPERATOR, Access
 from rag.errors import StoreError
-from rag.language import Language
 from rag.store.records import CollectionInfo, CommitRecord, DocumentRecord, StoredChunk
+from rag.text.language import Language
 
 _CHUNK_COLUMNS = (
     "c.id, c.vector_id, c.document_id, c.collection, d.source_path, c.ordinal, c.page, c.kind, "

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rag.language import Language
+from rag.text.language import Language
 
 ChunkKind = Literal["text", "image"]
 
@@ -89,7 +89,7 @@ class StoredChunk:
     text: str
     tokens: int
     image_sha256: str | None
-    language: Language = "und"  # detected from the text at commit (rag.language)
+    language: Language = "und"  # detected from the text at commit (rag.text.language)
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class SearchHit:
     Attributes:
         chunk: The chunk.
         score: The search's own score (cosine, BM25, fused or the reranker's).
-        relevance: Its calibrated relevance in [0, 1] (:mod:`rag.relevance`), where known.
+        relevance: Its calibrated relevance in [0, 1] (:mod:`rag.retrieval.relevance`), where known.
 
     """
 

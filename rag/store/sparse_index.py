@@ -38,10 +38,10 @@ from scipy import sparse
 
 from rag.store.checkpoint import UnusableCheckpointError, expect
 from rag.store.database import Database
-from rag.store.morphemes import TOKENIZER_VERSION, tokenize, tokenize_many
 from rag.store.records import KeywordQuery
 from rag.store.view import View
 from rag.store.visibility import Visible
+from rag.text.morphemes import TOKENIZER_VERSION, tokenize, tokenize_many
 
 K1 = 0.9
 B = 0.75
@@ -172,9 +172,9 @@ def _vector(data: Mapping[str, np.ndarray], key: str, dtype: type[np.generic]) -
 def keyword_coverage(query_idf: Sequence[float], matched_idf: np.ndarray) -> np.ndarray:
     """Share of a query's idf mass that each keyword hit contains, in [0, 1]: its evidence.
 
-    Fusion weighs BM25 by the best hit's (:class:`rag.fusion.Fusion`): a query whose best hit
-    shares only a stray number with it has little evidence, whatever its normalized BM25 score
-    says. Each hit's own is a feature of its calibrated relevance (:mod:`rag.relevance`).
+    Fusion weighs BM25 by the best hit's (:class:`rag.retrieval.fusion.Fusion`): a query whose best
+    hit shares only a stray number with it has little evidence, whatever its normalized BM25 score
+    says. Each hit's own is a feature of its calibrated relevance (:mod:`rag.retrieval.relevance`).
 
     Args:
         query_idf: idf of every distinct query token (unknown tokens at the maximum idf).

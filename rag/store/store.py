@@ -20,11 +20,11 @@ from typing import TypeVar
 import numpy as np
 
 from rag.access import OPERATOR, PUBLIC, Access
-from rag.space import RAW, VectorSpace
+from rag.embeddings.space import RAW, VectorSpace
 from rag.store.base import DocumentStore, validate_collection_name
 from rag.store.database import Database
 from rag.store.dense_index import DenseIndex, IndexPolicy
-from rag.store.images import ImageFiles
+from rag.store.image_files import ImageFiles
 from rag.store.records import (
     Candidates,
     CollectionInfo,

@@ -10,7 +10,7 @@ from ui.cli.app import out, shown
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
-    from rag.chain import Source
+    from rag.generation.chain import Source
 
 SNIPPET_CHARS = 160
 

@@ -24,9 +24,9 @@ def api(
     with user_errors():
         require_server_packages("the RAG API")
         from rag.assistant import Assistant
-        from rag.models import model_reference
-        from rag.worker.server import serve as run_server
-        from ui.api import ApiOptions, create_app
+        from rag.runtime.models import model_reference
+        from serve.api import ApiOptions, create_app
+        from serve.http.server import serve as run_server
 
         settings = load_settings()
         model_reference(settings.embedding_model, "embedding")  # a missing folder fails now

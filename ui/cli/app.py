@@ -23,8 +23,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from rag.config import load_settings
-from rag.display import printable
 from rag.errors import BllossomRagError, ConfigError
+from rag.text.display import printable
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -56,7 +56,7 @@ def _quiet_libraries() -> None:
 def shown(text: object, keep: str = "") -> str:
     """Untrusted text made inert for the terminal: controls escaped, markup escaped.
 
-    See :func:`rag.display.printable` (``keep`` as there).
+    See :func:`rag.text.display.printable` (``keep`` as there).
     """
     return escape(printable(str(text), keep))
 

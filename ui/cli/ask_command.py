@@ -32,7 +32,7 @@ def ask(
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question from the ingested documents, with numbered sources."""
-    from rag.chain import sources_from_documents
+    from rag.generation.chain import sources_from_documents
     from ui.cli.answers import print_sources, stream_answer
 
     with user_errors():
@@ -63,8 +63,8 @@ def ask(
 
 def _image_block(path: Path) -> dict[str, Any]:
     """The user's image file as a LangChain image block; a bad file names itself."""
+    from rag.generation.chat_format import user_image_block
     from rag.images import ImageDecodeError
-    from rag.messages import user_image_block
 
     resolved = path.expanduser().resolve()
     try:

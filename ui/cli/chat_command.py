@@ -32,8 +32,8 @@ def chat(
     """Chat with the documents: follow-up questions use the conversation (/new, /exit)."""
     from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-    from rag.chain import sources_from_documents
     from rag.errors import BllossomRagError
+    from rag.generation.chain import sources_from_documents
     from ui.cli.answers import print_sources, stream_answer
 
     with open_assistant() as assistant:

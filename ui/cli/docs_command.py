@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from rag.display import plural
+from rag.text.display import plural
 from ui.cli.app import CollectionOption, JsonOption, app, open_assistant, out, print_json, shown
 
 docs_app = typer.Typer(help="List or remove ingested documents.", no_args_is_help=True)

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from rag.access import Access, parse_groups
-from rag.display import plural
+from rag.text.display import plural
 from ui.cli.app import (
     CollectionOption,
     JsonOption,
@@ -25,7 +25,7 @@ from ui.cli.app import (
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
-    from rag.evaluation import EvalDataset
+    from rag.evaluation.retrieval import EvalDataset
 
 ModeOption = Annotated[
     str | None,
@@ -56,7 +56,7 @@ def eval_command(
     from langchain_core.messages import HumanMessage
     from rich.progress import Progress
 
-    from rag.evaluation import EvalQuery, evaluate, load_dataset
+    from rag.evaluation.retrieval import EvalQuery, evaluate, load_dataset
 
     if mode is not None and mode not in ("dense", "bm25", "hybrid"):
         msg = f"--mode must be dense, bm25 or hybrid, not {mode!r}"

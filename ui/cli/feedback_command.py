@@ -27,7 +27,7 @@ def feedback_export(
     as_json: JsonOption = False,
 ) -> None:
     """Write the thumbs-up answers as eval JSONL: question, cited sources, earlier questions."""
-    from rag.feedback import FeedbackLog
+    from rag.evaluation.feedback import FeedbackLog
 
     with user_errors():
         settings = load_settings()

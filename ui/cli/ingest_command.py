@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from rag.access import parse_groups
-from rag.display import plural
+from rag.text.display import plural
 from ui.cli.app import (
     CollectionOption,
     JsonOption,

@@ -51,10 +51,10 @@ def serve(
     """Serve the generator over an OpenAI-compatible API (/v1/chat/completions, /health)."""
     with user_errors():
         require_server_packages("the worker")
-        from rag.llm import ChatBllossom
-        from rag.models import model_reference
-        from rag.worker import WorkerOptions, create_app
-        from rag.worker.server import serve as run_server
+        from rag.generation.llm import ChatBllossom
+        from rag.runtime.models import model_reference
+        from serve.http.server import serve as run_server
+        from serve.worker import WorkerOptions, create_app
 
         settings = load_settings()
         name = model or settings.generator_model
@@ -71,7 +71,7 @@ def serve(
         embedder_name = embedding_model or settings.serve_embedding_model
         embedder = None
         if embedder_name:
-            from rag.embeddings import SentenceTransformerEmbeddings
+            from rag.embeddings.torch import SentenceTransformerEmbeddings
 
             embedder = SentenceTransformerEmbeddings.load(
                 embedder_name, device=settings.device, batch_size=settings.embedding_batch_size

@@ -13,11 +13,11 @@ from typing import Annotated
 
 import typer
 
-from rag.display import plural
 from rag.errors import ConfigError
 from rag.store import open_store
 from rag.store.copy import copy_store
 from rag.store.factory import STORE_URL_SCHEMES
+from rag.text.display import plural
 from ui.cli.app import JsonOption, app, err, open_assistant, out, print_json, shown
 
 store_app = typer.Typer(help="Copy the store to another backend.", no_args_is_help=True)

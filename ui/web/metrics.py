@@ -18,7 +18,7 @@ from typing import Any
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
-from rag.sqlite_log import connect_log
+from rag.runtime.sqlite_log import connect_log
 
 METRICS_FILE = "ui-metrics.sqlite3"
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag.errors import BllossomRagError
-from rag.files import atomic_write
+from rag.runtime.files import atomic_write
 
 UPLOADS_FOLDER = "uploads"
 STAGING_PREFIX = ".staging-"

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import psycopg
 
-from rag.language import detect_language
-from rag.store.morphemes import tokenize_many
 from rag.store.records import CommitResult, DocumentUpdate
+from rag.text.language import detect_language
+from rag.text.morphemes import tokenize_many
 
 _CHUNK_COLUMNS = (
     "vector_id, collection_id, id, document_id, class_id, kind, ordinal, page, text, "

@@ -32,10 +32,10 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from rag.language import Language
-from rag.space import VectorSpace
+from rag.embeddings.space import VectorSpace
 from rag.store.dense_index import IndexPolicy
 from rag.store.postgres.readable import Readable
+from rag.text.language import Language
 
 logger = logging.getLogger(__name__)
 # pgvector's own defaults: a graph of degree 16 built with a candidate list of 64.
@@ -151,13 +151,13 @@ class DenseSearch:
     ) -> list[tuple[int, float, Language]]:
         """Rows matching ``where``, best first by their cosine with ``query`` in ``space``.
 
-        The space's passage map is written out in SQL: for a unit vector ``p``, shift ``s``
-        and unit axis ``a``, the mapped passage is ``m / |m|`` with ``m = (p - s) - ((p - s)·a)
-        a``, so its cosine with the mapped query ``q`` is
-        ``((p·q - s·q) - (p·a - s·a)(a·q)) / sqrt(1 - 2 p·s + s·s - (p·a - s·a)²)``: three
-        inner products per row, the numbers :meth:`rag.space.VectorSpace.passages` gives up to
-        float rounding, with no mapped copy of the vectors stored and none sent back. The raw
-        space is the map with a zero shift and axis (the plain inner product).
+        The space's passage map is written out in SQL: for a unit vector ``p``, shift ``s`` and unit
+        axis ``a``, the mapped passage is ``m / |m|`` with ``m = (p - s) - ((p - s)·a) a``, so its
+        cosine with the mapped query ``q`` is ``((p·q - s·q) - (p·a - s·a)(a·q)) / sqrt(1 - 2 p·s +
+        s·s - (p·a - s·a)²)``: three inner products per row, the numbers
+        :meth:`rag.embeddings.space.VectorSpace.passages` gives up to float rounding, with no mapped
+        copy of the vectors stored and none sent back. The raw space is the map with a zero shift
+        and axis (the plain inner product).
         """
         mapped = np.ascontiguousarray(space.query_vector(query), dtype=np.float32).ravel()
         zero = np.zeros(self.dimension, dtype=np.float32)

@@ -28,7 +28,7 @@ from PIL import Image
 from psycopg_pool import ConnectionPool
 
 from rag.store.base import ImageStore
-from rag.store.images import EncodedImage, ImageFiles, encode_image
+from rag.store.image_files import EncodedImage, ImageFiles, encode_image
 
 _SWEEP_LOCK = "SELECT hashtext('bllossom-rag images ' || %s)"
 

@@ -30,7 +30,7 @@ from collections.abc import Callable
 import psycopg
 
 from rag.errors import StoreError
-from rag.language import detect_language
+from rag.text.language import detect_language
 
 Step = Callable[[psycopg.Connection], None]
 # Any fixed number: the lock only orders upgrades of one database.
@@ -130,7 +130,7 @@ def _schema(conn: psycopg.Connection) -> None:
 
 
 def _chunk_language(conn: psycopg.Connection) -> None:
-    """2: each chunk's language (:func:`rag.language.detect_language`), as the embedded store's 3.
+    """2: each chunk's language (:func:`rag.text.language.detect_language`), as embedded step 3.
 
     Filled in for stored chunks by the same detector, in batches read by a server-side
     cursor, so an upgrade of a large store holds neither every text in memory nor one huge

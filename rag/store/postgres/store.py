@@ -24,7 +24,7 @@ import numpy as np
 import psycopg
 
 from rag.access import OPERATOR, PUBLIC, Access
-from rag.space import RAW, VectorSpace
+from rag.embeddings.space import RAW, VectorSpace
 from rag.store.base import DocumentStore, ranked_hits
 from rag.store.dense_index import IndexPolicy
 from rag.store.postgres import queries

@@ -16,13 +16,13 @@ from PIL import Image
 
 from rag.access import Access
 from rag.assistant import Assistant
-from rag.chain import Source, sources_from_documents
 from rag.config import Settings
 from rag.errors import BllossomRagError
-from rag.feedback import Feedback, FeedbackLog
+from rag.evaluation.feedback import Feedback, FeedbackLog
+from rag.generation.chain import Source, sources_from_documents
+from rag.generation.chat_format import image_block
+from rag.generation.llm import sampling
 from rag.images import encode_data_url, open_image
-from rag.llm import sampling
-from rag.messages import image_block
 from ui.web.i18n import t
 
 USER_IMAGE_THUMBNAIL = (256, 256)

@@ -19,8 +19,8 @@ from rag.access import Access
 from rag.assistant import Assistant
 from rag.config import Settings
 from rag.errors import BllossomRagError
-from rag.llm import worker_base_url
-from rag.models import model_reference
+from rag.generation.llm import worker_base_url
+from rag.runtime.models import model_reference
 from rag.store import DocumentRecord
 from ui.web.services.common import readable_collections
 

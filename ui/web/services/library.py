@@ -26,7 +26,7 @@ from ingest.report import FileDetail, IngestProgress
 from rag.access import Access
 from rag.assistant import Assistant
 from rag.errors import BllossomRagError, CollectionNotFoundError, DocumentNotFoundError
-from rag.files import atomic_write
+from rag.runtime.files import atomic_write
 from rag.store import CommitResult, DocumentRecord
 from rag.store.store import validate_collection_name
 from ui.web.i18n import t

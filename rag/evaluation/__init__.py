@@ -1,0 +1,1 @@
+"""Measuring retrieval: datasets, ranking metrics, and the answers people rated."""

@@ -1,0 +1,114 @@
+"""One chat request's answer as a generation: the RAG chain streamed on the worker's thread.
+
+The worker's :class:`~serve.http.generation.Generation` runs any blocking iterator of chunks
+on a thread, with a cancel event; :class:`ChainAnswer` is that iterator for the RAG chain. The
+chain streams what it retrieved first and then the answer; the retrieved part is kept here
+(the response's ``sources`` come from it, once the first chunk is in), the answer pieces go out
+as chunks. When the client leaves (or time is up), the cancel event is set and a callback
+raises inside the chat model at its next token, wherever the chain is running it: in-process
+Bllossom stops generating, ``ChatOpenAI`` drops its connection and the worker stops in turn.
+(Closing the chain's stream is not enough: while the model is still working on its first
+token, the chain holds it on a helper thread that a close does not reach.) The last chunk
+reports the model's token usage and finish reason, read by a callback from the model's final
+message; an answer that called no model (nothing retrieved) reports none.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessageChunk
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGenerationChunk, LLMResult
+from langchain_core.runnables import Runnable
+
+from rag.generation.chain import sources_from_documents
+
+
+class _ModelReport(BaseCallbackHandler):
+    """The chat model's usage and finish reason, from its final message."""
+
+    def __init__(self) -> None:
+        self.usage: dict[str, int] | None = None
+        self.finish_reason = "stop"
+
+    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+        generation = response.generations[0][0]
+        message = getattr(generation, "message", None)
+        usage = getattr(message, "usage_metadata", None)
+        if usage:
+            self.usage = {name: int(usage[name]) for name in ("input_tokens", "output_tokens")}
+        metadata = getattr(message, "response_metadata", None) or {}
+        self.finish_reason = str(metadata.get("finish_reason") or self.finish_reason)
+
+
+class _Cancelled(Exception):
+    """Raised inside the chat model to stop it."""
+
+
+class _StopWhenCancelled(BaseCallbackHandler):
+    """Stops the chat model at its next token once the request is cancelled."""
+
+    raise_error = True  # LangChain swallows a callback's exception unless asked not to
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+
+    def on_llm_new_token(self, token: Any, **kwargs: Any) -> None:
+        if self.cancel.is_set():
+            raise _Cancelled
+
+
+class ChainAnswer:
+    """The chain's answer to one turn as chunks, keeping what it retrieved.
+
+    Args:
+        chain: The RAG chain (:meth:`~rag.assistant.Assistant.chain`).
+        inputs: ``question``, ``images``, ``history``.
+
+    """
+
+    def __init__(self, chain: Runnable[dict[str, Any], Any], inputs: dict[str, Any]) -> None:
+        self.chain = chain
+        self.inputs = inputs
+        self.state: dict[str, Any] = {}
+
+    def sources(self) -> list[dict[str, Any]]:
+        """The ``ask --json`` source objects of the passages in the prompt (none: no answer)."""
+        return [source.to_json() for source in sources_from_documents(self.state["documents"])]
+
+    def __call__(self, cancel: threading.Event) -> Iterator[ChatGenerationChunk]:
+        """Stream the chain until it ends or ``cancel`` is set; the usage chunk last."""
+        report = _ModelReport()
+        callbacks = [report, _StopWhenCancelled(cancel)]
+        stream = self.chain.stream(self.inputs, config={"callbacks": callbacks})
+        try:
+            for part in stream:
+                if cancel.is_set():
+                    return
+                if "answer" in part:
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=part["answer"]))
+                else:
+                    self.state.update(part)
+        except _Cancelled:
+            return
+        finally:
+            close = getattr(stream, "close", None)  # a generator: closing it closes the model's
+            if close is not None:
+                close()
+        used = report.usage or {"input_tokens": 0, "output_tokens": 0}
+        usage = UsageMetadata(
+            input_tokens=used["input_tokens"],
+            output_tokens=used["output_tokens"],
+            total_tokens=used["input_tokens"] + used["output_tokens"],
+        )
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                usage_metadata=usage,
+                response_metadata={"finish_reason": report.finish_reason},
+            )
+        )

@@ -1,0 +1,253 @@
+"""The RAG API's HTTP application (Starlette): the routes and the path of a chat request.
+
+Routes: ``POST /v1/chat/completions`` (a collection as the ``model``; streaming or not; the
+answer's ``[n]`` citations index the top-level ``sources``, in the body or in the first chunk),
+``GET /v1/models`` (the collections the key may read), ``POST /v1/retrieve`` (the sources and
+the retrieval query, without generating) and ``GET /health`` (no key; 200 once the models are
+warm). Every other route needs a key from ``api_keys``; the key's groups are its caller's
+access, carried into every search.
+
+A chat request goes the worker's way, through the worker's own pieces: body within its size and
+time limits (413, 408), validation (400 naming the field), the cheap limits (images,
+``max_tokens``, a floor on the prompt's length: 400), the collection (404 when the key can read
+nothing in it: whether it exists is not said), queue admission (429 when full), then the chain
+on a generation thread: retrieval with the conversation, the prompt, the answer (or the fixed
+one when nothing was retrieved, without calling the generator). The request's timeout covers
+the queue and the whole chain; a client that disconnects stops its generation.
+
+The models load on a thread at startup (embedder, generator or its processor, the keyword
+analyzer), so the first request is as fast as the others; requests before that get a 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from rag.access import Access
+from rag.assistant import Assistant
+from rag.generation.chain import build_retrieval, sources_from_documents
+from rag.generation.llm import ChatBllossom, sampling
+from rag.text.kiwi import preload as preload_kiwi
+from serve.api.answer import ChainAnswer
+from serve.api.options import ApiOptions
+from serve.api.requests import chat_turn, parse_retrieve
+from serve.http.limits import RequestLimits
+from serve.http.middleware import RequireAPIKey, read_body
+from serve.http.prompt_floor import PromptFloor
+from serve.http.protocol import ChatCompletionRequest, CompletionIds, RequestError, parse_request
+from serve.http.service import GenerationService, service_app
+from serve.http.streaming import respond
+from serve.http.waiting import unless_gone, wait_for_disconnect
+
+log = logging.getLogger("bllossom_rag.api")
+SERVER = "RAG API"
+
+
+class RagApi(GenerationService):
+    """The state behind the routes: the assistant, the admission queue, readiness.
+
+    Args:
+        assistant: Builds the store, the models and the chains; shared by all requests.
+        options: Keys and limits.
+
+    """
+
+    def __init__(self, assistant: Assistant, options: ApiOptions) -> None:
+        super().__init__(options.max_concurrency, options.max_queue, log)
+        self.assistant = assistant
+        self.options = options
+        self.limits = RequestLimits(
+            options.max_images, options.max_new_tokens, options.max_prompt_tokens, server=SERVER
+        )
+        self.floor: PromptFloor | None = None  # set once the models have loaded
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Warm every model a request uses (on a thread at startup); /health says when."""
+
+        def warm() -> None:
+            assistant = self.assistant
+            preload_kiwi()
+            assistant.embeddings.encode_query("warm up")
+            if isinstance(assistant.llm, ChatBllossom):
+                assistant.llm.model  # noqa: B018  (loads the weights, not only the processor)
+            _ = assistant.prompt_builder, assistant.followups
+            self.floor = PromptFloor(assistant.processor.tokenizer)
+
+        self.readiness.load(warm)
+
+    # --- routes ------------------------------------------------------------------------------
+
+    async def health(self, _: Request) -> JSONResponse:
+        """Readiness, for anyone: 200 once the models are warm, else 503 (nothing else said)."""
+        body: dict[str, Any] = {
+            "status": self.readiness.status,
+            "ready": self.readiness.ready,
+            "running": self.admission.running,
+            "waiting": self.admission.waiting,
+        }
+        if self.readiness.error:
+            body["error"] = "the models could not be loaded; the API's log says why"
+        return JSONResponse(body, status_code=200 if self.readiness.ready else 503)
+
+    async def models(self, request: Request) -> JSONResponse:
+        """The collections the key may read (with something in them), as OpenAI models."""
+        infos = await run_in_threadpool(self.assistant.readable_collections, self._access(request))
+        data = [
+            {
+                "id": info.name,
+                "object": "model",
+                "created": int(info.created_at),
+                "owned_by": "bllossom-rag",
+            }
+            for info in infos
+        ]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def chat(self, request: Request) -> Response:
+        """``POST /v1/chat/completions``."""
+        return await self.answer(lambda: self._chat(request))
+
+    async def retrieve(self, request: Request) -> Response:
+        """``POST /v1/retrieve``: ``{"query": <what was searched>, "sources": [...]}``."""
+        return await self.answer(lambda: self._retrieve(request))
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def _access(self, request: Request) -> Access:
+        return self.options.access(request.state.api_key if self.options.keys else None)
+
+    async def _collection(self, model: str | None, access: Access) -> str:
+        """The readable collection a request names (``model``; default: settings).
+
+        Raises:
+            RequestError: 404 when the caller can read nothing there (or it does not exist:
+                the two are not told apart, so a key cannot probe for names).
+
+        """
+        name = model or self.assistant.settings.collection
+        readable = await run_in_threadpool(self.assistant.readable_collections, access)
+        if name not in {info.name for info in readable}:
+            msg = (
+                f"the model {name!r} does not exist or this key cannot read it; "
+                "GET /v1/models lists the collections it can"
+            )
+            raise RequestError(404, msg, param="model", code="model_not_found")
+        return name
+
+    async def _chat(self, request: Request) -> Response:
+        self.readiness.check()
+        options = self.options
+        parsed = parse_request(
+            await read_body(request, options.max_body_bytes, options.read_timeout, SERVER)
+        )
+        assert self.floor is not None  # the models are ready
+        self.limits.check(parsed, self.floor)
+        turn = chat_turn(parsed)
+        access = self._access(request)
+        collection = await self._collection(parsed.model, access)
+        answer = ChainAnswer(
+            self.assistant.chain(collection, access=access, llm=self._model(parsed)), turn
+        )
+        deadline = time.monotonic() + options.timeout
+        watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
+        try:
+            await self.admission.admit(watcher, deadline, timeout=options.timeout, server=SERVER)
+        except BaseException:
+            watcher.cancel()
+            raise
+        generation = self.launch(answer, watcher)
+        return await respond(
+            generation,
+            parsed,
+            CompletionIds(collection),
+            watcher,
+            deadline,
+            options.timeout,
+            extra=lambda: {"sources": answer.sources()},
+        )
+
+    def _model(self, parsed: ChatCompletionRequest) -> Any:
+        """The configured generator with this request's sampling and stop strings."""
+        llm = self.assistant.llm
+        asked = parsed.max_new_tokens()
+        overrides = sampling(
+            llm,
+            max_tokens=asked[1] if asked else None,
+            temperature=parsed.temperature,
+            top_p=parsed.top_p,
+        )
+        if parsed.stops:
+            overrides["stop"] = parsed.stops
+        return llm.bind(**overrides) if overrides else llm
+
+    async def _retrieve(self, request: Request) -> Response:
+        self.readiness.check()
+        options = self.options
+        parsed = parse_retrieve(
+            await read_body(request, options.max_body_bytes, options.read_timeout, SERVER)
+        )
+        access = self._access(request)
+        collection = await self._collection(parsed.collection, access)
+        retrieval = build_retrieval(
+            self.assistant.retriever(collection, parsed.k, access=access),
+            self.assistant.followups,
+        )
+        deadline = time.monotonic() + options.timeout
+        watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
+        try:
+            # An LLM rewrite calls the generator: it waits for a slot like any generation.
+            rewrites = self.assistant.followups.mode == "llm"
+            if rewrites:
+                await self.admission.admit(
+                    watcher, deadline, timeout=options.timeout, server=SERVER
+                )
+            try:
+                found = await unless_gone(
+                    run_in_threadpool(retrieval.invoke, parsed.turn()), watcher, deadline
+                )
+            finally:
+                if rewrites:
+                    self.admission.release()
+        except TimeoutError:
+            msg = f"the retrieval took longer than the {options.timeout:g} s timeout"
+            raise RequestError(504, msg, kind="server_error", code="timeout") from None
+        finally:
+            watcher.cancel()
+        sources = sources_from_documents(found["documents"])
+        return JSONResponse(
+            {"query": found["query"], "sources": [source.to_json() for source in sources]}
+        )
+
+
+def create_app(assistant: Assistant, options: ApiOptions) -> Starlette:
+    """The RAG API around an assistant (its models warmed in the background at startup).
+
+    Args:
+        assistant: The configured assistant; shared by all requests.
+        options: Keys and limits.
+
+    """
+    api = RagApi(assistant, options)
+    return service_app(
+        api,
+        [
+            Route("/v1/chat/completions", api.chat, methods=["POST"]),
+            Route("/v1/models", api.models, methods=["GET"]),
+            Route("/v1/retrieve", api.retrieve, methods=["POST"]),
+            Route("/health", api.health, methods=["GET"]),
+        ],
+        [Middleware(RequireAPIKey, keys=list(options.keys))],
+        read_timeout=options.read_timeout,
+    )

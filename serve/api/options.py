@@ -1,0 +1,39 @@
+"""How the RAG API serves: its keys and their groups, and the limits it shares with the worker.
+
+A key is its caller's identity: the groups it maps to are everything it may read, and nothing
+else (no header, no request field) can widen that. With no keys configured the API needs none
+and every caller reads unrestricted documents only, as a signed-out user would. The limits are
+the worker's ``serve_*`` settings, so one set of numbers bounds both servers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rag.access import PUBLIC, Access
+from serve.http.limits import ServerLimits, with_overrides
+
+if TYPE_CHECKING:
+    from rag.config import Settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiOptions(ServerLimits):
+    """The API's keys, with the limits it shares with the worker."""
+
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> ApiOptions:
+        """Options from settings; ``overrides`` that are None keep the setting."""
+        keys = {key: tuple(groups) for key, groups in settings.api_keys.items()}
+        values = {"keys": keys, **cls.settings_values(settings)}
+        return cls(**with_overrides(values, overrides))
+
+    def access(self, key: str | None) -> Access:
+        """What the caller with ``key`` (already checked by the middleware) may read."""
+        if key is None:
+            return PUBLIC  # no keys configured: unrestricted documents only
+        return Access.for_groups(self.keys[key])

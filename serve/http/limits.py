@@ -1,0 +1,106 @@
+"""What one request may cost a server, and the checks made before any work.
+
+:class:`ServerLimits` are the numbers (the ``serve_*`` settings, shared by the worker and the RAG
+API). :class:`RequestLimits` holds a chat request to the cheap ones: images, new tokens, prompt
+length. Each is checked from the parsed request alone, in microseconds, so a request over one is
+refused before it waits in the queue, decodes an image or tokenizes a word. The prompt's length
+is only bounded from below here (:mod:`~serve.http.prompt_floor`); its exact count comes later,
+when it is encoded. Each server names itself in its refusals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from serve.http.prompt_floor import PromptFloor
+from serve.http.protocol import ChatCompletionRequest, RequestError
+
+if TYPE_CHECKING:
+    from rag.config import Settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerLimits:
+    """What one request may cost a server: the Worker section of :class:`~rag.config.Settings`.
+
+    The GPU worker and the RAG API hold requests to the same limits, from the same settings.
+    """
+
+    max_queue: int = 16
+    max_concurrency: int = 2
+    timeout: float = 300.0
+    max_images: int = 4
+    max_prompt_tokens: int = 16384
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_new_tokens: int = 4096
+    read_timeout: float = 60.0
+    max_embedding_inputs: int = 512
+
+    @staticmethod
+    def settings_values(settings: Settings) -> dict[str, Any]:
+        """The limits' values from settings, by field name."""
+        return {
+            "max_queue": settings.serve_max_queue,
+            "max_concurrency": settings.serve_max_concurrency,
+            "timeout": settings.serve_timeout,
+            "max_images": settings.serve_max_images,
+            "max_prompt_tokens": settings.serve_max_prompt_tokens,
+            "max_body_bytes": settings.serve_max_body_bytes,
+            "max_new_tokens": settings.serve_max_new_tokens,
+            "read_timeout": settings.serve_read_timeout,
+            "max_embedding_inputs": settings.serve_max_embedding_inputs,
+        }
+
+
+def with_overrides(values: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the ``overrides`` that are not None (a command line's unset options)."""
+    return {**values, **{name: value for name, value in overrides.items() if value is not None}}
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """What one request may ask for.
+
+    Attributes:
+        max_images: Image parts across all messages.
+        max_new_tokens: The largest ``max_tokens`` / ``max_completion_tokens``.
+        max_prompt_tokens: Prompt tokens, images expanded.
+        server: What refuses, in the messages ("worker", "RAG API").
+
+    """
+
+    max_images: int
+    max_new_tokens: int
+    max_prompt_tokens: int
+    server: str = "worker"
+
+    def check(self, parsed: ChatCompletionRequest, floor: PromptFloor) -> None:
+        """Refuse what is over a limit.
+
+        Raises:
+            RequestError: 400 naming the field and the limit.
+
+        """
+        if parsed.image_count() > self.max_images:
+            msg = (
+                f"{parsed.image_count()} images in one request; this {self.server} accepts at "
+                f"most {self.max_images}"
+            )
+            raise RequestError(400, msg, param="messages")
+        asked = parsed.max_new_tokens()
+        if asked is not None and asked[1] > self.max_new_tokens:
+            field, tokens = asked
+            msg = (
+                f"{field}: {tokens:,} new tokens asked for; this {self.server} generates at most "
+                f"{self.max_new_tokens:,} (serve_max_new_tokens)"
+            )
+            raise RequestError(400, msg, param=field)
+        least = floor.tokens(parsed)
+        if least > self.max_prompt_tokens:
+            msg = (
+                f"the prompt is at least {least:,} tokens (estimated from its "
+                f"{parsed.text_length():,} characters of text); this {self.server} accepts at "
+                f"most {self.max_prompt_tokens:,}"
+            )
+            raise RequestError(400, msg, param="messages", code="context_length_exceeded")

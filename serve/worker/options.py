@@ -1,0 +1,41 @@
+"""How the worker serves: its model and key, with the limits every server holds requests to.
+
+Plain values frozen at startup, read from :class:`~rag.config.Settings` with the command line's
+options on top, so the application never reads the environment itself and a test or benchmark
+can build a worker with any limits it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rag.runtime.models import public_model_name
+from serve.http.limits import ServerLimits, with_overrides
+
+if TYPE_CHECKING:
+    from rag.config import Settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerOptions(ServerLimits):
+    """How one worker serves: its model, its key, and the limits."""
+
+    model_id: str
+    api_key: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerOptions:
+        """Options from settings; ``overrides`` that are None keep the setting."""
+        key = settings.serve_api_key.get_secret_value() if settings.serve_api_key else None
+        values = {
+            "model_id": settings.generator_model,
+            "api_key": key,
+            **cls.settings_values(settings),
+        }
+        return cls(**with_overrides(values, overrides))
+
+    @property
+    def public_model_name(self) -> str:
+        """The model as the worker shows it: a local folder by its name only, never its path."""
+        return public_model_name(self.model_id)
