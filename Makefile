@@ -114,8 +114,10 @@ $(CONFIG): | demo-models
 	  if [ -d $(MODELS)/tiny-llava-next ]; then \
 	    echo "# Offline models (tools/offline_models.py): a real multilingual-e5-small and a"; \
 	    echo "# random-weight generator with Bllossom-Vision's interface (answers are gibberish)."; \
-	    echo 'embedding_model = "$(MODELS)/multilingual-e5-small"'; \
-	    echo 'generator_model = "$(MODELS)/tiny-llava-next"'; \
+	    echo '[embedding]'; \
+	    echo 'model = "$(MODELS)/multilingual-e5-small"'; \
+	    echo '[generation]'; \
+	    echo 'model = "$(MODELS)/tiny-llava-next"'; \
 	    echo "max_new_tokens = 64"; \
 	  fi; \
 	} > $@

@@ -111,9 +111,9 @@ def ingest_legal(store: Store, embeddings: SentenceTransformerEmbeddings) -> Non
     Ingestor(
         store,
         embeddings,
-        chunk_tokens=settings.chunk_tokens,
-        chunk_overlap=settings.chunk_overlap,
-        max_file_bytes=settings.max_file_bytes,
+        chunk_tokens=settings.ingest.chunk_tokens,
+        chunk_overlap=settings.ingest.chunk_overlap,
+        max_file_bytes=settings.ingest.max_file_bytes,
     ).ingest(sorted(LEGAL.glob("*.txt")), collection="legal")
 
 
@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["hybrid"])
     args = parser.parse_args()
     default_model = Path(os.environ.get("OFFLINE_MODELS_DIR", "")) / "multilingual-e5-small"
-    model = args.model or os.environ.get("BLLOSSOM_RAG_EMBEDDING_MODEL") or str(default_model)
+    model = args.model or os.environ.get("BLLOSSOM_RAG_EMBEDDING__MODEL") or str(default_model)
     embeddings = CachedEmbeddings(SentenceTransformerEmbeddings.load(model, device="cpu"), CACHE)
     items = conversations()
     passages = corpus()
@@ -177,7 +177,7 @@ def main() -> None:
                     CORPORA, (COLLECTION, COLLECTION, "legal"), strict=True
                 )
             }
-            floor = Settings().min_relevance
+            floor = Settings().retrieval.min_relevance
             for name, search in methods(retrievers, args.decays, floor).items():
                 r1, r5, found = recall(items, search)
                 parts = [

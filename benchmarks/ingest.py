@@ -64,8 +64,8 @@ LABELS = {
 
 
 def default_model() -> str:
-    if os.environ.get("BLLOSSOM_RAG_EMBEDDING_MODEL"):
-        return os.environ["BLLOSSOM_RAG_EMBEDDING_MODEL"]
+    if os.environ.get("BLLOSSOM_RAG_EMBEDDING__MODEL"):
+        return os.environ["BLLOSSOM_RAG_EMBEDDING__MODEL"]
     offline = Path(os.environ.get("OFFLINE_MODELS_DIR", Path.home() / ".cache/offline-models"))
     return str(offline / "multilingual-e5-small")
 
@@ -154,8 +154,8 @@ def child(args: argparse.Namespace) -> None:
         embeddings = load_embeddings(
             args.model,
             device="cpu",
-            backend=settings.embedding_backend,
-            quantize=settings.embedding_quantize,
+            backend=settings.embedding.backend,
+            quantize=settings.embedding.quantize,
         )
     else:
         embeddings = SentenceTransformerEmbeddings.load(args.model, device="cpu")

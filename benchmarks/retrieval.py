@@ -460,7 +460,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--floors",
-        default=f"0.05,{Settings().min_relevance},0.15,0.2",
+        default=f"0.05,{Settings().retrieval.min_relevance},0.15,0.2",
         help="min_relevance values to report (comma-separated; the default setting among them)",
     )
     parser.add_argument(
@@ -471,7 +471,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     default_model = Path(os.environ.get("OFFLINE_MODELS_DIR", "")) / "multilingual-e5-small"
-    model = args.model or os.environ.get("BLLOSSOM_RAG_EMBEDDING_MODEL") or str(default_model)
+    model = args.model or os.environ.get("BLLOSSOM_RAG_EMBEDDING__MODEL") or str(default_model)
     inner = load_embeddings(
         model,
         device="cpu",

@@ -422,7 +422,7 @@ def main() -> None:
     parser.add_argument("--queries", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     default_model = Path(os.environ.get("OFFLINE_MODELS_DIR", "")) / "multilingual-e5-small"
-    model = args.model or os.environ.get("BLLOSSOM_RAG_EMBEDDING_MODEL") or str(default_model)
+    model = args.model or os.environ.get("BLLOSSOM_RAG_EMBEDDING__MODEL") or str(default_model)
     if args.child:
         print(json.dumps(child(args.child, args.path, args.queries, model, args.store_url)))
         return

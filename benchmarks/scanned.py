@@ -109,7 +109,7 @@ def gold_pages(text: str, pages: list[Page], article: str) -> set[int]:
 
 def measure(pdf: Path, questions: list[dict], golds: list[set[int]], folder: Path) -> dict:
     """Ingest ``pdf`` alone into a fresh store; recall@5 by gold page under each floor."""
-    settings = Settings(data_dir=folder, embedding_model=default_model(), device="cpu")
+    settings = Settings(data_dir=folder, device="cpu", embedding={"model": default_model()})
     assistant = Assistant(settings)
     started = time.perf_counter()
     report = Ingestor.from_settings(settings, assistant.store, assistant.embeddings).ingest(

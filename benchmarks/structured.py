@@ -243,7 +243,7 @@ def evaluate(
     retriever = StoreRetriever(
         store=store, embeddings=embeddings, collection=COLLECTION, k=K, mode=mode
     )
-    fixed = Settings().min_relevance
+    fixed = Settings().retrieval.min_relevance
     embeddings.encode_queries([q.text for q in corpus.questions])  # fill the cache in batches
     adaptive = retriever.model_copy(update={"min_relevance": fixed}).floor()
     floors = {"f@5": adaptive, "f@5 fixed": fixed, **{f"f@5 {v}": v for v in LOWER_FLOORS}}

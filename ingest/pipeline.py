@@ -184,7 +184,7 @@ class Ingestor:
             store: The store to write to.
             embeddings: The embedder.
             llm: Returns the generator that captions images; called only when
-                ``settings.caption_images`` is on (so a front end passes its own lazily built
+                ``settings.ingest.caption_images`` is on (so a front end passes its own lazily built
                 model and nothing loads when captions are off).
 
         Raises:
@@ -192,7 +192,7 @@ class Ingestor:
 
         """
         captioner = None
-        if settings.caption_images:
+        if settings.ingest.caption_images:
             if llm is None:
                 msg = "caption_images is on: pass the generator that captions images (llm=)"
                 raise ValueError(msg)
@@ -200,13 +200,13 @@ class Ingestor:
         return cls(
             store,
             embeddings,
-            chunk_tokens=settings.chunk_tokens,
-            chunk_overlap=settings.chunk_overlap,
-            max_file_bytes=settings.max_file_bytes,
+            chunk_tokens=settings.ingest.chunk_tokens,
+            chunk_overlap=settings.ingest.chunk_overlap,
+            max_file_bytes=settings.ingest.max_file_bytes,
             limits=Limits.from_settings(settings),
             captioner=captioner,
-            batch_chunks=settings.ingest_batch_chunks,
-            chunk_structure=settings.chunk_structure,
+            batch_chunks=settings.ingest.batch_chunks,
+            chunk_structure=settings.ingest.chunk_structure,
         )
 
     def ingest(

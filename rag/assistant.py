@@ -57,15 +57,10 @@ class Assistant:
     def store(self) -> DocumentStore:
         """The store: in PostgreSQL when ``store_url`` is set, else embedded in ``data_dir``."""
         settings = self.settings
-        policy = IndexPolicy(
-            exact_max=settings.index_exact_max,
-            large_kind=settings.index_large_kind,
-            nprobe=settings.index_nprobe,
-            ef_search=settings.index_ef_search,
-        )
-        url = settings.store_url.get_secret_value() if settings.store_url else None
+        policy = IndexPolicy(**settings.store.index.model_dump())
+        url = settings.store.url.get_secret_value() if settings.store.url else None
         return open_store(
-            settings.data_dir, url, index_policy=policy, pool_size=settings.store_pool_size
+            settings.data_dir, url, index_policy=policy, pool_size=settings.store.pool_size
         )
 
     @property
@@ -80,12 +75,12 @@ class Assistant:
         collection was built with; else the setting's default.
         """
         settings = self.settings
-        if "embedding_model" in settings.model_fields_set:
-            return settings.embedding_model
+        if "model" in settings.embedding.model_fields_set:
+            return settings.embedding.model
         try:
             return self.store.collection(collection or settings.collection).embedding_model
         except CollectionNotFoundError:
-            return settings.embedding_model
+            return settings.embedding.model
 
     def embeddings_for(self, collection: str | None) -> TextEmbeddings:
         """The embedder for a collection (default: settings'; see :meth:`embedding_model`).
@@ -101,7 +96,7 @@ class Assistant:
         settings = self.settings
         model = model_name(self.embedding_model(collection))
         embedder = embedder_for(settings, model)
-        if not settings.embedding_url:
+        if not settings.embedding.url:
             return embedder
         name = collection or settings.collection
         try:
@@ -126,14 +121,14 @@ class Assistant:
         """The generator's processor, for rendering and counting prompts."""
         if isinstance(self.llm, ChatBllossom):
             return self.llm.processor
-        return load_processor(self.settings.generator_model)
+        return load_processor(self.settings.generation.model)
 
     @cached_property
     def reranker(self) -> CrossEncoderReranker | None:
         """The configured cross-encoder, or None when reranking is off."""
-        if not self.settings.reranker_model:
+        if not self.settings.retrieval.reranker_model:
             return None
-        return _reranker(model_name(self.settings.reranker_model), self.settings.device)
+        return _reranker(model_name(self.settings.retrieval.reranker_model), self.settings.device)
 
     def readable_collections(self, access: Access) -> list[CollectionInfo]:
         """The collections holding something ``access`` may read, with the counts of that.
@@ -162,27 +157,21 @@ class Assistant:
         """
         settings = self.settings
         name = self.store.collection(collection or settings.collection).name
-        mode = mode or settings.retrieval_mode
+        mode = mode or settings.retrieval.mode
         preload_kiwi()  # loads while the embedder does; every mode's candidates include BM25
         return StoreRetriever(
             store=self.store,
             embeddings=self.embeddings_for(name),
             collection=name,
-            k=k or settings.top_k,
+            k=k or settings.retrieval.top_k,
             mode=mode,
             access=access,
-            fusion=Fusion(
-                method=settings.fusion_method,
-                keyword_weight=settings.fusion_keyword_weight,
-                adaptive=settings.fusion_adaptive,
-                evidence_floor=settings.fusion_evidence_floor,
-                evidence_full=settings.fusion_evidence_full,
-            ),
-            candidates=settings.retrieval_candidates,
+            fusion=Fusion(**settings.retrieval.fusion.model_dump()),
+            candidates=settings.retrieval.candidates,
             reranker=self.reranker,
-            rerank_top_n=settings.rerank_top_n,
-            min_relevance=settings.min_relevance,
-            relevance_floor=settings.relevance_floor,
+            rerank_top_n=settings.retrieval.rerank_top_n,
+            min_relevance=settings.retrieval.min_relevance,
+            relevance_floor=settings.retrieval.relevance_floor,
         )
 
     def chain(
@@ -215,10 +204,10 @@ class Assistant:
         """How a follow-up's retrieval query is made, from settings (``query_rewrite``)."""
         settings = self.settings
         return FollowUps(
-            mode=settings.query_rewrite,
-            decay=settings.history_decay,
-            turns=settings.history_turns,
-            llm=self.llm if settings.query_rewrite == "llm" else None,
+            mode=settings.conversation.query_rewrite,
+            decay=settings.conversation.history_decay,
+            turns=settings.conversation.history_turns,
+            llm=self.llm if settings.conversation.query_rewrite == "llm" else None,
         )
 
     @cached_property
@@ -226,9 +215,9 @@ class Assistant:
         """Image slots and the token budget, from settings."""
         settings = self.settings
         return PromptBuilder(
-            PromptBudget.from_processor(self.processor, settings.prompt_token_budget),
-            max_images=settings.max_images,
-            max_retrieved_images=settings.max_retrieved_images,
+            PromptBudget.from_processor(self.processor, settings.generation.prompt_token_budget),
+            max_images=settings.generation.max_images,
+            max_retrieved_images=settings.generation.max_retrieved_images,
             max_image_pixels=settings.max_image_pixels,
         )
 

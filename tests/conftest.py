@@ -1,6 +1,6 @@
 """Shared fixtures: real models, built once per session, located through configuration.
 
-Model locations come from ``BLLOSSOM_RAG_EMBEDDING_MODEL`` / ``BLLOSSOM_RAG_GENERATOR_MODEL``
+Model locations come from ``BLLOSSOM_RAG_EMBEDDING__MODEL`` / ``BLLOSSOM_RAG_GENERATION__MODEL``
 when set, else from the folders ``tools/offline_models.py`` writes (``$OFFLINE_MODELS_DIR``,
 else the checkout's ``.models/`` that ``make`` builds, else ``~/.cache/offline-models``), else
 the hub names. Tests never special-case a model: the same code runs on the tiny offline model
@@ -72,10 +72,10 @@ def _model(env: str, offline_name: str, hub_name: str) -> str:
 
 
 EMBEDDING_MODEL = _model(
-    "BLLOSSOM_RAG_EMBEDDING_MODEL", "multilingual-e5-small", "intfloat/multilingual-e5-small"
+    "BLLOSSOM_RAG_EMBEDDING__MODEL", "multilingual-e5-small", "intfloat/multilingual-e5-small"
 )
 GENERATOR_MODEL = _model(
-    "BLLOSSOM_RAG_GENERATOR_MODEL",
+    "BLLOSSOM_RAG_GENERATION__MODEL",
     "tiny-llava-next",
     "Bllossom/llama-3.1-Korean-Bllossom-Vision-8B",
 )
@@ -102,7 +102,7 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """This session's ``embedding_cache_dir``: the ONNX exports of every test and child process."""
     folder = tmp_path_factory.mktemp("embedding-cache")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BLLOSSOM_RAG_EMBEDDING_CACHE_DIR", str(folder))
+        patch.setenv("BLLOSSOM_RAG_EMBEDDING__CACHE_DIR", str(folder))
         yield folder
 
 
@@ -113,9 +113,7 @@ def default_embeddings(onnx_cache: Path) -> OnnxEmbeddings:
     Built by the assembly, so it is the very instance the in-process command line uses with
     :func:`cli_settings` (the assembly shares loaded models).
     """
-    settings = Settings(
-        embedding_model=EMBEDDING_MODEL, device="cpu", embedding_cache_dir=onnx_cache
-    )
+    settings = Settings(device="cpu", embedding={"model": EMBEDDING_MODEL, "cache_dir": onnx_cache})
     embedder = Assistant(settings).embeddings
     assert isinstance(embedder, OnnxEmbeddings) and embedder.backend == "onnx", embedder
     return embedder
@@ -231,9 +229,9 @@ def cli_settings(data_dir: Path) -> dict[str, str]:
     """The settings every command-line test runs with (as ``BLLOSSOM_RAG_*`` variables)."""
     return {
         "BLLOSSOM_RAG_DATA_DIR": str(data_dir),
-        "BLLOSSOM_RAG_EMBEDDING_MODEL": EMBEDDING_MODEL,
-        "BLLOSSOM_RAG_GENERATOR_MODEL": GENERATOR_MODEL,
-        "BLLOSSOM_RAG_MAX_NEW_TOKENS": "8",
+        "BLLOSSOM_RAG_EMBEDDING__MODEL": EMBEDDING_MODEL,
+        "BLLOSSOM_RAG_GENERATION__MODEL": GENERATOR_MODEL,
+        "BLLOSSOM_RAG_GENERATION__MAX_NEW_TOKENS": "8",
         "BLLOSSOM_RAG_DEVICE": "cpu",
     }
 

@@ -49,7 +49,7 @@ def data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     docs.mkdir()
     (docs / "공지.md").write_text("# 사내 공지\n\n식당은 12시에 엽니다.", encoding="utf-8")
     (docs / "인사_비밀.md").write_text(f"# 인사 기밀\n\n{CANARY}.", encoding="utf-8")
-    settings = Settings(data_dir=root / "data", embedding_model=EMBEDDING_MODEL)
+    settings = Settings(data_dir=root / "data", embedding={"model": EMBEDDING_MODEL})
     with Store(settings.data_dir) as store:
         ingestor = Ingestor.from_settings(settings, store, embeddings)
         ingestor.ingest([EXAMPLES], collection="handbook")
@@ -64,11 +64,9 @@ def assistant(data: Path) -> Iterator[Assistant]:
     shared = Assistant(
         Settings(
             data_dir=data,
-            embedding_model=EMBEDDING_MODEL,
-            generator_model=GENERATOR_MODEL,
             device="cpu",
-            max_new_tokens=8,
-            temperature=0.0,
+            embedding={"model": EMBEDDING_MODEL},
+            generation={"model": GENERATOR_MODEL, "max_new_tokens": 8, "temperature": 0.0},
         )
     )
     yield shared

@@ -18,7 +18,7 @@ from ui.cli import app
         (
             "API_KEYS",
             '{"sk-7f3a": "hr"}',
-            "Error: invalid setting api_keys (BLLOSSOM_RAG_API_KEYS=<hidden>)",
+            "Error: invalid setting api_keys (BLLOSSOM_RAG_API__KEYS=<hidden>)",
         ),
         ("API_PORT", "70000", "Error: invalid setting api_port"),
     ],
@@ -39,7 +39,7 @@ def test_a_missing_model_folder_fails_before_serving(tmp_path: Path, monkeypatch
     result = CliRunner().invoke(
         app,
         ["api"],
-        env={"BLLOSSOM_RAG_EMBEDDING_MODEL": str(missing), "BLLOSSOM_RAG_API_PORT": "1"},
+        env={"BLLOSSOM_RAG_EMBEDDING__MODEL": str(missing), "BLLOSSOM_RAG_API__PORT": "1"},
     )
     assert result.exit_code == 1 and "Serving" not in result.output
     assert result.output.startswith("Error: embedding model folder not found")

@@ -78,7 +78,11 @@ def tracker() -> Iterator[tuple[str, list[str]]]:
 def served(tmp_path: Path, cli_env: dict[str, str]) -> Iterator[str]:
     """``bllossom-rag ui`` on a free port, as a user starts it; its URL."""
     port = free_port()
-    env = {**cli_env, "BLLOSSOM_RAG_MAX_NEW_TOKENS": "24", "BLLOSSOM_RAG_TEMPERATURE": "0"}
+    env = {
+        **cli_env,
+        "BLLOSSOM_RAG_GENERATION__MAX_NEW_TOKENS": "24",
+        "BLLOSSOM_RAG_GENERATION__TEMPERATURE": "0",
+    }
     log = (tmp_path / "ui.log").open("wb")
     server = subprocess.Popen(
         [

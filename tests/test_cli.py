@@ -121,8 +121,8 @@ def test_missing_collection_is_one_line_error_before_any_model_loads(cli: Cli, t
         "질문",
         "--collection",
         "없는컬렉션",
-        BLLOSSOM_RAG_EMBEDDING_MODEL=missing,
-        BLLOSSOM_RAG_GENERATOR_MODEL=missing,
+        BLLOSSOM_RAG_EMBEDDING__MODEL=missing,
+        BLLOSSOM_RAG_GENERATION__MODEL=missing,
     )
     assert "collection '없는컬렉션' does not exist" in one_line_error(result)
 
@@ -135,15 +135,15 @@ def test_empty_question_is_refused_before_any_model_loads(
     result = examples_cli(
         "ask",
         question,
-        BLLOSSOM_RAG_EMBEDDING_MODEL=missing,
-        BLLOSSOM_RAG_GENERATOR_MODEL=missing,
+        BLLOSSOM_RAG_EMBEDDING__MODEL=missing,
+        BLLOSSOM_RAG_GENERATION__MODEL=missing,
     )
     assert "the question is empty" in one_line_error(result)
 
 
 def test_missing_model_is_one_line_error(cli: Cli, tmp_path: Path):
     missing = str(tmp_path / "no-such-model")
-    result = cli("ingest", str(EXAMPLES), BLLOSSOM_RAG_EMBEDDING_MODEL=missing)
+    result = cli("ingest", str(EXAMPLES), BLLOSSOM_RAG_EMBEDDING__MODEL=missing)
     assert f"embedding model folder not found: {missing}" in one_line_error(result)
 
 
@@ -151,7 +151,7 @@ def test_unreachable_hub_name_is_one_line_error_naming_the_setting(cli: Cli):
     result = cli(
         "ingest",
         str(EXAMPLES),
-        BLLOSSOM_RAG_EMBEDDING_MODEL="bllossom-rag-tests/never-cached",
+        BLLOSSOM_RAG_EMBEDDING__MODEL="bllossom-rag-tests/never-cached",
         HF_HUB_OFFLINE="1",
     )
     error = one_line_error(result)
@@ -160,14 +160,14 @@ def test_unreachable_hub_name_is_one_line_error_naming_the_setting(cli: Cli):
 
 
 def test_bad_setting_names_the_variable_and_its_value(cli: Cli):
-    error = one_line_error(cli("docs", "list", BLLOSSOM_RAG_TOP_K="many"))
-    assert "invalid setting top_k (BLLOSSOM_RAG_TOP_K='many')" in error
+    error = one_line_error(cli("docs", "list", BLLOSSOM_RAG_RETRIEVAL__TOP_K="many"))
+    assert "invalid setting top_k (BLLOSSOM_RAG_RETRIEVAL__TOP_K='many')" in error
 
 
 def test_unknown_variable_is_one_line_error_with_the_close_match(cli: Cli):
     error = one_line_error(cli("docs", "list", BLLOSSOM_RAG_TOPK="3"))
     assert "unknown environment variable BLLOSSOM_RAG_TOPK" in error
-    assert "did you mean BLLOSSOM_RAG_TOP_K?" in error
+    assert "did you mean BLLOSSOM_RAG_RETRIEVAL__TOP_K?" in error
 
 
 def test_unavailable_device_is_refused_before_loading(examples_cli: Cli):
@@ -185,7 +185,7 @@ def test_collection_embedder_is_used_when_none_is_configured(
     assert recorded == str(Path(EMBEDDING_MODEL).resolve())
     # Were the default (a hub name) used, this fails at once: the hub is switched off.
     result = examples_cli(
-        "ask", QUESTION, "--json", BLLOSSOM_RAG_EMBEDDING_MODEL=None, HF_HUB_OFFLINE="1"
+        "ask", QUESTION, "--json", BLLOSSOM_RAG_EMBEDDING__MODEL=None, HF_HUB_OFFLINE="1"
     )
     assert result.exit_code == 0, result.output
     assert Path(json.loads(result.stdout)["sources"][0]["source"]).name == GOLD
@@ -196,7 +196,7 @@ def test_relative_model_folder_is_recorded_as_a_loadable_absolute_path(
 ):
     model = Path(EMBEDDING_MODEL).resolve()
     monkeypatch.chdir(model.parent)
-    cli = Cli({**cli_settings(tmp_path / "data"), "BLLOSSOM_RAG_EMBEDDING_MODEL": model.name})
+    cli = Cli({**cli_settings(tmp_path / "data"), "BLLOSSOM_RAG_EMBEDDING__MODEL": model.name})
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "a.md").write_text("연차 휴가는 열하루까지 쓸 수 있다.", encoding="utf-8")

@@ -22,26 +22,75 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
 def test_defaults_are_the_design_defaults():
     settings = Settings()
-    assert settings.embedding_model == "BAAI/bge-m3"
-    assert settings.generator_model == "Bllossom/llama-3.1-Korean-Bllossom-Vision-8B"
-    assert settings.worker_url is None
+    assert settings.embedding.model == "BAAI/bge-m3"
+    assert settings.generation.model == "Bllossom/llama-3.1-Korean-Bllossom-Vision-8B"
+    assert settings.generation.worker_url is None
 
 
 def test_toml_file_in_working_directory(tmp_path: Path):
-    (tmp_path / "bllossom-rag.toml").write_text('top_k = 7\nembedding_model = "/models/e5"\n')
+    (tmp_path / "bllossom-rag.toml").write_text(
+        "[retrieval]\ntop_k = 7\n[retrieval.fusion]\nkeyword_weight = 0.4\n"
+        '[embedding]\nmodel = "/models/e5"\n'
+    )
     settings = Settings()
-    assert (settings.top_k, settings.embedding_model) == (7, "/models/e5")
+    assert (settings.retrieval.top_k, settings.embedding.model) == (7, "/models/e5")
+    assert settings.retrieval.fusion.keyword_weight == 0.4
 
 
 def test_env_overrides_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    (tmp_path / "bllossom-rag.toml").write_text("top_k = 7\n")
-    monkeypatch.setenv("BLLOSSOM_RAG_TOP_K", "3")
-    monkeypatch.setenv("BLLOSSOM_RAG_WORKER_API_KEY", "s3cret")
+    (tmp_path / "bllossom-rag.toml").write_text("[retrieval]\ntop_k = 7\n")
+    monkeypatch.setenv("BLLOSSOM_RAG_RETRIEVAL__TOP_K", "3")
+    monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_API_KEY", "s3cret")
+    monkeypatch.setenv("BLLOSSOM_RAG_RETRIEVAL__FUSION__METHOD", "rrf")
     settings = Settings()
-    assert settings.top_k == 3
-    assert settings.worker_api_key is not None
-    assert settings.worker_api_key.get_secret_value() == "s3cret"
+    assert settings.retrieval.top_k == 3
+    assert settings.retrieval.fusion.method == "rrf"
+    assert settings.generation.worker_api_key is not None
+    assert settings.generation.worker_api_key.get_secret_value() == "s3cret"
     assert "s3cret" not in repr(settings)
+
+
+def test_old_flat_names_still_work_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    (tmp_path / "bllossom-rag.toml").write_text(
+        'top_k = 7\nocr = "off"\napi_keys = {k1 = ["hr"]}\n'
+    )
+    monkeypatch.setenv("BLLOSSOM_RAG_FUSION_KEYWORD_WEIGHT", "0.3")
+    monkeypatch.setenv("BLLOSSOM_RAG_UI_USER_GROUPS", '{"kim@x.kr": ["hr"]}')
+    with caplog.at_level("WARNING", logger="bllossom_rag.config"):
+        settings = load_settings()
+    assert settings.retrieval.top_k == 7
+    assert settings.ingest.ocr.mode == "off"
+    assert settings.api.keys == {"k1": ["hr"]}
+    assert settings.retrieval.fusion.keyword_weight == 0.3
+    assert settings.ui.user_groups == {"kim@x.kr": ["hr"]}
+    notes = [record.getMessage() for record in caplog.records]
+    assert "bllossom-rag.toml: top_k is an old name; write [retrieval] top_k" in notes
+    assert "bllossom-rag.toml: ocr is an old name; write [ingest.ocr] mode" in notes
+    assert (
+        "BLLOSSOM_RAG_FUSION_KEYWORD_WEIGHT is an old name; "
+        "use BLLOSSOM_RAG_RETRIEVAL__FUSION__KEYWORD_WEIGHT"
+    ) in notes
+    assert all("\n" not in note for note in notes)
+
+
+def test_one_value_under_its_old_and_new_name_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    assert config_error(tmp_path, "top_k = 7\n[retrieval]\ntop_k = 3\n") == (
+        "bllossom-rag.toml: top_k sets retrieval.top_k, which is set under its new name too; "
+        "keep one"
+    )
+    (tmp_path / "bllossom-rag.toml").unlink()
+    monkeypatch.setenv("BLLOSSOM_RAG_TOP_K", "3")
+    monkeypatch.setenv("BLLOSSOM_RAG_RETRIEVAL__TOP_K", "4")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "BLLOSSOM_RAG_TOP_K and BLLOSSOM_RAG_RETRIEVAL__TOP_K are both set; "
+        "remove BLLOSSOM_RAG_TOP_K"
+    )
 
 
 def test_named_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -66,9 +115,9 @@ def test_relative_paths_in_the_file_resolve_against_its_folder(
     config = project / "bllossom-rag.toml"
     config.write_text(
         'data_dir = "store"\n'
-        'embedding_model = ".models/e5"\n'
-        'generator_model = "models/gen"\n'
-        'reranker_model = "BAAI/bge-reranker-v2-m3"\n',
+        '[embedding]\nmodel = ".models/e5"\ncache_dir = "cache"\n'
+        '[generation]\nmodel = "models/gen"\n'
+        '[retrieval]\nreranker_model = "BAAI/bge-reranker-v2-m3"\n',
         encoding="utf-8",
     )
     elsewhere = tmp_path / "elsewhere"
@@ -77,9 +126,10 @@ def test_relative_paths_in_the_file_resolve_against_its_folder(
     monkeypatch.setenv("BLLOSSOM_RAG_CONFIG", str(config))
     settings = load_settings()
     assert settings.data_dir == project.resolve() / "store"
-    assert Path(settings.embedding_model) == project.resolve() / ".models" / "e5"
-    assert Path(settings.generator_model) == project.resolve() / "models" / "gen"
-    assert settings.reranker_model == "BAAI/bge-reranker-v2-m3"  # a hub name stays one
+    assert Path(settings.embedding.model) == project.resolve() / ".models" / "e5"
+    assert settings.embedding.cache_dir == project.resolve() / "cache"
+    assert Path(settings.generation.model) == project.resolve() / "models" / "gen"
+    assert settings.retrieval.reranker_model == "BAAI/bge-reranker-v2-m3"  # a hub name stays
 
 
 def test_data_dir_is_absolute_from_the_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -90,12 +140,15 @@ def test_data_dir_is_absolute_from_the_start(tmp_path: Path, monkeypatch: pytest
 def test_explicit_settings_are_known_wherever_they_came_from(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    assert "embedding_model" not in load_settings().model_fields_set
-    (tmp_path / "bllossom-rag.toml").write_text('embedding_model = "/models/e5"\n')
-    assert "embedding_model" in load_settings().model_fields_set
+    assert "model" not in load_settings().embedding.model_fields_set
+    (tmp_path / "bllossom-rag.toml").write_text('[embedding]\nmodel = "/models/e5"\n')
+    assert "model" in load_settings().embedding.model_fields_set
     (tmp_path / "bllossom-rag.toml").unlink()
-    monkeypatch.setenv("BLLOSSOM_RAG_EMBEDDING_MODEL", "/models/e5")
-    assert "embedding_model" in load_settings().model_fields_set
+    monkeypatch.setenv("BLLOSSOM_RAG_EMBEDDING__MODEL", "/models/e5")
+    assert "model" in load_settings().embedding.model_fields_set
+    monkeypatch.delenv("BLLOSSOM_RAG_EMBEDDING__MODEL")
+    monkeypatch.setenv("BLLOSSOM_RAG_EMBEDDING_MODEL", "/models/e5")  # the old name
+    assert "model" in load_settings().embedding.model_fields_set
 
 
 def config_error(tmp_path: Path, text: str) -> str:
@@ -108,9 +161,9 @@ def config_error(tmp_path: Path, text: str) -> str:
 
 
 def test_toml_syntax_error_names_the_file_and_line(tmp_path: Path):
-    message = config_error(tmp_path, "top_k = 7\n\ndevice = gpu\n")
+    message = config_error(tmp_path, "[retrieval]\ntop_k = 7\n\ndevice = gpu\n")
     assert message.startswith("bllossom-rag.toml: not valid TOML:")
-    assert "line 3" in message
+    assert "line 4" in message
 
 
 def test_file_that_is_not_utf8_is_one_line(tmp_path: Path):
@@ -120,13 +173,24 @@ def test_file_that_is_not_utf8_is_one_line(tmp_path: Path):
 
 
 @pytest.mark.parametrize(
-    ("key", "suggestion"),
-    [("top-k", "top_k"), ("embeding_model", "embedding_model"), ("Top_K", "top_k")],
+    ("text", "key", "suggestion"),
+    [
+        ("top-k = 7\n", "top-k", "retrieval.top_k"),
+        ("embeding_model = 7\n", "embeding_model", "embedding.model"),
+        ("Top_K = 7\n", "Top_K", "retrieval.top_k"),
+        ("[retrieval]\ntopk = 7\n", "retrieval.topk", "retrieval.top_k"),
+        (
+            "[retrieval.fusion]\nkeyword-weight = 1\n",
+            "retrieval.fusion.keyword-weight",
+            "retrieval.fusion.keyword_weight",
+        ),
+        ("[retreival]\ntop_k = 7\n", "retreival", "retrieval"),
+    ],
 )
 def test_unknown_key_in_the_file_is_refused_with_the_close_match(
-    tmp_path: Path, key: str, suggestion: str
+    tmp_path: Path, text: str, key: str, suggestion: str
 ):
-    message = config_error(tmp_path, f"{key} = 7\n")
+    message = config_error(tmp_path, text)
     assert message == f"bllossom-rag.toml: unknown setting {key!r} (did you mean {suggestion}?)"
 
 
@@ -140,36 +204,60 @@ def test_unknown_variable_is_refused_with_the_close_match(monkeypatch: pytest.Mo
         load_settings()
     assert str(caught.value) == (
         "unknown environment variable BLLOSSOM_RAG_EMBEDING_MODEL "
-        "(did you mean BLLOSSOM_RAG_EMBEDDING_MODEL?)"
+        "(did you mean BLLOSSOM_RAG_EMBEDDING__MODEL?)"
+    )
+    monkeypatch.delenv("BLLOSSOM_RAG_EMBEDING_MODEL")
+    monkeypatch.setenv("BLLOSSOM_RAG_RETRIEVAL__TOPK", "7")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "unknown environment variable BLLOSSOM_RAG_RETRIEVAL__TOPK "
+        "(did you mean BLLOSSOM_RAG_RETRIEVAL__TOP_K?)"
     )
 
 
 def test_variables_that_are_not_settings_are_allowed(monkeypatch: pytest.MonkeyPatch):
     for name in NOT_SETTINGS - {"BLLOSSOM_RAG_CONFIG"}:
         monkeypatch.setenv(name, "/somewhere")
-    assert load_settings().top_k == 5
+    assert load_settings().retrieval.top_k == 5
 
 
 def test_bad_variable_names_itself_and_its_value(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("BLLOSSOM_RAG_TOP_K", "abc")
+    monkeypatch.setenv("BLLOSSOM_RAG_RETRIEVAL__TOP_K", "abc")
     with pytest.raises(ConfigError) as caught:
         load_settings()
-    assert str(caught.value).startswith("invalid setting top_k (BLLOSSOM_RAG_TOP_K='abc'): ")
+    assert str(caught.value).startswith(
+        "invalid setting retrieval.top_k (BLLOSSOM_RAG_RETRIEVAL__TOP_K='abc'): "
+    )
+    monkeypatch.delenv("BLLOSSOM_RAG_RETRIEVAL__TOP_K")
+    monkeypatch.setenv("BLLOSSOM_RAG_TOP_K", "abc")  # the old name
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(
+        "invalid setting retrieval.top_k (BLLOSSOM_RAG_TOP_K='abc'): "
+    )
 
 
 def test_bad_value_in_the_file_names_the_file(tmp_path: Path):
-    message = config_error(tmp_path, 'retrieval_mode = "fuzzy"\n')
+    message = config_error(tmp_path, '[retrieval]\nmode = "fuzzy"\n')
     assert message.startswith(
-        "invalid setting retrieval_mode (retrieval_mode = 'fuzzy' in bllossom-rag.toml): "
+        "invalid setting retrieval.mode ([retrieval] mode = 'fuzzy' in bllossom-rag.toml): "
     )
 
 
 def test_variable_that_is_not_json_names_itself(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("BLLOSSOM_RAG_UI_USER_GROUPS", "{kim: hr}")
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__USER_GROUPS", "{kim: hr}")
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert str(caught.value) == (
-        "invalid setting ui_user_groups (BLLOSSOM_RAG_UI_USER_GROUPS='{kim: hr}'): not valid JSON"
+        "invalid setting ui.user_groups (BLLOSSOM_RAG_UI__USER_GROUPS='{kim: hr}'): not valid JSON"
+    )
+    monkeypatch.delenv("BLLOSSOM_RAG_UI__USER_GROUPS")
+    monkeypatch.setenv("BLLOSSOM_RAG_UI_USER_GROUPS", "{kim: hr}")  # the old name
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "invalid setting ui.user_groups (BLLOSSOM_RAG_UI_USER_GROUPS='{kim: hr}'): not valid JSON"
     )
 
 
@@ -177,17 +265,25 @@ def test_variable_that_is_not_json_names_itself(monkeypatch: pytest.MonkeyPatch)
     ("text", "message"),
     [
         (
+            "[ingest]\nchunk_overlap = 64\nchunk_tokens = 64\n",
+            "ingest.chunk_overlap (64) must be smaller than ingest.chunk_tokens (64)",
+        ),
+        (
+            "[ingest]\nchunk_overlap = 300\n",
+            "ingest.chunk_overlap (300) must be smaller than ingest.chunk_tokens (256)",
+        ),
+        (
+            "[retrieval.fusion]\nevidence_floor = 0.7\n",
+            "retrieval.fusion.evidence_floor (0.7) must be at most "
+            "retrieval.fusion.evidence_full (0.6)",
+        ),
+        (
+            "[generation]\nmax_images = 1\nmax_retrieved_images = 2\n",
+            "generation.max_retrieved_images (2) must be at most generation.max_images (1)",
+        ),
+        (  # the old names reach the same rule
             "chunk_overlap = 64\nchunk_tokens = 64\n",
-            "chunk_overlap (64) must be smaller than chunk_tokens (64)",
-        ),
-        ("chunk_overlap = 300\n", "chunk_overlap (300) must be smaller than chunk_tokens (256)"),
-        (
-            "fusion_evidence_floor = 0.7\n",
-            "fusion_evidence_floor (0.7) must be at most fusion_evidence_full (0.6)",
-        ),
-        (
-            "max_images = 1\nmax_retrieved_images = 2\n",
-            "max_retrieved_images (2) must be at most max_images (1)",
+            "ingest.chunk_overlap (64) must be smaller than ingest.chunk_tokens (64)",
         ),
     ],
 )
@@ -197,10 +293,11 @@ def test_rules_between_settings_name_both(tmp_path: Path, text: str, message: st
 
 def test_rules_allow_the_boundary(tmp_path: Path):
     (tmp_path / "bllossom-rag.toml").write_text(
-        "fusion_evidence_floor = 0.5\nfusion_evidence_full = 0.5\n"
-        "max_images = 1\nmax_retrieved_images = 1\nchunk_overlap = 63\nchunk_tokens = 64\n"
+        "[retrieval.fusion]\nevidence_floor = 0.5\nevidence_full = 0.5\n"
+        "[generation]\nmax_images = 1\nmax_retrieved_images = 1\n"
+        "[ingest]\nchunk_overlap = 63\nchunk_tokens = 64\n"
     )
-    assert load_settings().max_retrieved_images == 1
+    assert load_settings().generation.max_retrieved_images == 1
 
 
 @pytest.mark.parametrize("device", ["gpu", "cuda0", "CUDA", "cuda:x", ""])
@@ -225,14 +322,14 @@ def test_a_device_this_machine_lacks_is_refused_before_loading():
 def test_a_bad_store_url_is_refused_without_repeating_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setenv("BLLOSSOM_RAG_STORE_URL", "mysql://reader:s3cret-pw@db/rag")
+    monkeypatch.setenv("BLLOSSOM_RAG_STORE__URL", "mysql://reader:s3cret-pw@db/rag")
     with pytest.raises(ConfigError) as raised:
         load_settings()
     message = str(raised.value)
-    assert "store_url" in message and "postgresql://" in message
-    assert "s3cret-pw" not in message and "BLLOSSOM_RAG_STORE_URL=<hidden>" in message
-    monkeypatch.delenv("BLLOSSOM_RAG_STORE_URL")
-    (tmp_path / "bllossom-rag.toml").write_text('store_url = "sqlite:///x?password=pw1"\n')
+    assert "store.url" in message and "postgresql://" in message
+    assert "s3cret-pw" not in message and "BLLOSSOM_RAG_STORE__URL=<hidden>" in message
+    monkeypatch.delenv("BLLOSSOM_RAG_STORE__URL")
+    (tmp_path / "bllossom-rag.toml").write_text('[store]\nurl = "sqlite:///x?password=pw1"\n')
     monkeypatch.setenv("BLLOSSOM_RAG_CONFIG", str(tmp_path / "bllossom-rag.toml"))
     with pytest.raises(ConfigError) as raised:
         load_settings()
@@ -240,8 +337,8 @@ def test_a_bad_store_url_is_refused_without_repeating_it(
 
 
 def test_a_store_url_selects_postgres_and_stays_secret(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("BLLOSSOM_RAG_STORE_URL", "postgresql://rag:pw2@db/rag")
+    monkeypatch.setenv("BLLOSSOM_RAG_STORE_URL", "postgresql://rag:pw2@db/rag")  # the old name
     settings = load_settings()
-    assert settings.store_url is not None
-    assert settings.store_url.get_secret_value() == "postgresql://rag:pw2@db/rag"
+    assert settings.store.url is not None
+    assert settings.store.url.get_secret_value() == "postgresql://rag:pw2@db/rag"
     assert "pw2" not in repr(settings)

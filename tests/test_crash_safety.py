@@ -72,7 +72,7 @@ def test_kill_9_at_a_chosen_point_then_rerun(
     files = korquad_corpus(tmp_path / "corpus")
     data_dir = Path(cli_env["BLLOSSOM_RAG_DATA_DIR"])
     assert cli.data_dir == data_dir  # the rerun opens the store the killed process left
-    small = {"BLLOSSOM_RAG_INGEST_BATCH_CHUNKS": "3", "BLLOSSOM_RAG_CHUNK_TOKENS": "128"}
+    small = {"BLLOSSOM_RAG_INGEST__BATCH_CHUNKS": "3", "BLLOSSOM_RAG_INGEST__CHUNK_TOKENS": "128"}
     env = {**cli_env, **small}
     ingest = ["ingest", str(tmp_path / "corpus"), "--json"]
     record = tmp_path / "killed.json"

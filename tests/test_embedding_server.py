@@ -110,9 +110,7 @@ def test_failures_are_one_line(worker):
 def test_a_collection_of_another_model_is_refused(worker, tmp_path: Path):
     settings = Settings(
         data_dir=tmp_path,
-        embedding_model=EMBEDDING_MODEL,
-        embedding_url=f"{worker.url}/v1",
-        embedding_api_key=KEY,
+        embedding={"model": EMBEDDING_MODEL, "url": f"{worker.url}/v1", "api_key": KEY},
     )
     assistant = Assistant(settings)
     try:

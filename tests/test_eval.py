@@ -151,7 +151,9 @@ def test_cli_eval_on_squad_file_prints_the_json_shape(cli: Cli, tmp_path: Path):
     path.write_text(json.dumps(SQUAD, ensure_ascii=False), encoding="utf-8")
 
     # The ranking alone: the relevance floor (a setting eval honours) would drop weak hits.
-    result = cli.json("eval", str(path), "--mode", "bm25", BLLOSSOM_RAG_MIN_RELEVANCE="0")
+    result = cli.json(
+        "eval", str(path), "--mode", "bm25", BLLOSSOM_RAG_RETRIEVAL__MIN_RELEVANCE="0"
+    )
     assert set(result) == {
         "n",
         "recall@1",

@@ -190,7 +190,7 @@ def test_follow_ups_are_found_with_their_history_far_more_often_than_alone(
             for name in ("examples", "legal")
         },
     }
-    floor = Settings().min_relevance
+    floor = Settings().retrieval.min_relevance
     found: dict[str, list[bool]] = {"alone": [], "history": [], "full": [], "floored": []}
     for item in items:
         retriever = retrievers[item["corpus"]]

@@ -484,7 +484,7 @@ def test_ingest_command_reports_a_bad_path_before_loading_the_embedder(
     monkeypatch.chdir(tmp_path)  # no stray bllossom-rag.toml
     monkeypatch.setenv("BLLOSSOM_RAG_DATA_DIR", str(tmp_path / "data"))
     # Loading this embedder would fail loudly: the path error has to come first.
-    monkeypatch.setenv("BLLOSSOM_RAG_EMBEDDING_MODEL", str(tmp_path / "no-such-model"))
+    monkeypatch.setenv("BLLOSSOM_RAG_EMBEDDING__MODEL", str(tmp_path / "no-such-model"))
     target = tmp_path / "docs"
     if kind == "nothing readable":
         target.mkdir()

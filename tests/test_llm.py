@@ -124,12 +124,14 @@ def test_out_of_memory_fails_only_that_call(chat_model: ChatBllossom):
 
 def test_worker_url_selects_chat_openai_with_the_same_sampling():
     settings = Settings(
-        worker_url="http://gpu-box:8000",
-        worker_api_key="secret",
-        generator_model="Bllossom/llama-3.1-Korean-Bllossom-Vision-8B",
-        max_new_tokens=77,
-        temperature=0.3,
-        top_p=0.8,
+        generation={
+            "worker_url": "http://gpu-box:8000",
+            "worker_api_key": "secret",
+            "model": "Bllossom/llama-3.1-Korean-Bllossom-Vision-8B",
+            "max_new_tokens": 77,
+            "temperature": 0.3,
+            "top_p": 0.8,
+        }
     )
     llm = remote_chat_model(settings)
     assert type(llm).__name__ == "ChatOpenAI"
@@ -147,12 +149,14 @@ def test_worker_url_selects_chat_openai_with_the_same_sampling():
 
 def test_settings_build_the_local_model_in_one_place(generator_model: str):
     settings = Settings(
-        generator_model=generator_model,
         device="cpu",
-        max_new_tokens=33,
-        temperature=0.2,
-        top_p=0.7,
         max_image_pixels=123_456,
+        generation={
+            "model": generator_model,
+            "max_new_tokens": 33,
+            "temperature": 0.2,
+            "top_p": 0.7,
+        },
     )
     local = chat_model(settings)
     assert isinstance(local, ChatBllossom)
@@ -161,7 +165,15 @@ def test_settings_build_the_local_model_in_one_place(generator_model: str):
     served = ChatBllossom.from_settings(settings, model_name="/srv/other-checkpoint")
     assert served.model_name == "/srv/other-checkpoint"
     assert served.max_new_tokens == 33
-    remote = chat_model(settings.model_copy(update={"worker_url": "http://gpu-box:8000"}))
+    remote = chat_model(
+        settings.model_copy(
+            update={
+                "generation": settings.generation.model_copy(
+                    update={"worker_url": "http://gpu-box:8000"}
+                )
+            }
+        )
+    )
     assert type(remote).__name__ == "ChatOpenAI"
 
 

@@ -101,7 +101,7 @@ def test_the_examples_password_question_ranks_the_english_policy_first(
     data_dir = tmp_path / "data"
     shutil.copytree(examples_data.data_dir, data_dir)
     assistant = Assistant(
-        Settings(data_dir=data_dir, embedding_model=EMBEDDING_MODEL, device="cpu")
+        Settings(data_dir=data_dir, device="cpu", embedding={"model": EMBEDDING_MODEL})
     )
     try:
         [first, *_] = assistant.retriever().invoke(PASSWORD_QUESTION)

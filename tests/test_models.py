@@ -90,7 +90,7 @@ def test_offline_mode_refuses_an_uncached_name_without_any_request(hub_down, mon
         model_reference(NEVER_CACHED, "embedding")
     assert str(caught.value) == (
         f"embedding model {NEVER_CACHED!r} is not in the local Hugging Face cache and "
-        "HF_HUB_OFFLINE is set; set embedding_model (BLLOSSOM_RAG_EMBEDDING_MODEL or "
+        "HF_HUB_OFFLINE is set; set embedding_model (BLLOSSOM_RAG_EMBEDDING__MODEL or "
         "bllossom-rag.toml) to a local model folder"
     )
     assert hub_down.connections == 0

@@ -18,7 +18,7 @@ from tests.test_access import CANARY, write_canary_queries
 
 @pytest.mark.slow
 def test_two_instances_share_one_store(cli: Cli, store_url: str, tmp_path: Path):
-    a = Cli({**cli.env, "BLLOSSOM_RAG_STORE_URL": store_url,
+    a = Cli({**cli.env, "BLLOSSOM_RAG_STORE__URL": store_url,
              "BLLOSSOM_RAG_DATA_DIR": str(tmp_path / "a")})  # fmt: skip
     b = Cli({**a.env, "BLLOSSOM_RAG_DATA_DIR": str(tmp_path / "b")})
     secret = tmp_path / "secret"

@@ -36,7 +36,7 @@ def examples_assistant(examples_data: ExamplesData, tmp_path: Path) -> Iterator[
     data_dir = tmp_path / "data"
     shutil.copytree(examples_data.data_dir, data_dir)
     assistant = Assistant(
-        Settings(data_dir=data_dir, embedding_model=EMBEDDING_MODEL, device="cpu")
+        Settings(data_dir=data_dir, device="cpu", embedding={"model": EMBEDDING_MODEL})
     )
     yield assistant
     assistant.close()
@@ -45,7 +45,7 @@ def examples_assistant(examples_data: ExamplesData, tmp_path: Path) -> Iterator[
 @pytest.mark.slow
 def test_off_topic_questions_over_the_examples_get_no_documents(examples_assistant: Assistant):
     retriever = examples_assistant.retriever()
-    assert retriever.min_relevance == Settings().min_relevance > 0
+    assert retriever.min_relevance == Settings().retrieval.min_relevance > 0
     for question in OFF_TOPIC:
         assert retriever.invoke(question) == [], question
 

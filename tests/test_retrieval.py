@@ -229,12 +229,14 @@ def test_assistant_builds_the_configured_retriever(
 ):
     settings = Settings(
         data_dir=embedded,
-        embedding_model=embedding_model,
-        retrieval_mode="bm25",
-        fusion_keyword_weight=0.3,
-        reranker_model=str(tiny_cross_encoder),
-        rerank_top_n=7,
         device="cpu",
+        embedding={"model": embedding_model},
+        retrieval={
+            "mode": "bm25",
+            "fusion": {"keyword_weight": 0.3},
+            "reranker_model": str(tiny_cross_encoder),
+            "rerank_top_n": 7,
+        },
     )
     assistant = Assistant(settings)
     try:

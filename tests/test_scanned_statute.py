@@ -36,7 +36,9 @@ def test_a_scanned_statute_is_found_by_its_pages(tmp_path: Path, embeddings):
     ]
     assert len(asked) >= 8
     pdf = write_pdf(pages, tmp_path / "스캔본.pdf", scanned=True)
-    settings = Settings(data_dir=tmp_path / "data", embedding_model=EMBEDDING_MODEL, device="cpu")
+    settings = Settings(
+        data_dir=tmp_path / "data", device="cpu", embedding={"model": EMBEDDING_MODEL}
+    )
     with Store(settings.data_dir) as store:
         ingestor = Ingestor.from_settings(settings, store, embeddings)
         report = ingestor.ingest([pdf], collection="law")
@@ -45,7 +47,7 @@ def test_a_scanned_statute_is_found_by_its_pages(tmp_path: Path, embeddings):
             store=store,
             embeddings=embeddings,
             collection="law",
-            min_relevance=settings.min_relevance,
+            min_relevance=settings.retrieval.min_relevance,
         )
         found = [
             bool({d.metadata["page"] for d in retriever.invoke(question)} & gold)

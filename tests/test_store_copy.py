@@ -83,6 +83,6 @@ def test_store_copy_keeps_counts_and_results(cli: Cli, store_url: str, embedding
 
     # Every command works unchanged on the copy, from another data folder.
     shared = Cli({**cli.env, "BLLOSSOM_RAG_DATA_DIR": str(tmp_path / "instance-b"),
-                  "BLLOSSOM_RAG_STORE_URL": store_url})  # fmt: skip
+                  "BLLOSSOM_RAG_STORE__URL": store_url})  # fmt: skip
     listed = shared.json("docs", "list")
     assert sorted(d["source"] for d in listed) == sources

@@ -61,7 +61,7 @@ def ui_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     Image.new("RGB", (300, 200), (30, 90, 200)).save(charts / "매출_차트.png")
     (charts / "매출_차트.png.txt").write_text(CHART_CAPTION, encoding="utf-8")
     data = root / "data"
-    settings = Settings(data_dir=data, embedding_model=EMBEDDING_MODEL)
+    settings = Settings(data_dir=data, embedding={"model": EMBEDDING_MODEL})
     with Store(data) as store:
         ingestor = Ingestor.from_settings(settings, store, embeddings)
         ingestor.ingest([EXAMPLES], collection="default")
@@ -233,8 +233,8 @@ def test_dashboard_renders_counts_ingests_and_latency(ui_env: Path):
 
 
 def test_restricted_document_never_reaches_outsiders(ui_env: Path, monkeypatch):
-    monkeypatch.setenv("BLLOSSOM_RAG_UI_AUTH", "true")
-    monkeypatch.setenv("BLLOSSOM_RAG_UI_USER_GROUPS", f'{{"{HR_USER}": ["hr"]}}')
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__AUTH", "true")
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__USER_GROUPS", f'{{"{HR_USER}": ["hr"]}}')
 
     def as_user(email: str) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=240)
@@ -260,7 +260,7 @@ def test_restricted_document_never_reaches_outsiders(ui_env: Path, monkeypatch):
 
 
 def test_sign_in_is_required_when_auth_is_on(ui_env: Path, monkeypatch):
-    monkeypatch.setenv("BLLOSSOM_RAG_UI_AUTH", "true")
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__AUTH", "true")
     at = AppTest.from_file(APP, default_timeout=240)
     at.user = {"is_logged_in": False}
     at.secrets["auth"] = {
@@ -280,7 +280,7 @@ def test_unreachable_worker_is_a_message_and_the_rest_works(ui_env: Path, monkey
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setenv("BLLOSSOM_RAG_WORKER_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_URL", f"http://127.0.0.1:{port}/v1")
     at = ask(start(), QUESTION)
     answer = at.chat_message[-1]
     assert answer.error and "unreachable" in answer.error[0].value
@@ -297,8 +297,8 @@ def test_chat_through_the_gpu_worker_and_its_health(ui_env: Path, chat_model, mo
     worker = create_app(chat_model, WorkerOptions(model_id=GENERATOR_MODEL, api_key="k"))
     server = BackgroundServer(worker).start()
     try:
-        monkeypatch.setenv("BLLOSSOM_RAG_WORKER_URL", server.url)
-        monkeypatch.setenv("BLLOSSOM_RAG_WORKER_API_KEY", "k")
+        monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_URL", server.url)
+        monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_API_KEY", "k")
         at = start()
         at.switch_page("views/dashboard.py").run()  # probing is not loading: 503 until ready
         assert not at.exception, at.exception
@@ -327,7 +327,7 @@ def test_every_page_renders_on_an_empty_store(ui_env: Path, tmp_path: Path, monk
 
 
 def test_language_follows_the_browser_and_the_toggle(ui_env: Path, monkeypatch):
-    monkeypatch.setenv("BLLOSSOM_RAG_UI_LANGUAGE", "auto")
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__LANGUAGE", "auto")
     at = start(locale="ko-KR")
     assert at.title[0].value == LABELS["chat_title"][0]
     at.segmented_control(key="language").set_value("en").run()
@@ -336,7 +336,7 @@ def test_language_follows_the_browser_and_the_toggle(ui_env: Path, monkeypatch):
 
 
 def test_failure_reasons_are_korean_in_korean_mode(ui_env: Path, monkeypatch):
-    monkeypatch.setenv("BLLOSSOM_RAG_UI_LANGUAGE", "ko")
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__LANGUAGE", "ko")
     at = start()
     at.switch_page("views/library.py").run()  # into the default collection: both fail
     files = [("empty.txt", b""), ("binary.txt", b"\x00\x01 not text")]
@@ -359,8 +359,8 @@ PLAN = "# 채용 계획\n\n2025년 하반기에 개발자 3명을 채용합니�
 
 
 def signed_in(email: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("BLLOSSOM_RAG_UI_AUTH", "true")
-    monkeypatch.setenv("BLLOSSOM_RAG_UI_USER_GROUPS", f'{{"{HR_USER}": ["hr"]}}')
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__AUTH", "true")
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__USER_GROUPS", f'{{"{HR_USER}": ["hr"]}}')
     at = AppTest.from_file(APP, default_timeout=240)
     at.user = {"is_logged_in": True, "email": email, "name": email}
     at.run()
@@ -462,7 +462,7 @@ def test_groups_are_chosen_among_the_users_own(ui_env: Path, monkeypatch: pytest
     from rag.errors import BllossomRagError
     from ui.web.services.library import ingest_uploads
 
-    crafted = Assistant(Settings(data_dir=ui_env, embedding_model=EMBEDDING_MODEL))
+    crafted = Assistant(Settings(data_dir=ui_env, embedding={"model": EMBEDDING_MODEL}))
     with pytest.raises(BllossomRagError, match="finance"):
         ingest_uploads(
             crafted,
@@ -548,9 +548,9 @@ def test_nothing_found_is_the_fixed_answer_without_sources(ui_env: Path):
     assistant = Assistant(
         Settings(
             data_dir=ui_env,
-            embedding_model=EMBEDDING_MODEL,
-            generator_model=GENERATOR_MODEL,
             device="cpu",
+            embedding={"model": EMBEDDING_MODEL},
+            generation={"model": GENERATOR_MODEL},
         )
     )
     options = services.AskOptions("empty", 5, 8, 0.0, 0.9)

@@ -248,7 +248,7 @@ def test_language_resolution_and_complete_labels():
 
 
 def test_streamlit_command_line_passes_settings_and_extra_flags():
-    settings = Settings(ui_max_upload_mb=7)
+    settings = Settings(ui={"max_upload_mb": 7})
     argv = streamlit_argv(settings, "0.0.0.0", 9000, ["--server.headless", "true"])
     assert argv[1:5] == ["-m", "streamlit", "run", str(app_script())]
     assert Path(argv[4]).is_file() and Path(argv[4]).name == "app.py"
@@ -258,13 +258,13 @@ def test_streamlit_command_line_passes_settings_and_extra_flags():
 
 
 def test_ui_command_reports_a_bad_setting_in_one_line(cli_env: dict[str, str]):
-    env = {**cli_env, "BLLOSSOM_RAG_UI_LANGUAGE": "fr"}
+    env = {**cli_env, "BLLOSSOM_RAG_UI__LANGUAGE": "fr"}
     result = subprocess.run(
         ["bllossom-rag", "ui"], env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (
-        "Error: invalid setting ui_language (BLLOSSOM_RAG_UI_LANGUAGE='fr'): "
+        "Error: invalid setting ui_language (BLLOSSOM_RAG_UI__LANGUAGE='fr'): "
         "Input should be 'auto', 'ko' or 'en'"
     )
 

@@ -153,11 +153,13 @@ def test_openai_client_streams_the_same_answer_it_returns_whole(worker: str, cha
 def test_chat_openai_gets_the_prompt_the_budget_counted(worker: str, processor):
     """The chain's remote path: same rendering on the worker as the local budget counts."""
     settings = Settings(
-        worker_url=worker,  # "/v1" is added
-        worker_api_key=KEY,
-        generator_model=MODEL_ID,
-        max_new_tokens=6,
-        temperature=0,
+        generation={
+            "worker_url": worker,
+            "worker_api_key": KEY,
+            "model": MODEL_ID,
+            "max_new_tokens": 6,
+            "temperature": 0,
+        }
     )
     llm = Assistant(settings).llm
     assert isinstance(llm, ChatOpenAI)

@@ -73,25 +73,25 @@ def embedder_for(settings: Settings, model: str) -> TextEmbeddings:
     A server is told the model's own query and passage prompts (from its folder) unless the
     settings name them.
     """
-    if not settings.embedding_url:
+    if not settings.embedding.url:
         return _local(
             model,
             settings.device,
-            settings.embedding_batch_size,
-            settings.embedding_backend,
-            settings.embedding_quantize,
-            settings.embedding_cache_dir,
+            settings.embedding.batch_size,
+            settings.embedding.backend,
+            settings.embedding.quantize,
+            settings.embedding.cache_dir,
         )
     folder_query, folder_passage = folder_prompts(Path(model))
-    key = settings.embedding_api_key
+    key = settings.embedding.api_key
     return _server(
-        settings.embedding_url,
+        settings.embedding.url,
         model,
         key.get_secret_value() if key else None,
-        _first(settings.embedding_query_prompt, folder_query),
-        _first(settings.embedding_passage_prompt, folder_passage),
-        settings.embedding_batch_size,
-        settings.embedding_timeout_s,
+        _first(settings.embedding.query_prompt, folder_query),
+        _first(settings.embedding.passage_prompt, folder_passage),
+        settings.embedding.batch_size,
+        settings.embedding.timeout_s,
     )
 
 

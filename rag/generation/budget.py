@@ -155,7 +155,7 @@ class PromptBudget:
             msg = (
                 f"{what} alone need {tokens:,} prompt tokens, over the prompt_token_budget of "
                 f"{self.limit:,}; shorten the question, send a smaller image, or raise "
-                "BLLOSSOM_RAG_PROMPT_TOKEN_BUDGET"
+                "BLLOSSOM_RAG_GENERATION__PROMPT_TOKEN_BUDGET"
             )
             raise PromptTooLongError(msg)
         return FittedPrompt(

@@ -133,7 +133,7 @@ class PromptBuilder:
         if len(user) > self.max_images:
             msg = (
                 f"{len(user)} images given, but a prompt holds at most {self.max_images} "
-                "(BLLOSSOM_RAG_MAX_IMAGES)"
+                "(BLLOSSOM_RAG_GENERATION__MAX_IMAGES)"
             )
             raise BllossomRagError(msg)
         user = _distinct(user)

@@ -28,7 +28,7 @@ class ApiOptions(ServerLimits):
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> ApiOptions:
         """Options from settings; ``overrides`` that are None keep the setting."""
-        keys = {key: tuple(groups) for key, groups in settings.api_keys.items()}
+        keys = {key: tuple(groups) for key, groups in settings.api.keys.items()}
         values = {"keys": keys, **cls.settings_values(settings)}
         return cls(**with_overrides(values, overrides))
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, kw_only=True)
 class ServerLimits:
-    """What one request may cost a server: the Worker section of :class:`~rag.config.Settings`.
+    """What one request may cost a server: the ``[server]`` section of the settings.
 
     The GPU worker and the RAG API hold requests to the same limits, from the same settings.
     """
@@ -39,18 +39,8 @@ class ServerLimits:
 
     @staticmethod
     def settings_values(settings: Settings) -> dict[str, Any]:
-        """The limits' values from settings, by field name."""
-        return {
-            "max_queue": settings.serve_max_queue,
-            "max_concurrency": settings.serve_max_concurrency,
-            "timeout": settings.serve_timeout,
-            "max_images": settings.serve_max_images,
-            "max_prompt_tokens": settings.serve_max_prompt_tokens,
-            "max_body_bytes": settings.serve_max_body_bytes,
-            "max_new_tokens": settings.serve_max_new_tokens,
-            "read_timeout": settings.serve_read_timeout,
-            "max_embedding_inputs": settings.serve_max_embedding_inputs,
-        }
+        """The limits' values from settings (the ``[server]`` section), by field name."""
+        return settings.server.model_dump()
 
 
 def with_overrides(values: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -27,9 +27,9 @@ class WorkerOptions(ServerLimits):
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerOptions:
         """Options from settings; ``overrides`` that are None keep the setting."""
-        key = settings.serve_api_key.get_secret_value() if settings.serve_api_key else None
+        key = settings.worker.api_key.get_secret_value() if settings.worker.api_key else None
         values = {
-            "model_id": settings.generator_model,
+            "model_id": settings.generation.model,
             "api_key": key,
             **cls.settings_values(settings),
         }

@@ -29,18 +29,18 @@ def api(
         from serve.http.server import serve as run_server
 
         settings = load_settings()
-        model_reference(settings.embedding_model, "embedding")  # a missing folder fails now
-        if not settings.worker_url:
-            model_reference(settings.generator_model, "generator")
+        model_reference(settings.embedding.model, "embedding")  # a missing folder fails now
+        if not settings.generation.worker_url:
+            model_reference(settings.generation.model, "generator")
         options = ApiOptions.from_settings(settings)
-        bind_host = host or settings.api_host
-        bind_port = settings.api_port if port is None else port
+        bind_host = host or settings.api.host
+        bind_port = settings.api.port if port is None else port
     if not options.keys and bind_host not in _LOOPBACK:
         err.print(
             f"[yellow]Warning:[/] no API keys: anyone who can reach {escape(bind_host)} can read "
-            "the unrestricted documents (set BLLOSSOM_RAG_API_KEYS)"
+            "the unrestricted documents (set BLLOSSOM_RAG_API__KEYS)"
         )
-    generator = settings.worker_url or settings.generator_model
+    generator = settings.generation.worker_url or settings.generation.model
     keys = f"{len(options.keys)} API keys" if options.keys else "no API keys: public documents"
     out.print(
         f"Serving the RAG API on http://{escape(bind_host)}:{bind_port}/v1 ({keys}; generator "

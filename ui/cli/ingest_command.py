@@ -63,7 +63,8 @@ def ingest(
     with open_assistant() as assistant:
         settings = assistant.settings
         if caption is not None:
-            settings = settings.model_copy(update={"caption_images": caption})
+            ingest = settings.ingest.model_copy(update={"caption_images": caption})
+            settings = settings.model_copy(update={"ingest": ingest})
         ingestor = Ingestor.from_settings(
             settings,
             assistant.store,

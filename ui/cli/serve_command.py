@@ -57,7 +57,7 @@ def serve(
         from serve.worker import WorkerOptions, create_app
 
         settings = load_settings()
-        name = model or settings.generator_model
+        name = model or settings.generation.model
         model_reference(name, "generator")  # a missing folder fails now, not in the background
         options = WorkerOptions.from_settings(
             settings,
@@ -68,20 +68,20 @@ def serve(
             timeout=timeout,
         )
         llm = ChatBllossom.from_settings(settings, model_name=name)
-        embedder_name = embedding_model or settings.serve_embedding_model
+        embedder_name = embedding_model or settings.worker.embedding_model
         embedder = None
         if embedder_name:
             from rag.embeddings.torch import SentenceTransformerEmbeddings
 
             embedder = SentenceTransformerEmbeddings.load(
-                embedder_name, device=settings.device, batch_size=settings.embedding_batch_size
+                embedder_name, device=settings.device, batch_size=settings.embedding.batch_size
             )
-        bind_host = host or settings.serve_host
-        bind_port = settings.serve_port if port is None else port
+        bind_host = host or settings.worker.host
+        bind_port = settings.worker.port if port is None else port
     if options.api_key is None and bind_host not in _LOOPBACK:
         err.print(
             f"[yellow]Warning:[/] no API key: anyone who can reach {escape(bind_host)} can use "
-            "this GPU (pass --api-key or set BLLOSSOM_RAG_SERVE_API_KEY)"
+            "this GPU (pass --api-key or set BLLOSSOM_RAG_WORKER__API_KEY)"
         )
     out.print(
         f"Serving {escape(name)} on http://{escape(bind_host)}:{bind_port}/v1 "

@@ -49,7 +49,7 @@ def store_copy(
         with open_store(
             settings.data_dir if is_url else Path(to).expanduser(),
             to if is_url else None,
-            pool_size=settings.store_pool_size,
+            pool_size=settings.store.pool_size,
         ) as target:
             if repr(target) == repr(source):
                 msg = "--to names the source store itself"

@@ -45,7 +45,7 @@ def streamlit_argv(settings: Settings, host: str, port: int, extra: list[str]) -
         "--server.port",
         str(port),
         "--server.maxUploadSize",
-        str(settings.ui_max_upload_mb),
+        str(settings.ui.max_upload_mb),
         "--browser.gatherUsageStats",
         "false",
         "--client.toolbarMode",

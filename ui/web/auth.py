@@ -58,15 +58,15 @@ def _auth_configured() -> bool:
 
 def current_identity(settings: Settings) -> Identity:
     """The current user; with auth on, shows the sign-in screen and stops until signed in."""
-    if not settings.ui_auth:
-        return Identity(t("local_user"), tuple(sorted(set(settings.ui_local_groups))), False)
+    if not settings.ui.auth:
+        return Identity(t("local_user"), tuple(sorted(set(settings.ui.local_groups))), False)
     if not st.user.get("is_logged_in"):
         st.title(t("app_title"))
         if not _auth_configured():
             st.error(t("auth_not_configured"))
             st.stop()
         st.info(t("sign_in_needed"))
-        provider = settings.ui_auth_provider
+        provider = settings.ui.auth_provider
         st.button(
             t("sign_in"),
             type="primary",
@@ -78,4 +78,4 @@ def current_identity(settings: Settings) -> Identity:
     subject = st.user.get("sub")
     name = st.user.get("name") or email or subject or "?"
     keys = [str(email) if email else None, str(subject) if subject else None]
-    return Identity(str(name), groups_for(keys, settings.ui_user_groups), True)
+    return Identity(str(name), groups_for(keys, settings.ui.user_groups), True)

@@ -213,7 +213,7 @@ def resolve_language(setting: str, locale: str | None) -> str:
 def init_language(settings: Settings) -> str:
     """Set this session's language once (the sidebar toggle changes it later)."""
     if st.session_state.get(LANGUAGE_KEY) not in LANGUAGES:
-        st.session_state[LANGUAGE_KEY] = resolve_language(settings.ui_language, st.context.locale)
+        st.session_state[LANGUAGE_KEY] = resolve_language(settings.ui.language, st.context.locale)
     return st.session_state[LANGUAGE_KEY]
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def chat_model(settings: Settings) -> BaseChatModel:
     """``ChatOpenAI`` on ``worker_url`` when it is set, else in-process :class:`ChatBllossom`."""
-    if settings.worker_url:
+    if settings.generation.worker_url:
         return remote_chat_model(settings)
     return ChatBllossom.from_settings(settings)
 

@@ -75,11 +75,11 @@ class ChatBllossom(BaseChatModel):
     def from_settings(cls, settings: Settings, model_name: str | None = None) -> ChatBllossom:
         """The generator the settings describe (``model_name`` overrides ``generator_model``)."""
         return cls(
-            model_name=model_name or settings.generator_model,
+            model_name=model_name or settings.generation.model,
             device=settings.device,
-            max_new_tokens=settings.max_new_tokens,
-            temperature=settings.temperature,
-            top_p=settings.top_p,
+            max_new_tokens=settings.generation.max_new_tokens,
+            temperature=settings.generation.temperature,
+            top_p=settings.generation.top_p,
             max_image_pixels=settings.max_image_pixels,
         )
 

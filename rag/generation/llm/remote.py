@@ -26,24 +26,25 @@ def worker_base_url(url: str) -> str:
 
 
 def remote_chat_model(settings: Settings) -> BaseChatModel:
-    """``ChatOpenAI`` against ``settings.worker_url`` (our worker or vLLM), same sampling.
+    """``ChatOpenAI`` against ``generation.worker_url`` (our worker or vLLM), same sampling.
 
-    The model name sent is ``generator_model``: our worker serves whatever it was started with,
-    and vLLM must be started with ``--served-model-name`` set to the same value.
+    The model name sent is ``generation.model``: our worker serves whatever it was started
+    with, and vLLM must be started with ``--served-model-name`` set to the same value.
     """
     from langchain_openai import ChatOpenAI
 
-    if settings.worker_url is None:
-        msg = "worker_url is not set"
+    generation = settings.generation
+    if generation.worker_url is None:
+        msg = "generation.worker_url is not set"
         raise ConfigError(msg)
-    key = settings.worker_api_key.get_secret_value() if settings.worker_api_key else "none"
+    key = generation.worker_api_key.get_secret_value() if generation.worker_api_key else "none"
     return ChatOpenAI(
-        model=settings.generator_model,
-        base_url=worker_base_url(settings.worker_url),
+        model=generation.model,
+        base_url=worker_base_url(generation.worker_url),
         api_key=SecretStr(key),  # the client insists on one; an open worker ignores it
-        max_completion_tokens=settings.max_new_tokens,  # the field max_tokens, by its alias
-        temperature=settings.temperature,
-        top_p=settings.top_p,
+        max_completion_tokens=generation.max_new_tokens,  # the field max_tokens, by its alias
+        temperature=generation.temperature,
+        top_p=generation.top_p,
         streaming=True,
         stream_usage=True,
         extra_body={"stop_token_ids": [END_OF_TURN_ID]},

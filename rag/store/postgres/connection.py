@@ -120,6 +120,6 @@ def reachable(url: str) -> Iterator[None]:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         msg = (
             f"cannot use the store at {redact(url)}: {first}; check store_url "
-            "(BLLOSSOM_RAG_STORE_URL) and that PostgreSQL is running and reachable"
+            "(BLLOSSOM_RAG_STORE__URL) and that PostgreSQL is running and reachable"
         )
         raise StoreError(msg) from None

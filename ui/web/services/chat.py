@@ -155,7 +155,7 @@ def prompt_images(state: dict[str, Any], user_thumbnail: bytes | None) -> list[P
 
 def generation_backend(settings: Settings) -> str:
     """``worker`` or ``in-process``: how answers are generated (for the metrics)."""
-    return "worker" if settings.worker_url else "in-process"
+    return "worker" if settings.generation.worker_url else "in-process"
 
 
 def generation_failure(error: Exception, settings: Settings) -> str | None:
@@ -165,7 +165,7 @@ def generation_failure(error: Exception, settings: Settings) -> str | None:
     """
     if isinstance(error, BllossomRagError):
         return t("generation_failed", error=error)
-    url = settings.worker_url or ""
+    url = settings.generation.worker_url or ""
     unreachable: tuple[type[Exception], ...] = (ConnectionError, TimeoutError)
     try:
         import openai

@@ -58,16 +58,19 @@ def generator_health(settings: Settings) -> GeneratorHealth:
     Our worker answers JSON (``status``, ``model``, ``running``, ``waiting``) and 503 while it
     loads; vLLM answers an empty 200. Neither call loads or runs the model.
     """
-    if not settings.worker_url:
+    generation = settings.generation
+    if not generation.worker_url:
         try:
-            model_reference(settings.generator_model, "generator")
+            model_reference(generation.model, "generator")
         except BllossomRagError as error:
-            return GeneratorHealth(False, "in-process", settings.generator_model, str(error))
-        return GeneratorHealth(True, "in-process", settings.generator_model, "")
-    base = worker_base_url(settings.worker_url)
+            return GeneratorHealth(False, "in-process", generation.model, str(error))
+        return GeneratorHealth(True, "in-process", generation.model, "")
+    base = worker_base_url(generation.worker_url)
     request = urllib.request.Request(f"{base.removesuffix('/v1')}/health")
-    if settings.worker_api_key is not None:
-        request.add_header("Authorization", f"Bearer {settings.worker_api_key.get_secret_value()}")
+    if generation.worker_api_key is not None:
+        request.add_header(
+            "Authorization", f"Bearer {generation.worker_api_key.get_secret_value()}"
+        )
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=HEALTH_TIMEOUT_S) as response:

@@ -158,14 +158,23 @@ names = [info.name for info in readable_collections(assistant, context.identity.
 with st.sidebar:
     collection = pick_collection(names, settings.collection, key="chat_collection")
     st.subheader(t("generation_settings"))
-    top_k = st.slider(t("top_k"), 1, 20, min(settings.top_k, 20), key="chat_top_k")
+    top_k = st.slider(t("top_k"), 1, 20, min(settings.retrieval.top_k, 20), key="chat_top_k")
     max_new_tokens = st.slider(
-        t("max_new_tokens"), 1, 4096, min(settings.max_new_tokens, 4096), key="chat_max_tokens"
+        t("max_new_tokens"),
+        1,
+        4096,
+        min(settings.generation.max_new_tokens, 4096),
+        key="chat_max_tokens",
     )
     temperature = st.slider(
-        t("temperature"), 0.0, 1.5, min(settings.temperature, 1.5), 0.05, key="chat_temperature"
+        t("temperature"),
+        0.0,
+        1.5,
+        min(settings.generation.temperature, 1.5),
+        0.05,
+        key="chat_temperature",
     )
-    top_p = st.slider(t("top_p"), 0.05, 1.0, settings.top_p, 0.05, key="chat_top_p")
+    top_p = st.slider(t("top_p"), 0.05, 1.0, settings.generation.top_p, 0.05, key="chat_top_p")
     if st.button(t("new_conversation"), icon=":material/add_comment:", disabled=not history):
         history.clear()
         st.session_state[CONVERSATION_KEY] = st.session_state.get(CONVERSATION_KEY, 0) + 1
@@ -183,7 +192,7 @@ prompt = st.chat_input(
     t("chat_placeholder"),
     accept_file=True,
     file_type=IMAGE_TYPES,
-    max_upload_size=settings.ui_max_upload_mb,
+    max_upload_size=settings.ui.max_upload_mb,
     disabled=collection is None,
 )
 

@@ -60,14 +60,14 @@ collection = pick_collection(
 if collection is None:
     collection = settings.collection
 
-translate_file_uploader(settings.ui_max_upload_mb, services.upload_types())
+translate_file_uploader(settings.ui.max_upload_mb, services.upload_types())
 with st.form("upload", clear_on_submit=True, border=True):
     files = st.file_uploader(
         t("upload_files"),
         type=services.upload_types(),
         accept_multiple_files=True,
-        max_upload_size=settings.ui_max_upload_mb,
-        help=t("upload_help", mb=settings.ui_max_upload_mb),
+        max_upload_size=settings.ui.max_upload_mb,
+        help=t("upload_help", mb=settings.ui.max_upload_mb),
         key=UPLOADER_KEY,
     )
     if context.identity.groups:
