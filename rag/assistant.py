@@ -4,7 +4,7 @@ The CLI and the UI both build an :class:`Assistant` and ask it for the store, th
 chat model or a chain, so they cannot drift apart. Every part loads on first use: listing
 documents never loads a model, and asking a question never loads the ingestion code.
 
-The embedder follows the collection: unless ``embedding_model`` is set explicitly (argument,
+The embedder follows the collection: unless ``embedding.model`` is set explicitly (argument,
 environment or file), a command on an existing collection loads the model that collection was
 built with, so a new shell needs no setting to query what it ingested yesterday. The price is
 one store read before the first model loads.
@@ -55,7 +55,7 @@ class Assistant:
 
     @cached_property
     def store(self) -> DocumentStore:
-        """The store: in PostgreSQL when ``store_url`` is set, else embedded in ``data_dir``."""
+        """The store: in PostgreSQL when ``store.url`` is set, else embedded in ``data_dir``."""
         settings = self.settings
         policy = IndexPolicy(**settings.store.index.model_dump())
         url = settings.store.url.get_secret_value() if settings.store.url else None
@@ -71,7 +71,7 @@ class Assistant:
     def embedding_model(self, collection: str | None = None) -> str:
         """The embedder a collection is read and written with.
 
-        The ``embedding_model`` setting when it was set explicitly; else the model an existing
+        The ``embedding.model`` setting when it was set explicitly; else the model an existing
         collection was built with; else the setting's default.
         """
         settings = self.settings
@@ -85,7 +85,7 @@ class Assistant:
     def embeddings_for(self, collection: str | None) -> TextEmbeddings:
         """The embedder for a collection (default: settings'; see :meth:`embedding_model`).
 
-        In-process, or the server at ``embedding_url``; a server whose model is not the one
+        In-process, or the server at ``embedding.url``; a server whose model is not the one
         the collection was built with is refused.
 
         Raises:
@@ -105,8 +105,8 @@ class Assistant:
             return embedder
         if not same_model(recorded, embedder.name):
             msg = (
-                f"collection {name!r} was built with {recorded!r}, but embedding_url serves "
-                f"{embedder.name!r}; point embedding_url at a server of the same model"
+                f"collection {name!r} was built with {recorded!r}, but embedding.url serves "
+                f"{embedder.name!r}; point embedding.url at a server of the same model"
             )
             raise EmbeddingMismatchError(msg)
         return embedder
@@ -152,7 +152,7 @@ class Assistant:
             collection: The collection (default: settings).
             k: Documents to return (default: ``top_k``).
             access: The caller's reading rights; the default sees unrestricted documents only.
-            mode: ``dense``, ``bm25`` or ``hybrid`` (default: ``retrieval_mode``).
+            mode: ``dense``, ``bm25`` or ``hybrid`` (default: ``retrieval.mode``).
 
         """
         settings = self.settings

@@ -39,7 +39,7 @@ class DocumentNotFoundError(BllossomRagError):
 
 
 class EmbeddingServerError(BllossomRagError):
-    """The embedding server (``embedding_url``) failed, refused or gave a malformed answer."""
+    """The embedding server (``embedding.url``) failed, refused or gave a malformed answer."""
 
 
 class EmbeddingMismatchError(BllossomRagError):

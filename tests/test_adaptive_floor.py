@@ -43,7 +43,13 @@ MEMO = ["The quarterly salary review for the hr office is due in March."]
 def build(store: DocumentStore, embeddings, hidden: list[str]) -> DocumentStore:
     texts = [(f"public-{i}", t, ()) for i, t in enumerate(PUBLIC_TEXTS)]
     texts += [(f"hidden-{i}", t, ("hr",)) for i, t in enumerate(hidden)]
-    vectors = embeddings.encode_documents([text for _, text, _ in texts])
+    # The public passages are embedded in a batch of their own: in one batch with the hidden
+    # ones, padding to another length changes their vectors in the last bits, and the two
+    # stores would no longer hold the same public vectors.
+    vectors = [
+        *embeddings.encode_documents(PUBLIC_TEXTS),
+        *embeddings.encode_documents(hidden),
+    ]
     store.ensure_collection("c", embeddings.name, embeddings.dimension)
     store.commit(
         "c",

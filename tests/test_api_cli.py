@@ -13,14 +13,14 @@ from ui.cli import app
 @pytest.mark.parametrize(
     ("setting", "value", "message"),
     [
-        ("API_KEYS", "not json", "Error: invalid setting api_keys"),
+        ("API__KEYS", "not json", "Error: invalid setting api.keys"),
         # the keys are secrets: the message names the setting, never its value
         (
-            "API_KEYS",
+            "API__KEYS",
             '{"sk-7f3a": "hr"}',
-            "Error: invalid setting api_keys (BLLOSSOM_RAG_API__KEYS=<hidden>)",
+            "Error: invalid setting api.keys (BLLOSSOM_RAG_API__KEYS=<hidden>)",
         ),
-        ("API_PORT", "70000", "Error: invalid setting api_port"),
+        ("API__PORT", "70000", "Error: invalid setting api.port"),
     ],
 )
 def test_a_bad_api_setting_is_one_line(

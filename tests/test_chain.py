@@ -16,6 +16,7 @@ from rag.generation.budget import PromptBudget
 from rag.generation.chain import PromptBuilder, build_rag_chain
 from rag.generation.chat_format import user_image_block
 from rag.generation.llm import ChatBllossom, encode_prompt
+from rag.generation.result import ImageUse
 from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
 
@@ -100,18 +101,18 @@ def test_user_image_and_top_retrieved_image_go_into_the_prompt(
         n for n, d in enumerate(documents, start=1) if d.metadata["kind"] == "image"
     )
     user, retrieved = result["images"]
-    assert user == {
-        "number": None,
-        "kind": "user",
-        "source": str(path),
-        "image_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "image_path": str(path),
-    }
+    assert user == ImageUse(
+        number=None,
+        kind="user",
+        source=str(path),
+        image_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        image_path=str(path),
+    )
     figure = documents[figure_number - 1].metadata
-    assert retrieved["number"] == figure_number and retrieved["kind"] == "retrieved"
+    assert retrieved.number == figure_number and retrieved.kind == "retrieved"
     for key in ("source", "image_sha256", "image_path", "thumbnail_path"):
-        assert retrieved[key] == figure[key]
-    assert Path(retrieved["thumbnail_path"]).is_file()
+        assert getattr(retrieved, key) == figure[key]
+    assert Path(retrieved.thumbnail_path).is_file()
 
     prompt = encode_prompt(processor, result["messages"])
     assert prompt.text.count("<image>") == 2
@@ -158,7 +159,7 @@ def test_stream_yields_sources_and_images_before_the_answer(
 def test_image_limits(hr_store, embeddings, chat_model, processor, photo, settings, kinds):
     chain = chain_for(hr_store, embeddings, chat_model, processor, **settings)
     prepared = chain.invoke({"question": QUESTION, "images": [photo[1]]})
-    assert [image["kind"] for image in prepared["images"]] == kinds
+    assert [image.kind for image in prepared["images"]] == kinds
 
 
 def test_without_a_user_image_the_top_retrieved_image_is_shown(
@@ -166,7 +167,7 @@ def test_without_a_user_image_the_top_retrieved_image_is_shown(
 ):
     chain = chain_for(hr_store, embeddings, chat_model, processor)
     prepared = chain.invoke({"question": QUESTION})
-    assert [image["kind"] for image in prepared["images"]] == ["retrieved"]
+    assert [image.kind for image in prepared["images"]] == ["retrieved"]
 
 
 def test_budget_overflow_shows_the_figure_by_its_caption(
@@ -177,7 +178,7 @@ def test_budget_overflow_shows_the_figure_by_its_caption(
     needed = encode_prompt(processor, both["messages"]).token_count
     tight = chain_for(hr_store, embeddings, chat_model, processor, limit=needed - 1)
     prepared = tight.invoke({"question": QUESTION, "images": [photo[1]]})
-    assert [image["kind"] for image in prepared["images"]] == ["user"]
+    assert [image.kind for image in prepared["images"]] == ["user"]
     assert len(prepared["documents"]) == 2
     assert CAPTION in prepared["messages"][1].content[-1]["text"]
     assert encode_prompt(processor, prepared["messages"]).token_count <= needed - 1
@@ -243,7 +244,7 @@ def test_the_same_image_is_not_put_into_the_prompt_twice(
     figure_path = next(hr_store.images.root.rglob("*.png"))
     figure = user_image_block(figure_path.read_bytes(), source=str(figure_path))
     prepared = chain.invoke({"question": QUESTION, "images": [figure, figure]})
-    assert [image["kind"] for image in prepared["images"]] == ["user"]
+    assert [image.kind for image in prepared["images"]] == ["user"]
     assert prepared["prompt"].count("<image>") == 1
     assert encode_prompt(processor, prepared["messages"]).token_count == prepared["prompt_tokens"]
     assert "image caption" in prepared["messages"][1].content[-1]["text"]  # still passage text

@@ -156,12 +156,12 @@ def test_unreachable_hub_name_is_one_line_error_naming_the_setting(cli: Cli):
     )
     error = one_line_error(result)
     assert "'bllossom-rag-tests/never-cached' is not in the local Hugging Face cache" in error
-    assert "set embedding_model" in error
+    assert "set embedding.model" in error
 
 
 def test_bad_setting_names_the_variable_and_its_value(cli: Cli):
     error = one_line_error(cli("docs", "list", BLLOSSOM_RAG_RETRIEVAL__TOP_K="many"))
-    assert "invalid setting top_k (BLLOSSOM_RAG_RETRIEVAL__TOP_K='many')" in error
+    assert "invalid setting retrieval.top_k (BLLOSSOM_RAG_RETRIEVAL__TOP_K='many')" in error
 
 
 def test_unknown_variable_is_one_line_error_with_the_close_match(cli: Cli):

@@ -95,7 +95,7 @@ def test_failures_are_one_line(worker):
         ServerEmbeddings(f"{worker.url}/v1", "BAAI/bge-m3", api_key=KEY)
     with pytest.raises(EmbeddingServerError, match="HTTP 400: input: 9 texts"):
         client(worker, batch_size=9).encode_documents(TEXTS + TEXTS)
-    with pytest.raises(ModelLoadError, match="set embedding_model to its local folder"):
+    with pytest.raises(ModelLoadError, match=r"set embedding\.model to its local folder"):
         client(worker, tokenizer_source=None).tokenizer  # noqa: B018  (a query-only instance)
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))

@@ -90,14 +90,14 @@ def test_offline_mode_refuses_an_uncached_name_without_any_request(hub_down, mon
         model_reference(NEVER_CACHED, "embedding")
     assert str(caught.value) == (
         f"embedding model {NEVER_CACHED!r} is not in the local Hugging Face cache and "
-        "HF_HUB_OFFLINE is set; set embedding_model (BLLOSSOM_RAG_EMBEDDING__MODEL or "
+        "HF_HUB_OFFLINE is set; set embedding.model (BLLOSSOM_RAG_EMBEDDING__MODEL or "
         "bllossom-rag.toml) to a local model folder"
     )
     assert hub_down.connections == 0
 
 
 def test_unreachable_hub_is_asked_once_then_refused(hub_down):
-    with pytest.raises(ModelLoadError, match="the hub cannot be reached; set generator_model"):
+    with pytest.raises(ModelLoadError, match=r"the hub cannot be reached; set generation\.model"):
         model_reference(NEVER_CACHED, "generator")
     assert hub_down.connections == 1  # one probe, no retry loop
 

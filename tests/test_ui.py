@@ -80,12 +80,12 @@ def ui_env(ui_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     monkeypatch.chdir(tmp_path)  # no stray bllossom-rag.toml
     for name, value in {
         "DATA_DIR": str(ui_data),
-        "EMBEDDING_MODEL": EMBEDDING_MODEL,
-        "GENERATOR_MODEL": GENERATOR_MODEL,
+        "EMBEDDING__MODEL": EMBEDDING_MODEL,
+        "GENERATION__MODEL": GENERATOR_MODEL,
         "DEVICE": "cpu",
-        "MAX_NEW_TOKENS": "8",
-        "TEMPERATURE": "0",
-        "UI_LANGUAGE": "en",
+        "GENERATION__MAX_NEW_TOKENS": "8",
+        "GENERATION__TEMPERATURE": "0",
+        "UI__LANGUAGE": "en",
     }.items():
         monkeypatch.setenv(f"BLLOSSOM_RAG_{name}", value)
     return ui_data
@@ -555,10 +555,9 @@ def test_nothing_found_is_the_fixed_answer_without_sources(ui_env: Path):
     )
     options = services.AskOptions("empty", 5, 8, 0.0, 0.9)
     for question, language in [("연차는 며칠인가요?", "ko"), ("How long is leave?", "en")]:
-        parts = list(services.ask(assistant, question, None, options, PUBLIC))
-        assert "".join(p["answer"] for p in parts if "answer" in p) == NO_ANSWER[language]
-        documents = next(p["documents"] for p in parts if "documents" in p)
-        assert services.source_views(documents) == []
+        stream = services.ask(assistant, question, None, options, PUBLIC)
+        assert "".join(stream) == NO_ANSWER[language]
+        assert services.source_views(stream.result.documents) == []
 
 
 def test_bar_colours_follow_the_measure_not_the_language_and_times_stay_as_written(

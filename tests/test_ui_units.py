@@ -264,7 +264,7 @@ def test_ui_command_reports_a_bad_setting_in_one_line(cli_env: dict[str, str]):
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (
-        "Error: invalid setting ui_language (BLLOSSOM_RAG_UI__LANGUAGE='fr'): "
+        "Error: invalid setting ui.language (BLLOSSOM_RAG_UI__LANGUAGE='fr'): "
         "Input should be 'auto', 'ko' or 'en'"
     )
 

@@ -267,7 +267,7 @@ MALFORMED = {
         body(max_tokens=5000),
         400,
         "max_tokens: 5,000 new tokens asked for; this worker generates at most 4,096 "
-        "(serve_max_new_tokens)",
+        "(server.max_new_tokens)",
     ),
     "max_completion_tokens over the limit": (
         body(max_completion_tokens=4097, max_tokens=3),

@@ -83,7 +83,7 @@ def unavailable(tessdata: str, languages: str) -> str | None:
         where = tessdata or "the usual places"
         return (
             f"OCR is unavailable (no Tesseract language data in {where}): install "
-            f"tesseract-ocr-kor and tesseract-ocr-eng, or set ocr_tessdata; {_UNREAD}"
+            f"tesseract-ocr-kor and tesseract-ocr-eng, or set ingest.ocr.tessdata; {_UNREAD}"
         )
     present = {path.stem for path in Path(folder).glob("*.traineddata")}
     missing = [lang for lang in languages.split("+") if lang not in present]

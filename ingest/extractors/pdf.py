@@ -60,7 +60,9 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
                     blocks.append(_scan(page, number, int(options["dpi"]), text))
                     continue
                 notes.append(
-                    Message.because("skipped OCR after {count} pages (ocr_max_pages)", count=scans)
+                    Message.because(
+                        "skipped OCR after {count} pages (ingest.ocr.max_pages)", count=scans
+                    )
                 )
             figures, captions = images.of_page(page, textpage, number)
         except pdfium.PdfiumError as error:

@@ -363,7 +363,7 @@ def _one_line(error: ValidationError) -> ConfigError:
     more = len(error.errors()) - 1
     also = f" (and {more} more)" if more else ""
     reason = first["msg"].removeprefix("Value error, ")
-    path = ".".join(str(part) for part in first["loc"] if isinstance(part, str))
+    path = _setting_path(first["loc"])
     field = field_at(path) if path else None
     names_a_section = field is not None and _section_type(field.annotation) is not None
     if not path or (first["type"] == "value_error" and names_a_section):
@@ -371,6 +371,21 @@ def _one_line(error: ValidationError) -> ConfigError:
     return ConfigError(
         f"invalid setting {path} ({_source_of(path, first.get('input'))}): {reason}{also}"
     )
+
+
+def _setting_path(loc: tuple[int | str, ...]) -> str:
+    """The setting an error is about: its location cut where it leaves the settings.
+
+    Below a mapping's setting the location goes on with the mapping's own keys (an API key of
+    ``api.keys``), which name no setting and may be secrets.
+    """
+    path = ""
+    for part in loc:
+        candidate = f"{path}.{part}" if path else str(part)
+        if not isinstance(part, str) or field_at(candidate) is None:
+            break
+        path = candidate
+    return path
 
 
 def _not_json() -> ConfigError:

@@ -40,7 +40,7 @@ def load_embeddings(
     quantize: bool = False,
     cache_dir: Path | None = None,
 ) -> SentenceTransformerEmbeddings:
-    """The embedder for the ``embedding_backend`` setting.
+    """The embedder for the ``embedding.backend`` setting.
 
     ``auto`` takes ONNX Runtime on the CPU (it is faster there: ``benchmarks/README.md``) and
     torch on a GPU, and falls back to torch, with a warning, when onnxruntime is missing or the
@@ -68,7 +68,7 @@ def load_embeddings(
 
 
 def embedder_for(settings: Settings, model: str) -> TextEmbeddings:
-    """The embedder of ``model`` as the settings run it: here, or at ``embedding_url``.
+    """The embedder of ``model`` as the settings run it: here, or at ``embedding.url``.
 
     A server is told the model's own query and passage prompts (from its folder) unless the
     settings name them.

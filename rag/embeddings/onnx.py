@@ -14,7 +14,7 @@ hold the fp32 graph to within 1e-3 cosine of torch's vectors. Supported: a Trans
 mean or CLS pooling (with or without the prompt tokens), an optional Normalize; any other
 layout is refused with a message naming it.
 
-Exports are cached under ``embedding_cache_dir`` (shared by every store of the user) in a
+Exports are cached under ``embedding.cache_dir`` (shared by every store of the user) in a
 folder keyed by the model (its configuration and its files' names, sizes, times and first
 bytes, so a fine-tune is another model) and by the exporter's versions, and published whole:
 built in a scratch folder that is renamed into place, so a reader never sees half a graph and
@@ -111,8 +111,8 @@ class OnnxEmbeddings(SentenceTransformerEmbeddings):
             import onnxruntime
         except ImportError as error:
             msg = (
-                "embedding_backend onnx needs onnxruntime (pip install 'bllossom-rag[onnx]'), "
-                f"or set embedding_backend = torch ({error})"
+                "embedding.backend onnx needs onnxruntime (pip install 'bllossom-rag[onnx]'), "
+                f"or set embedding.backend = torch ({error})"
             )
             raise ModelLoadError(msg) from None
         model = torch_model.model
@@ -214,8 +214,8 @@ def _pooling_mode(model: SentenceTransformer) -> str:
     if not layout_ok:
         layout = " + ".join(kinds)
         msg = (
-            f"embedding_backend onnx supports Transformer + mean or CLS pooling (+ Normalize); "
-            f"this model is {layout} (pooling {mode!r}): set embedding_backend = torch"
+            f"embedding.backend onnx supports Transformer + mean or CLS pooling (+ Normalize); "
+            f"this model is {layout} (pooling {mode!r}): set embedding.backend = torch"
         )
         raise ModelLoadError(msg)
     return str(mode)

@@ -4,18 +4,18 @@ A GPU server (Text Embeddings Inference, vLLM, Infinity, or ``bllossom-rag serve
 --embedding-model``) embeds for every instance, so UI and API instances need no model in
 memory. Servers differ in whether and how they apply a model's query and passage prompts
 (e5's ``query: `` / ``passage: ``), so they are applied on this side and the server embeds the
-text as sent: from ``embedding_query_prompt`` / ``embedding_passage_prompt`` when set, else from
+text as sent: from ``embedding.query_prompt`` / ``embedding.passage_prompt`` when set, else from
 the model folder's sentence-transformers configuration when it is available here, else none.
 A query embedded here is then exactly the vector the in-process model makes.
 
-The client is OpenAI's: requests in batches of ``embedding_batch_size``, a timeout per request,
+The client is OpenAI's: requests in batches of ``embedding.batch_size``, a timeout per request,
 retries with exponential backoff on connection errors, 408/429 and 5xx; every failure that is
 left is one :class:`EmbeddingServerError` line naming the server and what to check. The first
 request (a probe, when the embedder is built) learns the vector size and the model's name as
 the server reports it, which the collection records and later checks.
 
 Ingestion measures chunks with the model's tokenizer, which is loaded (small, no weights) from
-``embedding_model`` when that is a folder or a cached hub name; instances that only query need
+``embedding.model`` when that is a folder or a cached hub name; instances that only query need
 none.
 """
 
@@ -121,8 +121,8 @@ class ServerEmbeddings(TextEmbeddings):
         """
         if self.tokenizer_source is None:
             msg = (
-                f"ingesting through embedding_url needs {self.requested!r}'s tokenizer to size "
-                "chunks; set embedding_model to its local folder or hub name"
+                f"ingesting through embedding.url needs {self.requested!r}'s tokenizer to size "
+                "chunks; set embedding.model to its local folder or hub name"
             )
             raise ModelLoadError(msg)
         reference = model_reference(self.tokenizer_source, "embedding")
@@ -158,12 +158,12 @@ class ServerEmbeddings(TextEmbeddings):
         try:
             response = self._client.embeddings.create(model=self.requested, input=inputs)
         except openai.AuthenticationError:
-            msg = f"{where} refused the API key (401); set embedding_api_key"
+            msg = f"{where} refused the API key (401); set embedding.api_key"
             raise EmbeddingServerError(msg) from None
         except openai.NotFoundError as error:
             msg = (
                 f"{where} does not serve {self.requested!r} ({_reason(error)}); set "
-                "embedding_model to the model it serves"
+                "embedding.model to the model it serves"
             )
             raise EmbeddingServerError(msg) from None
         except openai.APIStatusError as error:
@@ -172,7 +172,7 @@ class ServerEmbeddings(TextEmbeddings):
         except openai.APIConnectionError as error:  # timeouts included
             msg = (
                 f"cannot reach {where} ({error.__class__.__name__}: {error}) after "
-                f"{MAX_RETRIES + 1} tries; check embedding_url and that the server runs"
+                f"{MAX_RETRIES + 1} tries; check embedding.url and that the server runs"
             )
             raise EmbeddingServerError(msg) from None
         rows = sorted(response.data, key=lambda item: item.index)

@@ -13,7 +13,9 @@ without calling the model. Streaming the chain yields everything but the answer 
 answer token by token, so a caller can show sources and images before the answer is done. Any
 ``BaseRetriever`` and any ``BaseChatModel`` (in-process ``ChatBllossom``, or ``ChatOpenAI`` against
 the worker or vLLM) plug in unchanged; any other retriever than
-:class:`~rag.retrieval.retriever.StoreRetriever` searches a conversation's joined text.
+:class:`~rag.retrieval.retriever.StoreRetriever` searches a conversation's joined text. What flows
+out is a :class:`~rag.generation.result.ChainOutput`; callers here read it as a typed
+:class:`~rag.generation.result.ChainResult` through :class:`~rag.generation.result.AnswerStream`.
 
 The user's images arrive as LangChain image content blocks (``{"type": "image", "base64": ...,
 "mime_type": ..., "extras": {"source": "/path/photo.jpg"}}``, or an ``image_url`` data URL). A
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Set
-from dataclasses import asdict, dataclass
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -58,39 +59,6 @@ from rag.retrieval.followup import FollowUps
 from rag.retrieval.retriever import StoreRetriever
 
 
-@dataclass(frozen=True)
-class Source:
-    """One numbered citation: the passage behind ``[number]`` in the answer."""
-
-    number: int
-    id: str
-    source: str
-    page: int | None
-    text: str
-    score: float
-
-    def to_json(self) -> dict[str, Any]:
-        """The stable ``--json`` shape (``number`` is the position in the list)."""
-        data = asdict(self)
-        del data["number"]
-        return data
-
-
-def sources_from_documents(documents: list[Document]) -> list[Source]:
-    """Citations in prompt order: ``[1]`` is the first document."""
-    return [
-        Source(
-            number=number,
-            id=str(document.metadata.get("id", document.id or "")),
-            source=str(document.metadata.get("source", "")),
-            page=document.metadata.get("page"),
-            text=document.page_content,
-            score=float(document.metadata.get("score", 0.0)),
-        )
-        for number, document in enumerate(documents, start=1)
-    ]
-
-
 class PromptBuilder:
     """Builds the prompt from a question, its passages and the user's images.
 
@@ -118,6 +86,8 @@ class PromptBuilder:
 
     def __call__(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """``{"question", "documents", "images"?, "history"?, "query"?}`` -> the prompt.
+
+        The result is a :class:`~rag.generation.result.ChainOutput` but for its ``answer``.
 
         ``prompt`` is the rendered text (one ``<image>`` per image) and ``prompt_tokens`` its
         length with images expanded, as the budget measured them; both are None without one.
@@ -285,8 +255,7 @@ def build_rag_chain(
 
     Returns:
         A runnable mapping ``{"question", "images"?, "history"?}`` (``history``: earlier
-        LangChain messages, oldest first) to ``question``, ``query``, ``documents``,
-        ``images`` (descriptions), ``messages``, ``prompt``, ``prompt_tokens`` and ``answer``.
+        LangChain messages, oldest first) to a :class:`~rag.generation.result.ChainOutput`.
 
     """
     generate = itemgetter("messages") | llm | StrOutputParser()

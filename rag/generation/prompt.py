@@ -35,6 +35,7 @@ from typing import Any, Literal
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from rag.generation.result import ImageUse
 from rag.text.display import printable
 from rag.text.language import answer_language
 
@@ -122,9 +123,18 @@ class PromptImage:
         """``user`` for the user's own image, ``retrieved`` for a stored one."""
         return "user" if self.number is None else "retrieved"
 
-    def describe(self) -> dict[str, Any]:
-        """The chain's ``images[]`` entry: number, kind and the ``info`` fields."""
-        return {"number": self.number, "kind": self.kind, **self.info}
+    def describe(self) -> ImageUse:
+        """What a person is shown of this slot: the chain's ``images[]`` entry."""
+        info = self.info
+        return ImageUse(
+            number=self.number,
+            kind=self.kind,
+            source=info.get("source"),
+            page=info.get("page"),
+            image_path=info.get("image_path"),
+            thumbnail_path=info.get("thumbnail_path"),
+            image_sha256=info.get("image_sha256"),
+        )
 
 
 def format_passages(

@@ -29,13 +29,21 @@ _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 _TRUE = {"1", "true", "yes", "on"}
 
 
+# The setting that names each role's model, for the messages.
+SETTINGS = {
+    "embedding": "embedding.model",
+    "generator": "generation.model",
+    "reranker": "retrieval.reranker_model",
+}
+
+
 def model_reference(name_or_path: str, role: str) -> str:
     """Return what a library can load without retrying: a local folder or a reachable hub name.
 
     Args:
         name_or_path: The configured value.
-        role: What the model is for (``"embedding"``, ``"generator"``, ``"reranker"``); its
-            setting is ``<role>_model``.
+        role: What the model is for (``"embedding"``, ``"generator"``, ``"reranker"``), which
+            names its setting in the message (:data:`SETTINGS`).
 
     Raises:
         ModelLoadError: The folder is missing, or the hub name is neither cached nor reachable.
@@ -54,10 +62,11 @@ def model_reference(name_or_path: str, role: str) -> str:
     if cached is not None:
         return cached  # a folder: the library never asks the hub
     why = "HF_HUB_OFFLINE is set" if hub_offline() else "the hub cannot be reached"
+    setting = SETTINGS.get(role, f"{role}_model")
     msg = (
         f"{role} model {name_or_path!r} is not in the local Hugging Face cache and {why}; "
-        f"set {role}_model (BLLOSSOM_RAG_{role.upper()}_MODEL or bllossom-rag.toml) "
-        "to a local model folder"
+        f"set {setting} (BLLOSSOM_RAG_{setting.upper().replace('.', '__')} or "
+        "bllossom-rag.toml) to a local model folder"
     )
     raise ModelLoadError(msg)
 

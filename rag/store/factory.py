@@ -1,4 +1,4 @@
-"""One place that picks the store backend: PostgreSQL when ``store_url`` is set, else embedded.
+"""One place that picks the store backend: PostgreSQL when ``store.url`` is set, else embedded.
 
 The embedded store needs nothing but ``data_dir``; the PostgreSQL one is an optional extra, so
 it is imported only when a URL asks for it, and a missing extra is one line saying what to
@@ -39,7 +39,7 @@ def open_store(
     if not store_url:
         return Store(data_dir, index_policy=index_policy)
     if not store_url.startswith(STORE_URL_SCHEMES):
-        msg = "store_url must start with postgresql:// (or be unset for the embedded store)"
+        msg = "store.url must start with postgresql:// (or be unset for the embedded store)"
         raise ConfigError(msg)
     try:
         from rag.store.postgres import PostgresStore

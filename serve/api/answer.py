@@ -25,7 +25,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk, LLMResult
 from langchain_core.runnables import Runnable
 
-from rag.generation.chain import sources_from_documents
+from rag.generation.result import AnswerStream, ChainResult
 
 
 class _ModelReport(BaseCallbackHandler):
@@ -74,31 +74,29 @@ class ChainAnswer:
     def __init__(self, chain: Runnable[dict[str, Any], Any], inputs: dict[str, Any]) -> None:
         self.chain = chain
         self.inputs = inputs
-        self.state: dict[str, Any] = {}
+        self.result = ChainResult()
 
     def sources(self) -> list[dict[str, Any]]:
         """The ``ask --json`` source objects of the passages in the prompt (none: no answer)."""
-        return [source.to_json() for source in sources_from_documents(self.state["documents"])]
+        return [source.to_json() for source in self.result.sources]
 
     def __call__(self, cancel: threading.Event) -> Iterator[ChatGenerationChunk]:
         """Stream the chain until it ends or ``cancel`` is set; the usage chunk last."""
         report = _ModelReport()
-        callbacks = [report, _StopWhenCancelled(cancel)]
-        stream = self.chain.stream(self.inputs, config={"callbacks": callbacks})
+        stream = AnswerStream(
+            self.chain, self.inputs, config={"callbacks": [report, _StopWhenCancelled(cancel)]}
+        )
+        self.result = stream.result
+        pieces = iter(stream)
         try:
-            for part in stream:
+            for piece in pieces:
                 if cancel.is_set():
                     return
-                if "answer" in part:
-                    yield ChatGenerationChunk(message=AIMessageChunk(content=part["answer"]))
-                else:
-                    self.state.update(part)
+                yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
         except _Cancelled:
             return
         finally:
-            close = getattr(stream, "close", None)  # a generator: closing it closes the model's
-            if close is not None:
-                close()
+            pieces.close()
         used = report.usage or {"input_tokens": 0, "output_tokens": 0}
         usage = UsageMetadata(
             input_tokens=used["input_tokens"],

@@ -4,7 +4,7 @@ Routes: ``POST /v1/chat/completions`` (a collection as the ``model``; streaming 
 answer's ``[n]`` citations index the top-level ``sources``, in the body or in the first chunk),
 ``GET /v1/models`` (the collections the key may read), ``POST /v1/retrieve`` (the sources and
 the retrieval query, without generating) and ``GET /health`` (no key; 200 once the models are
-warm). Every other route needs a key from ``api_keys``; the key's groups are its caller's
+warm). Every other route needs a key from ``api.keys``; the key's groups are its caller's
 access, carried into every search.
 
 A chat request goes the worker's way, through the worker's own pieces: body within its size and
@@ -35,8 +35,9 @@ from starlette.routing import Route
 
 from rag.access import Access
 from rag.assistant import Assistant
-from rag.generation.chain import build_retrieval, sources_from_documents
+from rag.generation.chain import build_retrieval
 from rag.generation.llm import ChatBllossom, sampling
+from rag.generation.result import ChainResult
 from rag.text.kiwi import preload as preload_kiwi
 from serve.api.answer import ChainAnswer
 from serve.api.options import ApiOptions
@@ -225,9 +226,9 @@ class RagApi(GenerationService):
             raise RequestError(504, msg, kind="server_error", code="timeout") from None
         finally:
             watcher.cancel()
-        sources = sources_from_documents(found["documents"])
+        result = ChainResult.of(found)
         return JSONResponse(
-            {"query": found["query"], "sources": [source.to_json() for source in sources]}
+            {"query": result.query, "sources": [source.to_json() for source in result.sources]}
         )
 
 

@@ -83,7 +83,7 @@ class RequestLimits:
             field, tokens = asked
             msg = (
                 f"{field}: {tokens:,} new tokens asked for; this {self.server} generates at most "
-                f"{self.max_new_tokens:,} (serve_max_new_tokens)"
+                f"{self.max_new_tokens:,} (server.max_new_tokens)"
             )
             raise RequestError(400, msg, param=field)
         least = floor.tokens(parsed)

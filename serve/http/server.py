@@ -9,7 +9,7 @@ one header byte a second holds its connection forever, and a few hundred such cl
 server. The application cannot help (it is called once the headers are complete), so the
 connection itself keeps the deadline: :class:`HeaderDeadline` is uvicorn's h11 protocol with a
 timer from the connection's start (or the previous response's end) to the end of the headers,
-``serve_read_timeout`` long; the body then has the same time again
+``server.read_timeout`` long; the body then has the same time again
 (:func:`~serve.http.middleware.read_body`). h11 is used whether or not httptools is installed,
 so the deadline never depends on what is.
 """

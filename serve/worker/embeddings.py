@@ -6,7 +6,7 @@ input order, unit length, ``usage`` in tokens). Texts are embedded exactly as se
 passage prompts are the client's to add (:mod:`rag.embeddings.remote`), as with other servers.
 
 Embedding shares the worker's protections: the API key (middleware), the body's size and time
-limits, a cap on texts per request (``serve_max_embedding_inputs``), the request timeout, and
+limits, a cap on texts per request (``server.max_embedding_inputs``), the request timeout, and
 admission with its own slot and the same queue length, so a burst of embeddings is refused
 (429) rather than queued forever, and never waits behind a long generation for a slot. The
 model runs on a thread; it loads at startup like the generator, and ``/health`` is ready once
@@ -132,7 +132,7 @@ class EmbeddingService:
         if len(texts) > self.options.max_embedding_inputs:
             msg = (
                 f"input: {len(texts):,} texts in one request; this worker embeds at most "
-                f"{self.options.max_embedding_inputs:,} (serve_max_embedding_inputs)"
+                f"{self.options.max_embedding_inputs:,} (server.max_embedding_inputs)"
             )
             raise RequestError(400, msg, param="input")
         if parsed.dimensions is not None and parsed.dimensions != self.embedder.dimension:

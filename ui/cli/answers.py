@@ -5,38 +5,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from rag.generation.result import AnswerStream
 from ui.cli.app import out, shown
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
-    from rag.generation.chain import Source
+    from rag.generation.result import ChainResult, ImageUse, Source
 
 SNIPPET_CHARS = 160
 
 
-def stream_answer(
-    chain: Runnable[Any, Any], inputs: dict[str, Any], *, echo: bool
-) -> tuple[str, dict[str, Any]]:
+def stream_answer(chain: Runnable[Any, Any], inputs: dict[str, Any], *, echo: bool) -> ChainResult:
     """Run the chain; with ``echo``, print the answer as it streams.
 
     Returns:
-        The whole answer, and everything else the chain produced (documents, images, prompt).
+        The whole turn: the answer, its documents, images and prompt.
 
     """
-    state: dict[str, Any] = {}
-    answer: list[str] = []
-    for part in chain.stream(inputs):
-        if "answer" in part:
-            answer.append(part["answer"])
-            if echo:
-                out.out(shown(part["answer"], keep="\n\t"), end="", highlight=False)
-        else:
-            state.update(part)
-    return "".join(answer), state
+    stream = AnswerStream(chain, inputs)
+    for piece in stream:
+        if echo:
+            out.out(shown(piece, keep="\n\t"), end="", highlight=False)
+    return stream.result
 
 
-def print_sources(sources: Sequence[Source], images: Sequence[dict[str, Any]]) -> None:
+def print_sources(sources: Sequence[Source], images: Sequence[ImageUse]) -> None:
     """The numbered passages under an answer, then what the prompt's images were."""
     out.print("\n")
     out.print("[bold]Sources[/]" if sources else "[dim]No sources found.[/]")
@@ -46,5 +40,5 @@ def print_sources(sources: Sequence[Source], images: Sequence[dict[str, Any]]) -
         out.print(f"[{source.number}] {shown(source.source)}{where}  (score {source.score:.3f})")
         out.print(f"    [dim]{shown(snippet)}[/]")
     for used in images:
-        cited = "your image" if used["number"] is None else f"image of [{used['number']}]"
-        out.print(f"[dim]In the prompt:[/] {cited} {shown(used['source'] or '')}")
+        cited = "your image" if used.number is None else f"image of [{used.number}]"
+        out.print(f"[dim]In the prompt:[/] {cited} {shown(used.source or '')}")

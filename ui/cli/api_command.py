@@ -15,9 +15,9 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 @app.command()
 def api(
-    host: Annotated[str | None, typer.Option(help="Interface (default: api_host).")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface (default: api.host).")] = None,
     port: Annotated[
-        int | None, typer.Option(min=0, max=65535, help="Port (default: api_port).")
+        int | None, typer.Option(min=0, max=65535, help="Port (default: api.port).")
     ] = None,
 ) -> None:
     """Serve the RAG API: /v1/chat/completions (model = collection), /v1/retrieve, /v1/models."""

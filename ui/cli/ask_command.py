@@ -23,7 +23,7 @@ def ask(
             "--image",
             exists=True,
             dir_okay=False,
-            help="Your own image to ask about (repeatable; see max_images).",
+            help="Your own image to ask about (repeatable; see generation.max_images).",
         ),
     ] = None,
     user_groups: Annotated[
@@ -32,7 +32,6 @@ def ask(
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question from the ingested documents, with numbered sources."""
-    from rag.generation.chain import sources_from_documents
     from ui.cli.answers import print_sources, stream_answer
 
     with user_errors():
@@ -43,22 +42,19 @@ def ask(
         images = [_image_block(path) for path in image or ()]
         access = Access.for_groups(parse_groups(user_groups))
         chain = assistant.chain(collection, k, access=access)
-        answer, state = stream_answer(
-            chain, {"question": question, "images": images}, echo=not as_json
-        )
-        sources = sources_from_documents(state["documents"])
+        result = stream_answer(chain, {"question": question, "images": images}, echo=not as_json)
         if as_json:
             print_json(
                 {
-                    "answer": answer,
-                    "sources": [source.to_json() for source in sources],
-                    "prompt": state["prompt"],  # rendered and counted once, by the chain
-                    "prompt_tokens": state["prompt_tokens"],
-                    "images": state["images"],
+                    "answer": result.answer,
+                    "sources": [source.to_json() for source in result.sources],
+                    "prompt": result.prompt,  # rendered and counted once, by the chain
+                    "prompt_tokens": result.prompt_tokens,
+                    "images": [image.to_json() for image in result.images],
                 }
             )
             return
-    print_sources(sources, state["images"])
+    print_sources(result.sources, result.images)
 
 
 def _image_block(path: Path) -> dict[str, Any]:

@@ -33,7 +33,6 @@ def chat(
     from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
     from rag.errors import BllossomRagError
-    from rag.generation.chain import sources_from_documents
     from ui.cli.answers import print_sources, stream_answer
 
     with open_assistant() as assistant:
@@ -55,11 +54,11 @@ def chat(
             if not question:
                 continue
             try:
-                answer, state = stream_answer(
+                result = stream_answer(
                     chain, {"question": question, "history": list(history)}, echo=True
                 )
             except BllossomRagError as error:
                 err.print(f"[bold red]Error:[/] {escape(str(error))}")
                 continue
-            print_sources(sources_from_documents(state["documents"]), state["images"])
-            history += [HumanMessage(content=question), AIMessage(content=answer)]
+            print_sources(result.sources, result.images)
+            history += [HumanMessage(content=question), AIMessage(content=result.answer)]

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 ModeOption = Annotated[
     str | None,
-    typer.Option("--mode", help="dense, bm25 or hybrid (default: settings' retrieval_mode)."),
+    typer.Option("--mode", help="dense, bm25 or hybrid (default: the retrieval.mode setting)."),
 ]
 
 

@@ -16,18 +16,18 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @app.command()
 def serve(
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Checkpoint (default: generator_model).")
+        str | None, typer.Option("--model", "-m", help="Checkpoint (default: generation.model).")
     ] = None,
-    host: Annotated[str | None, typer.Option(help="Interface (default: serve_host).")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface (default: worker.host).")] = None,
     port: Annotated[
-        int | None, typer.Option(min=0, max=65535, help="Port (default: serve_port).")
+        int | None, typer.Option(min=0, max=65535, help="Port (default: worker.port).")
     ] = None,
     api_key: Annotated[
         str | None,
         typer.Option(
             "--api-key",
             help="Required as 'Authorization: Bearer KEY' on every route but /health "
-            "(default: serve_api_key).",
+            "(default: worker.api_key).",
         ),
     ] = None,
     max_queue: Annotated[
@@ -44,7 +44,7 @@ def serve(
         typer.Option(
             "--embedding-model",
             help="Also serve /v1/embeddings with this sentence-transformers model "
-            "(default: serve_embedding_model).",
+            "(default: worker.embedding_model).",
         ),
     ] = None,
 ) -> None:

@@ -1,7 +1,7 @@
 """``bllossom-rag store copy --to postgresql://...``: move a store to another backend.
 
 The source is the store the settings name (the embedded one in ``data_dir``, unless
-``store_url`` is set); the target is a PostgreSQL URL or a folder for an embedded store. Vectors
+``store.url`` is set); the target is a PostgreSQL URL or a folder for an embedded store. Vectors
 are copied, never recomputed, so no model loads. Copying again finishes an interrupted copy and
 skips what is already there (see :mod:`rag.store.copy`).
 """

@@ -1,10 +1,10 @@
 """Who is using the app, and which groups they may read.
 
-With ``ui_auth`` on, identity comes from Streamlit's OIDC sign-in (``st.login`` / ``st.user``;
+With ``ui.auth`` on, identity comes from Streamlit's OIDC sign-in (``st.login`` / ``st.user``;
 the provider lives in ``.streamlit/secrets.toml`` under ``[auth]``) and group membership from
-configuration (``ui_user_groups``: email or subject -> groups), never from the identity
+configuration (``ui.user_groups``: email or subject -> groups), never from the identity
 provider's claims, so what a person may read is decided in one reviewed file. With it off, the
-app serves one local user whose groups are ``ui_local_groups`` and says so in the sidebar.
+app serves one local user whose groups are ``ui.local_groups`` and says so in the sidebar.
 """
 
 from __future__ import annotations

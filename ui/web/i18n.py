@@ -1,4 +1,4 @@
-"""Korean and English labels, chosen by a toggle, the ``ui_language`` setting or the browser.
+"""Korean and English labels, chosen by a toggle, the ``ui.language`` setting or the browser.
 
 Labels live in one table, Korean first, so a missing translation is a visible gap in one
 place rather than an English string buried in a page. English plurals are the one grammar rule:
@@ -40,7 +40,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "sign_in_needed": ("계속하려면 로그인하세요.", "Sign in to continue."),
     "auth_not_configured": (
         "ui_auth가 켜져 있지만 .streamlit/secrets.toml에 [auth] 설정이 없습니다.",
-        "ui_auth is on but .streamlit/secrets.toml has no [auth] section.",
+        "ui.auth is on but .streamlit/secrets.toml has no [auth] section.",
     ),
     "loading_embedder": ("임베딩 모델을 불러오는 중…", "Loading the embedding model…"),
     # shared

@@ -198,8 +198,8 @@ KOREAN: dict[str, str] = {
     "skipped a picture in a format that is not read ({name})": (
         "읽지 않는 형식의 그림을 건너뜀 ({name})"
     ),
-    "skipped OCR after {count} pages (ocr_max_pages)": (
-        "{count}쪽 이후에는 OCR을 하지 않음 (ocr_max_pages)"
+    "skipped OCR after {count} pages (ingest.ocr.max_pages)": (
+        "{count}쪽 이후에는 OCR을 하지 않음 (ingest.ocr.max_pages)"
     ),
     "skipped unreadable page {page} ({error})": "읽을 수 없는 {page}쪽을 건너뜀 ({error})",
     "skipped OCR of the image: {error}": "이미지의 OCR을 건너뜀: {error}",

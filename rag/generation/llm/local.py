@@ -73,7 +73,7 @@ class ChatBllossom(BaseChatModel):
 
     @classmethod
     def from_settings(cls, settings: Settings, model_name: str | None = None) -> ChatBllossom:
-        """The generator the settings describe (``model_name`` overrides ``generator_model``)."""
+        """The generator the settings describe (``model_name`` overrides ``generation.model``)."""
         return cls(
             model_name=model_name or settings.generation.model,
             device=settings.device,

@@ -5,7 +5,7 @@ try:
     import psycopg_pool  # noqa: F401
 except ImportError as error:  # pragma: no cover - depends on the installation
     msg = (
-        'store_url names a PostgreSQL store, which needs the extra: pip install "bllossom-rag'
+        'store.url names a PostgreSQL store, which needs the extra: pip install "bllossom-rag'
         f'[postgres]" ({error})'
     )
     raise ImportError(msg) from error

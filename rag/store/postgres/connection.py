@@ -119,7 +119,7 @@ def reachable(url: str) -> Iterator[None]:
     except psycopg.OperationalError as error:  # the pool's timeouts are among them
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         msg = (
-            f"cannot use the store at {redact(url)}: {first}; check store_url "
+            f"cannot use the store at {redact(url)}: {first}; check store.url "
             "(BLLOSSOM_RAG_STORE__URL) and that PostgreSQL is running and reachable"
         )
         raise StoreError(msg) from None

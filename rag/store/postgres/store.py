@@ -205,7 +205,7 @@ class PostgresStore(DocumentStore):
             return self.images.sweep()
 
     def refresh(self, collection: str, space: VectorSpace = RAW) -> None:
-        """Give the collection its HNSW index once it is past ``index_exact_max`` chunks.
+        """Give the collection its HNSW index once it is past ``store.index.exact_max`` chunks.
 
         The index holds raw vectors whatever ``space`` searches use (see :meth:`_nearest`).
         """

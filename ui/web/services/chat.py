@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.documents import Document
@@ -19,9 +18,9 @@ from rag.assistant import Assistant
 from rag.config import Settings
 from rag.errors import BllossomRagError
 from rag.evaluation.feedback import Feedback, FeedbackLog
-from rag.generation.chain import Source, sources_from_documents
 from rag.generation.chat_format import image_block
 from rag.generation.llm import sampling
+from rag.generation.result import AnswerStream, ImageUse, Source, sources_from_documents
 from rag.images import encode_data_url, open_image
 from ui.web.i18n import t
 
@@ -63,8 +62,8 @@ def ask(
     access: Access,
     callbacks: Sequence[BaseCallbackHandler] = (),
     history: Sequence[tuple[str, str]] = (),
-) -> Iterator[dict[str, Any]]:
-    """Stream the RAG chain for one turn (``documents`` first, then ``answer`` pieces).
+) -> AnswerStream:
+    """The RAG chain on one turn: iterate for the answer's pieces, then read its ``result``.
 
     Args:
         assistant: The shared assistant.
@@ -90,7 +89,8 @@ def ask(
     earlier: list[BaseMessage] = []
     for asked, answered in history:
         earlier += [HumanMessage(content=asked), AIMessage(content=answered)]
-    return chain.stream(
+    return AnswerStream(
+        chain,
         {"question": question, "images": images, "history": earlier},
         config={"callbacks": list(callbacks)},
     )
@@ -136,20 +136,19 @@ def source_views(documents_: Sequence[Document]) -> list[SourceView]:
     ]
 
 
-def prompt_images(state: dict[str, Any], user_thumbnail: bytes | None) -> list[PromptImage]:
+def prompt_images(images: Sequence[ImageUse], user_thumbnail: bytes | None) -> list[PromptImage]:
     """The images the prompt carried: the user's first, then the stored ones the chain listed."""
     shown = [PromptImage(None, "", user_thumbnail)] if user_thumbnail else []
-    for item in state.get("images") or ():
-        # The chain's own listing has "kind"; the input's LangChain image blocks do not.
-        if not isinstance(item, dict) or "kind" not in item or item["kind"] == "user":
+    for item in images:
+        if item.kind == "user":
             continue
-        path = item.get("thumbnail_path") or item.get("image_path")
+        path = item.thumbnail_path or item.image_path
         try:
             thumbnail = Path(path).read_bytes() if path else None
         except OSError:  # removed with its document since the search
             thumbnail = None
         if thumbnail:
-            shown.append(PromptImage(item.get("number"), str(item.get("source", "")), thumbnail))
+            shown.append(PromptImage(item.number, item.source or "", thumbnail))
     return shown
 
 

@@ -17,11 +17,11 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 
 from rag.errors import BllossomRagError
+from rag.generation.result import AnswerStream, ChainResult
 from ui.web.i18n import t
 from ui.web.metrics import GenerationTimer
 from ui.web.resources import app_context, ready_assistant
@@ -132,19 +132,14 @@ def show_turn(turns: list[Turn], index: int) -> None:
         show_rating(turns, index)
 
 
-def answer_pieces(
-    stream: Iterator[dict[str, Any]], state: dict[str, Any], timer: GenerationTimer, turn: Turn
-) -> Iterator[str]:
-    """Sanitized answer text for ``st.write_stream``; other chain keys go into ``state``."""
+def answer_pieces(stream: AnswerStream, timer: GenerationTimer, turn: Turn) -> Iterator[str]:
+    """Sanitized answer text for ``st.write_stream``."""
     guard = MarkdownGuard()
-    for part in stream:
-        if "answer" in part:
-            timer.answer_piece()
-            turn.answer += part["answer"]
-            if safe := guard.feed(part["answer"]):
-                yield safe
-        else:
-            state.update(part)
+    for piece in stream:
+        timer.answer_piece()
+        turn.answer += piece
+        if safe := guard.feed(piece):
+            yield safe
     if rest := guard.finish():
         yield rest
 
@@ -214,7 +209,7 @@ if prompt and collection is not None:
         if turn.error is None:
             options = services.AskOptions(collection, top_k, max_new_tokens, temperature, top_p)
             timer = GenerationTimer()
-            state: dict[str, Any] = {}
+            result = ChainResult()
             try:
                 ready_assistant(settings)
                 stream = services.ask(
@@ -226,7 +221,8 @@ if prompt and collection is not None:
                     [timer],
                     history=conversation(history),
                 )
-                pieces = answer_pieces(stream, state, timer, turn)
+                result = stream.result
+                pieces = answer_pieces(stream, timer, turn)
                 answer_slot = st.empty()
                 with answer_slot.container():
                     with st.spinner(t("thinking")):
@@ -239,8 +235,8 @@ if prompt and collection is not None:
                 if turn.error is None:
                     raise
                 st.error(literal_markdown(turn.error))
-            turn.sources = services.source_views(state.get("documents", []))
-            turn.images = services.prompt_images(state, turn.user_thumbnail)
+            turn.sources = services.source_views(result.documents)
+            turn.images = services.prompt_images(result.images, turn.user_thumbnail)
             if turn.sources or turn.error:  # the fixed "not covered" answer generated nothing
                 context.log.record(
                     timer.sample(collection, services.generation_backend(settings), turn.error)
