@@ -26,11 +26,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests import format_fixtures as fx
-from tests.conftest import cli_settings
-from tests.ingest_corpus import chart, png_claiming, single_line_text
-
-REPO = Path(__file__).resolve().parent.parent
+from devkit import documents as fx
+from devkit.corpus import chart, png_claiming, single_line_text
+from devkit.models import REPO, command_environment
 
 
 def _text(name: str, text: str) -> Callable[[Path], Path]:
@@ -121,7 +119,7 @@ def run_case(build: Callable[[Path], Path], root: Path) -> Outcome:
     folder = root / "corpus"
     folder.mkdir(parents=True)
     size = build(folder).stat().st_size
-    env = {**os.environ, **cli_settings(root / "data"), "COLUMNS": "400"}
+    env = {**os.environ, **command_environment(root / "data"), "COLUMNS": "400"}
     command = [sys.executable, "-m", "ui.cli", "ingest", str(folder)]
     output = root / "output.txt"
     started = time.perf_counter()

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import tempfile
@@ -45,8 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.scale import DIM, commit_synthetic, percentiles  # noqa: E402
+from devkit.datasets import DATASETS  # noqa: E402
 
-DATASETS = Path(os.environ.get("BLLOSSOM_RAG_SHARED", ROOT.parent / "shared")) / "datasets"
 COLLECTION = "hybrid"
 QUERIES = 300
 REPEATS = 3

@@ -46,6 +46,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from devkit.datasets import DATASETS
 from rag.embeddings.space import RAW, VectorSpace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # ``ingest`` package it measures.
 if sys.path and Path(sys.path[0]).resolve() == ROOT / "benchmarks":
     sys.path[0] = str(ROOT)
-DATASETS = Path(os.environ.get("BLLOSSOM_RAG_SHARED", ROOT.parent / "shared")) / "datasets"
 SYSTEMS = ("ours", "ours-torch", "baseline", "baseline-chars")
 LABELS = {
     "ours": "ours (Ingestor, default embedding backend)",

@@ -35,18 +35,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from devkit.datasets import dataset
 from ingest.extractors import ocr
 
 FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 _PLAIN = re.compile(r"^[\uac00-\ud7a3A-Za-z0-9 .,%\-'\"()?!:]+$")
 OPTIONS = {"tesseract_cmd": "tesseract", "languages": "kor+eng", "timeout_s": 120}
 
 
 def sentences(lang: str) -> list[str]:
     """News sentences in Hangul, Latin letters and plain punctuation only (no hanja)."""
-    path = Path(os.environ.get("BLLOSSOM_RAG_SHARED", DATA.parent)) / "datasets"
-    text = (path / f"korean-english-park.dev.{lang}").read_text(encoding="utf-8")
+    text = dataset(f"korean-english-park.dev.{lang}").read_text(encoding="utf-8")
     return [s.strip() for s in text.splitlines() if _PLAIN.match(s.strip())]
 
 

@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.postgres_server import LocalPostgres  # noqa: E402
+from devkit.postgres import LocalPostgres  # noqa: E402
 
 COUNT = 40
 METHODS = {  # name: (write one, read one)

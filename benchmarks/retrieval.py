@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
+from devkit.datasets import DATASETS
 from rag.config import Settings
 from rag.embeddings.factory import load_embeddings
 from rag.embeddings.torch import SentenceTransformerEmbeddings
@@ -60,7 +61,6 @@ from rag.retrieval.retriever import StoreRetriever, hit_to_document
 from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk, Store
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = Path(os.environ.get("BLLOSSOM_RAG_SHARED", ROOT.parent / "shared")) / "datasets"
 CACHE = ROOT / "benchmarks" / ".cache"
 TEST_QUERIES = 1000
 DEV_QUERIES = 500
@@ -489,7 +489,7 @@ def main() -> None:
     floors = sorted({float(f) for f in args.floors.split(",")})
     server = None
     if args.postgres and not args.store_url:
-        from tests.postgres_server import LocalPostgres
+        from devkit.postgres import LocalPostgres
 
         server = LocalPostgres()
     try:

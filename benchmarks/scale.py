@@ -442,7 +442,7 @@ def main() -> None:
                 if args.postgres and not url:
                     if server is None:
                         sys.path.insert(0, str(ROOT))
-                        from tests.postgres_server import LocalPostgres
+                        from devkit.postgres import LocalPostgres
 
                         server = LocalPostgres(maintenance_work_mem="3GB")
                     url = server.database()

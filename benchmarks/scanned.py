@@ -21,90 +21,15 @@ import json
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import ImageFont
-
 from benchmarks.ingest import default_model
-from benchmarks.structured import DATA, article_span
+from devkit.statute import STATUTE, gold_pages, lay_out, write_pdf
 from ingest.pipeline import Ingestor
 from rag.assistant import Assistant
 from rag.config import Settings
-from tests.format_fixtures import line_height, scanned_pdf
-from tests.ingest_corpus import NANUM
 
-STATUTE = DATA / "legal" / "디지털플랫폼이용자보호법.txt"
-# The page geometry of tests.format_fixtures.scanned_pdf: A4, 12 pt, one-inch margins.
-DPI = 200
-FONT_PX = round(12 / 72 * DPI)
-LINE_PX = line_height(FONT_PX)
-PAGE = (round(8.27 * DPI), round(11.69 * DPI))
-MARGIN = DPI
-TILT = 0.5
 K = 5
-
-
-@dataclass(frozen=True)
-class Page:
-    """One laid-out page: its lines and the span of the statute's text they print."""
-
-    lines: tuple[str, ...]
-    start: int
-    end: int
-
-
-def lay_out(text: str) -> list[Page]:
-    """The text wrapped to the page width and cut into pages, each with its character span."""
-    font = ImageFont.truetype(str(NANUM), FONT_PX)
-    width = PAGE[0] - 2 * MARGIN
-    per_page = (PAGE[1] - 2 * MARGIN) // LINE_PX
-    lines: list[tuple[str, int]] = []  # (visual line, offset of its first character)
-    offset = 0
-    for paragraph in text.split("\n"):
-        start = offset
-        offset += len(paragraph) + 1
-        if not paragraph.strip():
-            lines.append(("", start))
-            continue
-        line = ""
-        for index, char in enumerate(paragraph):
-            if line and font.getlength(line + char) > width:
-                lines.append((line, start + index - len(line)))
-                line = ""
-            line += char
-        lines.append((line, start + len(paragraph) - len(line)))
-    pages = []
-    for first in range(0, len(lines), per_page):
-        chunk = lines[first : first + per_page]
-        end = lines[first + per_page][1] if first + per_page < len(lines) else len(text)
-        pages.append(Page(tuple(line for line, _ in chunk), chunk[0][1], end))
-    return pages
-
-
-def write_pdf(pages: list[Page], path: Path, *, scanned: bool) -> Path:
-    """The pages as a PDF: image-only and tilted (``scanned``), or with the same lines as text."""
-    if scanned:
-        return scanned_pdf(path, [page.lines for page in pages], dpi=DPI, tilt=TILT)
-    from fpdf import FPDF
-
-    pdf = FPDF(unit="pt", format="A4")
-    pdf.add_font("Nanum", fname=str(NANUM))
-    pdf.set_font("Nanum", size=12)
-    scale = 72 / DPI
-    for page in pages:
-        pdf.add_page()
-        for index, line in enumerate(page.lines):
-            baseline = (MARGIN + index * LINE_PX + FONT_PX) * scale
-            pdf.text(MARGIN * scale, baseline, line)
-    pdf.output(str(path))
-    return path
-
-
-def gold_pages(text: str, pages: list[Page], article: str) -> set[int]:
-    """The page numbers (from 1) an article is printed on."""
-    start, end = article_span(text, article)
-    return {n for n, p in enumerate(pages, start=1) if p.start < end and start < p.end}
 
 
 def measure(pdf: Path, questions: list[dict], golds: list[set[int]], folder: Path) -> dict:

@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -52,6 +51,7 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from benchmarks.retrieval import CACHE, DATASETS, DEV_QUERIES, TEST_QUERIES, CachedEmbeddings
+from devkit.statute import article_span
 from ingest.chunking.chunker import PATH_SEPARATOR, TextChunk, TokenChunker
 from ingest.chunking.outline import sections
 from ingest.file_limits import Limits
@@ -144,18 +144,6 @@ def statute_corpus(name: str, split: str) -> Corpus:
         gold = article_span(text, row["article"]) if row["article"] else (0, len(text))
         corpus.questions.append(Question(row["question"], row["file"], gold, None, row["language"]))
     return corpus
-
-
-def article_span(text: str, article: str) -> tuple[int, int]:
-    """Where an article (``제19조``, ``부칙 제1조``) runs in a statute: to the next unit's line."""
-    start = text.index("\n부칙") if article.startswith("부칙 ") else 0
-    number = article.removeprefix("부칙 ")
-    found = re.compile(rf"^{re.escape(number)}(?=[(\s])", re.M).search(text, start)
-    if found is None:
-        msg = f"{article} not found"
-        raise ValueError(msg)
-    following = re.compile(r"^(제\s?\d+\s?(조|장|절)|부\s?칙)", re.M).search(text, found.end())
-    return found.start(), following.start() if following else len(text)
 
 
 def build(corpus: Corpus, variant: str, embeddings: CachedEmbeddings, folder: Path) -> Store:

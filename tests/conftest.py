@@ -28,57 +28,27 @@ import os
 import random
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
 
+from devkit.datasets import dataset
+from devkit.models import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL, REPO, command_environment
+from devkit.postgres import LocalPostgres
 from ingest.pipeline import Ingestor
 from rag.assistant import Assistant
 from rag.config import Settings
 from rag.embeddings.onnx import OnnxEmbeddings
 from rag.embeddings.torch import SentenceTransformerEmbeddings
 from rag.generation.llm import ChatBllossom, load_processor
-from rag.store import DocumentStore, Store
-from rag.store.postgres import PostgresStore
-from tests.forks import Forks
-from tests.postgres_server import LocalPostgres
-from ui.cli import app
-
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / "examples"
-SHARED = Path(os.environ.get("BLLOSSOM_RAG_SHARED", REPO.parent / "shared"))
-DATASETS = SHARED / "datasets"
+from rag.store import Store
+from tests.support.cli import Cli
+from tests.support.data import ExamplesData, KorQuAD
+from tests.support.forks import Forks
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def _offline_dirs() -> list[Path]:
-    if os.environ.get("OFFLINE_MODELS_DIR"):
-        return [Path(os.environ["OFFLINE_MODELS_DIR"]).expanduser()]
-    return [REPO / ".models", Path.home() / ".cache" / "offline-models"]
-
-
-def _model(env: str, offline_name: str, hub_name: str) -> str:
-    if os.environ.get(env):
-        return os.environ[env]
-    local = [folder / offline_name for folder in _offline_dirs()]
-    return next((str(path) for path in local if path.is_dir()), hub_name)
-
-
-EMBEDDING_MODEL = _model(
-    "BLLOSSOM_RAG_EMBEDDING__MODEL", "multilingual-e5-small", "intfloat/multilingual-e5-small"
-)
-GENERATOR_MODEL = _model(
-    "BLLOSSOM_RAG_GENERATION__MODEL",
-    "tiny-llava-next",
-    "Bllossom/llama-3.1-Korean-Bllossom-Vision-8B",
-)
 
 
 @pytest.fixture(scope="session")
@@ -177,13 +147,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
-# The two store backends; tests parametrized over them run the same assertions on both.
-BACKENDS = ("embedded", "postgres")
-
-
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[LocalPostgres]:
-    """A real PostgreSQL + pgvector server for the session (see :mod:`tests.postgres_server`)."""
+    """A real PostgreSQL + pgvector server for the session (see :mod:`devkit.postgres`)."""
     server = LocalPostgres()
     yield server
     server.stop()
@@ -195,16 +161,6 @@ def store_url(postgres: LocalPostgres) -> Iterator[str]:
     url = postgres.database()
     yield url
     postgres.drop(url)
-
-
-def open_backend(request: pytest.FixtureRequest, backend: str, folder: Path) -> DocumentStore:
-    """A new, empty store of ``backend`` (its database, if any, goes with the fixture's scope)."""
-    if backend == "embedded":
-        return Store(folder)
-    server: LocalPostgres = request.getfixturevalue("postgres")
-    url = server.database()
-    request.addfinalizer(lambda: server.drop(url))
-    return PostgresStore(url, folder)
 
 
 @pytest.fixture
@@ -225,69 +181,23 @@ def _no_developer_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         yield
 
 
-def cli_settings(data_dir: Path) -> dict[str, str]:
-    """The settings every command-line test runs with (as ``BLLOSSOM_RAG_*`` variables)."""
-    return {
-        "BLLOSSOM_RAG_DATA_DIR": str(data_dir),
-        "BLLOSSOM_RAG_EMBEDDING__MODEL": EMBEDDING_MODEL,
-        "BLLOSSOM_RAG_GENERATION__MODEL": GENERATOR_MODEL,
-        "BLLOSSOM_RAG_GENERATION__MAX_NEW_TOKENS": "8",
-        "BLLOSSOM_RAG_DEVICE": "cpu",
-    }
-
-
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """Environment for running the real ``bllossom-rag`` console script in a subprocess."""
-    return {**os.environ, **cli_settings(tmp_path / "cli-data")}
-
-
-@dataclass
-class Cli:
-    """``bllossom-rag`` run in this process, with its settings as environment variables.
-
-    ``env`` holds the variables set for each run; a value of None unsets one. Output is as
-    wide as a real terminal of 200 columns, so table cells are not cut.
-    """
-
-    env: dict[str, str | None]
-
-    @property
-    def data_dir(self) -> Path:
-        return Path(str(self.env["BLLOSSOM_RAG_DATA_DIR"]))
-
-    def __call__(self, *args: str, **env: str | None) -> Result:
-        runner = CliRunner()
-        return runner.invoke(
-            app, list(args), env={"COLUMNS": "200", **self.env, **env}, catch_exceptions=False
-        )
-
-    def json(self, *args: str, **env: str | None) -> Any:
-        """Run with ``--json``; the command must succeed and print one JSON document."""
-        result = self(*args, "--json", **env)
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)
+    return {**os.environ, **command_environment(tmp_path / "cli-data")}
 
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     """The command line on an empty store of this test's own."""
-    return Cli(dict(cli_settings(tmp_path / "cli-data")))
-
-
-@dataclass(frozen=True)
-class ExamplesData:
-    """``examples/`` ingested once into the default collection, and that run's ``--json``."""
-
-    data_dir: Path
-    report: dict[str, Any]
+    return Cli(dict(command_environment(tmp_path / "cli-data")))
 
 
 @pytest.fixture(scope="session")
 def examples_data(tmp_path_factory: pytest.TempPathFactory) -> ExamplesData:
     """``bllossom-rag ingest examples/ --json`` once per session (read-only: copy to change)."""
     data_dir = tmp_path_factory.mktemp("examples-store") / "data"
-    report = Cli(dict(cli_settings(data_dir))).json("ingest", str(EXAMPLES))
+    report = Cli(dict(command_environment(data_dir))).json("ingest", str(EXAMPLES))
     return ExamplesData(data_dir, report)
 
 
@@ -296,18 +206,7 @@ def examples_cli(examples_data: ExamplesData, tmp_path: Path) -> Cli:
     """The command line on a private copy of the session's ingested ``examples/``."""
     data_dir = tmp_path / "cli-data"
     shutil.copytree(examples_data.data_dir, data_dir)
-    return Cli(dict(cli_settings(data_dir)))
-
-
-@dataclass(frozen=True)
-class KorQuAD:
-    """KorQuAD dev ingested once per session: one file per paragraph, a fixed question sample."""
-
-    store: Store
-    collection: str
-    corpus: Path
-    sample: list[tuple[str, str]]  # (question, gold paragraph file name)
-    paragraphs: int
+    return Cli(dict(command_environment(data_dir)))
 
 
 @pytest.fixture(scope="session")
@@ -324,7 +223,7 @@ def korquad(
     smaller store would no longer test what these tests are for.
     """
     root = tmp_path_factory.mktemp("korquad")
-    squad = json.loads((DATASETS / "KorQuAD_v1.0_dev.json").read_text(encoding="utf-8"))
+    squad = json.loads(dataset("KorQuAD_v1.0_dev.json").read_text(encoding="utf-8"))
     corpus = root / "corpus"
     corpus.mkdir()
     questions: list[tuple[str, str]] = []

@@ -154,6 +154,12 @@ class GenerationSettings(Section):
         "runs in this process.",
     )
     worker_api_key: SecretStr | None = Field(default=None, description="Bearer key for worker_url.")
+    scripted_answer: str | None = Field(
+        default=None,
+        description="Answer with this template instead of a model, for tests and demos: "
+        "'{1} [1]' quotes the first sentence of passage 1 and cites it ({question}: the "
+        "question). Unset: the generator answers.",
+    )
 
     @model_validator(mode="after")
     def _images_fit(self) -> GenerationSettings:

@@ -321,7 +321,7 @@ def _export(model: SentenceTransformer, path: Path) -> None:
     axes = {n: {0: "batch", 1: "sequence"} for n in [*names, "pooling_mask"]}
     with torch.no_grad(), warnings.catch_warnings():
         # The tracer warns about shapes it records as constants; the graph is checked against
-        # torch's vectors on padded batches (tests/test_onnx_embeddings.py).
+        # torch's vectors on padded batches (tests/rag/embeddings/test_onnx.py).
         warnings.simplefilter("ignore")
         torch.onnx.export(
             Pooled(_transformer(model).auto_model, names, mode).eval(),

@@ -5,7 +5,9 @@ Two backends implement it: the embedded store (:class:`rag.store.Store`: SQLite 
 (:class:`rag.store.postgres.PostgresStore`: PostgreSQL + pgvector, searched in SQL).
 :func:`rag.store.open_store` picks one from the settings. Callers (the retriever, the ingest
 pipeline, the LangChain vector store, the command line, the web app) see only this interface,
-so every command works the same on both.
+so every command works the same on both. It has two sides: :class:`Documents` (collections,
+documents, commits: what ingestion writes and a library lists or removes) and :class:`Search`
+(the searches, each with the caller's access inside it); :class:`DocumentStore` is both.
 
 The rules that must not differ between backends live here once, as template methods over a few
 abstract reads: how a collection is looked up and what the error says, the embedder check of
@@ -97,30 +99,8 @@ class ImageStore(ABC):
         """Hold off sweeps while images are stored ahead of the commit that refers to them."""
 
 
-class DocumentStore(ABC):
-    """Documents, chunks and vectors of every collection, searched with access control inside.
-
-    Attributes:
-        data_dir: The local folder (the embedded store itself, or a backend's caches).
-        images: The stored images.
-        store_id: The store's identity, a UUID kept in its database.
-
-    """
-
-    data_dir: Path
-    images: ImageStore
-    store_id: str
-
-    def __enter__(self) -> DocumentStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+class Documents(ABC):
+    """The write and listing side: collections, documents, their chunks and commits."""
 
     @abstractmethod
     def close(self) -> None:
@@ -244,14 +224,17 @@ class DocumentStore(ABC):
 
         """
 
+
+
+class Search(ABC):
+    """The search side: each search applies the caller's access inside it, never after."""
+
     @abstractmethod
     def refresh(self, collection: str, space: VectorSpace = RAW) -> None:
         """Bring the collection's search structures up to date (ingestion calls it at its end).
 
         ``space`` is where its embedder's vectors are compared (:mod:`rag.embeddings.space`).
         """
-
-    # --- reads -------------------------------------------------------------------------------
 
     @abstractmethod
     def search(
@@ -263,12 +246,6 @@ class DocumentStore(ABC):
         space: VectorSpace = RAW,
     ) -> list[SearchHit]:
         """The ``k`` readable chunks nearest to ``query_vector`` (normalized) in ``space``."""
-
-    @abstractmethod
-    def keyword_search(
-        self, collection: str, query: KeywordQuery, k: int, access: Access = PUBLIC
-    ) -> list[SearchHit]:
-        """The ``k`` readable chunks that best match ``query`` (text or weighted terms) by BM25."""
 
     @abstractmethod
     def candidates(
@@ -295,6 +272,33 @@ class DocumentStore(ABC):
     def hits(self, ranked: Sequence[tuple[int, float]]) -> list[SearchHit]:
         """``(vector id, score)`` pairs as hits with their chunks, in the given order."""
         return ranked_hits(ranked, self.chunks_by_vector_ids([v for v, _ in ranked]))
+
+
+
+class DocumentStore(Documents, Search):
+    """Documents, chunks and vectors of every collection, searched with access control inside.
+
+    Attributes:
+        data_dir: The local folder (the embedded store itself, or a backend's caches).
+        images: The stored images.
+        store_id: The store's identity, a UUID kept in its database.
+
+    """
+
+    data_dir: Path
+    images: ImageStore
+    store_id: str
+
+    def __enter__(self) -> DocumentStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def ranked_hits(

@@ -246,15 +246,6 @@ class Store(DocumentStore):
             ranked = view.search(query_vector, k, self.visible(collection, access))
             return self.hits(ranked)
 
-    def keyword_search(
-        self, collection: str, query: KeywordQuery, k: int, access: Access = PUBLIC
-    ) -> list[SearchHit]:
-        """The ``k`` readable chunks that best match ``query`` (text or weighted terms) by BM25."""
-        with self._lock:
-            view = self.sparse_view(collection)
-            ranked = view.search(query, k, self.visible(collection, access))
-            return self.hits(ranked)
-
     def candidates(
         self,
         collection: str,

@@ -12,13 +12,20 @@ from langchain_core.language_models import BaseChatModel
 
 from rag.generation.llm.local import ChatBllossom
 from rag.generation.llm.remote import remote_chat_model
+from rag.generation.llm.scripted import ScriptedChatModel
 
 if TYPE_CHECKING:
     from rag.config import Settings
 
 
 def chat_model(settings: Settings) -> BaseChatModel:
-    """``ChatOpenAI`` on ``worker_url`` when it is set, else in-process :class:`ChatBllossom`."""
+    """The chat model the settings name.
+
+    :class:`ScriptedChatModel` when ``generation.scripted_answer`` is set, else ``ChatOpenAI``
+    on ``generation.worker_url`` when that is set, else in-process :class:`ChatBllossom`.
+    """
+    if settings.generation.scripted_answer is not None:
+        return ScriptedChatModel(script=settings.generation.scripted_answer)
     if settings.generation.worker_url:
         return remote_chat_model(settings)
     return ChatBllossom.from_settings(settings)

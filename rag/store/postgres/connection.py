@@ -28,7 +28,6 @@ from psycopg_pool import ConnectionPool
 
 from rag.errors import StoreError
 
-SCHEMES = ("postgresql", "postgres")
 _HEADER = struct.Struct(">HH")  # pgvector's binary form: dimension, unused, big-endian floats
 
 
@@ -40,11 +39,6 @@ def redact(url: str) -> str:
     user = parts.username or ""
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
-def is_store_url(url: str) -> bool:
-    """Whether ``url`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
-    return urlsplit(url).scheme in SCHEMES
 
 
 class VectorDumper(Dumper):

@@ -263,16 +263,6 @@ class PostgresStore(DocumentStore):
         scores, _ = search.scores_in_space(conn, vector, [v for v, _ in raw], space)
         return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
 
-    def keyword_search(
-        self, collection: str, query: KeywordQuery, k: int, access: Access = PUBLIC
-    ) -> list[SearchHit]:
-        """The ``k`` readable chunks that best match ``query`` (text or weighted terms) by BM25."""
-        with self._snapshot() as conn:
-            found = self._scope(conn, collection, access)
-            keywords = PreparedKeywords.prepare(conn, found.collection_id, query, found.readable)
-            ranked = [(v, score) for v, score, _ in keywords.ranked(conn, k)]
-            return self._hits(conn, ranked)
-
     def candidates(
         self,
         collection: str,

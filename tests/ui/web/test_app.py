@@ -1,0 +1,583 @@
+"""The Streamlit app through ``streamlit.testing.v1.AppTest``: every page, real models.
+
+The app runs in-process with the offline embedder and the tiny LLaVA-NeXT (gibberish answers,
+real everything else). One store with the example handbook and an access-control collection is
+built per module; the app's own objects are cached per configuration, so the tests share one
+loaded embedder and generator.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from devkit.corpus import law_folder
+from devkit.models import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL, REPO
+from ingest.pipeline import Ingestor
+from rag.access import PUBLIC
+from rag.assistant import Assistant
+from rag.config import Settings
+from rag.evaluation.feedback import FeedbackLog
+from rag.generation.no_answer import NO_ANSWER
+from rag.store import Store
+from serve.http.server import BackgroundServer
+from serve.worker import WorkerOptions, create_app
+from ui.web.i18n import LABELS
+from ui.web.metrics import METRICS_FILE, GenerationLog
+from ui.web.reasons import KOREAN
+from ui.web.safe_markdown import literal_markdown
+from ui.web.services import chat as services
+
+APP = str(REPO / "ui" / "web" / "app.py")
+QUESTION = "입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있나요?"
+CANARY = "코끼리 보라색 암호는 7391입니다"
+HR_USER = "kim@corp.example"
+CHART_CAPTION = "2024년 분기별 매출 막대 차트: 4분기 매출이 가장 높다"
+
+
+def en(key: str) -> str:
+    return LABELS[key][1]
+
+
+@pytest.fixture(scope="module")
+def ui_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The handbook in ``default``, a public and an hr-only file in ``acl``, an image in
+    ``charts``, ``hr-only`` whose one document only the hr group may read, four articles in
+    ``law`` and ``empty``, a collection with nothing in it."""
+    root = tmp_path_factory.mktemp("ui")
+    acl = root / "acl-docs"
+    acl.mkdir()
+    (acl / "공지.md").write_text("# 사내 공지\n\n식당은 12시에 엽니다.", encoding="utf-8")
+    (acl / "인사_비밀.md").write_text(f"# 인사 기밀\n\n{CANARY}.", encoding="utf-8")
+    law = law_folder(root / "law")
+    charts = root / "charts"
+    charts.mkdir()
+    Image.new("RGB", (300, 200), (30, 90, 200)).save(charts / "매출_차트.png")
+    (charts / "매출_차트.png.txt").write_text(CHART_CAPTION, encoding="utf-8")
+    data = root / "data"
+    settings = Settings(data_dir=data, embedding={"model": EMBEDDING_MODEL})
+    with Store(data) as store:
+        ingestor = Ingestor.from_settings(settings, store, embeddings)
+        ingestor.ingest([EXAMPLES], collection="default")
+        ingestor.ingest([acl / "공지.md"], collection="acl")
+        ingestor.ingest([acl / "인사_비밀.md"], collection="acl", groups=["hr"])
+        ingestor.ingest([charts], collection="charts")
+        ingestor.ingest([acl / "인사_비밀.md"], collection="hr-only", groups=["hr"])
+        ingestor.ingest([law], collection="law")
+        store.ensure_collection("empty", embeddings.name, embeddings.dimension)
+    return data
+
+
+@pytest.fixture
+def ui_env(ui_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The app's configuration, through the environment as a user would set it."""
+    monkeypatch.chdir(tmp_path)  # no stray bllossom-rag.toml
+    for name, value in {
+        "DATA_DIR": str(ui_data),
+        "EMBEDDING__MODEL": EMBEDDING_MODEL,
+        "GENERATION__MODEL": GENERATOR_MODEL,
+        "DEVICE": "cpu",
+        "GENERATION__MAX_NEW_TOKENS": "8",
+        "GENERATION__TEMPERATURE": "0",
+        "UI__LANGUAGE": "en",
+    }.items():
+        monkeypatch.setenv(f"BLLOSSOM_RAG_{name}", value)
+    return ui_data
+
+
+def start(**context: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240)
+    if context:
+        at.context = context
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ask(at: AppTest, question: str, image: bytes | None = None) -> AppTest:
+    box = at.chat_input[0]
+    if image is not None:
+        box.upload("photo.png", image, "image/png")
+    box.set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def source_lines(at: AppTest) -> list[str]:
+    """The "[n] file · score" lines under the last answer."""
+    return [m.value for m in at.chat_message[-1].markdown if m.value.startswith("**\\[")]
+
+
+def png(color: str, size: tuple[int, int] = (64, 48)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_chat_round_trip_streams_answer_with_sources(ui_env: Path):
+    at = ask(start(), QUESTION)
+    user, answer = at.chat_message
+    assert user.markdown[0].value == QUESTION
+    assert answer.markdown[0].value.strip()  # the streamed (gibberish) answer
+    lines = source_lines(at)
+    assert lines[0].startswith("**\\[1\\]** " + literal_markdown("휴가_정책.md"))
+    # top_k at most: the passages under the relevance floor (min_relevance) are not shown
+    assert 1 <= len(lines) <= 5 and not answer.error
+    shown = [float(line.rsplit("score ", 1)[1]) for line in lines]
+    floor = Assistant(Settings()).retriever().floor()  # the app's settings, from the environment
+    assert shown == sorted(shown, reverse=True) and min(shown) >= floor
+    assert any("최대 11일" in caption.value for caption in answer.caption)
+    # the answer was timed into the store folder, for the dashboard
+    sample = GenerationLog(ui_env / METRICS_FILE).recent()[-1]
+    assert sample.error is None and sample.output_tokens > 0 and sample.ttft_s is not None
+    # history survives the next rerun
+    at.run()
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+
+
+def test_chat_with_image_shows_its_thumbnail_under_the_answer(ui_env: Path):
+    at = ask(start(), "이 사진은 무슨 색인가요?", image=png("red"))
+    answer = at.chat_message[-1]
+    assert not answer.error
+    captions = [c.value for c in answer.caption]
+    assert en("images_in_prompt") in captions
+    assert len(answer.image) >= 1  # the user's image, as a thumbnail under the answer
+    assert len(at.chat_message[0].image) == 1  # and in the question bubble
+
+
+def test_retrieved_image_is_shown_with_its_citation_number(ui_env: Path):
+    at = start()
+    at.selectbox(key="chat_collection").set_value("charts").run()
+    ask(at, "분기별 매출 차트를 보여 주세요")
+    answer = at.chat_message[-1]
+    assert not answer.error
+    assert source_lines(at)[0].startswith("**\\[1\\]** " + literal_markdown("매출_차트.png"))
+    captions = [caption for image in answer.image for caption in image.captions]
+    assert "[1] 매출_차트.png" in captions  # the stored image that went into the prompt
+
+
+def test_chat_refuses_a_broken_image_with_a_message(ui_env: Path):
+    at = ask(start(), "이건?", image=b"\x89PNG\r\n\x1a\n broken")
+    answer = at.chat_message[-1]
+    assert answer.error and "image" in answer.error[0].value.lower()
+
+
+def test_library_upload_ingests_files_and_reports_each(ui_env: Path, tmp_path: Path):
+    at = start()
+    at.switch_page("views/library.py").run()
+    at.selectbox(key="library_collection").set_value("\x00new").run()
+    at.text_input(key="library_collection_new").set_value("업로드").run()
+    assert not at.exception, at.exception
+    at.file_uploader[0].set_value(
+        [
+            (
+                "도서관 규정.md",
+                "# 도서관\n\n책은 2주 동안 빌릴 수 있습니다.".encode(),
+                "text/markdown",
+            ),
+            ("../../escape.md", b"# escape\n\nwritten where?", "text/markdown"),
+            ("empty.txt", b"", "text/plain"),
+        ]
+    )
+    next(b for b in at.button if b.label == en("ingest_button")).click().run()
+    assert not at.exception, at.exception
+    results = at.dataframe[0].value
+    by_file = dict(zip(results["file"], results["result"], strict=True))
+    assert by_file == {
+        "도서관 규정.md": "ingested",
+        "../../escape.md": "ingested",
+        "empty.txt": "failed",
+    }
+    assert results[results["file"] == "empty.txt"]["detail"].iloc[0]  # with its reason
+    assert results[results["file"] == "도서관 규정.md"]["detail"].iloc[0] == chunk_count(1)
+    assert "1 failed" in at.warning[0].value
+    uploads = ui_env / "uploads" / "업로드"
+    assert sorted(p.name for p in uploads.iterdir()) == ["escape.md", "도서관_규정.md"]
+    assert not (ui_env.parent / "escape.md").exists() and not (tmp_path / "escape.md").exists()
+    listed = at.dataframe[1].value
+    assert sorted(listed["file"]) == ["escape.md", "도서관_규정.md"]
+    assert at.metric[0].value == "2"  # documents in the collection
+
+    # delete one: gone from the list and from disk
+    doomed = next(box for box in at.selectbox if box.label == "file")
+    doomed.select_index(next(i for i, o in enumerate(doomed.options) if o.startswith("escape.md")))
+    next(b for b in at.button if b.label == en("delete_button")).click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value == literal_markdown("Deleted escape.md")
+    assert list(at.dataframe[-1].value["file"]) == ["도서관_규정.md"]
+    assert sorted(p.name for p in uploads.iterdir()) == ["도서관_규정.md"]
+
+
+def test_dashboard_renders_counts_ingests_and_latency(ui_env: Path):
+    at = ask(start(), QUESTION)
+    at.switch_page("views/dashboard.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics[en("documents")]) >= 7 and int(metrics[en("chunks")]) >= 7
+    assert metrics[en("store_size")].endswith(("KB", "MB"))
+    frames = [f.value for f in at.dataframe]
+    per_collection = next(f for f in frames if "Collection" in f and "Images" in f)
+    assert {"default", "acl"} <= set(per_collection["Collection"])
+    recent = next(f for f in frames if en("ingested_at") in f)  # last ingests, newest first
+    assert len(recent) > 0 and "인사_비밀.md" not in set(recent[en("file")])
+    assert list(recent[en("ingested_at")]) == sorted(recent[en("ingested_at")], reverse=True)
+    healthy = en("in_process").format(model=GENERATOR_MODEL)
+    assert at.success[0].value == literal_markdown(healthy)
+    assert len(at.get("vega_lite_chart")) == 3  # per-collection bars, TTFT, tokens/s
+
+
+def test_restricted_document_never_reaches_outsiders(ui_env: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__AUTH", "true")
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__USER_GROUPS", f'{{"{HR_USER}": ["hr"]}}')
+
+    def as_user(email: str) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=240)
+        at.user = {"is_logged_in": True, "email": email, "name": email}
+        at.run()
+        at.selectbox(key="chat_collection").set_value("acl").run()
+        return ask(at, CANARY)
+
+    def library_files(at: AppTest) -> list[str]:
+        at.switch_page("views/library.py").run()
+        at.selectbox(key="library_collection").set_value("acl").run()
+        assert not at.exception, at.exception
+        return list(at.dataframe[-1].value["file"])
+
+    outsider = as_user("lee@corp.example")
+    assert all("인사" not in line for line in source_lines(outsider))
+    assert all(CANARY not in c.value for c in outsider.chat_message[-1].caption)
+    assert library_files(outsider) == ["공지.md"]
+
+    insider = as_user(HR_USER)  # the same question finds it for a member of "hr"
+    assert source_lines(insider)[0].startswith("**\\[1\\]** " + literal_markdown("인사_비밀.md"))
+    assert sorted(library_files(insider)) == ["공지.md", "인사_비밀.md"]
+
+
+def test_sign_in_is_required_when_auth_is_on(ui_env: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__AUTH", "true")
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.user = {"is_logged_in": False}
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "test-secret",
+        "client_id": "id",
+        "client_secret": "secret",
+        "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+    }
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.button] == [en("sign_in")]
+    assert not at.chat_input  # no page runs before sign-in
+
+
+def test_unreachable_worker_is_a_message_and_the_rest_works(ui_env: Path, monkeypatch):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_URL", f"http://127.0.0.1:{port}/v1")
+    at = ask(start(), QUESTION)
+    answer = at.chat_message[-1]
+    assert answer.error and "unreachable" in answer.error[0].value
+    assert source_lines(at)  # retrieval worked; its sources are still shown
+    at.switch_page("views/library.py").run()
+    assert not at.exception and at.dataframe
+    at.switch_page("views/dashboard.py").run()
+    assert not at.exception and "unreachable" in at.error[0].value
+    failed = GenerationLog(ui_env / METRICS_FILE).recent()[-1]
+    assert failed.error and failed.ttft_s is None
+
+
+def test_chat_through_the_gpu_worker_and_its_health(ui_env: Path, chat_model, monkeypatch):
+    worker = create_app(chat_model, WorkerOptions(model_id=GENERATOR_MODEL, api_key="k"))
+    server = BackgroundServer(worker).start()
+    try:
+        monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_URL", server.url)
+        monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_API_KEY", "k")
+        at = start()
+        at.switch_page("views/dashboard.py").run()  # probing is not loading: 503 until ready
+        assert not at.exception, at.exception
+        at.switch_page("views/chat.py").run()
+        ask(at, QUESTION)
+        answer = at.chat_message[-1]
+        assert not answer.error and answer.markdown[0].value.strip()
+        assert source_lines(at)[0].startswith("**\\[1\\]** " + literal_markdown("휴가_정책.md"))
+        sample = GenerationLog(ui_env / METRICS_FILE).recent()[-1]
+        assert sample.backend == "worker" and sample.error is None and sample.output_tokens > 0
+        at.switch_page("views/dashboard.py").run()
+        healthy = at.success[0].value
+        assert healthy.startswith("Worker healthy") and literal_markdown("status=ok") in healthy
+    finally:
+        server.stop()
+
+
+def test_every_page_renders_on_an_empty_store(ui_env: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_DATA_DIR", str(tmp_path / "empty"))
+    at = start()
+    assert at.info[0].value == en("no_collections") and at.chat_input[0].disabled
+    at.switch_page("views/library.py").run()
+    assert not at.exception and at.file_uploader and at.info[0].value == en("no_documents")
+    at.switch_page("views/dashboard.py").run()
+    assert not at.exception and en("no_collections") in [i.value for i in at.info]
+
+
+def test_language_follows_the_browser_and_the_toggle(ui_env: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__LANGUAGE", "auto")
+    at = start(locale="ko-KR")
+    assert at.title[0].value == LABELS["chat_title"][0]
+    at.segmented_control(key="language").set_value("en").run()
+    assert at.title[0].value == en("chat_title")
+    assert start(locale="en-US").title[0].value == en("chat_title")
+
+
+def test_failure_reasons_are_korean_in_korean_mode(ui_env: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__LANGUAGE", "ko")
+    at = start()
+    at.switch_page("views/library.py").run()  # into the default collection: both fail
+    files = [("empty.txt", b""), ("binary.txt", b"\x00\x01 not text")]
+    at.file_uploader[0].set_value([(name, data, "text/plain") for name, data in files])
+    next(b for b in at.button if b.label == LABELS["ingest_button"][0]).click().run()
+    assert not at.exception, at.exception
+    frame = at.dataframe[0].value
+    ko = {key: LABELS[key][0] for key in ("file", "result", "detail", "status_failed")}
+    rows = zip(frame[ko["result"]], frame[ko["detail"]], strict=True)
+    results = dict(zip(frame[ko["file"]], rows, strict=True))
+    assert results == {
+        "empty.txt": (ko["status_failed"], KOREAN["file is empty"]),
+        "binary.txt": (ko["status_failed"], KOREAN["contains NUL bytes: binary data, not text"]),
+    }
+
+
+# --- uploads cannot take over a document; metadata follows access --------------------------------
+
+PLAN = "# 채용 계획\n\n2025년 하반기에 개발자 3명을 채용합니다."
+
+
+def signed_in(email: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__AUTH", "true")
+    monkeypatch.setenv("BLLOSSOM_RAG_UI__USER_GROUPS", f'{{"{HR_USER}": ["hr"]}}')
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.user = {"is_logged_in": True, "email": email, "name": email}
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def chunk_count(count: int) -> str:
+    """The result table's detail for an ingested file of ``count`` chunks."""
+    return en("file_chunks.one" if count == 1 else "file_chunks").format(count=count)
+
+
+def upload(
+    at: AppTest, collection: str, files: list[tuple[str, bytes]], groups: list[str] = ()
+) -> dict[str, tuple[str, str]]:
+    """Upload into ``collection`` (typed as a new name when it is not listed); file -> result."""
+    at.switch_page("views/library.py").run()
+    picker = at.selectbox(key="library_collection")
+    if collection in picker.options:
+        picker.set_value(collection).run()
+    else:
+        picker.set_value("\x00new").run()
+        at.text_input(key="library_collection_new").set_value(collection).run()
+    at.file_uploader[0].set_value([(name, data, "text/plain") for name, data in files])
+    if groups:
+        at.multiselect[0].set_value(list(groups))
+    next(b for b in at.button if b.label == en("ingest_button")).click().run()
+    assert not at.exception, at.exception
+    frame = at.dataframe[0].value
+    return {
+        name: (result, detail)
+        for name, result, detail in zip(
+            frame["file"], frame["result"], frame["detail"], strict=True
+        )
+    }
+
+
+def plan_document(data: Path, collection: str):
+    with Store(data) as store:
+        [document] = store.documents(collection)
+        return document, [c.id for c in store.document_chunks(collection, document.id)]
+
+
+def test_an_upload_cannot_take_over_a_document_its_uploader_cannot_read(
+    ui_env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    insider = signed_in(HR_USER, monkeypatch)
+    uploaded = upload(insider, "plans", [("plan.txt", PLAN.encode())], ["hr"])
+    original, chunks = plan_document(ui_env, "plans")
+    assert uploaded == {"plan.txt": ("ingested", chunk_count(len(chunks)))}  # as the CLI says
+    saved = ui_env / "uploads" / "plans" / "plan.txt"
+
+    outsider = signed_in("lee@corp.example", monkeypatch)
+    attempts = [("plan.txt", b"# hijacked\n\nmine now"), ("../../plan.txt", b"# again\n\nx")]
+    results = upload(outsider, "plans", attempts[:1]) | upload(outsider, "plans", attempts[1:])
+    # the insider cannot make it public by uploading the same name for everyone either
+    public = upload(insider, "plans", [("plan.txt", b"# public\n\nfor all")])
+    assert [result for result, _ in [*results.values(), *public.values()]] == ["failed"] * 3
+    taken = en("upload_name_taken").format(name="plan.txt")
+    assert results == {"plan.txt": ("failed", taken), "../../plan.txt": ("failed", taken)}
+    differ = en("upload_groups_differ").format(name="plan.txt", groups="hr")
+    assert public == {"plan.txt": ("failed", differ)}
+    assert plan_document(ui_env, "plans") == (original, chunks)  # groups, content, chunks
+    assert saved.read_text(encoding="utf-8") == PLAN
+
+
+def test_a_failed_upload_leaves_the_original_file_and_its_chunks(
+    ui_env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    at = signed_in(HR_USER, monkeypatch)
+    upload(at, "plans-failed", [("plan.txt", PLAN.encode())], ["hr"])
+    original, chunks = plan_document(ui_env, "plans-failed")
+    results = upload(at, "plans-failed", [("plan.txt", b"\x00\x01 not text")], ["hr"])
+    assert results["plan.txt"][0] == "failed" and "NUL" in results["plan.txt"][1]
+    saved = ui_env / "uploads" / "plans-failed" / "plan.txt"
+    assert saved.read_text(encoding="utf-8") == PLAN
+    assert plan_document(ui_env, "plans-failed") == (original, chunks)
+    assert not [p for p in saved.parent.iterdir() if p.name.startswith(".")]  # no staging left
+
+    changed = PLAN + "\n\n면접은 2회입니다."
+    replaced = upload(at, "plans-failed", [("plan.txt", changed.encode())], ["hr"])
+    assert replaced == {
+        "plan.txt": ("ingested", chunk_count(len(plan_document(ui_env, "plans-failed")[1])))
+    }
+    assert saved.read_text(encoding="utf-8") == changed  # a good upload does replace it
+
+
+def test_groups_are_chosen_among_the_users_own(ui_env: Path, monkeypatch: pytest.MonkeyPatch):
+    at = signed_in(HR_USER, monkeypatch)
+    at.switch_page("views/library.py").run()
+    assert at.multiselect[0].options == ["hr"]
+    outsider = signed_in("lee@corp.example", monkeypatch)
+    outsider.switch_page("views/library.py").run()
+    assert not outsider.multiselect  # no group to choose: no picker, and it says so
+    assert en("upload_for_everyone") in [caption.value for caption in outsider.caption]
+    # the service checks it too, whatever a crafted request sends
+    from rag.access import Access
+    from rag.assistant import Assistant
+    from rag.errors import BllossomRagError
+    from ui.web.services.library import ingest_uploads
+
+    crafted = Assistant(Settings(data_dir=ui_env, embedding={"model": EMBEDDING_MODEL}))
+    with pytest.raises(BllossomRagError, match="finance"):
+        ingest_uploads(
+            crafted,
+            [("x.txt", b"text")],
+            collection="plans-groups",
+            groups=["finance"],
+            access=Access.for_groups(["hr"]),
+        )
+    assert not (ui_env / "uploads" / "plans-groups").exists()
+
+
+def test_collections_and_ingests_nobody_may_read_are_not_listed(
+    ui_env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def seen(at: AppTest) -> tuple[list[str], list[str], set[str], set[str]]:
+        chat = list(at.selectbox(key="chat_collection").options)
+        at.switch_page("views/library.py").run()
+        library = [o for o in at.selectbox(key="library_collection").options if o != "\x00new"]
+        at.switch_page("views/dashboard.py").run()
+        assert not at.exception, at.exception
+        frames = [f.value for f in at.dataframe]
+        per_collection = next(f for f in frames if "Images" in f)
+        recent = next(f for f in frames if en("ingested_at") in f)
+        return chat, library, set(per_collection[en("collection")]), set(recent[en("collection")])
+
+    chat, library, dashboard, recent = seen(signed_in("lee@corp.example", monkeypatch))
+    assert "hr-only" not in chat and "hr-only" not in library
+    assert "hr-only" not in dashboard and "hr-only" not in recent
+    assert {"acl", "default"} <= set(chat) & set(library) & dashboard
+
+    chat, library, dashboard, _ = seen(signed_in(HR_USER, monkeypatch))
+    assert "hr-only" in chat and "hr-only" in library and "hr-only" in dashboard
+
+
+# --- a conversation: follow-ups, new conversations, ratings; honest answers; dashboard details ----
+
+FIRST = "국회의원의 임기는 몇 년인가요?"
+FOLLOW_UP = "그럼 대통령은?"
+
+
+def cited_first(at: AppTest, message: int) -> str:
+    """The ``[1]`` line under the chat message at ``message``."""
+    lines = [m.value for m in at.chat_message[message].markdown if m.value.startswith("**\\[")]
+    return lines[0]
+
+
+def law_chat() -> AppTest:
+    at = start()
+    at.selectbox(key="chat_collection").set_value("law").run()
+    return at
+
+
+def test_a_follow_up_uses_the_conversation_and_a_new_one_starts_over(ui_env: Path):
+    at = ask(ask(law_chat(), FIRST), FOLLOW_UP)
+    term = "**\\[1\\]** " + literal_markdown("대통령_임기.txt")
+    assert cited_first(at, 3).startswith(term)  # the president's term, from the history
+    assert cited_first(at, 1).startswith("**\\[1\\]** " + literal_markdown("국회.txt"))  # its own
+    next(b for b in at.button if b.label == en("new_conversation")).click().run()
+    assert not at.chat_message
+    alone = ask(at, FOLLOW_UP)
+    assert not source_lines(alone)[0].startswith(term)  # the same words alone: another article
+
+
+def test_thumbs_are_kept_with_the_question_the_conversation_and_the_sources(ui_env: Path):
+    log = FeedbackLog.in_data_dir(ui_env)
+    before = len(log.entries())
+    at = ask(ask(law_chat(), FIRST), FOLLOW_UP)
+    assert len(at.feedback) == 2  # one under each answer
+    at.feedback[1].set_value(1).run()
+    at.feedback[0].set_value(0).run()
+    first_answer = at.chat_message[1].markdown[0].value
+    up, down = log.entries()[before:]
+    assert (up.question, up.rating, up.collection) == (FOLLOW_UP, 1, "law")
+    assert up.history[0] == {"role": "user", "content": FIRST}
+    assert up.history[1]["role"] == "assistant" and up.history[1]["content"].strip()
+    assert first_answer.strip()
+    assert Path(up.sources[0]["source"]).name == "대통령_임기.txt"
+    assert set(up.sources[0]) == {"id", "source", "page", "text", "score"}
+    assert (down.question, down.rating, down.history) == (FIRST, -1, ())
+
+
+def test_nothing_found_is_the_fixed_answer_without_sources(ui_env: Path):
+    assistant = Assistant(
+        Settings(
+            data_dir=ui_env,
+            device="cpu",
+            embedding={"model": EMBEDDING_MODEL},
+            generation={"model": GENERATOR_MODEL},
+        )
+    )
+    options = services.AskOptions("empty", 5, 8, 0.0, 0.9)
+    for question, language in [("연차는 며칠인가요?", "ko"), ("How long is leave?", "en")]:
+        stream = services.ask(assistant, question, None, options, PUBLIC)
+        assert "".join(stream) == NO_ANSWER[language]
+        assert services.source_views(stream.result.documents) == []
+
+
+def test_bar_colours_follow_the_measure_not_the_language_and_times_stay_as_written(
+    ui_env: Path,
+):
+    at = start()
+    ask(at, "연차는 며칠인가요?")  # one answer: its latency is charted
+    specs = {}
+    for language in ("en", "ko"):
+        at.segmented_control(key="language").set_value(language).run()
+        at.switch_page("views/dashboard.py").run()
+        assert not at.exception, at.exception
+        specs[language] = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    for language, (bars, ttft, _speed) in specs.items():
+        scale = bars["encoding"]["color"]["scale"]
+        labels = [
+            LABELS[key][0 if language == "ko" else 1] for key in ("documents", "chunks", "images")
+        ]
+        assert dict(zip(scale["domain"], scale["range"], strict=True)) == dict(
+            zip(labels, ["#0068c9", "#ff8700", "#29b09d"], strict=True)
+        )
+        assert ttft["encoding"]["x"]["type"] == "ordinal"  # times as text, as the tables write
+        assert ttft["mark"]["point"] is True  # one answer is a point, not an empty line
