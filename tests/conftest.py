@@ -1,10 +1,9 @@
 """Shared fixtures: real models, built once per session, located through configuration.
 
-Model locations come from ``BLLOSSOM_RAG_EMBEDDING__MODEL`` / ``BLLOSSOM_RAG_GENERATION__MODEL``
-when set, else from the folders ``tools/offline_models.py`` writes (``$OFFLINE_MODELS_DIR``,
-else the checkout's ``.models/`` that ``make`` builds, else ``~/.cache/offline-models``), else
-the hub names. Tests never special-case a model: the same code runs on the tiny offline model
-and on the real one.
+Models are located by :mod:`devkit.models` (their variables, else the offline folders
+``tools/offline_models.py`` writes, else the hub names). Tests never special-case a model: the
+same code runs on the tiny offline model and on the real one. Helpers live in ``tests/support``
+(one copy each); what the benchmarks use too lives in ``devkit``.
 
 The command line is tested in-process through Typer's ``CliRunner`` (:class:`Cli`), against
 ``examples/`` ingested once per session (:func:`examples_data`); models load once per process
@@ -29,10 +28,11 @@ import random
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from devkit.datasets import dataset
+from devkit.datasets import DatasetMissingError, dataset
 from devkit.models import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL, REPO, command_environment
 from devkit.postgres import LocalPostgres
 from ingest.pipeline import Ingestor
@@ -49,6 +49,15 @@ from tests.support.forks import Forks
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A test that needs a shared dataset it cannot find fails with that one line."""
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(DatasetMissingError):
+        report.longrepr = f"{item.nodeid}: {call.excinfo.value}"
+    return report
 
 
 @pytest.fixture(scope="session")
