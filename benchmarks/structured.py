@@ -162,22 +162,38 @@ def build(corpus: Corpus, variant: str, embeddings: CachedEmbeddings, folder: Pa
     store = Store(folder)
     store.ensure_collection(COLLECTION, embeddings.name, embeddings.dimension)
     stored = {
-        number: [(_stored_text(chunk, variant), _embedded(chunk, variant)) for chunk in found]
+        number: [
+            (_heading(chunk, variant), chunk.passage, _embedded(chunk, variant)) for chunk in found
+        ]
         for number, found in chunks.items()
     }
-    pairs = dict(pair for found in stored.values() for pair in found)
+    pairs = {
+        headings.compose(heading, passage): embedded
+        for found in stored.values()
+        for heading, passage, embedded in found
+    }
     vectors = dict(zip(pairs, embeddings.encode_documents(list(pairs.values())), strict=True))
     updates = []
     for number, found in stored.items():
         name = names[number]
         record = DocumentRecord(name, COLLECTION, name, name, len(corpus.files[name]), 0.0)
-        rows = {chunk_id(name, None, t): t for t, _ in found}
+        rows = {
+            chunk_id(name, None, headings.compose(heading, passage)): (heading, passage)
+            for heading, passage, _ in found
+        }
         updates.append(
             DocumentUpdate(
                 record,
                 [
-                    NewChunk(id=cid, ordinal=i, text=t, tokens=0, vector=vectors[t])
-                    for i, (cid, t) in enumerate(rows.items())
+                    NewChunk(
+                        id=cid,
+                        ordinal=i,
+                        text=passage,
+                        tokens=0,
+                        vector=vectors[headings.compose(heading, passage)],
+                        heading=heading,
+                    )
+                    for i, (cid, (heading, passage)) in enumerate(rows.items())
                 ],
             )
         )
@@ -186,9 +202,8 @@ def build(corpus: Corpus, variant: str, embeddings: CachedEmbeddings, folder: Pa
     return store
 
 
-def _stored_text(chunk: TextChunk, variant: str) -> str:
-    heading = "" if variant == "no-path-line" else PATH_SEPARATOR.join(chunk.path)
-    return headings.compose(heading, chunk.passage)
+def _heading(chunk: TextChunk, variant: str) -> str:
+    return "" if variant == "no-path-line" else PATH_SEPARATOR.join(chunk.path)
 
 
 def _embedded(chunk: TextChunk, variant: str) -> str:
@@ -285,7 +300,7 @@ def _explain(retriever: StoreRetriever, question: Question, overlap: list[bool])
     print(f"MISS [{question.language}] {question.text}  gold: {question.source} at {gold}")
     for place, hit in enumerate(ranked.hits[:3], start=1):
         vid = hit.chunk.vector_id
-        heading, passage = headings.split(hit.chunk.text)
+        heading, passage = hit.chunk.heading, hit.chunk.text
         print(
             f"  {place}. dense {found.dense.get(vid, 0):.3f} kw {found.keyword.get(vid, 0):.2f}"
             f" fused {hit.score:.3f} rel {relevance.get(hit.chunk.id, 0) or 0:.3f}"

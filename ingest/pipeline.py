@@ -62,13 +62,19 @@ CHUNK_BATCH_CHARS = 64 * 1024
 
 @dataclass(frozen=True)
 class _Draft:
-    text: str  # as stored: with its marked heading path (rag.text.headings)
+    text: str  # the passage as stored (without its heading path)
     page: int | None
     tokens: int
     kind: ChunkKind = "text"
     image_sha256: str | None = None
     embedded: str | None = None  # the text to embed, when it is not ``text``
     token_ids: tuple[int, ...] | None = None  # the embedded text's ids, when the chunker knows
+    heading: str = ""
+
+    @property
+    def identity(self) -> str:
+        """What the chunk's id and its vector are keyed by: its heading path and its text."""
+        return headings.compose(self.heading, self.text)
 
 
 @dataclass
@@ -96,7 +102,8 @@ class _Pending:
                 page=draft.page,
                 kind=draft.kind,
                 image_sha256=draft.image_sha256,
-                vector=self.reused[cid] if cid in self.reused else embedded[draft.text],
+                heading=draft.heading,
+                vector=self.reused[cid] if cid in self.reused else embedded[draft.identity],
             )
             for ordinal, (cid, draft) in enumerate(self.drafts.items())
         ]
@@ -363,7 +370,14 @@ class Ingestor:
         pending = _Pending(record, moved_from=moved)
         pending.reused = self.store.document_vectors(record.collection, record.id)
         for chunk in self.store.document_chunks(record.collection, record.id):
-            draft = _Draft(chunk.text, chunk.page, chunk.tokens, chunk.kind, chunk.image_sha256)
+            draft = _Draft(
+                chunk.text,
+                chunk.page,
+                chunk.tokens,
+                chunk.kind,
+                chunk.image_sha256,
+                heading=chunk.heading,
+            )
             pending.drafts[chunk.id] = draft
         return pending
 
@@ -440,7 +454,7 @@ class Ingestor:
         pending.produced += 1
         if pending.produced > self.limits.max_chunks_per_file:
             raise self._too_many_chunks()
-        cid = chunk_id(pending.document.id, draft.page, key or draft.text)
+        cid = chunk_id(pending.document.id, draft.page, key or draft.identity)
         if cid in pending.drafts:
             return  # the same text twice on one page adds nothing to the index
         pending.drafts[cid] = draft
@@ -505,7 +519,7 @@ class Ingestor:
         # Identical text (a copied file, a repeated disclaimer) is embedded once.
         drafts: dict[str, _Draft] = {}
         for pending, cid in to_embed:
-            drafts.setdefault(pending.drafts[cid].text, pending.drafts[cid])
+            drafts.setdefault(pending.drafts[cid].identity, pending.drafts[cid])
         embedded = self.embeddings.encode_documents(
             [draft.embedded or draft.text for draft in drafts.values()],
             token_ids=[draft.token_ids for draft in drafts.values()],
@@ -522,9 +536,15 @@ class Ingestor:
 
 
 def _draft(chunk: TextChunk) -> _Draft:
-    stored = headings.compose(PATH_SEPARATOR.join(chunk.path), chunk.passage)
-    embedded = chunk.text if chunk.text != stored else None
-    return _Draft(stored, chunk.page, chunk.tokens, embedded=embedded, token_ids=chunk.token_ids)
+    embedded = chunk.text if chunk.text != chunk.passage else None
+    return _Draft(
+        chunk.passage,
+        chunk.page,
+        chunk.tokens,
+        embedded=embedded,
+        token_ids=chunk.token_ids,
+        heading=PATH_SEPARATOR.join(chunk.path),
+    )
 
 
 def _caption_standalone(loaded: Loaded, caption: str) -> None:

@@ -57,7 +57,7 @@ class CrossEncoderReranker:
         if not hits:
             return []
         scores = self.model.predict(
-            [(query, hit.chunk.text) for hit in hits],
+            [(query, hit.chunk.searchable_text) for hit in hits],
             batch_size=self.batch_size,
             show_progress_bar=False,
         )

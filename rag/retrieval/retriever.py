@@ -54,7 +54,6 @@ from rag.retrieval.fusion import Fusion, keyword_visibility
 from rag.retrieval.relevance import cohort_floor, cross_language, uncalibrated
 from rag.retrieval.rerank import CrossEncoderReranker
 from rag.store import Candidates, DocumentStore, ImageStore, SearchHit, StoredChunk
-from rag.text import headings
 from rag.text.language import Language, detect_language
 
 logger = logging.getLogger(__name__)
@@ -106,11 +105,10 @@ def hit_to_document(hit: SearchHit, images: ImageStore) -> Document:
 
     Image chunks (their text is the caption) also carry ``image_sha256``, ``image_path`` and
     ``thumbnail_path``, so a chain can put the stored image itself into the prompt. A chunk cut
-    under headings carries its path as ``heading`` (``법 > 제3장 국회 > 제42조``), and its
-    ``page_content`` is the passage without that line (:mod:`rag.text.headings`).
+    under headings carries its path as ``heading`` (``법 > 제3장 국회 > 제42조``), which the
+    prompt's source label shows; ``page_content`` is the passage alone.
     """
     chunk = hit.chunk
-    heading, passage = headings.split(chunk.text)
     metadata: dict[str, Any] = {
         "id": chunk.id,
         "source": chunk.source_path,
@@ -127,9 +125,9 @@ def hit_to_document(hit: SearchHit, images: ImageStore) -> Document:
         metadata["image_sha256"] = chunk.image_sha256
         metadata["image_path"] = str(images.path(chunk.image_sha256))
         metadata["thumbnail_path"] = str(images.thumbnail_path(chunk.image_sha256))
-    if heading:
-        metadata["heading"] = heading
-    return Document(id=chunk.id, page_content=passage, metadata=metadata)
+    if chunk.heading:
+        metadata["heading"] = chunk.heading
+    return Document(id=chunk.id, page_content=chunk.text, metadata=metadata)
 
 
 def passage_key(chunk: StoredChunk) -> tuple[str, str]:
@@ -140,7 +138,7 @@ def passage_key(chunk: StoredChunk) -> tuple[str, str]:
     """
     if chunk.kind == "image":
         return "image", chunk.image_sha256 or chunk.id
-    return "text", " ".join(headings.split(chunk.text)[1].split())
+    return "text", " ".join(chunk.text.split())
 
 
 def reorder(hits: list[SearchHit]) -> list[SearchHit]:

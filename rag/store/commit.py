@@ -78,17 +78,17 @@ def write_commit(
             vectors.append(vector)
             rows.append(
                 (collection, chunk.id, update.document.id, chunk.kind, chunk.ordinal, chunk.page,
-                 chunk.text, chunk.image_sha256, chunk.tokens, vector.tobytes(), seq,
-                 detect_language(chunk.text))
+                 chunk.text, chunk.heading, chunk.image_sha256, chunk.tokens, vector.tobytes(), seq,
+                 detect_language(chunk.searchable_text))
             )  # fmt: skip
     # One executemany for all chunks (bulk loads of 100k+ rows); AUTOINCREMENT ids grow in
     # insertion order inside this exclusive transaction, so reading back this commit's ids in
     # id order pairs them with ``vectors``.
     conn.executemany(
         """
-        INSERT INTO chunks(collection, id, document_id, kind, ordinal, page, text,
+        INSERT INTO chunks(collection, id, document_id, kind, ordinal, page, text, heading,
                            image_sha256, tokens, vector, seq, language)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         rows,
     )

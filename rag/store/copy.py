@@ -98,6 +98,7 @@ def _changed(
                 page=chunk.page,
                 kind=chunk.kind,
                 image_sha256=chunk.image_sha256,
+                heading=chunk.heading,
             )
             for chunk in source.document_chunks(collection, document.id)
         ]

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rag.errors import StoreError
+from rag.text import headings
 from rag.text.language import detect_language
 
 Step = Callable[[sqlite3.Connection], None]
@@ -114,7 +115,24 @@ def _chunk_language(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE chunks SET language = detect_language(text)")
 
 
-STEPS: tuple[Step, ...] = (_stop8_schema, _store_identity, _chunk_language)
+def _heading_column(conn: sqlite3.Connection) -> None:
+    """4: each chunk's heading path in a column of its own, no longer inside its text.
+
+    Earlier releases stored a chunk cut under headings as the path's line, marked by a leading
+    U+001E, then the passage (:func:`rag.text.headings.split` finds them again exactly). The
+    language stays as detected: it was read from the same words.
+    """
+    conn.execute("ALTER TABLE chunks ADD COLUMN heading TEXT NOT NULL DEFAULT ''")
+    marked = conn.execute(
+        "SELECT vector_id, text FROM chunks WHERE substr(text, 1, 1) = ?", (headings.MARK,)
+    ).fetchall()
+    conn.executemany(
+        "UPDATE chunks SET heading = ?, text = ? WHERE vector_id = ?",
+        [(*headings.split(text), vector_id) for vector_id, text in marked],
+    )
+
+
+STEPS: tuple[Step, ...] = (_stop8_schema, _store_identity, _chunk_language, _heading_column)
 LATEST = len(STEPS)
 
 

@@ -20,12 +20,18 @@ import numpy as np
 
 from rag.access import OPERATOR, Access
 from rag.errors import StoreError
-from rag.store.records import CollectionInfo, CommitRecord, DocumentRecord, StoredChunk
+from rag.store.records import (
+    CollectionInfo,
+    CommitRecord,
+    DocumentRecord,
+    StoredChunk,
+    searchable_text,
+)
 from rag.text.language import Language
 
 _CHUNK_COLUMNS = (
     "c.id, c.vector_id, c.document_id, c.collection, d.source_path, c.ordinal, c.page, c.kind, "
-    "c.text, c.tokens, c.image_sha256, c.language"
+    "c.text, c.heading, c.tokens, c.image_sha256, c.language"
 )
 
 
@@ -193,17 +199,21 @@ class Queries:
             yield _unpack(rows, dimension)
 
     def chunk_texts(self, vector_ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        """``(ids, texts)`` of the given chunks (ids that no longer exist are left out)."""
+        """``(ids, searchable texts)`` of the given chunks (ids that no longer exist are left out).
+
+        A chunk's searchable text is its heading path's line, then its text
+        (:func:`rag.store.records.searchable_text`).
+        """
         part = [int(i) for i in vector_ids]
         marks = ",".join("?" * len(part))
         with self._locked():
             rows = self._conn.execute(
-                f"SELECT vector_id, text FROM chunks WHERE vector_id IN ({marks}) "
+                f"SELECT vector_id, heading, text FROM chunks WHERE vector_id IN ({marks}) "
                 "ORDER BY vector_id",
                 part,
             ).fetchall()
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        return ids, [row[1] for row in rows]
+        return ids, [searchable_text(row[1], row[2]) for row in rows]
 
     def chunks_by_vector_ids(self, vector_ids: Sequence[int]) -> dict[int, StoredChunk]:
         """Vector id -> chunk (with its document's path) for the ids that still exist."""
@@ -366,4 +376,5 @@ def _chunk(row: sqlite3.Row) -> StoredChunk:
         tokens=int(row["tokens"]),
         image_sha256=row["image_sha256"],
         language=row["language"],
+        heading=row["heading"],
     )

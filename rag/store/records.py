@@ -17,6 +17,14 @@ from rag.text.language import Language
 ChunkKind = Literal["text", "image"]
 
 
+def searchable_text(heading: str, text: str) -> str:
+    """A chunk as keyword search reads it: its heading path's line (when it has one), the text.
+
+    A passage is found by its section's name too (``제42조`` for the article's text).
+    """
+    return f"{heading}\n{text}" if heading else text
+
+
 # A question, or its terms with weights (a term that is not a token of the index matches nothing).
 KeywordQuery = str | Mapping[str, float]
 
@@ -64,6 +72,12 @@ class NewChunk:
     page: int | None = None
     kind: ChunkKind = "text"
     image_sha256: str | None = None
+    heading: str = ""  # its heading path, ``법 > 제3장 국회 > 제42조`` (empty: none)
+
+    @property
+    def searchable_text(self) -> str:
+        """What keyword search and language detection read: the heading path's line, then text."""
+        return searchable_text(self.heading, self.text)
 
 
 @dataclass(frozen=True)
@@ -89,7 +103,13 @@ class StoredChunk:
     text: str
     tokens: int
     image_sha256: str | None
-    language: Language = "und"  # detected from the text at commit (rag.text.language)
+    language: Language = "und"  # detected from the searchable text at commit (rag.text.language)
+    heading: str = ""  # its heading path (empty: none)
+
+    @property
+    def searchable_text(self) -> str:
+        """What keyword search and a reranker read: the heading path's line, then the text."""
+        return searchable_text(self.heading, self.text)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,12 @@
-"""A chunk's heading path, kept in its stored text (the store has no column for it yet).
+"""The marked form a chunk's heading path had inside its text, which is still its identity.
 
 A chunk cut from a structured document has a heading path (``대한민국헌법 > 제3장 국회 >
-제42조``). In the store, its text is the path's line marked by a leading U+001E (RECORD
-SEPARATOR), then the passage: no loader produces that control character at the start of a
-passage (:func:`compose` removes one there), so the path is found again exactly, without
-guessing from the words, and tokenizers and the keyword analyzer skip the mark. Retrieval splits
-it off (:func:`split`): the path goes to ``metadata["heading"]`` and the prompt's source label,
-the passage to ``page_content``.
-
-The trade-off: anything reading raw stored text sees the path line too (the keyword index and
-the reranker do, which helps them find a passage by its section's name). When the store gains
-a heading column, only this module changes.
+제42조``). The store keeps it in a column of its own; earlier releases kept it inside the text,
+as the path's line marked by a leading U+001E (RECORD SEPARATOR), then the passage. That form
+lives on in two places: a chunk's id and its vector are keyed by it (:func:`compose`, so a store
+upgraded from then re-ingests an unchanged file without embedding anything again), and the
+migrations that moved the path into its column find it again exactly (:func:`split`). No loader
+produces that control character at the start of a passage (:func:`compose` removes one there).
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ def test_statute_chunks_reach_the_prompt_with_their_heading_path(
     assert not ingestor.ingest([folder], collection="default").failed
     [document] = store.documents("default")
     stored = store.document_chunks("default", document.id)
-    assert stored and all(headings.split(c.text)[0].startswith(TITLE) for c in stored)
+    assert stored and all(c.heading.startswith(TITLE) for c in stored)
     retriever = StoreRetriever(store=store, embeddings=embeddings, k=5, mode="bm25")
     found = retriever.invoke("환급이 늦어진 기간의 지연이자")
     [refund] = [d for d in found if d.metadata.get("heading", "").endswith("제19조(환불)")][:1]
@@ -87,7 +87,7 @@ def test_chunks_go_to_the_embedder_with_their_token_ids(store: Store, embeddings
     for document in store.documents("default"):
         vectors = store.document_vectors("default", document.id)
         for chunk in store.document_chunks("default", document.id):
-            heading, passage = headings.split(chunk.text)
+            heading, passage = chunk.heading, chunk.text
             # The context line is the path less the section's own heading where the passage
             # opens with it, the whole path in a later chunk of a long section; none when empty.
             context = heading.rsplit(" > ", 1)[0] if " > " in heading else heading

@@ -32,11 +32,11 @@ from rag.text.language import detect_language
 from rag.text.morphemes import tokenize_many
 
 _CHUNK_COLUMNS = (
-    "vector_id, collection_id, id, document_id, class_id, kind, ordinal, page, text, "
+    "vector_id, collection_id, id, document_id, class_id, kind, ordinal, page, text, heading, "
     "image_sha256, tokens, terms, embedding, seq, language"
 )
 _CHUNK_TYPES = [
-    "bigint", "integer", "text", "text", "integer", "text", "integer", "integer", "text",
+    "bigint", "integer", "text", "text", "integer", "text", "integer", "integer", "text", "text",
     "text", "integer", "integer", "vector", "bigint", "text",
 ]  # fmt: skip
 _POSTING_TYPES = ["integer", "integer", "bigint", "integer", "integer", "integer"]
@@ -52,7 +52,7 @@ class _Analysed:
 
 def analyse(conn: psycopg.Connection, updates: Sequence[DocumentUpdate]) -> _Analysed:
     """Tokenize the new chunks and make sure the vocabulary knows their words (own statement)."""
-    texts = [chunk.text for update in updates for chunk in update.chunks]
+    texts = [chunk.searchable_text for update in updates for chunk in update.chunks]
     tokens = tokenize_many(texts)
     words = sorted({word for chunk_tokens in tokens for word in chunk_tokens})
     ids: dict[str, int] = {}
@@ -221,8 +221,9 @@ def _insert_chunks(
                 vector_id, length = vector_ids[position], analysed.lengths[position]
                 copy.write_row(
                     (vector_id, collection_id, chunk.id, update.document.id, class_id,
-                     chunk.kind, chunk.ordinal, chunk.page, chunk.text, chunk.image_sha256,
-                     chunk.tokens, length, chunk.vector, seq, detect_language(chunk.text))
+                     chunk.kind, chunk.ordinal, chunk.page, chunk.text, chunk.heading,
+                     chunk.image_sha256, chunk.tokens, length, chunk.vector, seq,
+                     detect_language(chunk.searchable_text))
                 )  # fmt: skip
                 postings.extend(
                     (collection_id, term, vector_id, tf, length, class_id)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 import psycopg
 
 from rag.errors import StoreError
+from rag.text import headings
 from rag.text.language import detect_language
 
 Step = Callable[[psycopg.Connection], None]
@@ -146,7 +147,25 @@ def _chunk_language(conn: psycopg.Connection) -> None:
             )
 
 
-STEPS: tuple[Step, ...] = (_schema, _chunk_language)
+def _heading_column(conn: psycopg.Connection) -> None:
+    """3: each chunk's heading path in a column of its own, as embedded step 4.
+
+    Earlier releases kept it inside the text, marked by a leading U+001E; the marked rows are
+    split in SQL (the postings were counted from the same words and stay as they are).
+    """
+    conn.execute("ALTER TABLE chunks ADD COLUMN heading text NOT NULL DEFAULT ''")
+    conn.execute(
+        r"""
+        UPDATE chunks
+           SET heading = split_part(substr(text, 2), E'\n', 1),
+               text = substr(text, length(split_part(text, E'\n', 1)) + 2)
+         WHERE starts_with(text, %s)
+        """,
+        (headings.MARK,),
+    )
+
+
+STEPS: tuple[Step, ...] = (_schema, _chunk_language, _heading_column)
 LATEST = len(STEPS)
 
 

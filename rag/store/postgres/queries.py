@@ -22,7 +22,7 @@ from rag.store.records import CollectionInfo, CommitRecord, DocumentRecord, Stor
 
 _CHUNK_COLUMNS = """
     c.id, c.vector_id, c.document_id, col.name AS collection, d.source_path, c.ordinal, c.page,
-    c.kind, c.text, c.tokens, c.image_sha256, c.language
+    c.kind, c.text, c.heading, c.tokens, c.image_sha256, c.language
 """
 _CHUNK_JOINS = """
     JOIN documents d ON d.collection_id = c.collection_id AND d.id = c.document_id

@@ -19,8 +19,8 @@ from rag.retrieval.fusion import Fusion
 from rag.retrieval.rerank import CrossEncoderReranker
 from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+from rag.store.records import searchable_text
 from rag.store.sparse_index import keyword_coverage
-from rag.text import headings
 from rag.text.morphemes import tokenize
 from tests.support.data import KorQuAD
 from tests.support.passages import DIM, TEXTS, text_update
@@ -63,9 +63,7 @@ def test_keyword_search_matches_morphemes_not_whitespace(small: Path):
         # "휴가를" never appears; Kiwi reduces both sides to 휴가.
         hits = keyword_hits(store, "c", "휴가를 며칠 쓸 수 있나요", 2)
         assert hits[0].chunk.document_id == "leave"
-        assert keyword_hits(store, "c", "passwords rotated", 1)[0].chunk.document_id == (
-            "security"
-        )
+        assert keyword_hits(store, "c", "passwords rotated", 1)[0].chunk.document_id == ("security")
         assert keyword_hits(store, "c", "완전히 무관한 낱말", 3) == []
 
 
@@ -267,22 +265,23 @@ def test_hybrid_beats_each_part_on_korquad(korquad: KorQuAD, default_embeddings:
 
 def test_a_passage_shared_word_for_word_is_returned_once(tmp_path: Path, embeddings):
     boilerplate = "이 법은 공포한 날부터 시행한다."
-    texts = {
+    texts = {  # (heading path, passage)
         # three bills end in the same clause under their own title lines
-        **{f"bill{i}": headings.compose(f"개정안 {i} > 부칙", boilerplate) for i in range(3)},
-        "statute": "부칙 제1조(시행일) 이 법은 공포 후 1년이 경과한 날부터 시행한다.",
-        "other": "이 법은 플랫폼 이용자의 권익을 보호함을 목적으로 한다.",
+        **{f"bill{i}": (f"개정안 {i} > 부칙", boilerplate) for i in range(3)},
+        "statute": ("", "부칙 제1조(시행일) 이 법은 공포 후 1년이 경과한 날부터 시행한다."),
+        "other": ("", "이 법은 플랫폼 이용자의 권익을 보호함을 목적으로 한다."),
     }
     caption = "시행일 안내 표"
-    vectors = embeddings.encode_documents([*texts.values(), caption, caption])
+    searchable = [searchable_text(heading, text) for heading, text in texts.values()]
+    vectors = embeddings.encode_documents([*searchable, caption, caption])
     with Store(tmp_path / "data") as store:
         store.ensure_collection("c", embeddings.name, embeddings.dimension)
         updates = [
             DocumentUpdate(
                 DocumentRecord(doc_id, "c", f"/law/{doc_id}.txt", doc_id, 1, 0.0),
-                [NewChunk(f"{doc_id}-0", 0, text, 8, vectors[i])],
+                [NewChunk(f"{doc_id}-0", 0, text, 8, vectors[i], heading=heading)],
             )
-            for i, (doc_id, text) in enumerate(texts.items())
+            for i, (doc_id, (heading, text)) in enumerate(texts.items())
         ]
         for n, colour in enumerate(("red", "blue")):  # one caption, two different pictures
             png = io.BytesIO()
