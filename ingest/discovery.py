@@ -194,7 +194,7 @@ def read_capped(path: Path, max_bytes: int) -> bytes:
     """Read a whole file, refusing files over ``max_bytes`` before reading them."""
     size = path.stat().st_size
     if size > max_bytes:
-        template = "file is {size:,} bytes, over the {limit:,}-byte limit (max_file_bytes)"
+        template = "file is {size:,} bytes, over the {limit:,}-byte limit (ingest.max_file_bytes)"
         raise IngestError.because(template, size=size, limit=max_bytes)
     if size == 0:
         raise IngestError.because("file is empty")

@@ -463,8 +463,8 @@ class Ingestor:
 
     def _too_many_chunks(self) -> IngestError:
         return IngestError.because(
-            "makes more than {limit:,} chunks (max_chunks_per_file): split the file or raise "
-            "the limit",
+            "makes more than {limit:,} chunks (ingest.max_chunks_per_file): split the file or "
+            "raise the limit",
             limit=self.limits.max_chunks_per_file,
         )
 

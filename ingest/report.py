@@ -42,7 +42,7 @@ class FileDetail:
     Attributes:
         chunks: Chunks it has now (image chunks included).
         images: How many of them are images.
-        notes: What was left out inside it (e.g. images past ``max_images_per_file``).
+        notes: What was left out inside it (e.g. images past ``ingest.max_images_per_file``).
         moved_from: The path it was stored under before, when the file moved.
 
     """

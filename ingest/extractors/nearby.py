@@ -31,7 +31,7 @@ CAPTION_START = re.compile(
 # Context text longer than this is cut: a caption is a line, not a page.
 CONTEXT_CHARS = 300
 # The one note every reader with pictures gives (PDF, HWP, HWPX, DOCX, PPTX, HTML, the pipeline).
-TOO_MANY_IMAGES = "skipped images after the first {count} (max_images_per_file)"
+TOO_MANY_IMAGES = "skipped images after the first {count} (ingest.max_images_per_file)"
 
 
 @dataclass(frozen=True)

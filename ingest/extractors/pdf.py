@@ -147,7 +147,8 @@ class _Images:
             return Message.because(TOO_MANY_IMAGES, count=self.max_images)
         if width * height > self.pixels_left:
             return Message.because(
-                "skipped images past the file's decoded-pixel budget (max_image_pixels_per_file)"
+                "skipped images past the file's decoded-pixel budget "
+                "(ingest.max_image_pixels_per_file)"
             )
         self.pixels_left -= width * height
         return None

@@ -5,9 +5,10 @@ claiming 30000x30000 pixels is refused before any pixel memory is spent; the res
 (EXIF orientation applied), RGB, and bounded to :data:`MAX_IMAGE_SIDE`.
 
 Embedded images also draw on a per-file :class:`ImageBudget`: each is counted against
-``max_images_per_file`` and its header's pixel count against ``max_image_pixels_per_file``
-*before* it is decoded. Without it, a 50 MB Markdown file of 780 inline 49-megapixel PNGs (each
-legal on its own, and tiny when compressed) costs twenty minutes and gigabytes to decode.
+``ingest.max_images_per_file`` and its header's pixel count against
+``ingest.max_image_pixels_per_file`` *before* it is decoded. Without it, a 50 MB Markdown file of
+780 inline 49-megapixel PNGs (each legal on its own, and tiny when compressed) costs twenty
+minutes and gigabytes to decode.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class ImageBudget:
         if self.pixels + width * height > budget:
             template = (
                 "skipped images past {limit:,} decoded pixels in this file "
-                "(max_image_pixels_per_file)"
+                "(ingest.max_image_pixels_per_file)"
             )
             return Message.because(template, limit=budget)
         self.images += 1

@@ -12,7 +12,7 @@ A sheet's first non-empty row is its header. The rows after it are cut into bloc
 further, so every chunk says which sheet and rows it holds and what its columns mean. Each
 sheet's blocks follow a heading segment naming the sheet, so the sheet is their heading path. Hidden
 and empty sheets are skipped with a note; a sheet that would make more blocks than
-``max_chunks_per_file`` is refused while it is read, not after a million rows.
+``ingest.max_chunks_per_file`` is refused while it is read, not after a million rows.
 """
 
 from __future__ import annotations
@@ -82,8 +82,8 @@ def _read_sheet(sheet: Any, loaded: Loaded, limits: Limits) -> None:
         if rows and header is not None:
             if len(loaded.blocks) >= limits.max_chunks_per_file:
                 template = (
-                    "sheet {sheet!r} makes more than {limit:,} chunks (max_chunks_per_file): "
-                    "split the workbook or raise the limit"
+                    "sheet {sheet!r} makes more than {limit:,} chunks "
+                    "(ingest.max_chunks_per_file): split the workbook or raise the limit"
                 )
                 limit = limits.max_chunks_per_file
                 raise IngestError.because(template, sheet=sheet.title, limit=limit)

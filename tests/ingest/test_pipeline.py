@@ -104,7 +104,7 @@ HOSTILE_REASONS = {
     "bomb.png": "image is too large to decode safely (Image size (900000000 pixels)",
     "random.pdf": "not a PDF: no %PDF- header",
     "really-png.pdf": "content is a PNG image, not a PDF document",
-    "one-line.txt": "more than 5,000 chunks (max_chunks_per_file)",
+    "one-line.txt": "more than 5,000 chunks (ingest.max_chunks_per_file)",
     "escape.txt": "symlink leaves the ingested folder",
 }
 
@@ -296,12 +296,12 @@ def test_chunk_and_image_limits(store: Store, embeddings, tmp_path: Path):
     )  # fmt: skip
     report = limited.ingest([folder], collection="default")
     assert [Path(f.path).name for f in report.failed] == ["long.md"]
-    assert "more than 10 chunks (max_chunks_per_file)" in report.failed[0].error
+    assert "more than 10 chunks (ingest.max_chunks_per_file)" in report.failed[0].error
     kinds = [c.kind for c in chunks_of(store, folder / "images.md")]
     assert kinds.count("image") == 2
     detail = report.details[str(folder / "images.md")]
     assert (detail.chunks, detail.images) == (len(kinds), 2)
-    assert "skipped images after the first 2 (max_images_per_file)" in detail.notes
+    assert "skipped images after the first 2 (ingest.max_images_per_file)" in detail.notes
 
 
 # --- identity: documents are their path under the ingested folder -----------------------------

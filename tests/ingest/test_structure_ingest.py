@@ -129,6 +129,6 @@ def test_repetitive_text_is_refused_after_bounded_work(
     ingestor.chunker.tokenizer = counting
     report = ingestor.ingest([folder], collection="default")
     assert [Path(f.path).name for f in report.failed] == [name]
-    assert "more than 200 chunks (max_chunks_per_file)" in report.failed[0].error
+    assert "more than 200 chunks (ingest.max_chunks_per_file)" in report.failed[0].error
     assert [Path(p).name for p in report.ingested] == ["ok.txt"]
     assert counting.chars < 100_000  # not the megabytes of the file

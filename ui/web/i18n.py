@@ -110,24 +110,6 @@ LABELS: dict[str, tuple[str, str]] = {
         "비워 두면 모두가 읽을 수 있습니다. 내가 속한 그룹 중에서만 고를 수 있습니다.",
         "Empty means everyone. You can choose among your own groups only.",
     ),
-    "groups_not_yours": (
-        "내가 속하지 않은 그룹은 고를 수 없습니다: {groups}",
-        "You can only choose groups you belong to, not: {groups}",
-    ),
-    "replaced_by": (
-        "같은 이름의 {name}(으)로 대체됨",
-        "replaced by {name} (same name)",
-    ),
-    "upload_name_taken": (
-        "{name} 이름의 문서가 이미 있고 나는 읽을 수 없습니다. 다른 이름으로 올려 주세요.",
-        "a document named {name} exists that you cannot read: upload it under another name",
-    ),
-    "upload_groups_differ": (
-        "{name} 문서가 이미 있고 읽을 수 있는 그룹이 다릅니다({groups}). "
-        "같은 그룹으로 올리거나 먼저 삭제하세요.",
-        "{name} exists for other groups ({groups}): upload it for the same groups, "
-        "or delete it first",
-    ),
     "ingest_button": ("올리고 색인하기", "Upload and index"),
     "ingest_starting": ("색인 준비 중…", "Preparing…"),
     "ingest_progress": (

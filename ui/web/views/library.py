@@ -1,10 +1,10 @@
 """Library: upload files into a collection, see every file's result, list and delete documents.
 
-Uploads go through :func:`ui.web.services.library.ingest_uploads`, the same pipeline as
-``bllossom-rag ingest`` (size cap, loaders, content checks, one result per file), and cannot
-replace a document the uploader may not read or give it other groups. The list shows only the
-documents the user's groups may read, so a restricted document is invisible here exactly as it
-is in Chat; the group picker offers only the user's own groups.
+Uploads go through :mod:`ingest.uploads` (the policy every upload route shares), the same
+pipeline as ``bllossom-rag ingest`` (size cap, loaders, content checks, one result per file),
+and cannot replace a document the uploader may not read or give it other groups. The list
+shows only the documents the user's groups may read, so a restricted document is invisible
+here exactly as it is in Chat; the group picker offers only the user's own groups.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from ingest.report import FileDetail, IngestProgress
+from ingest.uploads import STATUSES, UploadResult
 from rag.errors import BllossomRagError
 from ui.web.i18n import t
-from ui.web.reasons import localized
+from ui.web.reasons import localized, localized_error
 from ui.web.resources import app_context, ready_assistant
 from ui.web.safe_markdown import literal_markdown
 from ui.web.services import library as services
@@ -97,7 +98,7 @@ if submitted and files:
         bar.progress(min(fraction, 1.0), text=text)
 
     try:
-        st.session_state[RESULTS_KEY] = services.ingest_uploads(
+        st.session_state[RESULTS_KEY] = services.upload(
             ready_assistant(settings),
             [(upload.name, upload.getvalue()) for upload in files],
             collection=collection,
@@ -107,14 +108,14 @@ if submitted and files:
         )
     except BllossomRagError as error:
         bar.empty()
-        st.error(literal_markdown(str(error)))
+        st.error(literal_markdown(localized_error(error)))
     else:  # show the collection (maybe new) with its results and documents
         select_collection_next_run(COLLECTION_KEY, collection)
         st.rerun()
 
-results: list[services.UploadResult] = st.session_state.get(RESULTS_KEY, [])
+results: list[UploadResult] = st.session_state.get(RESULTS_KEY, [])
 if results:
-    counts = {status: sum(r.status == status for r in results) for status in services.STATUSES}
+    counts = {status: sum(r.status == status for r in results) for status in STATUSES}
     summary = t(
         "ingest_summary",
         ingested=counts["ingested"],
@@ -127,7 +128,9 @@ if results:
             {
                 t("result"): [t(f"status_{r.status}") for r in results],
                 t("file"): [r.name for r in results],
-                t("detail"): [r.error or describe(r.detail) for r in results],
+                t("detail"): [
+                    localized(r.error) if r.error else describe(r.detail) for r in results
+                ],
             }
         ),
         hide_index=True,

@@ -1,0 +1,260 @@
+r"""Uploads: the one policy every upload route follows (the web app, the document API).
+
+**Names.** A client controls an upload's name completely: ``../../.bashrc``, ``C:\\evil``, a NUL
+byte, a thousand characters, a leading dot. Only a cleaned last path component is kept
+(:func:`safe_filename`) and written into ``data_dir/uploads/<collection>/`` here, atomically and
+without following symlinks. What the bytes *are* is not decided here: the saved file goes
+through the same ingestion pipeline (size cap, loaders, content checks) as a file named on the
+command line.
+
+**Who may replace what.** Names collide. An upload may replace the document recorded under its
+name only if the uploader may read that document and gives it the same groups it has;
+otherwise the file is refused with a message saying why (the uploader renames it, or someone
+who may read the document deletes it first). Storing a copy per uploader would avoid refusals
+but would put two documents with one name in every listing and search result; refusing keeps
+one name, one document. Groups are chosen only among the uploader's own, so nobody can make a
+document that they themselves cannot read, or hand it to a group they are not in.
+
+**Nothing half done.** Uploads are written to a hidden staging folder, ingested from there as
+the paths they will have, and written in place only after their ingest succeeded: a failed
+upload leaves the original file, its chunks and its groups untouched. Refusals are
+:class:`~rag.errors.Message` templates, so each interface shows them in its own language.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import shutil
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from ingest.discovery import find_files
+from ingest.report import FileDetail, ProgressCallback
+from rag.access import Access
+from rag.errors import BllossomRagError, CollectionNotFoundError, DocumentNotFoundError, Message
+from rag.runtime.files import atomic_write
+from rag.store import CommitResult, DocumentRecord, DocumentStore, validate_collection_name
+
+if TYPE_CHECKING:
+    from ingest.pipeline import Ingestor
+
+UPLOADS_FOLDER = "uploads"
+STAGING_PREFIX = ".staging-"
+# Most file systems allow 255 bytes per name; leave room for a temp-file prefix and suffix.
+MAX_NAME_BYTES = 200
+_UNSAFE = re.compile(r"[^\w.\-()]+")
+
+
+def safe_filename(name: str) -> str:
+    """A file name that is safe to create: one component, no hidden or special names.
+
+    Letters of any script survive (``휴가 정책.md`` -> ``휴가_정책.md``); path separators,
+    control characters and other punctuation become ``_``; leading dots are dropped.
+    """
+    name = unicodedata.normalize("NFC", name)
+    name = re.split(r"[/\\]", name)[-1]
+    name = _UNSAFE.sub("_", name).lstrip("._")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    suffix = suffix[:16]
+    stem = stem.strip("._") or "upload"
+    budget = MAX_NAME_BYTES - len(suffix.encode()) - 1
+    stem = stem.encode()[:budget].decode(errors="ignore")
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def uploads_folder(data_dir: Path, collection: str) -> Path:
+    """``data_dir/uploads/<collection>`` (the collection name is validated by the caller).
+
+    ``data_dir`` is resolved (the operator may keep it behind a link); the folders below it are
+    not, so a link planted there is still seen and refused.
+    """
+    return Path(data_dir).expanduser().resolve() / UPLOADS_FOLDER / collection
+
+
+def save_upload(folder: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` as ``folder/safe_filename(name)`` atomically; return the path.
+
+    The same name written again replaces the file (the rename replaces a symlink planted at
+    the name, never the file it points to).
+    """
+    _refuse_symlink(folder)
+    target = folder / safe_filename(name)
+    atomic_write(target, data, mode=0o600)
+    return target
+
+
+@contextlib.contextmanager
+def staging(folder: Path) -> Iterator[Path]:
+    """A fresh hidden folder inside ``folder`` where uploads wait until they are ingested.
+
+    Discovery passes over hidden folders, so nothing ever ingests a staged file by walking the
+    uploads folder; the folder and whatever is left in it are deleted on the way out.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    _refuse_symlink(folder)
+    staged = folder / f"{STAGING_PREFIX}{secrets.token_hex(8)}"
+    staged.mkdir(mode=0o700)
+    try:
+        yield staged
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _refuse_symlink(folder: Path) -> None:
+    if folder.is_symlink():
+        msg = f"upload folder {folder} is a symlink; refusing to write through it"
+        raise BllossomRagError(msg)
+
+
+# --- the policy ------------------------------------------------------------------------------
+
+NOT_YOUR_GROUPS = "you can only choose groups you belong to, not: {groups}"
+REPLACED_BY = "replaced by {name} (same name)"
+NAME_TAKEN = "a document named {name} exists that you cannot read: upload it under another name"
+GROUPS_DIFFER = (
+    "{name} exists for other groups ({groups}): upload it for the same groups, or delete it first"
+)
+EVERYONE = "everyone"
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What happened to one uploaded file (``name`` is the name the client sent).
+
+    ``detail`` is what an ingested or unchanged file is in the store (its chunks); ``error``
+    says why a failed one failed.
+    """
+
+    name: str
+    status: Literal["ingested", "unchanged", "failed"]
+    path: str | None = None
+    error: Message | None = None
+    detail: FileDetail | None = None
+
+
+STATUSES = ("ingested", "unchanged", "failed")
+
+
+def ingest_uploads(
+    store: DocumentStore,
+    data_dir: Path,
+    ingestor: Callable[[], Ingestor],
+    files: Sequence[tuple[str, bytes]],
+    *,
+    collection: str,
+    groups: Sequence[str],
+    access: Access,
+    on_progress: ProgressCallback | None = None,
+) -> list[UploadResult]:
+    """Ingest uploads as ``data_dir/uploads/<collection>/<clean name>``, like the CLI does.
+
+    Args:
+        store: The store they go into.
+        data_dir: Where the uploads folder lives.
+        ingestor: Builds the ingestor (called only when some file is not refused first, so a
+            refused batch loads no model).
+        files: ``(name the client sent, bytes)`` pairs.
+        collection: The target collection (created by its first commit).
+        groups: Who may read them; each must be one of the uploader's groups.
+        access: The uploader.
+        on_progress: Called as the ingest goes.
+
+    Raises:
+        BllossomRagError: A chosen group is not the uploader's, or the collection is invalid.
+
+    """
+    name = validate_collection_name(collection)
+    chosen = tuple(sorted(set(groups)))
+    foreign = sorted(set(chosen) - access.groups)
+    if foreign and not access.everything:
+        raise BllossomRagError(Message.because(NOT_YOUR_GROUPS, groups=", ".join(foreign)))
+    folder = uploads_folder(data_dir, name)
+    held = _documents_by_path(store, name)
+    results: list[UploadResult] = []
+    uploads: dict[str, tuple[str, bytes]] = {}  # clean name -> (client's name, bytes)
+    for client_name, data in files:
+        clean = safe_filename(client_name)
+        if clean in uploads:
+            replaced = Message.because(REPLACED_BY, name=client_name)
+            results.append(UploadResult(uploads[clean][0], "failed", error=replaced))
+        uploads[clean] = (client_name, data)
+    for clean, (client_name, _) in list(uploads.items()):
+        refusal = _refusal(held.get(str(folder / clean)), clean, access, chosen)
+        if refusal is not None:
+            results.append(UploadResult(client_name, "failed", error=refusal))
+            del uploads[clean]
+    if not uploads:
+        return results
+    with staging(folder) as staged:
+        paths = [save_upload(staged, clean, data) for clean, (_, data) in uploads.items()]
+        found = find_files(paths, record_in=folder)
+        report = ingestor().ingest(found, collection=name, groups=chosen, on_progress=on_progress)
+        succeeded: list[tuple[Literal["ingested", "unchanged"], str]] = [
+            *(("ingested", path) for path in report.ingested),
+            *(("unchanged", path) for path in report.unchanged),
+        ]
+        for status, path in succeeded:
+            client_name, data = uploads[Path(path).name]
+            atomic_write(Path(path), data, mode=0o600)  # only now does it replace the old one
+            detail = report.details.get(path) or _stored_detail(held.get(path))
+            results.append(UploadResult(client_name, status, path, detail=detail))
+    for failure in report.failed:
+        client_name = uploads[Path(failure.path).name][0]
+        results.append(UploadResult(client_name, "failed", error=failure.error))
+    return results
+
+
+def remove_upload(
+    store: DocumentStore, data_dir: Path, collection: str, document_id: str, access: Access
+) -> tuple[DocumentRecord, CommitResult]:
+    """Delete a document ``access`` may read, and its uploaded file if an upload saved it.
+
+    Raises:
+        DocumentNotFoundError: No such document, or one the caller may not read (the same
+            answer, so the caller learns nothing about documents it cannot see).
+
+    """
+    found = next((d for d in store.documents(collection, access) if d.id == document_id), None)
+    if found is None:
+        msg = f"no document {document_id!r} in collection {collection!r}"
+        raise DocumentNotFoundError(msg)
+    result = store.remove_documents(collection, [found.id])
+    source = Path(found.source_path)
+    if source.parent == uploads_folder(data_dir, collection) and not source.is_symlink():
+        source.unlink(missing_ok=True)
+    return found, result
+
+
+def _stored_detail(document: DocumentRecord | None) -> FileDetail | None:
+    """What an unchanged upload already is in the store."""
+    return None if document is None else FileDetail(chunks=document.chunks)
+
+
+def _documents_by_path(store: DocumentStore, collection: str) -> dict[str, DocumentRecord]:
+    """Every document of the collection by its path, whoever may read it (never shown)."""
+    try:
+        return {d.source_path: d for d in store.documents(collection)}
+    except CollectionNotFoundError:
+        return {}
+
+
+def _refusal(
+    holder: DocumentRecord | None, name: str, access: Access, groups: tuple[str, ...]
+) -> Message | None:
+    """Why an upload may not replace the document recorded under its name, if it may not."""
+    if holder is None:
+        return None
+    if not access.can_read(holder.groups):
+        # Say nothing about the document beyond that the name is taken.
+        return Message.because(NAME_TAKEN, name=name)
+    if holder.groups != groups:
+        held_by = ", ".join(holder.groups) or EVERYONE
+        return Message.because(GROUPS_DIFFER, name=Path(holder.source_path).name, groups=held_by)
+    return None
