@@ -225,7 +225,6 @@ class Documents(ABC):
         """
 
 
-
 class Search(ABC):
     """The search side: each search applies the caller's access inside it, never after."""
 
@@ -272,7 +271,6 @@ class Search(ABC):
     def hits(self, ranked: Sequence[tuple[int, float]]) -> list[SearchHit]:
         """``(vector id, score)`` pairs as hits with their chunks, in the given order."""
         return ranked_hits(ranked, self.chunks_by_vector_ids([v for v, _ in ranked]))
-
 
 
 class DocumentStore(Documents, Search):

@@ -63,9 +63,7 @@ def test_keyword_search_matches_morphemes_not_whitespace(small: Path):
         # "휴가를" never appears; Kiwi reduces both sides to 휴가.
         hits = keyword_hits(store, "c", "휴가를 며칠 쓸 수 있나요", 2)
         assert hits[0].chunk.document_id == "leave"
-        assert keyword_hits(store, "c", "passwords rotated", 1)[0].chunk.document_id == (
-            "security"
-        )
+        assert keyword_hits(store, "c", "passwords rotated", 1)[0].chunk.document_id == ("security")
         assert keyword_hits(store, "c", "완전히 무관한 낱말", 3) == []
 
 

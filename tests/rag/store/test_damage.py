@@ -46,9 +46,7 @@ def assert_serves_the_store(data: Path) -> None:
                 [best, *_] = store.search("c", unit(seed), k=3)
                 assert (best.chunk.document_id, round(best.score, 4)) == (doc_id, 1.0)
             assert keyword_hits(store, "c", "출장 경비", 1)[0].chunk.document_id == "travel"
-            assert keyword_hits(store, "c", "ninety days", 1)[0].chunk.document_id == (
-                "security"
-            )
+            assert keyword_hits(store, "c", "ninety days", 1)[0].chunk.document_id == ("security")
 
 
 def test_views_of_a_replaced_database_serve_nothing_of_the_old_store(data: Path):
