@@ -2,7 +2,8 @@
 #
 #   make demo    set up .venv, ingest examples/, answer one Korean and one English question
 #   make test    the same setup, the system packages the tests use, lint, the whole suite
-#   make lint    ruff check, ruff format --check, mypy
+#   make lint    ruff check, ruff format --check, mypy, the generated references are current
+#   make docs    the documentation site in site/ (mkdocs, strict: a broken link fails)
 #   make ui      the Streamlit app on http://127.0.0.1:8501 (UI_ARGS="--port 8600" to change)
 #   make bench   the retrieval-quality benchmark (BENCH=... and BENCH_ARGS=... pick another;
 #                each runs as a module, python -m benchmarks.NAME, so the repository's packages
@@ -38,7 +39,7 @@ OFFLINE_FOLDERS := $(addprefix $(MODELS)/,multilingual-e5-small llama-3.1-tokeni
 KO_QUESTION := 입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있나요?
 EN_QUESTION := How long must passwords be?
 
-.PHONY: demo test lint ui bench setup demo-models offline-models system-packages
+.PHONY: demo test lint docs ui bench setup demo-models offline-models system-packages
 
 demo: setup demo-models $(CONFIG)
 	$(BIN)/bllossom-rag ingest examples/
@@ -46,13 +47,17 @@ demo: setup demo-models $(CONFIG)
 	$(BIN)/bllossom-rag ask "$(EN_QUESTION)"
 
 # The venv's bin first on PATH: tests start the real console scripts (bllossom-rag, streamlit).
-test: setup offline-models system-packages lint
+test: setup offline-models system-packages lint docs
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python tools/reference.py --check
+
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 ui: setup demo-models $(CONFIG)
 	$(BIN)/bllossom-rag ui $(UI_ARGS)

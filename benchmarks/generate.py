@@ -439,7 +439,7 @@ THROUGHPUT_COLUMNS = [
 
 
 def markdown(report: Report) -> str:
-    """The results as the Markdown tables in benchmarks/README.md."""
+    """The results as the Markdown tables in docs/benchmarks.md."""
     meta = report.meta
     lines = [
         f"{meta['device']}, {meta['weights']}, torch {meta['torch']}, {meta['date']}; "

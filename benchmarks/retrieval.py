@@ -15,7 +15,7 @@ sample; news: the 2,000-line test split).
 
 Usage::
 
-    python -m benchmarks.retrieval                 # the table in benchmarks/README.md
+    python -m benchmarks.retrieval                 # the table in docs/benchmarks.md
     python -m benchmarks.retrieval --prepare       # only fill the embedding cache
     python -m benchmarks.retrieval --split dev     # tuning numbers
     python -m benchmarks.retrieval --postgres      # + our methods on the PostgreSQL store

@@ -32,7 +32,7 @@ with :class:`~rag.retrieval.retriever.StoreRetriever` (dense and hybrid):
 Usage::
 
     python -m benchmarks.structured --split dev          # choices
-    python -m benchmarks.structured --split test         # the table in benchmarks/README.md
+    python -m benchmarks.structured --split test         # the table in docs/benchmarks.md
     python -m benchmarks.structured --sets legal --variants plain,structure
     python -m benchmarks.structured --sets legal,charter --split dev --explain   # the misses
 """
@@ -379,7 +379,7 @@ def main() -> None:
 
 
 def print_table(results: list[dict], split: str) -> None:
-    """The Markdown table of benchmarks/README.md."""
+    """The Markdown table of docs/benchmarks.md."""
     print(f"\n{split} split; R@1 / R@5. A hit overlaps the gold paragraph or article; "
           "'answer': the hit contains the answer span; 'floor': with the default relevance "
           "floor (adaptive; the value it took), 'fixed': min_relevance itself.\n")  # fmt: skip

@@ -42,7 +42,7 @@ def load_embeddings(
 ) -> SentenceTransformerEmbeddings:
     """The embedder for the ``embedding.backend`` setting.
 
-    ``auto`` takes ONNX Runtime on the CPU (it is faster there: ``benchmarks/README.md``) and
+    ``auto`` takes ONNX Runtime on the CPU (it is faster there: ``docs/benchmarks.md``) and
     torch on a GPU, and falls back to torch, with a warning, when onnxruntime is missing or the
     model cannot be exported; ``onnx`` insists (the ONNX graph always runs on the CPU).
 

@@ -5,7 +5,7 @@ sentence-transformers' own ``backend="onnx"`` needs ``optimum-onnx``, whose only
 directly: ``torch.onnx.export`` of the transformer with the pooling and the normalization
 inside the graph, run by ``onnxruntime``. Optionally the graph is quantized
 (``quantize_dynamic``: int8 weights, activations quantized on the fly), which roughly halves a
-query's time again for a small, measured loss (``benchmarks/README.md``, the backend table).
+query's time again for a small, measured loss (``docs/benchmarks.md``, the backend table).
 
 Exactness comes from reuse, not re-implementation: texts are tokenized by the loaded
 sentence-transformers model itself (``preprocess`` with the model's own query or document

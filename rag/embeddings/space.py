@@ -4,7 +4,7 @@ A multilingual embedder places a text partly by what it says and partly by the l
 it in: e5-small's Korean sentences sit closer to every other Korean sentence than to their own
 English translation's neighbours. In a corpus of one language this costs nothing, but in a mixed
 one a Korean question prefers an unrelated Korean passage to the English one that answers it
-(dense recall@1 .42 on the mixed news dev set, ``benchmarks/README.md``).
+(dense recall@1 .42 on the mixed news dev set, ``docs/benchmarks.md``).
 
 The remedy here is one fixed affine map per model and per input kind (queries and passages get
 different prompts, so different maps): subtract a shift (a share of the mean of the Korean and

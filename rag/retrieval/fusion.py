@@ -18,7 +18,7 @@ On the dev splits, evidence sat at 0.5-1.0 for 90% of KorQuAD questions and 0.3-
 but below 0.17 for 90% of translated news sentences (a number or a name in common), so a floor
 of 0.2 leaves cross-language rankings exactly dense while monolingual ones get the keyword
 boost. The defaults (weight 0.7, ramp 0.2-0.6) were chosen on dev queries by
-``benchmarks/retrieval.py --sweep``; the results are in ``benchmarks/README.md``.
+``benchmarks/retrieval.py --sweep``; the results are in ``docs/benchmarks.md``.
 
 Evidence only counts as far as BM25 can see. Keywords match only passages in the question's
 own language, so in a mixed corpus a Korean question's keyword hits are all Korean, and a

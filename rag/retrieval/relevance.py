@@ -48,7 +48,7 @@ from rag.text.language import Language
 
 # The share of the cohort the adaptive floor refuses: the refusal rate a floor is meant to reach
 # (90% of off-topic questions), not a tuned value. LOWEST_FLOOR keeps a floor where the cohort
-# scores next to nothing (its dev choice: benchmarks/README.md, "The adaptive floor").
+# scores next to nothing (its dev choice: docs/benchmarks.md, "The adaptive floor").
 COHORT_QUANTILE = 0.9
 LOWEST_FLOOR = 0.002
 

@@ -28,7 +28,7 @@ single signal's order): they are sorted by the log-odds of their relevance, less
 :data:`RANK_PENALTY` per place in the mode's own order. The relevance model knows what the
 fused score cannot (a translation pair has no keywords to share, so its cosine counts for
 more), and on the mixed news test set this lifted recall@1 from .77 to .84; the small penalty
-for the fused place kept KorQuAD dev at its recall@1 (``benchmarks/README.md``).
+for the fused place kept KorQuAD dev at its recall@1 (``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
 # The results relevance reorders, and the log-odds each place in the mode's order is worth
-# (both chosen on dev, benchmarks/README.md "Calibrated relevance").
+# (both chosen on dev, docs/benchmarks.md "Calibrated relevance").
 REORDER_TOP = 5
 RANK_PENALTY = 0.25
 # Adaptive floors by everything their cohort's answers depend on, the store's identity first

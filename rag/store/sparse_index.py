@@ -14,7 +14,7 @@ they would let an outsider tell whether a hidden document contains a word (its s
 A caller who reads everything uses weights precomputed once per commit; any other caller's
 statistics (row mask, count, length norms) are derived once per readable set and commit and
 kept for a few sets, and its weights are computed per query for the postings it touches,
-which costs about half a millisecond at 100k chunks (``benchmarks/README.md``) and no memory
+which costs about half a millisecond at 100k chunks (``docs/benchmarks.md``) and no memory
 per caller beyond five bytes a row.
 
 A query is a text (each of its distinct tokens weighs 1) or terms with weights: BM25 is a sum

@@ -8,7 +8,7 @@ assistant the script answers the question that matters: the share of Hangul amon
 (Hangul syllables and jamo against Latin letters; digits, punctuation and other scripts do not
 count).
 
-Thresholds, measured on the shared datasets (``benchmarks/README.md``, "Mixed-language
+Thresholds, measured on the shared datasets (``docs/benchmarks.md``, "Mixed-language
 retrieval"): English sentences have no Hangul at all; Korean news sentences and KorQuAD
 questions sit above 0.7 for 95% of them, and the Korean ones lowest down (0.25-0.4) are
 questions about an English title (``blues in the night 을 부른 가수가 누구인가요?``) or

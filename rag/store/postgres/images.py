@@ -6,7 +6,7 @@ than large objects: images are small (a normalized figure is tens to hundreds of
 loaders cap their pixels), ``bytea`` rows are transactional, TOAST-compressed, dumped by
 ``pg_dump`` and carried by logical replication with the rest of the data, and are deleted with
 a plain ``DELETE``; large objects are none of these (``vacuumlo``, no logical replication) and
-pay off only for streaming values of many megabytes (``benchmarks/README.md`` has the timings).
+pay off only for streaming values of many megabytes (``docs/benchmarks.md`` has the timings).
 
 Chains and the web app read images from paths, so :meth:`DatabaseImages.path` writes a local
 copy on first use into ``data_dir`` (an :class:`ImageFiles` folder): a hash names one content

@@ -105,7 +105,7 @@ def test_int8_keeps_the_same_best_passage(
                  "출장비는 언제까지 청구하나요?", "What does the VPN need?"]  # fmt: skip
     # Compared where retrieval compares them, in the model's language-neutral space: on raw
     # vectors the language pull leaves the cross-language pair a 0.01 margin even with torch,
-    # and int8 flips it (the int8 recall loss in benchmarks/README.md is mostly such pairs).
+    # and int8 flips it (the int8 recall loss in docs/benchmarks.md is mostly such pairs).
     for model in (embeddings, onnx_int8):
         space = model.calibration.space
         queries = np.vstack([space.query_vector(v) for v in model.encode_queries(questions)])

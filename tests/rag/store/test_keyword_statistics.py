@@ -19,7 +19,7 @@ from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk
 from rag.store.sparse_index import K1, B
 from rag.text.morphemes import tokenize
-from tests.support.stores import BACKENDS, open_backend
+from tests.support.stores import BACKENDS, keyword_hits, open_backend
 
 PROBE = "nightingale zqxjnonce"
 PUBLIC_TEXTS = {
@@ -117,6 +117,6 @@ def reference_bm25(texts: dict[str, str], query: str) -> dict[str, float]:
 def test_scores_are_bm25_over_exactly_the_readable_documents(stores, hidden: str, access: Access):
     readable = {**PUBLIC_TEXTS, **({} if access is PUBLIC else {"secret": HIDDEN[hidden]})}
     for query in (PROBE, "nightingale bird night", "연차 휴가 며칠"):
-        hits = stores[hidden].keyword_search("c", query, k=10, access=access)
+        hits = keyword_hits(stores[hidden], "c", query, 10, access=access)
         found = {hit.chunk.document_id: hit.score for hit in hits}
         assert found == pytest.approx(reference_bm25(readable, query), rel=1e-5), query

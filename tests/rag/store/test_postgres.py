@@ -249,7 +249,7 @@ def test_an_unreachable_server_is_one_line_without_the_password(tmp_path: Path):
     assert "s3cret-pw" not in message
     assert "reader:***@" in message
     assert "\n" not in message
-    assert "store_url" in message
+    assert "store.url" in message
 
 
 def test_missing_privileges_say_what_to_grant(postgres: LocalPostgres, tmp_path: Path):
