@@ -52,8 +52,9 @@ from langchain_core.documents import Document
 
 from benchmarks.retrieval import CACHE, DATASETS, DEV_QUERIES, TEST_QUERIES, CachedEmbeddings
 from devkit.statute import article_span
-from ingest.chunking.chunker import PATH_SEPARATOR, TextChunk, TokenChunker
+from ingest.chunking.chunker import PATH_SEPARATOR, TokenChunker
 from ingest.chunking.outline import sections
+from ingest.chunking.spans import TextChunk
 from ingest.file_limits import Limits
 from ingest.identity import chunk_id
 from ingest.loaders import load

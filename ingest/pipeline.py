@@ -19,35 +19,25 @@ skipped (found in a folder, of a type no loader reads).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ingest.captions import Captioner, caption_text, read_sidecar
-from ingest.chunking.chunker import PATH_SEPARATOR, TextChunk, TokenChunker
-from ingest.chunking.outline import sections
+from ingest.assembly import ChunkAssembler, Draft, LoadedDocument, PendingDocument
+from ingest.captions import Captioner, read_sidecar
+from ingest.chunking.chunker import TokenChunker
 from ingest.discovery import Candidate, FoundFiles, find_files, read_capped
-from ingest.extractors.nearby import TOO_MANY_IMAGES
 from ingest.file_limits import Limits
-from ingest.identity import Catalog, chunk_id
-from ingest.loaders import Figure, Loaded, Segment, load
-from ingest.loaders.base import squash
-from ingest.report import FileDetail, FileFailure, IngestProgress, IngestReport, ProgressCallback
+from ingest.identity import Catalog
+from ingest.loaders import Figure, Loaded, load
+from ingest.report import FileFailure, IngestProgress, IngestReport, ProgressCallback
 from rag.config import Settings
 from rag.embeddings.base import TextEmbeddings
 from rag.errors import CollectionNotFoundError, IngestError, Message
 from rag.store import (
-    ChunkKind,
     DocumentRecord,
     DocumentStore,
-    DocumentUpdate,
-    NewChunk,
-    StoredChunk,
 )
-from rag.text import headings
 from rag.text.kiwi import preload as preload_kiwi
 
 if TYPE_CHECKING:
@@ -58,81 +48,6 @@ DEFAULT_BATCH_CHUNKS = 256
 # Loaded files whose text, together, is about this long are chunked in one pass, so small files
 # share tokenizer calls; a longer file is chunked alone, lazily.
 CHUNK_BATCH_CHARS = 64 * 1024
-
-
-@dataclass(frozen=True)
-class _Draft:
-    text: str  # the passage as stored (without its heading path)
-    page: int | None
-    tokens: int
-    kind: ChunkKind = "text"
-    image_sha256: str | None = None
-    embedded: str | None = None  # the text to embed, when it is not ``text``
-    token_ids: tuple[int, ...] | None = None  # the embedded text's ids, when the chunker knows
-    heading: str = ""
-
-    @property
-    def identity(self) -> str:
-        """What the chunk's id and its vector are keyed by: its heading path and its text."""
-        return headings.compose(self.heading, self.text)
-
-
-@dataclass
-class _Pending:
-    """A document waiting for its new chunks' vectors."""
-
-    document: DocumentRecord
-    drafts: dict[str, _Draft] = field(default_factory=dict)  # chunk id -> draft, reading order
-    reused: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> stored vector
-    notes: list[Message] = field(default_factory=list)
-    moved_from: str | None = None
-    produced: int = 0  # chunks made, identical ones included: the work done, bounded
-
-    def new_chunk_ids(self) -> list[str]:
-        return [cid for cid in self.drafts if cid not in self.reused]
-
-    def update(self, embedded: Mapping[str, np.ndarray]) -> DocumentUpdate:
-        """The document with all its chunks, given the vectors of the new chunks' texts."""
-        chunks = [
-            NewChunk(
-                id=cid,
-                ordinal=ordinal,
-                text=draft.text,
-                tokens=draft.tokens,
-                page=draft.page,
-                kind=draft.kind,
-                image_sha256=draft.image_sha256,
-                heading=draft.heading,
-                vector=self.reused[cid] if cid in self.reused else embedded[draft.identity],
-            )
-            for ordinal, (cid, draft) in enumerate(self.drafts.items())
-        ]
-        return DocumentUpdate(self.document, chunks)
-
-    def detail(self) -> FileDetail:
-        images = sum(1 for d in self.drafts.values() if d.kind == "image")
-        return FileDetail(len(self.drafts), images, tuple(self.notes), self.moved_from)
-
-
-@dataclass
-class _Previous:
-    """What the store holds for a document being replaced: vectors and chunks by id."""
-
-    vectors: dict[str, np.ndarray]
-    chunks: dict[str, StoredChunk]
-
-
-@dataclass
-class _ToChunk:
-    """A loaded document waiting to be chunked with others."""
-
-    document: DocumentRecord
-    loaded: Loaded
-    with_images: str
-
-    @property
-    def chars(self) -> int:
-        return sum(len(b.text) for b in self.loaded.blocks if isinstance(b, Segment))
 
 
 class Ingestor:
@@ -173,6 +88,7 @@ class Ingestor:
         self.max_file_bytes = max_file_bytes
         self.limits = limits or Limits()
         self.captioner = captioner
+        self.assembler = ChunkAssembler(store, self.chunker, self.limits, captioner)
         self.batch_chunks = batch_chunks
 
     @classmethod
@@ -245,7 +161,7 @@ class Ingestor:
         catalog = Catalog(collection, self._existing_documents(collection))
         candidates = found.to_ingest
         report = IngestReport(skipped=[str(c.path) for c in found.skipped])
-        batch: list[_Pending] = []
+        batch: list[PendingDocument] = []
         group_set = tuple(sorted(set(groups)))
 
         def notify(done: int, current: str) -> None:
@@ -254,7 +170,7 @@ class Ingestor:
 
         # Figures are stored before the commit that refers to them: no image sweep meanwhile.
         with self.store.images.in_use():
-            waiting: list[_ToChunk] = []
+            waiting: list[LoadedDocument] = []
             for done, candidate in enumerate(candidates, start=1):
                 outcome = self._prepare(candidate, catalog, group_set, report)
                 if isinstance(outcome, FileFailure):
@@ -264,16 +180,16 @@ class Ingestor:
                 else:
                     # The BM25 view will need Kiwi at the end; load it while files are embedded.
                     preload_kiwi()
-                    if isinstance(outcome, _ToChunk):
+                    if isinstance(outcome, LoadedDocument):
                         waiting.append(outcome)
                         if sum(w.chars for w in waiting) >= CHUNK_BATCH_CHARS:
-                            chunked = self._chunk(waiting, report)
+                            chunked = self.assembler.chunk(waiting, report)
                             batch = self._batched(batch, chunked, collection, report)
                             waiting = []
                     else:
                         batch = self._batched(batch, [outcome], collection, report)
                 notify(done, str(candidate.source))
-            batch = self._batched(batch, self._chunk(waiting, report), collection, report)
+            batch = self._batched(batch, self.assembler.chunk(waiting, report), collection, report)
             self._flush(batch, collection, report)
             if prune:
                 present = {str(c.source) for c in found.candidates}
@@ -310,7 +226,7 @@ class Ingestor:
         catalog: Catalog,
         groups: tuple[str, ...],
         report: IngestReport,
-    ) -> _Pending | _ToChunk | FileFailure | None:
+    ) -> PendingDocument | LoadedDocument | FileFailure | None:
         """Read and load one file; None when it is unchanged since the last ingest.
 
         A moved or regrouped file comes back ready (its stored chunks); a changed one loaded,
@@ -345,12 +261,12 @@ class Ingestor:
             if previous is not None and previous.content_sha256 in (plain, with_images):
                 if (previous.source_path, previous.groups) == (str(source), groups):
                     return None
-                return self._recommit(previous, document)
+                return self.assembler.recommit(previous, document)
             loaded = load(path, data, self.limits)
             report.notice(*loaded.run_notes)
             if sidecar:
                 _caption_standalone(loaded, sidecar)
-            return _ToChunk(document, loaded, with_images)
+            return LoadedDocument(document, loaded, with_images)
         except IngestError as error:
             return FileFailure.of(str(source), error)
         except OSError as error:
@@ -361,145 +277,15 @@ class Ingestor:
         mode = "generated" if self.captioner is not None else "human"
         return hashlib.sha256(f"{plain}\x00captions={mode}".encode()).hexdigest()
 
-    def _recommit(self, previous: DocumentRecord, document: DocumentRecord) -> _Pending:
-        """An unchanged document under a new path or new groups: its stored chunks, as they are."""
-        record = replace(
-            previous, source_path=document.source_path, mtime=document.mtime, groups=document.groups
-        )
-        moved = previous.source_path if previous.source_path != document.source_path else None
-        pending = _Pending(record, moved_from=moved)
-        pending.reused = self.store.document_vectors(record.collection, record.id)
-        for chunk in self.store.document_chunks(record.collection, record.id):
-            draft = _Draft(
-                chunk.text,
-                chunk.page,
-                chunk.tokens,
-                chunk.kind,
-                chunk.image_sha256,
-                heading=chunk.heading,
-            )
-            pending.drafts[chunk.id] = draft
-        return pending
-
-    def _chunk(self, waiting: list[_ToChunk], report: IngestReport) -> list[_Pending]:
-        """Chunk loaded documents together (they share tokenizer calls); failures to ``report``.
-
-        Each document's chunks come lazily, so one that makes too many chunks stops being
-        chunked (and tokenized) when it passes the limit, and the others go on.
-        """
-        open_: dict[int, tuple[_Pending, _Previous]] = {}
-        streams = []
-        for number, item in enumerate(waiting):
-            try:
-                open_[number] = self._start(item)
-                streams.append(sections(item.loaded.blocks, structure=self.chunker.structure))
-            except IngestError as error:
-                report.failed.append(FileFailure.of(item.document.source_path, error))
-                streams.append(iter(()))
-        failed: set[int] = set()
-        for number, piece in self.chunker.chunk_documents(streams):
-            if number in failed:
-                continue
-            pending, previous = open_[number]
-            try:
-                if isinstance(piece, Figure):
-                    self._add_figure(pending, piece, previous)
-                else:
-                    self._add(pending, previous, _draft(piece))
-            except IngestError as error:
-                failed.add(number)
-                report.failed.append(FileFailure.of(pending.document.source_path, error))
-                if failed.issuperset(open_):
-                    break  # nothing left worth chunking
-        ready = []
-        for number, (pending, _) in open_.items():
-            if number in failed:
-                continue
-            if not pending.drafts:
-                empty = IngestError.because("no text to index after chunking")
-                report.failed.append(FileFailure.of(pending.document.source_path, empty))
-                continue
-            if any(d.kind == "image" for d in pending.drafts.values()):
-                pending.document = replace(
-                    pending.document, content_sha256=waiting[number].with_images
-                )
-            ready.append(pending)
-        return ready
-
-    def _start(self, item: _ToChunk) -> tuple[_Pending, _Previous]:
-        """A document's pending record and what the store holds for it.
-
-        Raises:
-            IngestError: Its words alone make more chunks than the limit.
-
-        """
-        document = item.document
-        # Every word costs at least one token, so the word count bounds the chunks from below
-        # and an enormous file fails here, before seconds of tokenizing and sentence splitting.
-        blocks = item.loaded.blocks
-        words = sum(len(b.text.split()) for b in blocks if isinstance(b, Segment))
-        if words // self.chunker.chunk_tokens > self.limits.max_chunks_per_file:
-            raise self._too_many_chunks()
-        pending = _Pending(document, notes=list(dict.fromkeys(item.loaded.notes)))
-        collection, doc_id = document.collection, document.id
-        previous = _Previous(
-            vectors=self.store.document_vectors(collection, doc_id),
-            chunks={c.id: c for c in self.store.document_chunks(collection, doc_id)},
-        )
-        return pending, previous
-
-    def _add(self, pending: _Pending, previous: _Previous, draft: _Draft, key: str = "") -> None:
-        # Counted before identical chunks are dropped: the limit bounds the work, and a file of
-        # one phrase repeated for megabytes makes few distinct chunks from a lot of text.
-        pending.produced += 1
-        if pending.produced > self.limits.max_chunks_per_file:
-            raise self._too_many_chunks()
-        cid = chunk_id(pending.document.id, draft.page, key or draft.identity)
-        if cid in pending.drafts:
-            return  # the same text twice on one page adds nothing to the index
-        pending.drafts[cid] = draft
-        if cid in previous.vectors:
-            pending.reused[cid] = previous.vectors[cid]
-
-    def _too_many_chunks(self) -> IngestError:
-        return IngestError.because(
-            "makes more than {limit:,} chunks (ingest.max_chunks_per_file): split the file or "
-            "raise the limit",
-            limit=self.limits.max_chunks_per_file,
-        )
-
-    def _add_figure(self, pending: _Pending, figure: Figure, previous: _Previous) -> None:
-        human = [squash(c) for c in figure.captions if c.strip()]
-        if not human and self.captioner is None and figure.fallback is None:
-            return  # nothing describes it: a chunk without words cannot be found
-        images = sum(1 for d in pending.drafts.values() if d.kind == "image")
-        if images >= self.limits.max_images_per_file:
-            note = Message.because(TOO_MANY_IMAGES, count=images)
-            if note not in pending.notes:
-                pending.notes.append(note)
-            return
-        sha = self.store.images.put(figure.image)
-        mode = "generated" if self.captioner is not None else "human"
-        key = "\x00".join(["image", sha, mode, *human])
-        cid = chunk_id(pending.document.id, figure.page, key)
-        stored = previous.chunks.get(cid)
-        if stored is not None:  # same image, same captions: keep the caption text made before
-            text, tokens = stored.text, stored.tokens
-        else:
-            generated = self.captioner.caption(figure.image) if self.captioner else []
-            piece = self.chunker.truncate(caption_text(human, generated, figure.fallback))
-            text, tokens = piece.text, piece.tokens
-        self._add(pending, previous, _Draft(text, figure.page, tokens, "image", sha), key)
-
     # --- many files --------------------------------------------------------------------------
 
     def _batched(
         self,
-        batch: list[_Pending],
-        ready: list[_Pending],
+        batch: list[PendingDocument],
+        ready: list[PendingDocument],
         collection: str,
         report: IngestReport,
-    ) -> list[_Pending]:
+    ) -> list[PendingDocument]:
         """Add files to the batch, committing it whenever it holds ``batch_chunks`` new chunks.
 
         Files chunked together (small ones share tokenizer calls) still commit in batches of
@@ -512,12 +298,12 @@ class Ingestor:
                 batch = []
         return batch
 
-    def _flush(self, batch: list[_Pending], collection: str, report: IngestReport) -> None:
+    def _flush(self, batch: list[PendingDocument], collection: str, report: IngestReport) -> None:
         if not batch:
             return
         to_embed = [(pending, cid) for pending in batch for cid in pending.new_chunk_ids()]
         # Identical text (a copied file, a repeated disclaimer) is embedded once.
-        drafts: dict[str, _Draft] = {}
+        drafts: dict[str, Draft] = {}
         for pending, cid in to_embed:
             drafts.setdefault(pending.drafts[cid].identity, pending.drafts[cid])
         embedded = self.embeddings.encode_documents(
@@ -533,18 +319,6 @@ class Ingestor:
             report.details[pending.document.source_path] = pending.detail()
         report.chunks_embedded += len(to_embed)
         report.chunks_reused += sum(len(p.reused) for p in batch)
-
-
-def _draft(chunk: TextChunk) -> _Draft:
-    embedded = chunk.text if chunk.text != chunk.passage else None
-    return _Draft(
-        chunk.passage,
-        chunk.page,
-        chunk.tokens,
-        embedded=embedded,
-        token_ids=chunk.token_ids,
-        heading=PATH_SEPARATOR.join(chunk.path),
-    )
 
 
 def _caption_standalone(loaded: Loaded, caption: str) -> None:

@@ -46,164 +46,32 @@ the header row so it still reads as a table.
 
 from __future__ import annotations
 
-import re
-from array import array
-from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Generic, TypeVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, TypeVar
 
-from ingest.chunking.outline import CIRCLED, Section, unit_rank
-from rag.text.kiwi import kiwi
+from ingest.chunking.flow import ChunkFlow
+from ingest.chunking.outline import Section, unit_rank
+from ingest.chunking.sentences import is_spaced_korean, korean_sentences
+from ingest.chunking.spans import OpenSection, Piece, Prefix, Span, TextChunk, with_prefix
+from ingest.chunking.tokens import TokenOffsets, is_separable, on_spaces
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 T = TypeVar("T")
 
-# A sentence ends at terminal punctuation (closing quotes and brackets included) before white
-# space, or at a line break.
-_END = re.compile(r"[.!?。！？…]+[\"'”’)\]」』]*(?=\s)|\n")  # noqa: RUF001 (CJK punctuation)
-# With structure, a clause number (①) starts a new piece wherever it stands.
-_END_OR_CLAUSE = re.compile(f"{_END.pattern}|(?<=\\s)(?=[{CIRCLED}])")
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_LAST_WORD = re.compile(r"\S*$")
-_INITIALS = re.compile(r"(?:[A-Za-z]\.)*[A-Za-z]")
-# Words whose period does not end a sentence (lower case, without the final period).
-_ABBREVIATIONS = frozenset({
-    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "e.g", "i.e", "fig", "figs", "no",
-    "nos", "vol", "pp", "cf", "approx", "inc", "ltd", "co", "corp", "dept", "jan", "feb", "mar",
-    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-})  # fmt: skip
-_GROUP_CHARS = 64 * 1024  # text tokenized per call
 _SEPARATOR = " "  # between the pieces of a group
 _LONG_PIECE = 1024  # a piece this long is tokenized alone, and its tokens are cached
 _CACHED_TEXTS = 16  # recent long pieces and groups whose tokens are kept
-# Korean prose puts a space at least every this many characters; text that does not is data,
-# and Kiwi (tens of kilobytes a second) is not run on it.
-_MAX_WORD_CHARS = 40
 # A cut between units is taken only if the chunk before it is at least this full.
 _MIN_FILL = 0.5
 # The strength from which a boundary is between units (an item ``1.`` or stronger).
 _UNIT = 2
-# Sibling sections this small (a fraction of the budget) are packed into one chunk.
-_SMALL_SECTION = 0.25
 # The heading path may take this share of a chunk's budget; beyond it, it is cut from the front.
 _PATH_SHARE = 0.25
 PATH_SEPARATOR = " > "
-# Probes for whether tokens of a text equal the tokens of its words (see _separable).
-_PROBES = ("제1조(목적) 이 법은", "U.S. office.\n1. 개요", "① 국회는 (가) 항목", "hello  world")
-
-
-@dataclass(frozen=True)
-class TextChunk:
-    """A chunk: the text to embed and index, its size in tokens, its heading path.
-
-    Attributes:
-        text: The heading path's line (when there is a path) and the passage.
-        tokens: Tokens of ``text`` for the embedder, without special tokens.
-        path: Headings the passage sits under, outermost first.
-        page: The page it starts on, when the document has pages.
-        token_ids: The tokenizer's ids for ``text`` when they are known to equal a fresh
-            tokenization of it; None when the embedder must tokenize the text itself.
-
-    """
-
-    text: str
-    tokens: int
-    path: tuple[str, ...] = ()
-    page: int | None = None
-    token_ids: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
-    context_chars: int = 0  # length of the context line (and its line break) ``text`` starts with
-
-    @property
-    def passage(self) -> str:
-        """The document's words: ``text`` without the context line."""
-        return self.text[self.context_chars :]
-
-
-@dataclass(frozen=True)
-class _Span:
-    start: int
-    end: int
-    tokens: int
-    alone: bool = False  # a window cut from an over-long sentence: emitted as its own chunk
-    rank: int = 0  # how strong a unit boundary is before it (outline.unit_rank)
-    ids: tuple[int, ...] | None = None  # None: not equal to a fresh tokenization
-
-
-class _Tokens:
-    """Token offsets (and ids) of a stretch of text, so any sub-span is measured by bisection.
-
-    Tokenizing a whole group of sentences in one call, instead of each sentence, costs one
-    normalizer pass instead of thousands (a sentencepiece normalizer can cost milliseconds per
-    call whatever the length).
-    """
-
-    def __init__(self, offsets: list[tuple[int, int]], ids: list[int]) -> None:
-        # Compact arrays: a 64 KB group has tens of thousands of tokens, and some are cached.
-        self.starts = array("l", (a for a, _ in offsets))
-        self.ends = array("l", (b for _, b in offsets))
-        self.ids = array("l", ids)
-
-    def count(self, start: int, end: int) -> int:
-        return bisect_left(self.starts, end) - bisect_left(self.starts, start)
-
-    def slice(self, start: int, end: int) -> tuple[int, ...]:
-        return tuple(self.ids[bisect_left(self.starts, start) : bisect_left(self.starts, end)])
-
-    def windows(self, start: int, end: int, size: int, overlap: int) -> list[tuple[int, int, int]]:
-        """Windows ``(start, end, tokens)`` of ``size`` tokens over ``[start, end)``."""
-        first, stop = bisect_left(self.starts, start), bisect_left(self.starts, end)
-        spans = []
-        for i in range(first, stop, size - overlap):
-            last = min(i + size, stop)
-            spans.append((self.starts[i], min(self.ends[last - 1], end), last - i))
-            if last >= stop:
-                break
-        return spans
-
-
-@dataclass(frozen=True)
-class _Prefix:
-    """A heading path's line as it starts a chunk: its text, ids (None: not exact) and tokens."""
-
-    line: str = ""
-    ids: tuple[int, ...] | None = ()
-    tokens: int = 0
-
-
-@dataclass
-class _Open:
-    """A section being chunked: its measured spans not yet packed into emitted chunks."""
-
-    section: Section
-    document: int
-    prefix: _Prefix  # the line of the section's first chunk
-    continued: _Prefix  # the line of its later chunks (they do not open with its heading)
-    pending: list[_Span] = field(default_factory=list)
-    measuring: bool = True  # pieces of it are still to come
-
-    @property
-    def reserve(self) -> int:
-        """Tokens of the budget kept for the longer of its chunks' lines."""
-        return max(self.prefix.tokens, self.continued.tokens)
-
-    def opens(self, span: _Span) -> bool:
-        """Whether ``span`` is where the section's text starts (with its heading, if any)."""
-        text = self.section.text
-        return span.start <= len(text) - len(text.lstrip())
-
-
-@dataclass(frozen=True)
-class _Piece:
-    """A rough sentence of an open section, waiting to be measured."""
-
-    state: _Open
-    start: int
-    end: int
-    exact: bool  # starts and ends at white space or the text's edges
 
 
 class TokenChunker:
@@ -236,10 +104,10 @@ class TokenChunker:
         self.structure = structure
         # Long enough that only a piece far over budget is cut by characters.
         self.max_piece_chars = max(4096, 16 * chunk_tokens)
-        self.exact_ids = _separable(tokenizer)
-        self._cache: OrderedDict[str, _Tokens] = OrderedDict()  # recent long texts' tokens
+        self.exact_ids = is_separable(tokenizer)
+        self._cache: OrderedDict[str, TokenOffsets] = OrderedDict()  # recent long texts' tokens
         self._bounds: OrderedDict[str, list[tuple[int, int]]] = OrderedDict()  # Kiwi's, likewise
-        self._prefixes: dict[tuple[str, ...], _Prefix] = {}
+        self._prefixes: dict[tuple[str, ...], Prefix] = {}
 
     # --- plain text, tables, captions ---------------------------------------------------------
 
@@ -260,7 +128,7 @@ class TokenChunker:
         rows = [row for row in text.split("\n") if row.strip()]
         if not rows:
             return []
-        prefix = self._prefix(path)
+        prefix = self.prefix_line(path)
         budget = self.chunk_tokens - prefix.tokens
         joined = "\n".join(rows)
         tokens = self._tokens(joined)
@@ -269,7 +137,7 @@ class TokenChunker:
             counts.append(tokens.count(max(position - 1, 0), position + len(row)))
             position += len(row) + 1
         if sum(counts) <= budget:
-            return [_with_prefix(prefix, joined, sum(counts), path)]
+            return [with_prefix(prefix, joined, sum(counts), path)]
         repeat = counts[0] <= budget // 4
         header = [rows[0]] if repeat else []
         room = budget - (counts[0] if repeat else 0)
@@ -281,7 +149,7 @@ class TokenChunker:
             nonlocal used
             if current:
                 size = used + (counts[0] if repeat else 0)
-                chunks.append(_with_prefix(prefix, "\n".join(header + current), size, path))
+                chunks.append(with_prefix(prefix, "\n".join(header + current), size, path))
                 current.clear()
                 used = 0
 
@@ -313,7 +181,7 @@ class TokenChunker:
         documents share tokenizer calls; a large one is chunked lazily, so a caller can stop
         after enough chunks. A chunk never holds text of two documents.
         """
-        flow: _Flow[T] = _Flow(self)
+        flow: ChunkFlow[T] = ChunkFlow(self)
         for number, document in enumerate(documents):
             for item in document:
                 if not isinstance(item, Section):
@@ -329,14 +197,14 @@ class TokenChunker:
 
     # --- measuring ----------------------------------------------------------------------------
 
-    def measure(self, group: list[_Piece]) -> None:
+    def measure(self, group: list[Piece]) -> None:
         """Measure a group's pieces into their sections' pending spans.
 
         Runs of short pieces are joined and tokenized in one call; a long piece (a cut-up
         giant line, a paragraph without punctuation) is tokenized alone, so that a text
         repeating itself, whose long pieces repeat, finds them in the cache.
         """
-        run: list[_Piece] = []
+        run: list[Piece] = []
         for piece in group:
             if piece.end - piece.start < _LONG_PIECE:
                 run.append(piece)
@@ -348,7 +216,7 @@ class TokenChunker:
         if run:
             self._measure_run(run)
 
-    def _measure_run(self, group: list[_Piece]) -> None:
+    def _measure_run(self, group: list[Piece]) -> None:
         """Measure ``group`` with one tokenizer call.
 
         Pieces over the budget are split at Kiwi's sentence ends when they are spaced Korean,
@@ -374,7 +242,7 @@ class TokenChunker:
             i
             for i in range(len(group))
             if tokens.count(froms[i], ends[i]) > self.chunk_tokens
-            and _is_spaced_korean(joined, bases[i], ends[i])
+            and is_spaced_korean(joined, bases[i], ends[i])
         ]
         refined: dict[int, list[tuple[int, int]]] = {}
         if run_on:
@@ -395,13 +263,13 @@ class TokenChunker:
                         previous, b, budget, self.overlap_tokens
                     ):
                         start = max(start, a)  # a token may begin on the white space before
-                        state.pending.append(_Span(start + shift, end + shift, size, True, rank))
+                        state.pending.append(Span(start + shift, end + shift, size, True, rank))
                         rank = 0
                 else:
                     exact = self.exact_ids and piece.exact
-                    exact = exact and _on_spaces(joined, a, b, bases[i], ends[i])
+                    exact = exact and on_spaces(joined, a, b, bases[i], ends[i])
                     ids = tokens.slice(previous, b) if exact else None
-                    state.pending.append(_Span(a + shift, b + shift, count, False, rank, ids))
+                    state.pending.append(Span(a + shift, b + shift, count, False, rank, ids))
                 previous = b
 
     def _sentences(self, texts: list[str]) -> list[list[tuple[int, int]]]:
@@ -415,7 +283,7 @@ class TokenChunker:
                 self._bounds.popitem(last=False)
         return [known[text] for text in texts]
 
-    def _tokens(self, text: str) -> _Tokens:
+    def _tokens(self, text: str) -> TokenOffsets:
         tokens = self._cache.get(text)
         if tokens is not None:
             self._cache.move_to_end(text)
@@ -425,23 +293,23 @@ class TokenChunker:
         encoded = self.tokenizer(
             text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
         )
-        tokens = _Tokens(encoded["offset_mapping"], encoded["input_ids"])
+        tokens = TokenOffsets(encoded["offset_mapping"], encoded["input_ids"])
         if len(text) >= _LONG_PIECE:  # short texts are cheap to tokenize again
             self._cache[text] = tokens
             if len(self._cache) > _CACHED_TEXTS:
                 self._cache.popitem(last=False)
         return tokens
 
-    def _prefix(self, path: tuple[str, ...]) -> _Prefix:
+    def prefix_line(self, path: tuple[str, ...]) -> Prefix:
         """The line a chunk under ``path`` starts with.
 
         It is the path, cut from the front to its share of the budget; nothing when even its
         last heading is longer.
         """
         if not path or not self.structure:
-            return _Prefix()
+            return Prefix()
         if path not in self._prefixes:
-            prefix = _Prefix()
+            prefix = Prefix()
             for first in range(len(path)):
                 line = PATH_SEPARATOR.join(path[first:])
                 ids = list(
@@ -450,7 +318,7 @@ class TokenChunker:
                 # The line break after the line is white space to a separable tokenizer.
                 tokens = len(ids) + (0 if self.exact_ids else 1)
                 if tokens <= self.chunk_tokens * _PATH_SHARE:
-                    prefix = _Prefix(line, tuple(ids) if self.exact_ids else None, tokens)
+                    prefix = Prefix(line, tuple(ids) if self.exact_ids else None, tokens)
                     break
             self._prefixes[path] = prefix
         return self._prefixes[path]
@@ -462,10 +330,10 @@ class TokenChunker:
 
     # --- packing ------------------------------------------------------------------------------
 
-    def pack(self, state: _Open, *, final: bool) -> Iterator[list[_Span]]:
+    def pack(self, state: OpenSection, *, final: bool) -> Iterator[list[Span]]:
         """Every complete chunk of ``state.pending`` as its spans; the open one stays pending."""
         budget = self.chunk_tokens - state.reserve
-        current: list[_Span] = []
+        current: list[Span] = []
         used = 0
         for span in state.pending:
             if span.alone:
@@ -491,7 +359,7 @@ class TokenChunker:
             current = []
         state.pending[:] = current
 
-    def _unit_cut(self, spans: list[_Span], following: _Span, budget: int) -> int:
+    def _unit_cut(self, spans: list[Span], following: Span, budget: int) -> int:
         """Where a full chunk ends: before ``following``, or at a stronger unit boundary.
 
         A boundary in the chunk's second half that is stronger than the one before
@@ -507,8 +375,8 @@ class TokenChunker:
             used += span.tokens
         return cut
 
-    def _overlap_tail(self, sentences: list[_Span]) -> list[_Span]:
-        tail: list[_Span] = []
+    def _overlap_tail(self, sentences: list[Span]) -> list[Span]:
+        tail: list[Span] = []
         budget = self.overlap_tokens
         for sentence in reversed(sentences):
             if sentence.tokens > budget:
@@ -518,7 +386,7 @@ class TokenChunker:
         return tail
 
     def compose(
-        self, parts: list[tuple[_Open, list[_Span]]], path: tuple[str, ...] | None = None
+        self, parts: list[tuple[OpenSection, list[Span]]], path: tuple[str, ...] | None = None
     ) -> TextChunk:
         """The chunk made of spans of one section, or of whole small sibling sections.
 
@@ -530,7 +398,7 @@ class TokenChunker:
         first = parts[0][0]
         path = first.section.path if path is None else path
         if len(parts) > 1:
-            prefix = self._prefix(path)
+            prefix = self.prefix_line(path)
         else:
             prefix = first.prefix if first.opens(parts[0][1][0]) else first.continued
         body = "\n".join(state.section.text[s[0].start : s[-1].end].strip() for state, s in parts)
@@ -539,216 +407,4 @@ class TokenChunker:
         spans = [span for _, chosen in parts for span in chosen]
         if prefix.ids is not None and all(span.ids is not None for span in spans):
             ids = prefix.ids + tuple(i for span in spans for i in span.ids or ())
-        return replace(_with_prefix(prefix, body, tokens, path, ids), page=first.section.page)
-
-
-class _Flow(Generic[T]):
-    """The stream of one :meth:`TokenChunker.chunk_documents` call.
-
-    Pieces of consecutive text sections gather in a group until it holds ``_GROUP_CHARS``;
-    the group is then measured in one tokenizer call and every section it completes is packed
-    and emitted. Items between sections (figures) wait in ``entries`` so they come out in
-    their place. A section small enough to share a chunk with its next sibling waits in
-    ``siblings``.
-    """
-
-    def __init__(self, chunker: TokenChunker) -> None:
-        self.chunker = chunker
-        self.group: list[_Piece] = []
-        self.chars = 0
-        self.entries: list[_Open | tuple[int, T]] = []
-        self.siblings: list[tuple[_Open, list[_Span]]] = []
-
-    def add(self, document: int, section: Section) -> Iterator[tuple[int, TextChunk | T]]:
-        chunker = self.chunker
-        state = _Open(
-            section,
-            document,
-            chunker._prefix(_context(section, continued=False)),
-            chunker._prefix(_context(section, continued=True)),
-        )
-        self.entries.append(state)
-        pieces = _pieces(section.text, chunker.max_piece_chars, units=chunker.structure)
-        for start, end, exact in pieces:
-            self.group.append(_Piece(state, start, end, exact))
-            self.chars += end - start
-            if self.chars >= _GROUP_CHARS:
-                yield from self._emit(final=False)
-        state.measuring = False
-
-    def pass_through(self, document: int, item: T) -> Iterator[tuple[int, TextChunk | T]]:
-        if self.entries:
-            self.entries.append((document, item))
-            return
-        yield from self._siblings()
-        yield document, item
-
-    def finish(self) -> Iterator[tuple[int, TextChunk | T]]:
-        yield from self._emit(final=True)
-        yield from self._siblings()
-
-    def _emit(self, *, final: bool) -> Iterator[tuple[int, TextChunk | T]]:
-        if self.group:
-            self.chunker.measure(self.group)
-            self.group, self.chars = [], 0
-        chunker = self.chunker
-        entries, self.entries = self.entries, []
-        for entry in entries:
-            if not isinstance(entry, _Open):
-                yield from self._siblings()
-                yield entry
-                continue
-            done = final or not entry.measuring
-            chunks = list(chunker.pack(entry, final=done))
-            if done:
-                yield from self._section(entry, chunks)
-            else:  # the section goes on in the next group: what is complete goes out now
-                yield from self._siblings()
-                yield from ((entry.document, chunker.compose([(entry, s)])) for s in chunks)
-                self.entries.append(entry)
-
-    def _section(self, state: _Open, chunks: list[list[_Span]]) -> Iterator[tuple[int, TextChunk]]:
-        """A finished section's chunks; a small one waits for siblings to share a chunk."""
-        chunker = self.chunker
-        small = (
-            chunker.structure
-            and not state.section.article
-            and len(chunks) == 1
-            and bool(state.section.path)
-            and sum(s.tokens for s in chunks[0]) <= chunker.chunk_tokens * _SMALL_SECTION
-        )
-        if not (small and self._joins(state, chunks[0])):
-            yield from self._siblings()
-        if small:
-            self.siblings.append((state, chunks[0]))
-            return
-        yield from ((state.document, chunker.compose([(state, s)])) for s in chunks)
-
-    def _joins(self, state: _Open, spans: list[_Span]) -> bool:
-        if not self.siblings:
-            return False
-        first = self.siblings[0][0]
-        parent = state.section.path[:-1]
-        if first.document != state.document or first.section.path[:-1] != parent:
-            return False
-        used = sum(s.tokens for _, chosen in self.siblings for s in chosen)
-        used += sum(s.tokens for s in spans)
-        return used + self.chunker._prefix(parent).tokens <= self.chunker.chunk_tokens
-
-    def _siblings(self) -> Iterator[tuple[int, TextChunk]]:
-        if not self.siblings:
-            return
-        parts, self.siblings = self.siblings, []
-        path = parts[0][0].section.path if len(parts) == 1 else parts[0][0].section.path[:-1]
-        yield parts[0][0].document, self.chunker.compose(parts, path)
-
-
-def _context(section: Section, *, continued: bool) -> tuple[str, ...]:
-    """The headings a chunk of ``section`` starts with.
-
-    That is its path, less its own heading in the first chunk, whose passage opens with it.
-    """
-    return section.path[:-1] if section.titled and not continued else section.path
-
-
-def _with_prefix(
-    prefix: _Prefix,
-    body: str,
-    tokens: int,
-    path: tuple[str, ...],
-    ids: tuple[int, ...] | None = None,
-) -> TextChunk:
-    text = f"{prefix.line}\n{body}" if prefix.line else body
-    context = len(prefix.line) + 1 if prefix.line else 0
-    return TextChunk(text, tokens + prefix.tokens, path, None, ids, context)
-
-
-def _on_spaces(text: str, start: int, end: int, first: int, last: int) -> bool:
-    """Whether ``[start, end)`` starts and ends at white space or at ``first``/``last``."""
-    return (start == first or text[start - 1].isspace()) and (end == last or text[end].isspace())
-
-
-def _separable(tokenizer: PreTrainedTokenizerBase) -> bool:
-    """Whether a text's tokens are its words' tokens, whatever white space joins them.
-
-    True for sentencepiece (Metaspace) and WordPiece tokenizers, false for byte-level BPE,
-    whose tokens carry the space before a word. Only then can a chunk's ids be sliced from a
-    longer text's tokens and equal the chunk's own tokenization.
-    """
-
-    def ids(text: str) -> list[int]:
-        return list(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
-
-    for probe in _PROBES:
-        words = [ids(word) for word in probe.split()]
-        if ids(probe) != [i for word in words for i in word]:
-            return False
-    return True
-
-
-def _pieces(text: str, max_chars: int, *, units: bool) -> Iterator[tuple[int, int, bool]]:
-    """Rough sentences ``(start, end, exact)``, trimmed of white space, none over ``max_chars``.
-
-    ``exact`` is False for a piece cut inside a word (a giant piece without spaces); with
-    ``units``, a clause number (``②``) inside a line starts a piece too.
-    """
-    start = 0
-    for match in (_END_OR_CLAUSE if units else _END).finditer(text):
-        if match.group() == "\n" or not match.group():
-            end = match.start()
-        elif _ends_sentence(text, match):
-            end = match.end()
-        else:
-            continue
-        yield from _trimmed(text, start, end, max_chars)
-        start = end
-    yield from _trimmed(text, start, len(text), max_chars)
-
-
-def _ends_sentence(text: str, match: re.Match[str]) -> bool:
-    """False for a period after an abbreviation, initials, a list number or before lower case."""
-    if match.group() != ".":
-        return True
-    found = _LAST_WORD.search(text, max(0, match.start() - 40), match.start())
-    word = found.group().lstrip("([\"'") if found else ""
-    if word.lower() in _ABBREVIATIONS or _INITIALS.fullmatch(word):
-        return False
-    word_start = match.start() - len(word)
-    if word.isdigit() and len(word) <= 2 and (word_start == 0 or text[word_start - 1] == "\n"):
-        return False  # "1. 개요" at the start of a line numbers an item
-    following = text[match.end() : match.end() + 3].lstrip(" \t")
-    return not (following[:1].isascii() and following[:1].islower())
-
-
-def _is_spaced_korean(text: str, start: int, end: int) -> bool:
-    """Hangul written with word spacing: prose Kiwi can split (a spaceless blob is not)."""
-    return bool(_HANGUL.search(text, start, end)) and (
-        text.count(" ", start, end) * _MAX_WORD_CHARS >= end - start
-    )
-
-
-def _trimmed(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int, int, bool]]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    exact = True  # the piece starts after white space (or at a sentence end)
-    while end - start > max_chars:
-        # Cut a giant piece at the last space in its second half, or hard at the limit.
-        cut = text.rfind(" ", start + max_chars // 2, start + max_chars)
-        hard = cut <= start
-        cut = start + max_chars if hard else cut
-        yield start, cut, exact and not hard
-        exact = not hard
-        start = cut
-        while start < end and text[start].isspace():
-            start += 1
-    if end > start:
-        yield start, end, exact
-
-
-def korean_sentences(texts: list[str]) -> list[list[tuple[int, int]]]:
-    """Kiwi's sentence boundaries ``(start, end)`` within each text."""
-    with kiwi() as analyzer:
-        results = analyzer.split_into_sents(texts)
-        return [[(s.start, s.end) for s in sentences] for sentences in results]
+        return replace(with_prefix(prefix, body, tokens, path, ids), page=first.section.page)

@@ -1,14 +1,12 @@
 """All configuration in one place: :class:`Settings` (see :mod:`rag.config.settings`)."""
 
-from rag.config.settings import (
+from rag.config.settings import SCHEMA, Settings, load_settings
+from rag.config.sources import (
     CONFIG_FILE_ENV,
     DEFAULT_COLLECTION,
     ENV_PREFIX,
     NOT_SETTINGS,
-    Settings,
     config_file,
-    load_settings,
-    setting_paths,
     variable_of,
 )
 
@@ -17,9 +15,9 @@ __all__ = [
     "DEFAULT_COLLECTION",
     "ENV_PREFIX",
     "NOT_SETTINGS",
+    "SCHEMA",
     "Settings",
     "config_file",
     "load_settings",
-    "setting_paths",
     "variable_of",
 ]

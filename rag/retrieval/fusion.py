@@ -12,7 +12,7 @@ even when it matched one stray number in a Korean question over English passages
 weight that noise drowns a good dense ranking (cross-language search got worse with fusion).
 So the BM25 weight is scaled by the keyword evidence of the query: the share of the query's
 idf mass (unknown words count as the rarest) that the best keyword hit actually contains (the
-keyword match computes it, :func:`rag.store.sparse_index.keyword_coverage`), mapped through a
+keyword match computes it, :func:`rag.store.bm25.keyword_coverage`), mapped through a
 ramp from ``evidence_floor`` (no keyword weight) to ``evidence_full`` (full weight).
 On the dev splits, evidence sat at 0.5-1.0 for 90% of KorQuAD questions and 0.3-0.9 for XQuAD,
 but below 0.17 for 90% of translated news sentences (a number or a name in common), so a floor

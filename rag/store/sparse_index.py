@@ -28,7 +28,7 @@ import io
 import json
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,70 +36,17 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from rag.store.bm25 import K1, NO_MATCH, B, KeywordMatch, matched, query_terms
 from rag.store.checkpoint import UnusableCheckpointError, expect
 from rag.store.database import Database
 from rag.store.records import KeywordQuery
 from rag.store.view import View
 from rag.store.visibility import Visible
-from rag.text.morphemes import TOKENIZER_VERSION, tokenize, tokenize_many
+from rag.text.morphemes import TOKENIZER_VERSION, tokenize_many
 
-K1 = 0.9
-B = 0.75
 _TOKENIZE_BATCH = 2048
 # Callers' readable sets whose statistics are kept (each costs 5 bytes per row).
 _READABLE_SETS = 16
-
-
-def query_terms(query: KeywordQuery) -> dict[str, float]:
-    """A query's distinct terms with their positive weights, in the order of their text.
-
-    The order is the text's, not the vocabulary numbers' (which hidden rows can change), so even
-    the floating-point sums are the same whatever is hidden.
-    """
-    weighted = dict.fromkeys(tokenize(query), 1.0) if isinstance(query, str) else dict(query)
-    return {term: weighted[term] for term in sorted(weighted) if weighted[term] > 0}
-
-
-@dataclass(frozen=True)
-class KeywordMatch:
-    """The readable chunks sharing a term with a query, with BM25 scores.
-
-    Attributes:
-        ids: Vector ids of every matching chunk.
-        scores: Their BM25 scores.
-        coverage: Their keyword evidence: the share of the query's idf mass each contains,
-            in [0, 1] (see :func:`keyword_coverage`).
-        evidence: The coverage of the best match.
-
-    """
-
-    ids: np.ndarray
-    scores: np.ndarray
-    coverage: np.ndarray
-    evidence: float
-
-    def top(self, k: int) -> list[tuple[int, float]]:
-        """The ``k`` best ``(vector id, score)`` pairs, best first."""
-        if not len(self.ids):
-            return []
-        top = np.argpartition(-self.scores, min(k, len(self.scores)) - 1)[:k]
-        top = top[np.argsort(-self.scores[top], kind="stable")]
-        return [(int(self.ids[i]), float(self.scores[i])) for i in top]
-
-    def scores_of(self, ids: np.ndarray) -> np.ndarray:
-        """BM25 scores of the given vector ids (0 for chunks that match no term)."""
-        return self._of(self.scores, ids)
-
-    def coverage_of(self, ids: np.ndarray) -> np.ndarray:
-        """Keyword evidence of the given vector ids (0 for chunks that match no term)."""
-        return self._of(self.coverage, ids)
-
-    def _of(self, values: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        order = np.argsort(self.ids)
-        sorted_ids = self.ids[order]
-        where = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
-        found = (sorted_ids[where] == ids) if len(sorted_ids) else np.zeros(len(ids), bool)
-        return np.where(found, values[order][where] if len(order) else 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -141,25 +88,6 @@ class _Readable:
     norm: np.ndarray
 
 
-_NO_MATCH = KeywordMatch(np.empty(0, np.int64), np.empty(0, np.float32), np.empty(0), 0.0)
-
-
-def _matched(
-    rows: np.ndarray,
-    weights: np.ndarray,
-    posting_idf: np.ndarray,
-    query_idf: Sequence[float],
-    row_ids: np.ndarray,
-) -> KeywordMatch:
-    """Sum postings (row, BM25 weight, idf of its term) into per-row scores and coverage."""
-    candidates, inverse = np.unique(rows, return_inverse=True)
-    scores = np.bincount(inverse, weights=weights).astype(np.float32)
-    coverage = keyword_coverage(query_idf, np.bincount(inverse, weights=posting_idf))
-    return KeywordMatch(
-        row_ids[candidates], scores, coverage, float(coverage[int(np.argmax(scores))])
-    )
-
-
 def _vector(data: Mapping[str, np.ndarray], key: str, dtype: type[np.generic]) -> np.ndarray:
     """``data[key]`` if it is a 1-d array of exactly ``dtype`` (what :meth:`_files` writes)."""
     array = data[key]
@@ -167,24 +95,6 @@ def _vector(data: Mapping[str, np.ndarray], key: str, dtype: type[np.generic]) -
         msg = f"{key!r} is a {array.ndim}-d {array.dtype} array, not 1-d {np.dtype(dtype)}"
         raise UnusableCheckpointError(msg)
     return array
-
-
-def keyword_coverage(query_idf: Sequence[float], matched_idf: np.ndarray) -> np.ndarray:
-    """Share of a query's idf mass that each keyword hit contains, in [0, 1]: its evidence.
-
-    Fusion weighs BM25 by the best hit's (:class:`rag.retrieval.fusion.Fusion`): a query whose best
-    hit shares only a stray number with it has little evidence, whatever its normalized BM25 score
-    says. Each hit's own is a feature of its calibrated relevance (:mod:`rag.retrieval.relevance`).
-
-    Args:
-        query_idf: idf of every distinct query token (unknown tokens at the maximum idf).
-        matched_idf: Per hit, the summed idf of the distinct query tokens it contains.
-
-    """
-    total = float(sum(query_idf))
-    if total <= 0:
-        return np.zeros(len(matched_idf))
-    return np.clip(np.asarray(matched_idf, dtype=np.float64) / total, 0.0, 1.0)
 
 
 class SparseIndex(View):
@@ -341,7 +251,7 @@ class SparseIndex(View):
         """
         terms = query_terms(query)
         if not terms or not len(self):
-            return _NO_MATCH
+            return NO_MATCH
         if visible is None:
             return self._match_all(terms)
         return self._match_readable(terms, self._statistics(visible))
@@ -350,7 +260,7 @@ class SparseIndex(View):
         """BM25 with the precomputed weights of every row (a caller who reads everything)."""
         found = sorted((self.vocabulary[t], w) for t, w in query.items() if t in self.vocabulary)
         if not found:
-            return _NO_MATCH
+            return NO_MATCH
         known = np.array([term for term, _ in found], dtype=np.int64)
         scale = np.array([weight for _, weight in found], dtype=np.float32)
         terms = self._postings()
@@ -360,13 +270,13 @@ class SparseIndex(View):
             [terms.weights[s:e] * w for s, e, w in zip(starts, ends, scale, strict=True)]
         )
         if not len(rows):  # words whose chunks were all removed since
-            return _NO_MATCH
+            return NO_MATCH
         # Unknown query words count as the rarest (idf of a term in no document).
         rarest = float(np.log1p((len(self) + 0.5) / 0.5))
         unknown = [w for t, w in query.items() if t not in self.vocabulary]
         query_idf = [*(terms.idf[known] * scale), *(rarest * w for w in unknown)]
         posting_idf = np.repeat(terms.idf[known] * scale, ends - starts)
-        return _matched(rows, weights, posting_idf, query_idf, self._ids)
+        return matched(rows, weights, posting_idf, query_idf, self._ids)
 
     def _match_readable(self, query: dict[str, float], readable: _Readable) -> KeywordMatch:
         """BM25 over the readable rows only, its weights computed for this query's postings."""
@@ -378,7 +288,7 @@ class SparseIndex(View):
             for weight, (rows, _) in zip(query.values(), postings, strict=True)
         ]
         if not any(len(rows) for rows, _ in postings):
-            return _NO_MATCH
+            return NO_MATCH
         all_rows = np.concatenate([rows for rows, _ in postings])
         weights = np.concatenate(
             [
@@ -387,7 +297,7 @@ class SparseIndex(View):
             ]
         )
         posting_idf = np.repeat(idf, [len(rows) for rows, _ in postings])
-        return _matched(all_rows, weights, posting_idf, idf, self._ids)
+        return matched(all_rows, weights, posting_idf, idf, self._ids)
 
     def _readable_postings(
         self, terms: _Terms, token: str, mask: np.ndarray

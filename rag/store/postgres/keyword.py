@@ -29,8 +29,9 @@ from functools import cached_property
 import numpy as np
 import psycopg
 
+from rag.store.bm25 import K1, B, keyword_coverage, query_terms
 from rag.store.postgres.readable import Readable
-from rag.store.sparse_index import K1, B, KeywordQuery, keyword_coverage, query_terms
+from rag.store.records import KeywordQuery
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from devkit.statute import STATUTE, TITLE
-from ingest.chunking.chunker import TextChunk, TokenChunker
+from ingest.chunking.chunker import TokenChunker
 from ingest.chunking.outline import Section, sections
+from ingest.chunking.spans import TextChunk
 from ingest.file_limits import Limits
 from ingest.loaders import Figure, Segment, load
 from tests.support.tokenizers import CountingTokenizer

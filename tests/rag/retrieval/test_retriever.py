@@ -19,8 +19,8 @@ from rag.retrieval.fusion import Fusion
 from rag.retrieval.rerank import CrossEncoderReranker
 from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+from rag.store.bm25 import keyword_coverage
 from rag.store.records import searchable_text
-from rag.store.sparse_index import keyword_coverage
 from rag.text.morphemes import tokenize
 from tests.support.data import KorQuAD
 from tests.support.passages import DIM, TEXTS, text_update

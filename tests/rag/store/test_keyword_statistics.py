@@ -17,7 +17,7 @@ import pytest
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk
-from rag.store.sparse_index import K1, B
+from rag.store.bm25 import K1, B
 from rag.text.morphemes import tokenize
 from tests.support.stores import BACKENDS, keyword_hits, open_backend
 
