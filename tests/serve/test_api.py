@@ -334,3 +334,33 @@ def test_requests_are_answered_concurrently_up_to_the_limit(api: str):
     for thread in threads:
         thread.join(timeout=120)
     assert len(replies) == 3 and all(reply.choices[0].message.content for reply in replies)
+
+
+def test_a_scripted_answer_comes_back_exactly_with_its_citation(data: Path):
+    """The API's whole path with an answer known in advance: [1]'s first sentence, cited."""
+    scripted = Assistant(
+        Settings(
+            data_dir=data,
+            device="cpu",
+            embedding={"model": EMBEDDING_MODEL},
+            generation={"model": GENERATOR_MODEL, "scripted_answer": "{1} [1]"},
+        )
+    )
+    server = serve(scripted)
+    try:
+        reply = client(server.url).chat.completions.create(model="handbook", messages=ask(QUESTION))
+        [top, *_] = reply.model_extra["sources"]
+        answer = reply.choices[0].message.content
+        assert answer.endswith(" [1]")
+        quoted, passage = answer.removesuffix(" [1]"), top["text"]
+        assert quoted and quoted in passage  # a whole sentence of the top passage
+        after = passage[passage.index(quoted) + len(quoted) :]
+        assert after[:1] in ("", " ", "\n")
+        streamed = client(server.url).chat.completions.create(
+            model="handbook", messages=ask(QUESTION), stream=True
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+        assert text == reply.choices[0].message.content
+    finally:
+        server.stop()
+        scripted.close()

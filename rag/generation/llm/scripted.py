@@ -34,12 +34,19 @@ _PLACEHOLDER = re.compile(r"\{(\d+|question)\}")
 # A sentence ends at . ? ! or 。 followed by a space or the end, or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[.?!。])\s|\n")
 _PIECE = re.compile(r"\S+\s*|\s+")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 
 
 def first_sentence(text: str) -> str:
-    """The first sentence of a passage (its first line when it has no sentence mark)."""
-    text = text.strip()
-    return _SENTENCE_END.split(text, maxsplit=1)[0].strip() if text else ""
+    """The first sentence of a passage's prose (a line without a sentence mark is one).
+
+    Markdown heading lines (``## 연차 휴가``) are titles, not sentences, and are passed over.
+    """
+    lines = text.strip().split("\n")
+    while len(lines) > 1 and _HEADING.match(lines[0]):
+        lines.pop(0)
+    prose = "\n".join(lines).strip()
+    return _SENTENCE_END.split(prose, maxsplit=1)[0].strip() if prose else ""
 
 
 def passages_of(prompt: str) -> dict[int, str]:

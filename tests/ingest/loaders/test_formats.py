@@ -114,7 +114,9 @@ def test_xlsx_sheets_become_labelled_tables_with_the_header_in_every_block(tmp_p
 
 def test_xlsx_too_many_rows_fails_while_reading(tmp_path):
     path = fx.workbook(tmp_path / "큰.xlsx", rows=2000)
-    with pytest.raises(IngestError, match=r"sheet '재고' makes more than 5 chunks \(max_chunks"):
+    with pytest.raises(
+        IngestError, match=r"sheet '재고' makes more than 5 chunks \(ingest\.max_chunks"
+    ):
         load(path, path.read_bytes(), Limits(max_chunks_per_file=5))
 
 

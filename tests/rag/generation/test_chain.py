@@ -15,8 +15,8 @@ from rag.errors import BllossomRagError
 from rag.generation.budget import PromptBudget
 from rag.generation.chain import PromptBuilder, build_rag_chain
 from rag.generation.chat_format import user_image_block
-from rag.generation.llm import ChatBllossom, encode_prompt
-from rag.generation.result import ImageUse
+from rag.generation.llm import ChatBllossom, ScriptedChatModel, encode_prompt
+from rag.generation.result import AnswerStream, ImageUse
 from rag.retrieval.retriever import StoreRetriever
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
 
@@ -248,3 +248,16 @@ def test_the_same_image_is_not_put_into_the_prompt_twice(
     assert prepared["prompt"].count("<image>") == 1
     assert encode_prompt(processor, prepared["messages"]).token_count == prepared["prompt_tokens"]
     assert "image caption" in prepared["messages"][1].content[-1]["text"]  # still passage text
+
+
+def test_a_scripted_model_answers_with_exact_text_and_citations(hr_store, embeddings, processor):
+    """The real chain, prompt and budget, with an answer known in advance: [1], the best one."""
+    chain = chain_for(hr_store, embeddings, ScriptedChatModel(), processor)
+    stream = AnswerStream(chain, {"question": "연차 휴가는 첫해에 며칠까지 쓸 수 있나요?"})
+    pieces = list(stream)
+    result = stream.result
+    assert [source.source for source in result.sources][:1] == ["/docs/leave.md"]
+    assert result.answer == "".join(pieces) == f"{TEXT} [1]"
+    assert len(pieces) > 1  # streamed word by word, like a model
+    wrong = chain_for(hr_store, embeddings, ScriptedChatModel(script="{1} [2]"), processor)
+    assert AnswerStream(wrong, {"question": QUESTION}).run().answer.endswith(" [2]")

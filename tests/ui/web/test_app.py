@@ -142,6 +142,19 @@ def test_chat_round_trip_streams_answer_with_sources(ui_env: Path):
     assert [m.name for m in at.chat_message] == ["user", "assistant"]
 
 
+def test_a_scripted_answer_shows_exactly_with_its_citation(ui_env: Path, monkeypatch):
+    """The page's whole path with an answer known in advance: [1]'s opening sentence, cited."""
+    monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__SCRIPTED_ANSWER", "{1} [1]")
+    at = ask(start(), QUESTION)
+    _, answer = at.chat_message
+    shown = answer.markdown[0].value.replace("\\", "")  # Markdown escapes aside
+    assert shown.endswith(" [1]")
+    quoted = shown.removesuffix(" [1]")
+    top = next(caption.value for caption in answer.caption if "최대 11일" in caption.value)
+    assert quoted.endswith(".") and quoted in top.replace("\\", "")  # a sentence of [1]
+    assert source_lines(at)[0].startswith("**\\[1\\]** " + literal_markdown("휴가_정책.md"))
+
+
 def test_chat_with_image_shows_its_thumbnail_under_the_answer(ui_env: Path):
     at = ask(start(), "이 사진은 무슨 색인가요?", image=png("red"))
     answer = at.chat_message[-1]
