@@ -142,94 +142,119 @@ class UploadResult:
 STATUSES = ("ingested", "unchanged", "failed")
 
 
-def ingest_uploads(
-    store: DocumentStore,
-    data_dir: Path,
-    ingestor: Callable[[], Ingestor],
-    files: Sequence[tuple[str, bytes]],
-    *,
-    collection: str,
-    groups: Sequence[str],
-    access: Access,
-    on_progress: ProgressCallback | None = None,
-) -> list[UploadResult]:
-    """Ingest uploads as ``data_dir/uploads/<collection>/<clean name>``, like the CLI does.
+@dataclass(frozen=True)
+class Uploads:
+    """The uploads of one store: what every upload route (the web app, the document API) calls.
 
     Args:
         store: The store they go into.
         data_dir: Where the uploads folder lives.
         ingestor: Builds the ingestor (called only when some file is not refused first, so a
             refused batch loads no model).
-        files: ``(name the client sent, bytes)`` pairs.
-        collection: The target collection (created by its first commit).
-        groups: Who may read them; each must be one of the uploader's groups.
-        access: The uploader.
-        on_progress: Called as the ingest goes.
-
-    Raises:
-        BllossomRagError: A chosen group is not the uploader's, or the collection is invalid.
 
     """
-    name = validate_collection_name(collection)
-    chosen = tuple(sorted(set(groups)))
-    foreign = sorted(set(chosen) - access.groups)
-    if foreign and not access.everything:
-        raise BllossomRagError(Message.because(NOT_YOUR_GROUPS, groups=", ".join(foreign)))
-    folder = uploads_folder(data_dir, name)
-    held = _documents_by_path(store, name)
-    results: list[UploadResult] = []
-    uploads: dict[str, tuple[str, bytes]] = {}  # clean name -> (client's name, bytes)
-    for client_name, data in files:
-        clean = safe_filename(client_name)
-        if clean in uploads:
-            replaced = Message.because(REPLACED_BY, name=client_name)
-            results.append(UploadResult(uploads[clean][0], "failed", error=replaced))
-        uploads[clean] = (client_name, data)
-    for clean, (client_name, _) in list(uploads.items()):
-        refusal = _refusal(held.get(str(folder / clean)), clean, access, chosen)
-        if refusal is not None:
-            results.append(UploadResult(client_name, "failed", error=refusal))
-            del uploads[clean]
-    if not uploads:
+
+    store: DocumentStore
+    data_dir: Path
+    ingestor: Callable[[], Ingestor]
+
+    def ingest(
+        self,
+        files: Sequence[tuple[str, bytes]],
+        *,
+        collection: str,
+        groups: Sequence[str],
+        access: Access,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[UploadResult]:
+        """Ingest uploads as ``data_dir/uploads/<collection>/<clean name>``, like the CLI does.
+
+        Args:
+            files: ``(name the client sent, bytes)`` pairs.
+            collection: The target collection (created by its first commit).
+            groups: Who may read them; each must be one of the uploader's groups.
+            access: The uploader.
+            on_progress: Called as the ingest goes.
+
+        Raises:
+            BllossomRagError: A chosen group is not the uploader's, or the collection is invalid.
+
+        """
+        name = validate_collection_name(collection)
+        chosen = tuple(sorted(set(groups)))
+        foreign = sorted(set(chosen) - access.groups)
+        if foreign and not access.everything:
+            raise BllossomRagError(Message.because(NOT_YOUR_GROUPS, groups=", ".join(foreign)))
+        folder = uploads_folder(self.data_dir, name)
+        held = _documents_by_path(self.store, name)
+        results: list[UploadResult] = []
+        uploads: dict[str, tuple[str, bytes]] = {}  # clean name -> (client's name, bytes)
+        for client_name, data in files:
+            clean = safe_filename(client_name)
+            if clean in uploads:
+                replaced = Message.because(REPLACED_BY, name=client_name)
+                results.append(UploadResult(uploads[clean][0], "failed", error=replaced))
+            uploads[clean] = (client_name, data)
+        for clean, (client_name, _) in list(uploads.items()):
+            refusal = _refusal(held.get(str(folder / clean)), clean, access, chosen)
+            if refusal is not None:
+                results.append(UploadResult(client_name, "failed", error=refusal))
+                del uploads[clean]
+        if uploads:
+            results += self._staged(uploads, folder, name, chosen, held, on_progress)
         return results
-    with staging(folder) as staged:
-        paths = [save_upload(staged, clean, data) for clean, (_, data) in uploads.items()]
-        found = find_files(paths, record_in=folder)
-        report = ingestor().ingest(found, collection=name, groups=chosen, on_progress=on_progress)
-        succeeded: list[tuple[Literal["ingested", "unchanged"], str]] = [
-            *(("ingested", path) for path in report.ingested),
-            *(("unchanged", path) for path in report.unchanged),
-        ]
-        for status, path in succeeded:
-            client_name, data = uploads[Path(path).name]
-            atomic_write(Path(path), data, mode=0o600)  # only now does it replace the old one
-            detail = report.details.get(path) or _stored_detail(held.get(path))
-            results.append(UploadResult(client_name, status, path, detail=detail))
-    for failure in report.failed:
-        client_name = uploads[Path(failure.path).name][0]
-        results.append(UploadResult(client_name, "failed", error=failure.error))
-    return results
 
+    def remove(
+        self, collection: str, document_id: str, access: Access
+    ) -> tuple[DocumentRecord, CommitResult]:
+        """Delete a document ``access`` may read, and its uploaded file if an upload saved it.
 
-def remove_upload(
-    store: DocumentStore, data_dir: Path, collection: str, document_id: str, access: Access
-) -> tuple[DocumentRecord, CommitResult]:
-    """Delete a document ``access`` may read, and its uploaded file if an upload saved it.
+        Raises:
+            DocumentNotFoundError: No such document, or one the caller may not read (the same
+                answer, so the caller learns nothing about documents it cannot see).
 
-    Raises:
-        DocumentNotFoundError: No such document, or one the caller may not read (the same
-            answer, so the caller learns nothing about documents it cannot see).
+        """
+        readable = self.store.documents(collection, access)
+        found = next((d for d in readable if d.id == document_id), None)
+        if found is None:
+            msg = f"no document {document_id!r} in collection {collection!r}"
+            raise DocumentNotFoundError(msg)
+        result = self.store.remove_documents(collection, [found.id])
+        source = Path(found.source_path)
+        if source.parent == uploads_folder(self.data_dir, collection) and not source.is_symlink():
+            source.unlink(missing_ok=True)
+        return found, result
 
-    """
-    found = next((d for d in store.documents(collection, access) if d.id == document_id), None)
-    if found is None:
-        msg = f"no document {document_id!r} in collection {collection!r}"
-        raise DocumentNotFoundError(msg)
-    result = store.remove_documents(collection, [found.id])
-    source = Path(found.source_path)
-    if source.parent == uploads_folder(data_dir, collection) and not source.is_symlink():
-        source.unlink(missing_ok=True)
-    return found, result
+    def _staged(
+        self,
+        uploads: dict[str, tuple[str, bytes]],
+        folder: Path,
+        collection: str,
+        groups: tuple[str, ...],
+        held: dict[str, DocumentRecord],
+        on_progress: ProgressCallback | None,
+    ) -> list[UploadResult]:
+        """Ingest the accepted uploads from staging; write each in place once it succeeded."""
+        results: list[UploadResult] = []
+        with staging(folder) as staged:
+            paths = [save_upload(staged, clean, data) for clean, (_, data) in uploads.items()]
+            found = find_files(paths, record_in=folder)
+            report = self.ingestor().ingest(
+                found, collection=collection, groups=groups, on_progress=on_progress
+            )
+            succeeded: list[tuple[Literal["ingested", "unchanged"], str]] = [
+                *(("ingested", path) for path in report.ingested),
+                *(("unchanged", path) for path in report.unchanged),
+            ]
+            for status, path in succeeded:
+                client_name, data = uploads[Path(path).name]
+                atomic_write(Path(path), data, mode=0o600)  # only now does it replace the old
+                detail = report.details.get(path) or _stored_detail(held.get(path))
+                results.append(UploadResult(client_name, status, path, detail=detail))
+        for failure in report.failed:
+            client_name = uploads[Path(failure.path).name][0]
+            results.append(UploadResult(client_name, "failed", error=failure.error))
+        return results
 
 
 def _stored_detail(document: DocumentRecord | None) -> FileDetail | None:

@@ -23,13 +23,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field, PrivateAttr
 
 from rag.errors import GPUOutOfMemoryError
+from rag.generation.llm.base import StreamedChatModel
 from rag.generation.llm.encoding import (
     SHARED_CHECKPOINTS,
     EncodedPrompt,
@@ -44,7 +43,7 @@ if TYPE_CHECKING:
     from rag.config import Settings
 
 
-class ChatBllossom(BaseChatModel):
+class ChatBllossom(StreamedChatModel):
     """Bllossom-Vision (or any LLaVA-NeXT checkpoint) generating in this process.
 
     Example:
@@ -288,15 +287,6 @@ class ChatBllossom(BaseChatModel):
         yield from self.stream_prompt(
             self.encode(messages), stop=stop, run_manager=run_manager, **kwargs
         )
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
 
 
 _weights_lock = threading.Lock()

@@ -20,12 +20,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field
+
+from rag.generation.llm.base import StreamedChatModel
 
 DEFAULT_SCRIPT = "{1} [1]"
 _PASSAGE = re.compile(r"<passage id=(\d+)>\n(.*?)\n</passage>", re.DOTALL)
@@ -54,7 +54,7 @@ def passages_of(prompt: str) -> dict[int, str]:
     return {int(number): text for number, text in _PASSAGE.findall(prompt)}
 
 
-class ScriptedChatModel(BaseChatModel):
+class ScriptedChatModel(StreamedChatModel):
     """Answers with a template filled from the prompt's passages (see the module docstring).
 
     Example:
@@ -111,12 +111,3 @@ class ScriptedChatModel(BaseChatModel):
                 content="", usage_metadata=usage, response_metadata={"finish_reason": "stop"}
             )
         )
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))

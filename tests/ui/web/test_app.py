@@ -474,12 +474,11 @@ def test_groups_are_chosen_among_the_users_own(ui_env: Path, monkeypatch: pytest
     from rag.access import Access
     from rag.assistant import Assistant
     from rag.errors import BllossomRagError
-    from ui.web.services.library import upload as upload_files
+    from ui.web.services.library import uploads
 
     crafted = Assistant(Settings(data_dir=ui_env, embedding={"model": EMBEDDING_MODEL}))
     with pytest.raises(BllossomRagError, match="finance"):
-        upload_files(
-            crafted,
+        uploads(crafted).ingest(
             [("x.txt", b"text")],
             collection="plans-groups",
             groups=["finance"],

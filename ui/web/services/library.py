@@ -7,13 +7,10 @@ page only supplies the store, the uploads folder and the ingestor, and words the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from ingest.report import ProgressCallback
-from ingest.uploads import UploadResult, ingest_uploads, remove_upload
+from ingest.uploads import Uploads
 from rag.access import Access
 from rag.assistant import Assistant
-from rag.store import CommitResult, DocumentRecord
+from rag.store import DocumentRecord
 
 
 def upload_types() -> list[str]:
@@ -28,30 +25,8 @@ def documents(assistant: Assistant, collection: str, access: Access) -> list[Doc
     return assistant.store.documents(collection, access)
 
 
-def remove_document(
-    assistant: Assistant, collection: str, document_id: str, access: Access
-) -> tuple[DocumentRecord, CommitResult]:
-    """Delete a document the user can see, and its uploaded file if the app saved it."""
-    return remove_upload(
-        assistant.store, assistant.settings.data_dir, collection, document_id, access
-    )
-
-
-def upload(
-    assistant: Assistant,
-    files: Sequence[tuple[str, bytes]],
-    *,
-    collection: str,
-    groups: Sequence[str],
-    access: Access,
-    on_progress: ProgressCallback | None = None,
-) -> list[UploadResult]:
-    """Ingest the browser's files into ``collection`` for ``groups`` (see :mod:`ingest.uploads`).
-
-    Raises:
-        BllossomRagError: A chosen group is not the uploader's, or the collection is invalid.
-
-    """
+def uploads(assistant: Assistant) -> Uploads:
+    """The uploads of the app's store (see :mod:`ingest.uploads`); nothing loads until used."""
     from ingest.pipeline import Ingestor
 
     def ingestor() -> Ingestor:
@@ -59,13 +34,4 @@ def upload(
             assistant.settings, assistant.store, assistant.embeddings, llm=lambda: assistant.llm
         )
 
-    return ingest_uploads(
-        assistant.store,
-        assistant.settings.data_dir,
-        ingestor,
-        files,
-        collection=collection,
-        groups=groups,
-        access=access,
-        on_progress=on_progress,
-    )
+    return Uploads(assistant.store, assistant.settings.data_dir, ingestor)

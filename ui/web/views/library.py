@@ -98,8 +98,7 @@ if submitted and files:
         bar.progress(min(fraction, 1.0), text=text)
 
     try:
-        st.session_state[RESULTS_KEY] = services.upload(
-            ready_assistant(settings),
+        st.session_state[RESULTS_KEY] = services.uploads(ready_assistant(settings)).ingest(
             [(upload.name, upload.getvalue()) for upload in files],
             collection=collection,
             groups=groups,
@@ -175,7 +174,7 @@ with st.form("delete"):
     )
     if st.form_submit_button(t("delete_button")) and doomed:
         try:
-            removed, _ = services.remove_document(assistant, collection, doomed, access)
+            removed, _ = services.uploads(assistant).remove(collection, doomed, access)
         except BllossomRagError as error:
             st.error(literal_markdown(str(error)))
         else:
