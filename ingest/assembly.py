@@ -22,6 +22,7 @@ from ingest.chunking.outline import sections
 from ingest.chunking.spans import TextChunk
 from ingest.extractors.nearby import TOO_MANY_IMAGES
 from ingest.file_limits import Limits
+from ingest.groups import GroupChange
 from ingest.identity import chunk_id
 from ingest.loaders import Figure, Loaded, Segment
 from ingest.loaders.base import squash
@@ -67,6 +68,21 @@ class PendingDocument:
     notes: list[Message] = field(default_factory=list)
     moved_from: str | None = None
     produced: int = 0  # chunks made, identical ones included: the work done, bounded
+    groups_before: tuple[str, ...] | None = None  # the stored document's, when it replaces one
+
+    def group_change(self) -> GroupChange | None:
+        """How committing it changes who may read a stored document, if it does."""
+        document = self.document
+        if self.groups_before is None or self.groups_before == document.groups:
+            return None
+        return GroupChange(
+            document.source_path,
+            document.id,
+            self.groups_before,
+            document.groups,
+            document.groups_origin,
+            document.groups_rule,
+        )
 
     def new_chunk_ids(self) -> list[str]:
         """The chunks whose vectors are still to be made (the others reuse stored ones)."""
@@ -111,6 +127,7 @@ class LoadedDocument:
     document: DocumentRecord
     loaded: Loaded
     with_images: str
+    previous: DocumentRecord | None = None  # the stored document it replaces
 
     @property
     def chars(self) -> int:
@@ -144,10 +161,15 @@ class ChunkAssembler:
     def recommit(self, previous: DocumentRecord, document: DocumentRecord) -> PendingDocument:
         """An unchanged document under a new path or new groups: its stored chunks, as they are."""
         record = replace(
-            previous, source_path=document.source_path, mtime=document.mtime, groups=document.groups
+            previous,
+            source_path=document.source_path,
+            mtime=document.mtime,
+            groups=document.groups,
+            groups_origin=document.groups_origin,
+            groups_rule=document.groups_rule,
         )
         moved = previous.source_path if previous.source_path != document.source_path else None
-        pending = PendingDocument(record, moved_from=moved)
+        pending = PendingDocument(record, moved_from=moved, groups_before=previous.groups)
         pending.reused = self.store.document_vectors(record.collection, record.id)
         for chunk in self.store.document_chunks(record.collection, record.id):
             draft = Draft(
@@ -220,7 +242,11 @@ class ChunkAssembler:
         words = sum(len(b.text.split()) for b in blocks if isinstance(b, Segment))
         if words // self.chunker.chunk_tokens > self.limits.max_chunks_per_file:
             raise self._too_many_chunks()
-        pending = PendingDocument(document, notes=list(dict.fromkeys(item.loaded.notes)))
+        pending = PendingDocument(
+            document,
+            notes=list(dict.fromkeys(item.loaded.notes)),
+            groups_before=None if item.previous is None else item.previous.groups,
+        )
         collection, doc_id = document.collection, document.id
         previous = StoredVersion(
             vectors=self.store.document_vectors(collection, doc_id),

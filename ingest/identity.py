@@ -13,10 +13,11 @@ folder that has since been renamed. :class:`Catalog` therefore matches a found f
 document in a fixed order: the document recorded at the same absolute path (it keeps its id,
 whichever scheme made it); else the document holding the key's id, when its own file is gone
 (the folder moved); else a document whose file is gone and whose content is this file's (the
-folder was renamed). A document is taken over only by a file ingested for the same groups, so
-moving never changes who may read what, and an upload cannot adopt a document its uploader may
-not read. Everything else gets a fresh id: the key's, or the key's with a counter when another
-living document holds that one (two roots with the same name).
+folder was renamed). A document is taken over only by a file ingested for the same groups (or
+for none in particular: it keeps its own), so moving never changes who may read what, and an
+upload cannot adopt a document its uploader may not read. Everything else gets a fresh id: the
+key's, or the key's with a counter when another living document holds that one (two roots with
+the same name).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class Catalog:
         self._taken: set[str] = set()
 
     def match(
-        self, source: Path, key: str, fingerprints: Sequence[str], groups: tuple[str, ...]
+        self, source: Path, key: str, fingerprints: Sequence[str], groups: tuple[str, ...] | None
     ) -> tuple[str, DocumentRecord | None]:
         """The id a found file is stored under, and the stored document it replaces (if any).
 
@@ -87,7 +88,8 @@ class Catalog:
             source: The path the document will be recorded at.
             key: Its :func:`document_key`.
             fingerprints: Content hashes that count as the same content.
-            groups: The groups it is ingested for.
+            groups: The groups it is asked for (a flag or a rule); None when nothing asks, and
+                a moved file then takes its document over with the groups it has.
 
         """
         same_path = self._by_path.get(str(source))
@@ -123,16 +125,16 @@ class Catalog:
         self._taken.add(document.id)
         return document.id, document
 
-    def _movable(self, document: DocumentRecord, groups: tuple[str, ...]) -> bool:
+    def _movable(self, document: DocumentRecord, groups: tuple[str, ...] | None) -> bool:
         """Whether a file may take ``document`` over: its own file is gone, same readers."""
         return (
             document.id not in self._taken
-            and document.groups == groups
+            and (groups is None or document.groups == groups)
             and not Path(document.source_path).exists()
         )
 
     def _moved_here(
-        self, fingerprints: Sequence[str], groups: tuple[str, ...]
+        self, fingerprints: Sequence[str], groups: tuple[str, ...] | None
     ) -> DocumentRecord | None:
         """A document with this content whose file is gone: the same file, moved."""
         same = (d for digest in fingerprints for d in self._by_content.get(digest, ()))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,9 +29,12 @@ from ingest.captions import Captioner, read_sidecar
 from ingest.chunking.chunker import TokenChunker
 from ingest.discovery import Candidate, FoundFiles, find_files, read_capped
 from ingest.file_limits import Limits
+from ingest.groups import GroupChoice, GroupPolicy
 from ingest.identity import Catalog
 from ingest.loaders import Figure, Loaded, load
 from ingest.report import FileFailure, IngestProgress, IngestReport, ProgressCallback
+from rag.access.audit import LOCAL, Actor, AuditLog, audit_log
+from rag.access.rules import AccessRule, access_rules
 from rag.config import Settings
 from rag.embeddings.base import TextEmbeddings
 from rag.errors import CollectionNotFoundError, IngestError, Message
@@ -64,6 +68,8 @@ class Ingestor:
         batch_chunks: New chunks per embedding call and commit.
         chunk_structure: Cut chunks at the documents' own sections and units, each starting
             with its heading path (:mod:`ingest.chunking.outline`); False packs plain sentences.
+        rules: The access rules that give documents their groups by path.
+        audit: Where changes of a document's groups are recorded; None: not recorded.
 
     """
 
@@ -79,6 +85,8 @@ class Ingestor:
         captioner: Captioner | None = None,
         batch_chunks: int = DEFAULT_BATCH_CHUNKS,
         chunk_structure: bool = True,
+        rules: Sequence[AccessRule] = (),
+        audit: AuditLog | None = None,
     ) -> None:
         self.store = store
         self.embeddings = embeddings
@@ -90,6 +98,8 @@ class Ingestor:
         self.captioner = captioner
         self.assembler = ChunkAssembler(store, self.chunker, self.limits, captioner)
         self.batch_chunks = batch_chunks
+        self.rules = tuple(rules)
+        self.audit = audit
 
     @classmethod
     def from_settings(
@@ -130,6 +140,8 @@ class Ingestor:
             captioner=captioner,
             batch_chunks=settings.ingest.batch_chunks,
             chunk_structure=settings.ingest.chunk_structure,
+            rules=access_rules(settings),
+            audit=audit_log(settings, store),
         )
 
     def ingest(
@@ -137,9 +149,10 @@ class Ingestor:
         files: FoundFiles | Iterable[Path | str],
         *,
         collection: str,
-        groups: Sequence[str] = (),
+        groups: Sequence[str] | None = None,
         on_progress: ProgressCallback | None = None,
         prune: bool = False,
+        actor: Actor = LOCAL,
     ) -> IngestReport:
         """Ingest every supported file under ``files`` into ``collection``.
 
@@ -147,10 +160,13 @@ class Ingestor:
             files: What :func:`~ingest.discovery.find_files` found (front ends call it before
                 loading the embedder), or the files and folders to look in.
             collection: Target collection (created by its first commit).
-            groups: Groups allowed to read these documents; empty means everyone.
+            groups: Groups allowed to read these documents, set explicitly (empty: everyone);
+                None sets none, and the access rules and each document's own groups decide
+                (:mod:`ingest.groups`).
             on_progress: Called after each file and each embedded batch.
             prune: Also remove documents under the paths whose files are gone (the paths
                 themselves may be gone too).
+            actor: Who ingests, for the audit trail's record of changed groups.
 
         Raises:
             IngestError: A path does not exist, or a folder holds nothing to ingest (only
@@ -160,49 +176,57 @@ class Ingestor:
         found = files if isinstance(files, FoundFiles) else find_files(files, allow_missing=prune)
         catalog = Catalog(collection, self._existing_documents(collection))
         candidates = found.to_ingest
-        report = IngestReport(skipped=[str(c.path) for c in found.skipped])
-        batch: list[PendingDocument] = []
-        group_set = tuple(sorted(set(groups)))
+        run = _Run(
+            collection,
+            IngestReport(skipped=[str(c.path) for c in found.skipped]),
+            GroupPolicy(self.rules, groups),
+            actor,
+        )
 
         def notify(done: int, current: str) -> None:
             if on_progress is not None:
-                on_progress(IngestProgress(done, len(candidates), report.chunks_embedded, current))
+                total = len(candidates)
+                on_progress(IngestProgress(done, total, run.report.chunks_embedded, current))
 
         # Figures are stored before the commit that refers to them: no image sweep meanwhile.
         with self.store.images.in_use():
-            waiting: list[LoadedDocument] = []
             for done, candidate in enumerate(candidates, start=1):
-                outcome = self._prepare(candidate, catalog, group_set, report)
-                if isinstance(outcome, FileFailure):
-                    report.failed.append(outcome)
-                elif outcome is None:
-                    report.unchanged.append(str(candidate.source))
-                else:
-                    # The BM25 view will need Kiwi at the end; load it while files are embedded.
-                    preload_kiwi()
-                    if isinstance(outcome, LoadedDocument):
-                        waiting.append(outcome)
-                        if sum(w.chars for w in waiting) >= CHUNK_BATCH_CHARS:
-                            chunked = self.assembler.chunk(waiting, report)
-                            batch = self._batched(batch, chunked, collection, report)
-                            waiting = []
-                    else:
-                        batch = self._batched(batch, [outcome], collection, report)
+                self._take(run, candidate, self._prepare(candidate, catalog, run))
                 notify(done, str(candidate.source))
-            batch = self._batched(batch, self.assembler.chunk(waiting, report), collection, report)
-            self._flush(batch, collection, report)
+            self._batched(run, self.assembler.chunk(run.waiting, run.report))
+            self._flush(run)
             if prune:
                 present = {str(c.source) for c in found.candidates}
                 gone = catalog.gone_under(found.roots, present)
                 if gone:
                     self.store.commit(collection, removals=[d.id for d in gone])
-                    report.pruned.extend(d.source_path for d in gone)
+                    run.report.pruned.extend(d.source_path for d in gone)
         notify(len(candidates), "")
         if self._exists(collection):
             # Build and checkpoint the search views now, so the first query after it is fast.
             self.store.refresh(collection, self.embeddings.calibration.space)
             self.store.collect_garbage()  # images of replaced or pruned documents
-        return report
+        return run.report
+
+    def _take(
+        self,
+        run: _Run,
+        candidate: Candidate,
+        outcome: PendingDocument | LoadedDocument | FileFailure | None,
+    ) -> None:
+        """File one file's outcome: failed, unchanged, or on its way to a commit."""
+        if isinstance(outcome, FileFailure):
+            run.report.failed.append(outcome)
+        elif outcome is None:
+            run.report.unchanged.append(str(candidate.source))
+        elif isinstance(outcome, LoadedDocument):
+            preload_kiwi()  # the BM25 view needs Kiwi at the end: it loads while files embed
+            run.waiting.append(outcome)
+            if sum(w.chars for w in run.waiting) >= CHUNK_BATCH_CHARS:
+                self._batched(run, self.assembler.chunk(run.waiting, run.report))
+                run.waiting = []
+        else:
+            self._batched(run, [outcome])
 
     def _existing_documents(self, collection: str) -> list[DocumentRecord]:
         """The collection's documents; checks it was built with this embedder's vector size."""
@@ -224,8 +248,7 @@ class Ingestor:
         self,
         candidate: Candidate,
         catalog: Catalog,
-        groups: tuple[str, ...],
-        report: IngestReport,
+        run: _Run,
     ) -> PendingDocument | LoadedDocument | FileFailure | None:
         """Read and load one file; None when it is unchanged since the last ingest.
 
@@ -247,7 +270,10 @@ class Ingestor:
                 digest.update(b"\x00sidecar\x00" + sidecar_bytes)
             plain = digest.hexdigest()
             with_images = self._image_fingerprint(plain)
-            doc_id, previous = catalog.match(source, candidate.key, (plain, with_images), groups)
+            requested = run.policy.requested(candidate.key, source)
+            asked = None if requested is None else requested.groups
+            doc_id, previous = catalog.match(source, candidate.key, (plain, with_images), asked)
+            choice = run.policy.settle(requested, previous)
             stat = path.stat()
             document = DocumentRecord(
                 id=doc_id,
@@ -256,17 +282,19 @@ class Ingestor:
                 content_sha256=plain,
                 size=len(data),
                 mtime=stat.st_mtime,
-                groups=groups,
+                groups=choice.groups,
+                groups_origin=choice.origin,
+                groups_rule=choice.rule,
             )
             if previous is not None and previous.content_sha256 in (plain, with_images):
-                if (previous.source_path, previous.groups) == (str(source), groups):
+                if (previous.source_path, GroupChoice.of(previous)) == (str(source), choice):
                     return None
                 return self.assembler.recommit(previous, document)
             loaded = load(path, data, self.limits)
-            report.notice(*loaded.run_notes)
+            run.report.notice(*loaded.run_notes)
             if sidecar:
                 _caption_standalone(loaded, sidecar)
-            return LoadedDocument(document, loaded, with_images)
+            return LoadedDocument(document, loaded, with_images, previous)
         except IngestError as error:
             return FileFailure.of(str(source), error)
         except OSError as error:
@@ -279,26 +307,20 @@ class Ingestor:
 
     # --- many files --------------------------------------------------------------------------
 
-    def _batched(
-        self,
-        batch: list[PendingDocument],
-        ready: list[PendingDocument],
-        collection: str,
-        report: IngestReport,
-    ) -> list[PendingDocument]:
+    def _batched(self, run: _Run, ready: list[PendingDocument]) -> None:
         """Add files to the batch, committing it whenever it holds ``batch_chunks`` new chunks.
 
         Files chunked together (small ones share tokenizer calls) still commit in batches of
         the configured size, so a crash costs at most one batch and memory stays bounded.
         """
         for pending in ready:
-            batch.append(pending)
-            if sum(len(p.new_chunk_ids()) for p in batch) >= self.batch_chunks:
-                self._flush(batch, collection, report)
-                batch = []
-        return batch
+            run.batch.append(pending)
+            if sum(len(p.new_chunk_ids()) for p in run.batch) >= self.batch_chunks:
+                self._flush(run)
 
-    def _flush(self, batch: list[PendingDocument], collection: str, report: IngestReport) -> None:
+    def _flush(self, run: _Run) -> None:
+        """Embed the batch's new chunks and commit it; report each file and group change."""
+        batch, run.batch = run.batch, []
         if not batch:
             return
         to_embed = [(pending, cid) for pending in batch for cid in pending.new_chunk_ids()]
@@ -312,13 +334,32 @@ class Ingestor:
         )
         vectors = dict(zip(drafts, embedded, strict=True))
         updates = [pending.update(vectors) for pending in batch]
-        self.store.ensure_collection(collection, self.embeddings.name, self.embeddings.dimension)
-        self.store.commit(collection, updates)
+        embeddings = self.embeddings
+        self.store.ensure_collection(run.collection, embeddings.name, embeddings.dimension)
+        self.store.commit(run.collection, updates)
+        report = run.report
         for pending in batch:
             report.ingested.append(pending.document.source_path)
             report.details[pending.document.source_path] = pending.detail()
+            change = pending.group_change()
+            if change is not None:
+                report.access_changes.append(change)
+                if self.audit is not None:
+                    self.audit.record(change.audit_entry(run.actor, run.collection))
         report.chunks_embedded += len(to_embed)
         report.chunks_reused += sum(len(p.reused) for p in batch)
+
+
+@dataclass
+class _Run:
+    """One ingest call: its report, its groups, who runs it, what waits for a commit."""
+
+    collection: str
+    report: IngestReport
+    policy: GroupPolicy
+    actor: Actor
+    batch: list[PendingDocument] = field(default_factory=list)
+    waiting: list[LoadedDocument] = field(default_factory=list)
 
 
 def _caption_standalone(loaded: Loaded, caption: str) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.discovery import count_types
+from ingest.groups import GroupChange
 from rag.errors import IngestError, Message
 
 
@@ -60,7 +61,8 @@ class IngestReport:
     ``details`` says, per ingested file, what it became; ``pruned`` lists documents removed
     because their files are gone; ``skipped`` lists files found in folders whose type no
     loader reads; ``notices`` are about the whole run rather than one file (OCR is not
-    installed, say), each said once however many files it touched.
+    installed, say), each said once however many files it touched; ``access_changes`` lists
+    every stored document whose groups this run changed (:mod:`ingest.groups`).
     """
 
     ingested: list[str] = field(default_factory=list)
@@ -72,6 +74,7 @@ class IngestReport:
     pruned: list[str] = field(default_factory=list)
     details: dict[str, FileDetail] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
+    access_changes: list[GroupChange] = field(default_factory=list)
 
     def notice(self, *texts: str) -> None:
         """Record run-wide notices, each once."""
@@ -86,6 +89,7 @@ class IngestReport:
             "skipped": self.skipped,
             "chunks_embedded": self.chunks_embedded,
             "notices": self.notices,
+            "access_changes": [change.to_json() for change in self.access_changes],
         }
 
     def skipped_types(self) -> str:

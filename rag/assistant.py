@@ -19,12 +19,13 @@ of models per kind are kept, which bounds the memory a process switching models 
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from rag.access import PUBLIC, Access
+from rag.access.audit import Actor, AuditLog, audit_log
 from rag.config import Settings
 from rag.embeddings.base import TextEmbeddings
 from rag.embeddings.factory import SHARED_MODELS, embedder_for
@@ -33,12 +34,14 @@ from rag.errors import CollectionNotFoundError, EmbeddingMismatchError
 from rag.generation.budget import PromptBudget
 from rag.generation.chain import PromptBuilder, build_rag_chain
 from rag.generation.llm import ChatBllossom, chat_model, load_processor
+from rag.generation.result import ChainResult
 from rag.retrieval.followup import FollowUps
 from rag.retrieval.fusion import Fusion
 from rag.retrieval.rerank import CrossEncoderReranker
 from rag.retrieval.retriever import RetrievalMode, StoreRetriever
 from rag.runtime.models import model_name
-from rag.store import CollectionInfo, DocumentStore, IndexPolicy, open_store
+from rag.store import CollectionInfo, DocumentStore
+from rag.store.factory import store_of
 from rag.text.kiwi import preload as preload_kiwi
 
 
@@ -56,12 +59,7 @@ class Assistant:
     @cached_property
     def store(self) -> DocumentStore:
         """The store: in PostgreSQL when ``store.url`` is set, else embedded in ``data_dir``."""
-        settings = self.settings
-        policy = IndexPolicy(**settings.store.index.model_dump())
-        url = settings.store.url.get_secret_value() if settings.store.url else None
-        return open_store(
-            settings.data_dir, url, index_policy=policy, pool_size=settings.store.pool_size
-        )
+        return store_of(self.settings)
 
     @property
     def embeddings(self) -> TextEmbeddings:
@@ -219,6 +217,31 @@ class Assistant:
             max_images=settings.generation.max_images,
             max_retrieved_images=settings.generation.max_retrieved_images,
             max_image_pixels=settings.max_image_pixels,
+        )
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The audit trail in the store, kept as ``[audit]`` says."""
+        return audit_log(self.settings, self.store)
+
+    def record_answer(
+        self,
+        actor: Actor,
+        collection: str,
+        result: ChainResult,
+        seconds: float,
+        *,
+        action: Literal["answer", "retrieve"] = "answer",
+    ) -> None:
+        """Put a question and the documents it was shown (or given) on the audit trail."""
+        self.audit.answered(
+            who=actor.who,
+            surface=actor.surface,
+            collection=collection,
+            question=result.question,
+            documents=result.document_ids,
+            detail={"answered": result.found, "seconds": round(seconds, 3)},
+            action=action,
         )
 
     def close(self) -> None:

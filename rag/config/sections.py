@@ -368,6 +368,45 @@ class ApiSettings(Section):
     )
 
 
+class AccessRuleSettings(Section):
+    """One access rule (``[[access.rules]]``): documents under ``path`` are read by ``groups``."""
+
+    path: str = Field(
+        min_length=1,
+        description="Glob relative to the ingested folder (``인사/**``); ``/...``: absolute.",
+    )
+    groups: list[str] = Field(
+        description="Groups that may read the documents it matches ([]: everyone)."
+    )
+
+
+class AccessSettings(Section):
+    """Who may read what: rules by path, and who administers access."""
+
+    rules: list[AccessRuleSettings] = Field(
+        default_factory=list,
+        description="[[access.rules]] tables, in order; the first matching rule gives a "
+        "document its groups unless the document's groups were set explicitly (--groups, "
+        "docs access).",
+    )
+    admin_group: str = Field(
+        default="admin", min_length=1, description="Members see the web app's admin page."
+    )
+
+
+class AuditSettings(Section):
+    """The audit trail: who was shown which documents."""
+
+    questions: Literal["store", "hash", "none"] = Field(
+        default="store",
+        description="What the trail keeps of each question: the text, only its SHA-256, or "
+        "nothing.",
+    )
+    retention_days: float = Field(
+        default=90.0, ge=0, description="Entries older than this are deleted (0: kept forever)."
+    )
+
+
 class UiSettings(Section):
     """``bllossom-rag ui``: sign-in, people's groups, uploads, language."""
 
@@ -380,7 +419,27 @@ class UiSettings(Section):
     )
     user_groups: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="Signed-in user (email, else subject) -> groups they may read.",
+        description="Signed-in person (verified email, or subject) -> groups they may read, "
+        "added to those of groups_claim.",
+    )
+    groups_claim: str | None = Field(
+        default=None,
+        description="The identity provider's claim that lists a person's groups (e.g. "
+        "'groups'); unset: groups come from user_groups only.",
+    )
+    allowed_users: list[str] = Field(
+        default_factory=list,
+        description="With auth on: subjects or verified emails let in.",
+    )
+    allowed_domains: list[str] = Field(
+        default_factory=list,
+        description="With auth on: verified email domains let in (e.g. 'example.co.kr').",
+    )
+    allow_anyone: bool = Field(
+        default=False,
+        description="With auth on: let in everyone the provider signs in (only for a "
+        "provider of the organisation's own people). Otherwise nobody outside "
+        "allowed_users and allowed_domains gets in.",
     )
     local_groups: list[str] = Field(
         default_factory=list, description="Groups of the single local user when auth is off."

@@ -29,7 +29,9 @@ from pydantic_settings import (
 from pydantic_settings.exceptions import SettingsError
 
 from rag.config.sections import (
+    AccessSettings,
     ApiSettings,
+    AuditSettings,
     ConversationSettings,
     EmbeddingSettings,
     GenerationSettings,
@@ -88,6 +90,8 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @field_validator("data_dir")
     @classmethod

@@ -144,6 +144,12 @@ class ChainResult:
         return sources_from_documents(self.documents)
 
     @property
+    def document_ids(self) -> list[str]:
+        """The ids of the documents whose passages are in the prompt, each once, in order."""
+        ids = (str(d.metadata.get("document_id", "")) for d in self.documents)
+        return [i for i in dict.fromkeys(ids) if i]
+
+    @property
     def found(self) -> bool:
         """Whether anything was retrieved (else the answer is the fixed one)."""
         return bool(self.documents)

@@ -22,6 +22,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from rag.access import OPERATOR, PUBLIC, Access
+from rag.access.registry import Registry
 from rag.embeddings.space import RAW, VectorSpace
 from rag.errors import (
     BllossomRagError,
@@ -45,6 +47,7 @@ from rag.store.records import (
     DocumentRecord,
     DocumentUpdate,
     KeywordQuery,
+    NewChunk,
     SearchHit,
     StoredChunk,
 )
@@ -209,6 +212,40 @@ class Documents(ABC):
     ) -> CommitResult:
         """Replace ``updates``' documents and delete ``removals`` in one transaction."""
 
+    def stored_update(self, collection: str, document: DocumentRecord) -> DocumentUpdate:
+        """``document`` with the chunks and vectors the store holds for it, ready to commit.
+
+        What a change of a document's record alone (its groups) commits, and what a copy into
+        another store writes: nothing is embedded again.
+        """
+        vectors = self.document_vectors(collection, document.id)
+        chunks = [
+            NewChunk(
+                id=chunk.id,
+                ordinal=chunk.ordinal,
+                text=chunk.text,
+                tokens=chunk.tokens,
+                vector=vectors[chunk.id],
+                page=chunk.page,
+                kind=chunk.kind,
+                image_sha256=chunk.image_sha256,
+                heading=chunk.heading,
+            )
+            for chunk in self.document_chunks(collection, document.id)
+        ]
+        return DocumentUpdate(document, chunks)
+
+    def regroup(
+        self, collection: str, documents: Sequence[DocumentRecord], groups: Sequence[str]
+    ) -> CommitResult:
+        """Give documents exactly ``groups`` (empty: everyone), set explicitly, in one commit."""
+        chosen = tuple(sorted(set(groups)))
+        updates = [
+            self.stored_update(collection, replace(d, groups=chosen, groups_origin="flag"))
+            for d in documents
+        ]
+        return self.commit(self.collection(collection).name, updates)
+
     def remove_documents(self, collection: str, document_ids: Sequence[str]) -> CommitResult:
         """Delete documents, their chunks and the stored images nothing else refers to."""
         result = self.commit(self.collection(collection).name, removals=document_ids)
@@ -273,7 +310,7 @@ class Search(ABC):
         return ranked_hits(ranked, self.chunks_by_vector_ids([v for v, _ in ranked]))
 
 
-class DocumentStore(Documents, Search):
+class DocumentStore(Documents, Search, Registry):
     """Documents, chunks and vectors of every collection, searched with access control inside.
 
     Attributes:

@@ -143,14 +143,16 @@ def _upsert_document(
     conn.execute(
         """
         INSERT INTO documents(collection, id, source_path, content_sha256, size, mtime, groups,
-                              ingested_at, seq, metadata, chunk_count, image_count)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              ingested_at, seq, metadata, chunk_count, image_count,
+                              groups_origin, groups_rule)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(collection, id) DO UPDATE SET
             source_path = excluded.source_path, content_sha256 = excluded.content_sha256,
             size = excluded.size, mtime = excluded.mtime, groups = excluded.groups,
             ingested_at = excluded.ingested_at, seq = excluded.seq,
             metadata = excluded.metadata, chunk_count = excluded.chunk_count,
-            image_count = excluded.image_count
+            image_count = excluded.image_count, groups_origin = excluded.groups_origin,
+            groups_rule = excluded.groups_rule
         """,
         (
             collection,
@@ -165,5 +167,7 @@ def _upsert_document(
             json.dumps(dict(document.metadata), ensure_ascii=False),
             len(update.chunks),
             images,
+            document.groups_origin,
+            document.groups_rule,
         ),
     )

@@ -7,6 +7,10 @@ Copying again is idempotent: a document the target already holds unchanged (same
 hash, path, groups, metadata and chunk count) is skipped, a changed one is replaced. At the end
 every source document is checked in the target, chunk counts included; anything else is a
 :class:`StoreError` naming the collection and what differs.
+
+What the store keeps about access comes along (:func:`copy_registry`): API keys (their hashes:
+a key keeps working against the target, and one revoked stays revoked), the people seen, and
+the audit trail's entries newer than the target's newest, so copying again adds none twice.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 from rag.errors import StoreError
 from rag.store.base import DocumentStore
 from rag.store.image_files import EncodedImage
-from rag.store.records import DocumentRecord, DocumentUpdate, NewChunk
+from rag.store.records import DocumentRecord, DocumentUpdate
 
 # New chunks per target commit: large enough for fast bulk writes, small enough for memory.
 COPY_BATCH_CHUNKS = 2_000
@@ -73,6 +77,29 @@ def copy_store(
     return copies
 
 
+@dataclass(frozen=True)
+class RegistryCopy:
+    """What copying the keys, people and audit trail did."""
+
+    keys: int  # copied now (a key whose name the target holds is left as it is)
+    people: int
+    audit_entries: int
+
+
+def copy_registry(source: DocumentStore, target: DocumentStore) -> RegistryCopy:
+    """Copy API keys (by name), people, and the audit entries the target does not have yet."""
+    held = {key.name for key in target.api_keys()}
+    keys = sum(target.add_key(key) for key in source.api_keys() if key.name not in held)
+    people = source.people()
+    for person in people:
+        target.see_person(person)
+    newest = max((entry.time for entry in target.audit_entries(limit=1)), default=None)
+    entries = [e for e in source.audit_entries() if newest is None or e.time > newest]
+    for entry in entries:
+        target.append_audit(entry)
+    return RegistryCopy(keys, len(people), len(entries))
+
+
 def _changed(
     source: DocumentStore,
     collection: str,
@@ -87,23 +114,8 @@ def _changed(
         if _same(present.get(document.id), document):
             progress(document.chunks)
             continue
-        vectors = source.document_vectors(collection, document.id)
-        chunks = [
-            NewChunk(
-                id=chunk.id,
-                ordinal=chunk.ordinal,
-                text=chunk.text,
-                tokens=chunk.tokens,
-                vector=vectors[chunk.id],
-                page=chunk.page,
-                kind=chunk.kind,
-                image_sha256=chunk.image_sha256,
-                heading=chunk.heading,
-            )
-            for chunk in source.document_chunks(collection, document.id)
-        ]
         done.copied += 1
-        yield DocumentUpdate(document, chunks)
+        yield source.stored_update(collection, document)
 
 
 def _write(
@@ -144,6 +156,7 @@ def _same(held: DocumentRecord | None, document: DocumentRecord) -> bool:
         and held.content_sha256 == document.content_sha256
         and held.source_path == document.source_path
         and sorted(held.groups) == sorted(document.groups)
+        and (held.groups_origin, held.groups_rule) == (document.groups_origin, document.groups_rule)
         and dict(held.metadata) == dict(document.metadata)
         and held.chunks == document.chunks
         and held.size == document.size

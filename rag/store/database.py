@@ -85,6 +85,12 @@ class Database(Queries):
                 raise
             conn.execute("COMMIT")
 
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (see :meth:`_transaction`), for what the store adds on top."""
+        with self._transaction() as conn:
+            yield conn
+
     def create_collection(self, name: str, embedding_model: str, dimension: int) -> None:
         """Create ``name`` unless it exists (the caller checks the embedder matches)."""
         with self._transaction() as conn:

@@ -8,11 +8,15 @@ install.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.errors import ConfigError
 from rag.store.base import DocumentStore
 from rag.store.dense_index import IndexPolicy
-from rag.store.store import Store
+from rag.store.store import DATABASE_FILE, Store
+
+if TYPE_CHECKING:
+    from rag.config import Settings
 
 STORE_URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -46,3 +50,24 @@ def open_store(
     except ImportError as error:
         raise ConfigError(str(error)) from None
     return PostgresStore(store_url, data_dir, index_policy=index_policy, pool_size=pool_size)
+
+
+def store_of(settings: Settings) -> DocumentStore:
+    """The store the settings name (``data_dir``, or ``[store] url``), made if new."""
+    url = settings.store.url.get_secret_value() if settings.store.url else None
+    return open_store(
+        settings.data_dir,
+        url,
+        index_policy=IndexPolicy(**settings.store.index.model_dump()),
+        pool_size=settings.store.pool_size,
+    )
+
+
+def existing_store_of(settings: Settings) -> DocumentStore | None:
+    """The store the settings name if it is there: None rather than a new embedded one.
+
+    The GPU worker reads API keys from the store when there is one; it never makes one.
+    """
+    if settings.store.url is None and not (settings.data_dir / DATABASE_FILE).is_file():
+        return None
+    return store_of(settings)

@@ -132,7 +132,61 @@ def _heading_column(conn: sqlite3.Connection) -> None:
     )
 
 
-STEPS: tuple[Step, ...] = (_stop8_schema, _store_identity, _chunk_language, _heading_column)
+def _access_as_data(conn: sqlite3.Connection) -> None:
+    """5: where a document's groups came from; API keys, people and the audit trail.
+
+    A document's groups come from an access rule, an explicit setting (``--groups``, ``docs
+    access``, an upload's choice) or nowhere; those stored before could only have come from
+    ``--groups``, so a restricted one is recorded as set explicitly, which a later ingest keeps.
+    """
+    for statement in _ACCESS_SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("UPDATE documents SET groups_origin = 'flag' WHERE groups != '[]'")
+
+
+_ACCESS_SCHEMA = """
+ALTER TABLE documents ADD COLUMN groups_origin TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE documents ADD COLUMN groups_rule TEXT;
+CREATE TABLE api_keys (
+    name         TEXT PRIMARY KEY,
+    digest       TEXT NOT NULL UNIQUE,
+    groups       TEXT NOT NULL DEFAULT '[]',
+    scopes       TEXT NOT NULL DEFAULT '["read"]',
+    created_at   REAL NOT NULL,
+    last_used_at REAL,
+    revoked_at   REAL
+);
+CREATE TABLE people (
+    subject    TEXT PRIMARY KEY,
+    email      TEXT,
+    name       TEXT NOT NULL,
+    groups     TEXT NOT NULL DEFAULT '[]',
+    first_seen REAL NOT NULL,
+    last_seen  REAL NOT NULL
+);
+CREATE TABLE audit (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    time            REAL NOT NULL,
+    who             TEXT NOT NULL,
+    surface         TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    collection      TEXT,
+    question        TEXT,
+    question_sha256 TEXT,
+    documents       TEXT NOT NULL DEFAULT '[]',
+    detail          TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_by_time ON audit(time)
+"""
+
+STEPS: tuple[Step, ...] = (
+    _stop8_schema,
+    _store_identity,
+    _chunk_language,
+    _heading_column,
+    _access_as_data,
+)
 LATEST = len(STEPS)
 
 

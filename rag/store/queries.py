@@ -355,6 +355,8 @@ def document_record(
         ingested_at=float(row["ingested_at"]),
         chunks=int(row["chunk_count"]),
         metadata=metadata,
+        groups_origin=row["groups_origin"],
+        groups_rule=row["groups_rule"],
     )
 
 

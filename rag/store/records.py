@@ -15,6 +15,9 @@ import numpy as np
 from rag.text.language import Language
 
 ChunkKind = Literal["text", "image"]
+# Where a document's groups came from: an access rule, an explicit setting (``--groups``,
+# ``docs access``, an upload's or a push's choice), or nowhere (public by default).
+GroupsOrigin = Literal["rule", "flag", "none"]
 
 
 def searchable_text(heading: str, text: str) -> str:
@@ -58,6 +61,8 @@ class DocumentRecord:
     chunks: int = 0
     # Caller-supplied JSON metadata (the LangChain vector store keeps Document.metadata here).
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    groups_origin: GroupsOrigin = "none"
+    groups_rule: str | None = None  # the rule's path, when the groups came from a rule
 
 
 @dataclass(frozen=True)

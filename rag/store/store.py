@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -36,6 +37,7 @@ from rag.store.records import (
     SearchHit,
     StoredChunk,
 )
+from rag.store.registry import SqlRegistry
 from rag.store.sparse_index import SparseIndex
 from rag.store.view import View
 from rag.store.visibility import Visible
@@ -46,7 +48,7 @@ V = TypeVar("V", bound=View)
 __all__ = ["DATABASE_FILE", "Store", "validate_collection_name"]
 
 
-class Store(DocumentStore):
+class Store(SqlRegistry, DocumentStore):
     """Documents, chunks and vectors of every collection under one data folder.
 
     Args:
@@ -70,6 +72,9 @@ class Store(DocumentStore):
 
     def __repr__(self) -> str:
         return f"Store({str(self.data_dir)!r})"
+
+    def _registry_connection(self) -> AbstractContextManager[Any]:
+        return self.database.transaction()
 
     def close(self) -> None:
         """Checkpoint changed views and close the database."""

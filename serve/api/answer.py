@@ -16,7 +16,7 @@ message; an answer that called no model (nothing retrieved) reports none.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -68,12 +68,20 @@ class ChainAnswer:
     Args:
         chain: The RAG chain (:meth:`~rag.assistant.Assistant.chain`).
         inputs: ``question``, ``images``, ``history``.
+        on_end: Called with what the chain made of the turn once it ends, however it ends
+            (the audit trail records what was shown).
 
     """
 
-    def __init__(self, chain: Runnable[dict[str, Any], Any], inputs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        chain: Runnable[dict[str, Any], Any],
+        inputs: dict[str, Any],
+        on_end: Callable[[ChainResult], None] | None = None,
+    ) -> None:
         self.chain = chain
         self.inputs = inputs
+        self.on_end = on_end
         self.result = ChainResult()
 
     def sources(self) -> list[dict[str, Any]]:
@@ -97,6 +105,8 @@ class ChainAnswer:
             return
         finally:
             pieces.close()
+            if self.on_end is not None and self.result.question:
+                self.on_end(self.result)  # whatever reached the client was shown
         used = report.usage or {"input_tokens": 0, "output_tokens": 0}
         usage = UsageMetadata(
             input_tokens=used["input_tokens"],

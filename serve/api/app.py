@@ -34,6 +34,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rag.access import Access
+from rag.access.audit import Actor
+from rag.access.keys import Caller
 from rag.assistant import Assistant
 from rag.generation.chain import build_retrieval
 from rag.generation.llm import ChatBllossom, sampling
@@ -104,7 +106,8 @@ class RagApi(GenerationService):
 
     async def models(self, request: Request) -> JSONResponse:
         """The collections the key may read (with something in them), as OpenAI models."""
-        infos = await run_in_threadpool(self.assistant.readable_collections, self._access(request))
+        access = self._caller(request).access
+        infos = await run_in_threadpool(self.assistant.readable_collections, access)
         data = [
             {
                 "id": info.name,
@@ -126,8 +129,9 @@ class RagApi(GenerationService):
 
     # --- requests ----------------------------------------------------------------------------
 
-    def _access(self, request: Request) -> Access:
-        return self.options.access(request.state.api_key if self.options.keys else None)
+    def _caller(self, request: Request) -> Caller:
+        caller: Caller = request.state.caller
+        return caller
 
     async def _collection(self, model: str | None, access: Access) -> str:
         """The readable collection a request names (``model``; default: settings).
@@ -156,11 +160,16 @@ class RagApi(GenerationService):
         assert self.floor is not None  # the models are ready
         self.limits.check(parsed, self.floor)
         turn = chat_turn(parsed)
-        access = self._access(request)
-        collection = await self._collection(parsed.model, access)
-        answer = ChainAnswer(
-            self.assistant.chain(collection, access=access, llm=self._model(parsed)), turn
-        )
+        caller = self._caller(request)
+        collection = await self._collection(parsed.model, caller.access)
+        started = time.monotonic()
+
+        def record(result: ChainResult) -> None:
+            actor = Actor(caller.name, "api")
+            self.assistant.record_answer(actor, collection, result, time.monotonic() - started)
+
+        chain = self.assistant.chain(collection, access=caller.access, llm=self._model(parsed))
+        answer = ChainAnswer(chain, turn, on_end=record)
         deadline = time.monotonic() + options.timeout
         watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
         try:
@@ -199,12 +208,13 @@ class RagApi(GenerationService):
         parsed = parse_retrieve(
             await read_body(request, options.max_body_bytes, options.read_timeout, SERVER)
         )
-        access = self._access(request)
-        collection = await self._collection(parsed.collection, access)
+        caller = self._caller(request)
+        collection = await self._collection(parsed.collection, caller.access)
         retrieval = build_retrieval(
-            self.assistant.retriever(collection, parsed.k, access=access),
+            self.assistant.retriever(collection, parsed.k, access=caller.access),
             self.assistant.followups,
         )
+        started = time.monotonic()
         deadline = time.monotonic() + options.timeout
         watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
         try:
@@ -227,6 +237,14 @@ class RagApi(GenerationService):
         finally:
             watcher.cancel()
         result = ChainResult.of(found)
+        await run_in_threadpool(
+            self.assistant.record_answer,
+            Actor(caller.name, "retrieve"),
+            collection,
+            result,
+            time.monotonic() - started,
+            action="retrieve",
+        )
         return JSONResponse(
             {"query": result.query, "sources": [source.to_json() for source in result.sources]}
         )
@@ -249,6 +267,6 @@ def create_app(assistant: Assistant, options: ApiOptions) -> Starlette:
             Route("/v1/retrieve", api.retrieve, methods=["POST"]),
             Route("/health", api.health, methods=["GET"]),
         ],
-        [Middleware(RequireAPIKey, keys=list(options.keys))],
+        [Middleware(RequireAPIKey, keyring=options.keyring(assistant.store))],
         read_timeout=options.read_timeout,
     )

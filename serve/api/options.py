@@ -1,9 +1,11 @@
 """How the RAG API serves: its keys and their groups, and the limits it shares with the worker.
 
 A key is its caller's identity: the groups it maps to are everything it may read, and nothing
-else (no header, no request field) can widen that. With no keys configured the API needs none
-and every caller reads unrestricted documents only, as a signed-out user would. The limits are
-the worker's ``serve_*`` settings, so one set of numbers bounds both servers.
+else (no header, no request field) can widen that. Keys come from the configuration
+(``[api] keys``, the quick way for one machine) and from the store (``bllossom-rag keys
+create``: hashed, revocable, shared by every instance). With no key anywhere the API needs
+none and every caller reads unrestricted documents only, as a signed-out user would. The
+limits are the ``[server]`` settings, so one set of numbers bounds both servers.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rag.access import PUBLIC, Access
+from rag.access.keys import KeyRing
 from serve.http.limits import ServerLimits, with_overrides
 
 if TYPE_CHECKING:
+    from rag.access.registry import Registry
     from rag.config import Settings
 
 
@@ -32,8 +35,6 @@ class ApiOptions(ServerLimits):
         values = {"keys": keys, **cls.settings_values(settings)}
         return cls(**with_overrides(values, overrides))
 
-    def access(self, key: str | None) -> Access:
-        """What the caller with ``key`` (already checked by the middleware) may read."""
-        if key is None:
-            return PUBLIC  # no keys configured: unrestricted documents only
-        return Access.for_groups(self.keys[key])
+    def keyring(self, registry: Registry | None) -> KeyRing:
+        """The keys the API accepts: the configured ones and those of ``registry``."""
+        return KeyRing(configured=self.keys, registry=registry)

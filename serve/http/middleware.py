@@ -11,14 +11,15 @@ enforced while it arrives instead of after it has all been buffered.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from collections.abc import Collection
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rag.access.keys import KeyRing
 from serve.http.metrics import Metrics
 from serve.http.protocol import RequestError
 
@@ -29,25 +30,24 @@ _CLOSE = {"Connection": "close"}
 class RequireAPIKey:
     """ASGI middleware: every route but ``/health`` needs ``Authorization: Bearer <key>``.
 
-    The token is compared with every key in constant time, whichever matches (if one does), so
-    the time taken says nothing about a key. The key that matched is left in the request's
-    state as ``api_key``, for a server whose keys carry rights (the RAG API's groups). No keys:
-    no check.
+    The key ring (:class:`~rag.access.keys.KeyRing`) decides: configured keys are compared in
+    constant time, the store's are looked up by hash (on a thread: it may be a database round
+    trip), a revoked one is refused on its next request. Who the key belongs to is left in
+    the request's state as ``caller`` (its name and groups) for the routes and the audit trail.
+    A request without a key gets through only while the server has no key at all.
     """
 
-    def __init__(self, app: ASGIApp, keys: Collection[str]) -> None:
+    def __init__(self, app: ASGIApp, keyring: KeyRing) -> None:
         self.app = app
-        self.keys = [key.encode() for key in keys]
+        self.keyring = keyring
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse with 401 before any work is done."""
-        if self.keys and scope["type"] == "http" and scope["path"] != "/health":
+        if scope["type"] == "http" and scope["path"] != "/health":
             scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
-            matched = None
-            for key in self.keys:  # no early exit: every key costs the same comparison
-                if hmac.compare_digest(token.encode(), key):
-                    matched = key.decode()
-            if scheme.lower() != "bearer" or matched is None:
+            sent = token.strip() if scheme.lower() == "bearer" else ("" if not scheme else None)
+            caller = None if sent is None else await run_in_threadpool(self.keyring.caller, sent)
+            if caller is None:
                 refusal = RequestError(
                     401,
                     "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
@@ -56,7 +56,7 @@ class RequireAPIKey:
                 )
                 await refusal.response()(scope, receive, send)
                 return
-            scope.setdefault("state", {})["api_key"] = matched
+            scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, receive, send)
 
 

@@ -36,6 +36,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from rag.access.registry import Registry
 from rag.embeddings.torch import SentenceTransformerEmbeddings
 from rag.errors import BllossomRagError
 from rag.generation.llm import ChatBllossom, EncodedPrompt
@@ -273,6 +274,7 @@ def create_app(
     llm: ChatBllossom,
     options: WorkerOptions,
     embedder: SentenceTransformerEmbeddings | None = None,
+    registry: Registry | None = None,
 ) -> Starlette:
     """The worker application around a chat model (loaded in the background at startup).
 
@@ -280,6 +282,7 @@ def create_app(
         llm: The model to serve; shared by all requests.
         options: Limits and the API key.
         embedder: An embedding model to serve at ``/v1/embeddings`` as well.
+        registry: A store whose API keys the worker accepts too (``keys create``).
 
     """
     worker = Worker(llm, options, embedder)
@@ -296,7 +299,7 @@ def create_app(
         routes,
         [
             Middleware(CountRequests, metrics=worker.metrics, routes=ROUTES),
-            Middleware(RequireAPIKey, keys=[options.api_key] if options.api_key else []),
+            Middleware(RequireAPIKey, keyring=options.keyring(registry)),
         ],
         read_timeout=options.read_timeout,
     )

@@ -7,13 +7,16 @@ can build a worker with any limits it needs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rag.access.keys import KeyRing
 from rag.runtime.models import public_model_name
 from serve.http.limits import ServerLimits, with_overrides
 
 if TYPE_CHECKING:
+    from rag.access.registry import Registry
     from rag.config import Settings
 
 
@@ -23,6 +26,7 @@ class WorkerOptions(ServerLimits):
 
     model_id: str
     api_key: str | None = None
+    api_keys: Mapping[str, Sequence[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerOptions:
@@ -31,9 +35,15 @@ class WorkerOptions(ServerLimits):
         values = {
             "model_id": settings.generation.model,
             "api_key": key,
+            "api_keys": dict(settings.api.keys),
             **cls.settings_values(settings),
         }
         return cls(**with_overrides(values, overrides))
+
+    def keyring(self, registry: Registry | None) -> KeyRing:
+        """The keys the worker accepts: its own, the RAG API's, and the store's (if any)."""
+        configured = {**self.api_keys, **({self.api_key: ()} if self.api_key else {})}
+        return KeyRing(configured=configured, registry=registry)
 
     @property
     def public_model_name(self) -> str:

@@ -3,11 +3,13 @@
 from ui.cli import (  # noqa: F401  (registers commands)
     api_command,
     ask_command,
+    audit_command,
     chat_command,
     docs_command,
     eval_command,
     feedback_command,
     ingest_command,
+    keys_command,
     serve_command,
     store_command,
     ui_command,

@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from rag.config import load_settings
+from rag.text.display import plural
 from ui.cli.app import app, err, out, require_server_packages, user_errors
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -35,19 +36,21 @@ def api(
         options = ApiOptions.from_settings(settings)
         bind_host = host or settings.api.host
         bind_port = settings.api.port if port is None else port
-    if not options.keys and bind_host not in _LOOPBACK:
+        assistant = Assistant(settings)
+        stored = len(assistant.store.api_keys())
+    count = len(options.keys) + stored
+    if not count and bind_host not in _LOOPBACK:
         err.print(
             f"[yellow]Warning:[/] no API keys: anyone who can reach {escape(bind_host)} can read "
-            "the unrestricted documents (set BLLOSSOM_RAG_API__KEYS)"
+            "the unrestricted documents (bllossom-rag keys create NAME, or [api] keys)"
         )
     generator = settings.generation.worker_url or settings.generation.model
-    keys = f"{len(options.keys)} API keys" if options.keys else "no API keys: public documents"
+    keys = plural(count, "API key") if count else "no API keys: public documents"
     out.print(
         f"Serving the RAG API on http://{escape(bind_host)}:{bind_port}/v1 ({keys}; generator "
         f"{escape(generator)}; {options.max_concurrency} concurrent, queue {options.max_queue}, "
         f"timeout {options.timeout:g} s). The models load in the background: GET /health."
     )
-    assistant = Assistant(settings)
     try:
         run_server(create_app(assistant, options), bind_host, bind_port)
     finally:

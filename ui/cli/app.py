@@ -12,6 +12,7 @@ as Rich markup or emoji codes.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import os
 import sys
@@ -22,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from rag.access.audit import Actor
 from rag.config import load_settings
 from rag.errors import BllossomRagError, ConfigError
 from rag.text.display import printable
@@ -97,6 +99,11 @@ def open_assistant() -> Iterator[Assistant]:
             yield assistant
         finally:
             assistant.close()
+
+
+def cli_actor() -> Actor:
+    """Who runs a command, for the audit trail: the operating-system user, on the command line."""
+    return Actor(f"cli:{getpass.getuser()}", "cli")
 
 
 def print_json(data: Any) -> None:

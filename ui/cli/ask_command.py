@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,7 +10,15 @@ import typer
 
 from rag.access import Access, parse_groups
 from rag.errors import BllossomRagError
-from ui.cli.app import CollectionOption, JsonOption, app, open_assistant, print_json, user_errors
+from ui.cli.app import (
+    CollectionOption,
+    JsonOption,
+    app,
+    cli_actor,
+    open_assistant,
+    print_json,
+    user_errors,
+)
 
 
 @app.command()
@@ -42,7 +51,10 @@ def ask(
         images = [_image_block(path) for path in image or ()]
         access = Access.for_groups(parse_groups(user_groups))
         chain = assistant.chain(collection, k, access=access)
+        started = time.monotonic()
         result = stream_answer(chain, {"question": question, "images": images}, echo=not as_json)
+        name = collection or assistant.settings.collection
+        assistant.record_answer(cli_actor(), name, result, time.monotonic() - started)
         if as_json:
             print_json(
                 {

@@ -9,13 +9,14 @@ failed answer prints its one-line error and the conversation goes on without tha
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from rag.access import Access, parse_groups
-from ui.cli.app import CollectionOption, app, err, open_assistant, out
+from ui.cli.app import CollectionOption, app, cli_actor, err, open_assistant, out
 
 NEW = "/new"
 EXIT = ("/exit", "/quit")
@@ -37,6 +38,7 @@ def chat(
 
     with open_assistant() as assistant:
         chain = assistant.chain(collection, k, access=Access.for_groups(parse_groups(user_groups)))
+        name, actor = collection or assistant.settings.collection, cli_actor()
         out.print(f"[dim]Ask a question; {NEW} starts over, {EXIT[0]} or Ctrl-D ends.[/]")
         history: list[BaseMessage] = []
         while True:
@@ -53,6 +55,7 @@ def chat(
                 continue
             if not question:
                 continue
+            started = time.monotonic()
             try:
                 result = stream_answer(
                     chain, {"question": question, "history": list(history)}, echo=True
@@ -60,5 +63,6 @@ def chat(
             except BllossomRagError as error:
                 err.print(f"[bold red]Error:[/] {escape(str(error))}")
                 continue
+            assistant.record_answer(actor, name, result, time.monotonic() - started)
             print_sources(result.sources, result.images)
             history += [HumanMessage(content=question), AIMessage(content=result.answer)]

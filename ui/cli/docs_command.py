@@ -1,22 +1,35 @@
-"""``bllossom-rag docs list|remove``: see and delete ingested documents."""
+"""``bllossom-rag docs list|remove|access``: see, delete and restrict ingested documents."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from rag.access import parse_groups
+from rag.access.audit import AuditEntry
 from rag.text.display import plural
-from ui.cli.app import CollectionOption, JsonOption, app, open_assistant, out, print_json, shown
+from ui.cli.app import (
+    CollectionOption,
+    JsonOption,
+    app,
+    cli_actor,
+    open_assistant,
+    out,
+    print_json,
+    shown,
+)
 
-docs_app = typer.Typer(help="List or remove ingested documents.", no_args_is_help=True)
+docs_app = typer.Typer(help="List, remove or restrict ingested documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+TargetsArgument = Annotated[list[str], typer.Argument(help="Document ids, file paths or folders.")]
 
 
 @docs_app.command("list")
 def docs_list(collection: CollectionOption = None, as_json: JsonOption = False) -> None:
-    """List the documents of a collection."""
+    """List the documents of a collection, with who may read each and why."""
     with open_assistant() as assistant:
         name = collection or assistant.settings.collection
         documents = assistant.store.documents(name)
@@ -29,6 +42,8 @@ def docs_list(collection: CollectionOption = None, as_json: JsonOption = False) 
                     "chunks": d.chunks,
                     "size": d.size,
                     "groups": list(d.groups),
+                    "groups_origin": d.groups_origin,
+                    "groups_rule": d.groups_rule,
                     "ingested_at": d.ingested_at,
                 }
                 for d in documents
@@ -36,18 +51,22 @@ def docs_list(collection: CollectionOption = None, as_json: JsonOption = False) 
         )
         return
     table = Table(title=f"Collection {shown(name)}: {plural(len(documents), 'document')}")
-    for column in ("id", "source", "chunks", "groups"):
+    for column in ("id", "source", "chunks", "groups", "from"):
         table.add_column(column)
     for d in documents:
-        table.add_row(d.id, shown(d.source_path), str(d.chunks), shown(",".join(d.groups) or "-"))
+        origin = f"rule {d.groups_rule}" if d.groups_origin == "rule" else d.groups_origin
+        table.add_row(
+            d.id,
+            shown(d.source_path),
+            str(d.chunks),
+            shown(",".join(d.groups) or "-"),
+            shown(origin),
+        )
     out.print(table)
 
 
 @docs_app.command("remove")
-def docs_remove(
-    targets: Annotated[list[str], typer.Argument(help="Document ids, file paths or folders.")],
-    collection: CollectionOption = None,
-) -> None:
+def docs_remove(targets: TargetsArgument, collection: CollectionOption = None) -> None:
     """Remove documents (and their chunks) by id or path."""
     with open_assistant() as assistant:
         name = collection or assistant.settings.collection
@@ -59,3 +78,49 @@ def docs_remove(
         f"{plural(result.documents_removed, 'document')}, "
         f"{plural(result.chunks_removed, 'chunk')} removed"
     )
+
+
+@docs_app.command("access")
+def docs_access(
+    targets: TargetsArgument,
+    groups: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated groups that may read them ('' makes them public). Set "
+            "explicitly: it wins over the access rules until set again.",
+        ),
+    ],
+    collection: CollectionOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set who may read documents (by id, path or folder); every change is audited."""
+    chosen = tuple(parse_groups(groups))
+    actor = cli_actor()
+    with open_assistant() as assistant:
+        store = assistant.store
+        name = collection or assistant.settings.collection
+        found = {d.id: d for t in targets for d in store.find_documents(name, t)}
+        store.regroup(name, list(found.values()), chosen)
+        for document in found.values():
+            store.append_audit(
+                AuditEntry(
+                    time=time.time(),
+                    who=actor.who,
+                    surface=actor.surface,
+                    action="access",
+                    collection=name,
+                    documents=(document.id,),
+                    detail={"before": list(document.groups), "after": list(chosen)},
+                )
+            )
+    changes = [
+        {"id": d.id, "source": d.source_path, "before": list(d.groups), "after": list(chosen)}
+        for d in found.values()
+    ]
+    if as_json:
+        print_json(changes)
+        return
+    for change in changes:
+        before = ",".join(change["before"]) or "everyone"
+        after = ",".join(chosen) or "everyone"
+        out.print(f"{shown(change['source'])}: {shown(before)} -> {shown(after)}")

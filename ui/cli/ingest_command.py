@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +16,7 @@ from ui.cli.app import (
     CollectionOption,
     JsonOption,
     app,
+    cli_actor,
     err,
     open_assistant,
     out,
@@ -35,8 +37,13 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
     collection: CollectionOption = None,
     groups: Annotated[
-        str, typer.Option(help="Comma-separated groups allowed to read these documents.")
-    ] = "",
+        str | None,
+        typer.Option(
+            help="Comma-separated groups allowed to read these documents, set explicitly: they "
+            "win over the access rules until set again ('' makes them public). Without it, the "
+            "rules and each document's own groups decide, and none gets wider.",
+        ),
+    ] = None,
     caption: Annotated[
         bool | None,
         typer.Option(
@@ -94,9 +101,10 @@ def ingest(
             report = ingestor.ingest(
                 found,
                 collection=collection or settings.collection,
-                groups=parse_groups(groups),
+                groups=None if groups is None else parse_groups(groups),
                 on_progress=show,
                 prune=prune,
+                actor=cli_actor(),
             )
     if as_json:
         print_json({**report.to_json(), **({"pruned": report.pruned} if prune else {})})
@@ -122,6 +130,10 @@ def _print_ingest_summary(report: IngestReport) -> None:
             table.add_row("[dim]unchanged[/]", shown(path), "")
     for path in report.pruned:
         table.add_row("[yellow]removed[/]", shown(path), "file is gone (--prune)")
+    for change in report.access_changes:
+        why = f"rule {change.rule}" if change.origin == "rule" else "--groups"
+        groups = f"groups {_groups(change.before)} -> {_groups(change.after)} ({why})"
+        table.add_row("[magenta]access[/]", shown(change.path), shown(groups))
     for failure in report.failed:
         table.add_row("[red]failed[/]", shown(failure.path), shown(failure.error))
     if report.skipped:
@@ -140,6 +152,10 @@ def _print_ingest_summary(report: IngestReport) -> None:
         f"{len(report.failed)} failed{removed}{skipped}; "
         f"{plural(report.chunks_embedded, 'chunk')} embedded"
     )
+
+
+def _groups(groups: Sequence[str]) -> str:
+    return ",".join(groups) or "everyone"
 
 
 def _describe(detail: FileDetail | None) -> str:

@@ -53,6 +53,7 @@ def serve(
         require_server_packages("the worker")
         from rag.generation.llm import ChatBllossom
         from rag.runtime.models import model_reference
+        from rag.store.factory import existing_store_of
         from serve.http.server import serve as run_server
         from serve.worker import WorkerOptions, create_app
 
@@ -78,17 +79,23 @@ def serve(
             )
         bind_host = host or settings.worker.host
         bind_port = settings.worker.port if port is None else port
-    if options.api_key is None and bind_host not in _LOOPBACK:
+        registry = existing_store_of(settings)  # its API keys work here too
+    keyed = bool(options.api_key or options.api_keys or (registry and registry.api_keys()))
+    if not keyed and bind_host not in _LOOPBACK:
         err.print(
             f"[yellow]Warning:[/] no API key: anyone who can reach {escape(bind_host)} can use "
             "this GPU (pass --api-key or set BLLOSSOM_RAG_WORKER__API_KEY)"
         )
     out.print(
         f"Serving {escape(name)} on http://{escape(bind_host)}:{bind_port}/v1 "
-        f"({'API key required' if options.api_key else 'no API key'}; "
+        f"({'API key required' if keyed else 'no API key'}; "
         f"{options.max_concurrency} concurrent, queue {options.max_queue}, "
         f"timeout {options.timeout:g} s). The model loads in the background: GET /health."
     )
     if embedder is not None:
         out.print(f"Embeddings: {escape(embedder_name or '')} at /v1/embeddings.")
-    run_server(create_app(llm, options, embedder), bind_host, bind_port)
+    try:
+        run_server(create_app(llm, options, embedder, registry), bind_host, bind_port)
+    finally:
+        if registry is not None:
+            registry.close()

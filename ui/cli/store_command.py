@@ -15,7 +15,7 @@ import typer
 
 from rag.errors import ConfigError
 from rag.store import open_store
-from rag.store.copy import copy_store
+from rag.store.copy import copy_registry, copy_store
 from rag.store.factory import STORE_URL_SCHEMES
 from rag.text.display import plural
 from ui.cli.app import JsonOption, app, err, open_assistant, out, print_json, shown
@@ -63,6 +63,7 @@ def store_copy(
             with Progress(*columns, console=err, transient=True) as progress:
                 task = progress.add_task("copy", total=total)
                 copies = copy_store(source, target, lambda n: progress.advance(task, n))
+            registry = copy_registry(source, target)
             target_infos = {info.name: info for info in target.collections()}
     if as_json:
         print_json(
@@ -79,7 +80,10 @@ def store_copy(
                         "target_chunks": target_infos[c.name].chunks,
                     }
                     for c in copies
-                ]
+                ],
+                "keys": registry.keys,
+                "people": registry.people,
+                "audit_entries": registry.audit_entries,
             }
         )
         return
@@ -98,3 +102,7 @@ def store_copy(
             )
     if not copies:
         out.print("The source store has no collections; nothing to copy.")
+    out.print(
+        f"{plural(registry.keys, 'API key')}, {plural(registry.people, 'person', 'people')} and "
+        f"{plural(registry.audit_entries, 'audit entry', 'audit entries')} copied"
+    )

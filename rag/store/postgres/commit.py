@@ -160,14 +160,16 @@ def _upsert_documents(
     conn.cursor().executemany(
         """
         INSERT INTO documents(collection_id, id, source_path, content_sha256, size, mtime,
-                              groups, ingested_at, seq, metadata, chunk_count, image_count)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                              groups, ingested_at, seq, metadata, chunk_count, image_count,
+                              groups_origin, groups_rule)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (collection_id, id) DO UPDATE SET
             source_path = excluded.source_path, content_sha256 = excluded.content_sha256,
             size = excluded.size, mtime = excluded.mtime, groups = excluded.groups,
             ingested_at = excluded.ingested_at, seq = excluded.seq,
             metadata = excluded.metadata, chunk_count = excluded.chunk_count,
-            image_count = excluded.image_count
+            image_count = excluded.image_count, groups_origin = excluded.groups_origin,
+            groups_rule = excluded.groups_rule
         """,
         [
             (
@@ -183,6 +185,8 @@ def _upsert_documents(
                 json.dumps(dict(u.document.metadata), ensure_ascii=False),
                 len(u.chunks),
                 sum(1 for chunk in u.chunks if chunk.kind == "image"),
+                u.document.groups_origin,
+                u.document.groups_rule,
             )
             for u in updates
         ],

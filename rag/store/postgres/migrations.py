@@ -165,7 +165,53 @@ def _heading_column(conn: psycopg.Connection) -> None:
     )
 
 
-STEPS: tuple[Step, ...] = (_schema, _chunk_language, _heading_column)
+def _access_as_data(conn: psycopg.Connection) -> None:
+    """4: where a document's groups came from; API keys, people and the audit trail.
+
+    As embedded step 5: a restricted document stored before is recorded as set explicitly.
+    """
+    for statement in _ACCESS_SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("UPDATE documents SET groups_origin = 'flag' WHERE groups <> '{}'")
+
+
+_ACCESS_SCHEMA = """
+ALTER TABLE documents ADD COLUMN groups_origin text NOT NULL DEFAULT 'none';
+ALTER TABLE documents ADD COLUMN groups_rule text;
+CREATE TABLE api_keys (
+    name         text PRIMARY KEY,
+    digest       text NOT NULL UNIQUE,
+    groups       text NOT NULL DEFAULT '[]',
+    scopes       text NOT NULL DEFAULT '["read"]',
+    created_at   double precision NOT NULL,
+    last_used_at double precision,
+    revoked_at   double precision
+);
+CREATE TABLE people (
+    subject    text PRIMARY KEY,
+    email      text,
+    name       text NOT NULL,
+    groups     text NOT NULL DEFAULT '[]',
+    first_seen double precision NOT NULL,
+    last_seen  double precision NOT NULL
+);
+CREATE TABLE audit (
+    id              bigserial PRIMARY KEY,
+    time            double precision NOT NULL,
+    who             text NOT NULL,
+    surface         text NOT NULL,
+    action          text NOT NULL,
+    collection      text,
+    question        text,
+    question_sha256 text,
+    documents       text NOT NULL DEFAULT '[]',
+    detail          text NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_by_time ON audit(time)
+"""
+
+STEPS: tuple[Step, ...] = (_schema, _chunk_language, _heading_column, _access_as_data)
 LATEST = len(STEPS)
 
 

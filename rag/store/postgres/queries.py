@@ -30,7 +30,7 @@ _CHUNK_JOINS = """
 """
 _DOCUMENT_COLUMNS = """
     d.id, col.name AS collection, d.source_path, d.content_sha256, d.size, d.mtime, d.groups,
-    d.ingested_at, d.chunk_count, d.metadata
+    d.ingested_at, d.chunk_count, d.metadata, d.groups_origin, d.groups_rule
 """
 
 

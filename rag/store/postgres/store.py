@@ -17,7 +17,7 @@ embedded store's, unchanged.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +46,13 @@ from rag.store.records import (
     SearchHit,
     StoredChunk,
 )
+from rag.store.registry import SqlRegistry
 
 # Raw HNSW neighbours taken per result wanted when a search runs in another vector space.
 SPACE_OVERFETCH = 4
 
 
-class PostgresStore(DocumentStore):
+class PostgresStore(SqlRegistry, DocumentStore):
     """Every collection in one PostgreSQL database.
 
     Args:
@@ -88,8 +89,13 @@ class PostgresStore(DocumentStore):
             self.pool, self.data_dir / "cache" / "images", self.store_id
         )
 
+    placeholder = "%s"
+
     def __repr__(self) -> str:
         return f"PostgresStore({redact(self.url)!r})"
+
+    def _registry_connection(self) -> AbstractContextManager[psycopg.Connection]:
+        return self._connection()
 
     def close(self) -> None:
         """Close the connections."""
