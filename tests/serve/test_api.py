@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,12 @@ from langchain_openai import ChatOpenAI
 from devkit.models import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL
 from ingest.pipeline import Ingestor
 from rag.access import Access
+from rag.access.keys import ApiKey, key_digest, new_key
 from rag.assistant import Assistant
 from rag.config import Settings
 from rag.generation.no_answer import NO_ANSWER
 from rag.store import Store
+from rag.store.copy import copy_store
 from serve.api import ApiOptions, create_app
 from serve.http.server import BackgroundServer
 from tests.support.waiting import wait_until
@@ -364,3 +368,75 @@ def test_a_scripted_answer_comes_back_exactly_with_its_citation(data: Path):
     finally:
         server.stop()
         scripted.close()
+
+
+def copied_assistant(data: Path, tmp_path: Path, **store: str) -> Assistant:
+    """An assistant on a private copy of the module's store (its keys and trail are its own)."""
+    folder = tmp_path / "data"
+    shutil.copytree(data, folder)
+    return Assistant(
+        Settings(
+            data_dir=folder,
+            device="cpu",
+            embedding={"model": EMBEDDING_MODEL},
+            generation={"model": GENERATOR_MODEL, "scripted_answer": "{1} [1]"},
+            store=store,
+        )
+    )
+
+
+@pytest.mark.parametrize("backend", ["embedded", "postgres"])
+def test_a_store_key_reads_its_groups_until_revoked(
+    backend: str, data: Path, tmp_path: Path, request: pytest.FixtureRequest, embeddings
+):
+    store = {"url": request.getfixturevalue("store_url")} if backend == "postgres" else {}
+    keyed = copied_assistant(data, tmp_path, **store)
+    if backend == "postgres":  # the same documents, in PostgreSQL
+        with Store(data) as source:
+            copy_store(source, keyed.store)
+    key = new_key()
+    keyed.store.add_key(ApiKey("hr-bot", key_digest(key), ("hr",), ("read",), time.time()))
+    server = serve(keyed)
+    try:
+        assert "hr" in {m.id for m in client(server.url, key).models.list()}
+        assert "hr" not in {m.id for m in client(server.url, PUBLIC_KEY).models.list()}
+        keyed.store.revoke_key("hr-bot", time.time())
+        with pytest.raises(openai.AuthenticationError):
+            client(server.url, key).models.list()  # refused on the next request, no restart
+        assert client(server.url, HR_KEY).models.list()  # the configured keys still work
+    finally:
+        server.stop()
+        keyed.close()
+
+
+def test_chat_and_retrieve_put_the_key_and_the_documents_on_the_trail(data: Path, tmp_path: Path):
+    audited = copied_assistant(data, tmp_path)
+    started = time.time()  # the module's other tests left entries in the copied store
+    server = serve(audited)
+    try:
+        reply = client(server.url, HR_KEY).chat.completions.create(
+            model="handbook", messages=ask(QUESTION)
+        )
+        retrieved = httpx.post(
+            f"{server.url}/v1/retrieve",
+            json={"collection": "mixed", "query": "코끼리 암호"},
+            headers={"Authorization": f"Bearer {PUBLIC_KEY}"},
+        ).json()
+    finally:
+        server.stop()
+    by_path = {
+        d.source_path: d.id for name in ("handbook", "mixed") for d in audited.store.documents(name)
+    }
+
+    def ids(sources: list[dict]) -> list[str]:
+        return list(dict.fromkeys(by_path[s["source"]] for s in sources))
+
+    answer, search = audited.store.audit_entries(since=started)
+    audited.close()
+    assert (answer.surface, answer.action, answer.collection) == ("api", "answer", "handbook")
+    assert answer.who == f"config key {key_digest(HR_KEY)[:8]}"
+    assert answer.question == QUESTION and answer.detail["answered"] is True
+    assert list(answer.documents) == ids(reply.model_extra["sources"])
+    assert (search.surface, search.action, search.collection) == ("retrieve", "retrieve", "mixed")
+    assert list(search.documents) == ids(retrieved["sources"])
+    assert search.who == f"config key {key_digest(PUBLIC_KEY)[:8]}"

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from PIL import Image
 
 from devkit.image_bytes import png_claiming
 from devkit.models import GENERATOR_MODEL
+from rag.access.keys import ApiKey, key_digest, new_key
 from rag.assistant import Assistant
 from rag.config import Settings
 from rag.generation.budget import PromptBudget
@@ -31,6 +33,7 @@ from rag.generation.chat_format import image_block
 from rag.generation.llm import ChatBllossom
 from rag.generation.prompt import PromptImage, build_messages
 from rag.images import bytes_data_url, encode_data_url
+from rag.store import Store
 from serve.http.server import BackgroundServer
 from serve.worker import WorkerOptions, create_app
 from tests.support.waiting import free_port, wait_until
@@ -699,3 +702,21 @@ def test_health_shows_no_paths(chat_model, tmp_path):
         refused = httpx.post(f"{server.url}/v1/chat/completions", json=json.loads(body()))
         assert refused.status_code == 503
         assert str(missing) in refused.json()["error"]["message"]  # the reason, for clients
+
+
+def test_the_worker_takes_the_stores_keys_until_revoked(chat_model: ChatBllossom, tmp_path):
+    """Keys made with ``keys create`` work on the GPU worker too, beside its own key."""
+    key = new_key()
+    with Store(tmp_path / "data") as store:
+        store.add_key(ApiKey("gpu-user", key_digest(key), created_at=time.time()))
+        options = WorkerOptions(model_id=MODEL_ID, api_key=KEY)
+        server = BackgroundServer(create_app(chat_model, options, registry=store)).start()
+        try:
+            wait_until(lambda: httpx.get(f"{server.url}/health").status_code == 200, "the model")
+            auth = {"Authorization": f"Bearer {key}"}
+            assert httpx.get(f"{server.url}/v1/models", headers=auth).status_code == 200
+            assert httpx.get(f"{server.url}/v1/models", headers=AUTH).status_code == 200
+            store.revoke_key("gpu-user", time.time())
+            assert httpx.get(f"{server.url}/v1/models", headers=auth).status_code == 401
+        finally:
+            server.stop()

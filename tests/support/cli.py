@@ -27,10 +27,14 @@ class Cli:
     def data_dir(self) -> Path:
         return Path(str(self.env["BLLOSSOM_RAG_DATA_DIR"]))
 
-    def __call__(self, *args: str, **env: str | None) -> Result:
+    def __call__(self, *args: str, stdin: str | None = None, **env: str | None) -> Result:
         runner = CliRunner()
         return runner.invoke(
-            app, list(args), env={"COLUMNS": "200", **self.env, **env}, catch_exceptions=False
+            app,
+            list(args),
+            input=stdin,
+            env={"COLUMNS": "200", **self.env, **env},
+            catch_exceptions=False,
         )
 
     def json(self, *args: str, **env: str | None) -> Any:
