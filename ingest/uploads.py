@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Literal
 from ingest.discovery import find_files
 from ingest.report import FileDetail, ProgressCallback
 from rag.access import Access
+from rag.access.audit import LOCAL, Actor
 from rag.errors import BllossomRagError, CollectionNotFoundError, DocumentNotFoundError, Message
 from rag.runtime.files import atomic_write
 from rag.store import CommitResult, DocumentRecord, DocumentStore, validate_collection_name
@@ -165,6 +166,7 @@ class Uploads:
         collection: str,
         groups: Sequence[str],
         access: Access,
+        actor: Actor = LOCAL,
         on_progress: ProgressCallback | None = None,
     ) -> list[UploadResult]:
         """Ingest uploads as ``data_dir/uploads/<collection>/<clean name>``, like the CLI does.
@@ -173,7 +175,8 @@ class Uploads:
             files: ``(name the client sent, bytes)`` pairs.
             collection: The target collection (created by its first commit).
             groups: Who may read them; each must be one of the uploader's groups.
-            access: The uploader.
+            access: The uploader's reading rights.
+            actor: The uploader, for the audit trail's record of changed groups.
             on_progress: Called as the ingest goes.
 
         Raises:
@@ -201,7 +204,7 @@ class Uploads:
                 results.append(UploadResult(client_name, "failed", error=refusal))
                 del uploads[clean]
         if uploads:
-            results += self._staged(uploads, folder, name, chosen, held, on_progress)
+            results += self._staged(uploads, folder, name, chosen, held, actor, on_progress)
         return results
 
     def remove(
@@ -232,6 +235,7 @@ class Uploads:
         collection: str,
         groups: tuple[str, ...],
         held: dict[str, DocumentRecord],
+        actor: Actor,
         on_progress: ProgressCallback | None,
     ) -> list[UploadResult]:
         """Ingest the accepted uploads from staging; write each in place once it succeeded."""
@@ -240,7 +244,7 @@ class Uploads:
             paths = [save_upload(staged, clean, data) for clean, (_, data) in uploads.items()]
             found = find_files(paths, record_in=folder)
             report = self.ingestor().ingest(
-                found, collection=collection, groups=groups, on_progress=on_progress
+                found, collection=collection, groups=groups, on_progress=on_progress, actor=actor
             )
             succeeded: list[tuple[Literal["ingested", "unchanged"], str]] = [
                 *(("ingested", path) for path in report.ingested),

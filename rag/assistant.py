@@ -26,6 +26,7 @@ from langchain_core.runnables import Runnable
 
 from rag.access import PUBLIC, Access
 from rag.access.audit import Actor, AuditLog, audit_log
+from rag.admin import AccessAdmin
 from rag.config import Settings
 from rag.embeddings.base import TextEmbeddings
 from rag.embeddings.factory import SHARED_MODELS, embedder_for
@@ -223,6 +224,10 @@ class Assistant:
     def audit(self) -> AuditLog:
         """The audit trail in the store, kept as ``[audit]`` says."""
         return audit_log(self.settings, self.store)
+
+    def admin(self, actor: Actor) -> AccessAdmin:
+        """Recorded changes of access (document groups, keys) made by ``actor``."""
+        return AccessAdmin(self.store, self.audit, actor)
 
     def record_answer(
         self,

@@ -12,9 +12,10 @@ write one trail; entries older than ``[audit] retention_days`` are pruned as new
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -84,6 +85,11 @@ class AuditEntry:
             "documents": list(self.documents),
             "detail": dict(self.detail),
         }
+
+
+def as_jsonl(entries: Iterable[AuditEntry]) -> str:
+    """Entries as ``bllossom-rag audit export`` writes them: one JSON object a line."""
+    return "".join(json.dumps(entry.to_json(), ensure_ascii=False) + "\n" for entry in entries)
 
 
 def question_fields(question: str, policy: QuestionPolicy) -> tuple[str | None, str | None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from rag.access.audit import as_jsonl
 from rag.errors import BllossomRagError
 from rag.text.display import plural
 from ui.cli.app import JsonOption, app, open_assistant, out, print_json, shown
@@ -52,9 +52,7 @@ def audit_export(
         start = parse_since(since) if since else 0.0
         entries = assistant.store.audit_entries(start, who)
         try:
-            with path.open("w", encoding="utf-8") as file:
-                for entry in entries:
-                    file.write(json.dumps(entry.to_json(), ensure_ascii=False) + "\n")
+            path.write_text(as_jsonl(entries), encoding="utf-8")
         except OSError as error:
             msg = f"{path}: cannot write the export ({error.strerror})"
             raise BllossomRagError(msg) from None

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from rag.access import parse_groups
-from rag.access.audit import AuditEntry
 from rag.text.display import plural
 from ui.cli.app import (
     CollectionOption,
@@ -94,33 +92,22 @@ def docs_access(
     as_json: JsonOption = False,
 ) -> None:
     """Set who may read documents (by id, path or folder); every change is audited."""
-    chosen = tuple(parse_groups(groups))
-    actor = cli_actor()
     with open_assistant() as assistant:
-        store = assistant.store
         name = collection or assistant.settings.collection
-        found = {d.id: d for t in targets for d in store.find_documents(name, t)}
-        store.regroup(name, list(found.values()), chosen)
-        for document in found.values():
-            store.append_audit(
-                AuditEntry(
-                    time=time.time(),
-                    who=actor.who,
-                    surface=actor.surface,
-                    action="access",
-                    collection=name,
-                    documents=(document.id,),
-                    detail={"before": list(document.groups), "after": list(chosen)},
-                )
-            )
+        done = assistant.admin(cli_actor()).set_groups(name, targets, parse_groups(groups))
     changes = [
-        {"id": d.id, "source": d.source_path, "before": list(d.groups), "after": list(chosen)}
-        for d in found.values()
+        {
+            "id": change.document.id,
+            "source": change.document.source_path,
+            "before": list(change.before),
+            "after": list(change.after),
+        }
+        for change in done
     ]
     if as_json:
         print_json(changes)
         return
     for change in changes:
         before = ",".join(change["before"]) or "everyone"
-        after = ",".join(chosen) or "everyone"
+        after = ",".join(change["after"]) or "everyone"
         out.print(f"{shown(change['source'])}: {shown(before)} -> {shown(after)}")

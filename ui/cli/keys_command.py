@@ -9,10 +9,6 @@ import typer
 from rich.table import Table
 
 from rag.access import parse_groups
-from rag.access.audit import AuditEntry
-from rag.access.keys import ApiKey, Scope, key_digest, new_key
-from rag.errors import BllossomRagError
-from rag.store import DocumentStore
 from ui.cli.app import JsonOption, app, cli_actor, err, open_assistant, out, print_json, shown
 
 keys_app = typer.Typer(
@@ -33,26 +29,23 @@ def keys_create(
     as_json: JsonOption = False,
 ) -> None:
     """Make a key: it is printed once, and only its hash is kept."""
-    key = new_key()
-    scopes: tuple[Scope, ...] = ("read", "write") if write else ("read",)
-    record = ApiKey(name, key_digest(key), tuple(parse_groups(groups)), scopes, time.time())
     with open_assistant() as assistant:
-        if not name.strip():
-            msg = "a key needs a name: bllossom-rag keys create NAME"
-            raise BllossomRagError(msg)
-        if not assistant.store.add_key(record):
-            msg = f"a key named {name!r} exists; revoke it or choose another name"
-            raise BllossomRagError(msg)
-        _audit(assistant.store, "created", record)
+        issued = assistant.admin(cli_actor()).create_key(name, parse_groups(groups), write=write)
+    record = issued.record
     if as_json:
         print_json(
-            {"name": name, "key": key, "groups": list(record.groups), "scopes": list(scopes)}
+            {
+                "name": record.name,
+                "key": issued.key,
+                "groups": list(record.groups),
+                "scopes": list(record.scopes),
+            }
         )
         return
-    out.print(key)
+    out.print(issued.key)
     err.print(
-        f"[dim]Key {shown(name)} made (groups: {shown(','.join(record.groups) or '-')}; "
-        f"{'/'.join(scopes)}). It is shown this once; the store keeps only its hash.[/]"
+        f"[dim]Key {shown(record.name)} made (groups: {shown(','.join(record.groups) or '-')}; "
+        f"{'/'.join(record.scopes)}). It is shown this once; the store keeps only its hash.[/]"
     )
 
 
@@ -95,27 +88,8 @@ def keys_list(as_json: JsonOption = False) -> None:
 def keys_revoke(name: NameArgument) -> None:
     """Revoke a key: the servers refuse it on its next request, with no restart."""
     with open_assistant() as assistant:
-        store = assistant.store
-        record = next((k for k in store.api_keys() if k.name == name), None)
-        if record is None or not store.revoke_key(name, time.time()):
-            state = "no key" if record is None else "an already revoked key"
-            msg = f"{state} named {name!r} (see: bllossom-rag keys list)"
-            raise BllossomRagError(msg)
-        _audit(store, "revoked", record)
+        assistant.admin(cli_actor()).revoke_key(name)
     out.print(f"revoked {shown(name)}")
-
-
-def _audit(store: DocumentStore, what: str, key: ApiKey) -> None:
-    actor = cli_actor()
-    store.append_audit(
-        AuditEntry(
-            time=time.time(),
-            who=actor.who,
-            surface=actor.surface,
-            action="key",
-            detail={"key": key.name, "change": what, "groups": list(key.groups)},
-        )
-    )
 
 
 def _when(moment: float | None) -> str:

@@ -23,29 +23,37 @@ st.set_page_config(page_title="Bllossom RAG", page_icon="🌸", layout="wide")
 context = app_context()
 apply_base_style()
 
-navigation = st.navigation(
-    [
+pages = [
+    st.Page(
+        PAGES / "chat.py",
+        title=t("page_chat"),
+        icon=":material/chat:",
+        url_path="chat",
+        default=True,
+    ),
+    st.Page(
+        PAGES / "library.py",
+        title=t("page_library"),
+        icon=":material/library_books:",
+        url_path="library",
+    ),
+    st.Page(
+        PAGES / "dashboard.py",
+        title=t("page_dashboard"),
+        icon=":material/monitoring:",
+        url_path="dashboard",
+    ),
+]
+if context.identity.admin:  # the page refuses anyone else too
+    pages.append(
         st.Page(
-            PAGES / "chat.py",
-            title=t("page_chat"),
-            icon=":material/chat:",
-            url_path="chat",
-            default=True,
-        ),
-        st.Page(
-            PAGES / "library.py",
-            title=t("page_library"),
-            icon=":material/library_books:",
-            url_path="library",
-        ),
-        st.Page(
-            PAGES / "dashboard.py",
-            title=t("page_dashboard"),
-            icon=":material/monitoring:",
-            url_path="dashboard",
-        ),
-    ]
-)
+            PAGES / "admin.py",
+            title=t("page_admin"),
+            icon=":material/admin_panel_settings:",
+            url_path="admin",
+        )
+    )
+navigation = st.navigation(pages)
 
 with st.sidebar:
     st.segmented_control(

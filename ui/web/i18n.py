@@ -23,6 +23,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "page_chat": ("대화", "Chat"),
     "page_library": ("문서 보관함", "Library"),
     "page_dashboard": ("대시보드", "Dashboard"),
+    "page_admin": ("관리", "Admin"),
     # identity
     "local_user": ("로컬 사용자", "local user"),
     "single_user_mode": (
@@ -39,8 +40,22 @@ LABELS: dict[str, tuple[str, str]] = {
     "sign_out": ("로그아웃", "Sign out"),
     "sign_in_needed": ("계속하려면 로그인하세요.", "Sign in to continue."),
     "auth_not_configured": (
-        "ui_auth가 켜져 있지만 .streamlit/secrets.toml에 [auth] 설정이 없습니다.",
+        "ui.auth가 켜져 있지만 .streamlit/secrets.toml에 [auth] 설정이 없습니다.",
         "ui.auth is on but .streamlit/secrets.toml has no [auth] section.",
+    ),
+    "nobody_admitted": (
+        "아직 아무도 들어올 수 없습니다: 관리자가 [ui] allowed_users, allowed_domains 또는 "
+        "allow_anyone을 설정해야 합니다.",
+        "Nobody is let in yet: the administrator sets [ui] allowed_users, allowed_domains or "
+        "allow_anyone.",
+    ),
+    "not_admitted": (
+        "{who} 계정은 이 앱을 쓸 수 없습니다. 관리자에게 요청하세요.",
+        "{who} may not use this app; ask its administrator.",
+    ),
+    "email_not_verified": (
+        "로그인 제공자가 이 이메일을 확인하지 않아 이메일로는 허용되지 않습니다.",
+        "Your identity provider has not verified this email, so it does not count.",
     ),
     "loading_embedder": ("임베딩 모델을 불러오는 중…", "Loading the embedding model…"),
     # shared
@@ -182,6 +197,81 @@ LABELS: dict[str, tuple[str, str]] = {
     "answers": ("답변 {count}개, 실패 {failed}개", "{count} answers, {failed} failed"),
     "answers.one": ("답변 {count}개, 실패 {failed}개", "{count} answer, {failed} failed"),
     "time": ("시각", "Time"),
+    # admin
+    "admin_title": ("접근 관리", "Access administration"),
+    "admin_only": (
+        "이 페이지는 {group} 그룹 구성원만 볼 수 있습니다.",
+        "Only members of the {group} group may open this page.",
+    ),
+    "admin_people": ("사용자", "People"),
+    "admin_keys": ("API 키", "API keys"),
+    "admin_document_access": ("문서 권한", "Document access"),
+    "admin_rules": ("접근 규칙", "Access rules"),
+    "admin_audit": ("감사 기록", "Audit trail"),
+    "admin_who": ("누구", "Who"),
+    "admin_name": ("이름", "Name"),
+    "admin_groups": ("그룹", "Groups"),
+    "admin_first_seen": ("처음 접속", "First seen"),
+    "admin_last_seen": ("마지막 접속", "Last seen"),
+    "admin_no_people": ("아직 로그인한 사람이 없습니다.", "Nobody has signed in yet."),
+    "admin_new_key": ("새 키 만들기", "New key"),
+    "admin_key_name": ("키 이름", "Key name"),
+    "admin_key_write": (
+        "문서 추가·삭제도 허용 (쓰기 권한)",
+        "May also add and delete documents (write)",
+    ),
+    "admin_create_key": ("키 만들기", "Create key"),
+    "admin_key_made": (
+        "{name} 키를 만들었습니다. 지금 한 번만 보입니다: 복사해 두세요.",
+        "Key {name} made. It is shown this once: copy it now.",
+    ),
+    "admin_revoke_which": ("폐기할 키", "Key to revoke"),
+    "admin_revoke": ("키 폐기", "Revoke key"),
+    "admin_key_revoked": (
+        "{name} 키를 폐기했습니다. 다음 요청부터 거부됩니다.",
+        "Key {name} revoked: its next request is refused.",
+    ),
+    "admin_scopes": ("권한", "Scopes"),
+    "admin_created": ("만든 때", "Created"),
+    "admin_last_used": ("마지막 사용", "Last used"),
+    "admin_revoked": ("폐기됨", "Revoked"),
+    "admin_no_keys": ("저장된 키가 없습니다.", "No keys in the store."),
+    "admin_documents": ("문서", "Documents"),
+    "admin_groups_hint": (
+        "그룹을 비우면 모두가 읽을 수 있습니다. "
+        "여기서 정한 그룹은 다시 정할 때까지 규칙보다 우선합니다.",
+        "No groups: everyone may read them. Groups set here win over the rules until set again.",
+    ),
+    "admin_set_groups": ("그룹 적용", "Set groups"),
+    "admin_groups_set": ("문서 {count}개의 그룹을 바꿨습니다.", "Groups set on {count} documents."),
+    "admin_groups_set.one": (
+        "문서 {count}개의 그룹을 바꿨습니다.",
+        "Groups set on {count} document.",
+    ),
+    "admin_rules_intro": (
+        "경로가 맞는 첫 규칙이 문서의 그룹을 정합니다 (설정 파일의 [[access.rules]]).",
+        "The first rule whose path matches gives a document its groups ([[access.rules]] in "
+        "the configuration).",
+    ),
+    "admin_rule_path": ("경로", "Path"),
+    "admin_no_rules": ("규칙이 없습니다.", "No rules."),
+    "admin_admin_group": ("관리자 그룹", "Admin group"),
+    "admin_groups_claim": ("그룹 클레임", "Groups claim"),
+    "admin_allowed_users": ("허용된 사용자", "Allowed users"),
+    "admin_allowed_domains": ("허용된 도메인", "Allowed domains"),
+    "admin_allow_anyone": ("누구나 허용", "Anyone let in"),
+    "yes": ("예", "yes"),
+    "no": ("아니요", "no"),
+    "admin_audit_days": ("기간", "Period"),
+    "days": ("최근 {count}일", "last {count} days"),
+    "days.one": ("최근 {count}일", "last {count} day"),
+    "admin_time": ("시각", "Time"),
+    "admin_surface": ("채널", "Surface"),
+    "admin_action": ("동작", "Action"),
+    "admin_question": ("질문", "Question"),
+    "admin_detail": ("세부", "Detail"),
+    "admin_no_audit": ("이 기간의 기록이 없습니다.", "No entries in this period."),
+    "admin_audit_download": ("JSONL로 내려받기", "Download as JSONL"),
 }
 
 

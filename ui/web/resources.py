@@ -47,8 +47,7 @@ def generation_log(data_dir: Path) -> GenerationLog:
 
 def _key(settings: Settings) -> str:
     # The UI's own settings (sign-in, language, upload size) do not change the assistant.
-    ui_only = {name for name in Settings.model_fields if name.startswith("ui_")}
-    return settings.model_dump_json(exclude=ui_only)
+    return settings.model_dump_json(exclude={"ui"})
 
 
 def assistant(settings: Settings) -> Assistant:
@@ -82,5 +81,6 @@ def app_context() -> AppContext:
         st.error(literal_markdown(f"Configuration error / 설정 오류: {error}"))
         st.stop()
     init_language(settings)
-    identity = current_identity(settings)
-    return AppContext(settings, assistant(settings), identity, generation_log(settings.data_dir))
+    shared = assistant(settings)
+    identity = current_identity(settings, shared.store)
+    return AppContext(settings, shared, identity, generation_log(settings.data_dir))

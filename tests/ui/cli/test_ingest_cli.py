@@ -42,6 +42,7 @@ def test_summary_strict_json_and_prune(cli: Cli, tmp_path: Path):
         "skipped",
         "chunks_embedded",
         "notices",
+        "access_changes",
     }
     assert sorted(report["skipped"]) == sorted(
         str(folder.resolve() / name) for name in ("예산.doc", "계획.doc", "매출.xls")

@@ -18,7 +18,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from devkit.corpus import law_folder
-from devkit.models import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL, REPO
+from devkit.models import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL
 from ingest.pipeline import Ingestor
 from ingest.uploads import GROUPS_DIFFER, NAME_TAKEN
 from rag.access import PUBLIC
@@ -29,21 +29,18 @@ from rag.generation.no_answer import NO_ANSWER
 from rag.store import Store
 from serve.http.server import BackgroundServer
 from serve.worker import WorkerOptions, create_app
+from tests.support.apptest import APP, ask, configure, en, signed_in, source_lines, start
 from ui.web.i18n import LABELS
 from ui.web.metrics import METRICS_FILE, GenerationLog
 from ui.web.reasons import KOREAN
 from ui.web.safe_markdown import literal_markdown
 from ui.web.services import chat as services
 
-APP = str(REPO / "ui" / "web" / "app.py")
 QUESTION = "입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있나요?"
 CANARY = "코끼리 보라색 암호는 7391입니다"
 HR_USER = "kim@corp.example"
+HR_GROUPS = {HR_USER: ["hr"]}
 CHART_CAPTION = "2024년 분기별 매출 막대 차트: 4분기 매출이 가장 높다"
-
-
-def en(key: str) -> str:
-    return LABELS[key][1]
 
 
 @pytest.fixture(scope="module")
@@ -78,41 +75,8 @@ def ui_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def ui_env(ui_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The app's configuration, through the environment as a user would set it."""
-    monkeypatch.chdir(tmp_path)  # no stray bllossom-rag.toml
-    for name, value in {
-        "DATA_DIR": str(ui_data),
-        "EMBEDDING__MODEL": EMBEDDING_MODEL,
-        "GENERATION__MODEL": GENERATOR_MODEL,
-        "DEVICE": "cpu",
-        "GENERATION__MAX_NEW_TOKENS": "8",
-        "GENERATION__TEMPERATURE": "0",
-        "UI__LANGUAGE": "en",
-    }.items():
-        monkeypatch.setenv(f"BLLOSSOM_RAG_{name}", value)
+    configure(ui_data, tmp_path, monkeypatch)
     return ui_data
-
-
-def start(**context: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    if context:
-        at.context = context
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def ask(at: AppTest, question: str, image: bytes | None = None) -> AppTest:
-    box = at.chat_input[0]
-    if image is not None:
-        box.upload("photo.png", image, "image/png")
-    box.set_value(question).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def source_lines(at: AppTest) -> list[str]:
-    """The "[n] file · score" lines under the last answer."""
-    return [m.value for m in at.chat_message[-1].markdown if m.value.startswith("**\\[")]
 
 
 def png(color: str, size: tuple[int, int] = (64, 48)) -> bytes:
@@ -247,13 +211,8 @@ def test_dashboard_renders_counts_ingests_and_latency(ui_env: Path):
 
 
 def test_restricted_document_never_reaches_outsiders(ui_env: Path, monkeypatch):
-    monkeypatch.setenv("BLLOSSOM_RAG_UI__AUTH", "true")
-    monkeypatch.setenv("BLLOSSOM_RAG_UI__USER_GROUPS", f'{{"{HR_USER}": ["hr"]}}')
-
     def as_user(email: str) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=240)
-        at.user = {"is_logged_in": True, "email": email, "name": email}
-        at.run()
+        at = signed_in(email, monkeypatch, HR_GROUPS)
         at.selectbox(key="chat_collection").set_value("acl").run()
         return ask(at, CANARY)
 
@@ -372,16 +331,6 @@ def test_failure_reasons_are_korean_in_korean_mode(ui_env: Path, monkeypatch):
 PLAN = "# 채용 계획\n\n2025년 하반기에 개발자 3명을 채용합니다."
 
 
-def signed_in(email: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("BLLOSSOM_RAG_UI__AUTH", "true")
-    monkeypatch.setenv("BLLOSSOM_RAG_UI__USER_GROUPS", f'{{"{HR_USER}": ["hr"]}}')
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.user = {"is_logged_in": True, "email": email, "name": email}
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def chunk_count(count: int) -> str:
     """The result table's detail for an ingested file of ``count`` chunks."""
     return en("file_chunks.one" if count == 1 else "file_chunks").format(count=count)
@@ -421,13 +370,13 @@ def plan_document(data: Path, collection: str):
 def test_an_upload_cannot_take_over_a_document_its_uploader_cannot_read(
     ui_env: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    insider = signed_in(HR_USER, monkeypatch)
+    insider = signed_in(HR_USER, monkeypatch, HR_GROUPS)
     uploaded = upload(insider, "plans", [("plan.txt", PLAN.encode())], ["hr"])
     original, chunks = plan_document(ui_env, "plans")
     assert uploaded == {"plan.txt": ("ingested", chunk_count(len(chunks)))}  # as the CLI says
     saved = ui_env / "uploads" / "plans" / "plan.txt"
 
-    outsider = signed_in("lee@corp.example", monkeypatch)
+    outsider = signed_in("lee@corp.example", monkeypatch, HR_GROUPS)
     attempts = [("plan.txt", b"# hijacked\n\nmine now"), ("../../plan.txt", b"# again\n\nx")]
     results = upload(outsider, "plans", attempts[:1]) | upload(outsider, "plans", attempts[1:])
     # the insider cannot make it public by uploading the same name for everyone either
@@ -444,7 +393,7 @@ def test_an_upload_cannot_take_over_a_document_its_uploader_cannot_read(
 def test_a_failed_upload_leaves_the_original_file_and_its_chunks(
     ui_env: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    at = signed_in(HR_USER, monkeypatch)
+    at = signed_in(HR_USER, monkeypatch, HR_GROUPS)
     upload(at, "plans-failed", [("plan.txt", PLAN.encode())], ["hr"])
     original, chunks = plan_document(ui_env, "plans-failed")
     results = upload(at, "plans-failed", [("plan.txt", b"\x00\x01 not text")], ["hr"])
@@ -463,10 +412,10 @@ def test_a_failed_upload_leaves_the_original_file_and_its_chunks(
 
 
 def test_groups_are_chosen_among_the_users_own(ui_env: Path, monkeypatch: pytest.MonkeyPatch):
-    at = signed_in(HR_USER, monkeypatch)
+    at = signed_in(HR_USER, monkeypatch, HR_GROUPS)
     at.switch_page("views/library.py").run()
     assert at.multiselect[0].options == ["hr"]
-    outsider = signed_in("lee@corp.example", monkeypatch)
+    outsider = signed_in("lee@corp.example", monkeypatch, HR_GROUPS)
     outsider.switch_page("views/library.py").run()
     assert not outsider.multiselect  # no group to choose: no picker, and it says so
     assert en("upload_for_everyone") in [caption.value for caption in outsider.caption]
@@ -501,12 +450,12 @@ def test_collections_and_ingests_nobody_may_read_are_not_listed(
         recent = next(f for f in frames if en("ingested_at") in f)
         return chat, library, set(per_collection[en("collection")]), set(recent[en("collection")])
 
-    chat, library, dashboard, recent = seen(signed_in("lee@corp.example", monkeypatch))
+    chat, library, dashboard, recent = seen(signed_in("lee@corp.example", monkeypatch, HR_GROUPS))
     assert "hr-only" not in chat and "hr-only" not in library
     assert "hr-only" not in dashboard and "hr-only" not in recent
     assert {"acl", "default"} <= set(chat) & set(library) & dashboard
 
-    chat, library, dashboard, _ = seen(signed_in(HR_USER, monkeypatch))
+    chat, library, dashboard, _ = seen(signed_in(HR_USER, monkeypatch, HR_GROUPS))
     assert "hr-only" in chat and "hr-only" in library and "hr-only" in dashboard
 
 

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import http.server
 import os
-import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -31,7 +29,7 @@ from PIL import Image
 
 from devkit.models import REPO
 from rag.evaluation.feedback import FeedbackLog
-from tests.support.waiting import free_port
+from tests.support.served_ui import served_ui
 from ui.web.i18n import LABELS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -71,49 +69,13 @@ def tracker() -> Iterator[tuple[str, list[str]]]:
 @pytest.fixture
 def served(tmp_path: Path, cli_env: dict[str, str]) -> Iterator[str]:
     """``bllossom-rag ui`` on a free port, as a user starts it; its URL."""
-    port = free_port()
     env = {
         **cli_env,
         "BLLOSSOM_RAG_GENERATION__MAX_NEW_TOKENS": "24",
         "BLLOSSOM_RAG_GENERATION__TEMPERATURE": "0",
     }
-    log = (tmp_path / "ui.log").open("wb")
-    server = subprocess.Popen(
-        [
-            "bllossom-rag",
-            "ui",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, (tmp_path / "ui.log").read_text()
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the UI did not start within 120 s"
-            time.sleep(0.5)
+    with served_ui(tmp_path, env) as url:
         yield url
-    finally:
-        server.terminate()  # bllossom-rag ui exec'd Streamlit: this stops the server itself
-        server.wait(timeout=30)
-        log.close()
 
 
 def test_upload_ask_attach_image_and_dashboard_in_chromium(served, tracker, tmp_path: Path):

@@ -14,7 +14,6 @@ from ingest.uploads import MAX_NAME_BYTES, safe_filename, save_upload, staging
 from rag.config import Settings
 from rag.errors import BllossomRagError
 from ui.cli.ui_command import app_script, streamlit_argv
-from ui.web.auth import groups_for
 from ui.web.i18n import LABELS, resolve_language
 from ui.web.metrics import GenerationLog, GenerationSample
 from ui.web.safe_markdown import (
@@ -227,13 +226,6 @@ def test_generation_log_round_trip(tmp_path: Path):
     assert [s.at for s in samples] == [1001.0, 1002.0, 2000.0]  # newest 3, oldest first
     assert samples[0].tokens_per_s == pytest.approx(40 / 2.0)
     assert samples[-1].tokens_per_s is None and samples[-1].error == "worker down"
-
-
-def test_groups_come_from_configuration_case_insensitively():
-    mapping = {"Kim@Corp.kr": ["hr", " legal ", ""], "sub-7": ["ops"]}
-    assert groups_for(["kim@corp.KR", None], mapping) == ("hr", "legal")
-    assert groups_for([None, "sub-7"], mapping) == ("ops",)
-    assert groups_for(["lee@corp.kr", "sub-9"], mapping) == ()
 
 
 def test_language_resolution_and_complete_labels():

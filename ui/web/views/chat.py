@@ -14,6 +14,7 @@ the app works on.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,6 +211,7 @@ if prompt and collection is not None:
             options = services.AskOptions(collection, top_k, max_new_tokens, temperature, top_p)
             timer = GenerationTimer()
             result = ChainResult()
+            started = time.monotonic()
             try:
                 ready_assistant(settings)
                 stream = services.ask(
@@ -235,6 +237,9 @@ if prompt and collection is not None:
                 if turn.error is None:
                     raise
                 st.error(literal_markdown(turn.error))
+            if result.question:  # the search ran: what it showed goes on the audit trail
+                seconds = time.monotonic() - started
+                assistant.record_answer(context.identity.actor, collection, result, seconds)
             turn.sources = services.source_views(result.documents)
             turn.images = services.prompt_images(result.images, turn.user_thumbnail)
             if turn.sources or turn.error:  # the fixed "not covered" answer generated nothing

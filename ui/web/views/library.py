@@ -103,6 +103,7 @@ if submitted and files:
             collection=collection,
             groups=groups,
             access=access,
+            actor=context.identity.actor,
             on_progress=show_progress,
         )
     except BllossomRagError as error:
