@@ -307,6 +307,11 @@ class ConversationSettings(Section):
     history_turns: int = Field(
         default=3, ge=0, le=20, description="Earlier user turns a follow-up is searched with."
     )
+    topic_changes: bool = Field(
+        default=True,
+        description="A turn that does not refer back to the conversation and finds nothing "
+        "searched alone gets no passages (the honest 'not in the documents').",
+    )
 
 
 class WorkerSettings(Section):

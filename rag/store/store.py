@@ -37,6 +37,7 @@ from rag.store.records import (
     SearchHit,
     StoredChunk,
 )
+from rag.store.conversations import SqlConversations
 from rag.store.registry import SqlRegistry
 from rag.store.sparse_index import SparseIndex
 from rag.store.view import View
@@ -48,7 +49,7 @@ V = TypeVar("V", bound=View)
 __all__ = ["DATABASE_FILE", "Store", "validate_collection_name"]
 
 
-class Store(SqlRegistry, DocumentStore):
+class Store(SqlRegistry, SqlConversations, DocumentStore):
     """Documents, chunks and vectors of every collection under one data folder.
 
     Args:
@@ -73,7 +74,7 @@ class Store(SqlRegistry, DocumentStore):
     def __repr__(self) -> str:
         return f"Store({str(self.data_dir)!r})"
 
-    def _registry_connection(self) -> AbstractContextManager[Any]:
+    def _sql_connection(self) -> AbstractContextManager[Any]:
         return self.database.transaction()
 
     def close(self) -> None:
