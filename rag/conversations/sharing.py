@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rag.access import Access
     from rag.conversations.records import Conversation
-    from rag.store import Documents
+    from rag.store.base import Documents
 
 TOKEN_BYTES = 24
 

@@ -23,6 +23,7 @@ import numpy as np
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.embeddings.space import RAW, VectorSpace
 from rag.store.base import DocumentStore, validate_collection_name
+from rag.store.conversations import SqlConversations
 from rag.store.database import Database
 from rag.store.dense_index import DenseIndex, IndexPolicy
 from rag.store.image_files import ImageFiles
@@ -37,7 +38,6 @@ from rag.store.records import (
     SearchHit,
     StoredChunk,
 )
-from rag.store.conversations import SqlConversations
 from rag.store.registry import SqlRegistry
 from rag.store.sparse_index import SparseIndex
 from rag.store.view import View

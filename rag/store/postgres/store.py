@@ -27,6 +27,7 @@ import psycopg
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.embeddings.space import RAW, VectorSpace
 from rag.store.base import DocumentStore, ranked_hits
+from rag.store.conversations import SqlConversations
 from rag.store.dense_index import IndexPolicy
 from rag.store.postgres import queries
 from rag.store.postgres.commit import write_commit
@@ -47,7 +48,6 @@ from rag.store.records import (
     SearchHit,
     StoredChunk,
 )
-from rag.store.conversations import SqlConversations
 from rag.store.registry import SqlRegistry
 
 # Raw HNSW neighbours taken per result wanted when a search runs in another vector space.
