@@ -373,6 +373,24 @@ class ApiSettings(Section):
     )
 
 
+class CliSettings(Section):
+    """``ask`` and ``chat``: answered by a running RAG API instead of loading the models."""
+
+    api_url: str | None = Field(
+        default=None,
+        description="A RAG API (http://host:8100) that answers ask and chat; the terminal "
+        "loads no model.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, repr=False, description="Bearer key for api_url (or the API found)."
+    )
+    find_api: bool = Field(
+        default=True,
+        description="Without api_url: use a ready RAG API on this machine at [api] port "
+        "that serves this same store.",
+    )
+
+
 class AccessRuleSettings(Section):
     """One access rule (``[[access.rules]]``): documents under ``path`` are read by ``groups``."""
 

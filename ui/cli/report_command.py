@@ -9,16 +9,16 @@ object whose ``unanswered`` is a list of groups, each with the ``questions`` ask
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rag.access import OPERATOR
-from rag.evaluation.feedback import FeedbackLog
-from rag.evaluation.report import KnowledgeReport, knowledge_report
 from rag.text.display import plural
 from ui.cli.app import JsonOption, app, open_assistant, out, print_json, shown
 from ui.cli.audit_command import parse_since
+
+if TYPE_CHECKING:
+    from rag.evaluation.report import KnowledgeReport
 
 GROUPS_SHOWN = 15
 
@@ -29,6 +29,10 @@ def report(
     as_json: JsonOption = False,
 ) -> None:
     """What was asked and not answered, which documents are cited, thumbs, latency."""
+    from rag.access import OPERATOR
+    from rag.evaluation.feedback import FeedbackLog
+    from rag.evaluation.report import knowledge_report
+
     with open_assistant() as assistant:
         start = parse_since(since)
         ratings = FeedbackLog.in_data_dir(assistant.settings.data_dir).entries()
