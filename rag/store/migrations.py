@@ -180,6 +180,7 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit(time)
 """
 
+
 def _commit_tokens(conn: sqlite3.Connection) -> None:
     """6: every commit gets a random token, which view checkpoints carry beside its number.
 
