@@ -211,7 +211,7 @@ CREATE INDEX audit_by_time ON audit(time)
 
 
 def _conversations(conn: psycopg.Connection) -> None:
-    """5: saved conversations, as embedded step 6."""
+    """5: saved conversations, as embedded step 7."""
     _script(conn, _CONVERSATIONS_SCHEMA)
 
 
