@@ -55,12 +55,17 @@ def follow_link(context: AppContext, collection_key: str) -> None:
         st.query_params[LINK_PARAM] = current
 
 
-def remember(context: AppContext, turn: Turn) -> None:
-    """Save ``turn`` (already on the page) in the open conversation, or start one with it."""
+def remember(context: AppContext, turn: Turn) -> bool:
+    """Save ``turn`` (already on the page) in the open conversation, or start one with it.
+
+    Returns:
+        True when a conversation was started: the sidebar, drawn before, does not list it yet.
+
+    """
     store, who = _saved(context), context.identity.who
     current = st.session_state.get(OPEN_KEY)
     if current and store.add_turn(current, who, saved_turn(turn)):
-        return
+        return False
     # A new conversation, or the open one was deleted meanwhile: save the page's turns anew.
     history = page_history()
     started = store.start_conversation(who, title_of(history[0].question), turn.collection)
@@ -68,6 +73,7 @@ def remember(context: AppContext, turn: Turn) -> None:
         store.add_turn(started.id, who, saved_turn(kept))
     st.session_state[OPEN_KEY] = started.id
     st.query_params[LINK_PARAM] = started.id
+    return True
 
 
 def conversation_sidebar(context: AppContext, collection_key: str) -> None:

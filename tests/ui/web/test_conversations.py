@@ -93,7 +93,7 @@ def test_every_turn_is_saved_and_reopens_with_its_collection_and_continues(saved
     assert (saved.title, saved.collection, len(saved.turns)) == (LUNCH, "team", 2)
     assert safe_markdown(saved.turns[0].answer) == at.chat_message[1].markdown[0].value
     assert Path(saved.turns[0].sources[0].source).name == "공지.md"
-    assert at.query_params[LINK_PARAM] == [saved.id]  # a reload reopens it
+    assert at.query_params[LINK_PARAM] == saved.id  # a reload reopens it
 
     again = start()  # another browser: the list has it, the picker is on the default
     assert literal_markdown(LUNCH) in listed(again)

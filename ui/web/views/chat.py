@@ -190,5 +190,6 @@ if prompt and collection is not None:
             st.error(literal_markdown(turn.error))
         show_sources(turn)
         history.append(turn)
-        saved.remember(context, turn)
+        if saved.remember(context, turn):
+            st.rerun()  # the sidebar lists it, the page shows it as saved
         show_rating(history, len(history) - 1)
