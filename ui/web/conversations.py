@@ -77,7 +77,7 @@ def remember(context: AppContext, turn: Turn) -> bool:
 
 
 def conversation_sidebar(context: AppContext, collection_key: str) -> None:
-    """ "New conversation", the person's saved conversations, and the open one's actions."""
+    """The "new conversation" button, the saved conversations, and the open one's actions."""
     current = st.session_state.get(OPEN_KEY)
     if st.button(
         t("new_conversation"),
