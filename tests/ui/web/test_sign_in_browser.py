@@ -154,3 +154,70 @@ def test_the_providers_groups_claim_decides_and_only_admins_administer(
         answers = [(e.who, e.surface) for e in store.audit_entries() if e.action == "answer"]
     assert people == {"kim": ("hr",), "lee": ("sales",), "boss": ("admin",)}
     assert answers == [("kim@corp.example", "web"), ("lee@corp.example", "web")]
+
+
+def test_a_conversation_survives_a_reload_and_its_share_link_refuses_outsiders(
+    signed_in_app: str, tmp_path: Path
+):
+    """Kim asks for the restricted fact, reloads, reopens it from the list, downloads it and
+    shares it; Lee, who may not read the cited document, is refused the link."""
+    from playwright.sync_api import Page, expect, sync_playwright
+
+    url = signed_in_app
+
+    def sign_in(page: Page, subject: str) -> None:
+        page.goto(url)
+        page.get_by_role("button", name=ko("sign_in")).click()
+        page.get_by_role("button", name=subject, exact=True).click()
+        expect(page.get_by_text(ko("signed_in_as", name=PEOPLE[subject]["name"]))).to_be_visible()
+
+    def conversation_button(page: Page):
+        return page.get_by_test_id("stSidebar").get_by_role("button", name=CANARY)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        expect.set_options(timeout=180_000)
+
+        def fresh_page() -> Page:
+            context = browser.new_context(locale="ko-KR", viewport={"width": 1280, "height": 1400})
+            page = context.new_page()
+            page.set_default_timeout(180_000)
+            return page
+
+        kim = fresh_page()
+        sign_in(kim, "kim")
+        box = kim.locator("[data-testid='stChatInputTextArea']")
+        box.fill(CANARY)
+        box.press("Enter")
+        messages = kim.locator("[data-testid='stChatMessage']")
+        expect(messages.nth(1).locator("[data-testid='stFeedback']")).to_be_visible()
+        kim.reload()  # the address names the conversation: it opens again
+        expect(messages.nth(1)).to_contain_text(CANARY)
+        kim.goto(url)  # a fresh visit: the list has it, and it opens from there
+        expect(conversation_button(kim)).to_be_visible()
+        expect(messages).to_have_count(0)
+        conversation_button(kim).click()
+        expect(messages.nth(1)).to_contain_text(f"{CANARY}. [1]")
+        kim.get_by_text(ko("this_conversation")).click()
+        with kim.expect_download() as download:
+            kim.get_by_role("button", name="Markdown").click()
+        exported = Path(download.value.path()).read_text(encoding="utf-8")
+        assert exported.startswith(f"# {CANARY}\n") and "암호.md" in exported
+        kim.get_by_role("button", name=ko("share")).click()
+        link = kim.locator("[data-testid='stCode']").first
+        expect(link).to_contain_text("/shared?s=")
+        shared_url = link.inner_text().strip()
+
+        lee = fresh_page()
+        sign_in(lee, "lee")
+        lee.goto(shared_url)
+        expect(lee.get_by_text(ko("share_refused"))).to_be_visible()
+        assert CANARY not in lee.content()
+        expect(conversation_button(lee)).to_have_count(0)  # nor in Lee's own list
+
+        kim.goto(shared_url)  # Kim may read what it cites
+        expect(kim.get_by_role("heading", name=CANARY)).to_be_visible()
+        expect(kim.locator("[data-testid='stChatMessage']").nth(1)).to_contain_text(CANARY)
+        browser.close()
