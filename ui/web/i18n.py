@@ -314,6 +314,7 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     # the knowledge report (ui/web/knowledge.py)
     "report_title": ("무엇을 묻고 무엇에 답하지 못했나", "What is asked, and what goes unanswered"),
+    "report_period": ("기간 (최근 며칠)", "Period (last days)"),
     "report_asked": ("질문", "Questions"),
     "report_answered": ("답변함", "Answered"),
     "report_not_answered": ("문서에 없음", "Not in the documents"),

@@ -21,7 +21,8 @@ from ui.web.i18n import t
 from ui.web.resources import AppContext
 from ui.web.widgets import local_time
 
-PERIODS = (1, 7, 30, 90)
+DEFAULT_DAYS = 7
+MAX_DAYS = 90
 DAY_S = 24 * 3600
 STATUS_COLOURS = ["#29b09d", "#ff8700"]  # answered, not in the documents
 
@@ -29,13 +30,7 @@ STATUS_COLOURS = ["#29b09d", "#ff8700"]  # answered, not in the documents
 def show_knowledge_report(context: AppContext) -> None:
     """The report's section: counts, questions per day, gaps, documents, thumbs, latency."""
     st.subheader(t("report_title"))
-    days = st.selectbox(
-        t("admin_audit_days"),
-        PERIODS,
-        index=1,
-        format_func=lambda n: t("days", count=n),
-        key="report_days",
-    )
+    days = st.slider(t("report_period"), 1, MAX_DAYS, DEFAULT_DAYS, key="report_days")
     ratings = FeedbackLog.in_data_dir(context.settings.data_dir).entries()
     found = knowledge_report(
         context.assistant.store, ratings, context.identity.access, time.time() - days * DAY_S
