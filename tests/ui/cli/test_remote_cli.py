@@ -72,6 +72,9 @@ def test_ask_and_chat_go_to_the_api_configured_or_found(examples_cli: Cli, tmp_p
     entries = [json.loads(line) for line in trail.read_text().splitlines()]
     surfaces = [e["surface"] for e in entries if e["action"] == "answer"]
     assert surfaces == ["cli", "api", "api", "api", "api", "api"]  # the API recorded them
+    report = cli.json("report", "--since", "1h")  # what the operator reads of them
+    assert report["asked"] == 6 and report["surfaces"] == {"api": 5, "cli": 1}
+    assert ["내일 부산 날씨 어때요?"] in [group["questions"] for group in report["unanswered"]]
 
 
 def test_an_api_with_keys_needs_the_terminal_to_have_one(examples_cli: Cli, tmp_path: Path):

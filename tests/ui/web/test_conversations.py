@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from devkit.models import EMBEDDING_MODEL, EXAMPLES
 from ingest.pipeline import Ingestor
 from rag.config import Settings
+from rag.generation.no_answer import NO_ANSWER
 from rag.store import Store
 from tests.support.apptest import APP, ask, configure, en, signed_in, start
 from ui.web.auth import LOCAL_WHO
@@ -182,7 +183,9 @@ def test_the_dashboard_reports_questions_and_gaps_as_the_viewer_may_read(
 ):
     kim = signed_in(HR, monkeypatch, GROUPS)
     kim.selectbox(key="chat_collection").set_value("team").run()
-    ask(ask(ask(kim, CANARY), "내일 부산 날씨 어때요?"), "부산 날씨 알려 줘")
+    ask(ask(kim, CANARY), "내일 부산 날씨 어때요?")  # a topic change: refused, as if alone
+    assert kim.chat_message[3].markdown[0].value == safe_markdown(NO_ANSWER["ko"])
+    ask(kim, "부산 날씨 알려 줘")
     lee = signed_in(OUTSIDER, monkeypatch, GROUPS)
     seen_by_kim, kim_gaps = report_of(kim)
     seen_by_lee, _ = report_of(lee)
