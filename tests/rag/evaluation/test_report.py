@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
@@ -13,35 +12,21 @@ from rag.access import OPERATOR, Access
 from rag.access.audit import AuditLog
 from rag.evaluation.feedback import Feedback
 from rag.evaluation.report import group_questions, knowledge_report
-from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+from rag.store import Store
 from tests.support.cli import Cli
+from tests.support.stores import put_document
 
 WEATHER = ("내일 부산 날씨 어때요?", "부산 날씨 알려 줘", "이번 주말 부산 날씨는?")
 PARKING = "회사 주차장은 어디에 있나요?"
-
-
-def put(store: Store, document_id: str, groups: tuple[str, ...] = ()) -> None:
-    store.ensure_collection("c", "model", 2)
-    record = DocumentRecord(
-        id=document_id,
-        collection="c",
-        source_path=f"/docs/{document_id}",
-        content_sha256=hashlib.sha256(document_id.encode()).hexdigest(),
-        size=1,
-        mtime=0.0,
-        groups=groups,
-    )
-    chunk = NewChunk(f"{document_id}-0", 0, document_id, 1, np.array([1.0, 0.0], np.float32))
-    store.commit("c", [DocumentUpdate(record, [chunk])])
 
 
 @pytest.fixture
 def trail(store: Store) -> Store:
     """Questions on four surfaces: some answered from public or hr documents, some not."""
     for name in ("leave.md", "travel.md", "unused.md"):
-        put(store, name)
-    put(store, "salaries.md", groups=("hr",))
-    put(store, "hr-unused.md", groups=("hr",))
+        put_document(store, name)
+    put_document(store, "salaries.md", groups=("hr",))
+    put_document(store, "hr-unused.md", groups=("hr",))
     log = AuditLog(store)
     asked = [
         ("cli", "연차는 며칠인가요?", ["leave.md"], 1.0),

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from rag.access import Access
@@ -14,8 +12,8 @@ from rag.conversations import SavedSource, SavedTurn
 from rag.conversations.export import ExportWords, as_json, as_markdown
 from rag.conversations.records import title_of
 from rag.conversations.sharing import may_open
-from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk
-from tests.support.stores import BACKENDS, open_backend
+from rag.store import DocumentStore
+from tests.support.stores import BACKENDS, open_backend, put_document
 
 ANN, BOB = "ann@corp.example", "bob@corp.example"
 
@@ -34,21 +32,6 @@ def source(number: int, document_id: str, text: str = "연차는 15일이다.") 
 def turn(question: str, *sources: SavedSource, collection: str = "c", at: float = 100.0):
     answer = " ".join(f"[{s.number}]" for s in sources) or "없습니다."
     return SavedTurn(question, answer, collection, tuple(sources), asked_at=at)
-
-
-def put(store: DocumentStore, document_id: str, groups: tuple[str, ...] = ()) -> None:
-    store.ensure_collection("c", "model", 2)
-    record = DocumentRecord(
-        id=document_id,
-        collection="c",
-        source_path=f"/docs/{document_id}",
-        content_sha256=hashlib.sha256(document_id.encode()).hexdigest(),
-        size=1,
-        mtime=0.0,
-        groups=groups,
-    )
-    chunk = NewChunk(f"{document_id}-0", 0, document_id, 1, np.array([1.0, 0.0], np.float32))
-    store.commit("c", [DocumentUpdate(record, [chunk])])
 
 
 def test_a_conversation_keeps_its_turns_in_order_for_its_owner_only(store: DocumentStore):
@@ -106,8 +89,8 @@ def test_a_share_token_opens_the_conversation_until_it_is_withdrawn(store: Docum
 def test_a_shared_conversation_opens_only_for_readers_of_every_cited_document(
     store: DocumentStore,
 ):
-    put(store, "public.md")
-    put(store, "salaries.md", groups=("hr",))
+    put_document(store, "public.md")
+    put_document(store, "salaries.md", groups=("hr",))
     started = store.start_conversation(ANN, "mixed", "c")
     store.add_turn(started.id, ANN, turn("q1", source(1, "public.md")))
     only_public = store.conversation(started.id, ANN)

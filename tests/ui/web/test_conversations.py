@@ -8,24 +8,20 @@ reload or another browser sees. The same journey in Chromium is in ``test_sign_i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from devkit.models import EMBEDDING_MODEL, EXAMPLES
-from ingest.pipeline import Ingestor
-from rag.config import Settings
+from devkit.models import EXAMPLES
 from rag.generation.no_answer import NO_ANSWER
 from rag.store import Store
 from tests.support.apptest import APP, ask, configure, en, signed_in, start
+from tests.support.team import CANARY, team_settings, team_store
 from ui.web.auth import LOCAL_WHO
 from ui.web.conversations import LINK_PARAM, SHARE_PARAM
 from ui.web.safe_markdown import literal_markdown, safe_markdown
 
-CANARY = "코끼리 보라색 암호는 7391입니다"
-RULES = [{"path": "인사/**", "groups": ["hr"]}]
 HR = "kim@corp.example"
 HR_TOO = "park@corp.example"
 OUTSIDER = "lee@corp.example"
@@ -36,31 +32,13 @@ VACATION = "입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있
 
 @pytest.fixture(scope="module")
 def saved_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("conversations")
-    team = root / "team"
-    (team / "인사").mkdir(parents=True)
-    (team / "공지.md").write_text("# 사내 공지\n\n식당은 12시에 엽니다.", encoding="utf-8")
-    (team / "인사" / "암호.md").write_text(f"# 인사 기밀\n\n{CANARY}.", encoding="utf-8")
-    data = root / "data"
-    settings = Settings(
-        data_dir=data, embedding={"model": EMBEDDING_MODEL}, access={"rules": RULES}
-    )
-    with Store(data) as store:
-        ingestor = Ingestor.from_settings(settings, store, embeddings)
-        ingestor.ingest([team], collection="team")
-        ingestor.ingest([EXAMPLES], collection="default")
-    return data
+    return team_store(tmp_path_factory.mktemp("conversations"), embeddings, default=EXAMPLES)
 
 
 @pytest.fixture
 def saved_env(saved_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     configure(saved_data, tmp_path, monkeypatch)
-    for name, value in {
-        "ACCESS__RULES": json.dumps(RULES),
-        "UI__GROUPS_CLAIM": "groups",
-        "GENERATION__SCRIPTED_ANSWER": "{1} [1]",
-    }.items():
-        monkeypatch.setenv(f"BLLOSSOM_RAG_{name}", value)
+    team_settings(monkeypatch)
     return saved_data
 
 

@@ -22,6 +22,7 @@ from devkit.models import REPO
 from rag.store import Store
 from tests.support.cli import Cli
 from tests.support.served_ui import served_ui
+from tests.support.team import CANARY, RULES, team_folder
 from tests.support.waiting import free_port
 from ui.web.i18n import LABELS
 
@@ -35,8 +36,6 @@ pytestmark = [
 
 CHROMIUM = os.environ.get("BLLOSSOM_RAG_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
-CANARY = "코끼리 보라색 암호는 7391입니다"
-RULES = [{"path": "인사/**", "groups": ["hr"]}]
 PEOPLE = {  # subject -> claims
     "kim": {"email": "kim@corp.example", "groups": ["hr"], "name": "김인사"},
     "lee": {"email": "lee@corp.example", "groups": ["sales"], "name": "이영업"},
@@ -65,10 +64,7 @@ def signed_in_app(
     tmp_path: Path, cli: Cli, cli_env: dict[str, str], provider: str
 ) -> Iterator[str]:
     """``team/`` ingested under the rule, and the app with sign-in through ``provider``."""
-    team = tmp_path / "team"
-    (team / "인사").mkdir(parents=True)
-    (team / "공지.md").write_text("# 사내 공지\n\n식당은 12시에 엽니다.", encoding="utf-8")
-    (team / "인사" / "암호.md").write_text(f"# 인사 기밀\n\n{CANARY}.", encoding="utf-8")
+    team = team_folder(tmp_path)
     settings = {
         "BLLOSSOM_RAG_COLLECTION": "team",
         "BLLOSSOM_RAG_ACCESS__RULES": json.dumps(RULES),
