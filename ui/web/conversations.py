@@ -137,7 +137,7 @@ def _actions(context: AppContext, opened: Conversation) -> None:
     with st.expander(t("this_conversation"), icon=":material/tune:"):
         title = st.text_input(t("conversation_title"), value=opened.title, key=f"title-{opened.id}")
         if st.button(t("rename"), icon=":material/edit:") and title.strip():
-            store.rename_conversation(opened.id, who, " ".join(title.split()))
+            store.rename_conversation(opened.id, who, title_of(title))
             st.rerun()
         name = _UNSAFE_FILE_CHARS.sub("_", opened.title).strip(" ._") or "conversation"
         markdown, json_ = st.columns(2)
