@@ -20,9 +20,12 @@ class Limits:
         max_chunks_per_file: A file that would make more chunks fails before any is embedded.
         max_image_pixels_per_file: Embedded images stop once their decoded pixels would pass
             this many in one file (counted from their headers, before decoding).
-        pdf_timeout_s: Wall-clock limit for one isolated parse (PDF, HWP, HWPX, OCR of one image);
-            OCR adds ``ocr_timeout_s`` per page it reads.
-        pdf_memory_mb: Address-space limit of that child process.
+        max_units_per_file: Structural units (XML elements of an Office or HWPX package, rows
+            and cells, HTML elements, lines, HWP records, PDF pages) one file may hold; a file
+            with more fails while it is read (:mod:`ingest.extractors.units`).
+        pdf_timeout_s: Wall-clock limit for one isolated parse (any document, or OCR of one
+            image); OCR adds ``ocr_timeout_s`` per page it reads.
+        pdf_memory_mb: Memory that worker process may allocate.
         ocr: ``auto`` reads image files and PDF pages without a text layer with Tesseract;
             ``always`` also replaces PDF text layers by OCR; ``off`` never runs it.
         ocr_languages: Tesseract languages (``kor+eng``).
@@ -38,6 +41,7 @@ class Limits:
     max_images_per_file: int = 100
     max_chunks_per_file: int = 5_000
     max_image_pixels_per_file: int = 500_000_000
+    max_units_per_file: int = 1_000_000
     pdf_timeout_s: float = 60.0
     pdf_memory_mb: int = 2_048
     ocr: OcrMode = "auto"
@@ -55,6 +59,7 @@ class Limits:
             max_images_per_file=settings.ingest.max_images_per_file,
             max_chunks_per_file=settings.ingest.max_chunks_per_file,
             max_image_pixels_per_file=settings.ingest.max_image_pixels_per_file,
+            max_units_per_file=settings.ingest.max_units_per_file,
             pdf_timeout_s=settings.ingest.parser_timeout_s,
             pdf_memory_mb=settings.ingest.parser_memory_mb,
             ocr=settings.ingest.ocr.mode,

@@ -1,10 +1,11 @@
-"""Parsers that run in the isolated child: send the bytes, check the JSON, build the blocks.
+"""Readers that run in the isolated worker: send the bytes, check the JSON, build the blocks.
 
-PDF, HWP and HWPX parsing and OCR happen in :mod:`ingest.isolation.child` under a wall-clock timeout
-and a memory limit (see :mod:`ingest.isolation.process`); this module is the parent's side. The
-child's answer is untrusted input like the file itself: anything off its schema is one error, images
-are decoded again here under the same per-file budget as any embedded image, and text is reflowed
-(PDF, OCR) so the chunker sees sentences.
+Every document format is parsed in a worker process (:mod:`ingest.isolation.child`) under a
+wall-clock timeout and a memory limit (see :mod:`ingest.isolation.process`); so is OCR. This
+module is the parent's side. The worker's answer is untrusted input like the file itself:
+anything off its schema is one error, images are decoded here under the file's image budget
+(:class:`~ingest.loaders.image.ImageBudget`), and text is reflowed (PDF, OCR) so the chunker
+sees sentences.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ import binascii
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ingest.extractors.nearby import Block
 from ingest.extractors.ocr import skipped_ocr, unavailable
 from ingest.extractors.reflow import reflow
 from ingest.file_limits import Limits
+from ingest.isolation.child import TASKS
 from ingest.isolation.process import run_isolated
-from ingest.loaders.base import MAX_IMAGE_SIDE, Loaded
+from ingest.loaders.base import MAX_IMAGE_SIDE, Loaded, Loader
 from ingest.loaders.image import ImageBudget, loaded_from_blocks
 from rag.errors import IngestError, Message
 
@@ -38,10 +41,10 @@ def run_task(
     options: dict[str, Any] | None = None,
     ocr_pages: int = 0,
 ) -> dict[str, Any]:
-    """Run one child task and return its validated result.
+    """Run one worker task and return its validated result.
 
     Args:
-        task: A task of :mod:`ingest.isolation.child`.
+        task: A task of :mod:`ingest.isolation.child` (:data:`~ingest.isolation.child.TASKS`).
         data: The file's bytes.
         limits: The per-file limits (timeouts, memory, images, OCR).
         label: What the child is, for messages (``"HWP parser"``).
@@ -57,18 +60,29 @@ def run_task(
         "max_images": limits.max_images_per_file,
         "max_pixels_per_file": limits.max_image_pixels_per_file,
         "max_side": MAX_IMAGE_SIDE,
+        "max_units": limits.max_units_per_file,
+        "max_chunks": limits.max_chunks_per_file,
         **(options or {}),
     }
     raw = run_isolated(
-        "ingest.isolation.child",
+        TASKS[task],
         data,
-        args=[task, "--options", json.dumps(everything)],
+        options=everything,
         timeout_s=limits.pdf_timeout_s + ocr_pages * limits.ocr_timeout_s,
         memory_mb=limits.pdf_memory_mb,
         max_output_bytes=MAX_OUTPUT_BYTES,
         label=label,
     )
     return _validated(raw, label)
+
+
+def isolated(task: str, label: str) -> Loader:
+    """The loader of a format read by worker task ``task`` (``label`` names it in messages)."""
+
+    def load(path: Path, data: bytes, limits: Limits) -> Loaded:
+        return to_loaded(run_task(task, data, limits, label=label), limits)
+
+    return load
 
 
 def ocr_options(limits: Limits) -> dict[str, Any]:

@@ -223,13 +223,21 @@ class IngestSettings(Section):
         ge=1,
         description="Decoded pixels of the embedded images of one file; later images are skipped.",
     )
+    max_units_per_file: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Structural units one file may hold (XML elements, rows and cells, HTML "
+        "elements, lines); a file with more fails while it is read.",
+    )
     parser_timeout_s: float = Field(
         default=60.0,
         gt=0,
-        description="Wall-clock limit for parsing one PDF, HWP or HWPX file (child process).",
+        description="Wall-clock limit for parsing one file (in an isolated worker process).",
     )
     parser_memory_mb: int = Field(
-        default=2_048, ge=64, description="Memory limit of the parsers' child process, MB."
+        default=2_048,
+        ge=64,
+        description="Memory one parser worker may allocate beyond the parsers' code, MB.",
     )
     ocr: OcrSettings = Field(default_factory=OcrSettings)
 
