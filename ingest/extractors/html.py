@@ -31,7 +31,7 @@ from ingest.extractors.answer import answer, rejecting
 from ingest.extractors.nearby import Block, PictureGate, squash
 from ingest.extractors.text import decode_text
 from ingest.extractors.units import Units
-from ingest.extractors.xml import out_of_memory
+from ingest.extractors.xml import Counter, out_of_memory
 from rag.errors import IngestError, Message
 
 _DROPPED = (
@@ -101,15 +101,10 @@ def _parse(text: str, units: Units) -> tuple[Any, Any]:
 
 
 def _count_elements(text: str, units: Units) -> None:
-    """Count the page's elements as a parser streams over it, keeping none of them."""
-    parser = etree.HTMLPullParser(events=("end",))
+    """Count the page's elements as a parser streams over it, building nothing."""
+    parser = etree.HTMLParser(target=Counter(units, ELEMENTS))
     for start in range(0, len(text), _FEED_CHARS):
         parser.feed(text[start : start + _FEED_CHARS])
-        for _, element in parser.read_events():
-            units.add(1, ELEMENTS)
-            element.clear(keep_tail=False)
-            while element.getprevious() is not None:
-                del element.getparent()[0]
     parser.close()
 
 

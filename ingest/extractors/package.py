@@ -6,10 +6,9 @@ resolution off. Before any of them sees the package:
 - the uncompressed sizes its ZIP directory declares must fit under :data:`MAX_UNPACKED_BYTES`
   (Python's ``zipfile`` never inflates an entry past its declared size, so that sum bounds what
   a crafted "zip bomb" can claim);
-- every XML part the library will hold in memory whole is streamed once and its elements
-  counted (:func:`count_parts`): a part of millions of empty paragraphs or shared strings stops
-  at ``ingest.max_units_per_file`` after a second, instead of a library building a tree of
-  gigabytes first.
+- every XML part is streamed once and its elements counted (:func:`count_parts`): a part of
+  millions of empty paragraphs or shared strings stops at ``ingest.max_units_per_file`` after
+  a second or two, instead of a library building a tree of gigabytes first.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
-from collections.abc import Callable
 
 from ingest.extractors.units import Units
 from ingest.extractors.xml import count_elements, out_of_memory
@@ -64,13 +62,8 @@ def open_package(data: bytes, label: str) -> zipfile.ZipFile:
     return archive
 
 
-def count_parts(
-    archive: zipfile.ZipFile,
-    label: str,
-    units: Units,
-    streamed: Callable[[str], bool] = lambda name: False,
-) -> None:
-    """Count the elements of every XML part, except those the reader streams and counts itself.
+def count_parts(archive: zipfile.ZipFile, label: str, units: Units) -> None:
+    """Count the elements of every XML part of the package.
 
     Raises:
         IngestError: The file passed its units limit, or a part is broken.
@@ -79,7 +72,7 @@ def count_parts(
     """
     for info in archive.infolist():
         name = info.filename
-        if not name.endswith((".xml", ".rels")) or streamed(name):
+        if not name.endswith((".xml", ".rels")):
             continue
         try:
             with archive.open(info) as stream:

@@ -3,12 +3,12 @@
 openpyxl reads the package in read-only mode (rows streamed from the XML, not a workbook held in
 memory) with ``data_only``: a formula cell gives the value Excel last computed and saved, never
 the formula text, which no one asks about. The package's declared unpacked size is checked
-first, and the elements of the parts openpyxl reads whole (the shared strings, styles, the
-workbook) are counted against ``ingest.max_units_per_file`` before it reads them
-(:mod:`ingest.extractors.package`); the sheets stream, and their rows and cells (empty ones
-too: a sheet of 33 million empty rows makes no chunk) count against the same limit as they are
-read. The sheet's declared dimensions are ignored, so a sheet claiming ``A1:XFD1048576`` costs
-only the cells it really has.
+first, and the elements of every XML part (shared strings, sheets, styles) are counted against
+``ingest.max_units_per_file`` before openpyxl reads any (:mod:`ingest.extractors.package`): a
+sheet of 33 million empty rows makes no chunk, and must cost a count, not a read. The rows and
+cells openpyxl yields count against the same limit again as they are read, since it also yields
+the empty rows a gap in the row numbers stands for. The sheet's declared dimensions are
+ignored, so a sheet claiming ``A1:XFD1048576`` costs only the cells it really has.
 
 A sheet's first non-empty row is its header. The rows after it are cut into blocks of at most
 :data:`BLOCK_CHARS` characters, each a table segment whose first line is
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from typing import Any
 
 from ingest.extractors.answer import answer, rejecting
@@ -37,7 +36,6 @@ from rag.errors import IngestError, Message
 # the chunker keeps it whole and its row range stays exact.
 BLOCK_CHARS = 380
 ROWS_AND_CELLS = "rows and cells"
-_SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$")
 
 
 @rejecting
@@ -47,7 +45,7 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
 
     units = Units(options, "XLSX")
     with open_package(data, "XLSX") as archive:
-        count_parts(archive, "XLSX", units, streamed=lambda name: bool(_SHEET_PART.match(name)))
+        count_parts(archive, "XLSX", Units(options, "XLSX"))
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises KeyError, ValueError, lxml errors... on junk

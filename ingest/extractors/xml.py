@@ -12,7 +12,7 @@ from typing import IO, Any
 from ingest.extractors.units import Units
 from rag.errors import IngestError
 
-ELEMENTS = "XML elements"
+_CHUNK_BYTES = 1 << 20
 
 
 def safe_parser() -> Any:
@@ -61,6 +61,21 @@ def parse(data: bytes, name: str, label: str) -> Any:
         raise broken_part(label, name, error) from None
 
 
+class Counter:
+    """A parser target that counts elements as ``units`` of a kind and builds nothing."""
+
+    def __init__(self, units: Units, kind: str = "XML elements") -> None:
+        self.add = units.add
+        self.kind = kind
+
+    def start(self, tag: str, attributes: object) -> None:
+        """One more element."""
+        self.add(1, self.kind)
+
+    def close(self) -> None:
+        """The end of the part: nothing to return."""
+
+
 def count_elements(stream: IO[bytes], name: str, label: str, units: Units) -> None:
     """Count every element of an XML part as it streams by, keeping none of them.
 
@@ -71,16 +86,12 @@ def count_elements(stream: IO[bytes], name: str, label: str, units: Units) -> No
     """
     import lxml.etree as etree
 
-    events = etree.iterparse(
-        stream, events=("end",), resolve_entities=False, no_network=True, load_dtd=False
+    parser = etree.XMLParser(
+        target=Counter(units), resolve_entities=False, no_network=True, load_dtd=False
     )
     try:
-        for _, element in events:
-            units.add(1, ELEMENTS)
-            element.clear(keep_tail=False)
-            parent = element.getparent()
-            if parent is not None:
-                while element.getprevious() is not None:
-                    del parent[0]
+        while chunk := stream.read(_CHUNK_BYTES):
+            parser.feed(chunk)
+        parser.close()
     except etree.XMLSyntaxError as error:
         raise broken_part(label, name, error) from None
