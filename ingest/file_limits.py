@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Literal
 
 from rag.config import Settings
 
 OcrMode = Literal["auto", "off", "always"]
+
+
+@dataclass
+class OcrBudget:
+    """The OCR time one ingest (a command, an upload) has spent, shared by its files."""
+
+    spent: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def spend(self, seconds: float) -> None:
+        """Charge ``seconds`` of OCR to the ingest."""
+        with self._lock:
+            self.spent += seconds
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,10 @@ class Limits:
         ocr_dpi: Resolution PDF pages are rendered at for OCR.
         ocr_timeout_s: Limit for one page (or image) in Tesseract; past it that page is skipped.
         ocr_max_pages: Pages of one PDF read by OCR; later ones are skipped with a note.
+        ocr_file_budget_s: Wall-clock seconds OCR may spend on one file; pages it has not
+            reached by then are skipped with a note.
+        ocr_batch_budget_s: Seconds OCR may spend in one ingest (all its files together).
+        ocr_budget: What this ingest has spent (the pipeline gives each ingest its own).
         ocr_tessdata: Tesseract's language-data folder ("": ``$TESSDATA_PREFIX`` or the usual
             places, such as Debian's ``/usr/share/tesseract-ocr/5/tessdata``).
 
@@ -50,6 +68,9 @@ class Limits:
     ocr_timeout_s: float = 30.0
     ocr_max_pages: int = 100
     ocr_tessdata: str = ""
+    ocr_file_budget_s: float = 300.0
+    ocr_batch_budget_s: float = 1800.0
+    ocr_budget: OcrBudget = field(default_factory=OcrBudget, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -68,4 +89,6 @@ class Limits:
             ocr_timeout_s=settings.ingest.ocr.timeout_s,
             ocr_max_pages=settings.ingest.ocr.max_pages,
             ocr_tessdata=settings.ingest.ocr.tessdata,
+            ocr_file_budget_s=settings.ingest.ocr.file_budget_s,
+            ocr_batch_budget_s=settings.ingest.ocr.batch_budget_s,
         )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,7 @@ from ingest.assembly import ChunkAssembler, Draft, LoadedDocument, PendingDocume
 from ingest.captions import Captioner, read_sidecar
 from ingest.chunking.chunker import TokenChunker
 from ingest.discovery import Candidate, FoundFiles, find_files, read_capped
-from ingest.file_limits import Limits
+from ingest.file_limits import Limits, OcrBudget
 from ingest.groups import GroupChoice, GroupPolicy
 from ingest.identity import Catalog
 from ingest.loaders import Figure, Loaded, load
@@ -181,6 +181,7 @@ class Ingestor:
             IngestReport(skipped=[str(c.path) for c in found.skipped]),
             GroupPolicy(self.rules, groups),
             actor,
+            replace(self.limits, ocr_budget=OcrBudget()),  # this ingest's own OCR budget
         )
 
         def notify(done: int, current: str) -> None:
@@ -290,7 +291,7 @@ class Ingestor:
                 if (previous.source_path, GroupChoice.of(previous)) == (str(source), choice):
                     return None
                 return self.assembler.recommit(previous, document)
-            loaded = load(path, data, self.limits)
+            loaded = load(path, data, run.limits)
             run.report.notice(*loaded.run_notes)
             if sidecar:
                 _caption_standalone(loaded, sidecar)
@@ -352,12 +353,13 @@ class Ingestor:
 
 @dataclass
 class _Run:
-    """One ingest call: its report, its groups, who runs it, what waits for a commit."""
+    """One ingest call: its report, its groups, who runs it, its limits, what waits to commit."""
 
     collection: str
     report: IngestReport
     policy: GroupPolicy
     actor: Actor
+    limits: Limits
     batch: list[PendingDocument] = field(default_factory=list)
     waiting: list[LoadedDocument] = field(default_factory=list)
 

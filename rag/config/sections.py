@@ -186,6 +186,17 @@ class OcrSettings(Section):
     max_pages: int = Field(
         default=100, ge=0, description="Pages of one PDF read by OCR; later pages are skipped."
     )
+    file_budget_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Wall-clock seconds OCR may spend on one file; later pages are skipped.",
+    )
+    batch_budget_s: float = Field(
+        default=1800.0,
+        gt=0,
+        description="Seconds OCR may spend in one ingest (a command or an upload), all files "
+        "together.",
+    )
     tessdata: str = Field(
         default="",
         description="Tesseract language-data folder; empty: $TESSDATA_PREFIX or the usual places.",

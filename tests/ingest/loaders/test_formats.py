@@ -311,7 +311,9 @@ def test_a_page_that_fails_ocr_costs_only_that_page(tmp_path):
     assert [(s.page, s.text) for s in segments(loaded)] == [
         (1, "이 문서의 첫 쪽은 글자 층이 있는 보통 쪽입니다.")
     ]
-    assert loaded.notes == ["skipped OCR of page 2: Tesseract ran past the 0.001-second limit"]
+    assert loaded.notes == [
+        "skipped OCR of page 2: Tesseract ran past the 0.001-second limit (ingest.ocr.timeout_s)"
+    ]
     read = load(path, path.read_bytes(), LIMITS)
     assert [s.page for s in segments(read)] == [1, 2] and "제15조" in segments(read)[1].text
 
