@@ -151,3 +151,32 @@ def markdown_empty_lines(path: Path, count: int = 45_000_000) -> Path:
             text.write(block)
         text.write(b"\n" * (count % len(block)) + "끝 문장입니다.\n".encode())
     return path
+
+
+def noise_scan(path: Path, pages: int = 12, *, text_page: bool = True) -> Path:
+    """A PDF of ``pages`` scanned pages of noise (each costs Tesseract its whole page limit).
+
+    With ``text_page`` a first page with a text layer comes before them, so the file is
+    ingested by its text whatever OCR makes of the rest.
+    """
+    import io
+
+    import numpy as np
+    from fpdf import FPDF
+    from PIL import Image
+
+    from devkit.corpus import NANUM, png_bytes
+
+    pdf = FPDF(unit="pt", format="A4")
+    if text_page:
+        pdf.add_font("Nanum", fname=str(NANUM))
+        pdf.set_font("Nanum", size=12)
+        pdf.add_page()
+        pdf.multi_cell(0, 16, "이 문서의 첫 쪽만 글자 층이 있고 나머지는 잡음을 스캔한 쪽입니다.")
+    noise = np.random.default_rng(26).integers(0, 256, (600, 424), dtype=np.uint8)
+    page = png_bytes(Image.fromarray(noise, "L").convert("RGB"))
+    for _ in range(pages):
+        pdf.add_page()
+        pdf.image(io.BytesIO(page), x=0, y=0, w=pdf.w, h=pdf.h)
+    pdf.output(str(path))
+    return path
