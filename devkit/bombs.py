@@ -153,6 +153,17 @@ def markdown_empty_lines(path: Path, count: int = 45_000_000) -> Path:
     return path
 
 
+def noise_image(path: Path, size: tuple[int, int] = (1654, 2339)) -> Path:
+    """A PNG of noise the size of an A4 scan at 200 dpi: Tesseract spends its whole limit on it."""
+    import numpy as np
+    from PIL import Image
+
+    width, height = size
+    noise = np.random.default_rng(26).integers(0, 256, (height, width), dtype=np.uint8)
+    Image.fromarray(noise, "L").save(path)
+    return path
+
+
 def noise_scan(path: Path, pages: int = 12, *, text_page: bool = True) -> Path:
     """A PDF of ``pages`` scanned pages of noise (each costs Tesseract its whole page limit).
 

@@ -9,10 +9,12 @@ ingested. A killed ingest leaves no parser or OCR worker behind.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -122,8 +124,8 @@ def test_an_image_tesseract_refuses_at_once_is_not_called_a_timeout(tmp_path: Pa
     ]
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every living process below ``pid`` (zombies are dead: a reaper may be slow)."""
+def _descendants(pid: int) -> dict[int, str]:
+    """Every living process below ``pid``, with its command line (zombies are dead)."""
     children: dict[int, list[int]] = collections.defaultdict(list)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -132,10 +134,12 @@ def _descendants(pid: int) -> set[int]:
             continue
         if state != "Z":
             children[int(parent)].append(int(stat.parent.name))
-    found, stack = set(), [pid]
+    found: dict[int, str] = {}
+    stack = [pid]
     while stack:
         for child in children[stack.pop()]:
-            found.add(child)
+            with contextlib.suppress(OSError):
+                found[child] = Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace")
             stack.append(child)
     return found
 
@@ -147,28 +151,36 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_workers_of_an_ingest_killed_with_sigkill_exit_with_it(tmp_path: Path):
+def test_ocr_workers_of_an_ingest_killed_with_sigkill_exit_with_it(tmp_path: Path):
+    """An image of noise keeps Tesseract busy for its whole page limit; the ingest is killed."""
     folder = tmp_path / "scans"
     folder.mkdir()
-    bombs.noise_scan(folder / "noise.pdf", 12)
-    env = {**os.environ, **command_environment(tmp_path / "data")}
+    bombs.noise_image(folder / "noise.png")
+    env = {
+        **os.environ,
+        **command_environment(tmp_path / "data"),
+        "BLLOSSOM_RAG_INGEST__OCR__TIMEOUT_S": "600",  # Tesseract would read for minutes
+    }
     command = [sys.executable, "-m", "ui.cli", "ingest", str(folder)]
     ingest = subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    seen: set[int] = set()
+    seen: dict[int, float] = {}  # parser processes below the ingest, since when
 
-    def ocr_running() -> bool:
-        """The PDF was parsed and OCR workers run: three processes below the ingest so far."""
-        below = _descendants(ingest.pid)
-        seen.update(below)
-        return len(seen) >= 3 and bool(below)
+    def reading_for_a_while() -> bool:
+        """The image's only isolated work is OCR: a parser process has run for two seconds."""
+        now = time.monotonic()
+        for pid, line in _descendants(ingest.pid).items():
+            if "ingest.isolation" in line:
+                seen.setdefault(pid, now)
+        return any(now - since >= 2 and _alive(pid) for pid, since in seen.items())
 
     try:
-        wait_until(ocr_running, "OCR workers below the ingest", limit=300)
+        wait_until(reading_for_a_while, "OCR below the ingest", limit=300)
+        everything = set(seen) | set(_descendants(ingest.pid))
         os.kill(ingest.pid, signal.SIGKILL)
         ingest.wait()
-        wait_until(lambda: not any(_alive(p) for p in seen), "every worker to exit", limit=30)
+        wait_until(lambda: not any(map(_alive, everything)), "every worker to exit", limit=15)
     finally:
         ingest.kill()
         for pid in seen:
