@@ -42,6 +42,7 @@ from rag.store import (
     DocumentRecord,
     DocumentStore,
 )
+from rag.store.full_disk import writing_under
 from rag.text.kiwi import preload as preload_kiwi
 
 if TYPE_CHECKING:
@@ -171,6 +172,7 @@ class Ingestor:
         Raises:
             IngestError: A path does not exist, or a folder holds nothing to ingest (only
                 when ``files`` are paths; :func:`~ingest.discovery.find_files` says why).
+            StoreError: The disk holding the store is full (what was committed before stays).
 
         """
         found = files if isinstance(files, FoundFiles) else find_files(files, allow_missing=prune)
@@ -190,7 +192,7 @@ class Ingestor:
                 on_progress(IngestProgress(done, total, run.report.chunks_embedded, current))
 
         # Figures are stored before the commit that refers to them: no image sweep meanwhile.
-        with self.store.images.in_use():
+        with writing_under(self.store.data_dir), self.store.images.in_use():
             for done, candidate in enumerate(candidates, start=1):
                 self._take(run, candidate, self._prepare(candidate, catalog, run))
                 notify(done, str(candidate.source))
