@@ -119,7 +119,7 @@ def run_case(build: Callable[[Path], Path], root: Path) -> Outcome:
     folder = root / "corpus"
     folder.mkdir(parents=True)
     size = build(folder).stat().st_size
-    env = {**os.environ, **command_environment(root / "data"), "COLUMNS": "400"}
+    env = {**os.environ, **command_environment(root / "data"), "COLUMNS": "4000"}  # no row wraps
     command = [sys.executable, "-m", "ui.cli", "ingest", str(folder)]
     output = root / "output.txt"
     started = time.perf_counter()

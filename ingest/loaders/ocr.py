@@ -105,7 +105,9 @@ def recognize_pages(
         return {}, []
     workers = max(1, min(len(scans), os.cpu_count() or 1))
     numbers = sorted(scans)
-    batches = [[(n, scans[n]) for n in numbers[i::workers]] for i in range(workers)]
+    batches: list[list[tuple[int | None, bytes]]] = [
+        [(n, scans[n]) for n in numbers[i::workers]] for i in range(workers)
+    ]
     found, notes, window = _timed(batches, limits)
     failed = {note.values.get("page") for note in notes}
     unread = [n for n in numbers if n not in found and n not in failed]
