@@ -177,6 +177,66 @@ def slide_deck(path: Path, slides: Sequence[tuple[str, str, str]] = SLIDES) -> P
     return path
 
 
+# The twelve facts of SLIDES as a report in three chapters of four sections, a section per fact.
+CHAPTERS = ("제1장 회사 현황", "제2장 사업 계획", "제3장 운영 원칙")
+# What every section of the report says after its fact: sections as long as a real report's,
+# so each is its own chunk (sibling sections of a few words are packed together).
+SECTION_CLOSING = (
+    "이 절의 내용은 2024년 정기 이사회에서 승인되었으며 다음 개정 때까지 모든 부서에 "
+    "적용됩니다. 자세한 문의는 경영지원팀 담당자에게 하시고, 관련 서식과 지난 자료는 사내 "
+    "포털의 문서함에서 내려받을 수 있습니다."
+)
+
+
+def section_path(fact: int) -> str:
+    """The heading path of the section that holds fact ``fact`` (0-based) of :data:`SLIDES`."""
+    return f"{CHAPTERS[fact // 4]} > {SLIDES[fact][0]}"
+
+
+def sectioned_report(path: Path) -> Path:
+    """:data:`SLIDES` as a DOCX, HWP or HWPX report, by the path's suffix.
+
+    Chapter headings (level 1), a section heading per fact (level 2), then the fact and
+    :data:`SECTION_CLOSING`.
+    """
+    texts = [(title, f"{body} {notes} {SECTION_CLOSING}") for title, body, notes in SLIDES]
+    if path.suffix == ".docx":
+        import docx
+
+        document = docx.Document()
+        for fact, (title, text) in enumerate(texts):
+            if fact % 4 == 0:
+                document.add_heading(CHAPTERS[fact // 4], 1)
+            document.add_heading(title, 2)
+            document.add_paragraph(text)
+        document.save(str(path))
+        return path
+    from hwpx import HwpxDocument
+
+    hancom = HwpxDocument.new()
+    for fact, (title, text) in enumerate(texts):
+        if fact % 4 == 0:
+            hancom.add_heading(CHAPTERS[fact // 4], level=1)
+        hancom.add_heading(title, level=2)
+        hancom.add_paragraph(text, para_pr_id_ref=0, style_id_ref=0)
+    hancom.save_to_path(str(path))
+    return path
+
+
+def paged_pdf(path: Path) -> Path:
+    """:data:`SLIDES` as a PDF of one page per fact (its title and words), text layer only."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("Nanum", fname=str(NANUM))
+    pdf.set_font("Nanum", size=12)
+    for title, body, notes in SLIDES:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, f"{title}\n{body} {notes}".strip())
+    pdf.output(str(path))
+    return path
+
+
 def line_height(font_px: int) -> int:
     """The distance between the tops of two lines of :func:`rendered_text`."""
     return int(font_px * 1.8)

@@ -1,5 +1,7 @@
 """Page-accurate locations: a question about a fact on slide N cites slide N, one about row N
-cites the rows that hold N, with the sheet and the header row in the passage."""
+cites the rows that hold N, with the sheet and the header row in the passage, one about page N
+of a PDF cites page N, and one about a section of a DOCX, HWP or HWPX report cites the section
+by its heading path."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from ingest.pipeline import Ingestor
 from rag.retrieval.retriever import StoreRetriever
 from rag.store import Store
 
+REPORTS = ("docx", "hwp", "hwpx")
 ROWS = 2000  # rows 2..2001 under the header
 ASKED_ROWS = (2, 42, 777, 1503, 2001)  # none a quantity (10 x row) of another
 
@@ -63,3 +66,43 @@ def test_a_question_about_row_n_cites_the_rows_holding_n(retriever: StoreRetriev
         first, last = map(int, label.groups())
         assert first <= row <= last, (row, best.chunk.text)
         assert f"볼트 {row}호 | " in best.chunk.text
+
+
+@pytest.fixture(scope="module")
+def by_format(
+    store: Store, embeddings, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, StoreRetriever]:
+    """The twelve facts as a PDF and as DOCX, HWP and HWPX reports, each its own collection."""
+    folder = tmp_path_factory.mktemp("reports")
+    ingestor = Ingestor(
+        store, embeddings, chunk_tokens=256, chunk_overlap=32, max_file_bytes=50 * 1024 * 1024
+    )
+    made = {"pdf": fx.paged_pdf(folder / "보고서.pdf")}
+    made |= {suffix: fx.sectioned_report(folder / f"보고서.{suffix}") for suffix in REPORTS}
+    retrievers = {}
+    for suffix, path in made.items():
+        report = ingestor.ingest([path], collection=suffix)
+        assert report.failed == [] and len(report.ingested) == 1
+        retrievers[suffix] = StoreRetriever(
+            store=store, embeddings=embeddings, collection=suffix, k=5
+        )
+    return retrievers
+
+
+@pytest.mark.parametrize("page", range(1, len(fx.SLIDES) + 1))
+def test_a_question_about_page_n_of_a_pdf_cites_page_n(
+    by_format: dict[str, StoreRetriever], page: int
+):
+    [best, *_] = by_format["pdf"].search(fx.SLIDE_QUESTIONS[page - 1])
+    assert best.chunk.page == page
+    assert fx.SLIDES[page - 1][1] in best.chunk.text
+
+
+@pytest.mark.parametrize("suffix", REPORTS)
+def test_a_question_about_a_section_cites_its_heading_path(
+    by_format: dict[str, StoreRetriever], suffix: str
+):
+    for fact, question in enumerate(fx.SLIDE_QUESTIONS):
+        [best, *_] = by_format[suffix].search(question)
+        assert best.chunk.heading == fx.section_path(fact), (question, best.chunk.text)
+        assert fx.SLIDES[fact][1] in best.chunk.text
