@@ -2,7 +2,7 @@
 
 Each crafted file is small on disk and enormous to parse: a workbook of 27 million shared
 strings or 33 million empty rows, a DOCX of 8 million empty paragraphs, their PPTX, HWPX, HTML
-and Markdown equivalents, and a scan of 12 pages of noise for OCR. Each goes alone through
+and Markdown equivalents, and scans of 12 and 100 pages of noise for OCR. Each goes alone through
 ``bllossom-rag ingest`` in a fresh process (:func:`benchmarks.hostile.run_case`), so its wall time
 and peak RSS (the process and the parser and OCR workers it waited for) are what one user's
 ingest of that file costs, the Python start and the embedder load included (the ``baseline``
@@ -56,6 +56,10 @@ CASES: dict[str, tuple[Callable[[Path], Path], str | None]] = {
     "PDF, 12 scanned pages of noise": (
         lambda folder: bombs.noise_scan(folder / "noise.pdf", 12),
         "191 s",
+    ),
+    "PDF, 100 scanned pages of noise": (
+        lambda folder: bombs.noise_scan(folder / "noise.pdf", 100),
+        "~17 CPU-min; up to ~51 min (100 pages x 30 s)",
     ),
 }
 
