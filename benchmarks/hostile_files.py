@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.hostile import run_case
+from benchmarks.hostile import chosen, run_case
 from devkit import bombs
 
 
@@ -69,11 +69,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="case names (substrings) to run")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
-    cases = {
-        name: case
-        for name, case in CASES.items()
-        if not args.only or any(part in name for part in args.only)
-    }
+    cases = chosen(CASES, args.only)
     print("| file | size B | before (review) | wall s | peak RSS MiB | result |")
     print("| --- | ---: | --- | ---: | ---: | --- |")
     rows = []
