@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rag.errors import StoreError
+from rag.errors import DiskFullError
 
 # Below this many free bytes an I/O error while writing is taken for a full disk: SQLite reports
 # a shared-memory file it cannot extend as SQLITE_IOERR_SHMSIZE, and FAISS a failed write as a
@@ -52,9 +52,9 @@ def out_of_space(error: BaseException, folder: Path) -> bool:
     return isinstance(error, (OSError, RuntimeError)) and is_full(folder)
 
 
-def no_space(folder: Path) -> StoreError:
+def no_space(folder: Path) -> DiskFullError:
     """The one line for a write that found the disk full."""
-    return StoreError(
+    return DiskFullError(
         f"no space left on the disk holding {folder}: free some space, then try again "
         "(the store is unchanged; what was ingested before is kept)"
     )

@@ -2,8 +2,9 @@
 
 The ingest that finds no space ends in one line naming the folder, the store keeps what it held,
 reads keep working while the disk is full (in this process, and in a fresh process that must
-open the store without room for SQLite's shared-memory file), and once the file is removed the
-same ingest goes in and the fresh process reads the ordinary way again.
+open the store without room for SQLite's shared-memory file; an answer whose audit entry cannot
+be stored logs it), and once the file is removed the same ingest goes in and the fresh process
+reads the ordinary way again.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from devkit.models import REPO
+from devkit.models import REPO, command_environment
 from ingest.pipeline import Ingestor
 from rag.access import OPERATOR
 from rag.errors import StoreError
 from rag.store import Store
+from tests.support.cli import Cli
 
 # A fresh process: open the store, search it by a stored vector, close it (saving the views).
 READER = """
@@ -29,6 +31,7 @@ import json, sys
 from pathlib import Path
 from rag.access import OPERATOR
 from rag.store import Store
+from tests.support.cli import Cli
 store = Store(Path(sys.argv[1]))
 [document, *_] = store.documents("default")
 vector = next(iter(store.document_vectors("default", document.id).values()))
@@ -149,3 +152,30 @@ def test_a_process_that_opened_the_store_on_a_full_disk_writes_again_once_there_
 
 def _ids(store: Store) -> list[str]:
     return [d.id for d in store.documents("default")]
+
+
+def test_the_command_line_says_it_in_one_line_and_still_answers(
+    small_disk: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    data_dir = small_disk / "data"
+    cli = Cli(
+        {**command_environment(data_dir), "BLLOSSOM_RAG_GENERATION__SCRIPTED_ANSWER": "{1} [1]"}
+    )
+    folder = tmp_path / "share"
+    folder.mkdir()
+    (folder / "a.txt").write_text("회의실 예약은 사내 포털에서 합니다.", encoding="utf-8")
+    assert cli("ingest", str(folder)).exit_code == 0
+    (folder / "b.txt").write_text("주차권은 안내 데스크에서 받습니다.", encoding="utf-8")
+    fill(small_disk)
+    failed = cli("ingest", str(folder))
+    assert failed.exit_code == 1
+    assert failed.output.strip().splitlines() == [
+        f"Error: no space left on the disk holding {data_dir}: free some space, then try "
+        "again (the store is unchanged; what was ingested before is kept)"
+    ]
+    answer = cli.json("ask", "회의실은 어디서 예약하나요?")
+    assert [Path(s["source"]).name for s in answer["sources"]] == ["a.txt"]
+    # the answer's audit entry could not be stored: it is in the log, whole
+    messages = [record.getMessage() for record in caplog.records]
+    [logged] = [message for message in messages if "audit entry not stored" in message]
+    assert '"question": "회의실은 어디서 예약하나요?"' in logged
