@@ -326,6 +326,11 @@ class ConversationSettings(Section):
     history_turns: int = Field(
         default=3, ge=0, le=20, description="Earlier user turns a follow-up is searched with."
     )
+    topic_changes: bool = Field(
+        default=True,
+        description="A turn that does not refer back to the conversation and finds nothing "
+        "searched alone gets no passages (the honest 'not in the documents').",
+    )
 
 
 class WorkerSettings(Section):
@@ -384,6 +389,24 @@ class ApiSettings(Section):
         repr=False,
         description="API key -> the groups it may read (JSON in BLLOSSOM_RAG_API__KEYS); "
         "empty: no key needed, unrestricted documents only.",
+    )
+
+
+class CliSettings(Section):
+    """``ask`` and ``chat``: answered by a running RAG API instead of loading the models."""
+
+    api_url: str | None = Field(
+        default=None,
+        description="A RAG API (http://host:8100) that answers ask and chat; the terminal "
+        "loads no model.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, repr=False, description="Bearer key for api_url (or the API found)."
+    )
+    find_api: bool = Field(
+        default=True,
+        description="Without api_url: use a ready RAG API on this machine at [api] port "
+        "that serves this same store.",
     )
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.embeddings.space import RAW, VectorSpace
 from rag.store.base import DocumentStore, validate_collection_name
+from rag.store.conversations import SqlConversations
 from rag.store.database import Database
 from rag.store.dense_index import DenseIndex, IndexPolicy
 from rag.store.full_disk import out_of_space
@@ -52,7 +53,7 @@ V = TypeVar("V", bound=View)
 __all__ = ["DATABASE_FILE", "Store", "validate_collection_name"]
 
 
-class Store(SqlRegistry, DocumentStore):
+class Store(SqlRegistry, SqlConversations, DocumentStore):
     """Documents, chunks and vectors of every collection under one data folder.
 
     Args:
@@ -77,7 +78,7 @@ class Store(SqlRegistry, DocumentStore):
     def __repr__(self) -> str:
         return f"Store({str(self.data_dir)!r})"
 
-    def _registry_connection(self) -> AbstractContextManager[Any]:
+    def _sql_connection(self) -> AbstractContextManager[Any]:
         return self.database.transaction()
 
     def close(self) -> None:
