@@ -13,6 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+# A key written in the configuration is refused below this length: an unset shell variable
+# ("") or a placeholder ("changeme", "key") would let in whoever tries it. ``keys create``
+# makes keys of 47 characters; 16 random characters are already out of reach of guessing.
+MIN_KEY_LENGTH = 16
 
 class Section(BaseModel):
     """A table of settings: unknown keys are errors, values are checked on assignment too."""
@@ -32,6 +36,36 @@ def check_order(section: BaseModel, low: str, high: str, *, equal: bool, prefix:
         relation = "at most" if equal else "smaller than"
         msg = f"{prefix}{low} ({small}) must be {relation} {prefix}{high} ({large})"
         raise ValueError(msg)
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a server's key (empty, blank, short), or None; never repeats it."""
+    if not key.strip():
+        return "a key is empty or blank (an unset variable?)"
+    if key != key.strip():
+        return "a key starts or ends with spaces (a client's key never does)"
+    if len(key) < MIN_KEY_LENGTH:
+        return f"a key is shorter than {MIN_KEY_LENGTH} characters"
+    return None
+
+
+def checked_key(value: SecretStr | None) -> SecretStr | None:
+    """``value``, refused when it is a key no server should accept (:func:`key_problem`).
+
+    Raises:
+        ValueError: The key is empty, blank or short, and what to use instead.
+
+    """
+    if value is None:
+        return None
+    problem = key_problem(value.get_secret_value())
+    if problem is not None:
+        msg = (
+            f"{problem}; use {MIN_KEY_LENGTH} or more random characters (bllossom-rag keys "
+            "create makes such keys), or leave the setting unset"
+        )
+        raise ValueError(msg)
+    return value
 
 
 class IndexSettings(Section):
@@ -160,6 +194,11 @@ class GenerationSettings(Section):
         "'{1} [1]' quotes the first sentence of passage 1 and cites it ({question}: the "
         "question). Unset: the generator answers.",
     )
+
+    @field_validator("worker_api_key")
+    @classmethod
+    def _real_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return checked_key(value)
 
     @model_validator(mode="after")
     def _images_fit(self) -> GenerationSettings:
@@ -315,12 +354,19 @@ class WorkerSettings(Section):
     host: str = Field(default="127.0.0.1", description="Interface the worker listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Worker port.")
     api_key: SecretStr | None = Field(
-        default=None, description="Bearer key the worker requires on every route but /health."
+        default=None,
+        description="Bearer key (16 or more characters) the worker requires on every route but "
+        "/health.",
     )
     embedding_model: str | None = Field(
         default=None,
         description="Also serve /v1/embeddings with this sentence-transformers model.",
     )
+
+    @field_validator("api_key")
+    @classmethod
+    def _real_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return checked_key(value)
 
 
 class ServerSettings(Section):
@@ -363,9 +409,16 @@ class ApiSettings(Section):
     keys: dict[str, list[str]] = Field(
         default_factory=dict,
         repr=False,
-        description="API key -> the groups it may read (JSON in BLLOSSOM_RAG_API__KEYS); "
-        "empty: no key needed, unrestricted documents only.",
+        description="API key (16 or more characters) -> the groups it may read (JSON in "
+        "BLLOSSOM_RAG_API__KEYS); empty: no key needed, unrestricted documents only.",
     )
+
+    @field_validator("keys")
+    @classmethod
+    def _real_keys(cls, keys: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key in keys:
+            checked_key(SecretStr(key))
+        return keys
 
 
 class AccessRuleSettings(Section):

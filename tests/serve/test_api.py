@@ -29,7 +29,7 @@ from serve.http.server import BackgroundServer
 from tests.support.waiting import wait_until
 
 CANARY = "코끼리 보라색 암호는 7391입니다"
-HR_KEY, PUBLIC_KEY = "key-hr", "key-public"
+HR_KEY, PUBLIC_KEY = "key-hr-7f3a91bc2e", "key-public-91bc2e4d"
 KEYS = {HR_KEY: ("hr",), PUBLIC_KEY: ()}
 QUESTION = "입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있나요?"
 SOURCE_FIELDS = {"id", "source", "page", "text", "score"}

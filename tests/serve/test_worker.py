@@ -38,7 +38,7 @@ from serve.http.server import BackgroundServer
 from serve.worker import WorkerOptions, create_app
 from tests.support.waiting import free_port, wait_until
 
-KEY = "test-key"
+KEY = "test-key-7f3a91bc2e"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 MODEL_ID = "tiny-llava-next"
 

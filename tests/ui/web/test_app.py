@@ -267,11 +267,12 @@ def test_unreachable_worker_is_a_message_and_the_rest_works(ui_env: Path, monkey
 
 
 def test_chat_through_the_gpu_worker_and_its_health(ui_env: Path, chat_model, monkeypatch):
-    worker = create_app(chat_model, WorkerOptions(model_id=GENERATOR_MODEL, api_key="k"))
+    key = "web-test-key-7f3a91bc"
+    worker = create_app(chat_model, WorkerOptions(model_id=GENERATOR_MODEL, api_key=key))
     server = BackgroundServer(worker).start()
     try:
         monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_URL", server.url)
-        monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_API_KEY", "k")
+        monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_API_KEY", key)
         at = start()
         at.switch_page("views/dashboard.py").run()  # probing is not loading: 503 until ready
         assert not at.exception, at.exception
