@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 # makes keys of 47 characters; 16 random characters are already out of reach of guessing.
 MIN_KEY_LENGTH = 16
 
+
 class Section(BaseModel):
     """A table of settings: unknown keys are errors, values are checked on assignment too."""
 
