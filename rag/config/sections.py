@@ -334,8 +334,29 @@ class RetrievalSettings(Section):
 
 
 class ConversationSettings(Section):
-    """How a follow-up question is searched (:mod:`rag.retrieval.followup`)."""
+    """A question and its conversation: what one may hold, and how a follow-up is searched.
 
+    The limits bound what one question costs before any work is done (tokenizing, embedding,
+    searching and prompting all grow with the text): the RAG API refuses a request over one
+    with a 400 naming it, the command line and the web app refuse a longer question, and an
+    interactive conversation carries only its latest turns.
+    """
+
+    max_question_chars: int = Field(
+        default=4_000, ge=1, description="Characters in one question (longer: refused)."
+    )
+    max_turn_chars: int = Field(
+        default=16_000,
+        ge=1,
+        description="Characters in one earlier turn of a conversation, question or answer "
+        "(the RAG API refuses longer ones; the CLI and web app carry them cut).",
+    )
+    max_turns: int = Field(
+        default=50,
+        ge=1,
+        description="Messages in one conversation, the question included (the RAG API refuses "
+        "more; the CLI and web app carry the latest ones).",
+    )
     query_rewrite: Literal["off", "mix", "llm"] = Field(
         default="mix",
         description="mix: search the follow-up with the earlier user turns, weighted; "
@@ -347,6 +368,14 @@ class ConversationSettings(Section):
     history_turns: int = Field(
         default=3, ge=0, le=20, description="Earlier user turns a follow-up is searched with."
     )
+
+    @model_validator(mode="after")
+    def _question_fits_a_turn(self) -> ConversationSettings:
+        # An answered question becomes an earlier turn of the next one.
+        check_order(
+            self, "max_question_chars", "max_turn_chars", equal=True, prefix="conversation."
+        )
+        return self
 
 
 class WorkerSettings(Section):
@@ -392,8 +421,27 @@ class ServerSettings(Section):
     max_new_tokens: int = Field(
         default=4096, ge=1, description="Largest max_tokens a request may ask for (400 above)."
     )
+    max_messages: int = Field(
+        default=128, ge=1, description="Messages in one chat request (400 above)."
+    )
+    max_message_chars: int = Field(
+        default=65_536,
+        ge=1_024,
+        description="Characters of text in one message of a chat request (400 above): a "
+        "prompt's user turn holds its passages, so keep it above 8 x the prompt budget.",
+    )
     max_embedding_inputs: int = Field(
         default=512, ge=1, description="Texts in one /v1/embeddings request (400 above)."
+    )
+    max_embedding_input_chars: int = Field(
+        default=32_768,
+        ge=1,
+        description="Characters in one text of a /v1/embeddings request (400 above).",
+    )
+    max_embedding_chars: int = Field(
+        default=1_048_576,
+        ge=1,
+        description="Characters in all the texts of one /v1/embeddings request (400 above).",
     )
     read_timeout: float = Field(
         default=60.0,
@@ -412,6 +460,13 @@ class ApiSettings(Section):
         repr=False,
         description="API key (16 or more characters) -> the groups it may read (JSON in "
         "BLLOSSOM_RAG_API__KEYS); empty: no key needed, unrestricted documents only.",
+    )
+
+    slots_per_key: int = Field(
+        default=0,
+        ge=0,
+        description="Requests one key may have running at once (its others wait), so one key "
+        "cannot take every slot of server.max_concurrency; 0: all but one (at least one).",
     )
 
     @field_validator("keys")

@@ -53,6 +53,7 @@ from rag.retrieval.followup import RetrievalQuery
 from rag.retrieval.fusion import Fusion, keyword_visibility
 from rag.retrieval.relevance import cohort_floor, cross_language, uncalibrated
 from rag.retrieval.rerank import CrossEncoderReranker
+from rag.runtime.cancel import stop_if_cancelled
 from rag.store import Candidates, DocumentStore, ImageStore, SearchHit, StoredChunk
 from rag.text.language import Language, detect_language
 
@@ -195,6 +196,7 @@ class StoreRetriever(BaseRetriever):
 
         """
         ranked = self.ranked(query)
+        stop_if_cancelled()
         model = self._calibration.relevance
         if model is None:
             relevance = uncalibrated(ranked.features()[:, 0])
@@ -239,10 +241,12 @@ class StoreRetriever(BaseRetriever):
         )
         # The fused ranking without the cross-encoder, whose cost would be paid 40 times.
         plain = self if self.reranker is None else self.model_copy(update={"reranker": None})
-        best = [
-            float(max(model(plain.ranked(question, vector=vector).features()), default=0.0))
-            for question, vector in zip(calibration.cohort, vectors, strict=True)
-        ]
+        best = []
+        for question, vector in zip(calibration.cohort, vectors, strict=True):
+            stop_if_cancelled()
+            best.append(
+                float(max(model(plain.ranked(question, vector=vector).features()), default=0.0))
+            )
         floor = cohort_floor(best, self.min_relevance)
         with _FLOORS_LOCK:
             if len(_FLOORS) > 256:  # stale commits and departed callers

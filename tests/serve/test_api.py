@@ -288,7 +288,7 @@ def test_a_full_queue_is_429_and_a_client_that_leaves_frees_its_slot(assistant: 
         next(iter(holder))  # answering now, in the only slot
         with pytest.raises(openai.RateLimitError) as refused:
             api.chat.completions.create(model="handbook", messages=ask("병가는 며칠인가요?"))
-        assert "the RAG API is busy: 1 generations running and 0 waiting" in str(refused.value)
+        assert "the RAG API is busy: 1 request running and 0 waiting" in str(refused.value)
         holder.close()  # the client leaves mid-answer: its generation stops
         running = lambda: httpx.get(f"{server.url}/health").json()["running"]  # noqa: E731
         wait_until(lambda: running() == 0, "the abandoned generation to stop")
