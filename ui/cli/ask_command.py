@@ -48,6 +48,7 @@ def ask(
             msg = 'the question is empty: bllossom-rag ask "your question"'
             raise BllossomRagError(msg)
     with open_assistant() as assistant:
+        assistant.turn_limits.check_question(question)  # before any model loads
         images = [_image_block(path) for path in image or ()]
         access = Access.for_groups(parse_groups(user_groups))
         chain = assistant.chain(collection, k, access=access)

@@ -4,7 +4,9 @@ Each line read is a question; it is answered with the conversation so far, so "�
 after "국회의원의 임기는?" is searched and answered as the follow-up it is (``query_rewrite``
 says how). The models load with the first question and stay loaded for the session.
 ``/new`` starts a new conversation, ``/exit`` (or end of input, Ctrl-D) ends the session. A
-failed answer prints its one-line error and the conversation goes on without that turn.
+failed answer (a question over ``[conversation] max_question_chars`` too) prints its one-line
+error and the conversation goes on without that turn. A long conversation carries its latest
+turns (``max_turns``, ``max_turn_chars``), as the prompt would keep them anyway.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def chat(
     with open_assistant() as assistant:
         chain = assistant.chain(collection, k, access=Access.for_groups(parse_groups(user_groups)))
         name, actor = collection or assistant.settings.collection, cli_actor()
+        limits = assistant.turn_limits
         out.print(f"[dim]Ask a question; {NEW} starts over, {EXIT[0]} or Ctrl-D ends.[/]")
         history: list[BaseMessage] = []
         while True:
@@ -57,9 +60,9 @@ def chat(
                 continue
             started = time.monotonic()
             try:
-                result = stream_answer(
-                    chain, {"question": question, "history": list(history)}, echo=True
-                )
+                limits.check_question(question)
+                carried = limits.recent(history)
+                result = stream_answer(chain, {"question": question, "history": carried}, echo=True)
             except BllossomRagError as error:
                 err.print(f"[bold red]Error:[/] {escape(str(error))}")
                 continue

@@ -16,7 +16,7 @@ from PIL import Image
 from rag.access import Access
 from rag.assistant import Assistant
 from rag.config import Settings
-from rag.errors import BllossomRagError
+from rag.errors import BllossomRagError, TurnTooLargeError
 from rag.evaluation.feedback import Feedback, FeedbackLog
 from rag.generation.chat_format import image_block
 from rag.generation.llm import sampling
@@ -73,9 +73,14 @@ def ask(
         access: The user's reading rights.
         callbacks: LangChain callbacks (the page's timer).
         history: The conversation so far, ``(question, answer)`` pairs, oldest first: the
-            question is searched and answered as a follow-up of it.
+            question is searched and answered as a follow-up of its latest turns
+            (``[conversation]`` limits).
+
+    Raises:
+        TurnTooLargeError: The question is over ``max_question_chars``.
 
     """
+    assistant.turn_limits.check_question(question)
     llm = assistant.llm.bind(
         **sampling(
             assistant.llm,
@@ -91,7 +96,7 @@ def ask(
         earlier += [HumanMessage(content=asked), AIMessage(content=answered)]
     return AnswerStream(
         chain,
-        {"question": question, "images": images, "history": earlier},
+        {"question": question, "images": images, "history": assistant.turn_limits.recent(earlier)},
         config={"callbacks": list(callbacks)},
     )
 
@@ -162,6 +167,8 @@ def generation_failure(error: Exception, settings: Settings) -> str | None:
 
     Returns None for anything else: that is a bug and keeps its traceback.
     """
+    if isinstance(error, TurnTooLargeError):
+        return t("question_too_long", limit=settings.conversation.max_question_chars)
     if isinstance(error, BllossomRagError):
         return t("generation_failed", error=error)
     url = settings.generation.worker_url or ""
