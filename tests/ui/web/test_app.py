@@ -146,6 +146,16 @@ def test_chat_refuses_a_broken_image_with_a_message(ui_env: Path):
     assert answer.error and "image" in answer.error[0].value.lower()
 
 
+def test_the_chat_box_stops_a_question_at_its_limit(ui_env: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_CONVERSATION__MAX_QUESTION_CHARS", "20")
+    at = start()
+    assert at.chat_input[0].max_chars == 20  # the browser's box takes no more
+    ask(at, "연차 휴가는 입사 첫해에 최대 며칠까지 쓸 수 있나요?")  # 29 characters sent anyway
+    asked = at.chat_message[-2].markdown[0].value
+    assert asked == literal_markdown("연차 휴가는 입사 첫해에 최대 며칠까")  # cut by the server too
+    assert not at.chat_message[-1].error
+
+
 def test_library_upload_ingests_files_and_reports_each(ui_env: Path, tmp_path: Path):
     at = start()
     at.switch_page("views/library.py").run()

@@ -16,7 +16,7 @@ from PIL import Image
 from rag.access import Access
 from rag.assistant import Assistant
 from rag.config import Settings
-from rag.errors import BllossomRagError, TurnTooLargeError
+from rag.errors import BllossomRagError
 from rag.evaluation.feedback import Feedback, FeedbackLog
 from rag.generation.chat_format import image_block
 from rag.generation.llm import sampling
@@ -74,13 +74,10 @@ def ask(
         callbacks: LangChain callbacks (the page's timer).
         history: The conversation so far, ``(question, answer)`` pairs, oldest first: the
             question is searched and answered as a follow-up of its latest turns
-            (``[conversation]`` limits).
-
-    Raises:
-        TurnTooLargeError: The question is over ``max_question_chars``.
+            (``[conversation]`` limits; the chat box itself stops a question at
+            ``max_question_chars``).
 
     """
-    assistant.turn_limits.check_question(question)
     llm = assistant.llm.bind(
         **sampling(
             assistant.llm,
@@ -167,8 +164,6 @@ def generation_failure(error: Exception, settings: Settings) -> str | None:
 
     Returns None for anything else: that is a bug and keeps its traceback.
     """
-    if isinstance(error, TurnTooLargeError):
-        return t("question_too_long", limit=settings.conversation.max_question_chars)
     if isinstance(error, BllossomRagError):
         return t("generation_failed", error=error)
     url = settings.generation.worker_url or ""
