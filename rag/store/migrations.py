@@ -180,12 +180,28 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit(time)
 """
 
+
+def _commit_tokens(conn: sqlite3.Connection) -> None:
+    """6: every commit gets a random token, which view checkpoints carry beside its number.
+
+    A commit number is not an identity: a database restored from a backup, or one that lost its
+    last transactions in a power cut (WAL with ``synchronous = NORMAL``), numbers its next
+    commits again, and AUTOINCREMENT hands out the same vector ids again, so a view saved before
+    would pass for current while holding another document's vectors and postings under those
+    ids. Views check the token of their commit against this table and rebuild when it differs;
+    views saved before this step carry none and are rebuilt once.
+    """
+    conn.execute("ALTER TABLE commits ADD COLUMN token TEXT NOT NULL DEFAULT ''")
+    conn.execute("UPDATE commits SET token = lower(hex(randomblob(16)))")
+
+
 STEPS: tuple[Step, ...] = (
     _stop8_schema,
     _store_identity,
     _chunk_language,
     _heading_column,
     _access_as_data,
+    _commit_tokens,
 )
 LATEST = len(STEPS)
 
