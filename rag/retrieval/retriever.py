@@ -218,8 +218,11 @@ class StoreRetriever(BaseRetriever):
 
         ``min_relevance``, or in ``adaptive`` mode the level that refuses the calibration's
         cohort in this collection for this caller, when that is lower. The cohort's answers
-        are computed once per store, collection commit, reader and search setup, from the
-        fused ranking (a reranker only reorders it).
+        are computed once per store, version of the collection this reader sees, reader and
+        search setup, from the fused ranking (a reranker only reorders it). Keyed by what the
+        reader may read, not by the collection's last commit: a commit of documents hidden
+        from the reader does not send its next search through the cohort again, so its
+        timing does not tell that someone else ingested.
         """
         calibration = self._calibration
         model = calibration.relevance
@@ -260,7 +263,7 @@ class StoreRetriever(BaseRetriever):
             self.store.store_id,
             str(self.store.data_dir),  # a copied folder keeps the id, then goes its own way
             self.collection,
-            self.store.last_seq(self.collection),
+            self.store.readable_version(self.collection, self.access),
             self.access,
             self.mode,
             self.k,
