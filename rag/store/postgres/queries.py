@@ -69,7 +69,7 @@ def collection_row(conn: psycopg.Connection, name: str) -> tuple[int, int] | Non
 def readable_version(conn: psycopg.Connection, collection: str, access: Access) -> ReadableVersion:
     """The version of a collection that ``access`` sees (commits carry no token here)."""
     condition, params = document_filter(access)
-    count, newest = conn.execute(
+    row = conn.execute(
         f"""
         SELECT COUNT(*), COALESCE(MAX(d.seq), 0) FROM documents d
         JOIN collections col ON col.id = d.collection_id
@@ -77,7 +77,8 @@ def readable_version(conn: psycopg.Connection, collection: str, access: Access) 
         """,
         {**params, "collection": collection},
     ).fetchone()
-    return ReadableVersion(int(count), CommitHead(int(newest), ""))
+    assert row is not None  # an aggregate always has its row
+    return ReadableVersion(int(row[0]), CommitHead(int(row[1]), ""))
 
 
 def commits(conn: psycopg.Connection, limit: int) -> list[CommitRecord]:
