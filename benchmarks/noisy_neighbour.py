@@ -6,7 +6,8 @@ machine, in one run:
 
 - ``idle``: the quiet key alone (today's limits);
 - ``flood, limits of c5cd1e8``: the server as it was before issue 26 in what it admits (a
-  question of up to 2 MB, every slot to one key), the noisy key sending questions of
+  question of up to 2 MB; one line for every caller, first come first served, so one key may
+  take every slot), the noisy key sending questions of
   ``--before-chars`` characters (the old cap was 2 MB; smaller here so the phase ends in
   minutes). History is trimmed in linear time in both floods, so this understates the old
   server: with its quadratic trimming, a long conversation alone took minutes
@@ -54,6 +55,7 @@ from rag.embeddings.torch import SentenceTransformerEmbeddings
 from rag.generation.llm import ChatBllossom
 from rag.store import Store
 from serve.api import ApiOptions, create_app
+from serve.http.admission import Admission, Slot
 from serve.http.server import BackgroundServer
 from serve.worker import WorkerOptions
 from serve.worker import create_app as worker_app
@@ -91,8 +93,18 @@ def build(root: Path, embeddings: SentenceTransformerEmbeddings) -> Path:
     return settings.data_dir
 
 
+class FirstComeFirstServed(Admission):
+    """Admission as it was before issue 26: every caller in one line, whatever its key."""
+
+    async def acquire(self, key: str = "") -> Slot:
+        """A slot for whoever came first."""
+        return await super().acquire("")
+
+
 @contextmanager
-def api(data: Path, conversation: dict[str, int], **limits: Any) -> Iterator[str]:
+def api(
+    data: Path, conversation: dict[str, int], *, as_before: bool = False, **limits: Any
+) -> Iterator[str]:
     assistant = Assistant(
         Settings(
             data_dir=data,
@@ -102,7 +114,13 @@ def api(data: Path, conversation: dict[str, int], **limits: Any) -> Iterator[str
             conversation=conversation,
         )
     )
-    server = BackgroundServer(create_app(assistant, ApiOptions(keys=KEYS, **limits))).start()
+    options = ApiOptions(keys=KEYS, **limits)
+    app = create_app(assistant, options)
+    if as_before:
+        app.state.service.admission = FirstComeFirstServed(
+            options.max_concurrency, options.max_queue
+        )
+    server = BackgroundServer(app).start()
     try:
         chat(server.url, QUIET, [{"role": "user", "content": QUESTION}])  # warm the models
         yield server.url
@@ -137,7 +155,8 @@ def phase(url: str, noisy: list[dict[str, str]] | None, args: argparse.Namespace
         while running() == 0:  # the flood has begun
             time.sleep(0.05)
         time.sleep(1.0)
-    seconds, statuses = [], Counter()
+    seconds: list[float] = []
+    statuses: Counter[int] = Counter()
     for _ in range(args.quiet_requests):
         started = time.perf_counter()
         answer = chat(url, QUIET, [{"role": "user", "content": QUESTION}])
@@ -268,7 +287,7 @@ def main() -> None:
         rows = []
         with api(data, {}) as url:
             rows.append({"phase": "idle", **phase(url, None, args)})
-        with api(data, lifted, max_message_chars=OLD_CAP, slots_per_key=2) as url:
+        with api(data, lifted, as_before=True, max_message_chars=OLD_CAP) as url:
             old = [{"role": "user", "content": text(args.before_chars)}]
             rows.append({"phase": "flood, limits of c5cd1e8", **phase(url, old, args)})
         with api(data, {}) as url:
@@ -288,7 +307,7 @@ def main() -> None:
         "machine": machine,
         "date": date.today().isoformat(),
         "baseline": "the quiet key alone (idle), and the flood under c5cd1e8's admission "
-        "(2 MB questions, every slot to one key), same run",
+        "(2 MB questions, one first-come line for every key), same run",
         "results": rows,
         "crafted": crafted_rows,
     }
