@@ -141,17 +141,20 @@ def chat(url: str, key: str, messages: list[dict[str, str]]) -> httpx.Response:
 def phase(url: str, noisy: list[dict[str, str]] | None, args: argparse.Namespace) -> dict:
     """The quiet key's latencies while ``args.noisy`` copies of ``noisy`` are kept in flight."""
     stop = threading.Event()
-    noisy_statuses: Counter[int] = Counter()
+    noisy_statuses: Counter[int | str] = Counter()
 
     def flood() -> None:
         while not stop.is_set():
-            noisy_statuses[chat(url, NOISY, noisy).status_code] += 1  # type: ignore[arg-type]
+            try:
+                noisy_statuses[chat(url, NOISY, noisy).status_code] += 1  # type: ignore[arg-type]
+            except httpx.TransportError as error:  # counted: what the noisy client saw
+                noisy_statuses[type(error).__name__] += 1
 
     flooders = [threading.Thread(target=flood) for _ in range(args.noisy if noisy else 0)]
     for flooder in flooders:
         flooder.start()
     if flooders:
-        running = lambda: httpx.get(f"{url}/health").json()["running"]  # noqa: E731
+        running = lambda: httpx.get(f"{url}/health", timeout=120).json()["running"]  # noqa: E731
         while running() == 0:  # the flood has begun
             time.sleep(0.05)
         time.sleep(1.0)
