@@ -122,7 +122,9 @@ def api(
         )
     server = BackgroundServer(app).start()
     try:
-        chat(server.url, QUIET, [{"role": "user", "content": QUESTION}])  # warm the models
+        while httpx.get(f"{server.url}/health", timeout=120).status_code != 200:
+            time.sleep(0.5)  # the models load in the background
+        chat(server.url, QUIET, [{"role": "user", "content": QUESTION}]).raise_for_status()
         yield server.url
     finally:
         server.stop()
