@@ -226,6 +226,17 @@ class OcrSettings(Section):
     max_pages: int = Field(
         default=100, ge=0, description="Pages of one PDF read by OCR; later pages are skipped."
     )
+    file_budget_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Wall-clock seconds OCR may spend on one file; later pages are skipped.",
+    )
+    batch_budget_s: float = Field(
+        default=1800.0,
+        gt=0,
+        description="Seconds OCR may spend in one ingest (a command or an upload), all files "
+        "together.",
+    )
     tessdata: str = Field(
         default="",
         description="Tesseract language-data folder; empty: $TESSDATA_PREFIX or the usual places.",
@@ -263,13 +274,21 @@ class IngestSettings(Section):
         ge=1,
         description="Decoded pixels of the embedded images of one file; later images are skipped.",
     )
+    max_units_per_file: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Structural units one file may hold (XML elements, rows and cells, HTML "
+        "elements, lines); a file with more fails while it is read.",
+    )
     parser_timeout_s: float = Field(
         default=60.0,
         gt=0,
-        description="Wall-clock limit for parsing one PDF, HWP or HWPX file (child process).",
+        description="Wall-clock limit for parsing one file (in an isolated worker process).",
     )
     parser_memory_mb: int = Field(
-        default=2_048, ge=64, description="Memory limit of the parsers' child process, MB."
+        default=2_048,
+        ge=64,
+        description="Memory one parser worker may allocate beyond the parsers' code, MB.",
     )
     ocr: OcrSettings = Field(default_factory=OcrSettings)
 

@@ -12,6 +12,7 @@ through its database.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -25,6 +26,7 @@ from rag.embeddings.space import RAW, VectorSpace
 from rag.store.base import DocumentStore, validate_collection_name
 from rag.store.database import Database
 from rag.store.dense_index import DenseIndex, IndexPolicy
+from rag.store.full_disk import out_of_space
 from rag.store.image_files import ImageFiles
 from rag.store.records import (
     Candidates,
@@ -45,6 +47,7 @@ from rag.store.view import View
 from rag.store.visibility import Visible
 
 DATABASE_FILE = "store.sqlite3"
+logger = logging.getLogger(__name__)
 V = TypeVar("V", bound=View)
 
 __all__ = ["DATABASE_FILE", "Store", "validate_collection_name"]
@@ -162,10 +165,19 @@ class Store(SqlRegistry, DocumentStore):
             self.flush()
 
     def flush(self) -> None:
-        """Checkpoint every view that changed since it was loaded or saved."""
+        """Checkpoint every view that changed since it was loaded or saved.
+
+        A view that finds the disk full stays in memory, unsaved and still serving, and is
+        saved at the next checkpoint with space: a view is a cache that SQLite can rebuild.
+        """
         with self._lock:
             for view in self._views.values():
-                view.checkpoint()
+                try:
+                    view.checkpoint()
+                except (OSError, RuntimeError) as error:  # FAISS's failed writes: RuntimeError
+                    if not out_of_space(error, self.data_dir):
+                        raise
+                    logger.warning("not saving %s: the disk is full (%s)", view.folder, error)
 
     # --- reads -------------------------------------------------------------------------------
 
