@@ -150,6 +150,20 @@ class IngestError(BllossomRagError):
         return cls(Message.from_json(result["error"]))
 
 
+class TurnTooLargeError(BllossomRagError):
+    """A question or its conversation is over a ``[conversation]`` limit.
+
+    Attributes:
+        index: The message at fault, counting the conversation from 0 with the question last;
+            None when there are too many messages.
+
+    """
+
+    def __init__(self, message: str, index: int | None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
 class PromptTooLongError(BllossomRagError):
     """The prompt cannot fit the token budget even without retrieved images and passages."""
 

@@ -49,6 +49,7 @@ from rag.generation.budget import PromptBudget
 from rag.generation.chat_format import image_block, image_bytes
 from rag.generation.no_answer import no_answer
 from rag.generation.prompt import PromptImage, build_messages, history_messages
+from rag.generation.turn_limits import TurnLimits
 from rag.images import (
     DEFAULT_MAX_IMAGE_PIXELS,
     ImageDecodeError,
@@ -59,6 +60,7 @@ from rag.images import (
 )
 from rag.retrieval.followup import FollowUps, RetrievalQuery
 from rag.retrieval.retriever import StoreRetriever
+from rag.runtime.cancel import stop_if_cancelled
 
 
 class PromptBuilder:
@@ -99,6 +101,7 @@ class PromptBuilder:
             BllossomRagError: Too many or unreadable user images, or a prompt that cannot fit.
 
         """
+        stop_if_cancelled()
         question: str = inputs["question"]
         documents: list[Document] = list(inputs["documents"])
         user = [user_image(block, self.max_image_pixels) for block in inputs.get("images") or ()]
@@ -210,7 +213,9 @@ def _stored_image(number: int, document: Document, max_pixels: int) -> PromptIma
 
 
 def build_retrieval(
-    retriever: BaseRetriever, followups: FollowUps | None = None
+    retriever: BaseRetriever,
+    followups: FollowUps | None = None,
+    limits: TurnLimits | None = None,
 ) -> Runnable[dict[str, Any], dict[str, Any]]:
     """Retrieve for a turn: ``{"question", "history"?, ...}`` plus ``query`` and ``documents``.
 
@@ -219,9 +224,16 @@ def build_retrieval(
             :class:`~rag.retrieval.retriever.StoreRetriever` also takes the conversation's
             weighted turns.
         followups: How the conversation shapes the query (default: ``mix``, no model call).
+        limits: What a question and its conversation may hold (default: the defaults of
+            ``[conversation]``); a turn over one is refused before any work.
+
+    Raises:
+        TurnTooLargeError: The turn is over a limit.
+        Cancelled: The work was given up (:mod:`rag.runtime.cancel`).
 
     """
     make_query = followups or FollowUps()
+    bounds = limits or TurnLimits()
 
     def search(query: RetrievalQuery) -> list[Document]:
         if isinstance(retriever, StoreRetriever):
@@ -231,7 +243,10 @@ def build_retrieval(
 
     def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
         question = inputs["question"]
+        bounds.check(question, inputs.get("history") or ())
+        stop_if_cancelled()
         query = make_query.query(question, inputs.get("history") or ())
+        stop_if_cancelled()
         documents = search(query)
         if (
             documents
@@ -253,6 +268,7 @@ def build_rag_chain(
     llm: Runnable[Any, Any],
     prompt: PromptBuilder | None = None,
     followups: FollowUps | None = None,
+    limits: TurnLimits | None = None,
 ) -> Runnable[dict[str, Any], Any]:
     """Retrieve with the conversation, build the Bllossom prompt, generate (or say none).
 
@@ -264,6 +280,7 @@ def build_rag_chain(
         prompt: How images are chosen and the budget applied (default: no budget, the user's
             image plus one retrieved image).
         followups: How earlier turns shape the retrieval query (default: ``mix``).
+        limits: What a question and its conversation may hold (:func:`build_retrieval`).
 
     Returns:
         A runnable mapping ``{"question", "images"?, "history"?}`` (``history``: earlier
@@ -276,7 +293,7 @@ def build_rag_chain(
         generate,
     )
     return (
-        build_retrieval(retriever, followups)
+        build_retrieval(retriever, followups, limits)
         | RunnableLambda(prompt or PromptBuilder(), name="build_prompt")
         | RunnablePassthrough.assign(answer=answer)
     )

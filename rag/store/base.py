@@ -49,6 +49,7 @@ from rag.store.records import (
     DocumentUpdate,
     KeywordQuery,
     NewChunk,
+    ReadableVersion,
     SearchHit,
     StoredChunk,
 )
@@ -154,10 +155,11 @@ class Documents(ABC):
         """The newest write transactions (ingests and removals), newest first."""
 
     @abstractmethod
-    def last_seq(self, collection: str) -> int:
-        """The newest commit to touch ``collection`` (0: none): what its caches are keyed by.
+    def readable_version(self, collection: str, access: Access) -> ReadableVersion:
+        """The version of ``collection`` that ``access`` sees: a cache key for its searches.
 
-        One indexed lookup, unlike :meth:`collection`, which counts the documents.
+        Unlike the collection's newest commit, it stays the same across commits of documents
+        ``access`` cannot read, so a cache keyed by it tells a reader nothing of those commits.
         """
 
     # --- documents ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from rag.store.records import (
     CommitHead,
     CommitRecord,
     DocumentRecord,
+    ReadableVersion,
     StoredChunk,
     searchable_text,
 )
@@ -102,14 +103,6 @@ class Queries:
                 "SELECT dimension FROM collections WHERE name = ?", (name,)
             ).fetchone()
         return int(row[0]) if row else None
-
-    def last_seq(self, collection: str) -> int:
-        """The sequence number of the newest commit that touched ``collection``."""
-        with self._locked():
-            row = self._conn.execute(
-                "SELECT last_seq FROM collections WHERE name = ?", (collection,)
-            ).fetchone()
-        return int(row["last_seq"]) if row else 0
 
     def head(self, collection: str) -> CommitHead:
         """The newest commit that touched ``collection``: its number and token."""
@@ -267,6 +260,18 @@ class Queries:
         return {row[0] for row in rows}
 
     # --- access control ----------------------------------------------------------------------
+
+    def readable_version(self, collection: str, access: Access) -> ReadableVersion:
+        """The version of ``collection`` that ``access`` sees (:class:`ReadableVersion`)."""
+        condition, groups = ("1", ()) if access.everything else readable(access)
+        with self._locked() as conn:
+            count, newest = conn.execute(
+                "SELECT COUNT(*), COALESCE(MAX(d.seq), 0) FROM documents d "
+                f"WHERE d.collection = ? AND {condition}",
+                (collection, *groups),
+            ).fetchone()
+            token = commit_token(conn, int(newest)) or ""
+        return ReadableVersion(int(count), CommitHead(int(newest), token))
 
     def readable_vector_ids(self, collection: str, access: Access) -> np.ndarray | None:
         """Vector ids of the chunks ``access`` may read; None when that is all of them."""

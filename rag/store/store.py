@@ -38,6 +38,7 @@ from rag.store.records import (
     DocumentRecord,
     DocumentUpdate,
     KeywordQuery,
+    ReadableVersion,
     SearchHit,
     StoredChunk,
 )
@@ -102,9 +103,9 @@ class Store(SqlRegistry, SqlConversations, DocumentStore):
         """The newest write transactions (ingests and removals), newest first."""
         return self.database.commits(limit)
 
-    def last_seq(self, collection: str) -> int:
-        """The newest commit to touch ``collection`` (0: none)."""
-        return self.database.last_seq(collection)
+    def readable_version(self, collection: str, access: Access) -> ReadableVersion:
+        """The version of ``collection`` that ``access`` sees: one indexed aggregate."""
+        return self.database.readable_version(collection, access)
 
     # --- documents ---------------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ def ask(
             msg = 'the question is empty: bllossom-rag ask "your question"'
             raise BllossomRagError(msg)
     with open_assistant() as assistant:
+        assistant.turn_limits.check_question(question)  # before any model loads
         images = [_image_block(path) for path in image or ()]
         name = collection or assistant.settings.collection
         api = None if local or k or user_groups else answering_api(assistant)

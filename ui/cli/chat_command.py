@@ -5,8 +5,10 @@ after "국회의원의 임기는?" is searched and answered as the follow-up it 
 says how). The models load with the first question and stay loaded for the session, unless a
 RAG API answers instead (:mod:`ui.cli.remote`: then the conversation is sent with each question
 and no model loads here). ``/new`` starts a new conversation, ``/exit`` (or end of input,
-Ctrl-D) ends the session. A failed answer prints its one-line error and the conversation goes
-on without that turn.
+Ctrl-D) ends the session. A failed answer (a question over ``[conversation]
+max_question_chars`` too) prints its one-line error and the conversation goes on without that
+turn. A long conversation carries its latest turns (``max_turns``, ``max_turn_chars``), as the
+prompt would keep them anyway.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import typer
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from rich.markup import escape
 
 from rag.access import Access, parse_groups
 from rag.errors import BllossomRagError
+from rag.generation.turn_limits import TurnLimits
 from ui.cli.app import CollectionOption, app, cli_actor, err, open_assistant, out
 from ui.cli.ask_command import LocalOption, answering_api
 
@@ -27,7 +31,7 @@ NEW = "/new"
 EXIT = ("/exit", "/quit")
 
 # One turn: the question and the conversation before it -> the answer (its sources printed).
-Answerer = Callable[[str, list[tuple[str, str]]], str]
+Answerer = Callable[[str, list[BaseMessage]], str]
 
 
 @app.command()
@@ -48,11 +52,10 @@ def chat(
         if api is not None:
             from ui.cli.remote import message
 
-            def answer(question: str, history: list[tuple[str, str]]) -> str:
+            def answer(question: str, history: list[BaseMessage]) -> str:
                 messages = [
-                    message(role, text)
-                    for asked, answered in history
-                    for role, text in (("user", asked), ("assistant", answered))
+                    message("user" if earlier.type == "human" else "assistant", earlier.text)
+                    for earlier in history
                 ]
                 sent = api.answer(name, [*messages, message("user", question)])
                 echo_pieces(sent, echo=True)
@@ -60,44 +63,38 @@ def chat(
                 return sent.text
 
         else:
-            from langchain_core.messages import AIMessage, HumanMessage
-
             from ui.cli.answers import stream_answer
 
             access = Access.for_groups(parse_groups(user_groups))
             chain = assistant.chain(collection, k, access=access)
             actor = cli_actor()
 
-            def answer(question: str, history: list[tuple[str, str]]) -> str:
-                earlier = [
-                    message
-                    for asked, answered in history
-                    for message in (HumanMessage(content=asked), AIMessage(content=answered))
-                ]
+            def answer(question: str, history: list[BaseMessage]) -> str:
                 started = time.monotonic()
-                result = stream_answer(chain, {"question": question, "history": earlier}, echo=True)
+                result = stream_answer(chain, {"question": question, "history": history}, echo=True)
                 assistant.record_answer(actor, name, result, time.monotonic() - started)
                 print_sources(result.sources, result.images)
                 return result.answer
 
-        converse(answer)
+        converse(answer, assistant.turn_limits)
 
 
-def converse(answer: Answerer) -> None:
-    """Read questions until the end, answering each after the conversation before it."""
+def converse(answer: Answerer, limits: TurnLimits) -> None:
+    """Read questions until the end, answering each after the latest turns before it."""
     out.print(f"[dim]Ask a question; {NEW} starts over, {EXIT[0]} or Ctrl-D ends.[/]")
-    history: list[tuple[str, str]] = []
+    history: list[BaseMessage] = []
     for question in _questions():
         if question == NEW:
             history.clear()
             out.print("[dim]New conversation.[/]")
             continue
         try:
-            answered = answer(question, history)
+            limits.check_question(question)
+            answered = answer(question, limits.recent(history))
         except BllossomRagError as error:
             err.print(f"[bold red]Error:[/] {escape(str(error))}")
             continue
-        history.append((question, answered))
+        history += [HumanMessage(content=question), AIMessage(content=answered)]
 
 
 def _questions() -> Iterator[str]:

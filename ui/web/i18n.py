@@ -92,6 +92,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "첨부 이미지를 읽을 수 없습니다: {error}",
         "Cannot read the image: {error}",
     ),
+    "question_too_long": (
+        "질문이 너무 깁니다: {limit:,}자까지 물을 수 있습니다(conversation.max_question_chars).",
+        "The question is too long: at most {limit:,} characters (conversation.max_question_chars).",
+    ),
     "generation_failed": (
         "답변을 생성하지 못했습니다: {error}. 문서 보관함과 대시보드는 계속 쓸 수 있습니다.",
         "Could not generate an answer: {error}. The Library and Dashboard still work.",

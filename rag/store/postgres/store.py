@@ -45,6 +45,7 @@ from rag.store.records import (
     DocumentRecord,
     DocumentUpdate,
     KeywordQuery,
+    ReadableVersion,
     SearchHit,
     StoredChunk,
 )
@@ -148,10 +149,10 @@ class PostgresStore(SqlRegistry, SqlConversations, DocumentStore):
         with self._connection() as conn:
             return queries.commits(conn, limit)
 
-    def last_seq(self, collection: str) -> int:
-        """The newest commit to touch ``collection`` (0: none)."""
+    def readable_version(self, collection: str, access: Access) -> ReadableVersion:
+        """The version of ``collection`` that ``access`` sees: one indexed aggregate."""
         with self._connection() as conn:
-            return queries.last_seq(conn, collection)
+            return queries.readable_version(conn, collection, access)
 
     def _dense(self, conn: psycopg.Connection, collection: str) -> DenseSearch:
         """The collection's dense search (raises, naming what exists, when it does not)."""

@@ -73,7 +73,9 @@ def ask(
         access: The user's reading rights.
         callbacks: LangChain callbacks (the page's timer).
         history: The conversation so far, ``(question, answer)`` pairs, oldest first: the
-            question is searched and answered as a follow-up of it.
+            question is searched and answered as a follow-up of its latest turns
+            (``[conversation]`` limits; the chat box itself stops a question at
+            ``max_question_chars``).
 
     """
     llm = assistant.llm.bind(
@@ -91,7 +93,7 @@ def ask(
         earlier += [HumanMessage(content=asked), AIMessage(content=answered)]
     return AnswerStream(
         chain,
-        {"question": question, "images": images, "history": earlier},
+        {"question": question, "images": images, "history": assistant.turn_limits.recent(earlier)},
         config={"callbacks": list(callbacks)},
     )
 

@@ -127,6 +127,7 @@ if collection is None:
 
 prompt = st.chat_input(
     t("chat_placeholder"),
+    max_chars=settings.conversation.max_question_chars,
     accept_file=True,
     file_type=IMAGE_TYPES,
     max_upload_size=settings.ui.max_upload_mb,
