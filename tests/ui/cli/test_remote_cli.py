@@ -79,7 +79,7 @@ def test_ask_and_chat_go_to_the_api_configured_or_found(examples_cli: Cli, tmp_p
 
 def test_an_api_with_keys_needs_the_terminal_to_have_one(examples_cli: Cli, tmp_path: Path):
     cli = Cli({**examples_cli.env, **SCRIPTED})
-    keys = {"BLLOSSOM_RAG_API__KEYS": json.dumps({"k-terminal-1": []})}
+    keys = {"BLLOSSOM_RAG_API__KEYS": json.dumps({"terminal-key-0123456789": []})}
     with served_api(tmp_path, api_env(cli, **keys)) as url:
         port = url.rsplit(":", 1)[1]
         keyless = cli("ask", QUESTION, BLLOSSOM_RAG_CLI__API_URL=url, **no_models(tmp_path))
@@ -89,7 +89,7 @@ def test_an_api_with_keys_needs_the_terminal_to_have_one(examples_cli: Cli, tmp_
             "ask",
             QUESTION,
             BLLOSSOM_RAG_CLI__API_URL=url,
-            BLLOSSOM_RAG_CLI__API_KEY="k-terminal-1",
+            BLLOSSOM_RAG_CLI__API_KEY="terminal-key-0123456789",
             **no_models(tmp_path),
         )
         assert keyed.exit_code == 0 and "security-policy.md" in keyed.output
