@@ -51,6 +51,7 @@ from rag.store.records import (
     SearchHit,
     StoredChunk,
 )
+from rag.store.sync_state import SyncState
 
 if TYPE_CHECKING:
     from rag.store.image_files import EncodedImage
@@ -310,7 +311,7 @@ class Search(ABC):
         return ranked_hits(ranked, self.chunks_by_vector_ids([v for v, _ in ranked]))
 
 
-class DocumentStore(Documents, Search, Registry):
+class DocumentStore(Documents, Search, Registry, SyncState):
     """Documents, chunks and vectors of every collection, searched with access control inside.
 
     Attributes:

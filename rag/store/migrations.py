@@ -195,6 +195,41 @@ def _commit_tokens(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE commits SET token = lower(hex(randomblob(16)))")
 
 
+def _sync_state(conn: sqlite3.Connection) -> None:
+    """7: the sources' sync state (:mod:`rag.store.sync_state`).
+
+    Each source's last sync, and the validators (ETag, Last-Modified, body hash) of every page
+    a site source fetched.
+    """
+    for statement in _SYNC_SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+_SYNC_SCHEMA = """
+CREATE TABLE sync_sources (
+    name        TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    collection  TEXT NOT NULL,
+    started_at  REAL NOT NULL,
+    finished_at REAL NOT NULL,
+    status      TEXT NOT NULL,
+    cursor      TEXT,
+    summary     TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE sync_items (
+    source         TEXT NOT NULL,
+    locator        TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    etag           TEXT,
+    last_modified  TEXT,
+    content_sha256 TEXT,
+    checked_at     REAL NOT NULL,
+    PRIMARY KEY (source, locator)
+)
+"""
+
+
 STEPS: tuple[Step, ...] = (
     _stop8_schema,
     _store_identity,
@@ -202,6 +237,7 @@ STEPS: tuple[Step, ...] = (
     _heading_column,
     _access_as_data,
     _commit_tokens,
+    _sync_state,
 )
 LATEST = len(STEPS)
 

@@ -27,8 +27,8 @@ _AUDIT_COLUMNS = (
 )
 
 
-class SqlRegistry(Registry):
-    """:class:`~rag.access.registry.Registry` over the store's own database."""
+class SqlStatements:
+    """Statements written once for both databases: ``?`` placeholders, one connection each."""
 
     placeholder = "?"
 
@@ -45,6 +45,10 @@ class SqlRegistry(Registry):
     def _count(self, sql: str, parameters: Sequence[Any] = ()) -> int:
         with self._registry_connection() as conn:
             return int(conn.execute(sql.replace("?", self.placeholder), tuple(parameters)).rowcount)
+
+
+class SqlRegistry(SqlStatements, Registry):
+    """:class:`~rag.access.registry.Registry` over the store's own database."""
 
     # --- keys --------------------------------------------------------------------------------
 

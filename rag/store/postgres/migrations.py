@@ -211,7 +211,44 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit(time)
 """
 
-STEPS: tuple[Step, ...] = (_schema, _chunk_language, _heading_column, _access_as_data)
+
+def _sync_state(conn: psycopg.Connection) -> None:
+    """5: the sources' sync state, as embedded step 7 (:mod:`rag.store.sync_state`)."""
+    for statement in _SYNC_SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+_SYNC_SCHEMA = """
+CREATE TABLE sync_sources (
+    name        text PRIMARY KEY,
+    kind        text NOT NULL,
+    collection  text NOT NULL,
+    started_at  double precision NOT NULL,
+    finished_at double precision NOT NULL,
+    status      text NOT NULL,
+    cursor      text,
+    summary     text NOT NULL DEFAULT '{}'
+);
+CREATE TABLE sync_items (
+    source         text NOT NULL,
+    locator        text NOT NULL,
+    path           text NOT NULL,
+    etag           text,
+    last_modified  text,
+    content_sha256 text,
+    checked_at     double precision NOT NULL,
+    PRIMARY KEY (source, locator)
+)
+"""
+
+STEPS: tuple[Step, ...] = (
+    _schema,
+    _chunk_language,
+    _heading_column,
+    _access_as_data,
+    _sync_state,
+)
 LATEST = len(STEPS)
 
 

@@ -47,12 +47,13 @@ from rag.store.records import (
     StoredChunk,
 )
 from rag.store.registry import SqlRegistry
+from rag.store.sync_state import SqlSyncState
 
 # Raw HNSW neighbours taken per result wanted when a search runs in another vector space.
 SPACE_OVERFETCH = 4
 
 
-class PostgresStore(SqlRegistry, DocumentStore):
+class PostgresStore(SqlRegistry, SqlSyncState, DocumentStore):
     """Every collection in one PostgreSQL database.
 
     Args:
