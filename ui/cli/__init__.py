@@ -12,6 +12,7 @@ from ui.cli import (  # noqa: F401  (registers commands)
     keys_command,
     serve_command,
     store_command,
+    sync_command,
     ui_command,
 )
 from ui.cli.app import app
