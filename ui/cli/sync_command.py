@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import signal
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -69,7 +70,11 @@ def sync(
                     _print_report(report)
 
             err.print(f"Watching {plural(len(sources), 'source')}; stop with Ctrl-C.")
-            Watcher(syncer, sources, on_report=show).run()
+            signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop, like Ctrl-C
+            try:
+                Watcher(syncer, sources, on_report=show).run()
+            except KeyboardInterrupt:
+                err.print("Stopped watching.")
             return
         reports = []
         for source in sources:
@@ -82,6 +87,10 @@ def sync(
         print_json({"sources": [report.to_json() for report in reports]})
     if any(report.error for report in reports):
         raise typer.Exit(1)
+
+
+def _interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def make_ingestor(assistant: Assistant, collection: str, workers: int) -> Ingesting:
