@@ -42,6 +42,8 @@ class _Changes(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
             return  # reading is no change
+        if event.is_directory and event.event_type == "modified":
+            return  # a folder's entries changed: the entry's own event says which
         paths = [event.src_path, getattr(event, "dest_path", "") or ""]
         for path in filter(None, paths):
             try:
