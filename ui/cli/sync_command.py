@@ -13,20 +13,10 @@ import typer
 from rag.access.audit import Actor
 from rag.text.display import plural
 from ui.cli.app import JsonOption, app, err, open_assistant, out, print_json, shown, user_errors
+from ui.cli.ingest_command import WorkersOption, make_ingestor
 
 if TYPE_CHECKING:
     from ingest.sources import SyncReport
-    from ingest.sources.sync import Ingesting
-    from rag.assistant import Assistant
-
-WorkersOption = Annotated[
-    int,
-    typer.Option(
-        min=1,
-        max=64,
-        help="Processes that parse and embed (1: in this process); commits stay in order.",
-    ),
-]
 
 
 @app.command()
@@ -91,21 +81,6 @@ def sync(
 
 def _interrupt(_signal: int, _frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def make_ingestor(assistant: Assistant, collection: str, workers: int) -> Ingesting:
-    """The ingestor for ``collection``: in this process, or with ``workers`` processes."""
-    from ingest.pipeline import Ingestor
-
-    embeddings = assistant.embeddings_for(collection)
-    ingestor = Ingestor.from_settings(
-        assistant.settings, assistant.store, embeddings, llm=lambda: assistant.llm
-    )
-    if workers <= 1:
-        return ingestor
-    from ingest.parallel import ParallelIngestor
-
-    return ParallelIngestor(ingestor, assistant.settings, workers)
 
 
 def _print_report(report: SyncReport) -> None:
