@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import IO, Any
 
 # Threads each worker's math libraries use: the machine's cores shared between the workers.
-_CORES = os.cpu_count() or 1
+_CORES = len(os.sched_getaffinity(0))
 
 
 class WorkerPool:

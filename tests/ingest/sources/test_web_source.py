@@ -139,3 +139,30 @@ def test_hostile_pages_fail_alone_with_one_line_each(cli: Cli, intranet: Intrane
     assert huge and all(r.body_bytes < 1024**3 for r in huge)
     # The other source went on.
     assert reports["wiki"]["status"] == "ok" and len(reports["wiki"]["ingested"]) == 6
+
+
+def test_an_endless_site_ends_at_each_limit_in_one_note(cli: Cli, intranet: Intranet):
+    base = intranet.base
+    trap = {"type": "web", "url": f"{base}/trap/", "allow_private": True, "page_timeout_s": 2}
+    deep = {**trap, "name": "deep", "max_depth": 2}
+    heavy = {**trap, "name": "heavy", "max_bytes": 300_000, "max_page_bytes": 5_000_000}
+    slow = {**trap, "name": "slow", "max_seconds": 1, "page_timeout_s": 30}
+    wiki = {"name": "wiki", "type": "web", "url": f"{base}/wiki/", "allow_private": True}
+
+    reports = synced(cli, sources(deep, heavy, slow, wiki))
+
+    assert "links deeper than max_depth (2) not followed" in " ".join(reports["deep"]["notes"])
+    assert any(
+        note.startswith("stopped when 300,000 bytes were downloaded (max_bytes)")
+        for note in reports["heavy"]["notes"]
+    ), reports["heavy"]["notes"]
+    assert any(
+        note.startswith("stopped after 1 s (max_seconds)") for note in reports["slow"]["notes"]
+    ), reports["slow"]["notes"]
+    for name in ("deep", "heavy", "slow"):
+        report = reports[name]
+        assert report["error"] is None and all("\n" not in n for n in report["notes"]), report
+    assert f"{base}/trap/ok.html" in reports["deep"]["ingested"]
+    # The other source went on, and none of them left the scope.
+    assert reports["wiki"]["status"] == "ok" and len(reports["wiki"]["ingested"]) == 6
+    assert not intranet.site.requests("/elsewhere/")
