@@ -11,8 +11,10 @@ from pathlib import Path
 from tests.support.cli import Cli
 
 
-def sync(cli: Cli, *sources: dict, **env: str) -> tuple[int, dict[str, dict]]:
-    result = cli("sync", "--json", BLLOSSOM_RAG_SOURCES=json.dumps(list(sources)), **env)
+def sync(
+    cli: Cli, *sources: dict, options: tuple[str, ...] = (), **env: str
+) -> tuple[int, dict[str, dict]]:
+    result = cli("sync", "--json", *options, BLLOSSOM_RAG_SOURCES=json.dumps(list(sources)), **env)
     reports = {r["name"]: r for r in json.loads(result.stdout)["sources"]}
     return result.exit_code, reports
 
@@ -28,7 +30,7 @@ def test_a_folder_is_synced_with_its_globs_and_the_access_rules(cli: Cli, tmp_pa
     source = {"name": "share", "type": "folder", "path": str(share), "include": ["**/*.md"]}
     rules = {"BLLOSSOM_RAG_ACCESS__RULES": json.dumps([{"path": "인사/**", "groups": ["hr"]}])}
     source["exclude"] = ["drafts/**"]
-    code, reports = sync(cli, source, **rules)
+    code, reports = sync(cli, source, options=("--workers", "2"), **rules)  # rules in workers
     assert code == 0
     assert sorted(Path(p).name for p in reports["share"]["ingested"]) == ["공지.md", "급여.md"]
     groups = {Path(d["source"]).name: d["groups"] for d in cli.json("docs", "list")}
