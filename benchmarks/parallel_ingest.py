@@ -162,7 +162,11 @@ def main() -> None:
                 if done.returncode != 0:
                     sys.exit(f"{name} failed:\n{done.stderr[-2000:]}")
                 results[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
-                print(f"round {round_number + 1} {name}: {results[name][-1]['seconds']:.1f} s")
+                run = results[name][-1]
+                print(
+                    f"round {round_number + 1} {name}: {run['seconds']:.1f} s",
+                    f"{run['chunks']} chunks",
+                )
     rows = []
     for name, runs in results.items():
         seconds = statistics.median(r["seconds"] for r in runs)
