@@ -49,6 +49,7 @@ from rag.access.audit import LOCAL, Actor
 from rag.errors import BllossomRagError, CollectionNotFoundError, DocumentNotFoundError, Message
 from rag.runtime.files import atomic_write
 from rag.store import CommitResult, DocumentRecord, DocumentStore, validate_collection_name
+from rag.store.full_disk import writing_under
 
 if TYPE_CHECKING:
     from ingest.pipeline import Ingestor
@@ -302,7 +303,7 @@ class Uploads:
     ) -> list[UploadResult]:
         """Ingest the accepted uploads from staging; write each in place once it succeeded."""
         results: list[UploadResult] = []
-        with staging(folder) as staged:
+        with writing_under(self.data_dir), staging(folder) as staged:
             paths = [save_upload(staged, clean, data) for clean, (_, data) in uploads.items()]
             found = find_files(paths, record_in=folder)
             report = self.ingestor().ingest(

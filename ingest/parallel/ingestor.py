@@ -33,6 +33,7 @@ from ingest.report import FileFailure, IngestProgress, IngestReport, ProgressCal
 from rag.access.audit import LOCAL, Actor
 from rag.config import Settings
 from rag.store import DocumentUpdate
+from rag.store.full_disk import writing_under
 
 # A job holds at most this many files, so every worker gets several jobs to balance the load.
 MAX_JOB_FILES = 32
@@ -89,7 +90,11 @@ class ParallelIngestor:
             "groups": None if groups is None else list(groups),
         }
         done = len(candidates) - len(ready)
-        with store.images.in_use(), WorkerPool(self.workers, setup) as pool:
+        with (
+            writing_under(store.data_dir),
+            store.images.in_use(),
+            WorkerPool(self.workers, setup) as pool,
+        ):
             wire_jobs = [
                 {"roots": run.roots, "files": [candidate_json(c) for c in j]} for j in jobs
             ]

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.store.registry import SqlStatements
+from rag.store.sql_tables import SqlTables
 
 _RECORD_COLUMNS = "name, kind, collection, started_at, finished_at, status, cursor, summary"
 _ITEM_COLUMNS = "locator, path, etag, last_modified, content_sha256, checked_at"
@@ -101,7 +101,7 @@ class SyncState(ABC):
         return next((r for r in self.sync_records() if r.name == name), None)
 
 
-class SqlSyncState(SqlStatements, SyncState):
+class SqlSyncState(SqlTables, SyncState):
     """:class:`SyncState` over the store's own database (tables of the same shape on both)."""
 
     def sync_records(self) -> list[SyncRecord]:
@@ -160,7 +160,7 @@ class SqlSyncState(SqlStatements, SyncState):
         forget = "DELETE FROM sync_items WHERE source = ? AND locator = ?".replace(
             "?", self.placeholder
         )
-        with self._registry_connection() as conn:
+        with self._sql_connection() as conn, self._atomically(conn):
             cursor = conn.cursor()
             if items:
                 cursor.executemany(

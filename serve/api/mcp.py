@@ -92,7 +92,7 @@ class KnowledgeTools:
         chain = api.assistant.chain(name, access=caller.access)
         started = time.monotonic()
         try:
-            await asyncio.wait_for(api.admission.acquire(), api.options.timeout)
+            slot = await asyncio.wait_for(api.admission.acquire(caller.name), api.options.timeout)
         except QueueFullError:
             msg = "the RAG API is busy (every generation slot taken, the queue full); retry shortly"
             raise ToolError(msg) from None
@@ -102,7 +102,7 @@ class KnowledgeTools:
         try:
             result = await run_in_threadpool(AnswerStream(chain, {"question": question}).run)
         finally:
-            api.admission.release()
+            slot.release()
         await self._record(caller, name, result, started, "answer")
         return {
             "collection": name,

@@ -170,9 +170,7 @@ def _access_as_data(conn: psycopg.Connection) -> None:
 
     As embedded step 5: a restricted document stored before is recorded as set explicitly.
     """
-    for statement in _ACCESS_SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    _script(conn, _ACCESS_SCHEMA)
     conn.execute("UPDATE documents SET groups_origin = 'flag' WHERE groups <> '{}'")
 
 
@@ -212,11 +210,47 @@ CREATE INDEX audit_by_time ON audit(time)
 """
 
 
-def _sync_state(conn: psycopg.Connection) -> None:
-    """5: the sources' sync state, as embedded step 7 (:mod:`rag.store.sync_state`)."""
-    for statement in _SYNC_SCHEMA.split(";"):
+def _conversations(conn: psycopg.Connection) -> None:
+    """5: saved conversations, as embedded step 7."""
+    _script(conn, _CONVERSATIONS_SCHEMA)
+
+
+_CONVERSATIONS_SCHEMA = """
+CREATE TABLE conversations (
+    id          text PRIMARY KEY,
+    owner       text NOT NULL,
+    title       text NOT NULL,
+    collection  text NOT NULL,
+    created_at  double precision NOT NULL,
+    updated_at  double precision NOT NULL,
+    share_token text UNIQUE
+);
+CREATE INDEX conversations_by_owner ON conversations(owner, updated_at);
+CREATE TABLE conversation_turns (
+    conversation_id text NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    position        integer NOT NULL,
+    question        text NOT NULL,
+    answer          text NOT NULL,
+    collection      text NOT NULL,
+    sources         text NOT NULL DEFAULT '[]',
+    error           text,
+    image           integer NOT NULL DEFAULT 0,
+    asked_at        double precision NOT NULL,
+    PRIMARY KEY (conversation_id, position)
+)
+"""
+
+
+def _script(conn: psycopg.Connection, script: str) -> None:
+    """Run the statements of ``script``, separated by semicolons."""
+    for statement in script.split(";"):
         if statement.strip():
             conn.execute(statement)
+
+
+def _sync_state(conn: psycopg.Connection) -> None:
+    """6: the sources' sync state, as embedded step 8 (:mod:`rag.store.sync_state`)."""
+    _script(conn, _SYNC_SCHEMA)
 
 
 _SYNC_SCHEMA = """
@@ -242,11 +276,13 @@ CREATE TABLE sync_items (
 )
 """
 
+
 STEPS: tuple[Step, ...] = (
     _schema,
     _chunk_language,
     _heading_column,
     _access_as_data,
+    _conversations,
     _sync_state,
 )
 LATEST = len(STEPS)

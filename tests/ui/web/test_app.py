@@ -147,6 +147,16 @@ def test_chat_refuses_a_broken_image_with_a_message(ui_env: Path):
     assert answer.error and "image" in answer.error[0].value.lower()
 
 
+def test_the_chat_box_stops_a_question_at_its_limit(ui_env: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_CONVERSATION__MAX_QUESTION_CHARS", "20")
+    at = start()
+    assert at.chat_input[0].max_chars == 20  # the browser's box takes no more
+    ask(at, "연차 휴가는 입사 첫해에 최대 며칠까지 쓸 수 있나요?")  # 29 characters sent anyway
+    asked = at.chat_message[-2].markdown[0].value
+    assert asked == literal_markdown("연차 휴가는 입사 첫해에 최대 며칠까")  # cut by the server too
+    assert not at.chat_message[-1].error
+
+
 def test_library_upload_ingests_files_and_reports_each(ui_env: Path, tmp_path: Path):
     at = start()
     at.switch_page("views/library.py").run()
@@ -208,7 +218,8 @@ def test_dashboard_renders_counts_ingests_and_latency(ui_env: Path):
     assert list(recent[en("ingested_at")]) == sorted(recent[en("ingested_at")], reverse=True)
     healthy = en("in_process").format(model=GENERATOR_MODEL)
     assert at.success[0].value == literal_markdown(healthy)
-    assert len(at.get("vega_lite_chart")) == 3  # per-collection bars, TTFT, tokens/s
+    # questions per day, per-collection bars, TTFT, tokens/s
+    assert len(at.get("vega_lite_chart")) == 4
 
 
 def test_restricted_document_never_reaches_outsiders(ui_env: Path, monkeypatch):
@@ -268,11 +279,12 @@ def test_unreachable_worker_is_a_message_and_the_rest_works(ui_env: Path, monkey
 
 
 def test_chat_through_the_gpu_worker_and_its_health(ui_env: Path, chat_model, monkeypatch):
-    worker = create_app(chat_model, WorkerOptions(model_id=GENERATOR_MODEL, api_key="k"))
+    key = "web-test-key-7f3a91bc"
+    worker = create_app(chat_model, WorkerOptions(model_id=GENERATOR_MODEL, api_key=key))
     server = BackgroundServer(worker).start()
     try:
         monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_URL", server.url)
-        monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_API_KEY", "k")
+        monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_API_KEY", key)
         at = start()
         at.switch_page("views/dashboard.py").run()  # probing is not loading: 503 until ready
         assert not at.exception, at.exception
@@ -553,7 +565,11 @@ def test_bar_colours_follow_the_measure_not_the_language_and_times_stay_as_writt
         at.switch_page("views/dashboard.py").run()
         assert not at.exception, at.exception
         specs[language] = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
-    for language, (bars, ttft, _speed) in specs.items():
+    for language, (per_day, bars, ttft, _speed) in specs.items():
+        said = LABELS["report_answered"][0 if language == "ko" else 1]
+        not_said = LABELS["report_not_answered"][0 if language == "ko" else 1]
+        assert per_day["encoding"]["color"]["scale"]["domain"] == [said, not_said]
+        assert "params" not in per_day  # a picture: no wheel zoom, no drag
         scale = bars["encoding"]["color"]["scale"]
         labels = [
             LABELS[key][0 if language == "ko" else 1] for key in ("documents", "chunks", "images")
