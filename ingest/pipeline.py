@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from ingest.assembly import ChunkAssembler, Draft, LoadedDocument, PendingDocument
 from ingest.captions import Captioner, read_sidecar
@@ -38,10 +38,7 @@ from rag.access.rules import AccessRule, access_rules
 from rag.config import Settings
 from rag.embeddings.base import TextEmbeddings
 from rag.errors import CollectionNotFoundError, IngestError, Message
-from rag.store import (
-    DocumentRecord,
-    DocumentStore,
-)
+from rag.store import DocumentRecord, DocumentStore, DocumentUpdate
 from rag.store.full_disk import writing_under
 from rag.text.kiwi import preload as preload_kiwi
 
@@ -110,7 +107,7 @@ class Ingestor:
         embeddings: TextEmbeddings,
         *,
         llm: Callable[[], BaseChatModel] | None = None,
-    ) -> Ingestor:
+    ) -> Self:
         """The ingestor every front end uses, configured from :class:`Settings`.
 
         Args:
@@ -176,7 +173,7 @@ class Ingestor:
 
         """
         found = files if isinstance(files, FoundFiles) else find_files(files, allow_missing=prune)
-        catalog = Catalog(collection, self._existing_documents(collection))
+        catalog = Catalog(collection, self.existing_documents(collection))
         candidates = found.to_ingest
         run = _Run(
             collection,
@@ -205,11 +202,20 @@ class Ingestor:
                     self.store.commit(collection, removals=[d.id for d in gone])
                     run.report.pruned.extend(d.source_path for d in gone)
         notify(len(candidates), "")
+        self.finish(collection)
+        return run.report
+
+    def commit(self, collection: str, updates: list[DocumentUpdate]) -> None:
+        """Commit one batch of documents in one transaction (creating the collection)."""
+        embeddings = self.embeddings
+        self.store.ensure_collection(collection, embeddings.name, embeddings.dimension)
+        self.store.commit(collection, updates)
+
+    def finish(self, collection: str) -> None:
+        """Build and checkpoint the search views now, so the first query after a run is fast."""
         if self._exists(collection):
-            # Build and checkpoint the search views now, so the first query after it is fast.
             self.store.refresh(collection, self.embeddings.calibration.space)
             self.store.collect_garbage()  # images of replaced or pruned documents
-        return run.report
 
     def _take(
         self,
@@ -231,7 +237,7 @@ class Ingestor:
         else:
             self._batched(run, [outcome])
 
-    def _existing_documents(self, collection: str) -> list[DocumentRecord]:
+    def existing_documents(self, collection: str) -> list[DocumentRecord]:
         """The collection's documents; checks it was built with this embedder's vector size."""
         if not self._exists(collection):
             return []
@@ -336,10 +342,7 @@ class Ingestor:
             token_ids=[draft.token_ids for draft in drafts.values()],
         )
         vectors = dict(zip(drafts, embedded, strict=True))
-        updates = [pending.update(vectors) for pending in batch]
-        embeddings = self.embeddings
-        self.store.ensure_collection(run.collection, embeddings.name, embeddings.dimension)
-        self.store.commit(run.collection, updates)
+        self.commit(run.collection, [pending.update(vectors) for pending in batch])
         report = run.report
         for pending in batch:
             report.ingested.append(pending.document.source_path)

@@ -17,6 +17,10 @@ administrator or a rule) to ones the uploader may not read, or to other groups (
 renames it, or someone who may read the document deletes it first). Nobody can make a document
 that they themselves cannot read, or hand it to a group they are not in.
 
+**One at a time.** Uploads into one collection take turns (a lock file, so across processes
+too): two pushes of one name at once end as one after the other, never as one's chunks beside
+the other's file.
+
 **Nothing half done.** Uploads are written to a hidden staging folder, ingested from there as
 the paths they will have, and written in place only after their ingest succeeded: a failed
 upload leaves the original file, its chunks and its groups untouched. Refusals are
@@ -26,7 +30,9 @@ upload leaves the original file, its chunks and its groups untouched. Refusals a
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
+import os
 import re
 import secrets
 import shutil
@@ -114,6 +120,23 @@ def save_upload(folder: Path, name: str, data: bytes) -> Path:
     target = folder / safe_filename(name)
     atomic_write(target, data, mode=0o600)
     return target
+
+
+@contextlib.contextmanager
+def _one_at_a_time(folder: Path) -> Iterator[None]:
+    """Hold the uploads lock of a collection (``.lock`` in its folder), across processes.
+
+    Two uploads of one name at once would each ingest and then write their file in place, and
+    the store could end up with one's chunks beside the other's file; in turn, they cannot.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    _refuse_symlink(folder)
+    descriptor = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 @contextlib.contextmanager
@@ -214,6 +237,20 @@ class Uploads:
         if foreign and not access.everything:
             raise BllossomRagError(Message.because(NOT_YOUR_GROUPS, groups=", ".join(foreign)))
         folder = uploads_folder(self.data_dir, name, chosen)
+        with _one_at_a_time(collection_uploads(self.data_dir, name)):
+            return self._ingest(files, name, folder, chosen, access, actor, on_progress)
+
+    def _ingest(
+        self,
+        files: Sequence[tuple[str, bytes]],
+        name: str,
+        folder: Path,
+        chosen: tuple[str, ...],
+        access: Access,
+        actor: Actor,
+        on_progress: ProgressCallback | None,
+    ) -> list[UploadResult]:
+        """The uploads of one collection, while no other upload into it runs."""
         held = _documents_by_path(self.store, name)
         results: list[UploadResult] = []
         uploads: dict[str, tuple[str, bytes]] = {}  # clean name -> (client's name, bytes)

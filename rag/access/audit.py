@@ -5,7 +5,9 @@ every ``/v1/retrieve`` adds one entry: who (a person, a key's name, or the local
 the collection, the question (kept, kept only as a hash, or not at all: ``[audit] questions``),
 and the ids of the documents whose passages were shown or put in the prompt, as ``docs list``
 names them. Changes of access (a document's groups, a key made or revoked, a change made on the
-admin page) are entries too. Entries live in the store, so many instances on one PostgreSQL
+admin page) are entries too, and so are changes of the documents themselves that come from
+outside: a document pushed or deleted through the RAG API (``document``), a source's sync that
+changed its collection (``sync``). Entries live in the store, so many instances on one PostgreSQL
 write one trail; entries older than ``[audit] retention_days`` are pruned as new ones arrive.
 """
 
@@ -27,8 +29,8 @@ if TYPE_CHECKING:
     from rag.access.registry import Registry
     from rag.config import Settings
 
-Surface = Literal["cli", "web", "api", "retrieve", "mcp", "admin", "ingest"]
-Action = Literal["answer", "retrieve", "access", "key", "person"]
+Surface = Literal["cli", "web", "api", "retrieve", "mcp", "admin", "ingest", "sync"]
+Action = Literal["answer", "retrieve", "access", "key", "person", "document", "sync"]
 QuestionPolicy = Literal["store", "hash", "none"]
 # Old entries are pruned at most this often per process.
 PRUNE_EVERY_S = 3600.0
@@ -54,8 +56,11 @@ class AuditEntry:
     Attributes:
         time: When (Unix time).
         who: The person (email, else subject), the key's name, or ``cli:<user>``.
-        surface: Where: ``cli``, ``web``, ``api``, ``retrieve``, ``admin``, ``ingest``.
-        action: ``answer``, ``retrieve``, ``access`` (a document's groups changed), ``key``.
+        surface: Where: ``cli``, ``web``, ``api``, ``retrieve``, ``mcp``, ``admin``, ``ingest``,
+            ``sync``.
+        action: ``answer``, ``retrieve``, ``access`` (a document's groups changed), ``key``,
+            ``person``, ``document`` (pushed or deleted through the API), ``sync`` (a source's
+            sync changed its collection).
         collection: The collection, when there is one.
         question: The question as asked, when the trail keeps questions.
         question_sha256: Its hash, when the trail keeps hashes (or questions).

@@ -53,6 +53,7 @@ from rag.store.records import (
     SearchHit,
     StoredChunk,
 )
+from rag.store.sync_state import SyncState
 
 if TYPE_CHECKING:
     from rag.store.image_files import EncodedImage
@@ -313,7 +314,7 @@ class Search(ABC):
         return ranked_hits(ranked, self.chunks_by_vector_ids([v for v, _ in ranked]))
 
 
-class DocumentStore(Documents, Search, Registry, SavedConversations):
+class DocumentStore(Documents, Search, Registry, SavedConversations, SyncState):
     """Documents, chunks and vectors of every collection, searched with access control inside.
 
     It also keeps keys, people and the audit trail (:class:`~rag.access.registry.Registry`) and

@@ -231,6 +231,39 @@ def _script(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
+def _sync_state(conn: sqlite3.Connection) -> None:
+    """8: the sources' sync state (:mod:`rag.store.sync_state`).
+
+    Each source's last sync, and the validators (ETag, Last-Modified, body hash) of every page
+    a site source fetched.
+    """
+    _script(conn, _SYNC_SCHEMA)
+
+
+_SYNC_SCHEMA = """
+CREATE TABLE sync_sources (
+    name        TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    collection  TEXT NOT NULL,
+    started_at  REAL NOT NULL,
+    finished_at REAL NOT NULL,
+    status      TEXT NOT NULL,
+    cursor      TEXT,
+    summary     TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE sync_items (
+    source         TEXT NOT NULL,
+    locator        TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    etag           TEXT,
+    last_modified  TEXT,
+    content_sha256 TEXT,
+    checked_at     REAL NOT NULL,
+    PRIMARY KEY (source, locator)
+)
+"""
+
+
 STEPS: tuple[Step, ...] = (
     _stop8_schema,
     _store_identity,
@@ -239,6 +272,7 @@ STEPS: tuple[Step, ...] = (
     _access_as_data,
     _commit_tokens,
     _conversations,
+    _sync_state,
 )
 LATEST = len(STEPS)
 

@@ -44,6 +44,7 @@ from rag.store.records import (
 )
 from rag.store.registry import SqlRegistry
 from rag.store.sparse_index import SparseIndex
+from rag.store.sync_state import SqlSyncState
 from rag.store.view import View
 from rag.store.visibility import Visible
 
@@ -54,7 +55,7 @@ V = TypeVar("V", bound=View)
 __all__ = ["DATABASE_FILE", "Store", "validate_collection_name"]
 
 
-class Store(SqlRegistry, SqlConversations, DocumentStore):
+class Store(SqlRegistry, SqlConversations, SqlSyncState, DocumentStore):
     """Documents, chunks and vectors of every collection under one data folder.
 
     Args:

@@ -46,6 +46,8 @@ from rag.generation.llm import ChatBllossom, sampling
 from rag.generation.result import ChainResult
 from rag.text.kiwi import preload as preload_kiwi
 from serve.api.answer import ChainAnswer
+from serve.api.documents import document_routes
+from serve.api.mcp import McpEndpoint
 from serve.api.options import ApiOptions
 from serve.api.requests import chat_turn, parse_retrieve
 from serve.http.admission import Slot
@@ -280,14 +282,19 @@ def create_app(assistant: Assistant, options: ApiOptions) -> Starlette:
 
     """
     api = RagApi(assistant, options)
-    return service_app(
+    mcp = McpEndpoint(api)
+    app = service_app(
         api,
         [
             Route("/v1/chat/completions", api.chat, methods=["POST"]),
             Route("/v1/models", api.models, methods=["GET"]),
             Route("/v1/retrieve", api.retrieve, methods=["POST"]),
             Route("/health", api.health, methods=["GET"]),
+            *document_routes(api),
+            mcp.route(),
         ],
         [Middleware(RequireAPIKey, keyring=options.keyring(assistant.store))],
         read_timeout=options.read_timeout,
     )
+    mcp.run_with(app)
+    return app

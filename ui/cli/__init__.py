@@ -13,6 +13,7 @@ from ui.cli import (  # noqa: F401  (registers commands)
     report_command,
     serve_command,
     store_command,
+    sync_command,
     ui_command,
 )
 from ui.cli.app import app

@@ -277,6 +277,23 @@ LABELS: dict[str, tuple[str, str]] = {
     "admin_detail": ("세부", "Detail"),
     "admin_no_audit": ("이 기간의 기록이 없습니다.", "No entries in this period."),
     "admin_audit_download": ("JSONL로 내려받기", "Download as JSONL"),
+    # dashboard: synced sources (ui/web/sources_panel.py)
+    "synced_sources": ("동기화 소스", "Synced sources"),
+    "source": ("소스", "Source"),
+    "last_sync": ("마지막 동기화", "Last sync"),
+    "sync_status": ("상태", "Status"),
+    "never_synced": ("아직 동기화하지 않음", "never synced"),
+    "sync_status_ok": ("정상", "ok"),
+    "sync_status_partial": ("일부 실패", "partial"),
+    "sync_status_failed": ("실패", "failed"),
+    "sync_ingested": ("색인", "Ingested"),
+    "sync_removed": ("삭제", "Removed"),
+    "sync_unchanged": ("변경 없음", "Unchanged"),
+    "sync_failed": ("실패", "Failed"),
+    "chunks_embedded": ("임베딩한 청크", "Chunks embedded"),
+    "source_errors": ("{name}: 마지막 동기화의 오류", "{name}: errors of the last sync"),
+    "more_errors": ("그 밖의 오류 {count}개", "and {count} more errors"),
+    "more_errors.one": ("그 밖의 오류 {count}개", "and {count} more error"),
     # saved conversations (ui/web/conversations.py, views/shared.py)
     "saved_conversations": ("대화 기록", "Conversations"),
     "no_saved_conversations": (

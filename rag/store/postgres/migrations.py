@@ -248,12 +248,42 @@ def _script(conn: psycopg.Connection, script: str) -> None:
             conn.execute(statement)
 
 
+def _sync_state(conn: psycopg.Connection) -> None:
+    """6: the sources' sync state, as embedded step 8 (:mod:`rag.store.sync_state`)."""
+    _script(conn, _SYNC_SCHEMA)
+
+
+_SYNC_SCHEMA = """
+CREATE TABLE sync_sources (
+    name        text PRIMARY KEY,
+    kind        text NOT NULL,
+    collection  text NOT NULL,
+    started_at  double precision NOT NULL,
+    finished_at double precision NOT NULL,
+    status      text NOT NULL,
+    cursor      text,
+    summary     text NOT NULL DEFAULT '{}'
+);
+CREATE TABLE sync_items (
+    source         text NOT NULL,
+    locator        text NOT NULL,
+    path           text NOT NULL,
+    etag           text,
+    last_modified  text,
+    content_sha256 text,
+    checked_at     double precision NOT NULL,
+    PRIMARY KEY (source, locator)
+)
+"""
+
+
 STEPS: tuple[Step, ...] = (
     _schema,
     _chunk_language,
     _heading_column,
     _access_as_data,
     _conversations,
+    _sync_state,
 )
 LATEST = len(STEPS)
 

@@ -50,12 +50,13 @@ from rag.store.records import (
     StoredChunk,
 )
 from rag.store.registry import SqlRegistry
+from rag.store.sync_state import SqlSyncState
 
 # Raw HNSW neighbours taken per result wanted when a search runs in another vector space.
 SPACE_OVERFETCH = 4
 
 
-class PostgresStore(SqlRegistry, SqlConversations, DocumentStore):
+class PostgresStore(SqlRegistry, SqlConversations, SqlSyncState, DocumentStore):
     """Every collection in one PostgreSQL database.
 
     Args:

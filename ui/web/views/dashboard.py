@@ -22,6 +22,7 @@ from ui.web.resources import app_context
 from ui.web.safe_markdown import literal_markdown
 from ui.web.services import dashboard as services
 from ui.web.services.common import display_name, readable_collections
+from ui.web.sources_panel import show_sources
 from ui.web.widgets import human_bytes, local_time
 
 BAR_COLOURS: list[Any] = ["#0068c9", "#ff8700", "#29b09d"]  # documents, chunks, images
@@ -125,6 +126,9 @@ with ingests:
         )
     else:
         st.info(t("no_commits"))
+
+if context.identity.admin:
+    show_sources(settings, assistant.store)
 
 st.subheader(t("generator"))
 health = services.generator_health(settings)
