@@ -1,8 +1,8 @@
 """Korean and English labels, chosen by a toggle, the ``ui.language`` setting or the browser.
 
 Labels live in one table, Korean first, so a missing translation is a visible gap in one
-place rather than an English string buried in a page. English plurals are the one grammar rule:
-see :func:`t`. Only the app's own words are translated;
+place rather than an English string buried in a page. English plurals and Korean particles
+after a value (``{name}(으)로``, :mod:`ui.web.korean`) are the grammar: see :func:`t`. Only the app's own words are translated;
 documents, answers and file names are shown as they are.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rag.config import Settings
+from ui.web.korean import attach_particles
 
 LANGUAGES = {"ko": "한국어", "en": "English"}
 LANGUAGE_KEY = "language"
@@ -73,7 +74,25 @@ LABELS: dict[str, tuple[str, str]] = {
         "한국어나 영어로 질문하세요 (이미지 첨부 가능)",
         "Ask in Korean or English (you can attach an image)",
     ),
-    "generation_settings": ("생성 설정", "Generation settings"),
+    "generation_settings": ("고급 설정", "Advanced settings"),
+    "generation_settings_help": (
+        "기본값은 관리자가 정합니다. 보통은 바꿀 필요가 없습니다.",
+        "The administrator sets the defaults; there is usually no need to change them.",
+    ),
+    "collection_size": (
+        "{name} 컬렉션에 문서 {count}개(청크 {chunks}개)가 있습니다. 무엇이든 물어보세요.",
+        "{name} holds {count} documents ({chunks} passages). Ask anything about them.",
+    ),
+    "collection_size.one": (
+        "{name} 컬렉션에 문서 {count}개(청크 {chunks}개)가 있습니다. 무엇이든 물어보세요.",
+        "{name} holds {count} document ({chunks} passages). Ask anything about it.",
+    ),
+    "examples_intro": ("이런 질문을 해 보세요:", "For example:"),
+    "example_heading": ("{topic}에 대해 알려 주세요", "What does it say about {topic}?"),
+    "example_document": (
+        "{topic}의 주요 내용은 무엇인가요?",
+        "What are the main points of {topic}?",
+    ),
     "top_k": ("참고 문단 수", "Passages"),
     "max_new_tokens": ("최대 답변 토큰", "Max answer tokens"),
     "temperature": ("온도 (0 = 결정적)", "Temperature (0 = greedy)"),
@@ -300,5 +319,6 @@ def t(key: str, **values: object) -> str:
     if values.get("count") == 1 and f"{key}.one" in LABELS:
         key = f"{key}.one"
     korean, english = LABELS[key]
-    text = korean if st.session_state.get(LANGUAGE_KEY) == "ko" else english
-    return text.format(**values) if values else text
+    if st.session_state.get(LANGUAGE_KEY) != "ko":
+        return english.format(**values) if values else english
+    return attach_particles(korean.format(**values)) if values else korean

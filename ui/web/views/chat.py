@@ -29,6 +29,7 @@ from ui.web.resources import app_context, ready_assistant
 from ui.web.safe_markdown import MarkdownGuard, literal_markdown, safe_markdown, split_code_blocks
 from ui.web.services import chat as services
 from ui.web.services.common import readable_collections
+from ui.web.welcome import clicked_example, show_welcome
 from ui.web.widgets import pick_collection
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
@@ -149,28 +150,31 @@ context = app_context()
 settings = context.settings
 assistant = context.assistant
 history: list[Turn] = st.session_state.setdefault(HISTORY_KEY, [])
-names = [info.name for info in readable_collections(assistant, context.identity.access)]
+infos = {info.name: info for info in readable_collections(assistant, context.identity.access)}
+names = list(infos)
 
 with st.sidebar:
     collection = pick_collection(names, settings.collection, key="chat_collection")
-    st.subheader(t("generation_settings"))
-    top_k = st.slider(t("top_k"), 1, 20, min(settings.retrieval.top_k, 20), key="chat_top_k")
-    max_new_tokens = st.slider(
-        t("max_new_tokens"),
-        1,
-        4096,
-        min(settings.generation.max_new_tokens, 4096),
-        key="chat_max_tokens",
-    )
-    temperature = st.slider(
-        t("temperature"),
-        0.0,
-        1.5,
-        min(settings.generation.temperature, 1.5),
-        0.05,
-        key="chat_temperature",
-    )
-    top_p = st.slider(t("top_p"), 0.05, 1.0, settings.generation.top_p, 0.05, key="chat_top_p")
+    # The administrator's defaults ([generation], [retrieval]); closed: most people never look.
+    with st.expander(t("generation_settings"), icon=":material/tune:", expanded=False):
+        st.caption(t("generation_settings_help"))
+        top_k = st.slider(t("top_k"), 1, 20, min(settings.retrieval.top_k, 20), key="chat_top_k")
+        max_new_tokens = st.slider(
+            t("max_new_tokens"),
+            1,
+            4096,
+            min(settings.generation.max_new_tokens, 4096),
+            key="chat_max_tokens",
+        )
+        temperature = st.slider(
+            t("temperature"),
+            0.0,
+            1.5,
+            min(settings.generation.temperature, 1.5),
+            0.05,
+            key="chat_temperature",
+        )
+        top_p = st.slider(t("top_p"), 0.05, 1.0, settings.generation.top_p, 0.05, key="chat_top_p")
     if st.button(t("new_conversation"), icon=":material/add_comment:", disabled=not history):
         history.clear()
         st.session_state[CONVERSATION_KEY] = st.session_state.get(CONVERSATION_KEY, 0) + 1
@@ -184,6 +188,9 @@ if collection is None:
     st.info(t("no_collections"))
     st.page_link("views/library.py", label=t("go_library"), icon=":material/library_books:")
 
+elif not history:
+    show_welcome(assistant.store, infos[collection], context.identity.access)
+
 prompt = st.chat_input(
     t("chat_placeholder"),
     accept_file=True,
@@ -192,10 +199,11 @@ prompt = st.chat_input(
     disabled=collection is None,
 )
 
-if prompt and collection is not None:
-    turn = Turn(question=prompt.text.strip() or t("describe_image"), collection=collection)
+asked = prompt.text if prompt else clicked_example()
+if asked is not None and collection is not None:
+    turn = Turn(question=asked.strip() or t("describe_image"), collection=collection)
     image = None
-    if prompt.files:
+    if prompt and prompt.files:
         try:
             image, turn.user_thumbnail = services.read_user_image(
                 prompt.files[0].getvalue(), settings.max_image_pixels
