@@ -2,8 +2,8 @@
 
 Labels live in one table, Korean first, so a missing translation is a visible gap in one
 place rather than an English string buried in a page. English plurals and Korean particles
-after a value (``{name}(으)로``, :mod:`ui.web.korean`) are the grammar: see :func:`t`. Only the app's own words are translated;
-documents, answers and file names are shown as they are.
+after a value (``{name}(으)로``, :mod:`ui.web.korean`) are the grammar: see :func:`t`. Only
+the app's own words are translated; documents, answers and file names are shown as they are.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ PARTICLES: dict[str, tuple[str, str, str]] = {
 _PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PARTICLES))
 _NUMBER_END = re.compile(r"[0-9][0-9,]*$")
 _LETTERS_END = re.compile(r"[A-Za-z]+$")
-_WORD_END = re.compile(r"([0-9A-Za-z\uAC00-\uD7A3]+)[\s)\]}'\"’”»›.]*$")
+_WORD_END = re.compile(r"([0-9A-Za-z\uAC00-\uD7A3]+)[\s)\]}'\"\u2019\u201d\u00bb\u203a.]*$")
 
 
 def final_of(word: str) -> Final:
