@@ -57,9 +57,7 @@ def test_each_particle_takes_the_form_its_word_needs(word: str, placeholder: str
 
 
 def test_a_sentence_gets_every_particle_right():
-    text = (
-        "파일 내용이 PDF 문서이(가) 아니라 이미지입니다; 시트 'A'은(는) 건너뜀; 선영(으)로 로그인됨"
-    )
+    text = "내용이 PDF 문서이(가) 아니라 이미지입니다; 시트 'A'은(는) 건너뜀; 선영(으)로 로그인됨"
     assert attach_particles(text) == (
         "내용이 PDF 문서가 아니라 이미지입니다; 시트 'A'는 건너뜀; 선영으로 로그인됨"
     )
