@@ -146,14 +146,24 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "ingest_button": ("올리고 색인하기", "Upload and index"),
     "ingest_starting": ("색인 준비 중…", "Preparing…"),
-    "ingest_progress": (
-        "파일 {done}/{total}, 청크 {count}개 임베딩",
-        "{done}/{total} files, {count} chunks embedded",
+    "stage_saving": ("파일 {count}개를 저장하는 중…", "Saving {count} files…"),
+    "stage_saving.one": ("파일 {count}개를 저장하는 중…", "Saving {count} file…"),
+    "stage_reading": ("파일 읽는 중 {done}/{total}: {name}", "Reading file {done}/{total}: {name}"),
+    "stage_embedding": (
+        "임베딩하는 중 (지금까지 청크 {count}개)…",
+        "Embedding (chunks so far: {count})…",
     ),
-    "ingest_progress.one": (
-        "파일 {done}/{total}, 청크 {count}개 임베딩",
-        "{done}/{total} files, {count} chunk embedded",
+    "stage_committing": ("저장소에 기록하는 중…", "Writing to the store…"),
+    "stage_indexing": ("검색 색인을 갱신하는 중…", "Updating the search index…"),
+    "stage_done": ("완료", "Done"),
+    "image_caption": ("이미지 캡션 (선택)", "Image caption (optional)"),
+    "image_caption_help": (
+        "올리는 이미지에 붙일 설명입니다. 이미지와 같은 이름의 .txt 캡션 파일이 함께 올라오면 "
+        "그 파일이 우선합니다.",
+        "A description for the images you upload. A caption file named after the image "
+        "(photo.png.txt) uploaded with it comes first.",
     ),
+    "caption_applied": ("{image}의 캡션으로 적용됨", "applied as the caption of {image}"),
     "ingest_summary": (
         "색인 {ingested}, 변경 없음 {unchanged}, 실패 {failed}",
         "{ingested} ingested, {unchanged} unchanged, {failed} failed",
@@ -180,6 +190,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "no_documents": ("이 컬렉션에 볼 수 있는 문서가 없습니다.", "No documents you can see here."),
     "delete_document": ("문서 삭제", "Delete a document"),
     "delete_button": ("삭제", "Delete"),
+    "choose_document": ("삭제할 문서를 고르세요", "Choose a document"),
+    "delete_confirm": (
+        "{name}을(를) 삭제할까요? 되돌릴 수 없습니다.",
+        "Delete {name}? This cannot be undone.",
+    ),
+    "delete_confirm_button": ("네, 삭제합니다", "Yes, delete it"),
+    "cancel": ("취소", "Cancel"),
     "deleted": ("삭제했습니다: {name}", "Deleted {name}"),
     # dashboard
     "dashboard_title": ("시스템 현황", "System dashboard"),

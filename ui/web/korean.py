@@ -78,10 +78,10 @@ def final_of(word: str) -> Final:
     if last.isdigit():
         number = _NUMBER_END.search(word[: found.end(1)])
         return _number_final(number.group() if number else last)
-    letters = _LETTERS_END.search(text)
-    if letters is None:
+    letters_end = _LETTERS_END.search(text)
+    if letters_end is None:
         return None
-    letters = letters.group()
+    letters = letters_end.group()
     if letters.isupper():
         return _LETTERS[letters[-1]]
     lower = letters.lower()

@@ -183,10 +183,21 @@ def test_library_upload_ingests_files_and_reports_each(ui_env: Path, tmp_path: P
     assert sorted(listed["file"]) == ["escape.md", "도서관_규정.md"]
     assert at.metric[0].value == "2"  # documents in the collection
 
-    # delete one: gone from the list and from disk
-    doomed = next(box for box in at.selectbox if box.label == "file")
+    # delete one: nothing chosen at first, and the first click only asks
+    doomed = at.selectbox(key="library_doomed")
+    assert doomed.value is None
+    assert next(b for b in at.button if b.label == en("delete_button")).disabled
     doomed.select_index(next(i for i, o in enumerate(doomed.options) if o.startswith("escape.md")))
+    doomed.run()
     next(b for b in at.button if b.label == en("delete_button")).click().run()
+    assert not at.exception, at.exception
+    assert at.warning[-1].value == literal_markdown("Delete escape.md? This cannot be undone.")
+    assert sorted(p.name for p in uploads.iterdir()) == ["escape.md", "도서관_규정.md"]
+    at.button(key="library_delete_cancel").click().run()  # cancel: still there, asked no more
+    assert sorted(p.name for p in uploads.iterdir()) == ["escape.md", "도서관_규정.md"]
+    assert not any(b.key == "library_delete_confirm" for b in at.button)
+    next(b for b in at.button if b.label == en("delete_button")).click().run()
+    at.button(key="library_delete_confirm").click().run()
     assert not at.exception, at.exception
     assert at.success[0].value == literal_markdown("Deleted escape.md")
     assert list(at.dataframe[-1].value["file"]) == ["도서관_규정.md"]
