@@ -8,6 +8,7 @@ the documents whose uploaded files are in place, byte for byte.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def test_progress_says_each_stage_in_order(tmp_path: Path, embeddings):
     stages = [update.stage for update in seen]
     assert stages[0] == "saving" and stages[-2:] == ["indexing", "done"]
     assert stages.count("committing") == stages.count("embedding") >= len(FILES)
-    for before, after in zip(stages, stages[1:], strict=False):
+    for before, after in itertools.pairwise(stages):
         if after == "committing":
             assert before == "embedding"  # a commit follows its embedding, nothing between
     # never "3/3 files" while a later file is still to be read
