@@ -204,6 +204,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "store_size": ("저장소 크기", "Store size"),
     "documents_size": ("문서 크기", "Documents size"),
     "per_collection": ("컬렉션별", "Per collection"),
+    "measure": ("항목", "Measure"),
+    "count": ("개수", "Count"),
     "embedding_model": ("임베딩 모델", "Embedding model"),
     "storage": ("저장 공간", "Storage"),
     "component": ("구성 요소", "Component"),

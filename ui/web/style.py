@@ -2,7 +2,8 @@
 
 Browsers break Korean text between any two syllables, so a sidebar line can end in the middle of
 a word ("설정되지 않 / 았습니다"); ``word-break: keep-all`` breaks it at spaces, as Korean is
-written, and ``overflow-wrap`` still breaks a long path or URL that has no space at all.
+written, and ``overflow-wrap`` still breaks a long path or URL that has no space at all. On a
+phone the page title is set smaller, so a title keeps its words whole on a 390-pixel screen.
 
 A few of Streamlit's widgets write English that no parameter changes: the file uploader's
 button ("Upload") and its limits line ("50MB per file • PDF, ..."). In Korean they are replaced
@@ -24,6 +25,10 @@ _BASE = """
 [data-testid="stSidebar"] *, [data-testid="stMain"] * {
   word-break: keep-all !important;
   overflow-wrap: break-word !important;
+}
+@media (max-width: 640px) {
+  [data-testid="stMain"] h1 { font-size: 1.75rem !important; }
+  [data-testid="stMainBlockContainer"] { padding-left: 1rem; padding-right: 1rem; }
 }
 """
 
