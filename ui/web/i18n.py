@@ -20,6 +20,7 @@ LANGUAGE_KEY = "language"
 LABELS: dict[str, tuple[str, str]] = {
     "app_title": ("Bllossom RAG 어시스턴트", "Bllossom RAG assistant"),
     "language": ("언어", "Language"),
+    "skip_to_content": ("본문으로 건너뛰기", "Skip to main content"),
     # navigation
     "page_chat": ("대화", "Chat"),
     "page_library": ("문서 보관함", "Library"),
