@@ -338,6 +338,42 @@ def test_failure_reasons_are_korean_in_korean_mode(ui_env: Path, monkeypatch):
     }
 
 
+def test_a_doc_says_save_as_docx_and_a_caption_is_applied_in_korean(ui_env: Path):
+    at = start()
+    at.switch_page("views/library.py").run()
+    at.selectbox(key="library_collection").set_value("\x00new").run()
+    at.text_input(key="library_collection_new").set_value("캡션").run()
+    files = [
+        ("보고서.doc", b"\xd0\xcf\x11\xe0 old Word", "application/msword"),
+        ("표지.png", png("red"), "image/png"),
+        ("표지.png.txt", "빨간 표지".encode(), "text/plain"),
+        ("지도.png", png("blue"), "image/png"),
+    ]
+    at.file_uploader[0].set_value(files)
+    next(box for box in at.text_input if box.label == en("image_caption")).set_value("파란 지도")
+    next(b for b in at.button if b.label == en("ingest_button")).click().run()
+    at.segmented_control(key="language").set_value("ko").run()  # the results, in Korean
+    assert not at.exception, at.exception
+    frame = at.dataframe[0].value
+    ko = {key: LABELS[key][0] for key in ("file", "result", "detail")}
+    rows = zip(frame[ko["result"]], frame[ko["detail"]], strict=True)
+    results = dict(zip(frame[ko["file"]], rows, strict=True))
+    legacy = KOREAN[
+        "legacy Office file {suffix}: save it as {modern} "
+        "(File > Save As in Office or LibreOffice) and ingest that"
+    ].format(suffix=".doc", modern=".docx")
+    assert results["보고서.doc"] == (LABELS["status_failed"][0], legacy)
+    applied = LABELS["caption_applied"][0].format(image="표지.png")
+    assert results["표지.png.txt"] == (LABELS["status_ingested"][0], applied)
+    assert results["지도.png"][0] == LABELS["status_ingested"][0]
+    with Store(ui_env) as store:
+        texts = {
+            Path(d.source_path).name: " ".join(c.text for c in store.document_chunks("캡션", d.id))
+            for d in store.documents("캡션")
+        }
+    assert "빨간 표지" in texts["표지.png"] and "파란 지도" in texts["지도.png"]
+
+
 # --- uploads cannot take over a document; metadata follows access --------------------------------
 
 PLAN = "# 채용 계획\n\n2025년 하반기에 개발자 3명을 채용합니다."
@@ -572,5 +608,11 @@ def test_bar_colours_follow_the_measure_not_the_language_and_times_stay_as_writt
         assert dict(zip(scale["domain"], scale["range"], strict=True)) == dict(
             zip(labels, ["#0068c9", "#ff8700", "#29b09d"], strict=True)
         )
+        assert "params" not in bars  # no zoom: the mouse wheel scrolls the page
+        words = LABELS if language == "ko" else {}
+        tooltips = [tip["field"] for tip in bars["encoding"]["tooltip"]]
+        assert tooltips == [
+            LABELS[key][0 if words else 1] for key in ("collection", "measure", "count")
+        ]
         assert ttft["encoding"]["x"]["type"] == "ordinal"  # times as text, as the tables write
         assert ttft["mark"]["point"] is True  # one answer is a point, not an empty line
