@@ -72,7 +72,7 @@ LABELS: dict[str, tuple[str, str]] = {
     # chat
     "chat_title": ("문서에게 물어보세요", "Ask your documents"),
     "chat_placeholder": (
-        "한국어나 영어로 질문하세요 (이미지 첨부 가능)",
+        "질문을 입력하세요 (이미지 첨부 가능)",
         "Ask in Korean or English (you can attach an image)",
     ),
     "generation_settings": ("고급 설정", "Advanced settings"),

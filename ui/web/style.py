@@ -71,7 +71,7 @@ def translate_file_uploader(max_mb: int, types: Sequence[str]) -> None:
         "<style>"
         '[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }'
         '[data-testid="stFileUploaderDropzoneInstructions"] span::after {'
-        f" content: {_css_string(limits)}; font-size: 0.875rem; }}"
+        f" content: {_css_string(limits)}; font-size: 0.875rem; white-space: normal; }}"
         '[data-testid="stFileUploaderDropzone"] button p { font-size: 0; }'
         '[data-testid="stFileUploaderDropzone"] button p::after {'
         f" content: {_css_string(t('uploader_button'))}; font-size: 0.875rem; }}"

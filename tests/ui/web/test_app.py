@@ -616,3 +616,36 @@ def test_bar_colours_follow_the_measure_not_the_language_and_times_stay_as_writt
         ]
         assert ttft["encoding"]["x"]["type"] == "ordinal"  # times as text, as the tables write
         assert ttft["mark"]["point"] is True  # one answer is a point, not an empty line
+
+
+def test_the_collection_is_kept_in_the_address_and_a_reload_opens_it(ui_env: Path):
+    at = start()
+    at.selectbox(key="chat_collection").set_value("law").run()
+    assert at.query_params["collection"] == "law"
+    reloaded = AppTest.from_file(APP, default_timeout=240)
+    reloaded.query_params["collection"] = "law"  # a new session, with the page's address
+    reloaded.run()
+    assert not reloaded.exception, reloaded.exception
+    assert reloaded.selectbox(key="chat_collection").value == "law"
+    reloaded.switch_page("views/library.py").run()  # and the other pages follow it
+    assert reloaded.selectbox(key="library_collection").value == "law"
+
+
+def test_an_empty_chat_shows_the_collection_and_asks_an_example_on_a_click(ui_env: Path):
+    at = start()
+    at.selectbox(key="chat_collection").set_value("law").run()
+    with Store(ui_env) as store:
+        info = store.collection("law")
+    expected = en("collection_size").format(name="law", count=info.documents, chunks=info.chunks)
+    assert at.info[0].value == literal_markdown(expected)
+    examples = [b for b in at.button if b.key and b.key.startswith("chat_example-")]
+    assert 3 <= len(examples) <= 4
+    assert len({b.label for b in examples}) == len(examples)
+    assert [b.label for b in start().button if b.key and b.key.startswith("chat_example-")]
+    settings = next(e for e in at.expander if e.label == en("generation_settings"))
+    assert not settings.proto.expanded  # the administrator's defaults, closed
+    question = examples[0].label
+    examples[0].click().run()
+    assert not at.exception, at.exception
+    assert literal_markdown(at.chat_message[0].markdown[0].value) == question  # asked as shown
+    assert not [b for b in at.button if b.key and b.key.startswith("chat_example-")]

@@ -184,13 +184,6 @@ st.title(t("chat_title"))
 for index in range(len(history)):
     show_turn(history, index)
 
-if collection is None:
-    st.info(t("no_collections"))
-    st.page_link("views/library.py", label=t("go_library"), icon=":material/library_books:")
-
-elif not history:
-    show_welcome(assistant.store, infos[collection], context.identity.access)
-
 prompt = st.chat_input(
     t("chat_placeholder"),
     accept_file=True,
@@ -199,7 +192,13 @@ prompt = st.chat_input(
     disabled=collection is None,
 )
 
-asked = prompt.text if prompt else clicked_example()
+asked = prompt.text if prompt else clicked_example()  # typed, or an example clicked
+if collection is None:
+    st.info(t("no_collections"))
+    st.page_link("views/library.py", label=t("go_library"), icon=":material/library_books:")
+elif not history and asked is None:
+    show_welcome(assistant.store, infos[collection], context.identity.access)
+
 if asked is not None and collection is not None:
     turn = Turn(question=asked.strip() or t("describe_image"), collection=collection)
     image = None
