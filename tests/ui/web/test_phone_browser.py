@@ -5,7 +5,8 @@ The app is served on a store with a few Korean documents, in Korean. Each page i
 neither the document nor Streamlit's main block scrolls sideways, and the page title keeps its
 words whole. The visible text of each page, then each page with the sidebar open on a desktop
 screen, must hold no English word other than the ones the Korean labels themselves use (``MB``,
-``Top-p``) and the data's own names (models). Screenshots go to ``test-artifacts/phone-*.png``.
+``Top-p``) and the data's own names (models). Screenshots go to ``test-artifacts/phone-*.png``
+(the screen, and ``-whole`` the whole page).
 """
 
 from __future__ import annotations
@@ -140,6 +141,12 @@ def test_every_page_fits_a_phone_and_speaks_korean(served: str):
             # a title of two words takes at most two lines: no word is cut in the middle
             assert title.evaluate(TITLE_LINES) <= len(ko(TITLES[name]).split()), name
             found[name] = english_words(phone.evaluate(VISIBLE_TEXT))
+            # Streamlit scrolls inside its main block: a tall viewport shows the whole page
+            phone.set_viewport_size({"width": 390, "height": 2400})
+            phone.wait_for_timeout(500)
+            assert phone.evaluate(OVERFLOW)["main"] <= 390, name
+            phone.screenshot(path=ARTIFACTS / f"phone-{name}-whole.png")
+            phone.set_viewport_size({"width": 390, "height": 844})
 
         # the empty chat: the collection's size and example questions from its documents
         phone.goto(served + "/chat")
