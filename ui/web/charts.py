@@ -35,7 +35,12 @@ def collection_bars(counts: pd.DataFrame, measures: Sequence[str], colours: list
         .encode(
             x=alt.X(field=collection, type="nominal", axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset(field=measure, type="nominal", sort=list(measures)),
-            y=alt.Y(field=count, type="quantitative", scale=alt.Scale(domainMin=0)),
+            y=alt.Y(
+                field=count,
+                type="quantitative",
+                scale=alt.Scale(domainMin=0),
+                axis=alt.Axis(format="d", tickMinStep=1),  # counts: whole numbers
+            ),
             color=colour,
             tooltip=[
                 alt.Tooltip(field=collection, type="nominal"),
