@@ -23,6 +23,7 @@ from rag.config import Settings
 from rag.store import Store
 from tests.support.served_ui import served_ui
 from ui.web.i18n import LABELS
+from ui.web.korean import attach_particles
 from ui.web.services.library import upload_types
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -75,7 +76,7 @@ TITLE_LINES = """(heading) => {
 
 
 def ko(key: str, **values: object) -> str:
-    return LABELS[key][0].format(**values)
+    return attach_particles(LABELS[key][0].format(**values))
 
 
 def allowed_english() -> set[str]:
