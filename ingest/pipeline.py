@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,7 @@ from ingest.assembly import ChunkAssembler, Draft, LoadedDocument, PendingDocume
 from ingest.captions import Captioner, read_sidecar
 from ingest.chunking.chunker import TokenChunker
 from ingest.discovery import Candidate, FoundFiles, find_files, read_capped
-from ingest.file_limits import Limits
+from ingest.file_limits import Limits, OcrBudget
 from ingest.groups import GroupChoice, GroupPolicy
 from ingest.identity import Catalog
 from ingest.loaders import Figure, Loaded, load
@@ -43,6 +43,7 @@ from rag.store import (
     DocumentRecord,
     DocumentStore,
 )
+from rag.store.full_disk import writing_under
 from rag.text.kiwi import preload as preload_kiwi
 
 if TYPE_CHECKING:
@@ -179,6 +180,7 @@ class Ingestor:
         Raises:
             IngestError: A path does not exist, or a folder holds nothing to ingest (only
                 when ``files`` are paths; :func:`~ingest.discovery.find_files` says why).
+            StoreError: The disk holding the store is full (what was committed before stays).
 
         """
         found = files if isinstance(files, FoundFiles) else find_files(files, allow_missing=prune)
@@ -189,13 +191,14 @@ class Ingestor:
             IngestReport(skipped=[str(c.path) for c in found.skipped]),
             GroupPolicy(self.rules, groups),
             actor,
+            replace(self.limits, ocr_budget=OcrBudget()),  # this ingest's own OCR budget
             on_progress,
             len(candidates),
             before_commit,
         )
 
         # Figures are stored before the commit that refers to them: no image sweep meanwhile.
-        with self.store.images.in_use():
+        with writing_under(self.store.data_dir), self.store.images.in_use():
             for done, candidate in enumerate(candidates, start=1):
                 run.files_done = done
                 self._take(run, candidate, self._prepare(candidate, catalog, run))
@@ -298,7 +301,7 @@ class Ingestor:
                 if (previous.source_path, GroupChoice.of(previous)) == (str(source), choice):
                     return None
                 return self.assembler.recommit(previous, document)
-            loaded = load(path, data, self.limits)
+            loaded = load(path, data, run.limits)
             run.report.notice(*loaded.run_notes)
             if sidecar:
                 _caption_standalone(loaded, sidecar)
@@ -364,12 +367,13 @@ class Ingestor:
 
 @dataclass
 class _Run:
-    """One ingest call: its report, its groups, who runs it, what waits for a commit."""
+    """One ingest call: its report, its groups, who runs it, its limits, what waits to commit."""
 
     collection: str
     report: IngestReport
     policy: GroupPolicy
     actor: Actor
+    limits: Limits
     on_progress: ProgressCallback | None = None
     files_total: int = 0
     before_commit: CommitHook | None = None

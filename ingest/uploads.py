@@ -45,6 +45,7 @@ from rag.access.audit import LOCAL, Actor
 from rag.errors import BllossomRagError, CollectionNotFoundError, DocumentNotFoundError, Message
 from rag.runtime.files import atomic_write
 from rag.store import CommitResult, DocumentRecord, DocumentStore, validate_collection_name
+from rag.store.full_disk import writing_under
 
 if TYPE_CHECKING:
     from ingest.pipeline import Ingestor
@@ -280,7 +281,7 @@ class Uploads:
         """Ingest the accepted uploads from staging; write each in place once it succeeded."""
         results: list[UploadResult] = []
         captions = self._captions(uploads)  # read with their images, not ingested themselves
-        with staging(folder) as staged:
+        with writing_under(self.data_dir), staging(folder) as staged:
             if on_progress is not None:
                 on_progress(IngestProgress(0, len(uploads), 0, "", "saving"))
             paths = [save_upload(staged, clean, data) for clean, (_, data) in uploads.items()]

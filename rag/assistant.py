@@ -206,6 +206,7 @@ class Assistant:
             mode=settings.conversation.query_rewrite,
             decay=settings.conversation.history_decay,
             turns=settings.conversation.history_turns,
+            topic_changes=settings.conversation.topic_changes,
             llm=self.llm if settings.conversation.query_rewrite == "llm" else None,
         )
 

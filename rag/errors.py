@@ -34,6 +34,10 @@ class StoreError(BllossomRagError):
     """The store's database cannot be used as it is (corrupt, empty, or from a newer release)."""
 
 
+class DiskFullError(StoreError):
+    """The disk holding the store has no space left for a write (reads still work)."""
+
+
 class DocumentNotFoundError(BllossomRagError):
     """No document matches the given id or path."""
 

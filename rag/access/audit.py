@@ -11,13 +11,17 @@ write one trail; entries older than ``[audit] retention_days`` are pruned as new
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from rag.errors import DiskFullError
 
 if TYPE_CHECKING:
     from rag.access.registry import Registry
@@ -29,6 +33,7 @@ QuestionPolicy = Literal["store", "hash", "none"]
 # Old entries are pruned at most this often per process.
 PRUNE_EVERY_S = 3600.0
 DAY_S = 86_400.0
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -145,8 +150,17 @@ class AuditLog:
         )
 
     def record(self, entry: AuditEntry) -> None:
-        """Append ``entry``; prune what is past retention now and then."""
-        self.registry.append_audit(entry)
+        """Append ``entry``; prune what is past retention now and then.
+
+        On a full disk the answer still goes out (reads work while the disk is full) and the
+        entry goes to the log instead, as an error, whole.
+        """
+        try:
+            self.registry.append_audit(entry)
+        except DiskFullError as error:
+            shown = json.dumps(entry.to_json(), ensure_ascii=False)
+            logger.error("audit entry not stored (%s): %s", error, shown)
+            return
         if self.retention_days <= 0:
             return
         now = time.time()
@@ -154,7 +168,8 @@ class AuditLog:
             if now - self._pruned_at < PRUNE_EVERY_S:
                 return
             self._pruned_at = now
-        self.registry.prune_audit(now - self.retention_days * DAY_S)
+        with contextlib.suppress(DiskFullError):  # pruning waits for the next hour with space
+            self.registry.prune_audit(now - self.retention_days * DAY_S)
 
 
 def audit_log(settings: Settings, registry: Registry) -> AuditLog:

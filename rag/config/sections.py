@@ -186,6 +186,17 @@ class OcrSettings(Section):
     max_pages: int = Field(
         default=100, ge=0, description="Pages of one PDF read by OCR; later pages are skipped."
     )
+    file_budget_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Wall-clock seconds OCR may spend on one file; later pages are skipped.",
+    )
+    batch_budget_s: float = Field(
+        default=1800.0,
+        gt=0,
+        description="Seconds OCR may spend in one ingest (a command or an upload), all files "
+        "together.",
+    )
     tessdata: str = Field(
         default="",
         description="Tesseract language-data folder; empty: $TESSDATA_PREFIX or the usual places.",
@@ -223,13 +234,21 @@ class IngestSettings(Section):
         ge=1,
         description="Decoded pixels of the embedded images of one file; later images are skipped.",
     )
+    max_units_per_file: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Structural units one file may hold (XML elements, rows and cells, HTML "
+        "elements, lines); a file with more fails while it is read.",
+    )
     parser_timeout_s: float = Field(
         default=60.0,
         gt=0,
-        description="Wall-clock limit for parsing one PDF, HWP or HWPX file (child process).",
+        description="Wall-clock limit for parsing one file (in an isolated worker process).",
     )
     parser_memory_mb: int = Field(
-        default=2_048, ge=64, description="Memory limit of the parsers' child process, MB."
+        default=2_048,
+        ge=64,
+        description="Memory one parser worker may allocate beyond the parsers' code, MB.",
     )
     ocr: OcrSettings = Field(default_factory=OcrSettings)
 
@@ -307,6 +326,11 @@ class ConversationSettings(Section):
     history_turns: int = Field(
         default=3, ge=0, le=20, description="Earlier user turns a follow-up is searched with."
     )
+    topic_changes: bool = Field(
+        default=True,
+        description="A turn that does not refer back to the conversation and finds nothing "
+        "searched alone gets no passages (the honest 'not in the documents').",
+    )
 
 
 class WorkerSettings(Section):
@@ -365,6 +389,24 @@ class ApiSettings(Section):
         repr=False,
         description="API key -> the groups it may read (JSON in BLLOSSOM_RAG_API__KEYS); "
         "empty: no key needed, unrestricted documents only.",
+    )
+
+
+class CliSettings(Section):
+    """``ask`` and ``chat``: answered by a running RAG API instead of loading the models."""
+
+    api_url: str | None = Field(
+        default=None,
+        description="A RAG API (http://host:8100) that answers ask and chat; the terminal "
+        "loads no model.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, repr=False, description="Bearer key for api_url (or the API found)."
+    )
+    find_api: bool = Field(
+        default=True,
+        description="Without api_url: use a ready RAG API on this machine at [api] port "
+        "that serves this same store.",
     )
 
 

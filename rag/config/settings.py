@@ -32,6 +32,7 @@ from rag.config.sections import (
     AccessSettings,
     ApiSettings,
     AuditSettings,
+    CliSettings,
     ConversationSettings,
     EmbeddingSettings,
     GenerationSettings,
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    cli: CliSettings = Field(default_factory=CliSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)

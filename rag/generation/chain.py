@@ -3,8 +3,10 @@
 ``{"question": str, "images": [image blocks], "history": [earlier messages]}`` flows through three
 steps. The first retrieves: the conversation makes the retrieval ``query``
 (:mod:`rag.retrieval.followup`; a first question is searched as it is), and the retriever returns
-``documents``. The second builds the prompt: the user's images and the top retrieved image(s) become
-image slots, the earlier turns come before the question, the token budget trims what does not fit,
+``documents`` (none for a turn that changed to a topic the documents do not cover:
+:mod:`rag.retrieval.topic_change`). The second builds the prompt: the user's images and the top
+retrieved image(s) become image slots, the earlier turns come before the question, the token
+budget trims what does not fit,
 and the step outputs ``documents`` (the passages actually in the prompt, so ``[n]`` in the answer is
 ``documents[n-1]``), ``images`` (what each image slot is), ``messages``, and the rendered ``prompt``
 with its ``prompt_tokens`` (counted once, by the budget). The third adds ``answer``: from the chat
@@ -55,7 +57,7 @@ from rag.images import (
     open_image,
     read_header,
 )
-from rag.retrieval.followup import FollowUps
+from rag.retrieval.followup import FollowUps, RetrievalQuery
 from rag.retrieval.retriever import StoreRetriever
 
 
@@ -221,12 +223,22 @@ def build_retrieval(
     """
     make_query = followups or FollowUps()
 
-    def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
-        query = make_query.query(inputs["question"], inputs.get("history") or ())
+    def search(query: RetrievalQuery) -> list[Document]:
         if isinstance(retriever, StoreRetriever):
-            documents = retriever.invoke(query.text, turns=query.turns)
-        else:  # other retrievers may pass unknown arguments on to a client that refuses them
-            documents = retriever.invoke(query.text)
+            return retriever.invoke(query.text, turns=query.turns)
+        # other retrievers may pass unknown arguments on to a client that refuses them
+        return retriever.invoke(query.text)
+
+    def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
+        question = inputs["question"]
+        query = make_query.query(question, inputs.get("history") or ())
+        documents = search(query)
+        if (
+            documents
+            and make_query.may_change_topic(question, query)
+            and not search(RetrievalQuery.of(question))
+        ):
+            documents = []  # a new topic the documents do not cover: the rest is stale context
         return {**inputs, "query": query.text, "documents": documents}
 
     return RunnableLambda(retrieve, name="retrieve")

@@ -32,6 +32,7 @@ from PIL import Image
 
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.access.registry import Registry
+from rag.conversations.saved import SavedConversations
 from rag.embeddings.space import RAW, VectorSpace
 from rag.errors import (
     BllossomRagError,
@@ -310,8 +311,11 @@ class Search(ABC):
         return ranked_hits(ranked, self.chunks_by_vector_ids([v for v, _ in ranked]))
 
 
-class DocumentStore(Documents, Search, Registry):
+class DocumentStore(Documents, Search, Registry, SavedConversations):
     """Documents, chunks and vectors of every collection, searched with access control inside.
+
+    It also keeps keys, people and the audit trail (:class:`~rag.access.registry.Registry`) and
+    each person's saved conversations (:class:`~rag.conversations.SavedConversations`).
 
     Attributes:
         data_dir: The local folder (the embedded store itself, or a backend's caches).

@@ -139,9 +139,7 @@ def _access_as_data(conn: sqlite3.Connection) -> None:
     access``, an upload's choice) or nowhere; those stored before could only have come from
     ``--groups``, so a restricted one is recorded as set explicitly, which a later ingest keeps.
     """
-    for statement in _ACCESS_SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    _script(conn, _ACCESS_SCHEMA)
     conn.execute("UPDATE documents SET groups_origin = 'flag' WHERE groups != '[]'")
 
 
@@ -195,6 +193,44 @@ def _commit_tokens(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE commits SET token = lower(hex(randomblob(16)))")
 
 
+def _conversations(conn: sqlite3.Connection) -> None:
+    """7: saved conversations, each person's, with their turns and share tokens."""
+    _script(conn, _CONVERSATIONS_SCHEMA)
+
+
+_CONVERSATIONS_SCHEMA = """
+CREATE TABLE conversations (
+    id          TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    collection  TEXT NOT NULL,
+    created_at  REAL NOT NULL,
+    updated_at  REAL NOT NULL,
+    share_token TEXT UNIQUE
+);
+CREATE INDEX conversations_by_owner ON conversations(owner, updated_at);
+CREATE TABLE conversation_turns (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    position        INTEGER NOT NULL,
+    question        TEXT NOT NULL,
+    answer          TEXT NOT NULL,
+    collection      TEXT NOT NULL,
+    sources         TEXT NOT NULL DEFAULT '[]',
+    error           TEXT,
+    image           INTEGER NOT NULL DEFAULT 0,
+    asked_at        REAL NOT NULL,
+    PRIMARY KEY (conversation_id, position)
+)
+"""
+
+
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    """Run the statements of ``script``, separated by semicolons."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
 STEPS: tuple[Step, ...] = (
     _stop8_schema,
     _store_identity,
@@ -202,6 +238,7 @@ STEPS: tuple[Step, ...] = (
     _heading_column,
     _access_as_data,
     _commit_tokens,
+    _conversations,
 )
 LATEST = len(STEPS)
 

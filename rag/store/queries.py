@@ -20,6 +20,7 @@ import numpy as np
 
 from rag.access import OPERATOR, Access
 from rag.errors import StoreError
+from rag.store.full_disk import no_space, out_of_space
 from rag.store.records import (
     NO_COMMIT,
     CollectionInfo,
@@ -328,6 +329,8 @@ def unusable(path: Path, error: sqlite3.DatabaseError) -> StoreError | None:
             f"{path}: the store's database is damaged ({error}); restore it from a backup, or "
             "move it aside and ingest the documents again into a new store"
         )
+    if out_of_space(error, path.parent):
+        return no_space(path.parent)
     if among(_CANNOT_OPEN):
         return StoreError(
             f"{path}: cannot open the store's database ({error}); check data_dir and that this "

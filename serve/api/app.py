@@ -99,6 +99,9 @@ class RagApi(GenerationService):
             "ready": self.readiness.ready,
             "running": self.admission.running,
             "waiting": self.admission.waiting,
+            # which store it serves: a terminal on this machine sends it questions only when
+            # it is its own store (ui.cli.remote); an opaque id that says nothing of the data
+            "store_id": self.assistant.store.store_id,
         }
         if self.readiness.error:
             body["error"] = "the models could not be loaded; the API's log says why"

@@ -10,6 +10,7 @@ from ui.cli import (  # noqa: F401  (registers commands)
     feedback_command,
     ingest_command,
     keys_command,
+    report_command,
     serve_command,
     store_command,
     ui_command,

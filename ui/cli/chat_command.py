@@ -2,24 +2,32 @@
 
 Each line read is a question; it is answered with the conversation so far, so "그럼 대통령은?"
 after "국회의원의 임기는?" is searched and answered as the follow-up it is (``query_rewrite``
-says how). The models load with the first question and stay loaded for the session.
-``/new`` starts a new conversation, ``/exit`` (or end of input, Ctrl-D) ends the session. A
-failed answer prints its one-line error and the conversation goes on without that turn.
+says how). The models load with the first question and stay loaded for the session, unless a
+RAG API answers instead (:mod:`ui.cli.remote`: then the conversation is sent with each question
+and no model loads here). ``/new`` starts a new conversation, ``/exit`` (or end of input,
+Ctrl-D) ends the session. A failed answer prints its one-line error and the conversation goes
+on without that turn.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from rag.access import Access, parse_groups
+from rag.errors import BllossomRagError
 from ui.cli.app import CollectionOption, app, cli_actor, err, open_assistant, out
+from ui.cli.ask_command import LocalOption, answering_api
 
 NEW = "/new"
 EXIT = ("/exit", "/quit")
+
+# One turn: the question and the conversation before it -> the answer (its sources printed).
+Answerer = Callable[[str, list[tuple[str, str]]], str]
 
 
 @app.command()
@@ -29,40 +37,77 @@ def chat(
     user_groups: Annotated[
         str, typer.Option(help="Comma-separated groups of the asker (default: public only).")
     ] = "",
+    local: LocalOption = False,
 ) -> None:
     """Chat with the documents: follow-up questions use the conversation (/new, /exit)."""
-    from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-
-    from rag.errors import BllossomRagError
-    from ui.cli.answers import print_sources, stream_answer
+    from ui.cli.answers import SentSource, echo_pieces, print_sources
 
     with open_assistant() as assistant:
-        chain = assistant.chain(collection, k, access=Access.for_groups(parse_groups(user_groups)))
-        name, actor = collection or assistant.settings.collection, cli_actor()
-        out.print(f"[dim]Ask a question; {NEW} starts over, {EXIT[0]} or Ctrl-D ends.[/]")
-        history: list[BaseMessage] = []
-        while True:
-            try:
-                question = out.input("[bold cyan]> [/]").strip()
-            except EOFError:
-                out.print()
-                break
-            if question in EXIT:
-                break
-            if question == NEW:
-                history.clear()
-                out.print("[dim]New conversation.[/]")
-                continue
-            if not question:
-                continue
-            started = time.monotonic()
-            try:
-                result = stream_answer(
-                    chain, {"question": question, "history": list(history)}, echo=True
-                )
-            except BllossomRagError as error:
-                err.print(f"[bold red]Error:[/] {escape(str(error))}")
-                continue
-            assistant.record_answer(actor, name, result, time.monotonic() - started)
-            print_sources(result.sources, result.images)
-            history += [HumanMessage(content=question), AIMessage(content=result.answer)]
+        name = collection or assistant.settings.collection
+        api = None if local or k or user_groups else answering_api(assistant)
+        if api is not None:
+            from ui.cli.remote import message
+
+            def answer(question: str, history: list[tuple[str, str]]) -> str:
+                messages = [
+                    message(role, text)
+                    for asked, answered in history
+                    for role, text in (("user", asked), ("assistant", answered))
+                ]
+                sent = api.answer(name, [*messages, message("user", question)])
+                echo_pieces(sent, echo=True)
+                print_sources(SentSource.numbered(sent.sources))
+                return sent.text
+
+        else:
+            from langchain_core.messages import AIMessage, HumanMessage
+
+            from ui.cli.answers import stream_answer
+
+            access = Access.for_groups(parse_groups(user_groups))
+            chain = assistant.chain(collection, k, access=access)
+            actor = cli_actor()
+
+            def answer(question: str, history: list[tuple[str, str]]) -> str:
+                earlier = [
+                    message
+                    for asked, answered in history
+                    for message in (HumanMessage(content=asked), AIMessage(content=answered))
+                ]
+                started = time.monotonic()
+                result = stream_answer(chain, {"question": question, "history": earlier}, echo=True)
+                assistant.record_answer(actor, name, result, time.monotonic() - started)
+                print_sources(result.sources, result.images)
+                return result.answer
+
+        converse(answer)
+
+
+def converse(answer: Answerer) -> None:
+    """Read questions until the end, answering each after the conversation before it."""
+    out.print(f"[dim]Ask a question; {NEW} starts over, {EXIT[0]} or Ctrl-D ends.[/]")
+    history: list[tuple[str, str]] = []
+    for question in _questions():
+        if question == NEW:
+            history.clear()
+            out.print("[dim]New conversation.[/]")
+            continue
+        try:
+            answered = answer(question, history)
+        except BllossomRagError as error:
+            err.print(f"[bold red]Error:[/] {escape(str(error))}")
+            continue
+        history.append((question, answered))
+
+
+def _questions() -> Iterator[str]:
+    while True:
+        try:
+            question = out.input("[bold cyan]> [/]").strip()
+        except EOFError:
+            out.print()
+            return
+        if question in EXIT:
+            return
+        if question:
+            yield question

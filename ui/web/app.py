@@ -52,6 +52,13 @@ pages = [
         icon=":material/monitoring:",
         url_path="dashboard",
     ),
+    st.Page(  # opened by a share link only
+        PAGES / "shared.py",
+        title=t("shared_title"),
+        icon=":material/share:",
+        url_path="shared",
+        visibility="hidden",
+    ),
 ]
 if context.identity.admin:  # the page refuses anyone else too
     pages.append(

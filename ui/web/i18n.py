@@ -312,6 +312,75 @@ LABELS: dict[str, tuple[str, str]] = {
     "admin_detail": ("세부", "Detail"),
     "admin_no_audit": ("이 기간의 기록이 없습니다.", "No entries in this period."),
     "admin_audit_download": ("JSONL로 내려받기", "Download as JSONL"),
+    # saved conversations (ui/web/conversations.py, views/shared.py)
+    "saved_conversations": ("대화 기록", "Conversations"),
+    "no_saved_conversations": (
+        "아직 저장된 대화가 없습니다. 질문하면 여기에 저장됩니다.",
+        "No saved conversations yet. Ask a question and it is kept here.",
+    ),
+    "conversation_not_found": (
+        "이 주소의 대화를 찾을 수 없습니다. 삭제되었거나 다른 사람의 대화입니다.",
+        "The conversation in this address was not found: it was deleted or is someone else's.",
+    ),
+    "this_conversation": ("이 대화 관리", "This conversation"),
+    "conversation_title": ("대화 제목", "Title"),
+    "rename": ("이름 바꾸기", "Rename"),
+    "share": ("공유 링크 만들기", "Create a share link"),
+    "stop_sharing": ("공유 중지", "Stop sharing"),
+    "share_explained": (
+        "공유 링크는 읽기 전용이며, 이 대화가 인용한 모든 문서를 읽을 수 있는 사람에게만 열립니다.",
+        "A share link is read-only and opens only for people who may read every document this "
+        "conversation cites.",
+    ),
+    "confirm_delete_conversation": ("이 대화를 삭제합니다", "Yes, delete this conversation"),
+    "delete_conversation": ("대화 삭제", "Delete conversation"),
+    "export_question": ("질문", "Question"),
+    "export_answer": ("답변", "Answer"),
+    "export_sources": ("출처", "Sources"),
+    "export_page": ("{page}쪽", "p. {page}"),
+    "export_no_answer": ("답변 없음: {error}", "No answer: {error}"),
+    "image_not_kept": ("(첨부한 이미지는 저장되지 않습니다)", "(the attached image is not kept)"),
+    "shared_title": ("공유된 대화", "Shared conversation"),
+    "shared_caption": (
+        "읽기 전용 · 컬렉션: {collection} · 시작: {started}",
+        "Read-only · collection: {collection} · started {started}",
+    ),
+    "share_refused": (
+        "이 공유 링크를 열 수 없습니다. 링크가 만료되었거나, 대화가 인용한 문서 중 읽을 권한이 "
+        "없는 문서가 있습니다.",
+        "This share link cannot be opened: it was withdrawn, or the conversation cites a "
+        "document you may not read.",
+    ),
+    # the knowledge report (ui/web/knowledge.py)
+    "report_title": ("무엇을 묻고 무엇에 답하지 못했나", "What is asked, and what goes unanswered"),
+    "report_period": ("기간 (최근 며칠)", "Period (last days)"),
+    "report_asked": ("질문", "Questions"),
+    "report_answered": ("답변함", "Answered"),
+    "report_not_answered": ("문서에 없음", "Not in the documents"),
+    "report_latency": ("답변 시간 (중앙값 / 95%)", "Answer time (median / 95th pct.)"),
+    "report_latency_value": ("{p50:.1f}초 / {p95:.1f}초", "{p50:.1f} s / {p95:.1f} s"),
+    "report_nothing_asked": (
+        "이 기간에 읽을 수 있는 문서에 대한 질문이 없습니다.",
+        "No questions about documents you may read in this period.",
+    ),
+    "report_day": ("날짜", "Day"),
+    "report_status": ("결과", "Result"),
+    "report_gaps": ("답하지 못한 질문 (비슷한 질문끼리)", "Unanswered questions (alike together)"),
+    "report_gaps_note": (
+        "문서에 답이 없던 질문입니다. 다음에 문서로 정리할 내용입니다.",
+        "Questions the documents could not answer: what to write down next.",
+    ),
+    "report_no_gaps": ("답하지 못한 질문이 없습니다.", "No unanswered questions."),
+    "report_questions": ("질문", "Questions"),
+    "report_hashes_only": ("(질문 내용은 저장되지 않음)", "(only hashes kept)"),
+    "report_times_asked": ("횟수", "Times asked"),
+    "report_last_asked": ("마지막 질문", "Last asked"),
+    "report_most_cited": ("가장 많이 인용된 문서", "Most cited documents"),
+    "report_never_cited": ("인용된 적 없는 문서 ({count}개)", "Never cited documents ({count})"),
+    "report_times_cited": ("인용 횟수", "Times cited"),
+    "report_none": ("없음", "None"),
+    "report_thumbs": ("컬렉션별 평가", "Ratings per collection"),
+    "report_no_thumbs": ("이 기간의 평가가 없습니다.", "No ratings in this period."),
 }
 
 

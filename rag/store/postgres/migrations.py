@@ -170,9 +170,7 @@ def _access_as_data(conn: psycopg.Connection) -> None:
 
     As embedded step 5: a restricted document stored before is recorded as set explicitly.
     """
-    for statement in _ACCESS_SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    _script(conn, _ACCESS_SCHEMA)
     conn.execute("UPDATE documents SET groups_origin = 'flag' WHERE groups <> '{}'")
 
 
@@ -211,7 +209,52 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit(time)
 """
 
-STEPS: tuple[Step, ...] = (_schema, _chunk_language, _heading_column, _access_as_data)
+
+def _conversations(conn: psycopg.Connection) -> None:
+    """5: saved conversations, as embedded step 7."""
+    _script(conn, _CONVERSATIONS_SCHEMA)
+
+
+_CONVERSATIONS_SCHEMA = """
+CREATE TABLE conversations (
+    id          text PRIMARY KEY,
+    owner       text NOT NULL,
+    title       text NOT NULL,
+    collection  text NOT NULL,
+    created_at  double precision NOT NULL,
+    updated_at  double precision NOT NULL,
+    share_token text UNIQUE
+);
+CREATE INDEX conversations_by_owner ON conversations(owner, updated_at);
+CREATE TABLE conversation_turns (
+    conversation_id text NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    position        integer NOT NULL,
+    question        text NOT NULL,
+    answer          text NOT NULL,
+    collection      text NOT NULL,
+    sources         text NOT NULL DEFAULT '[]',
+    error           text,
+    image           integer NOT NULL DEFAULT 0,
+    asked_at        double precision NOT NULL,
+    PRIMARY KEY (conversation_id, position)
+)
+"""
+
+
+def _script(conn: psycopg.Connection, script: str) -> None:
+    """Run the statements of ``script``, separated by semicolons."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+STEPS: tuple[Step, ...] = (
+    _schema,
+    _chunk_language,
+    _heading_column,
+    _access_as_data,
+    _conversations,
+)
 LATEST = len(STEPS)
 
 

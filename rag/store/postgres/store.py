@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -26,6 +27,7 @@ import psycopg
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.embeddings.space import RAW, VectorSpace
 from rag.store.base import DocumentStore, ranked_hits
+from rag.store.conversations import SqlConversations
 from rag.store.dense_index import IndexPolicy
 from rag.store.postgres import queries
 from rag.store.postgres.commit import write_commit
@@ -52,7 +54,7 @@ from rag.store.registry import SqlRegistry
 SPACE_OVERFETCH = 4
 
 
-class PostgresStore(SqlRegistry, DocumentStore):
+class PostgresStore(SqlRegistry, SqlConversations, DocumentStore):
     """Every collection in one PostgreSQL database.
 
     Args:
@@ -94,8 +96,11 @@ class PostgresStore(SqlRegistry, DocumentStore):
     def __repr__(self) -> str:
         return f"PostgresStore({redact(self.url)!r})"
 
-    def _registry_connection(self) -> AbstractContextManager[psycopg.Connection]:
+    def _sql_connection(self) -> AbstractContextManager[psycopg.Connection]:
         return self._connection()
+
+    def _atomically(self, conn: psycopg.Connection) -> AbstractContextManager[Any]:
+        return conn.transaction()  # the pool's connections commit each statement otherwise
 
     def close(self) -> None:
         """Close the connections."""

@@ -219,7 +219,8 @@ def test_dashboard_renders_counts_ingests_and_latency(ui_env: Path):
     assert list(recent[en("ingested_at")]) == sorted(recent[en("ingested_at")], reverse=True)
     healthy = en("in_process").format(model=GENERATOR_MODEL)
     assert at.success[0].value == literal_markdown(healthy)
-    assert len(at.get("vega_lite_chart")) == 3  # per-collection bars, TTFT, tokens/s
+    # questions per day, per-collection bars, TTFT, tokens/s
+    assert len(at.get("vega_lite_chart")) == 4
 
 
 def test_restricted_document_never_reaches_outsiders(ui_env: Path, monkeypatch):
@@ -600,7 +601,11 @@ def test_bar_colours_follow_the_measure_not_the_language_and_times_stay_as_writt
         at.switch_page("views/dashboard.py").run()
         assert not at.exception, at.exception
         specs[language] = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
-    for language, (bars, ttft, _speed) in specs.items():
+    for language, (per_day, bars, ttft, _speed) in specs.items():
+        said = LABELS["report_answered"][0 if language == "ko" else 1]
+        not_said = LABELS["report_not_answered"][0 if language == "ko" else 1]
+        assert per_day["encoding"]["color"]["scale"]["domain"] == [said, not_said]
+        assert "params" not in per_day  # a picture: no wheel zoom, no drag
         scale = bars["encoding"]["color"]["scale"]
         labels = [
             LABELS[key][0 if language == "ko" else 1] for key in ("documents", "chunks", "images")

@@ -187,10 +187,10 @@ def test_upload_ask_attach_image_and_dashboard_in_chromium(served, tracker, tmp_
         page.get_by_role("button", name=ko("new_conversation")).click()
         expect(page.locator("[data-testid='stChatMessage']")).to_have_count(0)
 
-        # Dashboard: counts, last ingests, generator health, latency charts
+        # Dashboard: questions per day, counts, last ingests, generator health, latency charts
         page.get_by_role("link", name=ko("page_dashboard")).click()
         expect(page.get_by_role("heading", name=ko("dashboard_title"))).to_be_visible()
-        expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(3)
+        expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(4)
         page.wait_for_timeout(1000)  # charts and grids paint after they appear
         page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
         browser.close()

@@ -102,6 +102,7 @@ class SourceView:
 
     citation: Source
     thumbnail: str | None  # for image chunks: the stored thumbnail
+    document_id: str = ""  # what a saved conversation's share link checks
 
 
 _HEADING_MARK = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
@@ -129,7 +130,11 @@ class PromptImage:
 def source_views(documents_: Sequence[Document]) -> list[SourceView]:
     """The chain's citations (``[n]`` = n-th document) with what the page needs to show them."""
     return [
-        SourceView(citation, document.metadata.get("thumbnail_path"))
+        SourceView(
+            citation,
+            document.metadata.get("thumbnail_path"),
+            str(document.metadata.get("document_id", "")),
+        )
         for citation, document in zip(
             sources_from_documents(list(documents_)), documents_, strict=True
         )

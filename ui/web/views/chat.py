@@ -1,14 +1,15 @@
 """Chat: ask (optionally with an image), watch the answer stream, see what it was based on.
 
 A question is asked as part of the conversation on the page: a follow-up ("그럼 대통령은?") is
-searched and answered with the turns before it, until "new conversation" starts over. Under each
-answer: the images that went into the prompt, the numbered passages behind its ``[n]``
-citations (each answer keeps its own), and thumbs up/down, kept with the question, the
-conversation and the sources (``bllossom-rag feedback export`` makes an eval set of them).
-Answers and passages are untrusted text and are shown through :mod:`ui.web.safe_markdown`,
-never as HTML. A failed generation leaves a message in the conversation (the sources that were
-retrieved are still shown, the turn is not part of later questions' history) and the rest of
-the app works on.
+searched and answered with the turns before it, until "new conversation" starts over. Every turn
+is saved (:mod:`ui.web.conversations`): the sidebar lists the person's conversations to reopen,
+rename, export, share or delete. Under each answer: the images that went into the prompt, the
+numbered passages behind its ``[n]`` citations (each answer keeps its own), and thumbs up/down,
+kept with the question, the conversation and the sources (``bllossom-rag feedback export``
+makes an eval set of them). Answers and passages are untrusted text and are shown through
+:mod:`ui.web.safe_markdown`, never as HTML. A failed generation leaves a message in the
+conversation (the sources that were retrieved are still shown, the turn is not part of later
+questions' history) and the rest of the app works on.
 """
 
 from __future__ import annotations
@@ -16,82 +17,29 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import streamlit as st
 
 from rag.errors import BllossomRagError
 from rag.generation.result import AnswerStream, ChainResult
+from ui.web import conversations as saved
+from ui.web.conversations import CONVERSATION_KEY
 from ui.web.i18n import t
 from ui.web.metrics import GenerationTimer
 from ui.web.resources import app_context, ready_assistant
-from ui.web.safe_markdown import MarkdownGuard, literal_markdown, safe_markdown, split_code_blocks
+from ui.web.safe_markdown import MarkdownGuard, literal_markdown
 from ui.web.services import chat as services
 from ui.web.services.common import readable_collections
+from ui.web.turns import Turn, show_answer, show_finished, show_question, show_sources
 from ui.web.welcome import clicked_example, show_welcome
 from ui.web.widgets import pick_collection
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
-HISTORY_KEY = "chat_history"
-CONVERSATION_KEY = "chat_conversation"  # counts new conversations: the rating widgets' keys
-SNIPPET_CHARS = 300
-
-
-@dataclass
-class Turn:
-    """One question and its answer, as kept in the session's history."""
-
-    question: str
-    collection: str
-    user_thumbnail: bytes | None = None
-    answer: str = ""
-    sources: list[services.SourceView] = field(default_factory=list)
-    images: list[services.PromptImage] = field(default_factory=list)
-    error: str | None = None
 
 
 def conversation(turns: list[Turn]) -> list[tuple[str, str]]:
     """The answered turns as ``(question, answer)`` pairs: what a follow-up is asked after."""
     return [(turn.question, turn.answer) for turn in turns if turn.answer and not turn.error]
-
-
-def show_sources(turn: Turn) -> None:
-    """Prompt images, then the numbered passages, under an answer."""
-    if turn.images:
-        st.caption(t("images_in_prompt"))
-        columns = st.columns(min(len(turn.images), 4))
-        for column, image in zip(itertools.cycle(columns), turn.images, strict=False):
-            caption = (  # an image's caption is Markdown: the file name must stay text
-                t("your_image")
-                if image.number is None
-                else literal_markdown(f"[{image.number}] {Path(image.source).name}")
-            )
-            column.image(image.thumbnail, caption=caption, width=160)
-    if not turn.sources:
-        if not turn.error:
-            st.caption(t("no_sources"))
-        return
-    with st.expander(t("sources", count=len(turn.sources)), expanded=True):
-        for view in turn.sources:
-            source = view.citation
-            where = [literal_markdown(Path(source.source).name)]
-            if source.page is not None:
-                where.append(t("page_number", page=source.page))
-            where.append(t("score", score=source.score))
-            st.markdown(f"**\\[{source.number}\\]** " + " · ".join(where))
-            if view.thumbnail and Path(view.thumbnail).is_file():
-                st.image(view.thumbnail, width=120)
-            st.caption(literal_markdown(services.plain_snippet(source.text, SNIPPET_CHARS)))
-
-
-def show_answer(text: str) -> None:
-    """A finished answer: prose as safe Markdown, code blocks as plain code."""
-    for block in split_code_blocks(text):
-        if block.language is None:
-            st.markdown(safe_markdown(block.text))
-        else:
-            st.code(block.text, language=block.language)
 
 
 def rate(turns: list[Turn], index: int, key: str) -> None:
@@ -123,14 +71,9 @@ def show_turn(turns: list[Turn], index: int) -> None:
     """Replay a past turn."""
     turn = turns[index]
     with st.chat_message("user"):
-        st.markdown(safe_markdown(turn.question))
-        if turn.user_thumbnail:
-            st.image(turn.user_thumbnail, width=120)
+        show_question(turn)
     with st.chat_message("assistant"):
-        show_answer(turn.answer)
-        if turn.error:
-            st.error(literal_markdown(turn.error))
-        show_sources(turn)
+        show_finished(turn)
         show_rating(turns, index)
 
 
@@ -149,9 +92,10 @@ def answer_pieces(stream: AnswerStream, timer: GenerationTimer, turn: Turn) -> I
 context = app_context()
 settings = context.settings
 assistant = context.assistant
-history: list[Turn] = st.session_state.setdefault(HISTORY_KEY, [])
 infos = {info.name: info for info in readable_collections(assistant, context.identity.access)}
 names = list(infos)
+saved.follow_link(context, "chat_collection")
+history = saved.page_history()
 
 with st.sidebar:
     collection = pick_collection(names, settings.collection, key="chat_collection")
@@ -175,10 +119,7 @@ with st.sidebar:
             key="chat_temperature",
         )
         top_p = st.slider(t("top_p"), 0.05, 1.0, settings.generation.top_p, 0.05, key="chat_top_p")
-    if st.button(t("new_conversation"), icon=":material/add_comment:", disabled=not history):
-        history.clear()
-        st.session_state[CONVERSATION_KEY] = st.session_state.get(CONVERSATION_KEY, 0) + 1
-        st.rerun()
+    saved.conversation_sidebar(context, "chat_collection")
 
 st.title(t("chat_title"))
 for index in range(len(history)):
@@ -209,10 +150,9 @@ if asked is not None and collection is not None:
             )
         except BllossomRagError as error:
             turn.error = t("image_unreadable", error=error)
+    turn.had_image = bool(prompt and prompt.files)
     with st.chat_message("user"):
-        st.markdown(safe_markdown(turn.question))
-        if turn.user_thumbnail:
-            st.image(turn.user_thumbnail, width=120)
+        show_question(turn)
     with st.chat_message("assistant"):
         if turn.error is None:
             options = services.AskOptions(collection, top_k, max_new_tokens, temperature, top_p)
@@ -257,4 +197,6 @@ if asked is not None and collection is not None:
             st.error(literal_markdown(turn.error))
         show_sources(turn)
         history.append(turn)
+        if saved.remember(context, turn):
+            st.rerun()  # the sidebar lists it, the page shows it as saved
         show_rating(history, len(history) - 1)

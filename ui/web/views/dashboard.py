@@ -1,9 +1,10 @@
-"""Dashboard: what the store holds, what it costs on disk, recent ingests, generator health.
+"""Dashboard: what is asked and not answered, what the store holds, ingests, generator health.
 
-Counts come from the store's own tables, sizes from the data folder, latency from the answers
-the Chat page timed (``ui-metrics.sqlite3``). Counts, collections and recent ingests cover only
-what the user may read. Nothing here loads a model: the generator check probes the worker's
-``/health`` or, in-process, that the model folder exists.
+The knowledge report comes first (:mod:`ui.web.knowledge`, over the audit trail of every
+surface). Counts come from the store's own tables, sizes from the data folder, latency from the
+answers the Chat page timed (``ui-metrics.sqlite3``). Counts, collections and recent ingests
+cover only what the user may read. Nothing here loads a model: the generator check probes the
+worker's ``/health`` or, in-process, that the model folder exists.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import streamlit as st
 
 from ui.web.charts import collection_bars
 from ui.web.i18n import t
+from ui.web.knowledge import show_knowledge_report
 from ui.web.resources import app_context
 from ui.web.safe_markdown import literal_markdown
 from ui.web.services import dashboard as services
@@ -51,6 +53,7 @@ settings = context.settings
 assistant = context.assistant
 
 st.title(t("dashboard_title"))
+show_knowledge_report(context)
 access = context.identity.access
 infos = readable_collections(assistant, access)
 documents = services.readable_documents(assistant, access)
