@@ -18,6 +18,7 @@ skipped (found in a folder, of a type no loader reads).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,7 +33,7 @@ from ingest.file_limits import Limits, OcrBudget
 from ingest.groups import GroupChoice, GroupPolicy
 from ingest.identity import Catalog
 from ingest.loaders import Figure, Loaded, load
-from ingest.report import FileFailure, IngestProgress, IngestReport, ProgressCallback
+from ingest.report import FileFailure, IngestProgress, IngestReport, ProgressCallback, Stage
 from rag.access.audit import LOCAL, Actor, AuditLog, audit_log
 from rag.access.rules import AccessRule, access_rules
 from rag.config import Settings
@@ -44,6 +45,9 @@ from rag.text.kiwi import preload as preload_kiwi
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+
+# Wraps a commit, given its documents' paths (see Ingestor.ingest's ``before_commit``).
+CommitHook = Callable[[Sequence[str]], contextlib.AbstractContextManager[None]]
 
 # New chunks gathered before one embedding call and one commit.
 DEFAULT_BATCH_CHUNKS = 256
@@ -151,6 +155,7 @@ class Ingestor:
         on_progress: ProgressCallback | None = None,
         prune: bool = False,
         actor: Actor = LOCAL,
+        before_commit: CommitHook | None = None,
     ) -> IngestReport:
         """Ingest every supported file under ``files`` into ``collection``.
 
@@ -165,6 +170,9 @@ class Ingestor:
             prune: Also remove documents under the paths whose files are gone (the paths
                 themselves may be gone too).
             actor: Who ingests, for the audit trail's record of changed groups.
+            before_commit: Wraps each commit, given the paths of the documents it commits: what
+                has to be in place before they are (:mod:`ingest.uploads` writes the uploaded
+                files there), and is undone if the commit fails.
 
         Raises:
             IngestError: A path does not exist, or a folder holds nothing to ingest (only
@@ -181,18 +189,17 @@ class Ingestor:
             GroupPolicy(self.rules, groups),
             actor,
             replace(self.limits, ocr_budget=OcrBudget()),  # this ingest's own OCR budget
+            on_progress,
+            len(candidates),
+            before_commit,
         )
-
-        def notify(done: int, current: str) -> None:
-            if on_progress is not None:
-                total = len(candidates)
-                on_progress(IngestProgress(done, total, run.report.chunks_embedded, current))
 
         # Figures are stored before the commit that refers to them: no image sweep meanwhile.
         with writing_under(self.store.data_dir), self.store.images.in_use():
             for done, candidate in enumerate(candidates, start=1):
+                run.files_done = done
                 self._take(run, candidate, self._prepare(candidate, catalog, run))
-                notify(done, str(candidate.source))
+                run.notify("reading", str(candidate.source))
             self._batched(run, self.assembler.chunk(run.waiting, run.report))
             self._flush(run)
             if prune:
@@ -201,8 +208,10 @@ class Ingestor:
                 if gone:
                     self.store.commit(collection, removals=[d.id for d in gone])
                     run.report.pruned.extend(d.source_path for d in gone)
-        notify(len(candidates), "")
-        self.finish(collection)
+        if self._exists(collection):
+            run.notify("indexing", "")
+            self.finish(collection)
+        run.notify("done", "")
         return run.report
 
     def commit(self, collection: str, updates: list[DocumentUpdate]) -> None:
@@ -337,12 +346,17 @@ class Ingestor:
         drafts: dict[str, Draft] = {}
         for pending, cid in to_embed:
             drafts.setdefault(pending.drafts[cid].identity, pending.drafts[cid])
+        run.notify("embedding", "")
         embedded = self.embeddings.encode_documents(
             [draft.embedded or draft.text for draft in drafts.values()],
             token_ids=[draft.token_ids for draft in drafts.values()],
         )
         vectors = dict(zip(drafts, embedded, strict=True))
-        self.commit(run.collection, [pending.update(vectors) for pending in batch])
+        updates = [pending.update(vectors) for pending in batch]
+        run.notify("committing", "")
+        paths = [pending.document.source_path for pending in batch]
+        with run.before_commit(paths) if run.before_commit else contextlib.nullcontext():
+            self.commit(run.collection, updates)
         report = run.report
         for pending in batch:
             report.ingested.append(pending.document.source_path)
@@ -365,8 +379,18 @@ class _Run:
     policy: GroupPolicy
     actor: Actor
     limits: Limits
+    on_progress: ProgressCallback | None = None
+    files_total: int = 0
+    before_commit: CommitHook | None = None
+    files_done: int = 0
     batch: list[PendingDocument] = field(default_factory=list)
     waiting: list[LoadedDocument] = field(default_factory=list)
+
+    def notify(self, stage: Stage, current: str) -> None:
+        """Tell ``on_progress`` where the run is."""
+        if self.on_progress is not None:
+            done, total, embedded = self.files_done, self.files_total, self.report.chunks_embedded
+            self.on_progress(IngestProgress(done, total, embedded, current, stage))
 
 
 def _caption_standalone(loaded: Loaded, caption: str) -> None:

@@ -1,9 +1,9 @@
 """Korean and English labels, chosen by a toggle, the ``ui.language`` setting or the browser.
 
 Labels live in one table, Korean first, so a missing translation is a visible gap in one
-place rather than an English string buried in a page. English plurals are the one grammar rule:
-see :func:`t`. Only the app's own words are translated;
-documents, answers and file names are shown as they are.
+place rather than an English string buried in a page. English plurals and Korean particles
+after a value (``{name}(으)로``, :mod:`ui.web.korean`) are the grammar: see :func:`t`. Only
+the app's own words are translated; documents, answers and file names are shown as they are.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rag.config import Settings
+from ui.web.korean import attach_particles
 
 LANGUAGES = {"ko": "한국어", "en": "English"}
 LANGUAGE_KEY = "language"
@@ -19,6 +20,7 @@ LANGUAGE_KEY = "language"
 LABELS: dict[str, tuple[str, str]] = {
     "app_title": ("Bllossom RAG 어시스턴트", "Bllossom RAG assistant"),
     "language": ("언어", "Language"),
+    "skip_to_content": ("본문으로 건너뛰기", "Skip to main content"),
     # navigation
     "page_chat": ("대화", "Chat"),
     "page_library": ("문서 보관함", "Library"),
@@ -70,10 +72,28 @@ LABELS: dict[str, tuple[str, str]] = {
     # chat
     "chat_title": ("문서에게 물어보세요", "Ask your documents"),
     "chat_placeholder": (
-        "한국어나 영어로 질문하세요 (이미지 첨부 가능)",
+        "질문을 입력하세요 (이미지 첨부 가능)",
         "Ask in Korean or English (you can attach an image)",
     ),
-    "generation_settings": ("생성 설정", "Generation settings"),
+    "generation_settings": ("고급 설정", "Advanced settings"),
+    "generation_settings_help": (
+        "기본값은 관리자가 정합니다. 보통은 바꿀 필요가 없습니다.",
+        "The administrator sets the defaults; there is usually no need to change them.",
+    ),
+    "collection_size": (
+        "{name} 컬렉션에 문서 {count}개(청크 {chunks}개)가 있습니다. 무엇이든 물어보세요.",
+        "{name} holds {count} documents ({chunks} passages). Ask anything about them.",
+    ),
+    "collection_size.one": (
+        "{name} 컬렉션에 문서 {count}개(청크 {chunks}개)가 있습니다. 무엇이든 물어보세요.",
+        "{name} holds {count} document ({chunks} passages). Ask anything about it.",
+    ),
+    "examples_intro": ("이런 질문을 해 보세요:", "For example:"),
+    "example_heading": ("{topic}에 대해 알려 주세요", "What does it say about {topic}?"),
+    "example_document": (
+        "{topic}의 주요 내용은 무엇인가요?",
+        "What are the main points of {topic}?",
+    ),
     "top_k": ("참고 문단 수", "Passages"),
     "max_new_tokens": ("최대 답변 토큰", "Max answer tokens"),
     "temperature": ("온도 (0 = 결정적)", "Temperature (0 = greedy)"),
@@ -131,14 +151,24 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "ingest_button": ("올리고 색인하기", "Upload and index"),
     "ingest_starting": ("색인 준비 중…", "Preparing…"),
-    "ingest_progress": (
-        "파일 {done}/{total}, 청크 {count}개 임베딩",
-        "{done}/{total} files, {count} chunks embedded",
+    "stage_saving": ("파일 {count}개를 저장하는 중…", "Saving {count} files…"),
+    "stage_saving.one": ("파일 {count}개를 저장하는 중…", "Saving {count} file…"),
+    "stage_reading": ("파일 읽는 중 {done}/{total}: {name}", "Reading file {done}/{total}: {name}"),
+    "stage_embedding": (
+        "임베딩하는 중 (지금까지 청크 {count}개)…",
+        "Embedding (chunks so far: {count})…",
     ),
-    "ingest_progress.one": (
-        "파일 {done}/{total}, 청크 {count}개 임베딩",
-        "{done}/{total} files, {count} chunk embedded",
+    "stage_committing": ("저장소에 기록하는 중…", "Writing to the store…"),
+    "stage_indexing": ("검색 색인을 갱신하는 중…", "Updating the search index…"),
+    "stage_done": ("완료", "Done"),
+    "image_caption": ("이미지 캡션 (선택)", "Image caption (optional)"),
+    "image_caption_help": (
+        "올리는 이미지에 붙일 설명입니다. 이미지와 같은 이름의 .txt 캡션 파일이 함께 올라오면 "
+        "그 파일이 우선합니다.",
+        "A description for the images you upload. A caption file named after the image "
+        "(photo.png.txt) uploaded with it comes first.",
     ),
+    "caption_applied": ("{image}의 캡션으로 적용됨", "applied as the caption of {image}"),
     "ingest_summary": (
         "색인 {ingested}, 변경 없음 {unchanged}, 실패 {failed}",
         "{ingested} ingested, {unchanged} unchanged, {failed} failed",
@@ -165,6 +195,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "no_documents": ("이 컬렉션에 볼 수 있는 문서가 없습니다.", "No documents you can see here."),
     "delete_document": ("문서 삭제", "Delete a document"),
     "delete_button": ("삭제", "Delete"),
+    "choose_document": ("삭제할 문서를 고르세요", "Choose a document"),
+    "delete_confirm": (
+        "{name}을(를) 삭제할까요? 되돌릴 수 없습니다.",
+        "Delete {name}? This cannot be undone.",
+    ),
+    "delete_confirm_button": ("네, 삭제합니다", "Yes, delete it"),
+    "cancel": ("취소", "Cancel"),
     "deleted": ("삭제했습니다: {name}", "Deleted {name}"),
     # dashboard
     "dashboard_title": ("시스템 현황", "System dashboard"),
@@ -172,6 +209,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "store_size": ("저장소 크기", "Store size"),
     "documents_size": ("문서 크기", "Documents size"),
     "per_collection": ("컬렉션별", "Per collection"),
+    "measure": ("항목", "Measure"),
+    "count": ("개수", "Count"),
     "embedding_model": ("임베딩 모델", "Embedding model"),
     "storage": ("저장 공간", "Storage"),
     "component": ("구성 요소", "Component"),
@@ -390,5 +429,6 @@ def t(key: str, **values: object) -> str:
     if values.get("count") == 1 and f"{key}.one" in LABELS:
         key = f"{key}.one"
     korean, english = LABELS[key]
-    text = korean if st.session_state.get(LANGUAGE_KEY) == "ko" else english
-    return text.format(**values) if values else text
+    if st.session_state.get(LANGUAGE_KEY) != "ko":
+        return english.format(**values) if values else english
+    return attach_particles(korean.format(**values)) if values else korean

@@ -18,6 +18,7 @@ import streamlit as st
 
 from rag.errors import Message
 from ui.web.i18n import LANGUAGE_KEY
+from ui.web.korean import attach_particles
 
 # English template -> Korean template: the same fields, in Korean word order.
 KOREAN: dict[str, str] = {
@@ -293,6 +294,8 @@ def localized(message: Message) -> str:
     if korean is None or st.session_state.get(LANGUAGE_KEY) != "ko":
         return message
     values = message.values.items()
-    return korean.format(
-        **{k: KOREAN_VALUES.get(v, v) if isinstance(v, str) else v for k, v in values}
+    return attach_particles(
+        korean.format(
+            **{k: KOREAN_VALUES.get(v, v) if isinstance(v, str) else v for k, v in values}
+        )
     )

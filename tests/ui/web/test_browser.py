@@ -31,6 +31,7 @@ from devkit.models import REPO
 from rag.evaluation.feedback import FeedbackLog
 from tests.support.served_ui import served_ui
 from ui.web.i18n import LABELS
+from ui.web.korean import attach_particles
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,7 +42,7 @@ QUESTION = "사내 도서관에서 책은 몇 주 동안 빌릴 수 있나요?"
 
 
 def ko(key: str, **values: object) -> str:
-    return LABELS[key][0].format(**values)
+    return attach_particles(LABELS[key][0].format(**values))
 
 
 class _Tracker(http.server.BaseHTTPRequestHandler):

@@ -25,6 +25,7 @@ from tests.support.served_ui import served_ui
 from tests.support.team import CANARY, RULES, team_folder
 from tests.support.waiting import free_port
 from ui.web.i18n import LABELS
+from ui.web.korean import attach_particles
 
 pytestmark = [
     pytest.mark.browser,
@@ -44,7 +45,7 @@ PEOPLE = {  # subject -> claims
 
 
 def ko(key: str, **values: object) -> str:
-    return LABELS[key][0].format(**values)
+    return attach_particles(LABELS[key][0].format(**values))
 
 
 @pytest.fixture
@@ -102,7 +103,9 @@ def test_the_providers_groups_claim_decides_and_only_admins_administer(
         page.goto(url)
         page.get_by_role("button", name=ko("sign_in")).click()
         page.get_by_role("button", name=subject, exact=True).click()  # the provider's page
-        expect(page.get_by_text(ko("signed_in_as", name=PEOPLE[subject]["name"]))).to_be_visible()
+        signed_in = ko("signed_in_as", name=PEOPLE[subject]["name"])
+        assert "(으)" not in signed_in  # the particle follows the name
+        expect(page.get_by_text(signed_in)).to_be_visible()
 
     def answer_to(page: Page, question: str) -> str:
         box = page.locator("[data-testid='stChatInputTextArea']")

@@ -31,6 +31,7 @@ from ui.web.safe_markdown import MarkdownGuard, literal_markdown
 from ui.web.services import chat as services
 from ui.web.services.common import readable_collections
 from ui.web.turns import Turn, show_answer, show_finished, show_question, show_sources
+from ui.web.welcome import clicked_example, show_welcome
 from ui.web.widgets import pick_collection
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
@@ -91,39 +92,38 @@ def answer_pieces(stream: AnswerStream, timer: GenerationTimer, turn: Turn) -> I
 context = app_context()
 settings = context.settings
 assistant = context.assistant
-names = [info.name for info in readable_collections(assistant, context.identity.access)]
+infos = {info.name: info for info in readable_collections(assistant, context.identity.access)}
+names = list(infos)
 saved.follow_link(context, "chat_collection")
 history = saved.page_history()
 
 with st.sidebar:
     collection = pick_collection(names, settings.collection, key="chat_collection")
-    st.subheader(t("generation_settings"))
-    top_k = st.slider(t("top_k"), 1, 20, min(settings.retrieval.top_k, 20), key="chat_top_k")
-    max_new_tokens = st.slider(
-        t("max_new_tokens"),
-        1,
-        4096,
-        min(settings.generation.max_new_tokens, 4096),
-        key="chat_max_tokens",
-    )
-    temperature = st.slider(
-        t("temperature"),
-        0.0,
-        1.5,
-        min(settings.generation.temperature, 1.5),
-        0.05,
-        key="chat_temperature",
-    )
-    top_p = st.slider(t("top_p"), 0.05, 1.0, settings.generation.top_p, 0.05, key="chat_top_p")
+    # The administrator's defaults ([generation], [retrieval]); closed: most people never look.
+    with st.expander(t("generation_settings"), icon=":material/tune:", expanded=False):
+        st.caption(t("generation_settings_help"))
+        top_k = st.slider(t("top_k"), 1, 20, min(settings.retrieval.top_k, 20), key="chat_top_k")
+        max_new_tokens = st.slider(
+            t("max_new_tokens"),
+            1,
+            4096,
+            min(settings.generation.max_new_tokens, 4096),
+            key="chat_max_tokens",
+        )
+        temperature = st.slider(
+            t("temperature"),
+            0.0,
+            1.5,
+            min(settings.generation.temperature, 1.5),
+            0.05,
+            key="chat_temperature",
+        )
+        top_p = st.slider(t("top_p"), 0.05, 1.0, settings.generation.top_p, 0.05, key="chat_top_p")
     saved.conversation_sidebar(context, "chat_collection")
 
 st.title(t("chat_title"))
 for index in range(len(history)):
     show_turn(history, index)
-
-if collection is None:
-    st.info(t("no_collections"))
-    st.page_link("views/library.py", label=t("go_library"), icon=":material/library_books:")
 
 prompt = st.chat_input(
     t("chat_placeholder"),
@@ -134,17 +134,24 @@ prompt = st.chat_input(
     disabled=collection is None,
 )
 
-if prompt and collection is not None:
-    turn = Turn(question=prompt.text.strip() or t("describe_image"), collection=collection)
+asked = prompt.text if prompt else clicked_example()  # typed, or an example clicked
+if collection is None:
+    st.info(t("no_collections"))
+    st.page_link("views/library.py", label=t("go_library"), icon=":material/library_books:")
+elif not history and asked is None:
+    show_welcome(assistant.store, infos[collection], context.identity.access)
+
+if asked is not None and collection is not None:
+    turn = Turn(question=asked.strip() or t("describe_image"), collection=collection)
     image = None
-    if prompt.files:
+    if prompt and prompt.files:
         try:
             image, turn.user_thumbnail = services.read_user_image(
                 prompt.files[0].getvalue(), settings.max_image_pixels
             )
         except BllossomRagError as error:
             turn.error = t("image_unreadable", error=error)
-    turn.had_image = bool(prompt.files)
+    turn.had_image = bool(prompt and prompt.files)
     with st.chat_message("user"):
         show_question(turn)
     with st.chat_message("assistant"):

@@ -16,6 +16,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ui.web.charts import collection_bars
 from ui.web.i18n import t
 from ui.web.knowledge import show_knowledge_report
 from ui.web.resources import app_context
@@ -83,7 +84,7 @@ if infos:
     chart, table = st.columns([3, 2])
     measures = [t("documents"), t("chunks"), t("images")]
     # Colours by position, not by label: the labels change with the language.
-    chart.bar_chart(counts, x=t("collection"), y=measures, color=BAR_COLOURS, stack=False)
+    chart.altair_chart(collection_bars(counts, measures, BAR_COLOURS), width="stretch")
     table.dataframe(
         counts.assign(**{t("embedding_model"): [Path(i.embedding_model).name for i in infos]}),
         hide_index=True,
