@@ -69,8 +69,9 @@ class _Window:
     def over(self) -> bool:
         return time.monotonic() >= self.deadline
 
-    def unread(self, template: str, **values: int) -> Message:
-        return Message.because(template, limit=self.limit, setting=self.setting, **values)
+    def fields(self) -> dict[str, float | str]:
+        """The budget a note on unread text names: its ``limit`` and its ``setting``."""
+        return {"limit": self.limit, "setting": self.setting}
 
 
 @dataclass
@@ -89,7 +90,7 @@ def recognize_image(data: bytes, limits: Limits) -> OcrText:
         return OcrText(run_notes=[problem])
     texts, notes, window = _timed([[(None, data)]], limits)
     if None not in texts and not notes:
-        notes.append(window.unread(_IMAGE_UNREAD))
+        notes.append(Message.because(_IMAGE_UNREAD, **window.fields()))
     return OcrText(texts.get(None, ""), notes)
 
 
@@ -112,7 +113,9 @@ def recognize_pages(
     failed = {note.values.get("page") for note in notes}
     unread = [n for n in numbers if n not in found and n not in failed]
     if unread:
-        notes.append(window.unread(_PAGES_UNREAD, count=len(unread), total=len(numbers)))
+        notes.append(
+            Message.because(_PAGES_UNREAD, count=len(unread), total=len(numbers), **window.fields())
+        )
     return {n: text for n, text in found.items() if n is not None}, notes
 
 

@@ -228,6 +228,12 @@ KOREAN: dict[str, str] = {
     ),
     "skipped unreadable page {page} ({error})": "읽을 수 없는 {page}쪽을 건너뜀 ({error})",
     "skipped OCR of the image: {error}": "이미지의 OCR을 건너뜀: {error}",
+    "skipped OCR of the image: the OCR budget of {limit:g} s ({setting}) is spent": (
+        "이미지의 OCR을 건너뜀: OCR 예산 {limit:g}초({setting})를 다 썼습니다"
+    ),
+    "skipped OCR of {count} of {total} pages: the OCR budget of {limit:g} s ({setting}) is spent": (
+        "전체 {total}쪽 중 {count}쪽의 OCR을 건너뜀: OCR 예산 {limit:g}초({setting})를 다 썼습니다"
+    ),
     "skipped OCR of page {page}: {error}": "{page}쪽의 OCR을 건너뜀: {error}",
     "skipped hidden sheet {sheet!r}": "숨겨진 시트 {sheet!r}은(는) 건너뜀",
     "skipped empty sheet {sheet!r}": "빈 시트 {sheet!r}은(는) 건너뜀",
