@@ -6,12 +6,14 @@ what the calling key may read, never more. Three tools:
 
 - ``search(query, collection?, k?)``: the passages a question retrieves, with their sources
   and relevance, as ``POST /v1/retrieve`` returns them;
-- ``ask(question, collection?)``: an answer with its numbered sources, generated in one of the
-  API's generation slots (a full queue is refused, as a chat request is);
+- ``ask(question, collection?)``: an answer with its numbered sources;
 - ``list_documents(collection?)``: the documents of a collection the key may read.
 
-Transport sessions are stateless (every call stands alone, carrying its own key), and answers
-are plain JSON responses. Every search and question is on the audit trail (surface ``mcp``).
+Searches and answers take one of the API's slots, fair between keys (a full queue is refused,
+as a request is), and a question over ``[conversation] max_question_chars`` is refused before
+any work. Transport sessions are stateless (every call stands alone, carrying its own key),
+and answers are plain JSON responses; a failure is a tool error with its one-line message.
+Every search and question is on the audit trail (surface ``mcp``).
 """
 
 from __future__ import annotations
@@ -63,13 +65,16 @@ class KnowledgeTools:
             k: How many passages, 1 to 20.
 
         """
-        caller, name = await self._start(ctx, collection)
+        caller, name = await self._start(ctx, collection, query)
+        assistant = self.api.assistant
         retrieval = build_retrieval(
-            self.api.assistant.retriever(name, max(1, min(k, 20)), access=caller.access),
-            self.api.assistant.followups,
+            assistant.retriever(name, max(1, min(k, 20)), access=caller.access),
+            assistant.followups,
+            assistant.turn_limits,
         )
         started = time.monotonic()
-        found = await run_in_threadpool(retrieval.invoke, {"question": query, "history": []})
+        async with self._slot(caller):  # a search is CPU work: it waits its turn like a chat
+            found = await run_in_threadpool(retrieval.invoke, {"question": query, "history": []})
         result = ChainResult.of(found)
         await self._record(caller, name, result, started, "retrieve")
         return {
@@ -87,22 +92,11 @@ class KnowledgeTools:
             collection: The collection to answer from (default: the server's).
 
         """
-        caller, name = await self._start(ctx, collection)
-        api = self.api
-        chain = api.assistant.chain(name, access=caller.access)
+        caller, name = await self._start(ctx, collection, question)
+        chain = self.api.assistant.chain(name, access=caller.access)
         started = time.monotonic()
-        try:
-            slot = await asyncio.wait_for(api.admission.acquire(caller.name), api.options.timeout)
-        except QueueFullError:
-            msg = "the RAG API is busy (every generation slot taken, the queue full); retry shortly"
-            raise ToolError(msg) from None
-        except asyncio.TimeoutError:  # an alias of TimeoutError only from Python 3.11
-            msg = f"no free generation slot within {api.options.timeout:g} s; retry later"
-            raise ToolError(msg) from None
-        try:
+        async with self._slot(caller):
             result = await run_in_threadpool(AnswerStream(chain, {"question": question}).run)
-        finally:
-            slot.release()
         await self._record(caller, name, result, started, "answer")
         return {
             "collection": name,
@@ -136,13 +130,40 @@ class KnowledgeTools:
 
     # --- parts -------------------------------------------------------------------------------
 
-    async def _start(self, ctx: Context, collection: str) -> tuple[Caller, str]:
-        """The caller and its readable collection, once the models are ready."""
+    async def _start(self, ctx: Context, collection: str, question: str) -> tuple[Caller, str]:
+        """The caller and its readable collection, for a question within its limit."""
         if not self.api.readiness.ready:
             msg = "the models are still loading; retry in a moment (GET /health says when)"
             raise ToolError(msg)
+        try:
+            self.api.assistant.turn_limits.check_question(question)
+        except BllossomRagError as error:
+            raise ToolError(str(error)) from None
         caller = _caller(ctx)
         return caller, await self._readable(caller, collection)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, caller: Caller) -> AsyncIterator[None]:
+        """One of the API's slots for the caller's work, fair between keys as for a request.
+
+        The slot is given back when the work inside has ended (a thread is never abandoned
+        holding none).
+        """
+        api = self.api
+        try:
+            slot = await asyncio.wait_for(api.admission.acquire(caller.name), api.options.timeout)
+        except QueueFullError:
+            msg = "the RAG API is busy (every slot taken, the queue full); retry shortly"
+            raise ToolError(msg) from None
+        except asyncio.TimeoutError:  # an alias of TimeoutError only from Python 3.11
+            msg = f"no free slot within {api.options.timeout:g} s; retry later"
+            raise ToolError(msg) from None
+        try:
+            yield
+        except BllossomRagError as error:  # the user's to fix or retry: its one line, no trace
+            raise ToolError(str(error)) from None
+        finally:
+            slot.release()
 
     async def _readable(self, caller: Caller, collection: str) -> str:
         name = collection or self.api.assistant.settings.collection

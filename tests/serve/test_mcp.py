@@ -118,3 +118,13 @@ def test_the_endpoint_needs_a_key(api):
     url, _ = api
     answer = httpx.post(f"{url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert answer.status_code == 401
+
+
+def test_a_question_over_the_limit_is_refused_before_any_search(api):
+    url, assistant = api
+    started = time.time()
+    limit = assistant.turn_limits.max_question_chars
+    for tool, argument in (("search", "query"), ("ask", "question")):
+        result = call(url, PUBLIC, tool, **{argument: "가" * (limit + 1)})
+        assert result.is_error and "conversation.max_question_chars" in result.content[0].text
+    assert [e for e in assistant.store.audit_entries(since=started) if e.surface == "mcp"] == []
