@@ -17,7 +17,7 @@ from PIL import Image
 
 from ingest.pipeline import Ingestor
 from ingest.report import IngestProgress
-from ingest.uploads import CAPTION_UNUSED, STAGING_PREFIX, Uploads, _placed, collection_uploads
+from ingest.uploads import CAPTION_UNUSED, Uploads, _placed, collection_uploads
 from rag.access import OPERATOR
 from rag.config import Settings
 from rag.errors import CollectionNotFoundError
@@ -59,7 +59,8 @@ def documents_and_files(store: Store, data: Path) -> tuple[dict[str, bytes], dic
     on_disk = {
         str(path): path.read_bytes()
         for path in (folder.rglob("*") if folder.exists() else [])
-        if path.is_file() and not any(part.startswith(STAGING_PREFIX) for part in path.parts)
+        # uploads are the visible files: hidden are the staging folders and the uploads lock
+        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(folder).parts)
     }
     return recorded, on_disk
 
