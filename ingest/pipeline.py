@@ -18,7 +18,6 @@ skipped (found in a folder, of a type no loader reads).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,8 @@ from ingest.captions import Captioner, read_sidecar
 from ingest.chunking.chunker import TokenChunker
 from ingest.discovery import Candidate, FoundFiles, find_files, read_capped
 from ingest.file_limits import Limits
+from ingest.fingerprints import file_fingerprint
+from ingest.fingerprints import with_images as image_fingerprint
 from ingest.groups import GroupChoice, GroupPolicy
 from ingest.identity import Catalog
 from ingest.loaders import Figure, Loaded, load
@@ -263,13 +264,13 @@ class Ingestor:
             return FileFailure.of(str(source), candidate.error)
         try:
             data = read_capped(path, self.max_file_bytes)
-            digest = hashlib.sha256(data)
-            sidecar = ""
+            sidecar, sidecar_bytes = "", None
             if candidate.sidecar is not None:
                 sidecar_bytes, sidecar = read_sidecar(candidate.sidecar)
-                digest.update(b"\x00sidecar\x00" + sidecar_bytes)
-            plain = digest.hexdigest()
-            with_images = self._image_fingerprint(plain)
+            plain = file_fingerprint(data, sidecar_bytes)
+            with_images = image_fingerprint(
+                plain, "generated" if self.captioner is not None else "human"
+            )
             requested = run.policy.requested(candidate.key, source)
             asked = None if requested is None else requested.groups
             doc_id, previous = catalog.match(source, candidate.key, (plain, with_images), asked)
@@ -285,9 +286,11 @@ class Ingestor:
                 groups=choice.groups,
                 groups_origin=choice.origin,
                 groups_rule=choice.rule,
+                relative_path=candidate.key,
             )
             if previous is not None and previous.content_sha256 in (plain, with_images):
-                if (previous.source_path, GroupChoice.of(previous)) == (str(source), choice):
+                stored_as = (previous.source_path, previous.relative_path, GroupChoice.of(previous))
+                if stored_as == (str(source), document.relative_path, choice):
                     return None
                 return self.assembler.recommit(previous, document)
             loaded = load(path, data, self.limits)
@@ -299,11 +302,6 @@ class Ingestor:
             return FileFailure.of(str(source), error)
         except OSError as error:
             return FileFailure(str(source), Message(error.strerror or str(error)))
-
-    def _image_fingerprint(self, plain: str) -> str:
-        """A document with images also records whether generator captions were made."""
-        mode = "generated" if self.captioner is not None else "human"
-        return hashlib.sha256(f"{plain}\x00captions={mode}".encode()).hexdigest()
 
     # --- many files --------------------------------------------------------------------------
 

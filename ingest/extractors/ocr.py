@@ -30,6 +30,7 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
+from ingest.extractors.layout import pixel_words
 from rag.errors import Message
 
 # Line height (px) under which an image is upscaled before OCR, the height aimed at, and caps.
@@ -96,13 +97,16 @@ def unavailable(tessdata: str, languages: str) -> str | None:
 
 
 def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
-    """Child task ``ocr``: ``{"pages": [[page or null, base64 image], ...]}`` -> text blocks."""
+    """Child task ``ocr``: ``{"pages": [[page or null, base64 image], ...]}`` -> text blocks.
+
+    A PDF page's words also come back with their boxes (``layouts``).
+    """
     # Before libtesseract starts OpenMP: pages run in parallel children instead.
     os.environ["OMP_THREAD_LIMIT"] = "1"
     import tesserocr
 
     request = json.loads(data)
-    blocks, notes = [], []
+    blocks, notes, layouts = [], [], []
     folder = tessdata_folder(str(options.get("tessdata", "")))
     with tesserocr.PyTessBaseAPI(
         path=f"{folder}/", lang=options["languages"], psm=tesserocr.PSM.SINGLE_BLOCK
@@ -115,7 +119,9 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
                 notes.append(skipped_ocr(page, str(error)).to_json())
                 continue
             blocks.append({"type": "text", "text": text, "page": page})
-    return {"blocks": blocks, "notes": notes}
+            if page is not None:  # a scanned page: where its words are, for highlighting
+                layouts.append({"page": page, "words": word_boxes(api)})
+    return {"blocks": blocks, "notes": notes, "layouts": layouts}
 
 
 def _decoded(data: bytes, max_pixels: int) -> Image.Image:
@@ -141,6 +147,19 @@ def recognize(api: Any, image: Image.Image, timeout_s: float) -> str:
         msg = f"Tesseract ran past the {timeout_s:g}-second limit"
         raise OcrError(msg)
     return clean(api.GetUTF8Text())
+
+
+def word_boxes(api: Any) -> list[list[Any]]:
+    """Where ``api`` read each word of the image it last recognized (:mod:`.layout` rows)."""
+    import tesserocr
+
+    level = tesserocr.RIL.WORD
+    found = [
+        (word.GetUTF8Text(level) or "", word.BoundingBox(level))
+        for word in tesserocr.iterate_level(api.GetIterator(), level)
+        if word.BoundingBox(level) is not None
+    ]
+    return pixel_words(found, api.GetThresholdedImage().size)
 
 
 def clean(text: str) -> str:

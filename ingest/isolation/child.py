@@ -8,13 +8,16 @@ bytes to the task's ``extract(data, options)``:
 - ``pdf``: :mod:`ingest.extractors.pdf` (pypdfium2; OCR of pages without a text layer),
 - ``hwp``: :mod:`ingest.extractors.hwp` (HWP 5 over olefile),
 - ``hwpx``: :mod:`ingest.extractors.hwpx` (OWPML over zipfile and lxml),
-- ``ocr``: :mod:`ingest.extractors.ocr` (Tesseract on one image).
+- ``ocr``: :mod:`ingest.extractors.ocr` (Tesseract on one image),
+- ``page``: :mod:`ingest.extractors.page_image` (one PDF page rendered, for the source viewer).
 
 Every task answers in one shape, which the parent validates as untrusted input::
 
     {"blocks": [{"type": "text" | "table", "text": str, "page": int | null}
-              | {"type": "figure", "image": base64, "captions": [str], "page": int | null}],
-     "notes": [message], "run_notes": [str]}
+              | {"type": "figure", "image": base64, "captions": [str], "page": int | null}
+              | {"type": "scan", "image": base64, "text": str, "page": int}],
+     "notes": [message], "run_notes": [str],
+     "layouts": [{"page": int, "words": [[str, left, top, right, bottom]]}]}
 
 or ``{"error": message}`` for a file the task rejects (encrypted, broken), where a message is a
 string or ``{"text": str, "template": str, "values": {...}}`` (:meth:`rag.errors.Message.to_json`).
@@ -35,6 +38,7 @@ TASKS = {
     "hwp": "ingest.extractors.hwp",
     "hwpx": "ingest.extractors.hwpx",
     "ocr": "ingest.extractors.ocr",
+    "page": "ingest.extractors.page_image",
 }
 
 

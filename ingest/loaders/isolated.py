@@ -24,6 +24,7 @@ from ingest.isolation.process import run_isolated
 from ingest.loaders.base import MAX_IMAGE_SIDE, Loaded
 from ingest.loaders.image import ImageBudget, loaded_from_blocks
 from rag.errors import IngestError, Message
+from rag.store.records import PageLayout, words_of
 
 # The child's JSON result may be at most this large (images are PNG, bounded in size and count).
 MAX_OUTPUT_BYTES = 512 * 1024 * 1024
@@ -92,6 +93,7 @@ def to_loaded(result: dict[str, Any], limits: Limits, *, reflowed: bool = False)
     loaded = loaded_from_blocks(blocks, ImageBudget(limits))
     loaded.notes[:0] = result["notes"]
     loaded.run_notes.extend(result["run_notes"])
+    loaded.layouts.extend(result["layouts"])
     return loaded
 
 
@@ -118,14 +120,27 @@ def recognize_image(data: bytes, limits: Limits) -> OcrText:
     problem = ocr_problem(limits)
     if problem is not None:
         return OcrText(run_notes=[problem])
-    texts, notes = _recognize_batch([(None, data)], limits)
-    return OcrText(texts.get(None, ""), notes)
+    read = _recognize_batch([(None, data)], limits)
+    return OcrText(read.texts.get(None, ""), read.notes)
 
 
-def recognize_pages(
-    scans: dict[int, bytes], limits: Limits
-) -> tuple[dict[int, str], list[Message]]:
-    """OCR of rendered pages: their text by page number, and notes on pages that failed.
+@dataclass
+class PagesRead:
+    """What OCR read on rendered pages: text and word boxes by page, notes on failed pages."""
+
+    texts: dict[int | None, str] = field(default_factory=dict)
+    notes: list[Message] = field(default_factory=list)
+    layouts: list[PageLayout] = field(default_factory=list)
+
+    def add(self, other: PagesRead) -> None:
+        """Take in another batch's pages."""
+        self.texts.update(other.texts)
+        self.notes.extend(other.notes)
+        self.layouts.extend(other.layouts)
+
+
+def recognize_pages(scans: dict[int, bytes], limits: Limits) -> PagesRead:
+    """OCR of rendered pages: their text and word boxes by page, and notes on pages that failed.
 
     The pages are dealt into one batch per core, each batch one child (Tesseract's language
     data loads once per child, not once per page), run at the same time.
@@ -135,21 +150,17 @@ def recognize_pages(
     workers = max(1, min(len(scans), os.cpu_count() or 1))
     numbers = sorted(scans)
     batches = [[(n, scans[n]) for n in numbers[i::workers]] for i in range(workers)]
-    texts: dict[int, str] = {}
-    notes: list[Message] = []
+    read = PagesRead()
     with ThreadPoolExecutor(workers) as pool:
-        for found, failed in pool.map(lambda batch: _recognize_batch(batch, limits), batches):
-            texts.update({n: t for n, t in found.items() if n is not None})
-            notes.extend(failed)
-    return texts, notes
+        for batch in pool.map(lambda batch: _recognize_batch(batch, limits), batches):
+            read.add(batch)
+    return read
 
 
-def _recognize_batch(
-    pages: list[tuple[int | None, bytes]], limits: Limits
-) -> tuple[dict[int | None, str], list[Message]]:
+def _recognize_batch(pages: list[tuple[int | None, bytes]], limits: Limits) -> PagesRead:
     """One child reads ``pages``; if it fails as a whole, each page is retried alone."""
     if not pages:
-        return {}, []
+        return PagesRead()
     request = {"pages": [[n, base64.b64encode(data).decode()] for n, data in pages]}
     try:
         result = run_task(
@@ -162,16 +173,13 @@ def _recognize_batch(
         )
     except IngestError as error:
         if len(pages) > 1:  # a page crashed or hung Tesseract: find it, keep the others
-            texts: dict[int | None, str] = {}
-            notes: list[Message] = []
+            read = PagesRead()
             for page in pages:
-                found, failed = _recognize_batch([page], limits)
-                texts.update(found)
-                notes.extend(failed)
-            return texts, notes
-        return {}, [skipped_ocr(pages[0][0], str(error))]
+                read.add(_recognize_batch([page], limits))
+            return read
+        return PagesRead(notes=[skipped_ocr(pages[0][0], str(error))])
     texts = {b["page"]: reflow(b["text"]) for b in result["blocks"] if b["type"] == "text"}
-    return texts, result["notes"]
+    return PagesRead(texts, result["notes"], result["layouts"])
 
 
 # --- validation of the child's JSON -------------------------------------------------------------
@@ -186,10 +194,18 @@ def _validated(raw: bytes, label: str) -> dict[str, Any]:
         blocks = [_block(block) for block in result["blocks"]]
         notes = [Message.from_json(note) for note in result["notes"]]
         run_notes = [_string(note) for note in result.get("run_notes", [])]
+        layouts = [_layout(layout) for layout in result.get("layouts", [])]
     except (ValueError, KeyError, TypeError, binascii.Error):
         msg = f"{label} returned malformed output"
         raise IngestError(msg) from None
-    return {"blocks": blocks, "notes": notes, "run_notes": run_notes}
+    return {"blocks": blocks, "notes": notes, "run_notes": run_notes, "layouts": layouts}
+
+
+def _layout(layout: dict[str, Any]) -> PageLayout:
+    page = _whole(layout["page"])
+    if page < 1:
+        raise ValueError(page)
+    return PageLayout(page, words_of(layout["words"]))
 
 
 def _block(block: dict[str, Any]) -> dict[str, Any]:

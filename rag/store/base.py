@@ -48,6 +48,7 @@ from rag.store.records import (
     DocumentUpdate,
     KeywordQuery,
     NewChunk,
+    PageLayout,
     SearchHit,
     StoredChunk,
 )
@@ -181,6 +182,16 @@ class Documents(ABC):
     def document_vectors(self, collection: str, document_id: str) -> dict[str, np.ndarray]:
         """Chunk id -> stored vector of one document (a changed file reuses its embeddings)."""
 
+    @abstractmethod
+    def chunk(self, collection: str, chunk_id: str) -> StoredChunk | None:
+        """One chunk by id (whoever may read it: the caller checks its document), or None."""
+
+    @abstractmethod
+    def page_layouts(
+        self, collection: str, document_id: str, page: int | None = None
+    ) -> list[PageLayout]:
+        """Where the words of a document's pages are (one page's, when ``page`` is given)."""
+
     def find_documents(self, collection: str, id_or_path: str) -> list[DocumentRecord]:
         """Documents matching an id, an exact source path, or a file or folder on disk."""
         name = self.collection(collection).name
@@ -233,7 +244,7 @@ class Documents(ABC):
             )
             for chunk in self.document_chunks(collection, document.id)
         ]
-        return DocumentUpdate(document, chunks)
+        return DocumentUpdate(document, chunks, tuple(self.page_layouts(collection, document.id)))
 
     def regroup(
         self, collection: str, documents: Sequence[DocumentRecord], groups: Sequence[str]

@@ -34,6 +34,7 @@ from rag.store.records import (
     DocumentRecord,
     DocumentUpdate,
     KeywordQuery,
+    PageLayout,
     SearchHit,
     StoredChunk,
 )
@@ -122,6 +123,16 @@ class Store(SqlRegistry, DocumentStore):
     def document_vectors(self, collection: str, document_id: str) -> dict[str, np.ndarray]:
         """Chunk id -> stored vector of one document (a changed file reuses its embeddings)."""
         return self.database.document_vectors(collection, document_id)
+
+    def chunk(self, collection: str, chunk_id: str) -> StoredChunk | None:
+        """One chunk by id, or None."""
+        return self.database.chunk(collection, chunk_id)
+
+    def page_layouts(
+        self, collection: str, document_id: str, page: int | None = None
+    ) -> list[PageLayout]:
+        """Where the words of a document's pages are (one page's, when ``page`` is given)."""
+        return self.database.page_layouts(collection, document_id, page)
 
     # --- writes ------------------------------------------------------------------------------
 

@@ -18,11 +18,17 @@ from psycopg.rows import dict_row
 from rag.access import OPERATOR, Access
 from rag.store.postgres.readable import document_filter
 from rag.store.queries import collection_record, document_record
-from rag.store.records import CollectionInfo, CommitRecord, DocumentRecord, StoredChunk
+from rag.store.records import (
+    CollectionInfo,
+    CommitRecord,
+    DocumentRecord,
+    PageLayout,
+    StoredChunk,
+)
 
 _CHUNK_COLUMNS = """
     c.id, c.vector_id, c.document_id, col.name AS collection, d.source_path, c.ordinal, c.page,
-    c.kind, c.text, c.heading, c.tokens, c.image_sha256, c.language
+    c.kind, c.text, c.heading, c.tokens, c.image_sha256, c.language, d.relative_path
 """
 _CHUNK_JOINS = """
     JOIN documents d ON d.collection_id = c.collection_id AND d.id = c.document_id
@@ -30,7 +36,7 @@ _CHUNK_JOINS = """
 """
 _DOCUMENT_COLUMNS = """
     d.id, col.name AS collection, d.source_path, d.content_sha256, d.size, d.mtime, d.groups,
-    d.ingested_at, d.chunk_count, d.metadata, d.groups_origin, d.groups_rule
+    d.ingested_at, d.chunk_count, d.metadata, d.groups_origin, d.groups_rule, d.relative_path
 """
 
 
@@ -115,6 +121,22 @@ def chunks_by_vector_ids(
         return {}
     found = chunks(conn, "c.vector_id = ANY(%(ids)s)", {"ids": [int(i) for i in vector_ids]})
     return {chunk.vector_id: chunk for chunk in found}
+
+
+def page_layouts(
+    conn: psycopg.Connection, collection: str, document_id: str, page: int | None
+) -> list[PageLayout]:
+    """The word boxes of a document's pages (one page's, when ``page`` is given)."""
+    rows = conn.execute(
+        """
+        SELECT p.page, p.words FROM page_layouts p JOIN collections col ON col.id = p.collection_id
+        WHERE col.name = %(collection)s AND p.document_id = %(document)s
+          AND (%(page)s::integer IS NULL OR p.page = %(page)s::integer)
+        ORDER BY p.page
+        """,
+        {"collection": collection, "document": document_id, "page": page},
+    )
+    return [PageLayout.from_json(int(number), words) for number, words in rows]
 
 
 def document_vectors(
