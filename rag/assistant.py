@@ -36,6 +36,7 @@ from rag.generation.budget import PromptBudget
 from rag.generation.chain import PromptBuilder, build_rag_chain
 from rag.generation.llm import ChatBllossom, chat_model, load_processor
 from rag.generation.result import ChainResult
+from rag.generation.support import SentenceSupport, SupportCheck
 from rag.retrieval.followup import FollowUps
 from rag.retrieval.fusion import Fusion
 from rag.retrieval.rerank import CrossEncoderReranker
@@ -219,6 +220,18 @@ class Assistant:
             max_retrieved_images=settings.generation.max_retrieved_images,
             max_image_pixels=settings.max_image_pixels,
         )
+
+    def check_support(self, result: ChainResult) -> list[SentenceSupport]:
+        """Each cited sentence of an answer checked against its passages (none: not checked).
+
+        Not checked when ``generation.check_support`` is off, nothing was found (the fixed
+        answer cites nothing), or the collection's embedder has no support model.
+        """
+        if not self.settings.generation.check_support or not result.documents:
+            return []
+        collection = str(result.documents[0].metadata.get("collection") or "") or None
+        check = SupportCheck.for_embeddings(self.embeddings_for(collection), self.store)
+        return check.check(result.answer, result.documents)
 
     @cached_property
     def audit(self) -> AuditLog:

@@ -183,6 +183,10 @@ class Documents(ABC):
         """Chunk id -> stored vector of one document (a changed file reuses its embeddings)."""
 
     @abstractmethod
+    def chunk_vectors(self, collection: str, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Chunk id -> stored vector, for the ids that exist (an answer's check reads them)."""
+
+    @abstractmethod
     def chunk(self, collection: str, chunk_id: str) -> StoredChunk | None:
         """One chunk by id (whoever may read it: the caller checks its document), or None."""
 

@@ -168,6 +168,18 @@ class Queries:
             ).fetchall()
         return [_chunk(row) for row in rows]
 
+    def chunk_vectors(self, collection: str, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Chunk id -> stored vector, for the ids that exist."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        with self._locked():
+            rows = self._conn.execute(
+                f"SELECT id, vector FROM chunks WHERE collection = ? AND id IN ({marks})",
+                (collection, *chunk_ids),
+            ).fetchall()
+        return {row["id"]: np.frombuffer(row["vector"], dtype=np.float32) for row in rows}
+
     def chunk(self, collection: str, chunk_id: str) -> StoredChunk | None:
         """One chunk by id, or None."""
         with self._locked():

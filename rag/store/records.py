@@ -208,12 +208,14 @@ class SearchHit:
         chunk: The chunk.
         score: The search's own score (cosine, BM25, fused or the reranker's).
         relevance: Its calibrated relevance in [0, 1] (:mod:`rag.retrieval.relevance`), where known.
+        copies: Chunks of other documents with the very same passage, which it stands for.
 
     """
 
     chunk: StoredChunk
     score: float
     relevance: float | None = None
+    copies: tuple[StoredChunk, ...] = ()
 
 
 @dataclass(frozen=True)

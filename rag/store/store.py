@@ -124,6 +124,10 @@ class Store(SqlRegistry, DocumentStore):
         """Chunk id -> stored vector of one document (a changed file reuses its embeddings)."""
         return self.database.document_vectors(collection, document_id)
 
+    def chunk_vectors(self, collection: str, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Chunk id -> stored vector, for the ids that exist."""
+        return self.database.chunk_vectors(collection, chunk_ids)
+
     def chunk(self, collection: str, chunk_id: str) -> StoredChunk | None:
         """One chunk by id, or None."""
         return self.database.chunk(collection, chunk_id)

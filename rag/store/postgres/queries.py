@@ -139,6 +139,19 @@ def page_layouts(
     return [PageLayout.from_json(int(number), words) for number, words in rows]
 
 
+def chunk_vectors(
+    conn: psycopg.Connection, collection: str, chunk_ids: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Chunk id -> stored vector, for the ids that exist."""
+    rows = conn.execute(
+        "SELECT c.id, c.embedding FROM chunks c JOIN collections col ON col.id = c.collection_id "
+        "WHERE col.name = %s AND c.id = ANY(%s)",
+        (collection, list(chunk_ids)),
+        binary=True,
+    )
+    return {str(chunk_id): vector for chunk_id, vector in rows}
+
+
 def document_vectors(
     conn: psycopg.Connection, collection_id: int, document_id: str
 ) -> dict[str, np.ndarray]:

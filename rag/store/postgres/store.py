@@ -193,6 +193,11 @@ class PostgresStore(SqlRegistry, DocumentStore):
             row = queries.collection_row(conn, collection)
             return {} if row is None else queries.document_vectors(conn, row[0], document_id)
 
+    def chunk_vectors(self, collection: str, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Chunk id -> stored vector, for the ids that exist."""
+        with self._connection() as conn:
+            return queries.chunk_vectors(conn, collection, chunk_ids)
+
     def chunk(self, collection: str, chunk_id: str) -> StoredChunk | None:
         """One chunk by id, or None."""
         with self._connection() as conn:
