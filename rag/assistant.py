@@ -18,6 +18,8 @@ of models per kind are kept, which bounds the memory a process switching models 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from functools import cached_property, lru_cache
 from typing import Any, Literal
 
@@ -25,7 +27,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from rag.access import PUBLIC, Access
-from rag.access.audit import Actor, AuditLog, audit_log
+from rag.access.audit import Actor, AuditEntry, AuditLog, audit_log
 from rag.admin import AccessAdmin
 from rag.config import Settings
 from rag.embeddings.base import TextEmbeddings
@@ -260,6 +262,22 @@ class Assistant:
             documents=result.document_ids,
             detail={"answered": result.found, "seconds": round(seconds, 3)},
             action=action,
+        )
+
+    def record_opened(
+        self, actor: Actor, collection: str, document_id: str, detail: Mapping[str, Any]
+    ) -> None:
+        """Put a source someone opened (its passage, page or original file) on the audit trail."""
+        self.audit.record(
+            AuditEntry(
+                time=time.time(),
+                who=actor.who,
+                surface=actor.surface,
+                action="open",
+                collection=collection,
+                documents=(document_id,),
+                detail=dict(detail),
+            )
         )
 
     def close(self) -> None:

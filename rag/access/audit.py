@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from rag.config import Settings
 
 Surface = Literal["cli", "web", "api", "retrieve", "mcp", "admin", "ingest"]
-Action = Literal["answer", "retrieve", "access", "key", "person"]
+Action = Literal["answer", "retrieve", "access", "key", "person", "open"]
 QuestionPolicy = Literal["store", "hash", "none"]
 # Old entries are pruned at most this often per process.
 PRUNE_EVERY_S = 3600.0
@@ -50,7 +50,8 @@ class AuditEntry:
         time: When (Unix time).
         who: The person (email, else subject), the key's name, or ``cli:<user>``.
         surface: Where: ``cli``, ``web``, ``api``, ``retrieve``, ``admin``, ``ingest``.
-        action: ``answer``, ``retrieve``, ``access`` (a document's groups changed), ``key``.
+        action: ``answer``, ``retrieve``, ``access`` (a document's groups changed), ``key``,
+            ``open`` (a source opened: its passage, its page, its original file).
         collection: The collection, when there is one.
         question: The question as asked, when the trail keeps questions.
         question_sha256: Its hash, when the trail keeps hashes (or questions).

@@ -1,9 +1,11 @@
 """The RAG API's HTTP application (Starlette): the routes and the path of a chat request.
 
 Routes: ``POST /v1/chat/completions`` (a collection as the ``model``; streaming or not; the
-answer's ``[n]`` citations index the top-level ``sources``, in the body or in the first chunk),
-``GET /v1/models`` (the collections the key may read), ``POST /v1/retrieve`` (the sources and
-the retrieval query, without generating) and ``GET /health`` (no key; 200 once the models are
+answer's ``[n]`` citations index the top-level ``sources``, in the body or in the first chunk,
+and each cited sentence's check is in the top-level ``support``, in the body or in the chunk
+with the finish reason), ``GET /v1/models`` (the collections the key may read), ``POST
+/v1/retrieve`` (the sources and the retrieval query, without generating), the source viewer's
+``GET`` routes (:mod:`serve.api.sources`) and ``GET /health`` (no key; 200 once the models are
 warm). Every other route needs a key from ``api.keys``; the key's groups are its caller's
 access, carried into every search.
 
@@ -44,6 +46,7 @@ from rag.text.kiwi import preload as preload_kiwi
 from serve.api.answer import ChainAnswer
 from serve.api.options import ApiOptions
 from serve.api.requests import chat_turn, parse_retrieve
+from serve.api.sources import SourceViewer, source_json
 from serve.http.limits import RequestLimits
 from serve.http.middleware import RequireAPIKey, read_body
 from serve.http.prompt_floor import PromptFloor
@@ -169,7 +172,7 @@ class RagApi(GenerationService):
             self.assistant.record_answer(actor, collection, result, time.monotonic() - started)
 
         chain = self.assistant.chain(collection, access=caller.access, llm=self._model(parsed))
-        answer = ChainAnswer(chain, turn, on_end=record)
+        answer = ChainAnswer(chain, turn, on_end=record, check=self.assistant.check_support)
         deadline = time.monotonic() + options.timeout
         watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
         try:
@@ -185,7 +188,8 @@ class RagApi(GenerationService):
             watcher,
             deadline,
             options.timeout,
-            extra=lambda: {"sources": answer.sources()},
+            extra=answer.sources,
+            closing=answer.checked,
         )
 
     def _model(self, parsed: ChatCompletionRequest) -> Any:
@@ -246,7 +250,7 @@ class RagApi(GenerationService):
             action="retrieve",
         )
         return JSONResponse(
-            {"query": result.query, "sources": [source.to_json() for source in result.sources]}
+            {"query": result.query, "sources": [source_json(source) for source in result.sources]}
         )
 
 
@@ -266,6 +270,7 @@ def create_app(assistant: Assistant, options: ApiOptions) -> Starlette:
             Route("/v1/models", api.models, methods=["GET"]),
             Route("/v1/retrieve", api.retrieve, methods=["POST"]),
             Route("/health", api.health, methods=["GET"]),
+            *SourceViewer(assistant).routes(),
         ],
         [Middleware(RequireAPIKey, keyring=options.keyring(assistant.store))],
         read_timeout=options.read_timeout,

@@ -11,6 +11,7 @@ from ui.cli import (  # noqa: F401  (registers commands)
     ingest_command,
     keys_command,
     serve_command,
+    source_command,
     store_command,
     ui_command,
 )

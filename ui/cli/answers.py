@@ -1,4 +1,8 @@
-"""What ``ask`` and ``chat`` share: streaming an answer to the terminal, then its sources."""
+"""What ``ask`` and ``chat`` share: streaming an answer to the terminal, then its sources.
+
+Under the sources, one line says when the support check found cited sentences that the
+passages they cite do not support (:mod:`rag.generation.support`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
     from rag.generation.result import ChainResult, ImageUse, Source
+    from rag.generation.support import SentenceSupport
 
 SNIPPET_CHARS = 160
 
@@ -37,8 +42,24 @@ def print_sources(sources: Sequence[Source], images: Sequence[ImageUse]) -> None
     for source in sources:
         where = f", p. {source.page}" if source.page is not None else ""
         snippet = " ".join(source.text.split())[:SNIPPET_CHARS]
-        out.print(f"[{source.number}] {shown(source.source)}{where}  (score {source.score:.3f})")
+        out.print(
+            f"[{source.number}] {shown(source.source)}{where}  (relevance {source.relevance})"
+        )
         out.print(f"    [dim]{shown(snippet)}[/]")
     for used in images:
         cited = "your image" if used.number is None else f"image of [{used.number}]"
         out.print(f"[dim]In the prompt:[/] {cited} {shown(used.source or '')}")
+
+
+def print_support(support: Sequence[SentenceSupport]) -> None:
+    """One line when a sentence of the answer is not supported by the passage it cites."""
+    unsupported = [checked for checked in support if not checked.supported]
+    if not unsupported:
+        return
+    cited = ", ".join(
+        "[" + ",".join(str(n) for n in checked.sentence.citations) + "]" for checked in unsupported
+    )
+    out.print(
+        f"[yellow]Check:[/] {len(unsupported)} of {len(support)} cited sentences are not "
+        f"supported by the passages they cite ({cited}); open those sources before relying on them"
+    )

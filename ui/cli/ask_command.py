@@ -41,7 +41,7 @@ def ask(
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question from the ingested documents, with numbered sources."""
-    from ui.cli.answers import print_sources, stream_answer
+    from ui.cli.answers import print_sources, print_support, stream_answer
 
     with user_errors():
         if not question.strip():
@@ -55,11 +55,13 @@ def ask(
         result = stream_answer(chain, {"question": question, "images": images}, echo=not as_json)
         name = collection or assistant.settings.collection
         assistant.record_answer(cli_actor(), name, result, time.monotonic() - started)
+        support = assistant.check_support(result)
         if as_json:
             print_json(
                 {
                     "answer": result.answer,
                     "sources": [source.to_json() for source in result.sources],
+                    "support": [checked.to_json() for checked in support],
                     "prompt": result.prompt,  # rendered and counted once, by the chain
                     "prompt_tokens": result.prompt_tokens,
                     "images": [image.to_json() for image in result.images],
@@ -67,6 +69,7 @@ def ask(
             )
             return
     print_sources(result.sources, result.images)
+    print_support(support)
 
 
 def _image_block(path: Path) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def chat(
     from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
     from rag.errors import BllossomRagError
-    from ui.cli.answers import print_sources, stream_answer
+    from ui.cli.answers import print_sources, print_support, stream_answer
 
     with open_assistant() as assistant:
         chain = assistant.chain(collection, k, access=Access.for_groups(parse_groups(user_groups)))
@@ -65,4 +65,5 @@ def chat(
                 continue
             assistant.record_answer(actor, name, result, time.monotonic() - started)
             print_sources(result.sources, result.images)
+            print_support(assistant.check_support(result))
             history += [HumanMessage(content=question), AIMessage(content=result.answer)]
