@@ -18,23 +18,25 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
 from rag.errors import BllossomRagError
 from rag.generation.result import AnswerStream, ChainResult
+from ui.web import source_viewer
 from ui.web.i18n import t
 from ui.web.metrics import GenerationTimer
 from ui.web.resources import app_context, ready_assistant
 from ui.web.safe_markdown import MarkdownGuard, literal_markdown, safe_markdown, split_code_blocks
 from ui.web.services import chat as services
+from ui.web.services import sources as source_services
 from ui.web.services.common import readable_collections
 from ui.web.widgets import pick_collection
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 HISTORY_KEY = "chat_history"
 CONVERSATION_KEY = "chat_conversation"  # counts new conversations: the rating widgets' keys
-SNIPPET_CHARS = 300
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Turn:
     sources: list[services.SourceView] = field(default_factory=list)
     images: list[services.PromptImage] = field(default_factory=list)
     error: str | None = None
+    support: list[dict[str, Any]] = field(default_factory=list)  # the support check's sentences
 
 
 def conversation(turns: list[Turn]) -> list[tuple[str, str]]:
@@ -55,8 +58,8 @@ def conversation(turns: list[Turn]) -> list[tuple[str, str]]:
     return [(turn.question, turn.answer) for turn in turns if turn.answer and not turn.error]
 
 
-def show_sources(turn: Turn) -> None:
-    """Prompt images, then the numbered passages, under an answer."""
+def show_sources(turn: Turn, key: str) -> None:
+    """Prompt images, then the numbered passages, under an answer (``key`` names the answer)."""
     if turn.images:
         st.caption(t("images_in_prompt"))
         columns = st.columns(min(len(turn.images), 4))
@@ -72,16 +75,7 @@ def show_sources(turn: Turn) -> None:
             st.caption(t("no_sources"))
         return
     with st.expander(t("sources", count=len(turn.sources)), expanded=True):
-        for view in turn.sources:
-            source = view.citation
-            where = [literal_markdown(Path(source.source).name)]
-            if source.page is not None:
-                where.append(t("page_number", page=source.page))
-            where.append(t("score", score=source.score))
-            st.markdown(f"**\\[{source.number}\\]** " + " · ".join(where))
-            if view.thumbnail and Path(view.thumbnail).is_file():
-                st.image(view.thumbnail, width=120)
-            st.caption(literal_markdown(services.plain_snippet(source.text, SNIPPET_CHARS)))
+        source_viewer.show_sources_list(turn.sources, key)
 
 
 def show_answer(text: str) -> None:
@@ -126,11 +120,17 @@ def show_turn(turns: list[Turn], index: int) -> None:
         if turn.user_thumbnail:
             st.image(turn.user_thumbnail, width=120)
     with st.chat_message("assistant"):
-        show_answer(turn.answer)
+        show_answer(source_viewer.marked_answer(turn.answer, turn.support))
+        source_viewer.show_support_note(turn.support)
         if turn.error:
             st.error(literal_markdown(turn.error))
-        show_sources(turn)
+        show_sources(turn, _turn_key(index))
         show_rating(turns, index)
+
+
+def _turn_key(index: int) -> str:
+    """What names a turn's widgets: the conversation and the turn's place in it."""
+    return f"sources-{st.session_state.get(CONVERSATION_KEY, 0)}-{index}"
 
 
 def answer_pieces(stream: AnswerStream, timer: GenerationTimer, turn: Turn) -> Iterator[str]:
@@ -242,12 +242,19 @@ if prompt and collection is not None:
                 assistant.record_answer(context.identity.actor, collection, result, seconds)
             turn.sources = services.source_views(result.documents)
             turn.images = services.prompt_images(result.images, turn.user_thumbnail)
+            if turn.answer and not turn.error:
+                checked = source_services.check_support(assistant, result)
+                turn.support = [sentence.to_json() for sentence in checked]
+                if turn.support:
+                    with answer_slot.container():
+                        show_answer(source_viewer.marked_answer(turn.answer, turn.support))
+                        source_viewer.show_support_note(turn.support)
             if turn.sources or turn.error:  # the fixed "not covered" answer generated nothing
                 context.log.record(
                     timer.sample(collection, services.generation_backend(settings), turn.error)
                 )
         else:
             st.error(literal_markdown(turn.error))
-        show_sources(turn)
+        show_sources(turn, _turn_key(len(history)))
         history.append(turn)
         show_rating(history, len(history) - 1)
