@@ -32,7 +32,10 @@ CANARY = "코끼리 보라색 암호는 7391입니다"
 HR_KEY, PUBLIC_KEY = "key-hr", "key-public"
 KEYS = {HR_KEY: ("hr",), PUBLIC_KEY: ()}
 QUESTION = "입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있나요?"
-SOURCE_FIELDS = {"id", "source", "page", "text", "score"}
+SOURCE_FIELDS = {
+    "id", "source", "page", "text", "score", "relevance", "document_id", "collection",
+    "kind", "heading", "also_in", "url", "document_url",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
