@@ -84,14 +84,6 @@ def _viewer(source: Source) -> None:
     st.markdown("**" + " · ".join(where) + "**")
     if chunk.heading:
         st.caption(literal_markdown(chunk.heading))
-    if passage.page_image:
-        _pdf_page(passage)
-    elif chunk.kind == "image":
-        _image(passage)
-    elif passage.format == "pptx" and passage.page_chunks:
-        _slide(passage)
-    else:
-        _in_context(passage)
     data = services.original(context.assistant, document)
     if data is None:
         st.caption(t("original_unavailable"))
@@ -103,12 +95,19 @@ def _viewer(source: Source) -> None:
             icon=":material/download:",
             key=f"download-{chunk.id}",
         )
+    if passage.page_image:
+        _pdf_page(passage)
+    elif chunk.kind == "image":
+        _image(passage)
+    elif passage.format == "pptx" and passage.page_chunks:
+        _slide(passage)
+    else:
+        _in_context(passage)
 
 
 def _pdf_page(passage: Passage) -> None:
     png = services.page_image(app_context().assistant, passage)
-    if png is None:
-        st.info(t("original_unavailable"))
+    if png is None:  # the file is gone or changed (said above): the passage as stored
         _in_context(passage)
         return
     note = "page_highlighted" if passage.boxes else "page_not_highlighted"
@@ -131,9 +130,9 @@ def _slide(passage: Passage) -> None:
             if data is not None:
                 st.image(data, caption=literal_markdown(chunk.text), width=320)
         elif chunk.id == passage.chunk.id:
-            st.container(border=True).markdown(literal_markdown(chunk.text))
+            st.container(border=True).markdown(_lines(chunk.text))
         else:
-            st.markdown(literal_markdown(chunk.text))
+            st.markdown(_lines(chunk.text))
 
 
 def _in_context(passage: Passage) -> None:
@@ -143,7 +142,7 @@ def _in_context(passage: Passage) -> None:
     frame = st.container(border=True)
     table = table_rows(passage.chunk.text)
     if table is None:
-        frame.markdown(literal_markdown(passage.chunk.text))
+        frame.markdown(_lines(passage.chunk.text))
     else:
         label, header, rows = table
         if label:
@@ -151,6 +150,11 @@ def _in_context(passage: Passage) -> None:
         frame.dataframe(pd.DataFrame(rows, columns=header), hide_index=True)
     if passage.after is not None:
         st.caption(literal_markdown(plain_snippet(passage.after.text, 600)))
+
+
+def _lines(text: str) -> str:
+    """Document text shown literally, each of its lines on a line of its own."""
+    return literal_markdown(text).replace("\n", "  \n")
 
 
 def table_rows(text: str) -> tuple[str, list[str], list[list[str]]] | None:
