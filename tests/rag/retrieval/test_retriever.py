@@ -303,3 +303,10 @@ def test_a_passage_shared_word_for_word_is_returned_once(tmp_path: Path, embeddi
             assert len(passages) == len(set(passages)), (mode, passages)
             if mode != "bm25":  # BM25 ranks only keyword matches; the dense side sees all
                 assert {"statute-0", "other-0", "table0-0", "table1-0"} <= set(ids), (mode, ids)
+            # The one source stands for the others: the bills it also closes are named.
+            [bill] = [d for d in found if d.id.startswith("bill")]
+            others = {f"bill{i}.txt" for i in range(3)} - {bill.metadata["path"]}
+            assert {copy["path"] for copy in bill.metadata["also_in"]} == others, mode
+            # The list reads in the order of the relevance it shows.
+            shown = [d.metadata["score"] for d in found]
+            assert shown == sorted(shown, reverse=True), (mode, shown)
