@@ -2,18 +2,20 @@ r"""Uploads: the one policy every upload route follows (the web app, the documen
 
 **Names.** A client controls an upload's name completely: ``../../.bashrc``, ``C:\\evil``, a NUL
 byte, a thousand characters, a leading dot. Only a cleaned last path component is kept
-(:func:`safe_filename`) and written into ``data_dir/uploads/<collection>/`` here, atomically and
-without following symlinks. What the bytes *are* is not decided here: the saved file goes
-through the same ingestion pipeline (size cap, loaders, content checks) as a file named on the
-command line.
+(:func:`safe_filename`) and written into ``data_dir/uploads/<collection>/<groups>/`` here,
+atomically and without following symlinks. What the bytes *are* is not decided here: the saved
+file goes through the same ingestion pipeline (size cap, loaders, content checks) as a file
+named on the command line.
 
-**Who may replace what.** Names collide. An upload may replace the document recorded under its
-name only if the uploader may read that document and gives it the same groups it has;
-otherwise the file is refused with a message saying why (the uploader renames it, or someone
-who may read the document deletes it first). Storing a copy per uploader would avoid refusals
-but would put two documents with one name in every listing and search result; refusing keeps
-one name, one document. Groups are chosen only among the uploader's own, so nobody can make a
-document that they themselves cannot read, or hand it to a group they are not in.
+**Who may replace what.** Uploads are kept in a folder per set of groups (``public``,
+``groups-hr``, ``groups-hr.legal``), so the same name uploaded for different groups is two
+documents, and an upload only ever meets documents of its own groups: documents its uploader
+may read (groups are chosen only among the uploader's own). So an upload's name tells nobody
+whether a document of that name exists for others. An upload replaces the document recorded
+under its path; it is refused only when that document's groups were changed since (by an
+administrator or a rule) to ones the uploader may not read, or to other groups (the uploader
+renames it, or someone who may read the document deletes it first). Nobody can make a document
+that they themselves cannot read, or hand it to a group they are not in.
 
 **Nothing half done.** Uploads are written to a hidden staging folder, ingested from there as
 the paths they will have, and written in place only after their ingest succeeded: a failed
@@ -24,6 +26,7 @@ upload leaves the original file, its chunks and its groups untouched. Refusals a
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import secrets
 import shutil
@@ -45,6 +48,11 @@ if TYPE_CHECKING:
     from ingest.pipeline import Ingestor
 
 UPLOADS_FOLDER = "uploads"
+# Uploads for no group, and the prefix of the folders for groups: a group name never makes
+# ``public``.
+PUBLIC_FOLDER = "public"
+GROUPS_FOLDER_PREFIX = "groups-"
+_PLAIN_GROUP = re.compile(r"[\w-]{1,32}")
 STAGING_PREFIX = ".staging-"
 # Most file systems allow 255 bytes per name; leave room for a temp-file prefix and suffix.
 MAX_NAME_BYTES = 200
@@ -70,13 +78,29 @@ def safe_filename(name: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
-def uploads_folder(data_dir: Path, collection: str) -> Path:
+def collection_uploads(data_dir: Path, collection: str) -> Path:
     """``data_dir/uploads/<collection>`` (the collection name is validated by the caller).
 
     ``data_dir`` is resolved (the operator may keep it behind a link); the folders below it are
     not, so a link planted there is still seen and refused.
     """
     return Path(data_dir).expanduser().resolve() / UPLOADS_FOLDER / collection
+
+
+def uploads_folder(data_dir: Path, collection: str, groups: Sequence[str]) -> Path:
+    """Where uploads for ``groups`` go: ``public``, or ``groups-`` and the groups joined by dots.
+
+    Groups whose names are not plain words (letters, digits, ``_``, ``-``) get a hash of the
+    exact groups instead, so two sets of groups never share a folder.
+    """
+    chosen = sorted(set(groups))
+    if not chosen:
+        return collection_uploads(data_dir, collection) / PUBLIC_FOLDER
+    if all(_PLAIN_GROUP.fullmatch(group) for group in chosen) and len(chosen) <= 8:
+        name = GROUPS_FOLDER_PREFIX + ".".join(chosen)
+    else:
+        name = GROUPS_FOLDER_PREFIX + hashlib.sha256("\n".join(chosen).encode()).hexdigest()[:16]
+    return collection_uploads(data_dir, collection) / name
 
 
 def save_upload(folder: Path, name: str, data: bytes) -> Path:
@@ -188,7 +212,7 @@ class Uploads:
         foreign = sorted(set(chosen) - access.groups)
         if foreign and not access.everything:
             raise BllossomRagError(Message.because(NOT_YOUR_GROUPS, groups=", ".join(foreign)))
-        folder = uploads_folder(self.data_dir, name)
+        folder = uploads_folder(self.data_dir, name, chosen)
         held = _documents_by_path(self.store, name)
         results: list[UploadResult] = []
         uploads: dict[str, tuple[str, bytes]] = {}  # clean name -> (client's name, bytes)
@@ -224,7 +248,8 @@ class Uploads:
             raise DocumentNotFoundError(msg)
         result = self.store.remove_documents(collection, [found.id])
         source = Path(found.source_path)
-        if source.parent == uploads_folder(self.data_dir, collection) and not source.is_symlink():
+        uploaded = source.is_relative_to(collection_uploads(self.data_dir, collection))
+        if uploaded and not source.is_symlink():
             source.unlink(missing_ok=True)
         return found, result
 

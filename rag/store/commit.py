@@ -9,6 +9,7 @@ loaded in this process can follow without re-reading the table.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.store.records import CommitResult, DocumentUpdate
+from rag.store.queries import commit_head
+from rag.store.records import CommitHead, CommitResult, DocumentUpdate
 from rag.text.language import detect_language
 
 
@@ -25,7 +27,8 @@ class CommitDelta:
     """A commit and the vector ids it removed and added."""
 
     result: CommitResult
-    previous_seq: int
+    previous: CommitHead
+    head: CommitHead
     removed_ids: np.ndarray
     added_ids: np.ndarray
     added_vectors: np.ndarray
@@ -55,13 +58,12 @@ def write_commit(
 
     """
     started = time.time()
-    previous_seq = conn.execute(
-        "SELECT last_seq FROM collections WHERE name = ?", (collection,)
-    ).fetchone()[0]
+    previous = commit_head(conn, collection)
+    token = secrets.token_hex(16)
     cursor = conn.execute(
-        "INSERT INTO commits(collection, started_at, finished_at, added, removed) "
-        "VALUES (?, ?, ?, 0, 0)",
-        (collection, started, started),
+        "INSERT INTO commits(collection, started_at, finished_at, added, removed, token) "
+        "VALUES (?, ?, ?, 0, 0, ?)",
+        (collection, started, started, token),
     )
     seq = int(cursor.lastrowid or 0)
     removed_ids = _delete_chunks(conn, collection, [*(u.document.id for u in updates), *removals])
@@ -123,7 +125,8 @@ def write_commit(
     )
     return CommitDelta(
         result=result,
-        previous_seq=int(previous_seq),
+        previous=previous,
+        head=CommitHead(seq, token),
         removed_ids=removed_ids,
         added_ids=added_ids,
         added_vectors=np.vstack(vectors) if vectors else np.empty((0, 0)),

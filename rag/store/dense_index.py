@@ -211,7 +211,7 @@ class DenseIndex(View):
         self._index = self._empty("flat")
 
     def _files(self) -> tuple[dict[str, Callable[[str], object]], dict[str, Any]]:
-        name = f"index.{self.seq}.faiss"
+        name = f"index.{self.head.seq}.faiss"
         manifest = {
             "dimension": self.dimension,
             "space": self.space.id,

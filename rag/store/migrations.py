@@ -181,8 +181,22 @@ CREATE INDEX audit_by_time ON audit(time)
 """
 
 
+def _commit_tokens(conn: sqlite3.Connection) -> None:
+    """6: every commit gets a random token, which view checkpoints carry beside its number.
+
+    A commit number is not an identity: a database restored from a backup, or one that lost its
+    last transactions in a power cut (WAL with ``synchronous = NORMAL``), numbers its next
+    commits again, and AUTOINCREMENT hands out the same vector ids again, so a view saved before
+    would pass for current while holding another document's vectors and postings under those
+    ids. Views check the token of their commit against this table and rebuild when it differs;
+    views saved before this step carry none and are rebuilt once.
+    """
+    conn.execute("ALTER TABLE commits ADD COLUMN token TEXT NOT NULL DEFAULT ''")
+    conn.execute("UPDATE commits SET token = lower(hex(randomblob(16)))")
+
+
 def _sources_to_open(conn: sqlite3.Connection) -> None:
-    """6: each document's path relative to where it was ingested from; its pages' word boxes.
+    """7: each document's path relative to where it was ingested from; its pages' word boxes.
 
     The relative path is what people are shown instead of the server's path. Documents stored
     before kept no record of the folder they were found under, so they get their file's name
@@ -216,6 +230,7 @@ STEPS: tuple[Step, ...] = (
     _chunk_language,
     _heading_column,
     _access_as_data,
+    _commit_tokens,
     _sources_to_open,
 )
 LATEST = len(STEPS)

@@ -21,7 +21,9 @@ import numpy as np
 from rag.access import OPERATOR, Access
 from rag.errors import StoreError
 from rag.store.records import (
+    NO_COMMIT,
     CollectionInfo,
+    CommitHead,
     CommitRecord,
     DocumentRecord,
     PageLayout,
@@ -109,11 +111,23 @@ class Queries:
             ).fetchone()
         return int(row["last_seq"]) if row else 0
 
+    def head(self, collection: str) -> CommitHead:
+        """The newest commit that touched ``collection``: its number and token."""
+        with self._locked() as conn:
+            return commit_head(conn, collection)
+
+    def commit_token(self, seq: int) -> str | None:
+        """The token of commit ``seq``; None when this database has no such commit."""
+        with self._locked() as conn:
+            return commit_token(conn, seq)
+
     def commits(self, limit: int) -> list[CommitRecord]:
         """The newest ``limit`` commits of every collection, newest first."""
         with self._locked():
             rows = self._conn.execute(
-                "SELECT * FROM commits ORDER BY seq DESC LIMIT ?", (limit,)
+                "SELECT seq, collection, started_at, finished_at, added, removed FROM commits "
+                "ORDER BY seq DESC LIMIT ?",
+                (limit,),
             ).fetchall()
         return [CommitRecord(**dict(row)) for row in rows]
 
@@ -318,6 +332,22 @@ class Queries:
 # that cannot be opened at all.
 _DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 _CANNOT_OPEN = frozenset({"SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_READONLY"})
+
+
+def commit_head(conn: sqlite3.Connection, collection: str) -> CommitHead:
+    """The newest commit that touched ``collection`` (:data:`NO_COMMIT` before the first)."""
+    row = conn.execute(
+        "SELECT c.last_seq, COALESCE(m.token, '') FROM collections c "
+        "LEFT JOIN commits m ON m.seq = c.last_seq WHERE c.name = ?",
+        (collection,),
+    ).fetchone()
+    return CommitHead(int(row[0]), str(row[1])) if row else NO_COMMIT
+
+
+def commit_token(conn: sqlite3.Connection, seq: int) -> str | None:
+    """The token of commit ``seq``, or None when this database has no such commit."""
+    row = conn.execute("SELECT token FROM commits WHERE seq = ?", (seq,)).fetchone()
+    return str(row[0]) if row else None
 
 
 def unusable(path: Path, error: sqlite3.DatabaseError) -> StoreError | None:

@@ -231,6 +231,17 @@ class CommitRecord:
 
 
 @dataclass(frozen=True)
+class CommitHead:
+    """Which commit a collection (or a view of it) is at: its number and its random token."""
+
+    seq: int
+    token: str
+
+
+NO_COMMIT = CommitHead(0, "")
+
+
+@dataclass(frozen=True)
 class CommitResult:
     """What one write transaction changed."""
 

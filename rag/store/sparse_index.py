@@ -317,7 +317,8 @@ class SparseIndex(View):
         matrix = self._counts.tocsr()
         matrix.sum_duplicates()
         words = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
-        matrix_name, vocabulary_name = f"bm25.{self.seq}.npz", f"vocabulary.{self.seq}.json"
+        seq = self.head.seq
+        matrix_name, vocabulary_name = f"bm25.{seq}.npz", f"vocabulary.{seq}.json"
 
         def write_matrix(tmp: str) -> None:
             buffer = io.BytesIO()

@@ -29,6 +29,7 @@ from rag.store.image_files import ImageFiles
 from rag.store.records import (
     Candidates,
     CollectionInfo,
+    CommitHead,
     CommitRecord,
     CommitResult,
     DocumentRecord,
@@ -68,7 +69,7 @@ class Store(SqlRegistry, DocumentStore):
         # Loaded views by (kind, collection, variant): every kind follows commits the same way;
         # a dense view's variant is its vector space (one view per space a caller searches in).
         self._views: dict[tuple[type[View], str, str], View] = {}
-        self._visible: dict[tuple[str, int, Access], Visible | None] = {}
+        self._visible: dict[tuple[str, CommitHead, Access], Visible | None] = {}
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -235,7 +236,8 @@ class Store(SqlRegistry, DocumentStore):
     def visible(self, collection: str, access: Access) -> Visible | None:
         """What ``access`` may read in ``collection``, for the searches; None = everything."""
         with self._lock:
-            key = (collection, self.database.last_seq(collection), access)
+            # by token, not number: a restored database numbers its commits again
+            key = (collection, self.database.head(collection), access)
             if key not in self._visible:
                 if len(self._visible) > 256:  # stale commits and departed callers
                     self._visible.clear()

@@ -7,7 +7,11 @@ in how they stay correct, so that part lives here once, as a template:
   and array what it should be; anything else, whatever it is, means: rebuild), then catch up;
 - **catch up**: when the collection's commit sequence moved, diff the vector ids the view holds
   against those SQLite holds, drop the stale ones and read in the missing ones; this is correct
-  after any crash, concurrent writer or lost file, and costs only what changed;
+  after any crash, concurrent writer or lost file, and costs only what changed. A view trusts
+  its ids only while SQLite still has the view's own commit, by number *and* random token: a
+  database restored from a backup or rolled back by a power cut numbers its next commits (and
+  vector ids) again, so a number alone would let the view serve another document's vectors and
+  postings under reused ids; then the view is rebuilt;
 - **apply**: follow a commit made by this process from its delta, without re-reading the table
   (or catch up, when another process committed in between);
 - **checkpoint**: publish the view's files and a manifest atomically
@@ -35,6 +39,7 @@ from rag.store.checkpoint import (
 )
 from rag.store.commit import CommitDelta
 from rag.store.database import Database
+from rag.store.records import NO_COMMIT, CommitHead
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +53,7 @@ class View(ABC):
         database: Where the rows come from.
 
     Attributes:
-        seq: The commit sequence the view reflects.
+        head: The commit the view reflects.
         dirty: Whether it changed since it was loaded or checkpointed.
 
     """
@@ -59,7 +64,7 @@ class View(ABC):
         self.folder = folder
         self.collection = collection
         self.database = database
-        self.seq = 0
+        self.head = NO_COMMIT
         self.dirty = False
 
     def open(self) -> None:
@@ -83,11 +88,19 @@ class View(ABC):
             msg = "written for another store (its database was replaced)"
             raise UnusableCheckpointError(msg)
         seq, count = whole_number(manifest, "seq"), whole_number(manifest, "count")
+        head = CommitHead(seq, str(manifest.get("commit", "")))
+        if not self._known(head):
+            msg = f"its commit {seq} is not this database's (restored from a backup?)"
+            raise UnusableCheckpointError(msg)
         self._read(manifest, seq)
         if len(self) != count:
             msg = f"the checkpoint holds {len(self)} chunks, its manifest says {count}"
             raise UnusableCheckpointError(msg)
-        self.seq = seq
+        self.head = head
+
+    def _known(self, head: CommitHead) -> bool:
+        """Whether SQLite holds the commit ``head`` (an empty view's no-commit always is)."""
+        return head == NO_COMMIT or self.database.commit_token(head.seq) == head.token
 
     @abstractmethod
     def __len__(self) -> int:
@@ -101,9 +114,14 @@ class View(ABC):
 
     def catch_up(self) -> None:
         """Make the view hold exactly the chunks SQLite holds for its collection."""
-        target = self.database.last_seq(self.collection)
-        if target == self.seq:
+        target = self.database.head(self.collection)
+        if target == self.head:
             return
+        if not self._known(self.head):  # SQLite went back in time: the ids were handed out again
+            logger.warning("rebuilding %s: its commit is no longer in the database", self.folder)
+            self._clear()
+            self.head = NO_COMMIT
+            self.dirty = True
         wanted = self.database.vector_ids(self.collection)
         present = self.ids()
         stale = np.setdiff1d(present, wanted, assume_unique=True)
@@ -111,15 +129,15 @@ class View(ABC):
         if len(stale) or len(missing):
             self._follow(stale, missing, fresh=len(missing) == len(wanted))
             self.dirty = True
-        self.seq = target
+        self.head = target
 
     def apply(self, delta: CommitDelta) -> None:
         """Follow one commit made through this process's database."""
-        if delta.previous_seq != self.seq:  # another process committed in between
+        if delta.previous != self.head:  # another process committed in between
             self.catch_up()
             return
         self._apply(delta)
-        self.seq = delta.result.seq
+        self.head = delta.head
         self.dirty = True
 
     def _apply(self, delta: CommitDelta) -> None:
@@ -144,7 +162,8 @@ class View(ABC):
         manifest = {
             "format": self.FORMAT,
             "store": self.database.store_id,
-            "seq": self.seq,
+            "seq": self.head.seq,
+            "commit": self.head.token,
             "count": len(self),
             **extra,
         }

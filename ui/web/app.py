@@ -69,7 +69,8 @@ with st.sidebar:
     else:
         st.caption(t("single_user_mode"))
     groups = ", ".join(identity.groups)
-    st.caption(t("your_groups", groups=groups) if groups else t("no_groups"))
+    # group names come from the identity provider's claim too: shown as text
+    st.caption(t("your_groups", groups=literal_markdown(groups)) if groups else t("no_groups"))
     if identity.signed_in:
         st.button(t("sign_out"), on_click=st.logout)
 

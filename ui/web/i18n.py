@@ -201,6 +201,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "dashboard_title": ("시스템 현황", "System dashboard"),
     "collections": ("컬렉션", "Collections"),
     "store_size": ("저장소 크기", "Store size"),
+    "documents_size": ("문서 크기", "Documents size"),
     "per_collection": ("컬렉션별", "Per collection"),
     "embedding_model": ("임베딩 모델", "Embedding model"),
     "storage": ("저장 공간", "Storage"),

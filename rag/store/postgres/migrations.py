@@ -215,7 +215,7 @@ CREATE INDEX audit_by_time ON audit(time)
 def _sources_to_open(conn: psycopg.Connection) -> None:
     """5: each document's path relative to where it was ingested from; its pages' word boxes.
 
-    As embedded step 6: documents stored before get their file's name (the last component of
+    As embedded step 7: documents stored before get their file's name (the last component of
     their path), and no page layouts.
     """
     for statement in _SOURCES_SCHEMA.split(";"):

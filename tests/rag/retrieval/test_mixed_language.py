@@ -150,4 +150,4 @@ def test_a_view_in_a_space_holds_mapped_vectors_beside_the_raw_one(tmp_path: Pat
     (tmp_path / "data" / "faiss" / "c" / MANIFEST).write_text(json.dumps(raw_manifest))
     with Store(tmp_path / "data") as store:
         view = store.dense_view("c")
-        assert view.seq == raw_manifest["seq"] and len(view) == 6 and not view.dirty
+        assert view.head.seq == raw_manifest["seq"] and len(view) == 6 and not view.dirty

@@ -1,7 +1,7 @@
 """Stores written before documents kept their relative path upgrade alike on both backends.
 
 The store is built with the schema steps before the one that added relative paths and page
-layouts (embedded step 6, PostgreSQL step 5), a document recorded at a server path is put in,
+layouts (each backend's ``_sources_to_open``), a document recorded at a server path is put in,
 and today's code opens it: the document is shown by its file's name (never the server path),
 has no page layouts, and a new commit keeps both.
 """
@@ -24,7 +24,11 @@ from rag.store.store import DATABASE_FILE
 from tests.support.passages import text_update
 
 SERVER_PATH = "/srv/bllossom/uploads/team/휴가 정책.md"
-SOURCES_STEP = {"embedded": 6, "postgres": 5}  # the step that added them, per backend
+# The step that added them, per backend, found by name (steps are renumbered when branches merge).
+SOURCES_STEP = {
+    "embedded": embedded_steps.STEPS.index(embedded_steps._sources_to_open) + 1,
+    "postgres": postgres_steps.STEPS.index(postgres_steps._sources_to_open) + 1,
+}
 
 
 def old_embedded(folder: Path) -> Store:

@@ -178,3 +178,36 @@ def test_changes_on_the_admin_page_take_effect_and_are_audited(team_env: Path, m
     ]
     assert trail[-1].documents == (notice.id,)
     assert trail[-1].detail == {"before": [], "after": ["hr"]}
+
+
+def dashboard(at) -> tuple[dict[str, str], list[dict[str, list[object]]], list[str]]:
+    """What the Dashboard shows: metrics, tables (as columns), section headings."""
+    at.switch_page("views/dashboard.py").run()
+    assert not at.exception, at.exception
+    metrics = {metric.label: metric.value for metric in at.metric}
+    frames = [frame.value.to_dict("list") for frame in at.dataframe]
+    return metrics, frames, [header.value for header in at.subheader]
+
+
+def test_the_dashboard_moves_with_nothing_the_viewer_cannot_read(
+    team_env: Path, embeddings, monkeypatch
+):
+    before = dashboard(signed_in(OUTSIDER, monkeypatch))
+    metrics, _, headings = before
+    assert en("storage") not in headings and en("store_size") not in metrics
+    assert metrics[en("documents_size")].endswith("B")
+    folder = team_env.parent / "team" / "인사"
+    (folder / "보너스.md").write_text("# 보너스\n\n" + "성과급 지급 기준. " * 400, "utf-8")
+    settings = Settings(
+        data_dir=team_env, embedding={"model": EMBEDDING_MODEL}, access={"rules": RULES}
+    )
+    with Store(team_env) as store:
+        ingestor = Ingestor.from_settings(settings, store, embeddings)
+        report = ingestor.ingest([folder], collection="team")
+    assert len(report.ingested) == 1  # restricted to hr by the rule
+    assert dashboard(signed_in(OUTSIDER, monkeypatch)) == before
+    admin_metrics, _, admin_headings = dashboard(signed_in(ADMIN, monkeypatch, groups=["admin"]))
+    assert en("storage") in admin_headings and en("store_size") in admin_metrics
+    with Store(team_env) as store:  # as it was, for the other tests
+        added = [d.id for d in store.documents("team") if d.source_path in report.ingested]
+        store.remove_documents("team", added)

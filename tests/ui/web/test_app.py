@@ -142,7 +142,8 @@ def test_retrieved_image_is_shown_with_its_citation_number(ui_env: Path):
     assert not answer.error
     assert source_lines(at)[0].startswith("**\\[1\\]** " + literal_markdown("매출_차트.png"))
     captions = [caption for image in answer.image for caption in image.captions]
-    assert "[1] 매출_차트.png" in captions  # the stored image that went into the prompt
+    # the stored image that went into the prompt, its name as text (a caption is Markdown)
+    assert literal_markdown("[1] 매출_차트.png") in captions
 
 
 def test_chat_refuses_a_broken_image_with_a_message(ui_env: Path):
@@ -180,7 +181,7 @@ def test_library_upload_ingests_files_and_reports_each(ui_env: Path, tmp_path: P
     assert results[results["file"] == "empty.txt"]["detail"].iloc[0]  # with its reason
     assert results[results["file"] == "도서관 규정.md"]["detail"].iloc[0] == chunk_count(1)
     assert "1 failed" in at.warning[0].value
-    uploads = ui_env / "uploads" / "업로드"
+    uploads = ui_env / "uploads" / "업로드" / "public"
     assert sorted(p.name for p in uploads.iterdir()) == ["escape.md", "도서관_규정.md"]
     assert not (ui_env.parent / "escape.md").exists() and not (tmp_path / "escape.md").exists()
     listed = at.dataframe[1].value
@@ -203,7 +204,7 @@ def test_dashboard_renders_counts_ingests_and_latency(ui_env: Path):
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics[en("documents")]) >= 7 and int(metrics[en("chunks")]) >= 7
-    assert metrics[en("store_size")].endswith(("KB", "MB"))
+    assert metrics[en("documents_size")].endswith(("KB", "MB"))  # what this viewer reads
     frames = [f.value for f in at.dataframe]
     per_collection = next(f for f in frames if "Collection" in f and "Images" in f)
     assert {"default", "acl"} <= set(per_collection["Collection"])
@@ -372,26 +373,45 @@ def plan_document(data: Path, collection: str):
         return document, [c.id for c in store.document_chunks(collection, document.id)]
 
 
-def test_an_upload_cannot_take_over_a_document_its_uploader_cannot_read(
+def test_an_upload_neither_takes_over_nor_reveals_a_document_of_other_groups(
     ui_env: Path, monkeypatch: pytest.MonkeyPatch
 ):
     insider = signed_in(HR_USER, monkeypatch, HR_GROUPS)
     uploaded = upload(insider, "plans", [("plan.txt", PLAN.encode())], ["hr"])
     original, chunks = plan_document(ui_env, "plans")
     assert uploaded == {"plan.txt": ("ingested", chunk_count(len(chunks)))}  # as the CLI says
-    saved = ui_env / "uploads" / "plans" / "plan.txt"
+    saved = ui_env / "uploads" / "plans" / "groups-hr" / "plan.txt"
+    assert saved.read_text(encoding="utf-8") == PLAN
 
+    # an outsider's upload of that name is their own public document, reported exactly as an
+    # upload of a name nobody used: nothing tells them the hr document exists
     outsider = signed_in("lee@corp.example", monkeypatch, HR_GROUPS)
-    attempts = [("plan.txt", b"# hijacked\n\nmine now"), ("../../plan.txt", b"# again\n\nx")]
-    results = upload(outsider, "plans", attempts[:1]) | upload(outsider, "plans", attempts[1:])
-    # the insider cannot make it public by uploading the same name for everyone either
-    public = upload(insider, "plans", [("plan.txt", b"# public\n\nfor all")])
-    assert [result for result, _ in [*results.values(), *public.values()]] == ["failed"] * 3
-    taken = NAME_TAKEN.format(name="plan.txt")
-    assert results == {"plan.txt": ("failed", taken), "../../plan.txt": ("failed", taken)}
-    differ = GROUPS_DIFFER.format(name="plan.txt", groups="hr")
-    assert public == {"plan.txt": ("failed", differ)}
-    assert plan_document(ui_env, "plans") == (original, chunks)  # groups, content, chunks
+    mine = b"# my plan\n\nlunch at noon"
+    over = upload(outsider, "plans", [("../../plan.txt", mine)])
+    fresh = upload(outsider, "plans-fresh", [("../../plan.txt", mine)])
+    assert over == fresh == {"../../plan.txt": ("ingested", chunk_count(1))}
+    with Store(ui_env) as store:
+        by_path = {d.source_path: d for d in store.documents("plans")}
+    hr_plan = by_path.pop(str(saved))
+    assert (hr_plan, [c.id for c in Store(ui_env).document_chunks("plans", hr_plan.id)]) == (
+        original,
+        chunks,
+    )
+    [public] = by_path.values()
+    assert public.groups == () and public.source_path.endswith("/public/plan.txt")
+
+    # only a document whose groups changed since, to ones the uploader may not read (or other
+    # ones), still stands in the way: refused, with nothing replaced
+    with Store(ui_env) as store:
+        store.regroup("plans", [hr_plan], ["legal"])
+    taken = upload(insider, "plans", [("plan.txt", b"# v2\n\nnew")], ["hr"])
+    assert taken == {"plan.txt": ("failed", NAME_TAKEN.format(name="plan.txt"))}
+    with Store(ui_env) as store:
+        store.regroup("plans", [store.document("plans", hr_plan.id)], ["hr", "legal"])
+    differ = upload(insider, "plans", [("plan.txt", b"# v2\n\nnew")], ["hr"])
+    assert differ == {
+        "plan.txt": ("failed", GROUPS_DIFFER.format(name="plan.txt", groups="hr, legal"))
+    }
     assert saved.read_text(encoding="utf-8") == PLAN
 
 
@@ -403,7 +423,7 @@ def test_a_failed_upload_leaves_the_original_file_and_its_chunks(
     original, chunks = plan_document(ui_env, "plans-failed")
     results = upload(at, "plans-failed", [("plan.txt", b"\x00\x01 not text")], ["hr"])
     assert results["plan.txt"][0] == "failed" and "NUL" in results["plan.txt"][1]
-    saved = ui_env / "uploads" / "plans-failed" / "plan.txt"
+    saved = ui_env / "uploads" / "plans-failed" / "groups-hr" / "plan.txt"
     assert saved.read_text(encoding="utf-8") == PLAN
     assert plan_document(ui_env, "plans-failed") == (original, chunks)
     assert not [p for p in saved.parent.iterdir() if p.name.startswith(".")]  # no staging left

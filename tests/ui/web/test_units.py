@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from ingest.uploads import MAX_NAME_BYTES, safe_filename, save_upload, staging
+from ingest.uploads import MAX_NAME_BYTES, safe_filename, save_upload, staging, uploads_folder
 from rag.config import Settings
 from rag.errors import BllossomRagError
 from ui.cli.ui_command import app_script, streamlit_argv
@@ -40,6 +40,7 @@ HOSTILE = [
     "mailto:lee@corp.example",
     "`a` park+hr@corp.example`",
     "| 담당 | choi@corp.example |\n|---|---|",
+    "[1] ![p](https:127.0.0.1:8999?x).png",  # a file name with no // in its URL
 ]
 
 
@@ -101,6 +102,7 @@ def _links_and_images(markdown: str) -> list[str]:
 def test_safe_markdown_leaves_nothing_that_links_or_loads(text: str):
     assert _links_and_images(text)  # the input itself is dangerous
     assert _links_and_images(safe_markdown(text)) == []
+    assert _links_and_images(literal_markdown(text)) == []
 
 
 def test_safe_markdown_fuzz_against_a_commonmark_parser():
@@ -195,6 +197,17 @@ def test_save_upload_stays_in_folder_and_never_follows_links(tmp_path: Path):
     save_upload(folder, "link.md", b"data")
     assert not (folder / "link.md").is_symlink() and outside.read_text() == "keep"
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temp file left
+
+
+def test_every_set_of_groups_has_a_folder_of_its_own(tmp_path: Path):
+    sets = [(), ("public",), ("hr",), ("hr", "legal"), ("hr.legal",), ("a/b",), ("a_b",), ("../x",)]
+    folders = {groups: uploads_folder(tmp_path, "c", groups) for groups in sets}
+    assert len(set(folders.values())) == len(sets)
+    root = (tmp_path / "uploads" / "c").resolve()
+    assert all(folder.parent == root for folder in folders.values())  # none escapes
+    assert folders[()].name == "public" and folders["hr", "legal"].name == "groups-hr.legal"
+    assert uploads_folder(tmp_path, "c", ["legal", "hr", "hr"]) == folders["hr", "legal"]
+    assert uploads_folder(tmp_path, "c", ["인사"]).name == "groups-인사"
 
 
 def test_staging_is_hidden_private_and_removed(tmp_path: Path):

@@ -27,18 +27,19 @@ from ui.web.services.common import readable_collections
 HEALTH_TIMEOUT_S = 3.0
 
 
-def recent_documents(assistant: Assistant, access: Access, limit: int = 20) -> list[DocumentRecord]:
-    """The documents ``access`` may read, most recently ingested first.
+def readable_documents(assistant: Assistant, access: Access) -> list[DocumentRecord]:
+    """Every document ``access`` may read, most recently ingested first.
 
-    The store's commit log is not shown: a commit counts the chunks of every document it wrote,
-    readable or not, so it would tell a user when and how much was ingested for others.
+    The store's commit log and its size on disk are not shown from this: a commit counts the
+    chunks of every document it wrote and the disk holds every upload, readable or not, so
+    either would tell a user when and how much was ingested for others.
     """
     readable = [
         document
         for info in readable_collections(assistant, access)
         for document in assistant.store.documents(info.name, access)
     ]
-    return sorted(readable, key=lambda d: d.ingested_at, reverse=True)[:limit]
+    return sorted(readable, key=lambda d: d.ingested_at, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,10 @@ def _health_detail(body: bytes) -> str:
 
 
 def store_usage(data_dir: Path) -> dict[str, int]:
-    """Bytes on disk under ``data_dir`` by component (symlinks are not followed)."""
+    """Bytes on disk under ``data_dir`` by component (symlinks are not followed).
+
+    For administrators only: the disk holds every group's documents.
+    """
     usage: dict[str, int] = {}
     root = Path(data_dir).expanduser()
     for folder, _subfolders, files in os.walk(root):

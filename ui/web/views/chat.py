@@ -64,10 +64,10 @@ def show_sources(turn: Turn, key: str) -> None:
         st.caption(t("images_in_prompt"))
         columns = st.columns(min(len(turn.images), 4))
         for column, image in zip(itertools.cycle(columns), turn.images, strict=False):
-            caption = (
+            caption = (  # an image's caption is Markdown: the file name must stay text
                 t("your_image")
                 if image.number is None
-                else f"[{image.number}] {Path(image.source).name}"
+                else literal_markdown(f"[{image.number}] {Path(image.source).name}")
             )
             column.image(image.thumbnail, caption=caption, width=160)
     if not turn.sources:

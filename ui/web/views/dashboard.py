@@ -24,6 +24,7 @@ from ui.web.widgets import human_bytes, local_time
 
 BAR_COLOURS: list[Any] = ["#0068c9", "#ff8700", "#29b09d"]  # documents, chunks, images
 TIME_FORMAT = "%m-%d %H:%M:%S"
+RECENT_ROWS = 20
 
 
 def timeline(timings: pd.DataFrame, measure: str) -> alt.Chart:
@@ -51,14 +52,19 @@ assistant = context.assistant
 st.title(t("dashboard_title"))
 access = context.identity.access
 infos = readable_collections(assistant, access)
-usage = services.store_usage(settings.data_dir)
+documents = services.readable_documents(assistant, access)
+# Sizes on disk count every group's uploads: administrators only (see docs/hostile.md).
+usage = services.store_usage(settings.data_dir) if context.identity.admin else None
 
 row = st.columns(5)
 row[0].metric(t("collections"), len(infos), border=True)
 row[1].metric(t("documents"), sum(i.documents for i in infos), border=True)
 row[2].metric(t("chunks"), sum(i.chunks for i in infos), border=True)
 row[3].metric(t("images"), sum(i.images for i in infos), border=True)
-row[4].metric(t("store_size"), human_bytes(sum(usage.values())), border=True)
+if usage is None:
+    row[4].metric(t("documents_size"), human_bytes(sum(d.size for d in documents)), border=True)
+else:
+    row[4].metric(t("store_size"), human_bytes(sum(usage.values())), border=True)
 
 st.subheader(t("per_collection"))
 if infos:
@@ -82,21 +88,24 @@ if infos:
 else:
     st.info(t("no_collections"))
 
-left, right = st.columns(2)
-with left:
-    st.subheader(t("storage"))
-    st.dataframe(
-        pd.DataFrame(
-            {
-                t("component"): list(usage),
-                t("size"): [human_bytes(size) for size in usage.values()],
-            }
-        ),
-        hide_index=True,
-    )
-with right:
+if usage is not None:
+    storage, ingests = st.columns(2)
+    with storage:
+        st.subheader(t("storage"))
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("component"): list(usage),
+                    t("size"): [human_bytes(size) for size in usage.values()],
+                }
+            ),
+            hide_index=True,
+        )
+else:
+    ingests = st.container()
+with ingests:
     st.subheader(t("last_ingests"))
-    recent = services.recent_documents(assistant, access)
+    recent = documents[:RECENT_ROWS]
     if recent:
         st.caption(t("last_ingests_note"))
         st.dataframe(
