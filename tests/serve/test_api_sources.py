@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from devkit.corpus import korean_pdf
-from devkit.models import EMBEDDING_MODEL, EXAMPLES
+from devkit.models import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL
 from ingest.pipeline import Ingestor
 from rag.assistant import Assistant
 from rag.config import Settings
@@ -55,7 +55,7 @@ def scripted(data: Path, script: str) -> Assistant:
             data_dir=data,
             device="cpu",
             embedding={"model": EMBEDDING_MODEL},
-            generation={"scripted_answer": script},
+            generation={"model": GENERATOR_MODEL, "scripted_answer": script},
         )
     )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from langchain_core.documents import Document
 
-from devkit.models import EMBEDDING_MODEL, EXAMPLES
+from devkit.models import EMBEDDING_MODEL, EXAMPLES, GENERATOR_MODEL
 from ingest.pipeline import Ingestor
 from rag.assistant import Assistant
 from rag.config import Settings
@@ -46,7 +46,7 @@ def examples(default_embeddings, tmp_path_factory: pytest.TempPathFactory) -> As
         data_dir=data,
         device="cpu",
         embedding={"model": EMBEDDING_MODEL},
-        generation={"scripted_answer": "{1} [1]"},
+        generation={"model": GENERATOR_MODEL, "scripted_answer": "{1} [1]"},
     )
     assistant = Assistant(settings)
     Ingestor.from_settings(settings, assistant.store, assistant.embeddings).ingest(
