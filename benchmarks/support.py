@@ -277,7 +277,13 @@ def cost(model_dir: Path, rounds: int) -> dict[str, Any]:
             )
         )
         scripted = Assistant(
-            Settings(**base, generation={"scripted_answer": "{1} [1] {2} [2] {3} [3]"})
+            Settings(
+                **base,
+                generation={
+                    "model": str(model_dir / "tiny-llava-next"),  # its processor budgets the prompt
+                    "scripted_answer": "{1} [1] {2} [2] {3} [3]",
+                },
+            )
         )
         store = answering.store
         Ingestor.from_settings(answering.settings, store, answering.embeddings).ingest(
