@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 HR_KEY, PUBLIC_KEY = "key-hr-sources", "key-public-sources"
 KEYS = {HR_KEY: ("hr",), PUBLIC_KEY: ()}
 MEMO = "인사 메모: 2027년 임금 인상률은 4.5퍼센트로 정했다."
-PDF_QUESTION = "부산 사무소는 언제 문을 여나요?"
+PDF_QUESTION = "When does the Busan office open?"  # page 2 of the PDF, in English
 
 
 @pytest.fixture(scope="module")

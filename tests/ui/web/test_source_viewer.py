@@ -57,7 +57,8 @@ def test_an_unsupported_sentence_is_marked_and_listed(app_env: Path, monkeypatch
     _, answer = at.chat_message
     assert answer.markdown[0].value.rstrip().endswith(f"[2\\] {UNSUPPORTED_MARK}")
     [note] = answer.warning
-    assert note.value.startswith(UNSUPPORTED_MARK) and "\\[2\\]" in note.value
+    # The note leads with the mark (Streamlit shows a leading emoji as the alert's icon).
+    assert note.icon == UNSUPPORTED_MARK and "\\[2\\]" in note.value
     at.run()  # the mark stays when the conversation is drawn again
     _, again = at.chat_message
     assert again.markdown[0].value.rstrip().endswith(UNSUPPORTED_MARK)
