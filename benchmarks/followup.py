@@ -32,6 +32,17 @@ drops is a miss.
 ``--decays`` adds mix rows for other ``history_decay`` values. Vectors are cached on disk like
 ``retrieval.py``'s, so a rerun embeds nothing new.
 
+**Topic changes** (a second table): ``benchmarks/topic_changes.jsonl`` holds 60 conversations
+written for it, each a first question (and half of them its follow-up) from the set above, then
+a question on another subject (weather, cooking, sport, shopping; 40 Korean, 20 English, none
+from the relevance floor's own cohort in ``benchmarks/data/offtopic.json``), split 30 dev and
+30 test. Every turn goes through the chain's own retrieval step (:func:`~rag.generation.chain.
+build_retrieval`, default settings, adaptive floor) with the rule of
+:mod:`rag.retrieval.topic_change` off (the baseline) and on. A topic change counts when its
+question asked alone is refused (the honest answer is then "not in the documents"; KorQuAD
+answers some of them, e.g. about 손흥민); it is *refused* when the turn gets no passages. The
+follow-ups are split too (even lines dev, odd test) and score recall@5 the same way.
+
 Usage::
 
     python -m benchmarks.followup
@@ -63,12 +74,15 @@ from ingest.pipeline import Ingestor
 from rag.config import Settings
 from rag.embeddings.torch import SentenceTransformerEmbeddings
 from rag.evaluation.retrieval import Scores, first_ranks, squad_dataset
+from rag.generation.chain import build_retrieval
 from rag.retrieval.followup import FollowUps
 from rag.retrieval.retriever import StoreRetriever
 from rag.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 CONVERSATIONS = ROOT / "benchmarks" / "followups.jsonl"
+TOPIC_CHANGES = ROOT / "benchmarks" / "topic_changes.jsonl"
+SPLITS = ("dev", "test")
 LEGAL = ROOT / "benchmarks" / "data" / "legal"
 CORPORA = ("korquad", "examples", "legal")
 K = 5
@@ -85,10 +99,56 @@ def corpus() -> list[str]:
     return passages
 
 
-def conversations() -> list[dict]:
+def conversations(path: Path = CONVERSATIONS) -> list[dict]:
     """The benchmark's conversations, one JSON object a line."""
-    lines = CONVERSATIONS.read_text("utf-8").splitlines()
+    lines = path.read_text("utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def chain_documents(retriever: StoreRetriever, item: dict, *, topic_changes: bool) -> list:
+    """What the chain's retrieval step gives the conversation's last turn."""
+    step = build_retrieval(retriever, FollowUps(topic_changes=topic_changes))
+    history = [HumanMessage(content=text) for text in item["history"]]
+    return step.invoke({"question": item["query"], "history": history})["documents"]
+
+
+def topic_change_rows(floored: dict[str, StoreRetriever]) -> list[dict]:
+    """Per split: follow-ups' recall@5 and topic changes refused, without and with the rule."""
+    follow_ups = conversations()
+    changes = conversations(TOPIC_CHANGES)
+    rows = []
+    for split in SPLITS:
+        items = [item for i, item in enumerate(follow_ups) if SPLITS[i % 2] == split]
+        topics = [
+            item
+            for item in changes
+            if item["split"] == split and not floored[item["corpus"]].invoke(item["query"])
+        ]
+        _, alone, _ = recall(items, lambda item: floored[item["corpus"]].invoke(item["query"]))
+        for rule in (False, True):
+            _, r5, _ = recall(
+                items,
+                lambda item, rule=rule: chain_documents(
+                    floored[item["corpus"]], item, topic_changes=rule
+                ),
+            )
+            refused = sum(
+                not chain_documents(floored[item["corpus"]], item, topic_changes=rule)
+                for item in topics
+            )
+            rows.append(
+                {
+                    "split": split,
+                    "topic_changes": "on" if rule else "off (baseline)",
+                    "follow-ups R@5": round(r5, 3),
+                    "follow-ups R@5 asked alone": round(alone, 3),
+                    "follow-ups": len(items),
+                    "topic changes refused": round(refused / len(topics), 3),
+                    "topic changes": len(topics),
+                    "of written": sum(item["split"] == split for item in changes),
+                }
+            )
+    return rows
 
 
 def recall(
@@ -187,6 +247,23 @@ def main() -> None:
                 ]
                 cells = " | ".join(f"{part:.3f}" for part in parts)
                 print(f"| {mode} | {name} | {r1:.3f} | {r5:.3f} | {cells} |", flush=True)
+            if mode == "hybrid":
+                floored = {
+                    c: r.model_copy(update={"k": K, "min_relevance": floor})
+                    for c, r in retrievers.items()
+                }
+                print(
+                    "\n| split | topic_changes | follow-ups R@5 (alone) | topic changes refused |"
+                )
+                print("| --- | --- | --- | --- |")
+                for row in topic_change_rows(floored):
+                    print(
+                        f"| {row['split']} ({row['follow-ups']} + {row['topic changes']}) "
+                        f"| {row['topic_changes']} | {row['follow-ups R@5']:.3f} "
+                        f"({row['follow-ups R@5 asked alone']:.3f}) "
+                        f"| {row['topic changes refused']:.3f} |",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -23,12 +23,15 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from PIL import Image
 
 from devkit import documents as fx
 from devkit.corpus import chart, png_claiming, single_line_text
 from devkit.models import REPO, command_environment
+
+T = TypeVar("T")
 
 
 def _text(name: str, text: str) -> Callable[[Path], Path]:
@@ -119,7 +122,7 @@ def run_case(build: Callable[[Path], Path], root: Path) -> Outcome:
     folder = root / "corpus"
     folder.mkdir(parents=True)
     size = build(folder).stat().st_size
-    env = {**os.environ, **command_environment(root / "data"), "COLUMNS": "400"}
+    env = {**os.environ, **command_environment(root / "data"), "COLUMNS": "4000"}  # no row wraps
     command = [sys.executable, "-m", "ui.cli", "ingest", str(folder)]
     output = root / "output.txt"
     started = time.perf_counter()
@@ -142,15 +145,16 @@ def _result(lines: list[str], folder: Path) -> str:
     return " / ".join(kept) or " ".join(lines[-3:])
 
 
+def chosen(cases: dict[str, T], only: list[str] | None) -> dict[str, T]:
+    """The cases whose names hold one of ``only`` (``--only``), or all of them."""
+    return {name: case for name, case in cases.items() if not only or any(p in name for p in only)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="case names (substrings) to run")
     args = parser.parse_args()
-    cases = {
-        name: build
-        for name, build in CASES.items()
-        if not args.only or any(part in name for part in args.only)
-    }
+    cases = chosen(CASES, args.only)
     print("| file | size | wall s | peak RSS MiB | result |")
     print("| --- | ---: | ---: | ---: | --- |")
     for name, build in cases.items():

@@ -130,6 +130,113 @@ def deck(path: Path) -> Path:
     return path
 
 
+# Twelve slides, each (title, body, speaker notes) with one fact, and a question about it that
+# does not repeat its words; the fact of the last two slides is in the notes only.
+SLIDES = (
+    ("회사 소개", "한빛테크는 2010년 대전에서 설립된 산업용 센서 회사입니다.", ""),
+    ("조직 구성", "연구소 인원은 모두 42명이며 그중 박사는 9명입니다.", ""),
+    ("3분기 실적", "3분기 매출은 128억 원으로 작년 같은 기간보다 17% 늘었습니다.", ""),
+    ("신제품 로드맵", "온도 센서 TX-9는 2025년 4월에 출시할 예정입니다.", ""),
+    ("해외 진출", "베트남 하노이에 첫 해외 법인을 세웁니다.", "현지 파트너는 미린 상사입니다."),
+    ("품질 관리", "제품 불량률은 0.3%에서 0.08%로 낮아졌습니다.", ""),
+    ("채용 계획", "내년에 소프트웨어 개발자 15명을 새로 뽑습니다.", ""),
+    ("복지 제도", "모든 직원은 해마다 건강검진 비용 50만 원을 지원받습니다.", ""),
+    ("보안 정책", "사내 계정 비밀번호는 90일마다 바꿔야 합니다.", ""),
+    ("고객 지원", "고객센터는 평일 오전 9시부터 오후 6시까지 운영합니다.", ""),
+    ("친환경 경영", "공장 설비를 점검합니다.", "2030년까지 공장 전력의 60%를 태양광으로 얻습니다."),
+    ("향후 과제", "물류 창고를 옮깁니다.", "평택으로 옮기는 비용은 약 30억 원으로 추정합니다."),
+)
+SLIDE_QUESTIONS = (
+    "한빛테크는 언제 어느 도시에서 세워졌나요?",
+    "연구소에 박사 학위를 가진 사람은 몇 명인가요?",
+    "3분기 매출은 전년 대비 얼마나 증가했나요?",
+    "TX-9는 언제 나오나요?",
+    "첫 해외 법인은 어느 나라에 두나요?",
+    "불량률은 얼마나 줄었나요?",
+    "개발자를 몇 명 채용할 계획인가요?",
+    "건강검진 지원금은 얼마인가요?",
+    "비밀번호는 얼마나 자주 변경해야 하나요?",
+    "고객센터는 몇 시까지 문을 여나요?",
+    "태양광으로 전력을 얼마나 충당할 계획인가요?",
+    "창고 이전 비용은 얼마로 예상하나요?",
+)
+
+
+def slide_deck(path: Path, slides: Sequence[tuple[str, str, str]] = SLIDES) -> Path:
+    """A deck of one slide per (title, body, notes): title and body layout, notes if any."""
+    from pptx import Presentation
+
+    presentation = Presentation()
+    for title, body, notes in slides:
+        slide = presentation.slides.add_slide(presentation.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text_frame.text = body
+        if notes:
+            slide.notes_slide.notes_text_frame.text = notes
+    presentation.save(str(path))
+    return path
+
+
+# The twelve facts of SLIDES as a report in three chapters of four sections, a section per fact.
+CHAPTERS = ("제1장 회사 현황", "제2장 사업 계획", "제3장 운영 원칙")
+# What every section of the report says after its fact: sections as long as a real report's,
+# so each is its own chunk (sibling sections of a few words are packed together).
+SECTION_CLOSING = (
+    "이 절의 내용은 2024년 정기 이사회에서 승인되었으며 다음 개정 때까지 모든 부서에 "
+    "적용됩니다. 자세한 문의는 경영지원팀 담당자에게 하시고, 관련 서식과 지난 자료는 사내 "
+    "포털의 문서함에서 내려받을 수 있습니다."
+)
+
+
+def section_path(fact: int) -> str:
+    """The heading path of the section that holds fact ``fact`` (0-based) of :data:`SLIDES`."""
+    return f"{CHAPTERS[fact // 4]} > {SLIDES[fact][0]}"
+
+
+def sectioned_report(path: Path) -> Path:
+    """:data:`SLIDES` as a DOCX, HWP or HWPX report, by the path's suffix.
+
+    Chapter headings (level 1), a section heading per fact (level 2), then the fact and
+    :data:`SECTION_CLOSING`.
+    """
+    texts = [(title, f"{body} {notes} {SECTION_CLOSING}") for title, body, notes in SLIDES]
+    if path.suffix == ".docx":
+        import docx
+
+        document = docx.Document()
+        for fact, (title, text) in enumerate(texts):
+            if fact % 4 == 0:
+                document.add_heading(CHAPTERS[fact // 4], 1)
+            document.add_heading(title, 2)
+            document.add_paragraph(text)
+        document.save(str(path))
+        return path
+    from hwpx import HwpxDocument
+
+    hancom = HwpxDocument.new()
+    for fact, (title, text) in enumerate(texts):
+        if fact % 4 == 0:
+            hancom.add_heading(CHAPTERS[fact // 4], level=1)
+        hancom.add_heading(title, level=2)
+        hancom.add_paragraph(text, para_pr_id_ref=0, style_id_ref=0)
+    hancom.save_to_path(str(path))
+    return path
+
+
+def paged_pdf(path: Path) -> Path:
+    """:data:`SLIDES` as a PDF of one page per fact (its title and words), text layer only."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("Nanum", fname=str(NANUM))
+    pdf.set_font("Nanum", size=12)
+    for title, body, notes in SLIDES:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, f"{title}\n{body} {notes}".strip())
+    pdf.output(str(path))
+    return path
+
+
 def line_height(font_px: int) -> int:
     """The distance between the tops of two lines of :func:`rendered_text`."""
     return int(font_px * 1.8)

@@ -20,8 +20,8 @@ from langchain_core.runnables import Runnable
 from PIL import Image
 
 from ingest.discovery import read_capped
+from ingest.extractors.text import decode_text
 from ingest.loaders.base import squash
-from ingest.loaders.text import decode_text
 from rag.errors import IngestError
 from rag.generation.chat_format import image_block
 from rag.images import encode_data_url

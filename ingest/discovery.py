@@ -139,7 +139,7 @@ def _discover_one(given: Path) -> Iterator[Candidate]:
         key = document_key(path, None)
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             yield Candidate(path, unsupported(path.suffix), key=key)
-        elif _is_sidecar(path.name, lambda image: (path.parent / image).exists()):
+        elif is_sidecar(path.name, lambda image: (path.parent / image).exists()):
             image = path.name[: -len(SIDECAR_SUFFIX)]
             template = "caption file of {image}: ingest the image to use it"
             yield Candidate(path, IngestError.because(template, image=image), key=key)
@@ -151,7 +151,7 @@ def _discover_one(given: Path) -> Iterator[Candidate]:
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         names = set(files)
         for name in sorted(files):
-            if name.startswith(".") or _is_sidecar(name, names.__contains__):
+            if name.startswith(".") or is_sidecar(name, names.__contains__):
                 continue
             if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
                 yield Candidate(Path(folder) / name, skipped=True)
@@ -159,7 +159,7 @@ def _discover_one(given: Path) -> Iterator[Candidate]:
             yield _inside_root(Path(folder) / name, root)
 
 
-def _is_sidecar(name: str, has_neighbour: Callable[[str], bool]) -> bool:
+def is_sidecar(name: str, has_neighbour: Callable[[str], bool]) -> bool:
     """Whether ``name`` is ``<image>.txt`` for an image present in the same folder."""
     if not name.lower().endswith(SIDECAR_SUFFIX):
         return False

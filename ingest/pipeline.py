@@ -18,35 +18,37 @@ skipped (found in a folder, of a type no loader reads).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from ingest.assembly import ChunkAssembler, Draft, LoadedDocument, PendingDocument
 from ingest.captions import Captioner, read_sidecar
 from ingest.chunking.chunker import TokenChunker
 from ingest.discovery import Candidate, FoundFiles, find_files, read_capped
-from ingest.file_limits import Limits
+from ingest.file_limits import Limits, OcrBudget
 from ingest.fingerprints import file_fingerprint
 from ingest.fingerprints import with_images as image_fingerprint
 from ingest.groups import GroupChoice, GroupPolicy
 from ingest.identity import Catalog
 from ingest.loaders import Figure, Loaded, load
-from ingest.report import FileFailure, IngestProgress, IngestReport, ProgressCallback
+from ingest.report import FileFailure, IngestProgress, IngestReport, ProgressCallback, Stage
 from rag.access.audit import LOCAL, Actor, AuditLog, audit_log
 from rag.access.rules import AccessRule, access_rules
 from rag.config import Settings
 from rag.embeddings.base import TextEmbeddings
 from rag.errors import CollectionNotFoundError, IngestError, Message
-from rag.store import (
-    DocumentRecord,
-    DocumentStore,
-)
+from rag.store import DocumentRecord, DocumentStore, DocumentUpdate
+from rag.store.full_disk import writing_under
 from rag.text.kiwi import preload as preload_kiwi
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+
+# Wraps a commit, given its documents' paths (see Ingestor.ingest's ``before_commit``).
+CommitHook = Callable[[Sequence[str]], contextlib.AbstractContextManager[None]]
 
 # New chunks gathered before one embedding call and one commit.
 DEFAULT_BATCH_CHUNKS = 256
@@ -110,7 +112,7 @@ class Ingestor:
         embeddings: TextEmbeddings,
         *,
         llm: Callable[[], BaseChatModel] | None = None,
-    ) -> Ingestor:
+    ) -> Self:
         """The ingestor every front end uses, configured from :class:`Settings`.
 
         Args:
@@ -154,6 +156,7 @@ class Ingestor:
         on_progress: ProgressCallback | None = None,
         prune: bool = False,
         actor: Actor = LOCAL,
+        before_commit: CommitHook | None = None,
     ) -> IngestReport:
         """Ingest every supported file under ``files`` into ``collection``.
 
@@ -168,32 +171,36 @@ class Ingestor:
             prune: Also remove documents under the paths whose files are gone (the paths
                 themselves may be gone too).
             actor: Who ingests, for the audit trail's record of changed groups.
+            before_commit: Wraps each commit, given the paths of the documents it commits: what
+                has to be in place before they are (:mod:`ingest.uploads` writes the uploaded
+                files there), and is undone if the commit fails.
 
         Raises:
             IngestError: A path does not exist, or a folder holds nothing to ingest (only
                 when ``files`` are paths; :func:`~ingest.discovery.find_files` says why).
+            StoreError: The disk holding the store is full (what was committed before stays).
 
         """
         found = files if isinstance(files, FoundFiles) else find_files(files, allow_missing=prune)
-        catalog = Catalog(collection, self._existing_documents(collection))
+        catalog = Catalog(collection, self.existing_documents(collection))
         candidates = found.to_ingest
         run = _Run(
             collection,
             IngestReport(skipped=[str(c.path) for c in found.skipped]),
             GroupPolicy(self.rules, groups),
             actor,
+            replace(self.limits, ocr_budget=OcrBudget()),  # this ingest's own OCR budget
+            on_progress,
+            len(candidates),
+            before_commit,
         )
 
-        def notify(done: int, current: str) -> None:
-            if on_progress is not None:
-                total = len(candidates)
-                on_progress(IngestProgress(done, total, run.report.chunks_embedded, current))
-
         # Figures are stored before the commit that refers to them: no image sweep meanwhile.
-        with self.store.images.in_use():
+        with writing_under(self.store.data_dir), self.store.images.in_use():
             for done, candidate in enumerate(candidates, start=1):
+                run.files_done = done
                 self._take(run, candidate, self._prepare(candidate, catalog, run))
-                notify(done, str(candidate.source))
+                run.notify("reading", str(candidate.source))
             self._batched(run, self.assembler.chunk(run.waiting, run.report))
             self._flush(run)
             if prune:
@@ -202,12 +209,23 @@ class Ingestor:
                 if gone:
                     self.store.commit(collection, removals=[d.id for d in gone])
                     run.report.pruned.extend(d.source_path for d in gone)
-        notify(len(candidates), "")
         if self._exists(collection):
-            # Build and checkpoint the search views now, so the first query after it is fast.
+            run.notify("indexing", "")
+            self.finish(collection)
+        run.notify("done", "")
+        return run.report
+
+    def commit(self, collection: str, updates: list[DocumentUpdate]) -> None:
+        """Commit one batch of documents in one transaction (creating the collection)."""
+        embeddings = self.embeddings
+        self.store.ensure_collection(collection, embeddings.name, embeddings.dimension)
+        self.store.commit(collection, updates)
+
+    def finish(self, collection: str) -> None:
+        """Build and checkpoint the search views now, so the first query after a run is fast."""
+        if self._exists(collection):
             self.store.refresh(collection, self.embeddings.calibration.space)
             self.store.collect_garbage()  # images of replaced or pruned documents
-        return run.report
 
     def _take(
         self,
@@ -229,7 +247,7 @@ class Ingestor:
         else:
             self._batched(run, [outcome])
 
-    def _existing_documents(self, collection: str) -> list[DocumentRecord]:
+    def existing_documents(self, collection: str) -> list[DocumentRecord]:
         """The collection's documents; checks it was built with this embedder's vector size."""
         if not self._exists(collection):
             return []
@@ -293,7 +311,7 @@ class Ingestor:
                 if stored_as == (str(source), document.relative_path, choice):
                     return None
                 return self.assembler.recommit(previous, document)
-            loaded = load(path, data, self.limits)
+            loaded = load(path, data, run.limits)
             run.report.notice(*loaded.run_notes)
             if sidecar:
                 _caption_standalone(loaded, sidecar)
@@ -326,15 +344,17 @@ class Ingestor:
         drafts: dict[str, Draft] = {}
         for pending, cid in to_embed:
             drafts.setdefault(pending.drafts[cid].identity, pending.drafts[cid])
+        run.notify("embedding", "")
         embedded = self.embeddings.encode_documents(
             [draft.embedded or draft.text for draft in drafts.values()],
             token_ids=[draft.token_ids for draft in drafts.values()],
         )
         vectors = dict(zip(drafts, embedded, strict=True))
         updates = [pending.update(vectors) for pending in batch]
-        embeddings = self.embeddings
-        self.store.ensure_collection(run.collection, embeddings.name, embeddings.dimension)
-        self.store.commit(run.collection, updates)
+        run.notify("committing", "")
+        paths = [pending.document.source_path for pending in batch]
+        with run.before_commit(paths) if run.before_commit else contextlib.nullcontext():
+            self.commit(run.collection, updates)
         report = run.report
         for pending in batch:
             report.ingested.append(pending.document.source_path)
@@ -350,14 +370,25 @@ class Ingestor:
 
 @dataclass
 class _Run:
-    """One ingest call: its report, its groups, who runs it, what waits for a commit."""
+    """One ingest call: its report, its groups, who runs it, its limits, what waits to commit."""
 
     collection: str
     report: IngestReport
     policy: GroupPolicy
     actor: Actor
+    limits: Limits
+    on_progress: ProgressCallback | None = None
+    files_total: int = 0
+    before_commit: CommitHook | None = None
+    files_done: int = 0
     batch: list[PendingDocument] = field(default_factory=list)
     waiting: list[LoadedDocument] = field(default_factory=list)
+
+    def notify(self, stage: Stage, current: str) -> None:
+        """Tell ``on_progress`` where the run is."""
+        if self.on_progress is not None:
+            done, total, embedded = self.files_done, self.files_total, self.report.chunks_embedded
+            self.on_progress(IngestProgress(done, total, embedded, current, stage))
 
 
 def _caption_standalone(loaded: Loaded, caption: str) -> None:

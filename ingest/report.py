@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ingest.discovery import count_types
 from ingest.groups import GroupChange
@@ -97,14 +97,20 @@ class IngestReport:
         return count_types(self.skipped)
 
 
+# What an ingest is doing: saving uploads (:mod:`ingest.uploads`), reading files, embedding a
+# batch of chunks, committing it, updating the search index at the end, done.
+Stage = Literal["saving", "reading", "embedding", "committing", "indexing", "done"]
+
+
 @dataclass(frozen=True)
 class IngestProgress:
-    """A progress snapshot, sent after each file and each embedded batch."""
+    """A progress snapshot, sent after each file and as each batch embeds and commits."""
 
     files_done: int
     files_total: int
     chunks_embedded: int
     current: str
+    stage: Stage = "reading"
 
 
 ProgressCallback = Callable[[IngestProgress], None]

@@ -17,16 +17,24 @@ administrator or a rule) to ones the uploader may not read, or to other groups (
 renames it, or someone who may read the document deletes it first). Nobody can make a document
 that they themselves cannot read, or hand it to a group they are not in.
 
-**Nothing half done.** Uploads are written to a hidden staging folder, ingested from there as
-the paths they will have, and written in place only after their ingest succeeded: a failed
-upload leaves the original file, its chunks and its groups untouched. Refusals are
+**One at a time.** Uploads into one collection take turns (a lock file, so across processes
+too): two pushes of one name at once end as one after the other, never as one's chunks beside
+the other's file.
+
+**Nothing half done.** Uploads are written to a hidden staging folder and ingested from there
+as the paths they will have. Each is written in place just before the commit that records it
+(the pipeline's ``before_commit``) and put back as it was if that commit fails: a failed upload
+leaves the original file, its chunks and its groups untouched, and a run stopped anywhere (the
+web page left mid-upload) leaves no document in the store without its uploaded file. Refusals are
 :class:`~rag.errors.Message` templates, so each interface shows them in its own language.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
+import os
 import re
 import secrets
 import shutil
@@ -36,13 +44,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ingest.discovery import find_files
-from ingest.report import FileDetail, ProgressCallback
+from ingest.discovery import SIDECAR_SUFFIX, find_files, is_sidecar
+from ingest.report import FileDetail, IngestProgress, ProgressCallback
 from rag.access import Access
 from rag.access.audit import LOCAL, Actor
 from rag.errors import BllossomRagError, CollectionNotFoundError, DocumentNotFoundError, Message
 from rag.runtime.files import atomic_write
 from rag.store import CommitResult, DocumentRecord, DocumentStore, validate_collection_name
+from rag.store.full_disk import writing_under
 
 if TYPE_CHECKING:
     from ingest.pipeline import Ingestor
@@ -116,6 +125,23 @@ def save_upload(folder: Path, name: str, data: bytes) -> Path:
 
 
 @contextlib.contextmanager
+def _one_at_a_time(folder: Path) -> Iterator[None]:
+    """Hold the uploads lock of a collection (``.lock`` in its folder), across processes.
+
+    Two uploads of one name at once would each ingest and then write their file in place, and
+    the store could end up with one's chunks beside the other's file; in turn, they cannot.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    _refuse_symlink(folder)
+    descriptor = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+@contextlib.contextmanager
 def staging(folder: Path) -> Iterator[Path]:
     """A fresh hidden folder inside ``folder`` where uploads wait until they are ingested.
 
@@ -147,6 +173,7 @@ GROUPS_DIFFER = (
     "{name} exists for other groups ({groups}): upload it for the same groups, or delete it first"
 )
 EVERYONE = "everyone"
+CAPTION_UNUSED = "caption file of {image}: ingest the image to use it"
 
 
 @dataclass(frozen=True)
@@ -154,7 +181,8 @@ class UploadResult:
     """What happened to one uploaded file (``name`` is the name the client sent).
 
     ``detail`` is what an ingested or unchanged file is in the store (its chunks); ``error``
-    says why a failed one failed.
+    says why a failed one failed. A caption file uploaded with its image (``photo.png.txt``)
+    is no document of its own: it shares its image's status and names it in ``caption_of``.
     """
 
     name: str
@@ -162,6 +190,7 @@ class UploadResult:
     path: str | None = None
     error: Message | None = None
     detail: FileDetail | None = None
+    caption_of: str | None = None  # a caption file: the uploaded image it captions
 
 
 STATUSES = ("ingested", "unchanged", "failed")
@@ -213,6 +242,20 @@ class Uploads:
         if foreign and not access.everything:
             raise BllossomRagError(Message.because(NOT_YOUR_GROUPS, groups=", ".join(foreign)))
         folder = uploads_folder(self.data_dir, name, chosen)
+        with _one_at_a_time(collection_uploads(self.data_dir, name)):
+            return self._ingest(files, name, folder, chosen, access, actor, on_progress)
+
+    def _ingest(
+        self,
+        files: Sequence[tuple[str, bytes]],
+        name: str,
+        folder: Path,
+        chosen: tuple[str, ...],
+        access: Access,
+        actor: Actor,
+        on_progress: ProgressCallback | None,
+    ) -> list[UploadResult]:
+        """The uploads of one collection, while no other upload into it runs."""
         held = _documents_by_path(self.store, name)
         results: list[UploadResult] = []
         uploads: dict[str, tuple[str, bytes]] = {}  # clean name -> (client's name, bytes)
@@ -230,6 +273,15 @@ class Uploads:
         if uploads:
             results += self._staged(uploads, folder, name, chosen, held, actor, on_progress)
         return results
+
+    @staticmethod
+    def _captions(uploads: dict[str, tuple[str, bytes]]) -> dict[str, str]:
+        """The uploads that are caption files of an image uploaded with them: name -> image."""
+        return {
+            clean: clean[: -len(SIDECAR_SUFFIX)]
+            for clean in uploads
+            if is_sidecar(clean, uploads.__contains__)
+        }
 
     def remove(
         self, collection: str, document_id: str, access: Access
@@ -265,25 +317,80 @@ class Uploads:
     ) -> list[UploadResult]:
         """Ingest the accepted uploads from staging; write each in place once it succeeded."""
         results: list[UploadResult] = []
-        with staging(folder) as staged:
+        captions = self._captions(uploads)  # read with their images, not ingested themselves
+        with writing_under(self.data_dir), staging(folder) as staged:
+            if on_progress is not None:
+                on_progress(IngestProgress(0, len(uploads), 0, "", "saving"))
             paths = [save_upload(staged, clean, data) for clean, (_, data) in uploads.items()]
-            found = find_files(paths, record_in=folder)
+            found = find_files([p for p in paths if p.name not in captions], record_in=folder)
             report = self.ingestor().ingest(
-                found, collection=collection, groups=groups, on_progress=on_progress, actor=actor
+                found,
+                collection=collection,
+                groups=groups,
+                on_progress=on_progress,
+                actor=actor,
+                before_commit=lambda committed: _placed(committed, uploads),
             )
+            for path in report.unchanged:  # the same bytes: in place again if it went missing
+                for name in _with_caption(Path(path).name, uploads):
+                    atomic_write(Path(path).with_name(name), uploads[name][1], mode=0o600)
             succeeded: list[tuple[Literal["ingested", "unchanged"], str]] = [
                 *(("ingested", path) for path in report.ingested),
                 *(("unchanged", path) for path in report.unchanged),
             ]
             for status, path in succeeded:
-                client_name, data = uploads[Path(path).name]
-                atomic_write(Path(path), data, mode=0o600)  # only now does it replace the old
+                client_name = uploads[Path(path).name][0]
                 detail = report.details.get(path) or _stored_detail(held.get(path))
                 results.append(UploadResult(client_name, status, path, detail=detail))
         for failure in report.failed:
             client_name = uploads[Path(failure.path).name][0]
             results.append(UploadResult(client_name, "failed", error=failure.error))
+        by_image = {result.path and Path(result.path).name: result for result in results}
+        for caption, image in captions.items():
+            of_image = by_image.get(image)
+            client_name, image_name = uploads[caption][0], uploads[image][0]
+            if of_image is not None and of_image.status != "failed":
+                path = str(Path(of_image.path or "").with_name(caption))
+                results.append(
+                    UploadResult(client_name, of_image.status, path, caption_of=image_name)
+                )
+            else:
+                unused = Message.because(CAPTION_UNUSED, image=image_name)
+                results.append(
+                    UploadResult(client_name, "failed", error=unused, caption_of=image_name)
+                )
         return results
+
+
+@contextlib.contextmanager
+def _placed(paths: Sequence[str], uploads: dict[str, tuple[str, bytes]]) -> Iterator[None]:
+    """The uploads at ``paths`` written in place while their commit runs; undone if it fails.
+
+    Written before the commit, so a committed document always has its file; a file that was
+    there before is kept in memory (uploads are capped in size) and written back on failure.
+    """
+    previous: list[tuple[Path, bytes | None]] = []
+    try:
+        for document in map(Path, paths):
+            _refuse_symlink(document.parent)
+            for name in _with_caption(document.name, uploads):
+                path = document.with_name(name)
+                previous.append((path, path.read_bytes() if path.is_file() else None))
+                atomic_write(path, uploads[name][1], mode=0o600)
+        yield
+    except BaseException:  # the commit failed, or the run was stopped: as it was
+        for path, old in reversed(previous):
+            if old is None:
+                path.unlink(missing_ok=True)
+            else:
+                atomic_write(path, old, mode=0o600)
+        raise
+
+
+def _with_caption(name: str, uploads: dict[str, tuple[str, bytes]]) -> list[str]:
+    """An uploaded file's name, and its caption file's if that was uploaded with it."""
+    caption = name + SIDECAR_SUFFIX
+    return [name, caption] if caption in uploads and is_sidecar(caption, name.__eq__) else [name]
 
 
 def _stored_detail(document: DocumentRecord | None) -> FileDetail | None:

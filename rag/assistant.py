@@ -39,6 +39,7 @@ from rag.generation.chain import PromptBuilder, build_rag_chain
 from rag.generation.llm import ChatBllossom, chat_model, load_processor
 from rag.generation.result import ChainResult
 from rag.generation.support import SentenceSupport, SupportCheck
+from rag.generation.turn_limits import TurnLimits
 from rag.retrieval.followup import FollowUps
 from rag.retrieval.fusion import Fusion
 from rag.retrieval.rerank import CrossEncoderReranker
@@ -199,7 +200,13 @@ class Assistant:
             llm or self.llm,
             self.prompt_builder,
             self.followups,
+            self.turn_limits,
         )
+
+    @cached_property
+    def turn_limits(self) -> TurnLimits:
+        """What one question and its conversation may hold (``[conversation]``)."""
+        return TurnLimits.from_settings(self.settings)
 
     @cached_property
     def followups(self) -> FollowUps:
@@ -209,6 +216,7 @@ class Assistant:
             mode=settings.conversation.query_rewrite,
             decay=settings.conversation.history_decay,
             turns=settings.conversation.history_turns,
+            topic_changes=settings.conversation.topic_changes,
             llm=self.llm if settings.conversation.query_rewrite == "llm" else None,
         )
 

@@ -34,6 +34,10 @@ class StoreError(BllossomRagError):
     """The store's database cannot be used as it is (corrupt, empty, or from a newer release)."""
 
 
+class DiskFullError(StoreError):
+    """The disk holding the store has no space left for a write (reads still work)."""
+
+
 class DocumentNotFoundError(BllossomRagError):
     """No document matches the given id or path."""
 
@@ -144,6 +148,20 @@ class IngestError(BllossomRagError):
 
         """
         return cls(Message.from_json(result["error"]))
+
+
+class TurnTooLargeError(BllossomRagError):
+    """A question or its conversation is over a ``[conversation]`` limit.
+
+    Attributes:
+        index: The message at fault, counting the conversation from 0 with the question last;
+            None when there are too many messages.
+
+    """
+
+    def __init__(self, message: str, index: int | None) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 class PromptTooLongError(BllossomRagError):

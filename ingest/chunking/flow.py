@@ -2,7 +2,9 @@
 
 Pieces of consecutive text sections gather in a group until it holds :data:`GROUP_CHARS`; the
 group is then measured in one tokenizer call and every section it completes is packed and
-emitted, items between sections (figures) in their place, and small sibling sections together.
+emitted, items between sections (figures) in their place, and small sibling sections together
+when they are on the same page (a chunk's page is the one it cites: three short slides are
+three chunks, each on its own slide).
 """
 
 from __future__ import annotations
@@ -117,6 +119,8 @@ class ChunkFlow(Generic[T]):
         parent = state.section.path[:-1]
         if first.document != state.document or first.section.path[:-1] != parent:
             return False
+        if first.section.page != state.section.page:
+            return False  # a chunk cites one page (one slide): two never share it
         used = sum(s.tokens for _, chosen in self.siblings for s in chosen)
         used += sum(s.tokens for s in spans)
         return used + self.chunker.prefix_line(parent).tokens <= self.chunker.chunk_tokens

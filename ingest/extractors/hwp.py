@@ -1,4 +1,4 @@
-"""Child task ``hwp``: an HWP 5 document's paragraphs, tables and pictures, read over olefile.
+"""Worker task ``hwp``: an HWP 5 document's paragraphs, tables and pictures, read over olefile.
 
 HWP 5 is an OLE compound file. ``FileHeader`` holds flags (sections compressed, password,
 distribution or DRM protection); ``DocInfo`` lists the embedded binaries; ``BodyText/SectionN``
@@ -16,7 +16,8 @@ HWPX document model, 11,000 lines built for round-trip editing; hwp-hwpx-parser 
 inflates streams without a size bound. Text, tables and pictures need ~250 lines whose every branch
 the tests reach, with every stream inflated under :data:`MAX_STREAM_BYTES`. python-hwpx writes the
 test fixtures, so the reader is checked against another implementation. It runs in the isolated
-child (:mod:`ingest.isolation.child`) under the same timeout and memory limit as PDF parsing.
+worker (:mod:`ingest.isolation.child`) under the same timeout and memory limit as PDF parsing,
+its records counted against ``ingest.max_units_per_file``.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.extractors.nearby import Item, Paragraph, Picture, PictureGate, Table, as_json, assemble
+from ingest.extractors.answer import answer
+from ingest.extractors.nearby import Item, Paragraph, Picture, PictureGate, Table, assemble
+from ingest.extractors.units import Units
 from rag.errors import IngestError
 
 # Streams inflate to at most this much each; a section is text, so 256 MB is a bomb.
 MAX_STREAM_BYTES = 256 * 1024 * 1024
+RECORDS = "records"
 _SIGNATURE = b"HWP Document File"
 _COMPRESSED, _PASSWORD, _DISTRIBUTION, _DRM = 0x1, 0x2, 0x4, 0x10
 _CERT_ENCRYPTED, _CERT_DRM = 0x100, 0x400
@@ -68,10 +72,11 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
         return IngestError.because(template, error=str(error)).to_json()
     try:
         with ole:
-            reader = _Reader(ole, int(options["max_images"]))
+            reader = _Reader(ole, int(options["max_images"]), Units(options, "HWP"))
             blocks = assemble(reader.items())
-            notes = [note.to_json() for note in dict.fromkeys(reader.pictures.notes)]
-            return {"blocks": as_json(blocks), "notes": notes}
+            if not blocks:
+                raise IngestError.because("no text or pictures in the document")
+            return answer(blocks, reader.pictures.notes)
     except IngestError as error:
         return error.to_json()
     except (OSError, ValueError, struct.error, zlib.error) as error:  # sectors past the end...
@@ -82,13 +87,14 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Reader:
-    def __init__(self, ole: Any, max_images: int) -> None:
+    def __init__(self, ole: Any, max_images: int, units: Units) -> None:
         self.ole = ole
+        self.units = units
         self.pictures = PictureGate(max_images)
         flags = self._header()
         self.compressed = bool(flags & _COMPRESSED)
         info = (
-            list(_records(self._stream("DocInfo", self.compressed)))
+            _records(self._stream("DocInfo", self.compressed), units)
             if ole.exists("DocInfo")
             else []
         )
@@ -168,7 +174,7 @@ class _Reader:
             raise IngestError.because("not an HWP 5 document (no BodyText sections)")
         items: list[Item] = []
         for _, name in sections:
-            for node in _tree(_records(self._stream(name, self.compressed))):
+            for node in _tree(_records(self._stream(name, self.compressed), self.units)):
                 if node.tag == _PARA_HEADER:
                     self._paragraph(node, items)
         return items
@@ -232,11 +238,12 @@ def _outline_levels(info: list[tuple[int, int, bytes]]) -> dict[int, int]:
     return levels
 
 
-def _records(data: bytes) -> list[tuple[int, int, bytes]]:
+def _records(data: bytes, units: Units) -> list[tuple[int, int, bytes]]:
     """(tag, level, payload) for each record; a truncated last record is dropped."""
     records = []
     position, end = 0, len(data)
     while position + 4 <= end:
+        units.add(1, RECORDS)
         (header,) = struct.unpack_from("<I", data, position)
         position += 4
         tag, level, size = header & 0x3FF, (header >> 10) & 0x3FF, header >> 20

@@ -1,4 +1,4 @@
-"""Child task ``hwpx``: an HWPX (OWPML) document's paragraphs, tables and pictures.
+"""Worker task ``hwpx``: an HWPX (OWPML) document's paragraphs, tables and pictures.
 
 HWPX is a ZIP package (``mimetype`` = ``application/hwp+zip``): ``Contents/sectionN.xml`` hold
 the body, paragraphs ``<hp:p>`` of runs whose text is in ``<hp:t>`` (with ``<hp:tab/>`` and
@@ -12,38 +12,42 @@ Read with zipfile and lxml rather than a package, for the reasons given in
 :mod:`ingest.extractors.hwp`: a small reader whose branches the tests reach. The XML parser
 resolves no entities, fetches nothing and keeps libxml2's depth limit, so a crafted section
 fails as one error; the package's declared unpacked size is checked before anything is
-inflated. It runs in the isolated child (:mod:`ingest.isolation.child`).
+inflated, and its elements are counted against ``ingest.max_units_per_file`` before a section
+is parsed whole (:mod:`ingest.extractors.package`). It runs in the isolated worker
+(:mod:`ingest.isolation.child`).
 """
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
-import zlib
 from typing import Any
 
-from ingest.extractors.nearby import Item, Paragraph, Picture, PictureGate, Table, as_json, assemble
+from ingest.extractors.answer import answer, rejecting
+from ingest.extractors.nearby import Item, Paragraph, Picture, PictureGate, Table, assemble
+from ingest.extractors.package import ZIP_ERRORS, count_parts, open_package
+from ingest.extractors.units import Units
+from ingest.extractors.xml import parse
 from rag.errors import IngestError
 
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 _SECTION = re.compile(r"^Contents/section(\d+)\.xml$")
 _SKIPPED = frozenset({"header", "footer", "secPr", "linesegarray", "shapeComment"})
 
 
+@rejecting
 def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     """Text, tables and pictures of the HWPX document in ``data``."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with open_package(data, "HWPX") as archive:
+            count_parts(archive, "HWPX", Units(options, "HWPX"))
             reader = _Reader(archive, int(options["max_images"]))
             blocks = assemble(reader.items())
-            notes = [note.to_json() for note in dict.fromkeys(reader.pictures.notes)]
-            return {"blocks": as_json(blocks), "notes": notes}
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as error:
+    except (*ZIP_ERRORS, ValueError) as error:
         template = "not a readable {label} (broken ZIP: {error})"
-        return IngestError.because(template, label="HWPX", error=str(error)).to_json()
-    except IngestError as error:
-        return error.to_json()
+        raise IngestError.because(template, label="HWPX", error=str(error)) from None
+    if not blocks:
+        raise IngestError.because("no text or pictures in the document")
+    return answer(blocks, reader.pictures.notes)
 
 
 def _local(element: Any) -> str:
@@ -53,12 +57,6 @@ def _local(element: Any) -> str:
 
 class _Reader:
     def __init__(self, archive: zipfile.ZipFile, max_images: int) -> None:
-        declared = sum(info.file_size for info in archive.infolist())
-        if declared > MAX_UNPACKED_BYTES:
-            template = "{label} unpacks to {size:,} bytes, over the {limit:,}-byte limit"
-            raise IngestError.because(
-                template, label="HWPX", size=declared, limit=MAX_UNPACKED_BYTES
-            )
         self.archive = archive
         self.names = set(archive.namelist())
         self.pictures = PictureGate(max_images)
@@ -66,14 +64,7 @@ class _Reader:
         self.outline = self._outline_levels()
 
     def _xml(self, name: str) -> Any:
-        import lxml.etree as etree
-
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        try:
-            return etree.fromstring(self.archive.read(name), parser=parser)
-        except etree.XMLSyntaxError as error:
-            template = "broken HWPX part {name} ({error})"
-            raise IngestError.because(template, name=name, error=str(error)) from None
+        return parse(self.archive.read(name), name, "HWPX")
 
     def _manifest(self) -> dict[str, str]:
         """Binary item id -> its ZIP entry, from ``content.hpf`` (else by the entry's name)."""

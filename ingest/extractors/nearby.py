@@ -32,6 +32,7 @@ CAPTION_START = re.compile(
 CONTEXT_CHARS = 300
 # The one note every reader with pictures gives (PDF, HWP, HWPX, DOCX, PPTX, HTML, the pipeline).
 TOO_MANY_IMAGES = "skipped images after the first {count} (ingest.max_images_per_file)"
+SKIPPED_IMAGE = "skipped an embedded image: {error}"
 
 
 @dataclass(frozen=True)
@@ -99,16 +100,45 @@ class PictureGate:
             template = "skipped a picture in a format that is not read ({name})"
             self.notes.append(Message.because(template, name=name))
             return False
+        return self.room()
+
+    def room(self) -> bool:
+        """Whether one more picture may be taken (counting it if so)."""
         if self.taken >= self.max_images:
             self.notes.append(Message.because(TOO_MANY_IMAGES, count=self.max_images))
             return False
         self.taken += 1
         return True
 
+    def data_url(self, url: str) -> bytes | None:
+        """The bytes of a ``data:image/...;base64,`` URL, if taken (else a note says why).
+
+        Only a URL that holds the image is ever read: any other is a link, never fetched.
+        """
+        import base64
+        import binascii
+
+        header, _, payload = url.partition(",")
+        if not header.endswith(";base64"):
+            self.notes.append(Message.because(SKIPPED_IMAGE, error="data URL is not base64"))
+            return None
+        try:
+            data = base64.b64decode("".join(payload.split()), validate=True)
+        except (binascii.Error, ValueError):
+            error = "image data is not valid base64"
+            self.notes.append(Message.because(SKIPPED_IMAGE, error=error))
+            return None
+        return data if self.room() else None
+
 
 def is_caption(text: str) -> bool:
     """Whether a paragraph starts like a figure or table caption."""
     return bool(CAPTION_START.match(text))
+
+
+def squash(text: str) -> str:
+    """Collapse white space to single spaces (captions, table cells, alt text)."""
+    return " ".join(text.split())
 
 
 def clip(text: str) -> str:

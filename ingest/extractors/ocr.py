@@ -25,6 +25,7 @@ import io
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ MIN_LINE_PX = 24
 TARGET_LINE_PX = 64
 MAX_UPSCALE = 4.0
 MAX_OCR_SIDE = 6000  # Tesseract's time grows with the pixels
+MAX_TESSERACT_SIDE = 32767  # Tesseract refuses a wider or taller image at once
 # Where Debian, Fedora, Homebrew and source builds put the language data.
 TESSDATA_FOLDERS = (
     "/usr/share/tesseract-ocr/5/tessdata",
@@ -54,6 +56,10 @@ _UNREAD = "image files and scanned PDF pages were indexed without their text"
 
 class OcrError(Exception):
     """One image could not be read (timeout, Tesseract failure)."""
+
+
+class OcrTimeoutError(OcrError):
+    """Recognition of one image ran out of its time."""
 
 
 def skipped_ocr(page: int | None, error: str) -> Message:
@@ -97,24 +103,36 @@ def unavailable(tessdata: str, languages: str) -> str | None:
 
 
 def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
-    """Child task ``ocr``: ``{"pages": [[page or null, base64 image], ...]}`` -> text blocks.
+    """Worker task ``ocr``: ``{"pages": [[page or null, base64 image], ...]}`` -> text blocks.
 
-    A PDF page's words also come back with their boxes (``layouts``).
+    A PDF page's words also come back with their boxes (``layouts``). ``options["deadline"]``
+    (a ``time.monotonic`` instant, shared by every process on the machine) is when the file's or
+    the ingest's OCR budget runs out: no page starts after it, and the page running then is cut
+    short and left unread, for the parent to report.
     """
-    # Before libtesseract starts OpenMP: pages run in parallel children instead.
+    # Before libtesseract starts OpenMP: pages run in parallel workers instead.
     os.environ["OMP_THREAD_LIMIT"] = "1"
     import tesserocr
 
     request = json.loads(data)
     blocks, notes, layouts = [], [], []
     folder = tessdata_folder(str(options.get("tessdata", "")))
+    timeout_s, deadline = float(options["timeout_s"]), options.get("deadline")
     with tesserocr.PyTessBaseAPI(
         path=f"{folder}/", lang=options["languages"], psm=tesserocr.PSM.SINGLE_BLOCK
     ) as api:
         for page, encoded in request["pages"]:
+            left = timeout_s if deadline is None else min(timeout_s, deadline - time.monotonic())
+            if left <= 0:
+                break  # the budget is spent: this page and the rest stay unread
             try:
                 image = _decoded(base64.b64decode(encoded), int(options["max_pixels"]))
-                text = recognize(api, image, float(options["timeout_s"]))
+                text = recognize(api, image, left)
+            except OcrTimeoutError:
+                if left < timeout_s:
+                    break  # cut short by the budget, not by the page's own limit
+                notes.append(skipped_ocr(page, _ran_past(timeout_s)).to_json())
+                continue
             except OcrError as error:
                 notes.append(skipped_ocr(page, str(error)).to_json())
                 continue
@@ -139,12 +157,27 @@ def recognize(api: Any, image: Image.Image, timeout_s: float) -> str:
     """The text ``api`` (a ``tesserocr.PyTessBaseAPI``) reads in ``image``, noise dropped.
 
     Raises:
-        OcrError: Recognition ran past ``timeout_s`` (Tesseract checks its deadline as it goes).
+        OcrTimeoutError: Recognition ran past ``timeout_s`` (Tesseract checks its deadline as it
+            goes).
+        OcrError: Tesseract cannot read the image (too large on a side) or gave up before the
+            deadline without a result.
 
     """
-    api.SetImage(upscaled(image.convert("L")))
-    if not api.Recognize(timeout=int(timeout_s * 1000)):
-        msg = f"Tesseract ran past the {timeout_s:g}-second limit"
+    prepared = upscaled(image.convert("L"))
+    if max(prepared.size) > MAX_TESSERACT_SIDE:
+        width, height = prepared.size
+        msg = (
+            f"the image is {width}x{height} pixels; Tesseract reads at most "
+            f"{MAX_TESSERACT_SIDE:,} on a side"
+        )
+        raise OcrError(msg)
+    started = time.monotonic()
+    api.SetImage(prepared)
+    if not api.Recognize(timeout=max(1, int(timeout_s * 1000))):
+        elapsed = time.monotonic() - started
+        if elapsed >= timeout_s:
+            raise OcrTimeoutError(_ran_past(timeout_s))
+        msg = f"Tesseract stopped after {elapsed:.1f} s without reading the image"
         raise OcrError(msg)
     return clean(api.GetUTF8Text())
 
@@ -160,6 +193,10 @@ def word_boxes(api: Any) -> list[list[Any]]:
         if word.BoundingBox(level) is not None
     ]
     return pixel_words(found, api.GetThresholdedImage().size)
+
+
+def _ran_past(timeout_s: float) -> str:
+    return f"Tesseract ran past the {timeout_s:g}-second limit (ingest.ocr.timeout_s)"
 
 
 def clean(text: str) -> str:

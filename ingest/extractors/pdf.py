@@ -1,4 +1,4 @@
-"""Child task ``pdf``: one PDF's pages as text blocks and figures, OCR for pages without text.
+"""Worker task ``pdf``: one PDF's pages as text blocks and figures, OCR for pages without text.
 
 Runs in :mod:`ingest.isolation.child`, never in the ingesting process. pypdfium2 gives each page's
 text and each image object (skipping decorations smaller than :data:`MIN_IMAGE_SIDE` and repeats of
@@ -30,8 +30,10 @@ import hashlib
 import io
 from typing import Any
 
+from ingest.extractors.answer import rejecting
 from ingest.extractors.layout import pdf_page_words
 from ingest.extractors.nearby import TOO_MANY_IMAGES, clip, is_caption
+from ingest.extractors.units import Units
 from rag.errors import IngestError, Message
 
 MIN_IMAGE_SIDE = 32
@@ -42,6 +44,7 @@ MIN_TEXT_CHARS = 16
 _BELOW, _ABOVE, _SIDE = 48.0, 24.0, 12.0
 
 
+@rejecting
 def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     """Text blocks and figures of every page of the PDF in ``data``; scans of pages to OCR."""
     import pypdfium2 as pdfium
@@ -55,7 +58,9 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     notes: list[Message] = []
     images = _Images(options, notes)
     ocr, scans = options.get("ocr", "off"), 0
+    units = Units(options, "PDF")
     for number, page in enumerate(document, start=1):
+        units.add(1, "pages")
         try:
             textpage = page.get_textpage()
             text = textpage.get_text_range()

@@ -15,6 +15,7 @@ from typing import Literal
 
 from PIL import Image
 
+from ingest.extractors.nearby import squash
 from ingest.file_limits import Limits
 from rag.errors import Message
 from rag.store.records import PageLayout
@@ -81,6 +82,17 @@ class Loaded:
 
 Loader = Callable[[Path, bytes, Limits], Loaded]
 
+__all__ = [
+    "MAX_IMAGE_SIDE",
+    "Figure",
+    "Heading",
+    "Loaded",
+    "Loader",
+    "Segment",
+    "bounded",
+    "squash",
+]
+
 
 def bounded(image: Image.Image) -> Image.Image:
     """An RGB copy no larger than :data:`MAX_IMAGE_SIDE` on its longest side."""
@@ -88,8 +100,3 @@ def bounded(image: Image.Image) -> Image.Image:
     if max(image.size) > MAX_IMAGE_SIDE:
         image.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE), Image.Resampling.LANCZOS)
     return image
-
-
-def squash(text: str) -> str:
-    """Collapse white space to single spaces (captions, table cells, alt text)."""
-    return " ".join(text.split())

@@ -18,15 +18,14 @@ from collections.abc import Iterable
 
 from PIL import Image, UnidentifiedImageError
 
-from ingest.extractors.nearby import TOO_MANY_IMAGES, Block
+from ingest.extractors.nearby import SKIPPED_IMAGE, TOO_MANY_IMAGES, Block
 from ingest.file_limits import Limits
 from ingest.loaders.base import Figure, Heading, Loaded, Segment, bounded
 from rag.errors import IngestError, Message
-from rag.images import ImageDecodeError, decode_base64, open_image
+from rag.images import ImageDecodeError, open_image
 
 # Decoders an untrusted image may reach: Pillow's other plugins (EPS runs Ghostscript) never.
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
-SKIPPED_IMAGE = "skipped an embedded image: {error}"
 
 
 class ImageBudget:
@@ -107,20 +106,6 @@ def embedded_figure(
         return Figure(decode_image(data, budget.limits), captions=captions, page=page)
     except IngestError as error:
         return Message.because(SKIPPED_IMAGE, error=str(error))
-
-
-def figure_from_data_url(
-    url: str, captions: tuple[str, ...], budget: ImageBudget
-) -> Figure | Message:
-    """A figure from a ``data:image/...;base64,`` URL (never a fetch: other URLs are not read)."""
-    header, _, payload = url.partition(",")
-    if not header.endswith(";base64"):
-        return Message.because(SKIPPED_IMAGE, error="data URL is not base64")
-    try:
-        data = decode_base64("".join(payload.split()))
-    except ImageDecodeError as error:
-        return Message.because(SKIPPED_IMAGE, error=str(error))
-    return embedded_figure(data, captions, None, budget)
 
 
 def loaded_from_blocks(blocks: Iterable[Block], budget: ImageBudget) -> Loaded:

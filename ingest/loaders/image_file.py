@@ -15,7 +15,7 @@ from pathlib import Path
 from ingest.file_limits import Limits
 from ingest.loaders.base import Figure, Loaded, Segment
 from ingest.loaders.image import decode_image
-from ingest.loaders.isolated import recognize_image
+from ingest.loaders.ocr import recognize_image
 
 # OCR text up to this long is the image's caption alone; longer text is also indexed as prose.
 OCR_CAPTION_CHARS = 300

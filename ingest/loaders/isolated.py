@@ -1,10 +1,11 @@
-"""Parsers that run in the isolated child: send the bytes, check the JSON, build the blocks.
+"""Readers that run in the isolated worker: send the bytes, check the JSON, build the blocks.
 
-PDF, HWP and HWPX parsing and OCR happen in :mod:`ingest.isolation.child` under a wall-clock timeout
-and a memory limit (see :mod:`ingest.isolation.process`); this module is the parent's side. The
-child's answer is untrusted input like the file itself: anything off its schema is one error, images
-are decoded again here under the same per-file budget as any embedded image, and text is reflowed
-(PDF, OCR) so the chunker sees sentences.
+Every document format is parsed in a worker process (:mod:`ingest.isolation.child`) under a
+wall-clock timeout and a memory limit (see :mod:`ingest.isolation.process`); so is OCR. This
+module is the parent's side. The worker's answer is untrusted input like the file itself:
+anything off its schema is one error, images are decoded here under the file's image budget
+(:class:`~ingest.loaders.image.ImageBudget`), and text is reflowed (PDF, OCR) so the chunker
+sees sentences.
 """
 
 from __future__ import annotations
@@ -12,16 +13,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ingest.extractors.nearby import Block
-from ingest.extractors.ocr import skipped_ocr, unavailable
 from ingest.extractors.reflow import reflow
 from ingest.file_limits import Limits
+from ingest.isolation.child import TASKS
 from ingest.isolation.process import run_isolated
-from ingest.loaders.base import MAX_IMAGE_SIDE, Loaded
+from ingest.loaders.base import MAX_IMAGE_SIDE, Loaded, Loader
 from ingest.loaders.image import ImageBudget, loaded_from_blocks
 from rag.errors import IngestError, Message
 from rag.store.records import PageLayout, words_of
@@ -37,17 +37,17 @@ def run_task(
     *,
     label: str,
     options: dict[str, Any] | None = None,
-    ocr_pages: int = 0,
+    timeout_s: float | None = None,
 ) -> dict[str, Any]:
-    """Run one child task and return its validated result.
+    """Run one worker task and return its validated result.
 
     Args:
-        task: A task of :mod:`ingest.isolation.child`.
+        task: A task of :mod:`ingest.isolation.child` (:data:`~ingest.isolation.child.TASKS`).
         data: The file's bytes.
         limits: The per-file limits (timeouts, memory, images, OCR).
         label: What the child is, for messages (``"HWP parser"``).
         options: Task options beyond the limits every task gets.
-        ocr_pages: Pages the child may OCR; each adds ``ocr_timeout_s`` to its wall clock.
+        timeout_s: The worker's wall clock (default ``limits.pdf_timeout_s``).
 
     Raises:
         IngestError: The child failed, or the file is one the task rejects.
@@ -58,13 +58,15 @@ def run_task(
         "max_images": limits.max_images_per_file,
         "max_pixels_per_file": limits.max_image_pixels_per_file,
         "max_side": MAX_IMAGE_SIDE,
+        "max_units": limits.max_units_per_file,
+        "max_chunks": limits.max_chunks_per_file,
         **(options or {}),
     }
     raw = run_isolated(
-        "ingest.isolation.child",
+        TASKS[task],
         data,
-        args=[task, "--options", json.dumps(everything)],
-        timeout_s=limits.pdf_timeout_s + ocr_pages * limits.ocr_timeout_s,
+        options=everything,
+        timeout_s=limits.pdf_timeout_s if timeout_s is None else timeout_s,
         memory_mb=limits.pdf_memory_mb,
         max_output_bytes=MAX_OUTPUT_BYTES,
         label=label,
@@ -72,19 +74,13 @@ def run_task(
     return _validated(raw, label)
 
 
-def ocr_options(limits: Limits) -> dict[str, Any]:
-    """What a child needs to run Tesseract."""
-    return {
-        "tessdata": limits.ocr_tessdata,
-        "languages": limits.ocr_languages,
-        "timeout_s": limits.ocr_timeout_s,
-        "dpi": limits.ocr_dpi,
-    }
+def isolated(task: str, label: str) -> Loader:
+    """The loader of a format read by worker task ``task`` (``label`` names it in messages)."""
 
+    def load(path: Path, data: bytes, limits: Limits) -> Loaded:
+        return to_loaded(run_task(task, data, limits, label=label), limits)
 
-def ocr_problem(limits: Limits) -> str | None:
-    """Why OCR cannot run with these limits' Tesseract, or None when it can."""
-    return unavailable(limits.ocr_tessdata, limits.ocr_languages)
+    return load
 
 
 def to_loaded(result: dict[str, Any], limits: Limits, *, reflowed: bool = False) -> Loaded:
@@ -104,82 +100,6 @@ def _block_of(block: dict[str, Any], reflowed: bool) -> Block:
     text = reflow(block["text"]) if reflowed and block["type"] == "text" else block["text"]
     headings = () if reflowed else tuple(block["headings"])  # reflowing moves lines
     return Block(block["type"], text, page=block["page"], headings=headings)
-
-
-@dataclass
-class OcrText:
-    """What OCR read in one image file, with the notes to report."""
-
-    text: str = ""
-    notes: list[Message] = field(default_factory=list)
-    run_notes: list[str] = field(default_factory=list)
-
-
-def recognize_image(data: bytes, limits: Limits) -> OcrText:
-    """OCR of one image file in the child; a failure costs the text, never the image."""
-    problem = ocr_problem(limits)
-    if problem is not None:
-        return OcrText(run_notes=[problem])
-    read = _recognize_batch([(None, data)], limits)
-    return OcrText(read.texts.get(None, ""), read.notes)
-
-
-@dataclass
-class PagesRead:
-    """What OCR read on rendered pages: text and word boxes by page, notes on failed pages."""
-
-    texts: dict[int | None, str] = field(default_factory=dict)
-    notes: list[Message] = field(default_factory=list)
-    layouts: list[PageLayout] = field(default_factory=list)
-
-    def add(self, other: PagesRead) -> None:
-        """Take in another batch's pages."""
-        self.texts.update(other.texts)
-        self.notes.extend(other.notes)
-        self.layouts.extend(other.layouts)
-
-
-def recognize_pages(scans: dict[int, bytes], limits: Limits) -> PagesRead:
-    """OCR of rendered pages: their text and word boxes by page, and notes on pages that failed.
-
-    The pages are dealt into one batch per core, each batch one child (Tesseract's language
-    data loads once per child, not once per page), run at the same time.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    workers = max(1, min(len(scans), os.cpu_count() or 1))
-    numbers = sorted(scans)
-    batches = [[(n, scans[n]) for n in numbers[i::workers]] for i in range(workers)]
-    read = PagesRead()
-    with ThreadPoolExecutor(workers) as pool:
-        for batch in pool.map(lambda batch: _recognize_batch(batch, limits), batches):
-            read.add(batch)
-    return read
-
-
-def _recognize_batch(pages: list[tuple[int | None, bytes]], limits: Limits) -> PagesRead:
-    """One child reads ``pages``; if it fails as a whole, each page is retried alone."""
-    if not pages:
-        return PagesRead()
-    request = {"pages": [[n, base64.b64encode(data).decode()] for n, data in pages]}
-    try:
-        result = run_task(
-            "ocr",
-            json.dumps(request).encode(),
-            limits,
-            label="OCR",
-            options=ocr_options(limits),
-            ocr_pages=len(pages),
-        )
-    except IngestError as error:
-        if len(pages) > 1:  # a page crashed or hung Tesseract: find it, keep the others
-            read = PagesRead()
-            for page in pages:
-                read.add(_recognize_batch([page], limits))
-            return read
-        return PagesRead(notes=[skipped_ocr(pages[0][0], str(error))])
-    texts = {b["page"]: reflow(b["text"]) for b in result["blocks"] if b["type"] == "text"}
-    return PagesRead(texts, result["notes"], result["layouts"])
 
 
 # --- validation of the child's JSON -------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 The parsing runs in :mod:`ingest.extractors.pdf`, in the isolated child process (see
 :mod:`ingest.loaders.isolated`), under ``pdf_timeout_s``. Pages without a text layer come back
-as grayscale renderings when ``ocr`` allows it and Tesseract is there; each is then read in a
-child of its own under ``ocr_timeout_s`` (several at once), so one page that fails OCR costs
-only that page. When OCR is off or unavailable, what was left unread is said.
+as grayscale renderings when ``ocr`` allows it and Tesseract is there; they are then read in
+workers under ``ocr_timeout_s`` per page and the OCR budgets (:mod:`ingest.loaders.ocr`), so
+one page that fails OCR costs only that page. When OCR is off or unavailable, what was left
+unread is said.
 """
 
 from __future__ import annotations
@@ -14,13 +15,8 @@ from pathlib import Path
 from ingest.extractors.reflow import reflow
 from ingest.file_limits import Limits
 from ingest.loaders.base import Loaded, Segment
-from ingest.loaders.isolated import (
-    ocr_options,
-    ocr_problem,
-    recognize_pages,
-    run_task,
-    to_loaded,
-)
+from ingest.loaders.isolated import run_task, to_loaded
+from ingest.loaders.ocr import ocr_options, ocr_problem, recognize_pages
 from rag.errors import IngestError
 
 

@@ -5,30 +5,37 @@ every ``/v1/retrieve`` adds one entry: who (a person, a key's name, or the local
 the collection, the question (kept, kept only as a hash, or not at all: ``[audit] questions``),
 and the ids of the documents whose passages were shown or put in the prompt, as ``docs list``
 names them. Changes of access (a document's groups, a key made or revoked, a change made on the
-admin page) are entries too. Entries live in the store, so many instances on one PostgreSQL
+admin page) are entries too, and so are changes of the documents themselves that come from
+outside: a document pushed or deleted through the RAG API (``document``), a source's sync that
+changed its collection (``sync``). Entries live in the store, so many instances on one PostgreSQL
 write one trail; entries older than ``[audit] retention_days`` are pruned as new ones arrive.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from rag.errors import DiskFullError
+
 if TYPE_CHECKING:
     from rag.access.registry import Registry
     from rag.config import Settings
 
-Surface = Literal["cli", "web", "api", "retrieve", "mcp", "admin", "ingest"]
-Action = Literal["answer", "retrieve", "access", "key", "person", "open"]
+Surface = Literal["cli", "web", "api", "retrieve", "mcp", "admin", "ingest", "sync"]
+Action = Literal["answer", "retrieve", "access", "key", "person", "document", "sync", "open"]
 QuestionPolicy = Literal["store", "hash", "none"]
 # Old entries are pruned at most this often per process.
 PRUNE_EVERY_S = 3600.0
 DAY_S = 86_400.0
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,9 +56,12 @@ class AuditEntry:
     Attributes:
         time: When (Unix time).
         who: The person (email, else subject), the key's name, or ``cli:<user>``.
-        surface: Where: ``cli``, ``web``, ``api``, ``retrieve``, ``admin``, ``ingest``.
+        surface: Where: ``cli``, ``web``, ``api``, ``retrieve``, ``mcp``, ``admin``, ``ingest``,
+            ``sync``.
         action: ``answer``, ``retrieve``, ``access`` (a document's groups changed), ``key``,
-            ``open`` (a source opened: its passage, its page, its original file).
+            ``person``, ``document`` (pushed or deleted through the API), ``sync`` (a source's
+            sync changed its collection), ``open`` (a source opened: its passage, its page, its
+            original file).
         collection: The collection, when there is one.
         question: The question as asked, when the trail keeps questions.
         question_sha256: Its hash, when the trail keeps hashes (or questions).
@@ -146,8 +156,17 @@ class AuditLog:
         )
 
     def record(self, entry: AuditEntry) -> None:
-        """Append ``entry``; prune what is past retention now and then."""
-        self.registry.append_audit(entry)
+        """Append ``entry``; prune what is past retention now and then.
+
+        On a full disk the answer still goes out (reads work while the disk is full) and the
+        entry goes to the log instead, as an error, whole.
+        """
+        try:
+            self.registry.append_audit(entry)
+        except DiskFullError as error:
+            shown = json.dumps(entry.to_json(), ensure_ascii=False)
+            logger.error("audit entry not stored (%s): %s", error, shown)
+            return
         if self.retention_days <= 0:
             return
         now = time.time()
@@ -155,7 +174,8 @@ class AuditLog:
             if now - self._pruned_at < PRUNE_EVERY_S:
                 return
             self._pruned_at = now
-        self.registry.prune_audit(now - self.retention_days * DAY_S)
+        with contextlib.suppress(DiskFullError):  # pruning waits for the next hour with space
+            self.registry.prune_audit(now - self.retention_days * DAY_S)
 
 
 def audit_log(settings: Settings, registry: Registry) -> AuditLog:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from rag.access.rights import PUBLIC, Access
+from rag.config.sections import key_problem
+from rag.errors import ConfigError
 
 if TYPE_CHECKING:
     from rag.access.registry import Registry
@@ -117,8 +119,25 @@ class KeyRing:
     _open_until: float = field(default=0.0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        """Refuse configured keys that anyone could send (the settings refuse them first).
+
+        Raises:
+            ConfigError: A configured key is empty, blank or short (the key is not repeated).
+
+        """
+        for key in self.configured:
+            problem = key_problem(key)
+            if problem is not None:
+                msg = f"a configured API key cannot be used: {problem}"
+                raise ConfigError(msg)
+
     def caller(self, token: str | None) -> Caller | None:
-        """Who a request's bearer token (None: it sent none) belongs to; None means 401."""
+        """Who a request's bearer token (None: it sent none) belongs to; None means 401.
+
+        A request without a token is never anyone's: only a server with no key at all lets it
+        in, as :data:`ANONYMOUS`.
+        """
         found = self._known(token) if token else None
         if found is None and self._open():
             return ANONYMOUS  # no key exists anywhere: whatever was sent, public documents only

@@ -13,6 +13,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+# A key written in the configuration is refused below this length: an unset shell variable
+# ("") or a placeholder ("changeme", "key") would let in whoever tries it. ``keys create``
+# makes keys of 47 characters; 16 random characters are already out of reach of guessing.
+MIN_KEY_LENGTH = 16
+
 
 class Section(BaseModel):
     """A table of settings: unknown keys are errors, values are checked on assignment too."""
@@ -32,6 +37,36 @@ def check_order(section: BaseModel, low: str, high: str, *, equal: bool, prefix:
         relation = "at most" if equal else "smaller than"
         msg = f"{prefix}{low} ({small}) must be {relation} {prefix}{high} ({large})"
         raise ValueError(msg)
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a server's key (empty, blank, short), or None; never repeats it."""
+    if not key.strip():
+        return "a key is empty or blank (an unset variable?)"
+    if key != key.strip():
+        return "a key starts or ends with spaces (a client's key never does)"
+    if len(key) < MIN_KEY_LENGTH:
+        return f"a key is shorter than {MIN_KEY_LENGTH} characters"
+    return None
+
+
+def checked_key(value: SecretStr | None) -> SecretStr | None:
+    """``value``, refused when it is a key no server should accept (:func:`key_problem`).
+
+    Raises:
+        ValueError: The key is empty, blank or short, and what to use instead.
+
+    """
+    if value is None:
+        return None
+    problem = key_problem(value.get_secret_value())
+    if problem is not None:
+        msg = (
+            f"{problem}; use {MIN_KEY_LENGTH} or more random characters (bllossom-rag keys "
+            "create makes such keys), or leave the setting unset"
+        )
+        raise ValueError(msg)
+    return value
 
 
 class IndexSettings(Section):
@@ -167,6 +202,11 @@ class GenerationSettings(Section):
         "with a support model (multilingual-e5-small has one); others are not checked.",
     )
 
+    @field_validator("worker_api_key")
+    @classmethod
+    def _real_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return checked_key(value)
+
     @model_validator(mode="after")
     def _images_fit(self) -> GenerationSettings:
         check_order(self, "max_retrieved_images", "max_images", equal=True, prefix="generation.")
@@ -191,6 +231,17 @@ class OcrSettings(Section):
     )
     max_pages: int = Field(
         default=100, ge=0, description="Pages of one PDF read by OCR; later pages are skipped."
+    )
+    file_budget_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Wall-clock seconds OCR may spend on one file; later pages are skipped.",
+    )
+    batch_budget_s: float = Field(
+        default=1800.0,
+        gt=0,
+        description="Seconds OCR may spend in one ingest (a command or an upload), all files "
+        "together.",
     )
     tessdata: str = Field(
         default="",
@@ -229,13 +280,21 @@ class IngestSettings(Section):
         ge=1,
         description="Decoded pixels of the embedded images of one file; later images are skipped.",
     )
+    max_units_per_file: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Structural units one file may hold (XML elements, rows and cells, HTML "
+        "elements, lines); a file with more fails while it is read.",
+    )
     parser_timeout_s: float = Field(
         default=60.0,
         gt=0,
-        description="Wall-clock limit for parsing one PDF, HWP or HWPX file (child process).",
+        description="Wall-clock limit for parsing one file (in an isolated worker process).",
     )
     parser_memory_mb: int = Field(
-        default=2_048, ge=64, description="Memory limit of the parsers' child process, MB."
+        default=2_048,
+        ge=64,
+        description="Memory one parser worker may allocate beyond the parsers' code, MB.",
     )
     ocr: OcrSettings = Field(default_factory=OcrSettings)
 
@@ -300,8 +359,29 @@ class RetrievalSettings(Section):
 
 
 class ConversationSettings(Section):
-    """How a follow-up question is searched (:mod:`rag.retrieval.followup`)."""
+    """A question and its conversation: what one may hold, and how a follow-up is searched.
 
+    The limits bound what one question costs before any work is done (tokenizing, embedding,
+    searching and prompting all grow with the text): the RAG API refuses a request over one
+    with a 400 naming it, the command line and the web app refuse a longer question, and an
+    interactive conversation carries only its latest turns.
+    """
+
+    max_question_chars: int = Field(
+        default=4_000, ge=1, description="Characters in one question (longer: refused)."
+    )
+    max_turn_chars: int = Field(
+        default=16_000,
+        ge=1,
+        description="Characters in one earlier turn of a conversation, question or answer "
+        "(the RAG API refuses longer ones; the CLI and web app carry them cut).",
+    )
+    max_turns: int = Field(
+        default=50,
+        ge=1,
+        description="Messages in one conversation, the question included (the RAG API refuses "
+        "more; the CLI and web app carry the latest ones).",
+    )
     query_rewrite: Literal["off", "mix", "llm"] = Field(
         default="mix",
         description="mix: search the follow-up with the earlier user turns, weighted; "
@@ -313,6 +393,19 @@ class ConversationSettings(Section):
     history_turns: int = Field(
         default=3, ge=0, le=20, description="Earlier user turns a follow-up is searched with."
     )
+    topic_changes: bool = Field(
+        default=True,
+        description="A turn that does not refer back to the conversation and finds nothing "
+        "searched alone gets no passages (the honest 'not in the documents').",
+    )
+
+    @model_validator(mode="after")
+    def _question_fits_a_turn(self) -> ConversationSettings:
+        # An answered question becomes an earlier turn of the next one.
+        check_order(
+            self, "max_question_chars", "max_turn_chars", equal=True, prefix="conversation."
+        )
+        return self
 
 
 class WorkerSettings(Section):
@@ -321,12 +414,19 @@ class WorkerSettings(Section):
     host: str = Field(default="127.0.0.1", description="Interface the worker listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Worker port.")
     api_key: SecretStr | None = Field(
-        default=None, description="Bearer key the worker requires on every route but /health."
+        default=None,
+        description="Bearer key (16 or more characters) the worker requires on every route but "
+        "/health.",
     )
     embedding_model: str | None = Field(
         default=None,
         description="Also serve /v1/embeddings with this sentence-transformers model.",
     )
+
+    @field_validator("api_key")
+    @classmethod
+    def _real_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return checked_key(value)
 
 
 class ServerSettings(Section):
@@ -351,8 +451,27 @@ class ServerSettings(Section):
     max_new_tokens: int = Field(
         default=4096, ge=1, description="Largest max_tokens a request may ask for (400 above)."
     )
+    max_messages: int = Field(
+        default=128, ge=1, description="Messages in one chat request (400 above)."
+    )
+    max_message_chars: int = Field(
+        default=65_536,
+        ge=1_024,
+        description="Characters of text in one message of a chat request (400 above): a "
+        "prompt's user turn holds its passages, so keep it above 8 x the prompt budget.",
+    )
     max_embedding_inputs: int = Field(
         default=512, ge=1, description="Texts in one /v1/embeddings request (400 above)."
+    )
+    max_embedding_input_chars: int = Field(
+        default=32_768,
+        ge=1,
+        description="Characters in one text of a /v1/embeddings request (400 above).",
+    )
+    max_embedding_chars: int = Field(
+        default=1_048_576,
+        ge=1,
+        description="Characters in all the texts of one /v1/embeddings request (400 above).",
     )
     read_timeout: float = Field(
         default=60.0,
@@ -369,8 +488,40 @@ class ApiSettings(Section):
     keys: dict[str, list[str]] = Field(
         default_factory=dict,
         repr=False,
-        description="API key -> the groups it may read (JSON in BLLOSSOM_RAG_API__KEYS); "
-        "empty: no key needed, unrestricted documents only.",
+        description="API key (16 or more characters) -> the groups it may read (JSON in "
+        "BLLOSSOM_RAG_API__KEYS); empty: no key needed, unrestricted documents only.",
+    )
+
+    slots_per_key: int = Field(
+        default=0,
+        ge=0,
+        description="Requests one key may have running at once (its others wait), so one key "
+        "cannot take every slot of server.max_concurrency; 0: all but one (at least one).",
+    )
+
+    @field_validator("keys")
+    @classmethod
+    def _real_keys(cls, keys: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key in keys:
+            checked_key(SecretStr(key))
+        return keys
+
+
+class CliSettings(Section):
+    """``ask`` and ``chat``: answered by a running RAG API instead of loading the models."""
+
+    api_url: str | None = Field(
+        default=None,
+        description="A RAG API (http://host:8100) that answers ask and chat; the terminal "
+        "loads no model.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, repr=False, description="Bearer key for api_url (or the API found)."
+    )
+    find_api: bool = Field(
+        default=True,
+        description="Without api_url: use a ready RAG API on this machine at [api] port "
+        "that serves this same store.",
     )
 
 

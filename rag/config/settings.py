@@ -32,6 +32,7 @@ from rag.config.sections import (
     AccessSettings,
     ApiSettings,
     AuditSettings,
+    CliSettings,
     ConversationSettings,
     EmbeddingSettings,
     GenerationSettings,
@@ -49,12 +50,14 @@ from rag.config.sources import (
     Schema,
     check_environment,
     config_file,
+    item_section,
     legacy_environment,
     read_config_file,
     section_type,
     shown_variable,
     table_form,
 )
+from rag.config.sync_sections import SourceSettings, SyncSettings
 from rag.errors import ConfigError
 from rag.images import DEFAULT_MAX_IMAGE_PIXELS
 from rag.runtime.models import check_device_name
@@ -89,15 +92,32 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    cli: CliSettings = Field(default_factory=CliSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    sources: list[SourceSettings] = Field(
+        default_factory=list,
+        description="[[sources]] tables: folders, sites and repositories that bllossom-rag sync "
+        "keeps in step with their collections (see [[sources]] below).",
+    )
+    sync: SyncSettings = Field(default_factory=SyncSettings)
 
     @field_validator("data_dir")
     @classmethod
     def _absolute_folder(cls, value: Path) -> Path:
         """Absolute from the start, so every path derived from it (``--json`` included) is."""
         return value.expanduser().absolute()
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, value: list[SourceSettings]) -> list[SourceSettings]:
+        names = [source.name for source in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            msg = f"two sources are named {', '.join(map(repr, twice))}: give each its own name"
+            raise ValueError(msg)
+        return value
 
     @field_validator("device")
     @classmethod
@@ -156,7 +176,11 @@ def _one_line(error: ValidationError) -> ConfigError:
     reason = first["msg"].removeprefix("Value error, ")
     path = _setting_path(first["loc"])
     field = SCHEMA.field(path) if path else None
-    names_a_section = field is not None and section_type(field.annotation) is not None
+    names_a_section = field is not None and (
+        path.endswith("]")
+        or item_section(field.annotation) is not None
+        or section_type(field.annotation) is not None
+    )
     if not path or (first["type"] == "value_error" and names_a_section):
         return ConfigError(f"invalid settings: {reason}{also}")  # a rule: its message names both
     return ConfigError(
@@ -168,12 +192,19 @@ def _setting_path(loc: tuple[int | str, ...]) -> str:
     """The setting an error is about: its location cut where it leaves the settings.
 
     Below a mapping's setting the location goes on with the mapping's own keys (an API key of
-    ``api.keys``), which name no setting and may be secrets.
+    ``api.keys``), which name no setting and may be secrets. An item of a list of tables is
+    named by its index (``sources[0].url``).
     """
     path = ""
     for part in loc:
+        if isinstance(part, int):
+            field = SCHEMA.field(path) if path else None
+            if field is None or item_section(field.annotation) is None or path.endswith("]"):
+                break
+            path = f"{path}[{part}]"
+            continue
         candidate = f"{path}.{part}" if path else str(part)
-        if not isinstance(part, str) or SCHEMA.field(candidate) is None:
+        if SCHEMA.field(candidate) is None:
             break
         path = candidate
     return path
@@ -197,9 +228,10 @@ def _source_of(path: str, value: Any) -> str:
 
     A secret's value (a key, a URL with a password) is never repeated.
     """
+    whole = path.split("[")[0]  # an item of a list of tables is set by the list's variable
     for name in os.environ:
-        if SCHEMA.path_of(name.upper()) == path:
-            return shown_variable(name, path, SCHEMA)
+        if SCHEMA.path_of(name.upper()) == whole:
+            return shown_variable(name, whole, SCHEMA)
     file = config_file()
     shown = "<hidden>" if SCHEMA.is_secret(path) else repr(value)
     if file is not None:

@@ -14,6 +14,7 @@ import difflib
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -43,6 +44,8 @@ NOT_SETTINGS = frozenset({CONFIG_FILE_ENV, f"{ENV_PREFIX}SHARED", f"{ENV_PREFIX}
 # the configuration file's folder when given there as relative paths.
 FOLDER_SETTINGS = ("data_dir", "embedding.cache_dir")
 MODEL_SETTINGS = ("embedding.model", "generation.model", "retrieval.reranker_model")
+# A part of a setting's path: a name, and the index of an item of a list of tables.
+_ITEM = re.compile(r"([^.\[\]]*)(?:\[(\d+)\])?")
 # Settings that are not SecretStr but hold secrets: api.keys is keyed by the keys themselves.
 SECRET_MAPPINGS = frozenset({"api.keys"})
 
@@ -68,14 +71,22 @@ class Schema:
                 yield from self.paths(section, f"{path}.")
 
     def field(self, path: str) -> Any:
-        """The pydantic field info of a dotted path (None when the path names nothing)."""
+        """The pydantic field info of a dotted path (None when the path names nothing).
+
+        An item of a list of tables is named by its index: ``sources[0].url``.
+        """
         model: type[BaseModel] | None = self.root
         field = None
         for part in path.split("."):
-            if model is None or part not in model.model_fields:
+            name, index = _ITEM.fullmatch(part).groups()  # type: ignore[union-attr]
+            if model is None or name not in model.model_fields:
                 return None
-            field = model.model_fields[part]
+            field = model.model_fields[name]
             model = section_type(field.annotation)
+            if index is not None:
+                model = item_section(field.annotation)
+                if model is None:
+                    return None
         return field
 
     def is_complex(self, path: str) -> bool:
@@ -113,9 +124,24 @@ def section_type(annotation: Any) -> type[BaseModel] | None:
     )
 
 
+def item_section(annotation: Any) -> type[BaseModel] | None:
+    """The table model of a list of tables (``[[sources]]``), or None for anything else."""
+    if get_origin(annotation) is not list:
+        return None
+    return section_type(next(iter(get_args(annotation)), None))
+
+
 def table_form(path: str) -> str:
-    """How a setting is written in the file: ``[retrieval] top_k``, or ``data_dir``."""
+    """How a setting is written in the file: ``[retrieval] top_k``, ``data_dir``, ``url of ...``.
+
+    An item of a list of tables is named by its number: ``url of [[sources]] #1``.
+    """
     section, _, key = path.rpartition(".")
+    parent, _, last = section.rpartition(".")
+    item = _ITEM.fullmatch(last)
+    if item is not None and item.group(2) is not None:
+        table = f"{parent}.{item.group(1)}" if parent else item.group(1)
+        return f"{key} of [[{table}]] #{int(item.group(2)) + 1}"
     return f"[{section}] {key}" if section else key
 
 
@@ -172,7 +198,21 @@ def read_config_file(path: Path, schema: Schema) -> dict[str, Any]:
         value = _get(data, key)
         if isinstance(value, str) and (value.startswith(".") or (folder / value).is_dir()):
             _set(data, key, str(folder / value))
+    for source in data.get("sources", []):
+        _resolve_source(source, folder)
     return data
+
+
+def _resolve_source(source: Any, folder: Path) -> None:
+    """A source's relative folder, or relative path of a local repository, against ``folder``."""
+    if not isinstance(source, dict):
+        return
+    where = source.get("path")
+    if isinstance(where, str) and not Path(where).expanduser().is_absolute():
+        source["path"] = str(folder / where)
+    url = source.get("url")
+    if source.get("type") == "git" and isinstance(url, str) and url.startswith("."):
+        source["url"] = str(folder / url)
 
 
 def legacy_environment(environ: Mapping[str, str], schema: Schema) -> dict[str, Any]:
@@ -241,6 +281,11 @@ def _check_keys(data: Mapping[str, Any], model: type[BaseModel], prefix: str, pa
         section = section_type(known[key].annotation)
         if section is not None and isinstance(value, Mapping):
             _check_keys(value, section, f"{prefix}{key}.", path)
+        item = item_section(known[key].annotation)
+        if item is not None and isinstance(value, list):
+            for index, entry in enumerate(value):
+                if isinstance(entry, Mapping):
+                    _check_keys(entry, item, f"{prefix}{key}[{index}].", path)
 
 
 def _place(values: dict[str, Any], path: str, value: Any, old: str) -> None:

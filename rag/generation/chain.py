@@ -3,8 +3,10 @@
 ``{"question": str, "images": [image blocks], "history": [earlier messages]}`` flows through three
 steps. The first retrieves: the conversation makes the retrieval ``query``
 (:mod:`rag.retrieval.followup`; a first question is searched as it is), and the retriever returns
-``documents``. The second builds the prompt: the user's images and the top retrieved image(s) become
-image slots, the earlier turns come before the question, the token budget trims what does not fit,
+``documents`` (none for a turn that changed to a topic the documents do not cover:
+:mod:`rag.retrieval.topic_change`). The second builds the prompt: the user's images and the top
+retrieved image(s) become image slots, the earlier turns come before the question, the token
+budget trims what does not fit,
 and the step outputs ``documents`` (the passages actually in the prompt, so ``[n]`` in the answer is
 ``documents[n-1]``), ``images`` (what each image slot is), ``messages``, and the rendered ``prompt``
 with its ``prompt_tokens`` (counted once, by the budget). The third adds ``answer``: from the chat
@@ -48,6 +50,7 @@ from rag.generation.chat_format import image_block, image_bytes
 from rag.generation.no_answer import no_answer
 from rag.generation.prompt import PromptImage, build_messages, history_messages
 from rag.generation.result import shown_source
+from rag.generation.turn_limits import TurnLimits
 from rag.images import (
     DEFAULT_MAX_IMAGE_PIXELS,
     ImageDecodeError,
@@ -56,8 +59,9 @@ from rag.images import (
     open_image,
     read_header,
 )
-from rag.retrieval.followup import FollowUps
+from rag.retrieval.followup import FollowUps, RetrievalQuery
 from rag.retrieval.retriever import StoreRetriever
+from rag.runtime.cancel import stop_if_cancelled
 
 
 class PromptBuilder:
@@ -98,6 +102,7 @@ class PromptBuilder:
             BllossomRagError: Too many or unreadable user images, or a prompt that cannot fit.
 
         """
+        stop_if_cancelled()
         question: str = inputs["question"]
         documents: list[Document] = list(inputs["documents"])
         user = [user_image(block, self.max_image_pixels) for block in inputs.get("images") or ()]
@@ -207,7 +212,9 @@ def _stored_image(number: int, document: Document, max_pixels: int) -> PromptIma
 
 
 def build_retrieval(
-    retriever: BaseRetriever, followups: FollowUps | None = None
+    retriever: BaseRetriever,
+    followups: FollowUps | None = None,
+    limits: TurnLimits | None = None,
 ) -> Runnable[dict[str, Any], dict[str, Any]]:
     """Retrieve for a turn: ``{"question", "history"?, ...}`` plus ``query`` and ``documents``.
 
@@ -216,16 +223,36 @@ def build_retrieval(
             :class:`~rag.retrieval.retriever.StoreRetriever` also takes the conversation's
             weighted turns.
         followups: How the conversation shapes the query (default: ``mix``, no model call).
+        limits: What a question and its conversation may hold (default: the defaults of
+            ``[conversation]``); a turn over one is refused before any work.
+
+    Raises:
+        TurnTooLargeError: The turn is over a limit.
+        Cancelled: The work was given up (:mod:`rag.runtime.cancel`).
 
     """
     make_query = followups or FollowUps()
+    bounds = limits or TurnLimits()
+
+    def search(query: RetrievalQuery) -> list[Document]:
+        if isinstance(retriever, StoreRetriever):
+            return retriever.invoke(query.text, turns=query.turns)
+        # other retrievers may pass unknown arguments on to a client that refuses them
+        return retriever.invoke(query.text)
 
     def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
-        query = make_query.query(inputs["question"], inputs.get("history") or ())
-        if isinstance(retriever, StoreRetriever):
-            documents = retriever.invoke(query.text, turns=query.turns)
-        else:  # other retrievers may pass unknown arguments on to a client that refuses them
-            documents = retriever.invoke(query.text)
+        question = inputs["question"]
+        bounds.check(question, inputs.get("history") or ())
+        stop_if_cancelled()
+        query = make_query.query(question, inputs.get("history") or ())
+        stop_if_cancelled()
+        documents = search(query)
+        if (
+            documents
+            and make_query.may_change_topic(question, query)
+            and not search(RetrievalQuery.of(question))
+        ):
+            documents = []  # a new topic the documents do not cover: the rest is stale context
         return {**inputs, "query": query.text, "documents": documents}
 
     return RunnableLambda(retrieve, name="retrieve")
@@ -240,6 +267,7 @@ def build_rag_chain(
     llm: Runnable[Any, Any],
     prompt: PromptBuilder | None = None,
     followups: FollowUps | None = None,
+    limits: TurnLimits | None = None,
 ) -> Runnable[dict[str, Any], Any]:
     """Retrieve with the conversation, build the Bllossom prompt, generate (or say none).
 
@@ -251,6 +279,7 @@ def build_rag_chain(
         prompt: How images are chosen and the budget applied (default: no budget, the user's
             image plus one retrieved image).
         followups: How earlier turns shape the retrieval query (default: ``mix``).
+        limits: What a question and its conversation may hold (:func:`build_retrieval`).
 
     Returns:
         A runnable mapping ``{"question", "images"?, "history"?}`` (``history``: earlier
@@ -263,7 +292,7 @@ def build_rag_chain(
         generate,
     )
     return (
-        build_retrieval(retriever, followups)
+        build_retrieval(retriever, followups, limits)
         | RunnableLambda(prompt or PromptBuilder(), name="build_prompt")
         | RunnablePassthrough.assign(answer=answer)
     )

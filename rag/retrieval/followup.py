@@ -112,6 +112,8 @@ class FollowUps:
         decay: Weight of an earlier turn relative to the turn after it (``mix``).
         turns: Earlier user turns taken into account, the latest ones.
         llm: The generator that rewrites follow-ups (``llm`` mode only).
+        topic_changes: A turn that leaves its conversation behind is searched alone
+            (:mod:`rag.retrieval.topic_change`).
 
     """
 
@@ -119,6 +121,18 @@ class FollowUps:
     decay: float = 0.5
     turns: int = 3
     llm: Runnable[Any, Any] | None = None
+    topic_changes: bool = True
+
+    def may_change_topic(self, question: str, query: RetrievalQuery) -> bool:
+        """Whether ``query`` mixes in a conversation that ``question`` may have left behind.
+
+        True for a mixed query (``mix``, or ``llm`` falling back to it) whose question does not
+        refer back to its conversation (:func:`rag.retrieval.topic_change.refers_back`): the
+        caller then searches the question alone too, and gives no passages if that finds none.
+        """
+        from rag.retrieval.topic_change import refers_back
+
+        return self.topic_changes and len(query.turns) > 1 and not refers_back(question)
 
     def query(self, question: str, history: Sequence[BaseMessage] = ()) -> RetrievalQuery:
         """The retrieval query for ``question`` asked after ``history``."""

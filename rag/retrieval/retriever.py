@@ -53,6 +53,7 @@ from rag.retrieval.followup import RetrievalQuery
 from rag.retrieval.fusion import Fusion, keyword_visibility
 from rag.retrieval.relevance import cohort_floor, cross_language, uncalibrated
 from rag.retrieval.rerank import CrossEncoderReranker
+from rag.runtime.cancel import stop_if_cancelled
 from rag.store import Candidates, DocumentStore, ImageStore, SearchHit, StoredChunk
 from rag.text.language import Language, detect_language
 
@@ -189,6 +190,7 @@ class StoreRetriever(BaseRetriever):
 
         """
         ranked = self.ranked(query)
+        stop_if_cancelled()
         model = self._calibration.relevance
         if model is None:
             relevance = uncalibrated(ranked.features()[:, 0])
@@ -211,8 +213,11 @@ class StoreRetriever(BaseRetriever):
 
         ``min_relevance``, or in ``adaptive`` mode the level that refuses the calibration's
         cohort in this collection for this caller, when that is lower. The cohort's answers
-        are computed once per store, collection commit, reader and search setup, from the
-        fused ranking (a reranker only reorders it).
+        are computed once per store, version of the collection this reader sees, reader and
+        search setup, from the fused ranking (a reranker only reorders it). Keyed by what the
+        reader may read, not by the collection's last commit: a commit of documents hidden
+        from the reader does not send its next search through the cohort again, so its
+        timing does not tell that someone else ingested.
         """
         calibration = self._calibration
         model = calibration.relevance
@@ -234,10 +239,12 @@ class StoreRetriever(BaseRetriever):
         )
         # The fused ranking without the cross-encoder, whose cost would be paid 40 times.
         plain = self if self.reranker is None else self.model_copy(update={"reranker": None})
-        best = [
-            float(max(model(plain.ranked(question, vector=vector).features()), default=0.0))
-            for question, vector in zip(calibration.cohort, vectors, strict=True)
-        ]
+        best = []
+        for question, vector in zip(calibration.cohort, vectors, strict=True):
+            stop_if_cancelled()
+            best.append(
+                float(max(model(plain.ranked(question, vector=vector).features()), default=0.0))
+            )
         floor = cohort_floor(best, self.min_relevance)
         with _FLOORS_LOCK:
             if len(_FLOORS) > 256:  # stale commits and departed callers
@@ -251,7 +258,7 @@ class StoreRetriever(BaseRetriever):
             self.store.store_id,
             str(self.store.data_dir),  # a copied folder keeps the id, then goes its own way
             self.collection,
-            self.store.last_seq(self.collection),
+            self.store.readable_version(self.collection, self.access),
             self.access,
             self.mode,
             self.k,

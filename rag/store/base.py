@@ -32,6 +32,7 @@ from PIL import Image
 
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.access.registry import Registry
+from rag.conversations.saved import SavedConversations
 from rag.embeddings.space import RAW, VectorSpace
 from rag.errors import (
     BllossomRagError,
@@ -49,9 +50,11 @@ from rag.store.records import (
     KeywordQuery,
     NewChunk,
     PageLayout,
+    ReadableVersion,
     SearchHit,
     StoredChunk,
 )
+from rag.store.sync_state import SyncState
 
 if TYPE_CHECKING:
     from rag.store.image_files import EncodedImage
@@ -154,10 +157,11 @@ class Documents(ABC):
         """The newest write transactions (ingests and removals), newest first."""
 
     @abstractmethod
-    def last_seq(self, collection: str) -> int:
-        """The newest commit to touch ``collection`` (0: none): what its caches are keyed by.
+    def readable_version(self, collection: str, access: Access) -> ReadableVersion:
+        """The version of ``collection`` that ``access`` sees: a cache key for its searches.
 
-        One indexed lookup, unlike :meth:`collection`, which counts the documents.
+        Unlike the collection's newest commit, it stays the same across commits of documents
+        ``access`` cannot read, so a cache keyed by it tells a reader nothing of those commits.
         """
 
     # --- documents ---------------------------------------------------------------------------
@@ -325,8 +329,11 @@ class Search(ABC):
         return ranked_hits(ranked, self.chunks_by_vector_ids([v for v, _ in ranked]))
 
 
-class DocumentStore(Documents, Search, Registry):
+class DocumentStore(Documents, Search, Registry, SavedConversations, SyncState):
     """Documents, chunks and vectors of every collection, searched with access control inside.
+
+    It also keeps keys, people and the audit trail (:class:`~rag.access.registry.Registry`) and
+    each person's saved conversations (:class:`~rag.conversations.SavedConversations`).
 
     Attributes:
         data_dir: The local folder (the embedded store itself, or a backend's caches).

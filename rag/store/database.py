@@ -30,6 +30,7 @@ from rag.runtime.files import temp_name
 from rag.store import migrations
 from rag.store.checkpoint import exclusive
 from rag.store.commit import CommitDelta, create_collection, write_commit
+from rag.store.full_disk import is_full, read_only_while_full
 from rag.store.queries import Queries, unusable
 from rag.store.records import DocumentUpdate
 
@@ -42,6 +43,8 @@ class Database(Queries):
 
     Attributes:
         store_id: This store's identity (a UUID), which its view checkpoints carry.
+        read_only: Opened while the disk was full (:mod:`rag.store.full_disk`): reads work,
+            writes fail in one line, and the ordinary connection returns once there is space.
 
     Raises:
         StoreError: The file is empty, damaged, unopenable or from a newer release.
@@ -57,7 +60,9 @@ class Database(Queries):
                 "or delete it to start a new, empty store"
             )
             raise StoreError(msg)
-        super().__init__(path, _connect(path), threading.RLock())
+        conn = read_only_while_full(path) if is_full(path.parent) else None
+        self.read_only = conn is not None
+        super().__init__(path, conn or _connect(path), threading.RLock())
         try:
             with self._transaction() as conn:
                 migrations.upgrade(conn, path)
@@ -72,6 +77,17 @@ class Database(Queries):
         """Close the connection."""
         with self._lock:
             self._conn.close()
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        """As :meth:`Queries._locked`, first leaving read-only mode once the disk has space."""
+        with self._lock:
+            if self.read_only and not is_full(self.path.parent):
+                ordinary = _connect(self.path)
+                self._conn.close()
+                self._conn, self.read_only = ordinary, False
+            with super()._locked() as conn:
+                yield conn
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

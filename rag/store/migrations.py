@@ -139,9 +139,7 @@ def _access_as_data(conn: sqlite3.Connection) -> None:
     access``, an upload's choice) or nowhere; those stored before could only have come from
     ``--groups``, so a restricted one is recorded as set explicitly, which a later ingest keeps.
     """
-    for statement in _ACCESS_SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    _script(conn, _ACCESS_SCHEMA)
     conn.execute("UPDATE documents SET groups_origin = 'flag' WHERE groups != '[]'")
 
 
@@ -195,8 +193,79 @@ def _commit_tokens(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE commits SET token = lower(hex(randomblob(16)))")
 
 
+def _conversations(conn: sqlite3.Connection) -> None:
+    """7: saved conversations, each person's, with their turns and share tokens."""
+    _script(conn, _CONVERSATIONS_SCHEMA)
+
+
+_CONVERSATIONS_SCHEMA = """
+CREATE TABLE conversations (
+    id          TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    collection  TEXT NOT NULL,
+    created_at  REAL NOT NULL,
+    updated_at  REAL NOT NULL,
+    share_token TEXT UNIQUE
+);
+CREATE INDEX conversations_by_owner ON conversations(owner, updated_at);
+CREATE TABLE conversation_turns (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    position        INTEGER NOT NULL,
+    question        TEXT NOT NULL,
+    answer          TEXT NOT NULL,
+    collection      TEXT NOT NULL,
+    sources         TEXT NOT NULL DEFAULT '[]',
+    error           TEXT,
+    image           INTEGER NOT NULL DEFAULT 0,
+    asked_at        REAL NOT NULL,
+    PRIMARY KEY (conversation_id, position)
+)
+"""
+
+
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    """Run the statements of ``script``, separated by semicolons."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _sync_state(conn: sqlite3.Connection) -> None:
+    """8: the sources' sync state (:mod:`rag.store.sync_state`).
+
+    Each source's last sync, and the validators (ETag, Last-Modified, body hash) of every page
+    a site source fetched.
+    """
+    _script(conn, _SYNC_SCHEMA)
+
+
+_SYNC_SCHEMA = """
+CREATE TABLE sync_sources (
+    name        TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    collection  TEXT NOT NULL,
+    started_at  REAL NOT NULL,
+    finished_at REAL NOT NULL,
+    status      TEXT NOT NULL,
+    cursor      TEXT,
+    summary     TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE sync_items (
+    source         TEXT NOT NULL,
+    locator        TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    etag           TEXT,
+    last_modified  TEXT,
+    content_sha256 TEXT,
+    checked_at     REAL NOT NULL,
+    PRIMARY KEY (source, locator)
+)
+"""
+
+
 def _sources_to_open(conn: sqlite3.Connection) -> None:
-    """7: each document's path relative to where it was ingested from; its pages' word boxes.
+    """9: each document's path relative to where it was ingested from; its pages' word boxes.
 
     The relative path is what people are shown instead of the server's path. Documents stored
     before kept no record of the folder they were found under, so they get their file's name
@@ -204,9 +273,7 @@ def _sources_to_open(conn: sqlite3.Connection) -> None:
     a source be shown highlighted on its page; earlier ingests kept none, so their pages are
     shown without a highlight until the file changes or is ingested into a new store.
     """
-    for statement in _SOURCES_SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    _script(conn, _SOURCES_SCHEMA)
     conn.create_function("file_name", 1, lambda path: PurePath(path).name, deterministic=True)
     conn.execute("UPDATE documents SET relative_path = file_name(source_path)")
 
@@ -231,6 +298,8 @@ STEPS: tuple[Step, ...] = (
     _heading_column,
     _access_as_data,
     _commit_tokens,
+    _conversations,
+    _sync_state,
     _sources_to_open,
 )
 LATEST = len(STEPS)

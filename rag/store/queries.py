@@ -20,6 +20,7 @@ import numpy as np
 
 from rag.access import OPERATOR, Access
 from rag.errors import StoreError
+from rag.store.full_disk import no_space, out_of_space
 from rag.store.records import (
     NO_COMMIT,
     CollectionInfo,
@@ -27,6 +28,7 @@ from rag.store.records import (
     CommitRecord,
     DocumentRecord,
     PageLayout,
+    ReadableVersion,
     StoredChunk,
     searchable_text,
 )
@@ -102,14 +104,6 @@ class Queries:
                 "SELECT dimension FROM collections WHERE name = ?", (name,)
             ).fetchone()
         return int(row[0]) if row else None
-
-    def last_seq(self, collection: str) -> int:
-        """The sequence number of the newest commit that touched ``collection``."""
-        with self._locked():
-            row = self._conn.execute(
-                "SELECT last_seq FROM collections WHERE name = ?", (collection,)
-            ).fetchone()
-        return int(row["last_seq"]) if row else 0
 
     def head(self, collection: str) -> CommitHead:
         """The newest commit that touched ``collection``: its number and token."""
@@ -305,6 +299,18 @@ class Queries:
 
     # --- access control ----------------------------------------------------------------------
 
+    def readable_version(self, collection: str, access: Access) -> ReadableVersion:
+        """The version of ``collection`` that ``access`` sees (:class:`ReadableVersion`)."""
+        condition, groups = ("1", ()) if access.everything else readable(access)
+        with self._locked() as conn:
+            count, newest = conn.execute(
+                "SELECT COUNT(*), COALESCE(MAX(d.seq), 0) FROM documents d "
+                f"WHERE d.collection = ? AND {condition}",
+                (collection, *groups),
+            ).fetchone()
+            token = commit_token(conn, int(newest)) or ""
+        return ReadableVersion(int(count), CommitHead(int(newest), token))
+
     def readable_vector_ids(self, collection: str, access: Access) -> np.ndarray | None:
         """Vector ids of the chunks ``access`` may read; None when that is all of them."""
         if access.everything:
@@ -366,6 +372,8 @@ def unusable(path: Path, error: sqlite3.DatabaseError) -> StoreError | None:
             f"{path}: the store's database is damaged ({error}); restore it from a backup, or "
             "move it aside and ingest the documents again into a new store"
         )
+    if out_of_space(error, path.parent):
+        return no_space(path.parent)
     if among(_CANNOT_OPEN):
         return StoreError(
             f"{path}: cannot open the store's database ({error}); check data_dir and that this "

@@ -242,6 +242,20 @@ NO_COMMIT = CommitHead(0, "")
 
 
 @dataclass(frozen=True)
+class ReadableVersion:
+    """Which version of a collection one reader sees: what a cache of its searches is keyed by.
+
+    How many documents the reader may read, and the newest commit among them. Any change to
+    that set changes the pair (a document that becomes readable, new or changed, is written by
+    a newer commit; one that stops being readable lowers the count), while commits of documents
+    the reader cannot read leave it as it was.
+    """
+
+    documents: int
+    newest: CommitHead
+
+
+@dataclass(frozen=True)
 class CommitResult:
     """What one write transaction changed."""
 

@@ -1,24 +1,20 @@
 """Keys, people and the audit trail in SQL, one implementation for both store backends.
 
-The three tables are alike in SQLite and PostgreSQL (created by each backend's numbered
-migrations), with lists and mappings as JSON text, so the statements are written once, with
-``?`` placeholders that the PostgreSQL store turns into ``%s``. A backend supplies a connection
-(:meth:`SqlRegistry._registry_connection`); every method is one statement, so each is atomic
-on its own.
+The three tables are alike in SQLite and PostgreSQL (see :mod:`rag.store.sql_tables`); every
+method is one statement, so each is atomic on its own.
 """
 
 from __future__ import annotations
 
 import json
-from abc import abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from typing import Any
 
 from rag.access.audit import AuditEntry
 from rag.access.keys import ApiKey
 from rag.access.people import Person
 from rag.access.registry import Registry
+from rag.store.sql_tables import SqlTables
 
 _KEY_COLUMNS = "name, digest, groups, scopes, created_at, last_used_at, revoked_at"
 _PERSON_COLUMNS = "subject, email, name, groups, first_seen, last_seen"
@@ -27,24 +23,8 @@ _AUDIT_COLUMNS = (
 )
 
 
-class SqlRegistry(Registry):
+class SqlRegistry(SqlTables, Registry):
     """:class:`~rag.access.registry.Registry` over the store's own database."""
-
-    placeholder = "?"
-
-    @abstractmethod
-    def _registry_connection(self) -> AbstractContextManager[Any]:
-        """A connection (DB-API: ``execute`` returns a cursor) whose statements commit."""
-
-    def _run(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
-        with self._registry_connection() as conn:
-            cursor = conn.execute(sql.replace("?", self.placeholder), tuple(parameters))
-            rows = cursor.fetchall() if cursor.description else []
-        return iter(rows)
-
-    def _count(self, sql: str, parameters: Sequence[Any] = ()) -> int:
-        with self._registry_connection() as conn:
-            return int(conn.execute(sql.replace("?", self.placeholder), tuple(parameters)).rowcount)
 
     # --- keys --------------------------------------------------------------------------------
 

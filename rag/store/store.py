@@ -12,6 +12,7 @@ through its database.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -23,8 +24,10 @@ import numpy as np
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.embeddings.space import RAW, VectorSpace
 from rag.store.base import DocumentStore, validate_collection_name
+from rag.store.conversations import SqlConversations
 from rag.store.database import Database
 from rag.store.dense_index import DenseIndex, IndexPolicy
+from rag.store.full_disk import out_of_space
 from rag.store.image_files import ImageFiles
 from rag.store.records import (
     Candidates,
@@ -36,21 +39,24 @@ from rag.store.records import (
     DocumentUpdate,
     KeywordQuery,
     PageLayout,
+    ReadableVersion,
     SearchHit,
     StoredChunk,
 )
 from rag.store.registry import SqlRegistry
 from rag.store.sparse_index import SparseIndex
+from rag.store.sync_state import SqlSyncState
 from rag.store.view import View
 from rag.store.visibility import Visible
 
 DATABASE_FILE = "store.sqlite3"
+logger = logging.getLogger(__name__)
 V = TypeVar("V", bound=View)
 
 __all__ = ["DATABASE_FILE", "Store", "validate_collection_name"]
 
 
-class Store(SqlRegistry, DocumentStore):
+class Store(SqlRegistry, SqlConversations, SqlSyncState, DocumentStore):
     """Documents, chunks and vectors of every collection under one data folder.
 
     Args:
@@ -75,7 +81,7 @@ class Store(SqlRegistry, DocumentStore):
     def __repr__(self) -> str:
         return f"Store({str(self.data_dir)!r})"
 
-    def _registry_connection(self) -> AbstractContextManager[Any]:
+    def _sql_connection(self) -> AbstractContextManager[Any]:
         return self.database.transaction()
 
     def close(self) -> None:
@@ -99,9 +105,9 @@ class Store(SqlRegistry, DocumentStore):
         """The newest write transactions (ingests and removals), newest first."""
         return self.database.commits(limit)
 
-    def last_seq(self, collection: str) -> int:
-        """The newest commit to touch ``collection`` (0: none)."""
-        return self.database.last_seq(collection)
+    def readable_version(self, collection: str, access: Access) -> ReadableVersion:
+        """The version of ``collection`` that ``access`` sees: one indexed aggregate."""
+        return self.database.readable_version(collection, access)
 
     # --- documents ---------------------------------------------------------------------------
 
@@ -176,10 +182,19 @@ class Store(SqlRegistry, DocumentStore):
             self.flush()
 
     def flush(self) -> None:
-        """Checkpoint every view that changed since it was loaded or saved."""
+        """Checkpoint every view that changed since it was loaded or saved.
+
+        A view that finds the disk full stays in memory, unsaved and still serving, and is
+        saved at the next checkpoint with space: a view is a cache that SQLite can rebuild.
+        """
         with self._lock:
             for view in self._views.values():
-                view.checkpoint()
+                try:
+                    view.checkpoint()
+                except (OSError, RuntimeError) as error:  # FAISS's failed writes: RuntimeError
+                    if not out_of_space(error, self.data_dir):
+                        raise
+                    logger.warning("not saving %s: the disk is full (%s)", view.folder, error)
 
     # --- reads -------------------------------------------------------------------------------
 

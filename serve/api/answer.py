@@ -4,8 +4,9 @@ The worker's :class:`~serve.http.generation.Generation` runs any blocking iterat
 on a thread, with a cancel event; :class:`ChainAnswer` is that iterator for the RAG chain. The
 chain streams what it retrieved first and then the answer; the retrieved part is kept here
 (the response's ``sources`` come from it, once the first chunk is in), the answer pieces go out
-as chunks. When the client leaves (or time is up), the cancel event is set and a callback
-raises inside the chat model at its next token, wherever the chain is running it: in-process
+as chunks. When the client leaves (or time is up), the cancel event is set: the chain stops at
+its next step before the answer (:mod:`rag.runtime.cancel`), and a callback raises inside the
+chat model before it starts or at its next token, wherever the chain is running it: in-process
 Bllossom stops generating, ``ChatOpenAI`` drops its connection and the worker stops in turn.
 (Closing the chain's stream is not enough: while the model is still working on its first
 token, the chain holds it on a helper thread that a close does not reach.) The last chunk
@@ -29,6 +30,7 @@ from langchain_core.runnables import Runnable
 
 from rag.generation.result import AnswerStream, ChainResult
 from rag.generation.support import SentenceSupport
+from rag.runtime.cancel import Cancelled, stop_if_cancelled
 from serve.api.sources import source_json
 
 
@@ -49,21 +51,19 @@ class _ModelReport(BaseCallbackHandler):
         self.finish_reason = str(metadata.get("finish_reason") or self.finish_reason)
 
 
-class _Cancelled(Exception):
-    """Raised inside the chat model to stop it."""
-
-
 class _StopWhenCancelled(BaseCallbackHandler):
-    """Stops the chat model at its next token once the request is cancelled."""
+    """Stops the chat model before it starts, or at its next token, once cancelled."""
 
     raise_error = True  # LangChain swallows a callback's exception unless asked not to
 
     def __init__(self, cancel: threading.Event) -> None:
         self.cancel = cancel
 
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        stop_if_cancelled(self.cancel)
+
     def on_llm_new_token(self, token: Any, **kwargs: Any) -> None:
-        if self.cancel.is_set():
-            raise _Cancelled
+        stop_if_cancelled(self.cancel)
 
 
 class ChainAnswer:
@@ -114,7 +114,7 @@ class ChainAnswer:
                 if cancel.is_set():
                     return
                 yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
-        except _Cancelled:
+        except Cancelled:
             return
         finally:
             pieces.close()

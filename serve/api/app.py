@@ -10,12 +10,16 @@ warm). Every other route needs a key from ``api.keys``; the key's groups are its
 access, carried into every search.
 
 A chat request goes the worker's way, through the worker's own pieces: body within its size and
-time limits (413, 408), validation (400 naming the field), the cheap limits (images,
-``max_tokens``, a floor on the prompt's length: 400), the collection (404 when the key can read
-nothing in it: whether it exists is not said), queue admission (429 when full), then the chain
-on a generation thread: retrieval with the conversation, the prompt, the answer (or the fixed
-one when nothing was retrieved, without calling the generator). The request's timeout covers
-the queue and the whole chain; a client that disconnects stops its generation.
+time limits (413, 408), validation (400 naming the field), the cheap limits (messages and their
+characters, images, ``max_tokens``, a floor on the prompt's length, the question and its
+conversation against ``[conversation]``: 400 naming the setting), the collection (404 when the
+key can read nothing in it: whether it exists is not said), queue admission (429 when full;
+fair between keys, ``[api] slots_per_key``), then the chain on a generation thread: retrieval
+with the conversation, the prompt, the answer (or the fixed one when nothing was retrieved,
+without calling the generator). A retrieval takes the same path without the answer. The
+request's timeout covers the queue and the whole chain; past it, or when the client
+disconnects, the work stops at its next step (between stages, and inside the prompt's and the
+floor's loops), and its slot is free once it has.
 
 The models load on a thread at startup (embedder, generator or its processor, the keyword
 analyzer), so the first request is as fast as the others; requests before that get a 503.
@@ -44,16 +48,19 @@ from rag.generation.llm import ChatBllossom, sampling
 from rag.generation.result import ChainResult
 from rag.text.kiwi import preload as preload_kiwi
 from serve.api.answer import ChainAnswer
+from serve.api.documents import document_routes
+from serve.api.mcp import McpEndpoint
 from serve.api.options import ApiOptions
 from serve.api.requests import chat_turn, parse_retrieve
 from serve.api.sources import SourceViewer, source_json
+from serve.http.admission import Slot
 from serve.http.limits import RequestLimits
 from serve.http.middleware import RequireAPIKey, read_body
 from serve.http.prompt_floor import PromptFloor
 from serve.http.protocol import ChatCompletionRequest, CompletionIds, RequestError, parse_request
 from serve.http.service import GenerationService, service_app
 from serve.http.streaming import respond
-from serve.http.waiting import unless_gone, wait_for_disconnect
+from serve.http.waiting import on_thread, wait_for_disconnect
 
 log = logging.getLogger("bllossom_rag.api")
 SERVER = "RAG API"
@@ -69,12 +76,10 @@ class RagApi(GenerationService):
     """
 
     def __init__(self, assistant: Assistant, options: ApiOptions) -> None:
-        super().__init__(options.max_concurrency, options.max_queue, log)
+        super().__init__(options.max_concurrency, options.max_queue, log, options.key_slots)
         self.assistant = assistant
         self.options = options
-        self.limits = RequestLimits(
-            options.max_images, options.max_new_tokens, options.max_prompt_tokens, server=SERVER
-        )
+        self.limits = RequestLimits.of(options, SERVER)
         self.floor: PromptFloor | None = None  # set once the models have loaded
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -102,6 +107,9 @@ class RagApi(GenerationService):
             "ready": self.readiness.ready,
             "running": self.admission.running,
             "waiting": self.admission.waiting,
+            # which store it serves: a terminal on this machine sends it questions only when
+            # it is its own store (ui.cli.remote); an opaque id that says nothing of the data
+            "store_id": self.assistant.store.store_id,
         }
         if self.readiness.error:
             body["error"] = "the models could not be loaded; the API's log says why"
@@ -136,23 +144,48 @@ class RagApi(GenerationService):
         caller: Caller = request.state.caller
         return caller
 
-    async def _collection(self, model: str | None, access: Access) -> str:
-        """The readable collection a request names (``model``; default: settings).
+    async def _collection(self, name: str | None, access: Access, field: str) -> str:
+        """The readable collection a request names (in ``field``; default: settings).
 
         Raises:
             RequestError: 404 when the caller can read nothing there (or it does not exist:
                 the two are not told apart, so a key cannot probe for names).
 
         """
-        name = model or self.assistant.settings.collection
+        name = name or self.assistant.settings.collection
         readable = await run_in_threadpool(self.assistant.readable_collections, access)
         if name not in {info.name for info in readable}:
             msg = (
-                f"the model {name!r} does not exist or this key cannot read it; "
+                f"{field}: the collection {name!r} does not exist or this key cannot read it; "
                 "GET /v1/models lists the collections it can"
             )
-            raise RequestError(404, msg, param="model", code="model_not_found")
+            code = "model_not_found" if field == "model" else "collection_not_found"
+            raise RequestError(404, msg, param=field, code=code)
         return name
+
+    async def _admit(self, request: Request, deadline: float) -> tuple[Slot, asyncio.Future[None]]:
+        """A slot for this request (fair between keys), and the watcher of its client.
+
+        Raises:
+            RequestError: 429 when the queue (or the key's share) is full, 503 when no slot
+                came in time.
+            ClientDisconnect: The client left while waiting.
+
+        """
+        watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
+        try:
+            slot = await self.admission.admit(
+                watcher,
+                deadline,
+                timeout=self.options.timeout,
+                server=SERVER,
+                work="request",
+                key=self._caller(request).name,
+            )
+        except BaseException:
+            watcher.cancel()
+            raise
+        return slot, watcher
 
     async def _chat(self, request: Request) -> Response:
         self.readiness.check()
@@ -162,9 +195,9 @@ class RagApi(GenerationService):
         )
         assert self.floor is not None  # the models are ready
         self.limits.check(parsed, self.floor)
-        turn = chat_turn(parsed)
+        turn = chat_turn(parsed, self.assistant.turn_limits)
         caller = self._caller(request)
-        collection = await self._collection(parsed.model, caller.access)
+        collection = await self._collection(parsed.model, caller.access, "model")
         started = time.monotonic()
 
         def record(result: ChainResult) -> None:
@@ -174,13 +207,8 @@ class RagApi(GenerationService):
         chain = self.assistant.chain(collection, access=caller.access, llm=self._model(parsed))
         answer = ChainAnswer(chain, turn, on_end=record, check=self.assistant.check_support)
         deadline = time.monotonic() + options.timeout
-        watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
-        try:
-            await self.admission.admit(watcher, deadline, timeout=options.timeout, server=SERVER)
-        except BaseException:
-            watcher.cancel()
-            raise
-        generation = self.launch(answer, watcher)
+        slot, watcher = await self._admit(request, deadline)
+        generation = self.launch(answer, watcher, slot)
         return await respond(
             generation,
             parsed,
@@ -212,29 +240,24 @@ class RagApi(GenerationService):
         parsed = parse_retrieve(
             await read_body(request, options.max_body_bytes, options.read_timeout, SERVER)
         )
+        turn = parsed.turn(self.assistant.turn_limits)
         caller = self._caller(request)
-        collection = await self._collection(parsed.collection, caller.access)
+        collection = await self._collection(parsed.collection, caller.access, "collection")
         retrieval = build_retrieval(
             self.assistant.retriever(collection, parsed.k, access=caller.access),
             self.assistant.followups,
         )
         started = time.monotonic()
         deadline = time.monotonic() + options.timeout
-        watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
+        # A search is CPU work (and an LLM rewrite a generation): it waits for a slot like a chat.
+        slot, watcher = await self._admit(request, deadline)
         try:
-            # An LLM rewrite calls the generator: it waits for a slot like any generation.
-            rewrites = self.assistant.followups.mode == "llm"
-            if rewrites:
-                await self.admission.admit(
-                    watcher, deadline, timeout=options.timeout, server=SERVER
-                )
-            try:
-                found = await unless_gone(
-                    run_in_threadpool(retrieval.invoke, parsed.turn()), watcher, deadline
-                )
-            finally:
-                if rewrites:
-                    self.admission.release()
+            found = await on_thread(
+                lambda _: retrieval.invoke(turn),
+                watcher,
+                deadline,
+                on_end=lambda _: slot.release(),  # when the thread has really stopped
+            )
         except TimeoutError:
             msg = f"the retrieval took longer than the {options.timeout:g} s timeout"
             raise RequestError(504, msg, kind="server_error", code="timeout") from None
@@ -263,7 +286,8 @@ def create_app(assistant: Assistant, options: ApiOptions) -> Starlette:
 
     """
     api = RagApi(assistant, options)
-    return service_app(
+    mcp = McpEndpoint(api)
+    app = service_app(
         api,
         [
             Route("/v1/chat/completions", api.chat, methods=["POST"]),
@@ -271,7 +295,11 @@ def create_app(assistant: Assistant, options: ApiOptions) -> Starlette:
             Route("/v1/retrieve", api.retrieve, methods=["POST"]),
             Route("/health", api.health, methods=["GET"]),
             *SourceViewer(assistant).routes(),
+            *document_routes(api),
+            mcp.route(),
         ],
         [Middleware(RequireAPIKey, keyring=options.keyring(assistant.store))],
         read_timeout=options.read_timeout,
     )
+    mcp.run_with(app)
+    return app

@@ -4,8 +4,10 @@ A generation is a blocking iterator of chunks (``ChatBllossom.stream_prompt`` is
 transformers' ``generate`` is; so is the RAG API's chain), so each request runs it on a thread
 and hands every chunk to the loop through an ``asyncio.Queue``. Stopping is cooperative and
 cheap: the iterator gets a cancel event, and setting it makes ``generate`` return after the
-current token. The slot is released when the thread has really finished (``on_end``), never when
-the client leaves, so the concurrency limit always matches the work the GPU is doing.
+current token; the event is also the thread's :func:`~rag.runtime.cancel.cancellable` one, so a
+chain stops between its stages (retrieval, the prompt) and inside their loops. The slot is
+released when the thread has really finished (``on_end``), never when the client leaves, so
+the concurrency limit always matches the work the GPU is doing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterator
 from langchain_core.outputs import ChatGenerationChunk
 
 from rag.errors import GPUOutOfMemoryError
+from rag.runtime.cancel import Cancelled, cancellable
 from serve.http.protocol import RequestError
 
 
@@ -116,15 +119,18 @@ class Generation:
 
     def _run(self) -> None:
         try:
-            for chunk in self.produce(self.cancel):
-                message = chunk.message
-                if message.content and self.first_token_seconds is None:
-                    self.first_token_seconds = self.seconds
-                usage = getattr(message, "usage_metadata", None)
-                if usage:
-                    self.usage = dict(usage)
-                    self.finish_reason = message.response_metadata.get("finish_reason", "stop")
-                self._emit(chunk)
+            with cancellable(self.cancel):  # work between tokens stops at its next step too
+                for chunk in self.produce(self.cancel):
+                    message = chunk.message
+                    if message.content and self.first_token_seconds is None:
+                        self.first_token_seconds = self.seconds
+                    usage = getattr(message, "usage_metadata", None)
+                    if usage:
+                        self.usage = dict(usage)
+                        self.finish_reason = message.response_metadata.get("finish_reason", "stop")
+                    self._emit(chunk)
+        except Cancelled:
+            pass  # stopped as asked, between two steps: its outcome is the cancel's reason
         except BaseException as error:  # reported to the request, never kills the worker
             self.error = error
             self._emit(error)

@@ -35,7 +35,11 @@ class ServerLimits:
     max_body_bytes: int = 64 * 1024 * 1024
     max_new_tokens: int = 4096
     read_timeout: float = 60.0
+    max_messages: int = 128
+    max_message_chars: int = 65_536
     max_embedding_inputs: int = 512
+    max_embedding_input_chars: int = 32_768
+    max_embedding_chars: int = 1_048_576
 
     @staticmethod
     def settings_values(settings: Settings) -> dict[str, Any]:
@@ -56,6 +60,8 @@ class RequestLimits:
         max_images: Image parts across all messages.
         max_new_tokens: The largest ``max_tokens`` / ``max_completion_tokens``.
         max_prompt_tokens: Prompt tokens, images expanded.
+        max_messages: Messages in the request.
+        max_message_chars: Characters of text in one message.
         server: What refuses, in the messages ("worker", "RAG API").
 
     """
@@ -63,19 +69,48 @@ class RequestLimits:
     max_images: int
     max_new_tokens: int
     max_prompt_tokens: int
+    max_messages: int
+    max_message_chars: int
     server: str = "worker"
+
+    @classmethod
+    def of(cls, limits: ServerLimits, server: str = "worker") -> RequestLimits:
+        """A server's limits on one chat request."""
+        return cls(
+            limits.max_images,
+            limits.max_new_tokens,
+            limits.max_prompt_tokens,
+            limits.max_messages,
+            limits.max_message_chars,
+            server,
+        )
 
     def check(self, parsed: ChatCompletionRequest, floor: PromptFloor) -> None:
         """Refuse what is over a limit.
 
         Raises:
-            RequestError: 400 naming the field and the limit.
+            RequestError: 400 naming the field, the limit and its setting.
 
         """
+        if len(parsed.messages) > self.max_messages:
+            msg = (
+                f"messages: {len(parsed.messages):,} messages in one request; this "
+                f"{self.server} accepts at most {self.max_messages:,} (server.max_messages)"
+            )
+            raise RequestError(400, msg, param="messages")
+        for index, message in enumerate(parsed.messages):
+            length = message.text_length()
+            if length > self.max_message_chars:
+                param = f"messages[{index}].content"
+                msg = (
+                    f"{param}: {length:,} characters of text; this {self.server} accepts at "
+                    f"most {self.max_message_chars:,} in one message (server.max_message_chars)"
+                )
+                raise RequestError(400, msg, param=param)
         if parsed.image_count() > self.max_images:
             msg = (
                 f"{parsed.image_count()} images in one request; this {self.server} accepts at "
-                f"most {self.max_images}"
+                f"most {self.max_images} (server.max_images)"
             )
             raise RequestError(400, msg, param="messages")
         asked = parsed.max_new_tokens()
@@ -91,6 +126,6 @@ class RequestLimits:
             msg = (
                 f"the prompt is at least {least:,} tokens (estimated from its "
                 f"{parsed.text_length():,} characters of text); this {self.server} accepts at "
-                f"most {self.max_prompt_tokens:,}"
+                f"most {self.max_prompt_tokens:,} (server.max_prompt_tokens)"
             )
             raise RequestError(400, msg, param="messages", code="context_length_exceeded")

@@ -110,6 +110,12 @@ class ChatMessage(RequestModel):
             raise ValueError(msg)
         return content
 
+    def text_length(self) -> int:
+        """Characters of text (images not counted)."""
+        if isinstance(self.content, str):
+            return len(self.content)
+        return sum(len(part.text) for part in self.content if isinstance(part, TextPart))
+
 
 class StreamOptions(RequestModel):
     """``{"include_usage": true}`` adds a final usage chunk to a stream."""
@@ -165,12 +171,7 @@ class ChatCompletionRequest(RequestModel):
 
     def text_length(self) -> int:
         """Characters of text across all messages (images not counted)."""
-        return sum(
-            len(message.content)
-            if isinstance(message.content, str)
-            else sum(len(part.text) for part in message.content if isinstance(part, TextPart))
-            for message in self.messages
-        )
+        return sum(message.text_length() for message in self.messages)
 
     def max_new_tokens(self) -> tuple[str, int] | None:
         """The length limit asked for and the field that asked (``max_completion_tokens`` wins)."""

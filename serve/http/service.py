@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.routing import Route
 
-from serve.http.admission import Admission
+from serve.http.admission import Admission, Slot
 from serve.http.generation import Generation, Produce
 from serve.http.protocol import RequestError
 from serve.http.readiness import Readiness
@@ -36,13 +36,21 @@ class GenerationService:
         max_concurrency: Generations that may run at the same time.
         max_queue: Requests that may wait for a slot.
         log: Where load failures and failed generations are logged.
+        max_per_key: Slots one key may hold at once (:class:`~serve.http.admission.Admission`);
+            None: no per-key limit.
 
     """
 
-    def __init__(self, max_concurrency: int, max_queue: int, log: logging.Logger) -> None:
-        self.admission = Admission(max_concurrency, max_queue)
+    def __init__(
+        self,
+        max_concurrency: int,
+        max_queue: int,
+        log: logging.Logger,
+        max_per_key: int | None = None,
+    ) -> None:
+        self.admission = Admission(max_concurrency, max_queue, max_per_key)
         self.readiness = Readiness(log)
-        self.active: set[Generation] = set()
+        self.active: dict[Generation, Slot] = {}
         self.log = log
 
     def load(self) -> None:
@@ -65,7 +73,12 @@ class GenerationService:
             return Response(status_code=499)  # nobody reads it
 
     def launch(
-        self, produce: Produce, watcher: asyncio.Future[None], *, prompt_tokens: int = 0
+        self,
+        produce: Produce,
+        watcher: asyncio.Future[None],
+        slot: Slot,
+        *,
+        prompt_tokens: int = 0,
     ) -> Generation:
         """Start a generation in the slot this request holds (given back when it ends).
 
@@ -75,18 +88,17 @@ class GenerationService:
         try:
             generation = Generation(produce, prompt_tokens=prompt_tokens, on_end=self.ended)
         except BaseException:
-            self.admission.release()
+            slot.release()
             watcher.cancel()
             raise
-        self.active.add(generation)
+        self.active[generation] = slot
         generation.start()
         watcher.add_done_callback(lambda _: generation.stop("cancelled"))
         return generation
 
     def ended(self, generation: Generation) -> None:
         """A generation's thread has finished: its slot is free (extend to count it)."""
-        self.active.discard(generation)
-        self.admission.release()
+        self.active.pop(generation).release()
         if generation.outcome in ("error", "out_of_memory"):
             self.log.error("generation failed: %r", generation.error)
 

@@ -30,7 +30,6 @@ import time
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -40,6 +39,7 @@ from rag.access.registry import Registry
 from rag.embeddings.torch import SentenceTransformerEmbeddings
 from rag.errors import BllossomRagError
 from rag.generation.llm import ChatBllossom, EncodedPrompt
+from serve.http.admission import Slot
 from serve.http.generation import Generation
 from serve.http.limits import RequestLimits
 from serve.http.metrics import Metrics
@@ -48,7 +48,7 @@ from serve.http.prompt_floor import PromptFloor
 from serve.http.protocol import ChatCompletionRequest, CompletionIds, RequestError, parse_request
 from serve.http.service import GenerationService, service_app
 from serve.http.streaming import respond
-from serve.http.waiting import race, wait_for_disconnect
+from serve.http.waiting import on_thread, wait_for_disconnect
 from serve.worker.embeddings import EmbeddingService
 from serve.worker.options import WorkerOptions
 
@@ -81,9 +81,7 @@ class Worker(GenerationService):
         )
         self.created = int(time.time())
         self.floor: PromptFloor | None = None  # set once the model has loaded
-        self.limits = RequestLimits(
-            options.max_images, options.max_new_tokens, options.max_prompt_tokens
-        )
+        self.limits = RequestLimits.of(options)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -161,89 +159,101 @@ class Worker(GenerationService):
         deadline = time.monotonic() + options.timeout
         watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
         try:
-            await self.admission.admit(watcher, deadline, timeout=options.timeout, server="worker")
+            slot = await self.admission.admit(
+                watcher, deadline, timeout=options.timeout, server="worker"
+            )
         except BaseException:
             watcher.cancel()
             raise
-        return await self._generate(parsed, watcher, deadline)
+        return await self._generate(parsed, watcher, deadline, slot)
 
     async def _generate(
-        self, parsed: ChatCompletionRequest, watcher: asyncio.Future[None], deadline: float
+        self,
+        parsed: ChatCompletionRequest,
+        watcher: asyncio.Future[None],
+        deadline: float,
+        slot: Slot,
     ) -> Response:
         # Holding a slot from here: _encode gives it back if it fails, on_end once generation
         # has started, and the except below if it could not start.
-        prompt = await self._encode(parsed, watcher, deadline)
+        prompt = await self._encode(parsed, watcher, deadline, slot)
         params = self._params(parsed)
         generation = self.launch(
             lambda cancel: self.llm.stream_prompt(
                 prompt, stop=parsed.stops, cancel=cancel, **params
             ),
             watcher,
+            slot,
             prompt_tokens=prompt.token_count,
         )
         ids = CompletionIds(parsed.model or self.options.public_model_name)
         return await respond(generation, parsed, ids, watcher, deadline, self.options.timeout)
 
     async def _encode(
-        self, parsed: ChatCompletionRequest, watcher: asyncio.Future[None], deadline: float
+        self,
+        parsed: ChatCompletionRequest,
+        watcher: asyncio.Future[None],
+        deadline: float,
+        slot: Slot,
     ) -> EncodedPrompt:
         """Encode on a thread, within the request's time and only while its client is there.
 
         Decoding images and running the processor can take seconds, so they count against the
-        timeout like the queue and generation do. The thread cannot be killed: when the client
-        leaves or the time is up, the request is answered at once and the encoding stops at its next
-        step (see :func:`~rag.generation.llm.encoding.encode_prompt`); the slot is given back when
-        the thread has really stopped, so the concurrency limit stays true.
+        timeout like the queue and generation do. When the client leaves or the time is up,
+        the request is answered at once and the encoding stops at its next step
+        (:func:`~serve.http.waiting.on_thread`); the slot is given back when the thread has
+        really stopped, so the concurrency limit stays true.
 
         Raises:
             RequestError: 400 for a bad image or an over-long prompt, 504 past the timeout.
             ClientDisconnect: The client left.
 
         """
-        cancel = threading.Event()
-        work = asyncio.ensure_future(
-            run_in_threadpool(self.llm.encode, parsed.to_langchain(), cancel=cancel)
-        )
+        messages = parsed.to_langchain()
         self.metrics.encoding += 1
-        work.add_done_callback(self._encoded)
-        first = await race(work, watcher, deadline)
-        if first != "done":
-            cancel.set()
-            work.add_done_callback(lambda _: self.admission.release())
+
+        def ended(abandoned: bool) -> None:
+            self.metrics.encoding -= 1
+            if abandoned:
+                slot.release()
+
+        try:
+            prompt = await on_thread(
+                lambda cancel: self.llm.encode(messages, cancel=cancel),
+                watcher,
+                deadline,
+                on_end=ended,
+            )
+        except (TimeoutError, ClientDisconnect) as gone:
             watcher.cancel()
-            self.metrics.abandoned["cancelled" if first == "gone" else "timeout"] += 1
-            if first == "gone":
-                raise ClientDisconnect
+            late = isinstance(gone, TimeoutError)
+            self.metrics.abandoned["timeout" if late else "cancelled"] += 1
+            if not late:
+                raise
             msg = (
                 f"the request took longer than the {self.options.timeout:g} s timeout "
                 "(while encoding the prompt)"
             )
             raise RequestError(504, msg, kind="server_error", code="timeout") from None
-        try:
-            prompt = work.result()
         except BllossomRagError as error:  # an unreadable image, an unsupported block
-            self._give_back(watcher)
+            self._give_back(slot, watcher)
             raise RequestError(400, str(error)) from None
         except BaseException:
-            self._give_back(watcher)
+            self._give_back(slot, watcher)
             raise
         if prompt.token_count > self.options.max_prompt_tokens:
-            self._give_back(watcher)
+            self._give_back(slot, watcher)
             msg = (
                 f"the prompt is {prompt.token_count:,} tokens (images expanded); this worker "
-                f"accepts at most {self.options.max_prompt_tokens:,}"
+                f"accepts at most {self.options.max_prompt_tokens:,} (server.max_prompt_tokens)"
             )
             raise RequestError(400, msg, param="messages", code="context_length_exceeded")
         return prompt
 
-    def _encoded(self, work: asyncio.Future[EncodedPrompt]) -> None:
-        self.metrics.encoding -= 1
-        if not work.cancelled():
-            work.exception()  # retrieved here: an abandoned encoding's error has no reader
-
-    def _give_back(self, watcher: asyncio.Future[None]) -> None:
+    @staticmethod
+    def _give_back(slot: Slot, watcher: asyncio.Future[None]) -> None:
         """Release the slot of a request that ends before generating."""
-        self.admission.release()
+        slot.release()
         watcher.cancel()
 
     def _params(self, parsed: ChatCompletionRequest) -> dict[str, Any]:

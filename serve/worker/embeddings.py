@@ -6,11 +6,14 @@ input order, unit length, ``usage`` in tokens). Texts are embedded exactly as se
 passage prompts are the client's to add (:mod:`rag.embeddings.remote`), as with other servers.
 
 Embedding shares the worker's protections: the API key (middleware), the body's size and time
-limits, a cap on texts per request (``server.max_embedding_inputs``), the request timeout, and
-admission with its own slot and the same queue length, so a burst of embeddings is refused
-(429) rather than queued forever, and never waits behind a long generation for a slot. The
-model runs on a thread; it loads at startup like the generator, and ``/health`` is ready once
-both are loaded.
+limits, caps on what one request may ask (texts, characters per text, characters in all:
+``server.max_embedding_inputs``, ``max_embedding_input_chars``, ``max_embedding_chars``, each
+a 400 naming itself before any work), the request timeout, and admission with its own slot and
+the same queue length, so a burst of embeddings is refused (429) rather than queued forever,
+and never waits behind a long generation for a slot. The model runs on a thread, a batch at a
+time: past the timeout (or when the client leaves) the answer is a 504 at once and the work
+stops after the batch it is in; the slot is free again only then. The model loads at startup
+like the generator, and ``/health`` is ready once both are loaded.
 """
 
 from __future__ import annotations
@@ -18,16 +21,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import threading
 import time
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import field_validator
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from rag.embeddings.torch import SentenceTransformerEmbeddings
+from rag.runtime.cancel import stop_if_cancelled
 from rag.runtime.models import public_model_name
 from serve.http.admission import Admission
 from serve.http.metrics import Metrics
@@ -35,7 +39,7 @@ from serve.http.middleware import read_body
 from serve.http.protocol import RequestError, RequestModel, parse_body
 from serve.http.readiness import Readiness
 from serve.http.service import GenerationService
-from serve.http.waiting import unless_gone, wait_for_disconnect
+from serve.http.waiting import on_thread, wait_for_disconnect
 from serve.worker.options import WorkerOptions
 
 log = logging.getLogger("bllossom_rag.worker")
@@ -102,19 +106,20 @@ class EmbeddingService:
         deadline = time.monotonic() + options.timeout
         watcher = asyncio.ensure_future(wait_for_disconnect(request.receive))
         try:
-            await self.admission.admit(
+            slot = await self.admission.admit(
                 watcher, deadline, timeout=options.timeout, server="embedder", work="embedding"
             )
+            started = time.perf_counter()
             try:
-                started = time.perf_counter()
-                vectors, tokens = await unless_gone(
-                    run_in_threadpool(self._encode, texts), watcher, deadline
+                vectors, tokens = await on_thread(
+                    lambda cancel: self._encode(texts, cancel),
+                    watcher,
+                    deadline,
+                    on_end=lambda _: slot.release(),  # when the thread has really stopped
                 )
             except TimeoutError:
                 msg = f"the request took longer than the {options.timeout:g} s timeout"
                 raise RequestError(504, msg, kind="server_error", code="timeout") from None
-            finally:
-                self.admission.release()
         finally:
             watcher.cancel()
         self.metrics.embedded(len(texts), tokens, time.perf_counter() - started)
@@ -122,6 +127,7 @@ class EmbeddingService:
 
     def _check(self, parsed: EmbeddingRequest) -> list[str]:
         texts = parsed.texts()
+        options = self.options
         if parsed.model and parsed.model != self.name:
             msg = (
                 f"model {parsed.model!r} is not served here; this worker embeds with {self.name!r}"
@@ -129,10 +135,26 @@ class EmbeddingService:
             raise RequestError(404, msg, param="model", code="model_not_found")
         if not texts:
             raise RequestError(400, "input: send at least one text", param="input")
-        if len(texts) > self.options.max_embedding_inputs:
+        if len(texts) > options.max_embedding_inputs:
             msg = (
                 f"input: {len(texts):,} texts in one request; this worker embeds at most "
-                f"{self.options.max_embedding_inputs:,} (server.max_embedding_inputs)"
+                f"{options.max_embedding_inputs:,} (server.max_embedding_inputs)"
+            )
+            raise RequestError(400, msg, param="input")
+        for index, text in enumerate(texts):
+            if len(text) > options.max_embedding_input_chars:
+                param = "input" if isinstance(parsed.input, str) else f"input[{index}]"
+                msg = (
+                    f"{param}: {len(text):,} characters; this worker embeds at most "
+                    f"{options.max_embedding_input_chars:,} in one text "
+                    "(server.max_embedding_input_chars)"
+                )
+                raise RequestError(400, msg, param=param)
+        total = sum(map(len, texts))
+        if total > options.max_embedding_chars:
+            msg = (
+                f"input: {total:,} characters in all; this worker embeds at most "
+                f"{options.max_embedding_chars:,} in one request (server.max_embedding_chars)"
             )
             raise RequestError(400, msg, param="input")
         if parsed.dimensions is not None and parsed.dimensions != self.embedder.dimension:
@@ -140,19 +162,34 @@ class EmbeddingService:
             raise RequestError(400, msg, param="dimensions")
         return texts
 
-    def _encode(self, texts: list[str]) -> tuple[np.ndarray, int]:
-        """Normalized vectors of the texts as sent (no prompt), and their token count."""
+    def _encode(self, texts: list[str], cancel: threading.Event) -> tuple[np.ndarray, int]:
+        """Normalized vectors of the texts as sent (no prompt), and their token count.
+
+        A batch at a time, so a request given up on stops after the batch it is in.
+
+        Raises:
+            Cancelled: ``cancel`` was set.
+
+        """
         model = self.embedder.model
-        vectors = model.encode(
-            texts,
-            prompt="",
-            batch_size=self.embedder.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-        )
         limit = model.max_seq_length or None
-        counted = model.tokenizer(texts, truncation=limit is not None, max_length=limit)
-        return np.asarray(vectors, dtype=np.float32), sum(len(ids) for ids in counted["input_ids"])
+        size = self.embedder.batch_size
+        vectors, tokens = [], 0
+        for start in range(0, len(texts), size):
+            stop_if_cancelled(cancel)
+            batch = texts[start : start + size]
+            vectors.append(
+                model.encode(
+                    batch,
+                    prompt="",
+                    batch_size=size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                )
+            )
+            counted = model.tokenizer(batch, truncation=limit is not None, max_length=limit)
+            tokens += sum(len(ids) for ids in counted["input_ids"])
+        return np.vstack(vectors).astype(np.float32), tokens
 
     def _body(self, vectors: np.ndarray, tokens: int, encoding: str) -> dict[str, Any]:
         def encoded(row: np.ndarray) -> list[float] | str:

@@ -42,7 +42,8 @@ class WorkerOptions(ServerLimits):
 
     def keyring(self, registry: Registry | None) -> KeyRing:
         """The keys the worker accepts: its own, the RAG API's, and the store's (if any)."""
-        configured = {**self.api_keys, **({self.api_key: ()} if self.api_key else {})}
+        own = {} if self.api_key is None else {self.api_key: ()}  # "" is refused, not ignored
+        configured = {**self.api_keys, **own}
         return KeyRing(configured=configured, registry=registry)
 
     @property

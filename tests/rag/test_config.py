@@ -40,13 +40,13 @@ def test_toml_file_in_working_directory(tmp_path: Path):
 def test_env_overrides_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (tmp_path / "bllossom-rag.toml").write_text("[retrieval]\ntop_k = 7\n")
     monkeypatch.setenv("BLLOSSOM_RAG_RETRIEVAL__TOP_K", "3")
-    monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_API_KEY", "s3cret")
+    monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_API_KEY", "s3cret-s3cret-s3cret")
     monkeypatch.setenv("BLLOSSOM_RAG_RETRIEVAL__FUSION__METHOD", "rrf")
     settings = Settings()
     assert settings.retrieval.top_k == 3
     assert settings.retrieval.fusion.method == "rrf"
     assert settings.generation.worker_api_key is not None
-    assert settings.generation.worker_api_key.get_secret_value() == "s3cret"
+    assert settings.generation.worker_api_key.get_secret_value() == "s3cret-s3cret-s3cret"
     assert "s3cret" not in repr(settings)
 
 
@@ -54,7 +54,7 @@ def test_old_flat_names_still_work_with_a_note(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ):
     (tmp_path / "bllossom-rag.toml").write_text(
-        'top_k = 7\nocr = "off"\napi_keys = {k1 = ["hr"]}\n'
+        'top_k = 7\nocr = "off"\napi_keys = {k1-7f3a91bc2e4d58 = ["hr"]}\n'
     )
     monkeypatch.setenv("BLLOSSOM_RAG_FUSION_KEYWORD_WEIGHT", "0.3")
     monkeypatch.setenv("BLLOSSOM_RAG_UI_USER_GROUPS", '{"kim@x.kr": ["hr"]}')
@@ -62,7 +62,7 @@ def test_old_flat_names_still_work_with_a_note(
         settings = load_settings()
     assert settings.retrieval.top_k == 7
     assert settings.ingest.ocr.mode == "off"
-    assert settings.api.keys == {"k1": ["hr"]}
+    assert settings.api.keys == {"k1-7f3a91bc2e4d58": ["hr"]}
     assert settings.retrieval.fusion.keyword_weight == 0.3
     assert settings.ui.user_groups == {"kim@x.kr": ["hr"]}
     notes = [record.getMessage() for record in caplog.records]
@@ -342,3 +342,36 @@ def test_a_store_url_selects_postgres_and_stays_secret(monkeypatch: pytest.Monke
     assert settings.store.url is not None
     assert settings.store.url.get_secret_value() == "postgresql://rag:pw2@db/rag"
     assert "pw2" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("API__KEYS", '{"": ["hr"]}', "a key is empty or blank (an unset variable?)"),
+        ("API__KEYS", '{"   ": []}', "a key is empty or blank"),
+        ("API__KEYS", '{"changeme": ["hr"]}', "a key is shorter than 16 characters"),
+        ("API__KEYS", '{" k-7f3a91bc2e4d5860": []}', "a key starts or ends with spaces"),
+        ("WORKER__API_KEY", "", "a key is empty or blank"),
+        ("WORKER__API_KEY", "test-key", "a key is shorter than 16 characters"),
+        ("GENERATION__WORKER_API_KEY", " ", "a key is empty or blank"),
+    ],
+)
+def test_keys_anyone_could_send_are_refused_naming_the_setting_not_the_key(
+    variable: str, value: str, reason: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv(f"BLLOSSOM_RAG_{variable}", value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    setting = variable.lower().replace("__", ".")
+    message = str(refused.value)
+    assert message.startswith(
+        f"invalid setting {setting} (BLLOSSOM_RAG_{variable}=<hidden>): {reason}"
+    )
+    assert "\n" not in message and "changeme" not in message and "test-key" not in message
+
+
+def test_a_key_of_sixteen_characters_is_accepted(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_API__KEYS", '{"0123456789abcdef": ["hr"]}')
+    monkeypatch.setenv("BLLOSSOM_RAG_WORKER__API_KEY", "0123456789abcdef")
+    settings = load_settings()
+    assert settings.api.keys == {"0123456789abcdef": ["hr"]}

@@ -22,14 +22,16 @@ from rag.access.keys import ApiKey, key_digest, new_key
 from rag.assistant import Assistant
 from rag.config import Settings
 from rag.generation.no_answer import NO_ANSWER
+from rag.retrieval.followup import FollowUps, RetrievalQuery
 from rag.store import Store
 from rag.store.copy import copy_store
 from serve.api import ApiOptions, create_app
 from serve.http.server import BackgroundServer
+from tests.support.tokenizers import CountingTokenizer
 from tests.support.waiting import wait_until
 
 CANARY = "코끼리 보라색 암호는 7391입니다"
-HR_KEY, PUBLIC_KEY = "key-hr", "key-public"
+HR_KEY, PUBLIC_KEY = "key-hr-7f3a91bc2e", "key-public-91bc2e4d"
 KEYS = {HR_KEY: ("hr",), PUBLIC_KEY: ()}
 QUESTION = "입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있나요?"
 SOURCE_FIELDS = {
@@ -291,7 +293,7 @@ def test_a_full_queue_is_429_and_a_client_that_leaves_frees_its_slot(assistant: 
         next(iter(holder))  # answering now, in the only slot
         with pytest.raises(openai.RateLimitError) as refused:
             api.chat.completions.create(model="handbook", messages=ask("병가는 며칠인가요?"))
-        assert "the RAG API is busy: 1 generations running and 0 waiting" in str(refused.value)
+        assert "the RAG API is busy: 1 request running and 0 waiting" in str(refused.value)
         holder.close()  # the client leaves mid-answer: its generation stops
         running = lambda: httpx.get(f"{server.url}/health").json()["running"]  # noqa: E731
         wait_until(lambda: running() == 0, "the abandoned generation to stop")
@@ -440,3 +442,206 @@ def test_chat_and_retrieve_put_the_key_and_the_documents_on_the_trail(data: Path
     assert (search.surface, search.action, search.collection) == ("retrieve", "retrieve", "mixed")
     assert list(search.documents) == ids(retrieved["sources"])
     assert search.who == f"config key {key_digest(PUBLIC_KEY)[:8]}"
+
+
+# --- what one request may cost, and who waits for whom ------------------------------------------
+
+HEADERS = {"Authorization": f"Bearer {HR_KEY}"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param", "message"),
+    [
+        (
+            "/v1/chat/completions",
+            {"model": "handbook", "messages": ask("연차" * 2_001)},
+            "messages[0].content",
+            "the question is 4,002 characters; at most 4,000 are accepted "
+            "(conversation.max_question_chars): shorten it",
+        ),
+        (
+            "/v1/chat/completions",
+            {
+                "model": "handbook",
+                "messages": [
+                    {"role": "user", "content": "연차는?"},
+                    {"role": "assistant", "content": "가" * 16_001},
+                    *ask("병가는?"),
+                ],
+            },
+            "messages[1].content",
+            "an earlier turn is 16,001 characters; at most 16,000 are accepted "
+            "(conversation.max_turn_chars)",
+        ),
+        (
+            "/v1/chat/completions",
+            {"model": "handbook", "messages": ask("연차는?") * 51},
+            "messages",
+            "the conversation has 51 messages; at most 50 are accepted "
+            "(conversation.max_turns): send the latest turns only",
+        ),
+        (
+            "/v1/retrieve",
+            {"collection": "handbook", "query": "연차" * 2_001},
+            "query",
+            "the question is 4,002 characters; at most 4,000 are accepted "
+            "(conversation.max_question_chars): shorten it",
+        ),
+        (
+            "/v1/retrieve",
+            {"collection": "handbook", "messages": ask("연차는?") * 51},
+            "messages",
+            "the conversation has 51 messages; at most 50 are accepted "
+            "(conversation.max_turns): send the latest turns only",
+        ),
+    ],
+    ids=["long question", "long turn", "many turns", "long query", "many turns to retrieve"],
+)
+def test_a_turn_over_a_limit_is_a_400_naming_the_message_and_the_setting(
+    api: str, path: str, body: dict, param: str, message: str
+):
+    refused = httpx.post(f"{api}{path}", headers=HEADERS, json=body)
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["param"] == param and error["message"] == f"{param}: {message}"
+
+
+def test_retrieve_names_the_collection_it_cannot_find(api: str):
+    found = {}
+    for name in ("hr", "nope"):
+        refused = httpx.post(
+            f"{api}/v1/retrieve",
+            headers={"Authorization": f"Bearer {PUBLIC_KEY}"},
+            json={"collection": name, "query": "코끼리 암호"},
+        )
+        assert refused.status_code == 404
+        found[name] = refused.json()["error"]
+    assert found["hr"]["message"] == (
+        "collection: the collection 'hr' does not exist or this key cannot read it; "
+        "GET /v1/models lists the collections it can"
+    )
+    assert found["hr"]["param"] == "collection" and found["hr"]["code"] == "collection_not_found"
+    # a collection the key cannot read looks exactly like one that does not exist
+    assert found["hr"]["message"].replace("'hr'", "'nope'") == found["nope"]["message"]
+
+
+def hold_a_slot(url: str, key: str = HR_KEY) -> Any:
+    """A streaming answer that runs until closed, holding one of the server's slots."""
+    holder = client(url, key).chat.completions.create(
+        model="handbook",
+        messages=ask("연차 휴가 규정을 끝없이 자세히 써 주세요"),
+        max_tokens=100_000,
+        temperature=1.0,
+        stream=True,
+    )
+    next(iter(holder))
+    return holder
+
+
+def test_retrieve_waits_for_a_slot_like_a_chat(assistant: Assistant):
+    server = serve(assistant, max_concurrency=1, max_queue=0, max_new_tokens=100_000)
+    try:
+        holder = hold_a_slot(server.url)
+        refused = httpx.post(
+            f"{server.url}/v1/retrieve",
+            headers=HEADERS,
+            json={"collection": "handbook", "query": "병가"},
+        )
+        assert refused.status_code == 429
+        assert refused.json()["error"]["message"].startswith(
+            "the RAG API is busy: 1 request running and 0 waiting"
+        )
+        holder.close()
+        running = lambda: httpx.get(f"{server.url}/health").json()["running"]  # noqa: E731
+        wait_until(lambda: running() == 0, "the abandoned generation to stop")
+        again = httpx.post(
+            f"{server.url}/v1/retrieve",
+            headers=HEADERS,
+            json={"collection": "handbook", "query": "병가"},
+        )
+        assert again.status_code == 200 and again.json()["sources"]
+    finally:
+        server.stop()
+
+
+def test_one_key_cannot_take_every_slot_from_the_others(assistant: Assistant):
+    """Two slots: a key holding one waits for its second while another key is served at once."""
+    server = serve(assistant, max_concurrency=2, max_queue=4, max_new_tokens=100_000)
+    health = lambda: httpx.get(f"{server.url}/health").json()  # noqa: E731
+    second: list[Any] = []
+    try:
+        holder = hold_a_slot(server.url)
+        waiter = threading.Thread(
+            target=lambda: second.append(
+                httpx.post(
+                    f"{server.url}/v1/retrieve",
+                    headers=HEADERS,
+                    json={"collection": "handbook", "query": "병가"},
+                    timeout=120,
+                )
+            )
+        )
+        waiter.start()
+        wait_until(lambda: health()["waiting"] == 1, "the key's second request to wait")
+        other = httpx.post(
+            f"{server.url}/v1/retrieve",
+            headers={"Authorization": f"Bearer {PUBLIC_KEY}"},
+            json={"collection": "handbook", "query": "연차"},
+            timeout=120,
+        )
+        assert other.status_code == 200 and not second  # served past the waiting one
+        holder.close()  # the key's first ends: its second goes on
+        waiter.join(timeout=120)
+        assert second[0].status_code == 200
+    finally:
+        server.stop()
+
+
+class _HeldQuery(FollowUps):
+    """The conversation's query, made once the test lets it: a search outlasting a timeout."""
+
+    def __init__(self, released: threading.Event) -> None:
+        super().__init__()
+        self.released = released
+
+    def query(self, question: str, history: Any = ()) -> RetrievalQuery:
+        self.released.wait(120)
+        return super().query(question, history)
+
+
+def test_a_timeout_stops_the_work_not_only_the_wait(data: Path):
+    """A turn still searching at its timeout is answered 504 and stops before its prompt."""
+    held = Assistant(
+        Settings(
+            data_dir=data,
+            device="cpu",
+            embedding={"model": EMBEDDING_MODEL},
+            generation={"model": GENERATOR_MODEL, "scripted_answer": "{1} [1]"},
+        )
+    )
+    released = threading.Event()
+    held.followups = _HeldQuery(released)
+    counting = CountingTokenizer(held.prompt_builder.budget.tokenizer)
+    held.prompt_builder.budget.tokenizer = counting  # counts what the prompt stage reads
+    server = serve(held, timeout=0.5)
+    health = lambda: httpx.get(f"{server.url}/health").json()  # noqa: E731
+    try:
+        with pytest.raises(openai.APIStatusError) as late:
+            client(server.url).chat.completions.create(model="handbook", messages=ask(QUESTION))
+        assert late.value.status_code == 504
+        assert health()["running"] == 1  # the slot is held while the thread still runs
+        released.set()  # the search goes on, and the turn stops at its next step
+        wait_until(lambda: health()["running"] == 0, "the abandoned turn to stop")
+        assert counting.calls == 0  # the prompt of a turn given up was never measured
+    finally:
+        released.set()
+        server.stop()
+    patient = serve(held)  # the same turn, with time to finish, goes through every stage
+    try:
+        answer = client(patient.url).chat.completions.create(
+            model="handbook", messages=ask(QUESTION)
+        )
+        assert answer.choices[0].message.content.endswith("[1]") and counting.calls > 0
+    finally:
+        patient.stop()
+        held.close()

@@ -38,7 +38,7 @@ from serve.http.server import BackgroundServer
 from serve.worker import WorkerOptions, create_app
 from tests.support.waiting import free_port, wait_until
 
-KEY = "test-key"
+KEY = "test-key-7f3a91bc2e"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 MODEL_ID = "tiny-llava-next"
 
@@ -370,7 +370,7 @@ def test_burst_beyond_the_queue_is_refused_at_once_and_cancelling_frees_the_work
             api.chat.completions.create(model=MODEL_ID, messages=[user_message("and me")])
         assert refused.value.status_code == 429
         assert refused.value.response.headers["Retry-After"] == "1"
-        assert "the worker is busy: 1 generations running and 1 waiting" in str(refused.value)
+        assert "the worker is busy: 1 generation running and 1 waiting" in str(refused.value)
 
         holder.close()  # the client goes away mid-stream
         wait_until(lambda: outcome(url, "cancelled") == 1, "the cancelled generation to end")
@@ -535,26 +535,51 @@ def test_a_route_that_fails_is_still_counted_as_a_500():
 
 def test_a_huge_message_is_refused_from_its_size_before_any_decoding(chat_model):
     """20 MB of text is far over any prompt limit: refused without tokenizing it, and before
-    the broken image after it is even decoded (which would otherwise be the error)."""
+    the broken image after it is even decoded (which would otherwise be the error): one huge
+    message by its own length, many long ones by the floor under their prompt's length."""
     server = start(chat_model)
-    try:
-        text = "many words " * 2_000_000
-        message = user_message(text, "data:image/png;base64,@@not-base64@@")
+    broken = "data:image/png;base64,@@not-base64@@"
+
+    def refusal(messages: list[dict[str, Any]]) -> dict[str, Any]:
         answer = httpx.post(
             f"{server.url}/v1/chat/completions",
-            json={"messages": [message]},
+            json={"messages": messages},
             headers=AUTH,
             timeout=120,
         )
         assert answer.status_code == 400, answer.text
-        error = answer.json()["error"]
+        return answer.json()["error"]
+
+    try:
+        huge = refusal([user_message("many words " * 2_000_000, broken)])
+        assert huge["param"] == "messages[0].content"
+        assert huge["message"] == (
+            "messages[0].content: 22,000,000 characters of text; this worker accepts at most "
+            "65,536 in one message (server.max_message_chars)"
+        )
+        long = [user_message("many words " * 5_400) for _ in range(39)]
+        error = refusal([*long, user_message("many words " * 5_400, broken)])
         assert error["code"] == "context_length_exceeded"
         floor, _, rest = error["message"].removeprefix("the prompt is at least ").partition(" ")
         assert int(floor.replace(",", "")) > 16384
-        assert rest.startswith("tokens (estimated from its 22,000,000 characters of text)")
+        assert rest.startswith("tokens (estimated from its 2,376,000 characters of text)")
+        assert rest.endswith("(server.max_prompt_tokens)")
         assert metrics(server.url)["bllossom_worker_prompts_encoding"] == 0
     finally:
         server.stop()
+
+
+def test_a_request_of_too_many_messages_is_refused_naming_the_setting(worker: str):
+    answer = httpx.post(
+        f"{worker}/v1/chat/completions",
+        json={"messages": [user_message("안녕하세요")] * 129},
+        headers=AUTH,
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"] == (
+        "messages: 129 messages in one request; this worker accepts at most 128 "
+        "(server.max_messages)"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 
 from devkit.postgres import LocalPostgres
 from rag.access import PUBLIC, Access
-from rag.store import DocumentStore, SearchHit, Store
+from rag.store import DocumentRecord, DocumentStore, DocumentUpdate, NewChunk, SearchHit, Store
 from rag.store.postgres import PostgresStore
 
 BACKENDS = ("embedded", "postgres")
@@ -45,3 +46,19 @@ def keyword_hits(
         key=lambda item: (-item[1], item[0]),
     )
     return store.hits(ranked[:k])
+
+
+def put_document(store: DocumentStore, document_id: str, groups: tuple[str, ...] = ()) -> None:
+    """A one-chunk document ``/docs/<document_id>`` in collection ``c``, readable by ``groups``."""
+    store.ensure_collection("c", "model", 2)
+    record = DocumentRecord(
+        id=document_id,
+        collection="c",
+        source_path=f"/docs/{document_id}",
+        content_sha256=hashlib.sha256(document_id.encode()).hexdigest(),
+        size=1,
+        mtime=0.0,
+        groups=groups,
+    )
+    chunk = NewChunk(f"{document_id}-0", 0, document_id, 1, np.array([1.0, 0.0], np.float32))
+    store.commit("c", [DocumentUpdate(record, [chunk])])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
+
+from devkit.served_api import free_port
+
+__all__ = ["free_port", "wait_until"]
 
 
 def wait_until(check: Callable[[], bool], what: str, limit: float = 120.0) -> None:
@@ -14,10 +17,3 @@ def wait_until(check: Callable[[], bool], what: str, limit: float = 120.0) -> No
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what}")
         time.sleep(0.02)
-
-
-def free_port() -> int:
-    """A local port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

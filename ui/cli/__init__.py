@@ -10,9 +10,11 @@ from ui.cli import (  # noqa: F401  (registers commands)
     feedback_command,
     ingest_command,
     keys_command,
+    report_command,
     serve_command,
     source_command,
     store_command,
+    sync_command,
     ui_command,
 )
 from ui.cli.app import app

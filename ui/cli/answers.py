@@ -6,10 +6,10 @@ passages they cite do not support (:mod:`rag.generation.support`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rag.generation.result import AnswerStream
 from ui.cli.app import out, shown
 
 if TYPE_CHECKING:
@@ -21,6 +21,32 @@ if TYPE_CHECKING:
 SNIPPET_CHARS = 160
 
 
+@dataclass(frozen=True)
+class SentSource:
+    """A source as the RAG API sends it (``sources[n-1]`` is ``[n]``), printed like a chain's."""
+
+    number: int
+    source: str
+    page: int | None
+    text: str
+    score: float
+
+    @classmethod
+    def numbered(cls, sent: Sequence[dict[str, Any]]) -> list[SentSource]:
+        """The API's ``sources`` list, numbered from 1."""
+        return [
+            cls(n, str(s.get("source", "")), s.get("page"), str(s.get("text", "")), s["score"])
+            for n, s in enumerate(sent, start=1)
+        ]
+
+    @property
+    def relevance(self) -> str:
+        """:attr:`score` in a word, as a chain's source shows it."""
+        from rag.generation.result import relevance_word
+
+        return relevance_word(self.score)
+
+
 def stream_answer(chain: Runnable[Any, Any], inputs: dict[str, Any], *, echo: bool) -> ChainResult:
     """Run the chain; with ``echo``, print the answer as it streams.
 
@@ -28,14 +54,21 @@ def stream_answer(chain: Runnable[Any, Any], inputs: dict[str, Any], *, echo: bo
         The whole turn: the answer, its documents, images and prompt.
 
     """
+    from rag.generation.result import AnswerStream
+
     stream = AnswerStream(chain, inputs)
-    for piece in stream:
-        if echo:
-            out.out(shown(piece, keep="\n\t"), end="", highlight=False)
+    echo_pieces(stream, echo=echo)
     return stream.result
 
 
-def print_sources(sources: Sequence[Source], images: Sequence[ImageUse]) -> None:
+def echo_pieces(pieces: Iterable[str], *, echo: bool) -> None:
+    """Consume an answer's pieces, printing them as they come with ``echo``."""
+    for piece in pieces:
+        if echo:
+            out.out(shown(piece, keep="\n\t"), end="", highlight=False)
+
+
+def print_sources(sources: Sequence[Source | SentSource], images: Sequence[ImageUse] = ()) -> None:
     """The numbered passages under an answer, then what the prompt's images were."""
     out.print("\n")
     out.print("[bold]Sources[/]" if sources else "[dim]No sources found.[/]")

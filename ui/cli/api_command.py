@@ -23,7 +23,7 @@ def api(
 ) -> None:
     """Serve the RAG API: /v1/chat/completions (model = collection), /v1/retrieve, /v1/models."""
     with user_errors():
-        require_server_packages("the RAG API")
+        require_server_packages("the RAG API", "mcp")
         from rag.assistant import Assistant
         from rag.runtime.models import model_reference
         from serve.api import ApiOptions, create_app

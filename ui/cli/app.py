@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import importlib
 import json
 import os
 import sys
@@ -73,16 +74,24 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def require_server_packages(server: str) -> None:
+def require_server_packages(server: str, *modules: str) -> None:
     """Fail in one line when the HTTP server's packages (the ``worker`` extra) are missing.
 
+    Args:
+        server: What needs them, for the message.
+        modules: Other modules of the extra that this server needs.
+
     Raises:
-        ConfigError: uvicorn or Starlette is not installed; the message names ``server``.
+        ConfigError: uvicorn, Starlette or one of ``modules`` is not installed; the message
+            names ``server``.
 
     """
     try:
         import uvicorn  # noqa: F401
         from starlette.applications import Starlette  # noqa: F401
+
+        for module in modules:
+            importlib.import_module(module)
     except ImportError:
         msg = f'{server} needs the worker extra: pip install "bllossom-rag[worker]"'
         raise ConfigError(msg) from None

@@ -27,6 +27,19 @@ from ui.cli.app import (
 
 if TYPE_CHECKING:
     from ingest.report import FileDetail, IngestReport
+    from ingest.sources.sync import Ingesting
+    from rag.assistant import Assistant
+    from rag.config import Settings
+
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        max=64,
+        help="Processes that read, chunk and embed the files (1: this one); the commits stay "
+        "in the files' order.",
+    ),
+]
 
 # Beyond this many unchanged files the summary shows their count instead of each path.
 _UNCHANGED_ROWS = 20
@@ -56,13 +69,13 @@ def ingest(
         bool, typer.Option(help="Remove documents under PATHS whose files are gone.")
     ] = False,
     strict: Annotated[bool, typer.Option(help="Exit non-zero if any file failed.")] = False,
+    workers: WorkersOption = 1,
     as_json: JsonOption = False,
 ) -> None:
     """Ingest documents: unchanged files are skipped, changed files re-indexed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from ingest.discovery import find_files
-    from ingest.pipeline import Ingestor
     from ingest.report import IngestProgress
 
     with user_errors():  # a wrong path costs no model load
@@ -72,12 +85,7 @@ def ingest(
         if caption is not None:
             ingest = settings.ingest.model_copy(update={"caption_images": caption})
             settings = settings.model_copy(update={"ingest": ingest})
-        ingestor = Ingestor.from_settings(
-            settings,
-            assistant.store,
-            assistant.embeddings_for(collection),
-            llm=lambda: assistant.llm,
-        )
+        ingestor = make_ingestor(assistant, collection, workers, settings)
         columns = (
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
@@ -113,6 +121,24 @@ def ingest(
     nothing_done = not (report.ingested or report.unchanged)
     if report.failed and (strict or nothing_done):
         raise typer.Exit(1)
+
+
+def make_ingestor(
+    assistant: Assistant, collection: str | None, workers: int, settings: Settings | None = None
+) -> Ingesting:
+    """The ingestor for ``collection``: in this process, or with ``workers`` processes."""
+    from ingest.pipeline import Ingestor
+
+    settings = settings or assistant.settings
+    embeddings = assistant.embeddings_for(collection)
+    ingestor = Ingestor.from_settings(
+        settings, assistant.store, embeddings, llm=lambda: assistant.llm
+    )
+    if workers <= 1:
+        return ingestor
+    from ingest.parallel import ParallelIngestor
+
+    return ParallelIngestor(ingestor, settings, workers)
 
 
 def _print_ingest_summary(report: IngestReport) -> None:

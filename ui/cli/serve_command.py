@@ -8,6 +8,8 @@ import typer
 from rich.markup import escape
 
 from rag.config import load_settings
+from rag.config.sections import MIN_KEY_LENGTH, key_problem
+from rag.errors import BllossomRagError
 from ui.cli.app import app, err, out, require_server_packages, user_errors
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -58,6 +60,10 @@ def serve(
         from serve.worker import WorkerOptions, create_app
 
         settings = load_settings()
+        problem = None if api_key is None else key_problem(api_key)
+        if problem is not None:
+            msg = f"--api-key: {problem}; use {MIN_KEY_LENGTH} or more random characters"
+            raise BllossomRagError(msg)
         name = model or settings.generation.model
         model_reference(name, "generator")  # a missing folder fails now, not in the background
         options = WorkerOptions.from_settings(

@@ -23,14 +23,23 @@ st.set_page_config(page_title="Bllossom RAG", page_icon="🌸", layout="wide")
 context = app_context()
 apply_base_style()
 
+chat = st.Page(
+    PAGES / "chat.py",
+    title=t("page_chat"),
+    icon=":material/chat:",
+    url_path="ask",  # never shown: the default page lives at the root
+    default=True,
+)
+
+
+def open_chat() -> None:
+    """``/chat`` typed or bookmarked: the chat page, which lives at the root, same parameters."""
+    st.switch_page(chat, query_params=st.query_params.to_dict())
+
+
 pages = [
-    st.Page(
-        PAGES / "chat.py",
-        title=t("page_chat"),
-        icon=":material/chat:",
-        url_path="chat",
-        default=True,
-    ),
+    chat,
+    st.Page(open_chat, title=t("page_chat"), url_path="chat", visibility="hidden"),
     st.Page(
         PAGES / "library.py",
         title=t("page_library"),
@@ -42,6 +51,13 @@ pages = [
         title=t("page_dashboard"),
         icon=":material/monitoring:",
         url_path="dashboard",
+    ),
+    st.Page(  # opened by a share link only
+        PAGES / "shared.py",
+        title=t("shared_title"),
+        icon=":material/share:",
+        url_path="shared",
+        visibility="hidden",
     ),
 ]
 if context.identity.admin:  # the page refuses anyone else too

@@ -1,9 +1,9 @@
 """Korean and English labels, chosen by a toggle, the ``ui.language`` setting or the browser.
 
 Labels live in one table, Korean first, so a missing translation is a visible gap in one
-place rather than an English string buried in a page. English plurals are the one grammar rule:
-see :func:`t`. Only the app's own words are translated;
-documents, answers and file names are shown as they are.
+place rather than an English string buried in a page. English plurals and Korean particles
+after a value (``{name}(으)로``, :mod:`ui.web.korean`) are the grammar: see :func:`t`. Only
+the app's own words are translated; documents, answers and file names are shown as they are.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rag.config import Settings
+from ui.web.korean import attach_particles
 
 LANGUAGES = {"ko": "한국어", "en": "English"}
 LANGUAGE_KEY = "language"
@@ -19,6 +20,7 @@ LANGUAGE_KEY = "language"
 LABELS: dict[str, tuple[str, str]] = {
     "app_title": ("Bllossom RAG 어시스턴트", "Bllossom RAG assistant"),
     "language": ("언어", "Language"),
+    "skip_to_content": ("본문으로 건너뛰기", "Skip to main content"),
     # navigation
     "page_chat": ("대화", "Chat"),
     "page_library": ("문서 보관함", "Library"),
@@ -70,10 +72,28 @@ LABELS: dict[str, tuple[str, str]] = {
     # chat
     "chat_title": ("문서에게 물어보세요", "Ask your documents"),
     "chat_placeholder": (
-        "한국어나 영어로 질문하세요 (이미지 첨부 가능)",
+        "질문을 입력하세요 (이미지 첨부 가능)",
         "Ask in Korean or English (you can attach an image)",
     ),
-    "generation_settings": ("생성 설정", "Generation settings"),
+    "generation_settings": ("고급 설정", "Advanced settings"),
+    "generation_settings_help": (
+        "기본값은 관리자가 정합니다. 보통은 바꿀 필요가 없습니다.",
+        "The administrator sets the defaults; there is usually no need to change them.",
+    ),
+    "collection_size": (
+        "{name} 컬렉션에 문서 {count}개(청크 {chunks}개)가 있습니다. 무엇이든 물어보세요.",
+        "{name} holds {count} documents ({chunks} passages). Ask anything about them.",
+    ),
+    "collection_size.one": (
+        "{name} 컬렉션에 문서 {count}개(청크 {chunks}개)가 있습니다. 무엇이든 물어보세요.",
+        "{name} holds {count} document ({chunks} passages). Ask anything about it.",
+    ),
+    "examples_intro": ("이런 질문을 해 보세요:", "For example:"),
+    "example_heading": ("{topic}에 대해 알려 주세요", "What does it say about {topic}?"),
+    "example_document": (
+        "{topic}의 주요 내용은 무엇인가요?",
+        "What are the main points of {topic}?",
+    ),
     "top_k": ("참고 문단 수", "Passages"),
     "max_new_tokens": ("최대 답변 토큰", "Max answer tokens"),
     "temperature": ("온도 (0 = 결정적)", "Temperature (0 = greedy)"),
@@ -127,6 +147,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "첨부 이미지를 읽을 수 없습니다: {error}",
         "Cannot read the image: {error}",
     ),
+    "question_too_long": (
+        "질문이 너무 깁니다: {limit:,}자까지 물을 수 있습니다(conversation.max_question_chars).",
+        "The question is too long: at most {limit:,} characters (conversation.max_question_chars).",
+    ),
     "generation_failed": (
         "답변을 생성하지 못했습니다: {error}. 문서 보관함과 대시보드는 계속 쓸 수 있습니다.",
         "Could not generate an answer: {error}. The Library and Dashboard still work.",
@@ -162,14 +186,24 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "ingest_button": ("올리고 색인하기", "Upload and index"),
     "ingest_starting": ("색인 준비 중…", "Preparing…"),
-    "ingest_progress": (
-        "파일 {done}/{total}, 청크 {count}개 임베딩",
-        "{done}/{total} files, {count} chunks embedded",
+    "stage_saving": ("파일 {count}개를 저장하는 중…", "Saving {count} files…"),
+    "stage_saving.one": ("파일 {count}개를 저장하는 중…", "Saving {count} file…"),
+    "stage_reading": ("파일 읽는 중 {done}/{total}: {name}", "Reading file {done}/{total}: {name}"),
+    "stage_embedding": (
+        "임베딩하는 중 (지금까지 청크 {count}개)…",
+        "Embedding (chunks so far: {count})…",
     ),
-    "ingest_progress.one": (
-        "파일 {done}/{total}, 청크 {count}개 임베딩",
-        "{done}/{total} files, {count} chunk embedded",
+    "stage_committing": ("저장소에 기록하는 중…", "Writing to the store…"),
+    "stage_indexing": ("검색 색인을 갱신하는 중…", "Updating the search index…"),
+    "stage_done": ("완료", "Done"),
+    "image_caption": ("이미지 캡션 (선택)", "Image caption (optional)"),
+    "image_caption_help": (
+        "올리는 이미지에 붙일 설명입니다. 이미지와 같은 이름의 .txt 캡션 파일이 함께 올라오면 "
+        "그 파일이 우선합니다.",
+        "A description for the images you upload. A caption file named after the image "
+        "(photo.png.txt) uploaded with it comes first.",
     ),
+    "caption_applied": ("{image}의 캡션으로 적용됨", "applied as the caption of {image}"),
     "ingest_summary": (
         "색인 {ingested}, 변경 없음 {unchanged}, 실패 {failed}",
         "{ingested} ingested, {unchanged} unchanged, {failed} failed",
@@ -196,6 +230,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "no_documents": ("이 컬렉션에 볼 수 있는 문서가 없습니다.", "No documents you can see here."),
     "delete_document": ("문서 삭제", "Delete a document"),
     "delete_button": ("삭제", "Delete"),
+    "choose_document": ("삭제할 문서를 고르세요", "Choose a document"),
+    "delete_confirm": (
+        "{name}을(를) 삭제할까요? 되돌릴 수 없습니다.",
+        "Delete {name}? This cannot be undone.",
+    ),
+    "delete_confirm_button": ("네, 삭제합니다", "Yes, delete it"),
+    "cancel": ("취소", "Cancel"),
     "deleted": ("삭제했습니다: {name}", "Deleted {name}"),
     # dashboard
     "dashboard_title": ("시스템 현황", "System dashboard"),
@@ -203,6 +244,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "store_size": ("저장소 크기", "Store size"),
     "documents_size": ("문서 크기", "Documents size"),
     "per_collection": ("컬렉션별", "Per collection"),
+    "measure": ("항목", "Measure"),
+    "count": ("개수", "Count"),
     "embedding_model": ("임베딩 모델", "Embedding model"),
     "storage": ("저장 공간", "Storage"),
     "component": ("구성 요소", "Component"),
@@ -308,6 +351,92 @@ LABELS: dict[str, tuple[str, str]] = {
     "admin_detail": ("세부", "Detail"),
     "admin_no_audit": ("이 기간의 기록이 없습니다.", "No entries in this period."),
     "admin_audit_download": ("JSONL로 내려받기", "Download as JSONL"),
+    # dashboard: synced sources (ui/web/sources_panel.py)
+    "synced_sources": ("동기화 소스", "Synced sources"),
+    "source": ("소스", "Source"),
+    "last_sync": ("마지막 동기화", "Last sync"),
+    "sync_status": ("상태", "Status"),
+    "never_synced": ("아직 동기화하지 않음", "never synced"),
+    "sync_status_ok": ("정상", "ok"),
+    "sync_status_partial": ("일부 실패", "partial"),
+    "sync_status_failed": ("실패", "failed"),
+    "sync_ingested": ("색인", "Ingested"),
+    "sync_removed": ("삭제", "Removed"),
+    "sync_unchanged": ("변경 없음", "Unchanged"),
+    "sync_failed": ("실패", "Failed"),
+    "chunks_embedded": ("임베딩한 청크", "Chunks embedded"),
+    "source_errors": ("{name}: 마지막 동기화의 오류", "{name}: errors of the last sync"),
+    "more_errors": ("그 밖의 오류 {count}개", "and {count} more errors"),
+    "more_errors.one": ("그 밖의 오류 {count}개", "and {count} more error"),
+    # saved conversations (ui/web/conversations.py, views/shared.py)
+    "saved_conversations": ("대화 기록", "Conversations"),
+    "no_saved_conversations": (
+        "아직 저장된 대화가 없습니다. 질문하면 여기에 저장됩니다.",
+        "No saved conversations yet. Ask a question and it is kept here.",
+    ),
+    "conversation_not_found": (
+        "이 주소의 대화를 찾을 수 없습니다. 삭제되었거나 다른 사람의 대화입니다.",
+        "The conversation in this address was not found: it was deleted or is someone else's.",
+    ),
+    "this_conversation": ("이 대화 관리", "This conversation"),
+    "conversation_title": ("대화 제목", "Title"),
+    "rename": ("이름 바꾸기", "Rename"),
+    "share": ("공유 링크 만들기", "Create a share link"),
+    "stop_sharing": ("공유 중지", "Stop sharing"),
+    "share_explained": (
+        "공유 링크는 읽기 전용이며, 이 대화가 인용한 모든 문서를 읽을 수 있는 사람에게만 열립니다.",
+        "A share link is read-only and opens only for people who may read every document this "
+        "conversation cites.",
+    ),
+    "confirm_delete_conversation": ("이 대화를 삭제합니다", "Yes, delete this conversation"),
+    "delete_conversation": ("대화 삭제", "Delete conversation"),
+    "export_question": ("질문", "Question"),
+    "export_answer": ("답변", "Answer"),
+    "export_sources": ("출처", "Sources"),
+    "export_page": ("{page}쪽", "p. {page}"),
+    "export_no_answer": ("답변 없음: {error}", "No answer: {error}"),
+    "image_not_kept": ("(첨부한 이미지는 저장되지 않습니다)", "(the attached image is not kept)"),
+    "shared_title": ("공유된 대화", "Shared conversation"),
+    "shared_caption": (
+        "읽기 전용 · 컬렉션: {collection} · 시작: {started}",
+        "Read-only · collection: {collection} · started {started}",
+    ),
+    "share_refused": (
+        "이 공유 링크를 열 수 없습니다. 링크가 만료되었거나, 대화가 인용한 문서 중 읽을 권한이 "
+        "없는 문서가 있습니다.",
+        "This share link cannot be opened: it was withdrawn, or the conversation cites a "
+        "document you may not read.",
+    ),
+    # the knowledge report (ui/web/knowledge.py)
+    "report_title": ("무엇을 묻고 무엇에 답하지 못했나", "What is asked, and what goes unanswered"),
+    "report_period": ("기간 (최근 며칠)", "Period (last days)"),
+    "report_asked": ("질문", "Questions"),
+    "report_answered": ("답변함", "Answered"),
+    "report_not_answered": ("문서에 없음", "Not in the documents"),
+    "report_latency": ("답변 시간 (중앙값 / 95%)", "Answer time (median / 95th pct.)"),
+    "report_latency_value": ("{p50:.1f}초 / {p95:.1f}초", "{p50:.1f} s / {p95:.1f} s"),
+    "report_nothing_asked": (
+        "이 기간에 읽을 수 있는 문서에 대한 질문이 없습니다.",
+        "No questions about documents you may read in this period.",
+    ),
+    "report_day": ("날짜", "Day"),
+    "report_status": ("결과", "Result"),
+    "report_gaps": ("답하지 못한 질문 (비슷한 질문끼리)", "Unanswered questions (alike together)"),
+    "report_gaps_note": (
+        "문서에 답이 없던 질문입니다. 다음에 문서로 정리할 내용입니다.",
+        "Questions the documents could not answer: what to write down next.",
+    ),
+    "report_no_gaps": ("답하지 못한 질문이 없습니다.", "No unanswered questions."),
+    "report_questions": ("질문", "Questions"),
+    "report_hashes_only": ("(질문 내용은 저장되지 않음)", "(only hashes kept)"),
+    "report_times_asked": ("횟수", "Times asked"),
+    "report_last_asked": ("마지막 질문", "Last asked"),
+    "report_most_cited": ("가장 많이 인용된 문서", "Most cited documents"),
+    "report_never_cited": ("인용된 적 없는 문서 ({count}개)", "Never cited documents ({count})"),
+    "report_times_cited": ("인용 횟수", "Times cited"),
+    "report_none": ("없음", "None"),
+    "report_thumbs": ("컬렉션별 평가", "Ratings per collection"),
+    "report_no_thumbs": ("이 기간의 평가가 없습니다.", "No ratings in this period."),
 }
 
 
@@ -335,5 +464,6 @@ def t(key: str, **values: object) -> str:
     if values.get("count") == 1 and f"{key}.one" in LABELS:
         key = f"{key}.one"
     korean, english = LABELS[key]
-    text = korean if st.session_state.get(LANGUAGE_KEY) == "ko" else english
-    return text.format(**values) if values else text
+    if st.session_state.get(LANGUAGE_KEY) != "ko":
+        return english.format(**values) if values else english
+    return attach_particles(korean.format(**values)) if values else korean

@@ -18,6 +18,7 @@ import streamlit as st
 
 from rag.errors import Message
 from ui.web.i18n import LANGUAGE_KEY
+from ui.web.korean import attach_particles
 
 # English template -> Korean template: the same fields, in Korean word order.
 KOREAN: dict[str, str] = {
@@ -134,7 +135,7 @@ KOREAN: dict[str, str] = {
     "HWP stream {name} unpacks past {limit:,} bytes": (
         "HWP 스트림 {name}의 압축을 풀면 {limit:,}바이트를 넘습니다"
     ),
-    "broken HWPX part {name} ({error})": "손상된 HWPX 부분 {name}입니다 ({error})",
+    "broken {label} part {name} ({error})": "손상된 {label} 부분 {name}입니다 ({error})",
     "not an HWPX document (no Contents/sectionN.xml)": (
         "HWPX 문서가 아닙니다 (Contents/sectionN.xml 없음)"
     ),
@@ -155,13 +156,21 @@ KOREAN: dict[str, str] = {
     "{label} produced more than {limit:,} bytes of output": (
         "{label}의 출력이 {limit:,}바이트를 넘었습니다"
     ),
-    "{label} ran out of its {limit:,} MB memory limit": (
-        "{label}이(가) 메모리 한도 {limit:,}MB를 다 썼습니다"
+    "{label} ran out of its {limit:,} MB memory limit ({setting})": (
+        "{label}이(가) 메모리 한도 {limit:,}MB({setting})를 다 썼습니다"
     ),
     "{label} crashed ({signal}): the file is malformed or needs more than "
-    "the {limit:,} MB memory limit": (
+    "the {limit:,} MB memory limit ({setting})": (
         "{label}이(가) 비정상 종료했습니다({signal}): 파일이 잘못되었거나 "
-        "메모리 한도 {limit:,}MB보다 많이 필요합니다"
+        "메모리 한도 {limit:,}MB({setting})보다 많이 필요합니다"
+    ),
+    "{label} stopped: the parser server ended unexpectedly": (
+        "{label}이(가) 중단되었습니다: 파서 서버가 예기치 않게 끝났습니다"
+    ),
+    "{label} holds more than {limit:,} {units} (ingest.max_units_per_file): "
+    "split the file or raise the limit": (
+        "{label} 파일의 {units}이(가) {limit:,}개를 넘습니다 (ingest.max_units_per_file): "
+        "파일을 나누거나 한도를 높여 주세요"
     ),
     "{label} failed (exit status {status}): {error}": (
         "{label}이(가) 실패했습니다 (종료 코드 {status}): {error}"
@@ -219,6 +228,12 @@ KOREAN: dict[str, str] = {
     ),
     "skipped unreadable page {page} ({error})": "읽을 수 없는 {page}쪽을 건너뜀 ({error})",
     "skipped OCR of the image: {error}": "이미지의 OCR을 건너뜀: {error}",
+    "skipped OCR of the image: the OCR budget of {limit:g} s ({setting}) is spent": (
+        "이미지의 OCR을 건너뜀: OCR 예산 {limit:g}초({setting})를 다 썼습니다"
+    ),
+    "skipped OCR of {count} of {total} pages: the OCR budget of {limit:g} s ({setting}) is spent": (
+        "전체 {total}쪽 중 {count}쪽의 OCR을 건너뜀: OCR 예산 {limit:g}초({setting})를 다 썼습니다"
+    ),
     "skipped OCR of page {page}: {error}": "{page}쪽의 OCR을 건너뜀: {error}",
     "skipped hidden sheet {sheet!r}": "숨겨진 시트 {sheet!r}은(는) 건너뜀",
     "skipped empty sheet {sheet!r}": "빈 시트 {sheet!r}은(는) 건너뜀",
@@ -256,7 +271,20 @@ KOREAN_VALUES: dict[str, str] = {
     "PDF parser": "PDF 파서",
     "HWP parser": "HWP 파서",
     "HWPX parser": "HWPX 파서",
+    "DOCX parser": "DOCX 파서",
+    "XLSX parser": "XLSX 파서",
+    "PPTX parser": "PPTX 파서",
+    "HTML parser": "HTML 파서",
+    "Markdown parser": "Markdown 파서",
+    "text parser": "텍스트 파서",
     "OCR": "OCR",
+    # what a reader counts (ingest.max_units_per_file)
+    "XML elements": "XML 요소",
+    "rows and cells": "행과 셀",
+    "HTML elements": "HTML 요소",
+    "lines": "줄",
+    "records": "레코드",
+    "pages": "쪽",
 }
 
 
@@ -272,6 +300,8 @@ def localized(message: Message) -> str:
     if korean is None or st.session_state.get(LANGUAGE_KEY) != "ko":
         return message
     values = message.values.items()
-    return korean.format(
-        **{k: KOREAN_VALUES.get(v, v) if isinstance(v, str) else v for k, v in values}
+    return attach_particles(
+        korean.format(
+            **{k: KOREAN_VALUES.get(v, v) if isinstance(v, str) else v for k, v in values}
+        )
     )

@@ -62,7 +62,10 @@ def show_source(view: SourceView, key: str) -> None:
     if source.also_in:
         names = ", ".join(PurePath(str(copy["path"])).name for copy in source.also_in)
         st.caption(t("also_in", names=literal_markdown(names)))
-    if st.button(t("open_source"), key=key, icon=":material/open_in_new:", type="tertiary"):
+    opens = bool(source.id)  # a reopened saved answer keeps no chunk id: it cannot open
+    if opens and st.button(
+        t("open_source"), key=key, icon=":material/open_in_new:", type="tertiary"
+    ):
         st.dialog(t("source_title", number=source.number), width="large")(_viewer)(source)
 
 

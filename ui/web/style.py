@@ -2,10 +2,12 @@
 
 Browsers break Korean text between any two syllables, so a sidebar line can end in the middle of
 a word ("설정되지 않 / 았습니다"); ``word-break: keep-all`` breaks it at spaces, as Korean is
-written, and ``overflow-wrap`` still breaks a long path or URL that has no space at all.
+written, and ``overflow-wrap`` still breaks a long path or URL that has no space at all. On a
+phone the page title is set smaller, so a title keeps its words whole on a 390-pixel screen.
 
 A few of Streamlit's widgets write English that no parameter changes: the file uploader's
-button ("Upload") and its limits line ("50MB per file • PDF, ..."). In Korean they are replaced
+button ("Upload") and its limits line ("50MB per file • PDF, ..."), and the keyboard's "Skip to
+main content" link. In Korean they are replaced
 by CSS: the original text is shrunk to nothing and ours is drawn in its place with ``::after``.
 It is presentation only (screen readers still read Streamlit's text), and a Streamlit upgrade
 that renames the test ids merely brings the English back.
@@ -20,10 +22,15 @@ import streamlit as st
 from ui.web.i18n import LANGUAGE_KEY, t
 
 # Streamlit sets ``word-break: break-word`` on its own paragraphs: the rule has to reach them.
+# The main block is ``<main class="stMain">``; its test id is another on a page with a chat box.
 _BASE = """
-[data-testid="stSidebar"] *, [data-testid="stMain"] * {
+[data-testid="stSidebar"] *, main.stMain * {
   word-break: keep-all !important;
   overflow-wrap: break-word !important;
+}
+@media (max-width: 640px) {
+  main.stMain h1 { font-size: 1.75rem !important; }
+  [data-testid="stMainBlockContainer"] { padding-left: 1rem; padding-right: 1rem; }
 }
 """
 
@@ -44,8 +51,15 @@ def _css_string(text: str) -> str:
 
 
 def apply_base_style() -> None:
-    """The app-wide rules (every page)."""
-    st.html(f"<style>{_BASE}</style>")
+    """The app-wide rules (every page), and Streamlit's own skip link in Korean."""
+    korean = ""
+    if st.session_state.get(LANGUAGE_KEY) == "ko":
+        korean = (
+            '[data-testid="stSkipToContent"] { font-size: 0; }'
+            '[data-testid="stSkipToContent"]::after {'
+            f" content: {_css_string(t('skip_to_content'))}; font-size: 1rem; }}"
+        )
+    st.html(f"<style>{_BASE}{korean}</style>")
 
 
 def translate_file_uploader(max_mb: int, types: Sequence[str]) -> None:
@@ -57,7 +71,7 @@ def translate_file_uploader(max_mb: int, types: Sequence[str]) -> None:
         "<style>"
         '[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }'
         '[data-testid="stFileUploaderDropzoneInstructions"] span::after {'
-        f" content: {_css_string(limits)}; font-size: 0.875rem; }}"
+        f" content: {_css_string(limits)}; font-size: 0.875rem; white-space: normal; }}"
         '[data-testid="stFileUploaderDropzone"] button p { font-size: 0; }'
         '[data-testid="stFileUploaderDropzone"] button p::after {'
         f" content: {_css_string(t('uploader_button'))}; font-size: 0.875rem; }}"

@@ -8,14 +8,17 @@ import streamlit as st
 
 from ui.web.i18n import t
 
+COLLECTION_PARAM = "collection"
 _NEW = "\x00new"  # the "new collection" option; no collection name can contain NUL
 
 
 def pick_collection(
     names: list[str], default: str, *, key: str, allow_new: bool = False
 ) -> str | None:
-    """A collection selector that remembers the choice across pages.
+    """A collection selector that remembers the choice across pages and reloads.
 
+    The choice is kept in the session and in the address (``?collection=hr``), so a reload or
+    a bookmarked link opens the same collection instead of the default one.
     Returns the chosen name (for ``allow_new``, possibly a new one typed by the user), or None
     when there is nothing to choose. :func:`select_collection_next_run` changes the choice.
     """
@@ -30,7 +33,9 @@ def pick_collection(
     if key in st.session_state:
         index = 0  # the widget keeps its own state
     else:
-        remembered = st.session_state.get("collection", default)
+        remembered = st.query_params.get(COLLECTION_PARAM) or st.session_state.get(
+            "collection", default
+        )
         if remembered not in options:
             remembered = default if default in options else options[0]
         index = options.index(remembered)
@@ -44,14 +49,21 @@ def pick_collection(
     if choice == _NEW:
         typed = st.text_input(t("new_collection_name"), key=f"{key}_new").strip()
         return typed or None
-    st.session_state["collection"] = choice
+    remember_collection(choice)
     return choice
 
 
 def select_collection_next_run(key: str, name: str) -> None:
     """Make the picker ``key`` show ``name`` from the next run on (e.g. a just-created one)."""
     st.session_state[f"{key}.next"] = name
+    remember_collection(name)
+
+
+def remember_collection(name: str) -> None:
+    """Keep ``name`` as the session's collection, in the session and in the address."""
     st.session_state["collection"] = name
+    if st.query_params.get(COLLECTION_PARAM) != name:
+        st.query_params[COLLECTION_PARAM] = name
 
 
 def human_bytes(size: float) -> str:

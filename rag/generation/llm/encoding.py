@@ -21,6 +21,7 @@ from langchain_core.messages import BaseMessage
 from rag.generation.chat_format import decode_image_block, to_chat
 from rag.generation.prompt import render_chat
 from rag.images import DEFAULT_MAX_IMAGE_PIXELS
+from rag.runtime.cancel import stop_if_cancelled
 from rag.runtime.models import loading, model_reference
 
 # Loaded checkpoints a process keeps (the one in use, and the one before a switch).
@@ -44,10 +45,6 @@ class EncodedPrompt:
         return int(self.inputs["input_ids"].shape[-1])
 
 
-class EncodingCancelledError(Exception):
-    """Whoever asked for the prompt gave up on it (its client left, or its time ran out)."""
-
-
 def encode_prompt(
     processor: Any,
     messages: Sequence[BaseMessage],
@@ -66,15 +63,15 @@ def encode_prompt(
 
     Raises:
         ImageDecodeError: An image block is not an acceptable image (the message names it).
-        EncodingCancelledError: ``cancel`` was set.
+        Cancelled: ``cancel`` was set.
 
     """
     chat, blocks = to_chat(messages)
     images = []
     for placed in blocks:
-        _stop_if_cancelled(cancel)
+        stop_if_cancelled(cancel)
         images.append(decode_image_block(placed, max_pixels=max_pixels))
-    _stop_if_cancelled(cancel)
+    stop_if_cancelled(cancel)
     text = render_chat(processor.tokenizer, chat)
     inputs = processor(
         text=text,
@@ -83,11 +80,6 @@ def encode_prompt(
         return_tensors="pt",
     )
     return EncodedPrompt(text=text, images=images, inputs=inputs)
-
-
-def _stop_if_cancelled(cancel: threading.Event | None) -> None:
-    if cancel is not None and cancel.is_set():
-        raise EncodingCancelledError
 
 
 def load_processor(name_or_path: str) -> Any:

@@ -170,9 +170,7 @@ def _access_as_data(conn: psycopg.Connection) -> None:
 
     As embedded step 5: a restricted document stored before is recorded as set explicitly.
     """
-    for statement in _ACCESS_SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    _script(conn, _ACCESS_SCHEMA)
     conn.execute("UPDATE documents SET groups_origin = 'flag' WHERE groups <> '{}'")
 
 
@@ -212,15 +210,80 @@ CREATE INDEX audit_by_time ON audit(time)
 """
 
 
-def _sources_to_open(conn: psycopg.Connection) -> None:
-    """5: each document's path relative to where it was ingested from; its pages' word boxes.
+def _conversations(conn: psycopg.Connection) -> None:
+    """5: saved conversations, as embedded step 7."""
+    _script(conn, _CONVERSATIONS_SCHEMA)
 
-    As embedded step 7: documents stored before get their file's name (the last component of
-    their path), and no page layouts.
-    """
-    for statement in _SOURCES_SCHEMA.split(";"):
+
+_CONVERSATIONS_SCHEMA = """
+CREATE TABLE conversations (
+    id          text PRIMARY KEY,
+    owner       text NOT NULL,
+    title       text NOT NULL,
+    collection  text NOT NULL,
+    created_at  double precision NOT NULL,
+    updated_at  double precision NOT NULL,
+    share_token text UNIQUE
+);
+CREATE INDEX conversations_by_owner ON conversations(owner, updated_at);
+CREATE TABLE conversation_turns (
+    conversation_id text NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    position        integer NOT NULL,
+    question        text NOT NULL,
+    answer          text NOT NULL,
+    collection      text NOT NULL,
+    sources         text NOT NULL DEFAULT '[]',
+    error           text,
+    image           integer NOT NULL DEFAULT 0,
+    asked_at        double precision NOT NULL,
+    PRIMARY KEY (conversation_id, position)
+)
+"""
+
+
+def _script(conn: psycopg.Connection, script: str) -> None:
+    """Run the statements of ``script``, separated by semicolons."""
+    for statement in script.split(";"):
         if statement.strip():
             conn.execute(statement)
+
+
+def _sync_state(conn: psycopg.Connection) -> None:
+    """6: the sources' sync state, as embedded step 8 (:mod:`rag.store.sync_state`)."""
+    _script(conn, _SYNC_SCHEMA)
+
+
+_SYNC_SCHEMA = """
+CREATE TABLE sync_sources (
+    name        text PRIMARY KEY,
+    kind        text NOT NULL,
+    collection  text NOT NULL,
+    started_at  double precision NOT NULL,
+    finished_at double precision NOT NULL,
+    status      text NOT NULL,
+    cursor      text,
+    summary     text NOT NULL DEFAULT '{}'
+);
+CREATE TABLE sync_items (
+    source         text NOT NULL,
+    locator        text NOT NULL,
+    path           text NOT NULL,
+    etag           text,
+    last_modified  text,
+    content_sha256 text,
+    checked_at     double precision NOT NULL,
+    PRIMARY KEY (source, locator)
+)
+"""
+
+
+def _sources_to_open(conn: psycopg.Connection) -> None:
+    """7: each document's path relative to where it was ingested from; its pages' word boxes.
+
+    As embedded step 9: documents stored before get their file's name (the last component of
+    their path), and no page layouts.
+    """
+    _script(conn, _SOURCES_SCHEMA)
     conn.execute("UPDATE documents SET relative_path = regexp_replace(source_path, '^.*/', '')")
 
 
@@ -242,6 +305,8 @@ STEPS: tuple[Step, ...] = (
     _chunk_language,
     _heading_column,
     _access_as_data,
+    _conversations,
+    _sync_state,
     _sources_to_open,
 )
 LATEST = len(STEPS)

@@ -20,9 +20,11 @@ from rag.store.postgres.readable import document_filter
 from rag.store.queries import collection_record, document_record
 from rag.store.records import (
     CollectionInfo,
+    CommitHead,
     CommitRecord,
     DocumentRecord,
     PageLayout,
+    ReadableVersion,
     StoredChunk,
 )
 
@@ -65,10 +67,19 @@ def collection_row(conn: psycopg.Connection, name: str) -> tuple[int, int] | Non
     return (int(row[0]), int(row[1])) if row else None
 
 
-def last_seq(conn: psycopg.Connection, name: str) -> int:
-    """The newest commit to touch a collection (0: none, or no such collection)."""
-    row = conn.execute("SELECT last_seq FROM collections WHERE name = %s", (name,)).fetchone()
-    return int(row[0]) if row else 0
+def readable_version(conn: psycopg.Connection, collection: str, access: Access) -> ReadableVersion:
+    """The version of a collection that ``access`` sees (commits carry no token here)."""
+    condition, params = document_filter(access)
+    row = conn.execute(
+        f"""
+        SELECT COUNT(*), COALESCE(MAX(d.seq), 0) FROM documents d
+        JOIN collections col ON col.id = d.collection_id
+        WHERE col.name = %(collection)s AND {condition}
+        """,
+        {**params, "collection": collection},
+    ).fetchone()
+    assert row is not None  # an aggregate always has its row
+    return ReadableVersion(int(row[0]), CommitHead(int(row[1]), ""))
 
 
 def commits(conn: psycopg.Connection, limit: int) -> list[CommitRecord]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -26,6 +27,7 @@ import psycopg
 from rag.access import OPERATOR, PUBLIC, Access
 from rag.embeddings.space import RAW, VectorSpace
 from rag.store.base import DocumentStore, ranked_hits
+from rag.store.conversations import SqlConversations
 from rag.store.dense_index import IndexPolicy
 from rag.store.postgres import queries
 from rag.store.postgres.commit import write_commit
@@ -44,16 +46,18 @@ from rag.store.records import (
     DocumentUpdate,
     KeywordQuery,
     PageLayout,
+    ReadableVersion,
     SearchHit,
     StoredChunk,
 )
 from rag.store.registry import SqlRegistry
+from rag.store.sync_state import SqlSyncState
 
 # Raw HNSW neighbours taken per result wanted when a search runs in another vector space.
 SPACE_OVERFETCH = 4
 
 
-class PostgresStore(SqlRegistry, DocumentStore):
+class PostgresStore(SqlRegistry, SqlConversations, SqlSyncState, DocumentStore):
     """Every collection in one PostgreSQL database.
 
     Args:
@@ -95,8 +99,11 @@ class PostgresStore(SqlRegistry, DocumentStore):
     def __repr__(self) -> str:
         return f"PostgresStore({redact(self.url)!r})"
 
-    def _registry_connection(self) -> AbstractContextManager[psycopg.Connection]:
+    def _sql_connection(self) -> AbstractContextManager[psycopg.Connection]:
         return self._connection()
+
+    def _atomically(self, conn: psycopg.Connection) -> AbstractContextManager[Any]:
+        return conn.transaction()  # the pool's connections commit each statement otherwise
 
     def close(self) -> None:
         """Close the connections."""
@@ -144,10 +151,10 @@ class PostgresStore(SqlRegistry, DocumentStore):
         with self._connection() as conn:
             return queries.commits(conn, limit)
 
-    def last_seq(self, collection: str) -> int:
-        """The newest commit to touch ``collection`` (0: none)."""
+    def readable_version(self, collection: str, access: Access) -> ReadableVersion:
+        """The version of ``collection`` that ``access`` sees: one indexed aggregate."""
         with self._connection() as conn:
-            return queries.last_seq(conn, collection)
+            return queries.readable_version(conn, collection, access)
 
     def _dense(self, conn: psycopg.Connection, collection: str) -> DenseSearch:
         """The collection's dense search (raises, naming what exists, when it does not)."""

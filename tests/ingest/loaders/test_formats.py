@@ -202,7 +202,7 @@ def test_images_past_the_count_are_not_decoded(tmp_path):
         tmp_path / "a.md", markdown_of([good, good, broken, broken]), Limits(max_images_per_file=2)
     )
     assert len(figures(loaded)) == 2
-    assert loaded.notes == ["skipped images after the first 2 (ingest.max_images_per_file)"] * 2
+    assert loaded.notes == ["skipped images after the first 2 (ingest.max_images_per_file)"]
 
 
 def test_decoded_pixels_per_file_are_budgeted(tmp_path):
@@ -311,7 +311,9 @@ def test_a_page_that_fails_ocr_costs_only_that_page(tmp_path):
     assert [(s.page, s.text) for s in segments(loaded)] == [
         (1, "이 문서의 첫 쪽은 글자 층이 있는 보통 쪽입니다.")
     ]
-    assert loaded.notes == ["skipped OCR of page 2: Tesseract ran past the 0.001-second limit"]
+    assert loaded.notes == [
+        "skipped OCR of page 2: Tesseract ran past the 0.001-second limit (ingest.ocr.timeout_s)"
+    ]
     read = load(path, path.read_bytes(), LIMITS)
     assert [s.page for s in segments(read)] == [1, 2] and "제15조" in segments(read)[1].text
 

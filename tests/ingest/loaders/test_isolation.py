@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import pytest
@@ -15,7 +17,7 @@ def run(mode: str, data: bytes = b"input", **overrides: float) -> bytes:
     return run_isolated(
         "tests.support.isolation_child",
         data,
-        args=[mode],
+        options={"mode": mode, "memory_mb": options["memory_mb"]},
         timeout_s=options["timeout_s"],
         memory_mb=int(options["memory_mb"]),
         max_output_bytes=int(options["max_output_bytes"]),
@@ -24,8 +26,9 @@ def run(mode: str, data: bytes = b"input", **overrides: float) -> bytes:
 
 
 def test_result_comes_back_from_stdin_to_stdout():
-    payload = bytes(range(256)) * 4096  # 1 MB in, through a pipe, back through a file
-    assert run("echo", payload, max_output_bytes=2 << 20) == payload[::-1]
+    payload = bytes(range(256)) * 4096  # 1 MB in and back, through the worker's files
+    answer = json.loads(run("echo", payload, max_output_bytes=2 << 20))
+    assert base64.b64decode(answer["reversed"]) == payload[::-1]
 
 
 def test_a_hang_is_killed_at_the_deadline():
@@ -41,7 +44,10 @@ def test_a_crash_is_one_error():
 
 
 def test_memory_is_capped_in_the_child():
-    with pytest.raises(IngestError, match="test parser ran out of its 256 MB memory limit"):
+    with pytest.raises(
+        IngestError,
+        match=r"test parser ran out of its 256 MB memory limit \(ingest\.parser_memory_mb\)",
+    ):
         run("allocate")
 
 

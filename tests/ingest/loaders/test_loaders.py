@@ -11,9 +11,10 @@ from PIL import Image
 
 from devkit import corpus as corpus
 from ingest.extractors.reflow import reflow
+from ingest.extractors.text import decode_text
 from ingest.file_limits import Limits
 from ingest.formats import check_content
-from ingest.loaders import Figure, Segment, decode_text, load
+from ingest.loaders import Figure, Segment, load
 from rag.errors import IngestError
 
 logging.getLogger("fontTools").setLevel(logging.ERROR)

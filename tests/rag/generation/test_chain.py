@@ -5,20 +5,28 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessage, HumanMessage
 from PIL import Image
 
-from rag.errors import BllossomRagError
+from rag.errors import BllossomRagError, TurnTooLargeError
 from rag.generation.budget import PromptBudget
 from rag.generation.chain import PromptBuilder, build_rag_chain
 from rag.generation.chat_format import user_image_block
+from rag.generation.image_tokens import ImageTokens
 from rag.generation.llm import ChatBllossom, ScriptedChatModel, encode_prompt
 from rag.generation.result import AnswerStream, ImageUse
+from rag.generation.turn_limits import TurnLimits
 from rag.retrieval.retriever import StoreRetriever
+from rag.runtime.cancel import Cancelled, cancellable
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk, Store
+from tests.support.tokenizers import CountingTokenizer
 
 IMAGE_TOKEN_ID = 128256
 QUESTION = "연차 신청 화면에서 무엇을 골라야 하나요?"
@@ -261,3 +269,48 @@ def test_a_scripted_model_answers_with_exact_text_and_citations(hr_store, embedd
     assert len(pieces) > 1  # streamed word by word, like a model
     wrong = chain_for(hr_store, embeddings, ScriptedChatModel(script="{1} [2]"), processor)
     assert AnswerStream(wrong, {"question": QUESTION}).run().answer.endswith(" [2]")
+
+
+class _CancelOnceRetrieved(BaseCallbackHandler):
+    """Gives up on the turn the moment its passages are in: its client left."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+
+    def on_retriever_end(self, documents: Any, **kwargs: Any) -> None:
+        self.cancel.set()
+
+
+def test_a_turn_given_up_stops_before_its_next_stage(hr_store, embeddings, processor):
+    """Cancelled during retrieval: the prompt is never measured and the model never called."""
+    counting = CountingTokenizer(processor.tokenizer)
+    model = ScriptedChatModel(script="{1} [1]")
+    retriever = StoreRetriever(store=hr_store, embeddings=embeddings, collection="hr", k=2)
+    budget = PromptBudget(counting, ImageTokens(processor), 8192)
+    chain = build_rag_chain(retriever, model, PromptBuilder(budget))
+    cancel = threading.Event()
+    stream = AnswerStream(
+        chain, {"question": QUESTION}, config={"callbacks": [_CancelOnceRetrieved(cancel)]}
+    )
+    with cancellable(cancel), pytest.raises(Cancelled):
+        stream.run()
+    assert counting.calls == 0 and stream.result.answer == "" and not stream.result.documents
+    # The same turn not given up goes through every stage.
+    assert AnswerStream(chain, {"question": QUESTION}).run().answer.endswith("[1]")
+    assert counting.calls > 0
+
+
+def test_a_turn_over_a_limit_is_refused_before_it_is_searched(hr_store, embeddings, processor):
+    retriever = StoreRetriever(store=hr_store, embeddings=embeddings, collection="hr", k=2)
+    limits = TurnLimits(max_question_chars=10, max_turn_chars=20, max_turns=3)
+    chain = build_rag_chain(retriever, ScriptedChatModel(script="{1}"), limits=limits)
+    history = [HumanMessage(content="연차는?"), AIMessage(content="11일입니다.")]
+    cases = [
+        (QUESTION, [], "the question is 23 characters; at most 10 are accepted"),
+        ("병가는?", [HumanMessage(content="가" * 21)], "an earlier turn is 21 characters"),
+        ("병가는?", [*history, *history], "the conversation has 5 messages; at most 3"),
+    ]
+    for question, earlier, message in cases:
+        with pytest.raises(TurnTooLargeError, match=message):
+            chain.invoke({"question": question, "history": earlier})
+    assert chain.invoke({"question": "병가는?", "history": history})["documents"]

@@ -126,7 +126,7 @@ def test_worker_url_selects_chat_openai_with_the_same_sampling():
     settings = Settings(
         generation={
             "worker_url": "http://gpu-box:8000",
-            "worker_api_key": "secret",
+            "worker_api_key": "worker-secret-7f3a91bc",
             "model": "Bllossom/llama-3.1-Korean-Bllossom-Vision-8B",
             "max_new_tokens": 77,
             "temperature": 0.3,
@@ -136,7 +136,7 @@ def test_worker_url_selects_chat_openai_with_the_same_sampling():
     llm = remote_chat_model(settings)
     assert type(llm).__name__ == "ChatOpenAI"
     assert llm.openai_api_base == "http://gpu-box:8000/v1"
-    assert llm.openai_api_key.get_secret_value() == "secret"
+    assert llm.openai_api_key.get_secret_value() == "worker-secret-7f3a91bc"
     assert (llm.model_name, llm.max_tokens, llm.temperature, llm.top_p) == (
         "Bllossom/llama-3.1-Korean-Bllossom-Vision-8B",
         77,

@@ -9,6 +9,9 @@ documents say, while a reader of the hidden document gets the floor its words ea
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from rag.access import PUBLIC, Access
@@ -76,11 +79,14 @@ def stores(request: pytest.FixtureRequest, embeddings, tmp_path_factory: pytest.
         store.close()
 
 
-def floor(store: DocumentStore, embeddings, access: Access) -> float:
-    retriever = StoreRetriever(
+def floor_of(store: DocumentStore, embeddings, access: Access) -> StoreRetriever:
+    return StoreRetriever(
         store=store, embeddings=embeddings, collection="c", min_relevance=0.05, access=access
     )
-    return retriever.floor()
+
+
+def floor(store: DocumentStore, embeddings, access: Access) -> float:
+    return floor_of(store, embeddings, access).floor()
 
 
 @pytest.mark.slow
@@ -129,3 +135,54 @@ def test_a_reranker_does_not_rerank_the_cohort(stores, embeddings, tiny_cross_en
     assert reranked.floor() == plain.floor() and calls == []
     reranked.invoke("비밀번호는 몇 자 이상이어야 하나요?")
     assert len(calls) == 1  # the question itself is reranked
+
+
+@pytest.fixture(params=BACKENDS)
+def memo_store(request: pytest.FixtureRequest, embeddings, tmp_path: Path):
+    store = build(open_backend(request, request.param, tmp_path / "memo"), embeddings, MEMO)
+    yield store
+    store.close()
+
+
+def counting_searches(store: DocumentStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The collection of every candidate search the store runs from now on."""
+    seen: list[str] = []
+    search = store.candidates
+
+    def counted(collection: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(collection)
+        return search(collection, *args, **kwargs)
+
+    monkeypatch.setattr(store, "candidates", counted)
+    return seen
+
+
+def add(store: DocumentStore, embeddings, doc_id: str, text: str, groups: tuple[str, ...]):
+    [vector] = embeddings.encode_documents([text])
+    store.commit(
+        "c",
+        [
+            DocumentUpdate(
+                DocumentRecord(doc_id, "c", f"/docs/{doc_id}.md", doc_id, 1, 0.0, groups),
+                [NewChunk(f"{doc_id}-0", 0, text, 16, vector)],
+            )
+        ],
+    )
+    store.refresh("c")
+
+
+@pytest.mark.slow
+def test_a_commit_an_outsider_cannot_read_does_not_run_its_cohort_again(
+    memo_store: DocumentStore, embeddings, monkeypatch: pytest.MonkeyPatch
+):
+    """The floor's cache follows what each caller reads: no timing signal of others' ingests."""
+    outsider, reader = (floor_of(memo_store, embeddings, access) for access in (PUBLIC, HR))
+    first = {"outsider": outsider.floor(), "reader": reader.floor()}
+    searches = counting_searches(memo_store, monkeypatch)
+    add(memo_store, embeddings, "hidden-news", ATTRACTORS[0], ("hr",))
+    assert outsider.floor() == first["outsider"] and searches == []  # the cached floor
+    assert reader.floor() >= first["reader"] and searches  # a reader's cohort runs again
+    searches.clear()
+    add(memo_store, embeddings, "public-news", ATTRACTORS[1], ())
+    outsider.floor()
+    assert searches  # what the outsider reads did change

@@ -1,4 +1,4 @@
-"""``bllossom-rag api`` in-process: what it refuses before it starts serving."""
+"""``bllossom-rag api`` and ``serve`` in-process: what they refuse before they start serving."""
 
 from __future__ import annotations
 
@@ -43,3 +43,29 @@ def test_a_missing_model_folder_fails_before_serving(tmp_path: Path, monkeypatch
     )
     assert result.exit_code == 1 and "Serving" not in result.output
     assert result.output.startswith("Error: embedding model folder not found")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env", "message"),
+    [
+        (
+            ["api"],
+            {"BLLOSSOM_RAG_API__KEYS": '{"": ["hr"]}'},
+            "Error: invalid setting api.keys (BLLOSSOM_RAG_API__KEYS=<hidden>): a key is empty",
+        ),
+        (["serve", "--api-key", ""], {}, "Error: --api-key: a key is empty or blank"),
+        (["serve", "--api-key", "hunter2"], {}, "Error: --api-key: a key is shorter than 16"),
+    ],
+)
+def test_a_server_never_starts_with_a_key_anyone_could_send(
+    arguments: list[str],
+    env: dict[str, str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, arguments, env=env)
+    assert result.exit_code == 1 and "Serving" not in result.output
+    assert result.output.startswith(message) and result.output.count("\n") == 1
+    assert "hunter2" not in result.output

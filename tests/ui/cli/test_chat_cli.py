@@ -72,6 +72,29 @@ def test_nothing_readable_gets_the_fixed_answer_without_sources(env: dict):
     assert NO_ANSWER["ko"] not in member and "평가.txt" in member
 
 
+def test_a_question_over_its_limit_is_one_line_and_the_conversation_goes_on(env: dict):
+    env = {**env, "BLLOSSOM_RAG_CONVERSATION__MAX_QUESTION_CHARS": "40"}
+    long = "대통령의 임기는 몇 년이고 연임할 수 있으며 그 근거 조문은 무엇인가요?!"
+    output = chat(env, FIRST, long, FOLLOW_UP)
+    assert (
+        "Error: the question is 41 characters; at most 40 are accepted "
+        "(conversation.max_question_chars): shorten it"
+    ) in output
+    cited = first_sources(output)
+    assert len(cited) == 2 and Path(cited[1]).name == "대통령_임기.txt"  # still a follow-up
+
+
+def test_a_long_conversation_carries_its_latest_turns(env: dict):
+    alone = first_sources(chat(env, FOLLOW_UP))
+    # Three messages: the follow-up and the exchange before it.
+    three = {**env, "BLLOSSOM_RAG_CONVERSATION__MAX_TURNS": "3"}
+    cited = first_sources(chat(three, FIRST, FOLLOW_UP))
+    assert Path(cited[1]).name == "대통령_임기.txt"
+    # Two: no whole exchange fits beside the follow-up, which is asked alone.
+    two = {**env, "BLLOSSOM_RAG_CONVERSATION__MAX_TURNS": "2"}
+    assert first_sources(chat(two, FIRST, FOLLOW_UP))[1] == alone[0] != cited[1]
+
+
 def test_end_of_input_ends_the_session_and_a_bad_collection_is_one_line(env: dict):
     assert chat(env).count("Sources") == 0  # Ctrl-D at once: a clean exit
     result = CliRunner().invoke(app, ["chat", "-c", "nope"], input="hi\n", env=env)

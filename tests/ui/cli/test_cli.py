@@ -142,6 +142,22 @@ def test_empty_question_is_refused_before_any_model_loads(
     assert "the question is empty" in one_line_error(result)
 
 
+def test_a_question_over_its_limit_is_refused_before_any_model_loads(
+    examples_cli: Cli, tmp_path: Path
+):
+    missing = str(tmp_path / "no-such-model")
+    result = examples_cli(
+        "ask",
+        "연차" * 2_001,
+        BLLOSSOM_RAG_EMBEDDING__MODEL=missing,
+        BLLOSSOM_RAG_GENERATION__MODEL=missing,
+    )
+    assert one_line_error(result).strip() == (
+        "Error: the question is 4,002 characters; at most 4,000 are accepted "
+        "(conversation.max_question_chars): shorten it"
+    )
+
+
 def test_missing_model_is_one_line_error(cli: Cli, tmp_path: Path):
     missing = str(tmp_path / "no-such-model")
     result = cli("ingest", str(EXAMPLES), BLLOSSOM_RAG_EMBEDDING__MODEL=missing)

@@ -7,7 +7,6 @@ a real OIDC provider and Chromium is in ``test_sign_in_browser.py``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -19,10 +18,9 @@ from rag.access.keys import KeyRing, key_digest
 from rag.config import Settings
 from rag.store import Store
 from tests.support.apptest import ask, configure, en, signed_in, source_lines
+from tests.support.team import CANARY, RULES, team_settings, team_store
 from ui.web.safe_markdown import literal_markdown
 
-CANARY = "코끼리 보라색 암호는 7391입니다"
-RULES = [{"path": "인사/**", "groups": ["hr"]}]
 ADMIN = "boss@corp.example"
 HR = "kim@corp.example"
 OUTSIDER = "lee@corp.example"
@@ -31,30 +29,14 @@ OUTSIDER = "lee@corp.example"
 @pytest.fixture(scope="module")
 def team_data(embeddings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``team/`` ingested whole under a rule: ``공지.md`` for everyone, ``인사/`` for hr."""
-    root = tmp_path_factory.mktemp("team")
-    team = root / "team"
-    (team / "인사").mkdir(parents=True)
-    (team / "공지.md").write_text("# 사내 공지\n\n식당은 12시에 엽니다.", encoding="utf-8")
-    (team / "인사" / "암호.md").write_text(f"# 인사 기밀\n\n{CANARY}.", encoding="utf-8")
-    data = root / "data"
-    settings = Settings(
-        data_dir=data, embedding={"model": EMBEDDING_MODEL}, access={"rules": RULES}
-    )
-    with Store(data) as store:
-        Ingestor.from_settings(settings, store, embeddings).ingest([team], collection="team")
-    return data
+    return team_store(tmp_path_factory.mktemp("team"), embeddings)
 
 
 @pytest.fixture
 def team_env(team_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     configure(team_data, tmp_path, monkeypatch)
-    for name, value in {
-        "COLLECTION": "team",
-        "ACCESS__RULES": json.dumps(RULES),
-        "UI__GROUPS_CLAIM": "groups",
-        "GENERATION__SCRIPTED_ANSWER": "{1} [1]",
-    }.items():
-        monkeypatch.setenv(f"BLLOSSOM_RAG_{name}", value)
+    team_settings(monkeypatch)
+    monkeypatch.setenv("BLLOSSOM_RAG_COLLECTION", "team")
     return team_data
 
 

@@ -152,6 +152,16 @@ def test_chat_refuses_a_broken_image_with_a_message(ui_env: Path):
     assert answer.error and "image" in answer.error[0].value.lower()
 
 
+def test_the_chat_box_stops_a_question_at_its_limit(ui_env: Path, monkeypatch):
+    monkeypatch.setenv("BLLOSSOM_RAG_CONVERSATION__MAX_QUESTION_CHARS", "20")
+    at = start()
+    assert at.chat_input[0].max_chars == 20  # the browser's box takes no more
+    ask(at, "연차 휴가는 입사 첫해에 최대 며칠까지 쓸 수 있나요?")  # 29 characters sent anyway
+    asked = at.chat_message[-2].markdown[0].value
+    assert asked == literal_markdown("연차 휴가는 입사 첫해에 최대 며칠까")  # cut by the server too
+    assert not at.chat_message[-1].error
+
+
 def test_library_upload_ingests_files_and_reports_each(ui_env: Path, tmp_path: Path):
     at = start()
     at.switch_page("views/library.py").run()
@@ -188,10 +198,21 @@ def test_library_upload_ingests_files_and_reports_each(ui_env: Path, tmp_path: P
     assert sorted(listed["file"]) == ["escape.md", "도서관_규정.md"]
     assert at.metric[0].value == "2"  # documents in the collection
 
-    # delete one: gone from the list and from disk
-    doomed = next(box for box in at.selectbox if box.label == "file")
+    # delete one: nothing chosen at first, and the first click only asks
+    doomed = at.selectbox(key="library_doomed")
+    assert doomed.value is None
+    assert next(b for b in at.button if b.label == en("delete_button")).disabled
     doomed.select_index(next(i for i, o in enumerate(doomed.options) if o.startswith("escape.md")))
+    doomed.run()
     next(b for b in at.button if b.label == en("delete_button")).click().run()
+    assert not at.exception, at.exception
+    assert at.warning[-1].value == literal_markdown("Delete escape.md? This cannot be undone.")
+    assert sorted(p.name for p in uploads.iterdir()) == ["escape.md", "도서관_규정.md"]
+    at.button(key="library_delete_cancel").click().run()  # cancel: still there, asked no more
+    assert sorted(p.name for p in uploads.iterdir()) == ["escape.md", "도서관_규정.md"]
+    assert not any(b.key == "library_delete_confirm" for b in at.button)
+    next(b for b in at.button if b.label == en("delete_button")).click().run()
+    at.button(key="library_delete_confirm").click().run()
     assert not at.exception, at.exception
     assert at.success[0].value == literal_markdown("Deleted escape.md")
     assert list(at.dataframe[-1].value["file"]) == ["도서관_규정.md"]
@@ -213,7 +234,8 @@ def test_dashboard_renders_counts_ingests_and_latency(ui_env: Path):
     assert list(recent[en("ingested_at")]) == sorted(recent[en("ingested_at")], reverse=True)
     healthy = en("in_process").format(model=GENERATOR_MODEL)
     assert at.success[0].value == literal_markdown(healthy)
-    assert len(at.get("vega_lite_chart")) == 3  # per-collection bars, TTFT, tokens/s
+    # questions per day, per-collection bars, TTFT, tokens/s
+    assert len(at.get("vega_lite_chart")) == 4
 
 
 def test_restricted_document_never_reaches_outsiders(ui_env: Path, monkeypatch):
@@ -273,11 +295,12 @@ def test_unreachable_worker_is_a_message_and_the_rest_works(ui_env: Path, monkey
 
 
 def test_chat_through_the_gpu_worker_and_its_health(ui_env: Path, chat_model, monkeypatch):
-    worker = create_app(chat_model, WorkerOptions(model_id=GENERATOR_MODEL, api_key="k"))
+    key = "web-test-key-7f3a91bc"
+    worker = create_app(chat_model, WorkerOptions(model_id=GENERATOR_MODEL, api_key=key))
     server = BackgroundServer(worker).start()
     try:
         monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_URL", server.url)
-        monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_API_KEY", "k")
+        monkeypatch.setenv("BLLOSSOM_RAG_GENERATION__WORKER_API_KEY", key)
         at = start()
         at.switch_page("views/dashboard.py").run()  # probing is not loading: 503 until ready
         assert not at.exception, at.exception
@@ -330,6 +353,42 @@ def test_failure_reasons_are_korean_in_korean_mode(ui_env: Path, monkeypatch):
         "empty.txt": (ko["status_failed"], KOREAN["file is empty"]),
         "binary.txt": (ko["status_failed"], KOREAN["contains NUL bytes: binary data, not text"]),
     }
+
+
+def test_a_doc_says_save_as_docx_and_a_caption_is_applied_in_korean(ui_env: Path):
+    at = start()
+    at.switch_page("views/library.py").run()
+    at.selectbox(key="library_collection").set_value("\x00new").run()
+    at.text_input(key="library_collection_new").set_value("캡션").run()
+    files = [
+        ("보고서.doc", b"\xd0\xcf\x11\xe0 old Word", "application/msword"),
+        ("표지.png", png("red"), "image/png"),
+        ("표지.png.txt", "빨간 표지".encode(), "text/plain"),
+        ("지도.png", png("blue"), "image/png"),
+    ]
+    at.file_uploader[0].set_value(files)
+    next(box for box in at.text_input if box.label == en("image_caption")).set_value("파란 지도")
+    next(b for b in at.button if b.label == en("ingest_button")).click().run()
+    at.segmented_control(key="language").set_value("ko").run()  # the results, in Korean
+    assert not at.exception, at.exception
+    frame = at.dataframe[0].value
+    ko = {key: LABELS[key][0] for key in ("file", "result", "detail")}
+    rows = zip(frame[ko["result"]], frame[ko["detail"]], strict=True)
+    results = dict(zip(frame[ko["file"]], rows, strict=True))
+    legacy = KOREAN[
+        "legacy Office file {suffix}: save it as {modern} "
+        "(File > Save As in Office or LibreOffice) and ingest that"
+    ].format(suffix=".doc", modern=".docx")
+    assert results["보고서.doc"] == (LABELS["status_failed"][0], legacy)
+    applied = LABELS["caption_applied"][0].format(image="표지.png")
+    assert results["표지.png.txt"] == (LABELS["status_ingested"][0], applied)
+    assert results["지도.png"][0] == LABELS["status_ingested"][0]
+    with Store(ui_env) as store:
+        texts = {
+            Path(d.source_path).name: " ".join(c.text for c in store.document_chunks("캡션", d.id))
+            for d in store.documents("캡션")
+        }
+    assert "빨간 표지" in texts["표지.png"] and "파란 지도" in texts["지도.png"]
 
 
 # --- uploads cannot take over a document; metadata follows access --------------------------------
@@ -558,7 +617,11 @@ def test_bar_colours_follow_the_measure_not_the_language_and_times_stay_as_writt
         at.switch_page("views/dashboard.py").run()
         assert not at.exception, at.exception
         specs[language] = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
-    for language, (bars, ttft, _speed) in specs.items():
+    for language, (per_day, bars, ttft, _speed) in specs.items():
+        said = LABELS["report_answered"][0 if language == "ko" else 1]
+        not_said = LABELS["report_not_answered"][0 if language == "ko" else 1]
+        assert per_day["encoding"]["color"]["scale"]["domain"] == [said, not_said]
+        assert "params" not in per_day  # a picture: no wheel zoom, no drag
         scale = bars["encoding"]["color"]["scale"]
         labels = [
             LABELS[key][0 if language == "ko" else 1] for key in ("documents", "chunks", "images")
@@ -566,5 +629,44 @@ def test_bar_colours_follow_the_measure_not_the_language_and_times_stay_as_writt
         assert dict(zip(scale["domain"], scale["range"], strict=True)) == dict(
             zip(labels, ["#0068c9", "#ff8700", "#29b09d"], strict=True)
         )
+        assert "params" not in bars  # no zoom: the mouse wheel scrolls the page
+        words = LABELS if language == "ko" else {}
+        tooltips = [tip["field"] for tip in bars["encoding"]["tooltip"]]
+        assert tooltips == [
+            LABELS[key][0 if words else 1] for key in ("collection", "measure", "count")
+        ]
         assert ttft["encoding"]["x"]["type"] == "ordinal"  # times as text, as the tables write
         assert ttft["mark"]["point"] is True  # one answer is a point, not an empty line
+
+
+def test_the_collection_is_kept_in_the_address_and_a_reload_opens_it(ui_env: Path):
+    at = start()
+    at.selectbox(key="chat_collection").set_value("law").run()
+    assert at.query_params["collection"] == "law"
+    reloaded = AppTest.from_file(APP, default_timeout=240)
+    reloaded.query_params["collection"] = "law"  # a new session, with the page's address
+    reloaded.run()
+    assert not reloaded.exception, reloaded.exception
+    assert reloaded.selectbox(key="chat_collection").value == "law"
+    reloaded.switch_page("views/library.py").run()  # and the other pages follow it
+    assert reloaded.selectbox(key="library_collection").value == "law"
+
+
+def test_an_empty_chat_shows_the_collection_and_asks_an_example_on_a_click(ui_env: Path):
+    at = start()
+    at.selectbox(key="chat_collection").set_value("law").run()
+    with Store(ui_env) as store:
+        info = store.collection("law")
+    expected = en("collection_size").format(name="law", count=info.documents, chunks=info.chunks)
+    assert at.info[0].value == literal_markdown(expected)
+    examples = [b for b in at.button if b.key and b.key.startswith("chat_example-")]
+    assert 3 <= len(examples) <= 4
+    assert len({b.label for b in examples}) == len(examples)
+    assert [b.label for b in start().button if b.key and b.key.startswith("chat_example-")]
+    settings = next(e for e in at.expander if e.label == en("generation_settings"))
+    assert not settings.proto.expanded  # the administrator's defaults, closed
+    question = examples[0].label
+    examples[0].click().run()
+    assert not at.exception, at.exception
+    assert literal_markdown(at.chat_message[0].markdown[0].value) == question  # asked as shown
+    assert not [b for b in at.button if b.key and b.key.startswith("chat_example-")]

@@ -31,6 +31,7 @@ from devkit.models import REPO
 from rag.evaluation.feedback import FeedbackLog
 from tests.support.served_ui import served_ui
 from ui.web.i18n import LABELS
+from ui.web.korean import attach_particles
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,7 +42,7 @@ QUESTION = "사내 도서관에서 책은 몇 주 동안 빌릴 수 있나요?"
 
 
 def ko(key: str, **values: object) -> str:
-    return LABELS[key][0].format(**values)
+    return attach_particles(LABELS[key][0].format(**values))
 
 
 class _Tracker(http.server.BaseHTTPRequestHandler):
@@ -186,10 +187,10 @@ def test_upload_ask_attach_image_and_dashboard_in_chromium(served, tracker, tmp_
         page.get_by_role("button", name=ko("new_conversation")).click()
         expect(page.locator("[data-testid='stChatMessage']")).to_have_count(0)
 
-        # Dashboard: counts, last ingests, generator health, latency charts
+        # Dashboard: questions per day, counts, last ingests, generator health, latency charts
         page.get_by_role("link", name=ko("page_dashboard")).click()
         expect(page.get_by_role("heading", name=ko("dashboard_title"))).to_be_visible()
-        expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(3)
+        expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(4)
         page.wait_for_timeout(1000)  # charts and grids paint after they appear
         page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
         browser.close()

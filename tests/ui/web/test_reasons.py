@@ -19,6 +19,7 @@ from ingest.pipeline import Ingestor
 from rag.errors import IngestError, Message
 from rag.store import Store
 from ui.web.i18n import LANGUAGE_KEY
+from ui.web.korean import attach_particles
 from ui.web.reasons import KOREAN, localized
 
 INGEST = REPO / "ingest"
@@ -104,8 +105,8 @@ def test_notes_keep_their_templates_through_the_child_and_read_in_korean(tmp_pat
         korean = [localized(n) for n in loaded.notes]
     finally:
         del st.session_state[LANGUAGE_KEY]
-    assert korean == [KOREAN[n.template].format(**n.values) for n in loaded.notes]
-    assert "'내부'" in korean[0] and all("skipped" not in line for line in korean)
+    assert korean == [attach_particles(KOREAN[n.template].format(**n.values)) for n in loaded.notes]
+    assert "'내부'는" in korean[0] and all("skipped" not in line for line in korean)
 
 
 def test_a_child_error_crosses_the_process_boundary_with_its_template():

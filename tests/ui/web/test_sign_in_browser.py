@@ -22,8 +22,10 @@ from devkit.models import REPO
 from rag.store import Store
 from tests.support.cli import Cli
 from tests.support.served_ui import served_ui
+from tests.support.team import CANARY, RULES, team_folder
 from tests.support.waiting import free_port
 from ui.web.i18n import LABELS
+from ui.web.korean import attach_particles
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,8 +37,6 @@ pytestmark = [
 
 CHROMIUM = os.environ.get("BLLOSSOM_RAG_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
-CANARY = "코끼리 보라색 암호는 7391입니다"
-RULES = [{"path": "인사/**", "groups": ["hr"]}]
 PEOPLE = {  # subject -> claims
     "kim": {"email": "kim@corp.example", "groups": ["hr"], "name": "김인사"},
     "lee": {"email": "lee@corp.example", "groups": ["sales"], "name": "이영업"},
@@ -45,7 +45,7 @@ PEOPLE = {  # subject -> claims
 
 
 def ko(key: str, **values: object) -> str:
-    return LABELS[key][0].format(**values)
+    return attach_particles(LABELS[key][0].format(**values))
 
 
 @pytest.fixture
@@ -65,10 +65,7 @@ def signed_in_app(
     tmp_path: Path, cli: Cli, cli_env: dict[str, str], provider: str
 ) -> Iterator[str]:
     """``team/`` ingested under the rule, and the app with sign-in through ``provider``."""
-    team = tmp_path / "team"
-    (team / "인사").mkdir(parents=True)
-    (team / "공지.md").write_text("# 사내 공지\n\n식당은 12시에 엽니다.", encoding="utf-8")
-    (team / "인사" / "암호.md").write_text(f"# 인사 기밀\n\n{CANARY}.", encoding="utf-8")
+    team = team_folder(tmp_path)
     settings = {
         "BLLOSSOM_RAG_COLLECTION": "team",
         "BLLOSSOM_RAG_ACCESS__RULES": json.dumps(RULES),
@@ -106,7 +103,9 @@ def test_the_providers_groups_claim_decides_and_only_admins_administer(
         page.goto(url)
         page.get_by_role("button", name=ko("sign_in")).click()
         page.get_by_role("button", name=subject, exact=True).click()  # the provider's page
-        expect(page.get_by_text(ko("signed_in_as", name=PEOPLE[subject]["name"]))).to_be_visible()
+        signed_in = ko("signed_in_as", name=PEOPLE[subject]["name"])
+        assert "(으)" not in signed_in  # the particle follows the name
+        expect(page.get_by_text(signed_in)).to_be_visible()
 
     def answer_to(page: Page, question: str) -> str:
         box = page.locator("[data-testid='stChatInputTextArea']")
@@ -154,3 +153,70 @@ def test_the_providers_groups_claim_decides_and_only_admins_administer(
         answers = [(e.who, e.surface) for e in store.audit_entries() if e.action == "answer"]
     assert people == {"kim": ("hr",), "lee": ("sales",), "boss": ("admin",)}
     assert answers == [("kim@corp.example", "web"), ("lee@corp.example", "web")]
+
+
+def test_a_conversation_survives_a_reload_and_its_share_link_refuses_outsiders(
+    signed_in_app: str, tmp_path: Path
+):
+    """Kim asks for the restricted fact, reloads, reopens it from the list, downloads it and
+    shares it; Lee, who may not read the cited document, is refused the link."""
+    from playwright.sync_api import Page, expect, sync_playwright
+
+    url = signed_in_app
+
+    def sign_in(page: Page, subject: str) -> None:
+        page.goto(url)
+        page.get_by_role("button", name=ko("sign_in")).click()
+        page.get_by_role("button", name=subject, exact=True).click()
+        expect(page.get_by_text(ko("signed_in_as", name=PEOPLE[subject]["name"]))).to_be_visible()
+
+    def conversation_button(page: Page):
+        return page.get_by_test_id("stSidebar").get_by_role("button", name=CANARY)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        expect.set_options(timeout=180_000)
+
+        def fresh_page() -> Page:
+            context = browser.new_context(locale="ko-KR", viewport={"width": 1280, "height": 1400})
+            page = context.new_page()
+            page.set_default_timeout(180_000)
+            return page
+
+        kim = fresh_page()
+        sign_in(kim, "kim")
+        box = kim.locator("[data-testid='stChatInputTextArea']")
+        box.fill(CANARY)
+        box.press("Enter")
+        messages = kim.locator("[data-testid='stChatMessage']")
+        expect(messages.nth(1).locator("[data-testid='stFeedback']")).to_be_visible()
+        kim.reload()  # the address names the conversation: it opens again
+        expect(messages.nth(1)).to_contain_text(CANARY)
+        kim.goto(url)  # a fresh visit: the list has it, and it opens from there
+        expect(conversation_button(kim)).to_be_visible()
+        expect(messages).to_have_count(0)
+        conversation_button(kim).click()
+        expect(messages.nth(1)).to_contain_text(f"{CANARY}. [1]")
+        kim.get_by_text(ko("this_conversation")).click()
+        with kim.expect_download() as download:
+            kim.get_by_role("button", name="Markdown").click()
+        exported = Path(download.value.path()).read_text(encoding="utf-8")
+        assert exported.startswith(f"# {CANARY}\n") and "암호.md" in exported
+        kim.get_by_role("button", name=ko("share")).click()
+        link = kim.locator("[data-testid='stCode']").first
+        expect(link).to_contain_text("/shared?s=")
+        shared_url = link.inner_text().strip()
+
+        lee = fresh_page()
+        sign_in(lee, "lee")
+        lee.goto(shared_url)
+        expect(lee.get_by_text(ko("share_refused"))).to_be_visible()
+        assert CANARY not in lee.content()
+        expect(conversation_button(lee)).to_have_count(0)  # nor in Lee's own list
+
+        kim.goto(shared_url)  # Kim may read what it cites
+        expect(kim.get_by_role("heading", name=CANARY)).to_be_visible()
+        expect(kim.locator("[data-testid='stChatMessage']").nth(1)).to_contain_text(CANARY)
+        browser.close()

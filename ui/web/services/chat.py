@@ -73,7 +73,9 @@ def ask(
         access: The user's reading rights.
         callbacks: LangChain callbacks (the page's timer).
         history: The conversation so far, ``(question, answer)`` pairs, oldest first: the
-            question is searched and answered as a follow-up of it.
+            question is searched and answered as a follow-up of its latest turns
+            (``[conversation]`` limits; the chat box itself stops a question at
+            ``max_question_chars``).
 
     """
     llm = assistant.llm.bind(
@@ -91,7 +93,7 @@ def ask(
         earlier += [HumanMessage(content=asked), AIMessage(content=answered)]
     return AnswerStream(
         chain,
-        {"question": question, "images": images, "history": earlier},
+        {"question": question, "images": images, "history": assistant.turn_limits.recent(earlier)},
         config={"callbacks": list(callbacks)},
     )
 
@@ -102,6 +104,7 @@ class SourceView:
 
     citation: Source
     thumbnail: str | None  # for image chunks: the stored thumbnail
+    document_id: str = ""  # what a saved conversation's share link checks
 
 
 _HEADING_MARK = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
@@ -129,7 +132,11 @@ class PromptImage:
 def source_views(documents_: Sequence[Document]) -> list[SourceView]:
     """The chain's citations (``[n]`` = n-th document) with what the page needs to show them."""
     return [
-        SourceView(citation, document.metadata.get("thumbnail_path"))
+        SourceView(
+            citation,
+            document.metadata.get("thumbnail_path"),
+            str(document.metadata.get("document_id", "")),
+        )
         for citation, document in zip(
             sources_from_documents(list(documents_)), documents_, strict=True
         )

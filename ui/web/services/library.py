@@ -7,17 +7,41 @@ page only supplies the store, the uploads folder and the ingestor, and words the
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ingest.uploads import Uploads
 from rag.access import Access
 from rag.assistant import Assistant
 from rag.store import DocumentRecord
 
 
-def upload_types() -> list[str]:
-    """File types the ingestion pipeline reads (for the uploader's filter)."""
-    from ingest.formats import SUPPORTED_SUFFIXES
+def upload_types(*, legacy: bool = False) -> list[str]:
+    """File types the ingestion pipeline reads (for the uploader's filter).
 
-    return sorted(suffix.lstrip(".") for suffix in SUPPORTED_SUFFIXES)
+    ``legacy`` adds the old Office types (``.doc``...): taken, so that the upload is refused
+    with the pipeline's "save it as .docx" rather than dropped by the browser without a word.
+    """
+    from ingest.formats import LEGACY_SUFFIXES, SUPPORTED_SUFFIXES
+
+    suffixes = set(SUPPORTED_SUFFIXES) | (set(LEGACY_SUFFIXES) if legacy else set())
+    return sorted(suffix.lstrip(".") for suffix in suffixes)
+
+
+def with_caption(files: list[tuple[str, bytes]], caption: str) -> list[tuple[str, bytes]]:
+    """The uploads, plus ``caption`` as the caption file of each image uploaded without one."""
+    from ingest.discovery import SIDECAR_SUFFIX
+    from ingest.formats import IMAGE_SUFFIXES
+
+    caption = caption.strip()
+    if not caption:
+        return files
+    names = {name for name, _ in files}
+    captions = [
+        (name + SIDECAR_SUFFIX, caption.encode())
+        for name, _ in files
+        if Path(name).suffix.lower() in IMAGE_SUFFIXES and name + SIDECAR_SUFFIX not in names
+    ]
+    return files + captions
 
 
 def documents(assistant: Assistant, collection: str, access: Access) -> list[DocumentRecord]:

@@ -1,9 +1,10 @@
-"""Dashboard: what the store holds, what it costs on disk, recent ingests, generator health.
+"""Dashboard: what is asked and not answered, what the store holds, ingests, generator health.
 
-Counts come from the store's own tables, sizes from the data folder, latency from the answers
-the Chat page timed (``ui-metrics.sqlite3``). Counts, collections and recent ingests cover only
-what the user may read. Nothing here loads a model: the generator check probes the worker's
-``/health`` or, in-process, that the model folder exists.
+The knowledge report comes first (:mod:`ui.web.knowledge`, over the audit trail of every
+surface). Counts come from the store's own tables, sizes from the data folder, latency from the
+answers the Chat page timed (``ui-metrics.sqlite3``). Counts, collections and recent ingests
+cover only what the user may read. Nothing here loads a model: the generator check probes the
+worker's ``/health`` or, in-process, that the model folder exists.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ui.web.charts import collection_bars
 from ui.web.i18n import t
+from ui.web.knowledge import show_knowledge_report
 from ui.web.resources import app_context
 from ui.web.safe_markdown import literal_markdown
 from ui.web.services import dashboard as services
 from ui.web.services.common import display_name, readable_collections
+from ui.web.sources_panel import show_sources
 from ui.web.widgets import human_bytes, local_time
 
 BAR_COLOURS: list[Any] = ["#0068c9", "#ff8700", "#29b09d"]  # documents, chunks, images
@@ -50,6 +54,7 @@ settings = context.settings
 assistant = context.assistant
 
 st.title(t("dashboard_title"))
+show_knowledge_report(context)
 access = context.identity.access
 infos = readable_collections(assistant, access)
 documents = services.readable_documents(assistant, access)
@@ -79,7 +84,7 @@ if infos:
     chart, table = st.columns([3, 2])
     measures = [t("documents"), t("chunks"), t("images")]
     # Colours by position, not by label: the labels change with the language.
-    chart.bar_chart(counts, x=t("collection"), y=measures, color=BAR_COLOURS, stack=False)
+    chart.altair_chart(collection_bars(counts, measures, BAR_COLOURS), width="stretch")
     table.dataframe(
         counts.assign(**{t("embedding_model"): [Path(i.embedding_model).name for i in infos]}),
         hide_index=True,
@@ -122,6 +127,9 @@ with ingests:
         )
     else:
         st.info(t("no_commits"))
+
+if context.identity.admin:
+    show_sources(settings, assistant.store)
 
 st.subheader(t("generator"))
 health = services.generator_health(settings)

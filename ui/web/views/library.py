@@ -15,6 +15,7 @@ import streamlit as st
 from ingest.report import FileDetail, IngestProgress
 from ingest.uploads import STATUSES, UploadResult
 from rag.errors import BllossomRagError
+from ui.web.deletion import FLASH_KEY, confirm_delete
 from ui.web.i18n import t
 from ui.web.reasons import localized, localized_error
 from ui.web.resources import app_context, ready_assistant
@@ -32,7 +33,6 @@ from ui.web.widgets import (
 
 RESULTS_KEY = "library_results"
 UPLOADER_KEY = "library_uploader"
-FLASH_KEY = "library_flash"
 COLLECTION_KEY = "library_collection"
 
 
@@ -44,6 +44,24 @@ def describe(detail: FileDetail | None) -> str:
     if detail.images:
         text += f" ({t('file_images', count=detail.images)})"
     return "; ".join([text, *map(localized, detail.notes)])
+
+
+def progress_line(update: IngestProgress) -> tuple[float, str]:
+    """The bar's fill and what it says the upload is doing right now (saving ... indexing)."""
+    fraction = update.files_done / update.files_total if update.files_total else 0.0
+    if update.stage == "reading":
+        name = display_name(update.current)
+        return fraction, t(
+            "stage_reading",
+            done=update.files_done,
+            total=update.files_total,
+            name=literal_markdown(name),
+        )
+    if update.stage == "embedding":
+        return fraction, t("stage_embedding", count=update.chunks_embedded)
+    return (1.0 if update.stage == "done" else fraction), t(
+        f"stage_{update.stage}", count=update.files_total
+    )
 
 
 context = app_context()
@@ -65,7 +83,7 @@ translate_file_uploader(settings.ui.max_upload_mb, services.upload_types())
 with st.form("upload", clear_on_submit=True, border=True):
     files = st.file_uploader(
         t("upload_files"),
-        type=services.upload_types(),
+        type=services.upload_types(legacy=True),  # refused with "save it as .docx"
         accept_multiple_files=True,
         max_upload_size=settings.ui.max_upload_mb,
         help=t("upload_help", mb=settings.ui.max_upload_mb),
@@ -81,25 +99,19 @@ with st.form("upload", clear_on_submit=True, border=True):
     else:
         groups = []
         st.caption(t("upload_for_everyone"))
+    caption = st.text_input(t("image_caption"), help=t("image_caption_help"))
     submitted = st.form_submit_button(t("ingest_button"), type="primary")
 
 if submitted and files:
     bar = st.progress(0.0, text=t("ingest_starting"))
 
     def show_progress(update: IngestProgress) -> None:
-        """Move the bar after every file and every embedded batch."""
-        fraction = update.files_done / update.files_total if update.files_total else 1.0
-        text = t(
-            "ingest_progress",
-            done=update.files_done,
-            total=update.files_total,
-            count=update.chunks_embedded,
-        )
-        bar.progress(min(fraction, 1.0), text=text)
+        """Say what the upload is doing right now, as it goes from stage to stage."""
+        bar.progress(*progress_line(update))
 
     try:
         st.session_state[RESULTS_KEY] = services.uploads(ready_assistant(settings)).ingest(
-            [(upload.name, upload.getvalue()) for upload in files],
+            services.with_caption([(upload.name, upload.getvalue()) for upload in files], caption),
             collection=collection,
             groups=groups,
             access=access,
@@ -129,7 +141,12 @@ if results:
                 t("result"): [t(f"status_{r.status}") for r in results],
                 t("file"): [r.name for r in results],
                 t("detail"): [
-                    localized(r.error) if r.error else describe(r.detail) for r in results
+                    localized(r.error)
+                    if r.error
+                    else t("caption_applied", image=r.caption_of)
+                    if r.caption_of
+                    else describe(r.detail)
+                    for r in results
                 ],
             }
         ),
@@ -165,19 +182,4 @@ st.dataframe(
     column_config={t("path"): {"width": "large"}},
 )
 
-with st.form("delete"):
-    st.markdown(f"**{t('delete_document')}**")
-    by_id = {d.id: d for d in docs}
-    doomed = st.selectbox(
-        t("file"),
-        list(by_id),
-        format_func=lambda doc_id: f"{display_name(by_id[doc_id].source_path)} ({doc_id})",
-    )
-    if st.form_submit_button(t("delete_button")) and doomed:
-        try:
-            removed, _ = services.uploads(assistant).remove(collection, doomed, access)
-        except BllossomRagError as error:
-            st.error(literal_markdown(str(error)))
-        else:
-            st.session_state[FLASH_KEY] = t("deleted", name=display_name(removed.source_path))
-            st.rerun()
+confirm_delete(docs, collection)

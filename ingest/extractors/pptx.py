@@ -1,55 +1,60 @@
-"""PowerPoint decks: per slide its title, text, tables, speaker notes and pictures.
+"""Worker task ``pptx``: per slide its title, text, tables, speaker notes and pictures.
 
-python-pptx parses in this process (pure Python over lxml, entity resolution off) after the
-package's declared unpacked size is checked (:mod:`ingest.loaders.package`). The slide number
-is the page: a slide's text (title first, then its text frames in shape order, group shapes
-included, then the speaker notes, where the details a presenter says often are) is one
-segment on that page whose first line is marked as its heading (the title, or the first text
-of a slide without one, so that no slide sits under the one before it), each table a table
-segment, and each picture an image chunk captioned by its alt text and the slide's title and
-text. A linked (external) picture is never fetched.
+python-pptx parses in the isolated worker (pure Python over lxml, entity resolution off) after
+the package's declared unpacked size is checked and the elements of its XML parts (slides,
+shapes, paragraphs, notes...) are counted against ``ingest.max_units_per_file``
+(:mod:`ingest.extractors.package`): python-pptx reads every part whole when it opens a deck.
+
+The slide number is the page, and a slide is one unit: its text (title first, then its text
+frames in shape order, group shapes included, then the speaker notes, where the details a
+presenter says often are) is one segment on that page whose first line is marked as its heading
+(the title, or the first text of a slide without one, so that no slide sits under the one
+before it), each table a table segment on the same page, and each picture an image chunk
+captioned by its alt text and the slide's title and text. The chunker never packs two pages
+into one chunk, so a passage cites the slide it is on. A linked (external) picture is never
+fetched.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from ingest.extractors.nearby import clip
-from ingest.file_limits import Limits
-from ingest.loaders.base import Figure, Heading, Loaded, Segment, squash
-from ingest.loaders.image import ImageBudget, embedded_figure
-from ingest.loaders.package import check_unpacked_size, unreadable
+from ingest.extractors.answer import answer, rejecting
+from ingest.extractors.nearby import Block, PictureGate, clip, squash
+from ingest.extractors.package import count_parts, open_package, unreadable
+from ingest.extractors.units import Units
 from rag.errors import IngestError
 
 
-def load_pptx(path: Path, data: bytes, limits: Limits) -> Loaded:
-    """A PPTX deck: per slide a text segment, table segments and figures, all on its page."""
+@rejecting
+def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
+    """A PPTX deck: per slide a text block, table blocks and figures, all on its page."""
     import pptx
 
-    check_unpacked_size(data, "PPTX")
+    with open_package(data, "PPTX") as archive:
+        count_parts(archive, "PPTX", Units(options, "PPTX"))
+    pictures = PictureGate(int(options["max_images"]))
+    blocks: list[Block] = []
     try:
         deck = pptx.Presentation(io.BytesIO(data))
-        loaded = Loaded()
-        budget = ImageBudget(limits)
         for number, slide in enumerate(deck.slides, start=1):
-            _read_slide(slide, number, loaded, budget)
+            blocks.extend(_slide(slide, number, pictures))
     except Exception as error:  # python-pptx raises KeyError, ValueError, lxml errors... on junk
         raise unreadable("PPTX", error) from None
-    if not loaded.blocks:
+    if not blocks:
         raise IngestError.because("no text or pictures in the presentation")
-    return loaded
+    return answer(blocks, pictures.notes)
 
 
-def _read_slide(slide: Any, number: int, loaded: Loaded, budget: ImageBudget) -> None:
+def _slide(slide: Any, number: int, pictures: PictureGate) -> list[Block]:
     title_shape = slide.shapes.title
     title = squash(title_shape.text_frame.text) if title_shape is not None else ""
     title_id = title_shape.shape_id if title_shape is not None else None
     texts = [title] if title else []
     tables: list[str] = []
-    pictures: list[tuple[bytes, str]] = []
+    images: list[tuple[bytes, str]] = []
     for shape in _shapes(slide.shapes):
         if shape.has_text_frame and shape.shape_id != title_id:
             text = "\n".join(squash(p.text) for p in shape.text_frame.paragraphs if p.text.strip())
@@ -58,24 +63,22 @@ def _read_slide(slide: Any, number: int, loaded: Loaded, budget: ImageBudget) ->
         elif getattr(shape, "has_table", False) and shape.has_table:
             rows = [_row(row) for row in shape.table.rows]
             tables.append("\n".join(row for row in rows if row))
-        elif _is_picture(shape):
-            pictures.append((shape.image.blob, _alt_text(shape)))
+        elif _is_picture(shape) and pictures.admit(f"picture.{shape.image.ext}"):
+            images.append((shape.image.blob, _alt_text(shape)))
     if slide.has_notes_slide:
         notes = slide.notes_slide.notes_text_frame
         if notes is not None and notes.text.strip():
             texts.append(notes.text.strip())
+    blocks = []
     prose = "\n".join(texts)
     if prose.strip():
-        loaded.blocks.append(Segment(prose, page=number, headings=(Heading(0, 1),)))
-    loaded.blocks.extend(Segment(table, page=number, kind="table") for table in tables if table)
+        blocks.append(Block("text", prose, page=number, headings=((0, 1),)))
+    blocks.extend(Block("table", table, page=number) for table in tables if table)
     context = clip(" ".join(texts[:2]))
-    for blob, alt in pictures:
+    for blob, alt in images:
         captions = tuple(dict.fromkeys(c for c in (alt, context) if c))
-        made = embedded_figure(blob, captions, number, budget)
-        if isinstance(made, Figure):
-            loaded.blocks.append(made)
-        else:
-            loaded.notes.append(made)
+        blocks.append(Block("figure", payload=blob, captions=captions, page=number))
+    return blocks
 
 
 def _shapes(shapes: Any) -> Iterator[Any]:

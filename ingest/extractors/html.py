@@ -1,4 +1,4 @@
-"""Web pages: the main text, tables as tables, alt text and figure captions kept.
+"""Worker task ``html``: a web page's main text, tables as tables, alt text and captions kept.
 
 The page is parsed with lxml's HTML parser (lenient, no network, no entity expansion) and walked
 iteratively, so deep nesting cannot exhaust the Python stack. libxml2 stops building the tree
@@ -12,21 +12,26 @@ Scripts, styles and navigation chrome are dropped; when the page marks its conte
 image was; an image whose pixels are in the page (a ``data:`` URL) also becomes a figure
 captioned by its alt text and ``<figcaption>``. An ``src`` pointing anywhere else is never
 opened: a page must not make the ingester read files or fetch URLs.
+
+A page cannot hold more elements than it has ``<`` characters; when it has more of those than
+``ingest.max_units_per_file``, its elements are counted as the parser builds the tree, and the
+page is refused at the limit instead of growing a tree of gigabytes.
 """
 
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
-from pathlib import Path
+from typing import Any
 
 import lxml.etree as etree
 import lxml.html
 
-from ingest.file_limits import Limits
-from ingest.loaders.base import Figure, Heading, Loaded, Segment, squash
-from ingest.loaders.image import ImageBudget, figure_from_data_url
-from ingest.loaders.text import decode_text
+from ingest.extractors.answer import answer, rejecting
+from ingest.extractors.nearby import Block, PictureGate, squash
+from ingest.extractors.text import decode_text
+from ingest.extractors.units import Units
+from ingest.extractors.xml import Counter, out_of_memory
 from rag.errors import IngestError, Message
 
 _DROPPED = (
@@ -43,18 +48,18 @@ _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _HEADING_MARK = "\x00"
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _CONTENT_TAG = re.compile(r"<(main|article)[\s>]", re.IGNORECASE)
+ELEMENTS = "HTML elements"
+_FEED_CHARS = 1 << 20
 
 
-def load_html(path: Path, data: bytes, limits: Limits) -> Loaded:
-    """An HTML page: prose segments, table segments and data-URL figures."""
+@rejecting
+def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
+    """An HTML page: prose blocks, table blocks and data-URL figures."""
     text = _XML_DECLARATION.sub("", decode_text(data), count=1)
-    parser = lxml.html.HTMLParser()
-    try:
-        document = lxml.html.document_fromstring(text, parser=parser)
-    except (etree.ParserError, ValueError) as error:
-        raise IngestError.because("not readable HTML ({error})", error=str(error)) from None
+    pictures = PictureGate(int(options["max_images"]))
+    document, parser = _parse(text, Units(options, "HTML"))
     if any(entry.type_name == "ERR_RESOURCE_LIMIT" for entry in parser.error_log):
-        return _flat(text, limits)
+        return _flat(text, pictures)
     etree.strip_elements(document, *_DROPPED, with_tail=False)
     etree.strip_tags(document, etree.Comment, etree.ProcessingInstruction)
     roots = document.xpath("(//main)[1]") or document.xpath("//article[not(ancestor::article)]")
@@ -62,30 +67,57 @@ def load_html(path: Path, data: bytes, limits: Limits) -> Loaded:
         etree.strip_elements(document, "header", with_tail=False)
         body = document.find("body")
         roots = [body if body is not None else document]
-    loaded = _Walk(limits).run(roots)
+    blocks = _Walk(pictures).run(roots)
     title = squash(document.findtext(".//title") or "")
-    first = loaded.blocks[0] if loaded.blocks else None
-    if title and isinstance(first, Segment) and first.kind == "text":
+    first = blocks[0] if blocks else None
+    if title and first is not None and first.kind == "text":
         if not first.text.startswith(title):
-            shifted = tuple(Heading(h.line + 1, h.level) for h in first.headings)
-            loaded.blocks[0] = Segment(f"{title}\n{first.text}", headings=(Heading(0, 0), *shifted))
+            shifted = tuple((line + 1, level) for line, level in first.headings)
+            blocks[0] = Block("text", f"{title}\n{first.text}", headings=((0, 0), *shifted))
     elif title:
-        loaded.blocks.insert(0, Segment(title, headings=(Heading(0, 0),)))
-    if not any(isinstance(b, Segment) for b in loaded.blocks):
+        blocks.insert(0, Block("text", title, headings=((0, 0),)))
+    if not any(b.kind != "figure" for b in blocks):
         raise IngestError.because("no text in the page")
-    return loaded
+    return answer(blocks, pictures.notes)
+
+
+def _parse(text: str, units: Units) -> tuple[Any, Any]:
+    """The page's tree and the parser that built it (its error log tells of the depth limit).
+
+    Raises:
+        IngestError: Not HTML, or more elements than the units limit.
+        MemoryError: The tree did not fit the worker's memory.
+
+    """
+    if text.count("<") > units.limit:
+        _count_elements(text, units)
+    parser = lxml.html.HTMLParser()
+    try:
+        return lxml.html.document_fromstring(text, parser=parser), parser
+    except (etree.ParserError, ValueError) as error:
+        if out_of_memory(error):
+            raise MemoryError from None
+        raise IngestError.because("not readable HTML ({error})", error=str(error)) from None
+
+
+def _count_elements(text: str, units: Units) -> None:
+    """Count the page's elements as a parser streams over it, building nothing."""
+    parser = etree.HTMLParser(target=Counter(units, ELEMENTS))
+    for start in range(0, len(text), _FEED_CHARS):
+        parser.feed(text[start : start + _FEED_CHARS])
+    parser.close()
 
 
 class _Walk:
     """One pass over the content elements, collecting prose until a table or figure breaks it."""
 
-    def __init__(self, limits: Limits) -> None:
-        self.budget = ImageBudget(limits)
-        self.loaded = Loaded()
+    def __init__(self, pictures: PictureGate) -> None:
+        self.pictures = pictures
+        self.blocks: list[Block] = []
         self.parts: list[str] = []
-        self.figures: list[Figure] = []
+        self.figures: list[Block] = []
 
-    def run(self, roots: list[etree._Element]) -> Loaded:
+    def run(self, roots: list[etree._Element]) -> list[Block]:
         for root in roots:
             walker = etree.iterwalk(root, events=("start", "end"))
             for event, element in walker:
@@ -109,22 +141,22 @@ class _Walk:
                     if element.tail and element is not root:
                         self.parts.append(element.tail)
             self._flush()
-        return self.loaded
+        return self.blocks
 
     def _flush(self) -> None:
         lines: list[str] = []
-        headings: list[Heading] = []
+        headings: list[tuple[int, int]] = []
         for raw in "".join(self.parts).split("\n"):
             line = squash(raw)
             if line.startswith(_HEADING_MARK):
                 level, line = int(line[1]), squash(line[2:].replace(_HEADING_MARK, ""))
                 if line:
-                    headings.append(Heading(len(lines), level))
+                    headings.append((len(lines), level))
             if line:
                 lines.append(line.replace(_HEADING_MARK, ""))
         if lines:
-            self.loaded.blocks.append(Segment("\n".join(lines), headings=tuple(headings)))
-        self.loaded.blocks.extend(self.figures)
+            self.blocks.append(Block("text", "\n".join(lines), headings=tuple(headings)))
+        self.blocks.extend(self.figures)
         self.parts.clear()
         self.figures.clear()
 
@@ -139,7 +171,7 @@ class _Walk:
             rows.insert(0, squash(caption.text_content()))
         if rows:
             self._flush()
-            self.loaded.blocks.append(Segment("\n".join(rows), kind="table"))
+            self.blocks.append(Block("table", "\n".join(rows)))
 
     def _image(self, image: etree._Element) -> None:
         alt = squash(image.get("alt") or "")
@@ -148,12 +180,10 @@ class _Walk:
         source = (image.get("src") or "").strip()
         if not source.startswith("data:image/"):
             return  # a link to a file or URL: never opened
-        captions = tuple(c for c in (alt, _figcaption(image)) if c)
-        figure = figure_from_data_url(source, captions, self.budget)
-        if isinstance(figure, Figure):
-            self.figures.append(figure)
-        else:
-            self.loaded.notes.append(figure)
+        data = self.pictures.data_url(source)
+        if data is not None:
+            captions = tuple(c for c in (alt, _figcaption(image)) if c)
+            self.figures.append(Block("figure", payload=data, captions=captions))
 
 
 def _figcaption(image: etree._Element) -> str:
@@ -164,20 +194,18 @@ def _figcaption(image: etree._Element) -> str:
     return ""
 
 
-def _flat(text: str, limits: Limits) -> Loaded:
+def _flat(text: str, pictures: PictureGate) -> dict[str, Any]:
     """Every word of a page too deeply nested for the tree parser, without its structure."""
     scoped = _CONTENT_TAG.search(text) is not None
-    reader = _FlatReader(ImageBudget(limits), scoped)
+    reader = _FlatReader(pictures, scoped)
     reader.feed(text)
     reader.close()
     lines = (squash(line) for line in "".join(reader.parts).split("\n"))
     prose = "\n".join(line for line in lines if line)
     if not prose:
         raise IngestError.because("no text in the page")
-    loaded = Loaded([Segment(prose), *reader.figures], reader.notes)
-    flat = "nested deeper than the HTML parser's limit: read as flat text"
-    loaded.notes.insert(0, Message.because(flat))
-    return loaded
+    flat = Message.because("nested deeper than the HTML parser's limit: read as flat text")
+    return answer([Block("text", prose), *reader.figures], [flat, *pictures.notes])
 
 
 class _FlatReader(HTMLParser):
@@ -187,14 +215,13 @@ class _FlatReader(HTMLParser):
     there (``scoped``); otherwise its ``<header>`` is chrome and dropped too.
     """
 
-    def __init__(self, budget: ImageBudget, scoped: bool) -> None:
+    def __init__(self, pictures: PictureGate, scoped: bool) -> None:
         super().__init__(convert_charrefs=True)
-        self.budget = budget
+        self.pictures = pictures
         self.scoped = scoped
         self.content = 0  # open <main>/<article> elements
         self.parts: list[str] = []
-        self.figures: list[Figure] = []
-        self.notes: list[Message] = []
+        self.figures: list[Block] = []
         self.dropped = 0  # open elements whose content is not text (scripts, navigation...)
 
     def _dropped(self, tag: str) -> bool:
@@ -230,8 +257,6 @@ class _FlatReader(HTMLParser):
             self.parts.append(f" {alt} ")
         source = (attrs.get("src") or "").strip()
         if source.startswith("data:image/"):
-            figure = figure_from_data_url(source, (alt,) if alt else (), self.budget)
-            if isinstance(figure, Figure):
-                self.figures.append(figure)
-            else:
-                self.notes.append(figure)
+            data = self.pictures.data_url(source)
+            if data is not None:
+                self.figures.append(Block("figure", payload=data, captions=(alt,) if alt else ()))

@@ -1,7 +1,9 @@
-"""Word documents: paragraphs, tables as text, embedded pictures with their captions.
+"""Worker task ``docx``: a Word document's paragraphs, tables and pictures with their captions.
 
-python-docx parses in this process (pure Python over lxml, entity resolution off), after the
-package's declared unpacked size is checked (:mod:`ingest.loaders.package`).
+python-docx parses in the isolated worker (pure Python over lxml, entity resolution off), after
+the package's declared unpacked size is checked and the elements of its XML parts are counted
+against ``ingest.max_units_per_file`` (:mod:`ingest.extractors.package`): python-docx holds the
+whole body in memory, so eight million empty paragraphs must be refused before it reads them.
 
 Headings are the paragraphs styled "Title" (the document's title) or "Heading N" (Word's
 built-in styles, whatever the interface language calls them).
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
+from typing import Any
 
 import docx
 from docx.document import Document
@@ -24,28 +26,34 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from ingest.extractors import nearby
-from ingest.file_limits import Limits
-from ingest.loaders.base import Loaded, squash
-from ingest.loaders.image import ImageBudget, loaded_from_blocks
-from ingest.loaders.package import check_unpacked_size, unreadable
+from ingest.extractors.answer import answer, rejecting
+from ingest.extractors.nearby import PictureGate, squash
+from ingest.extractors.package import count_parts, open_package, unreadable
+from ingest.extractors.units import Units
 from rag.errors import IngestError
 
 _HEADING_STYLE = re.compile(r"heading ([1-9])", re.IGNORECASE)
 
 
-def load_docx(path: Path, data: bytes, limits: Limits) -> Loaded:
-    """A DOCX document: prose segments, table segments and figures, in reading order."""
-    check_unpacked_size(data, "DOCX")
+@rejecting
+def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
+    """A DOCX document: prose blocks, table blocks and figures, in reading order."""
+    with open_package(data, "DOCX") as archive:
+        count_parts(archive, "DOCX", Units(options, "DOCX"))
+    pictures = PictureGate(int(options["max_images"]))
     try:
         document = docx.Document(io.BytesIO(data))
-        return _walk(document, limits)
+        blocks = nearby.assemble(_items(document, pictures))
     except IngestError:
         raise
     except Exception as error:  # python-docx raises KeyError, ValueError, lxml errors... on junk
         raise unreadable("DOCX", error) from None
+    if not blocks:
+        raise IngestError.because("no text or pictures in the document")
+    return answer(blocks, pictures.notes)
 
 
-def _walk(document: Document, limits: Limits) -> Loaded:
+def _items(document: Document, pictures: PictureGate) -> list[nearby.Item]:
     items: list[nearby.Item] = []
     for item in document.iter_inner_content():
         if isinstance(item, Table):
@@ -53,11 +61,12 @@ def _walk(document: Document, limits: Limits) -> Loaded:
             continue
         level = _heading_level(item)
         items.append(nearby.Paragraph(item.text, labelled=_styled_caption(item), level=level))
-        items.extend(nearby.Picture(blob, alt) for blob, alt in _pictures(item, document))
-    loaded = loaded_from_blocks(nearby.assemble(items), ImageBudget(limits))
-    if not loaded.blocks:
-        raise IngestError.because("no text or pictures in the document")
-    return loaded
+        items.extend(
+            nearby.Picture(blob, alt)
+            for name, blob, alt in _pictures(item, document)
+            if pictures.admit(name)
+        )
+    return items
 
 
 def _table_rows(table: Table) -> list[str]:
@@ -73,8 +82,8 @@ def _table_rows(table: Table) -> list[str]:
     return rows
 
 
-def _pictures(paragraph: Paragraph, document: Document) -> list[tuple[bytes, str]]:
-    """(image bytes, alt text) for every picture drawn in a paragraph."""
+def _pictures(paragraph: Paragraph, document: Document) -> list[tuple[str, bytes, str]]:
+    """(part name, image bytes, alt text) for every picture drawn in a paragraph."""
     found = []
     related = document.part.related_parts
     for blip in paragraph._p.iter(qn("a:blip")):  # python-docx has no API for pictures
@@ -87,7 +96,7 @@ def _pictures(paragraph: Paragraph, document: Document) -> list[tuple[bytes, str
             if properties is not None:
                 alt = squash(properties.get("descr") or properties.get("title") or "")
             break
-        found.append((part.blob, alt))
+        found.append((str(part.partname), part.blob, alt))
     return found
 
 

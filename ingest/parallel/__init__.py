@@ -1,0 +1,5 @@
+"""Parallel ingest: worker processes parse and embed, the parent commits in order."""
+
+from ingest.parallel.ingestor import ParallelIngestor
+
+__all__ = ["ParallelIngestor"]
