@@ -27,7 +27,7 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-HR_KEY, PUBLIC_KEY = "key-hr-sources", "key-public-sources"
+HR_KEY, PUBLIC_KEY = "key-hr-sources-0001", "key-public-sources-0001"
 KEYS = {HR_KEY: ("hr",), PUBLIC_KEY: ()}
 MEMO = "인사 메모: 2027년 임금 인상률은 4.5퍼센트로 정했다."
 PDF_QUESTION = "When does the Busan office open?"  # page 2 of the PDF, in English
