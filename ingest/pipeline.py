@@ -304,7 +304,7 @@ class Ingestor:
                 groups=choice.groups,
                 groups_origin=choice.origin,
                 groups_rule=choice.rule,
-                relative_path=candidate.key,
+                relative_path=_shown_path(candidate.key, str(source), previous),
             )
             if previous is not None and previous.content_sha256 in (plain, with_images):
                 stored_as = (previous.source_path, previous.relative_path, GroupChoice.of(previous))
@@ -389,6 +389,22 @@ class _Run:
         if self.on_progress is not None:
             done, total, embedded = self.files_done, self.files_total, self.report.chunks_embedded
             self.on_progress(IngestProgress(done, total, embedded, current, stage))
+
+
+def _shown_path(key: str, source: str, previous: DocumentRecord | None) -> str:
+    """The path people are shown: the file's key, or its folder's path when named alone.
+
+    A file named on its own has only its name for a key; the same file stored before through its
+    folder keeps that folder's path, which says more.
+    """
+    if (
+        previous is not None
+        and previous.source_path == source
+        and "/" not in key
+        and previous.relative_path.endswith("/" + key)
+    ):
+        return previous.relative_path
+    return key
 
 
 def _caption_standalone(loaded: Loaded, caption: str) -> None:
