@@ -59,7 +59,9 @@ def documents_and_files(store: Store, data: Path) -> tuple[dict[str, bytes], dic
     on_disk = {
         str(path): path.read_bytes()
         for path in (folder.rglob("*") if folder.exists() else [])
-        if path.is_file() and not any(part.startswith(STAGING_PREFIX) for part in path.parts)
+        if path.is_file()
+        and path.name != ".lock"  # the uploads lock, not an upload
+        and not any(part.startswith(STAGING_PREFIX) for part in path.parts)
     }
     return recorded, on_disk
 
