@@ -34,6 +34,7 @@ from rag.store import (
     DocumentStore,
     DocumentUpdate,
     NewChunk,
+    PageLayout,
     StoredChunk,
 )
 from rag.text import headings
@@ -69,6 +70,7 @@ class PendingDocument:
     moved_from: str | None = None
     produced: int = 0  # chunks made, identical ones included: the work done, bounded
     groups_before: tuple[str, ...] | None = None  # the stored document's, when it replaces one
+    layouts: tuple[PageLayout, ...] = ()  # where its pages' words are (PDF)
 
     def group_change(self) -> GroupChange | None:
         """How committing it changes who may read a stored document, if it does."""
@@ -104,7 +106,7 @@ class PendingDocument:
             )
             for ordinal, (cid, draft) in enumerate(self.drafts.items())
         ]
-        return DocumentUpdate(self.document, chunks)
+        return DocumentUpdate(self.document, chunks, self.layouts)
 
     def detail(self) -> FileDetail:
         """What the ingest summary says about the document."""
@@ -167,9 +169,15 @@ class ChunkAssembler:
             groups=document.groups,
             groups_origin=document.groups_origin,
             groups_rule=document.groups_rule,
+            relative_path=document.relative_path,
         )
         moved = previous.source_path if previous.source_path != document.source_path else None
-        pending = PendingDocument(record, moved_from=moved, groups_before=previous.groups)
+        pending = PendingDocument(
+            record,
+            moved_from=moved,
+            groups_before=previous.groups,
+            layouts=tuple(self.store.page_layouts(record.collection, record.id)),
+        )
         pending.reused = self.store.document_vectors(record.collection, record.id)
         for chunk in self.store.document_chunks(record.collection, record.id):
             draft = Draft(
@@ -246,6 +254,7 @@ class ChunkAssembler:
             document,
             notes=list(dict.fromkeys(item.loaded.notes)),
             groups_before=None if item.previous is None else item.previous.groups,
+            layouts=tuple(item.loaded.layouts),
         )
         collection, doc_id = document.collection, document.id
         previous = StoredVersion(

@@ -19,7 +19,6 @@ skipped (found in a folder, of a type no loader reads).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,6 +29,8 @@ from ingest.captions import Captioner, read_sidecar
 from ingest.chunking.chunker import TokenChunker
 from ingest.discovery import Candidate, FoundFiles, find_files, read_capped
 from ingest.file_limits import Limits, OcrBudget
+from ingest.fingerprints import file_fingerprint
+from ingest.fingerprints import with_images as image_fingerprint
 from ingest.groups import GroupChoice, GroupPolicy
 from ingest.identity import Catalog
 from ingest.loaders import Figure, Loaded, load
@@ -281,13 +282,13 @@ class Ingestor:
             return FileFailure.of(str(source), candidate.error)
         try:
             data = read_capped(path, self.max_file_bytes)
-            digest = hashlib.sha256(data)
-            sidecar = ""
+            sidecar, sidecar_bytes = "", None
             if candidate.sidecar is not None:
                 sidecar_bytes, sidecar = read_sidecar(candidate.sidecar)
-                digest.update(b"\x00sidecar\x00" + sidecar_bytes)
-            plain = digest.hexdigest()
-            with_images = self._image_fingerprint(plain)
+            plain = file_fingerprint(data, sidecar_bytes)
+            with_images = image_fingerprint(
+                plain, "generated" if self.captioner is not None else "human"
+            )
             requested = run.policy.requested(candidate.key, source)
             asked = None if requested is None else requested.groups
             doc_id, previous = catalog.match(source, candidate.key, (plain, with_images), asked)
@@ -303,9 +304,11 @@ class Ingestor:
                 groups=choice.groups,
                 groups_origin=choice.origin,
                 groups_rule=choice.rule,
+                relative_path=_shown_path(candidate.key, str(source), previous),
             )
             if previous is not None and previous.content_sha256 in (plain, with_images):
-                if (previous.source_path, GroupChoice.of(previous)) == (str(source), choice):
+                stored_as = (previous.source_path, previous.relative_path, GroupChoice.of(previous))
+                if stored_as == (str(source), document.relative_path, choice):
                     return None
                 return self.assembler.recommit(previous, document)
             loaded = load(path, data, run.limits)
@@ -317,11 +320,6 @@ class Ingestor:
             return FileFailure.of(str(source), error)
         except OSError as error:
             return FileFailure(str(source), Message(error.strerror or str(error)))
-
-    def _image_fingerprint(self, plain: str) -> str:
-        """A document with images also records whether generator captions were made."""
-        mode = "generated" if self.captioner is not None else "human"
-        return hashlib.sha256(f"{plain}\x00captions={mode}".encode()).hexdigest()
 
     # --- many files --------------------------------------------------------------------------
 
@@ -391,6 +389,22 @@ class _Run:
         if self.on_progress is not None:
             done, total, embedded = self.files_done, self.files_total, self.report.chunks_embedded
             self.on_progress(IngestProgress(done, total, embedded, current, stage))
+
+
+def _shown_path(key: str, source: str, previous: DocumentRecord | None) -> str:
+    """The path people are shown: the file's key, or its folder's path when named alone.
+
+    A file named on its own has only its name for a key; the same file stored before through its
+    folder keeps that folder's path, which says more.
+    """
+    if (
+        previous is not None
+        and previous.source_path == source
+        and "/" not in key
+        and previous.relative_path.endswith("/" + key)
+    ):
+        return previous.relative_path
+    return key
 
 
 def _caption_standalone(loaded: Loaded, caption: str) -> None:

@@ -18,6 +18,8 @@ of models per kind are kept, which bounds the memory a process switching models 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from functools import cached_property, lru_cache
 from typing import Any, Literal
 
@@ -25,7 +27,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from rag.access import PUBLIC, Access
-from rag.access.audit import Actor, AuditLog, audit_log
+from rag.access.audit import Actor, AuditEntry, AuditLog, audit_log
 from rag.admin import AccessAdmin
 from rag.config import Settings
 from rag.embeddings.base import TextEmbeddings
@@ -36,6 +38,7 @@ from rag.generation.budget import PromptBudget
 from rag.generation.chain import PromptBuilder, build_rag_chain
 from rag.generation.llm import ChatBllossom, chat_model, load_processor
 from rag.generation.result import ChainResult
+from rag.generation.support import SentenceSupport, SupportCheck
 from rag.generation.turn_limits import TurnLimits
 from rag.retrieval.followup import FollowUps
 from rag.retrieval.fusion import Fusion
@@ -228,6 +231,18 @@ class Assistant:
             max_image_pixels=settings.max_image_pixels,
         )
 
+    def check_support(self, result: ChainResult) -> list[SentenceSupport]:
+        """Each cited sentence of an answer checked against its passages (none: not checked).
+
+        Not checked when ``generation.check_support`` is off, nothing was found (the fixed
+        answer cites nothing), or the collection's embedder has no support model.
+        """
+        if not self.settings.generation.check_support or not result.documents:
+            return []
+        collection = str(result.documents[0].metadata.get("collection") or "") or None
+        check = SupportCheck.for_embeddings(self.embeddings_for(collection), self.store)
+        return check.check(result.answer, result.documents)
+
     @cached_property
     def audit(self) -> AuditLog:
         """The audit trail in the store, kept as ``[audit]`` says."""
@@ -255,6 +270,22 @@ class Assistant:
             documents=result.document_ids,
             detail={"answered": result.found, "seconds": round(seconds, 3)},
             action=action,
+        )
+
+    def record_opened(
+        self, actor: Actor, collection: str, document_id: str, detail: Mapping[str, Any]
+    ) -> None:
+        """Put a source someone opened (its passage, page or original file) on the audit trail."""
+        self.audit.record(
+            AuditEntry(
+                time=time.time(),
+                who=actor.who,
+                surface=actor.surface,
+                action="open",
+                collection=collection,
+                documents=(document_id,),
+                detail=dict(detail),
+            )
         )
 
     def close(self) -> None:

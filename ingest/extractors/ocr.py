@@ -31,6 +31,7 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
+from ingest.extractors.layout import pixel_words
 from rag.errors import Message
 
 # Line height (px) under which an image is upscaled before OCR, the height aimed at, and caps.
@@ -104,16 +105,17 @@ def unavailable(tessdata: str, languages: str) -> str | None:
 def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     """Worker task ``ocr``: ``{"pages": [[page or null, base64 image], ...]}`` -> text blocks.
 
-    ``options["deadline"]`` (a ``time.monotonic`` instant, shared by every process on the
-    machine) is when the file's or the ingest's OCR budget runs out: no page starts after it,
-    and the page running then is cut short and left unread, for the parent to report.
+    A PDF page's words also come back with their boxes (``layouts``). ``options["deadline"]``
+    (a ``time.monotonic`` instant, shared by every process on the machine) is when the file's or
+    the ingest's OCR budget runs out: no page starts after it, and the page running then is cut
+    short and left unread, for the parent to report.
     """
     # Before libtesseract starts OpenMP: pages run in parallel workers instead.
     os.environ["OMP_THREAD_LIMIT"] = "1"
     import tesserocr
 
     request = json.loads(data)
-    blocks, notes = [], []
+    blocks, notes, layouts = [], [], []
     folder = tessdata_folder(str(options.get("tessdata", "")))
     timeout_s, deadline = float(options["timeout_s"]), options.get("deadline")
     with tesserocr.PyTessBaseAPI(
@@ -135,7 +137,9 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
                 notes.append(skipped_ocr(page, str(error)).to_json())
                 continue
             blocks.append({"type": "text", "text": text, "page": page})
-    return {"blocks": blocks, "notes": notes}
+            if page is not None:  # a scanned page: where its words are, for highlighting
+                layouts.append({"page": page, "words": word_boxes(api)})
+    return {"blocks": blocks, "notes": notes, "layouts": layouts}
 
 
 def _decoded(data: bytes, max_pixels: int) -> Image.Image:
@@ -176,6 +180,19 @@ def recognize(api: Any, image: Image.Image, timeout_s: float) -> str:
         msg = f"Tesseract stopped after {elapsed:.1f} s without reading the image"
         raise OcrError(msg)
     return clean(api.GetUTF8Text())
+
+
+def word_boxes(api: Any) -> list[list[Any]]:
+    """Where ``api`` read each word of the image it last recognized (:mod:`.layout` rows)."""
+    import tesserocr
+
+    level = tesserocr.RIL.WORD
+    found = [
+        (word.GetUTF8Text(level) or "", word.BoundingBox(level))
+        for word in tesserocr.iterate_level(api.GetIterator(), level)
+        if word.BoundingBox(level) is not None
+    ]
+    return pixel_words(found, api.GetThresholdedImage().size)
 
 
 def _ran_past(timeout_s: float) -> str:

@@ -12,6 +12,9 @@ such line, the nearest line below (else above) describes the image and stays in 
 whole lines count: a band around the image also cuts through the paragraph above it, whose
 tail must not become part of the caption.
 
+Each page with a text layer also gives where its words are printed
+(:mod:`ingest.extractors.layout`), so a passage can be shown highlighted on its page.
+
 Pages without a text layer (scans; fewer than :data:`MIN_TEXT_CHARS` printed characters) are
 rendered at ``dpi`` in grayscale and returned as ``scan`` blocks when ``ocr`` is ``auto``
 (``always``: every page), for the parent to OCR one page per child process
@@ -28,6 +31,7 @@ import io
 from typing import Any
 
 from ingest.extractors.answer import rejecting
+from ingest.extractors.layout import pdf_page_words
 from ingest.extractors.nearby import TOO_MANY_IMAGES, clip, is_caption
 from ingest.extractors.units import Units
 from rag.errors import IngestError, Message
@@ -50,6 +54,7 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
     except pdfium.PdfiumError as error:
         return _pdfium_error(error).to_json()
     blocks: list[dict[str, Any]] = []
+    layouts: list[dict[str, Any]] = []
     notes: list[Message] = []
     images = _Images(options, notes)
     ocr, scans = options.get("ocr", "off"), 0
@@ -70,13 +75,20 @@ def extract(data: bytes, options: dict[str, Any]) -> dict[str, Any]:
                     )
                 )
             figures, captions = images.of_page(page, textpage, number)
+            words = pdf_page_words(page, textpage)
         except pdfium.PdfiumError as error:
             template = "skipped unreadable page {page} ({error})"
             notes.append(Message.because(template, page=number, error=str(error)))
             continue
         blocks.append({"type": "text", "text": _without(text, captions), "page": number})
         blocks.extend(figures)
-    return {"blocks": blocks, "notes": [note.to_json() for note in dict.fromkeys(notes)]}
+        if words:
+            layouts.append({"page": number, "words": words})
+    return {
+        "blocks": blocks,
+        "notes": [note.to_json() for note in dict.fromkeys(notes)],
+        "layouts": layouts,
+    }
 
 
 def _scan(page: Any, number: int, dpi: int, text: str) -> dict[str, Any]:

@@ -5,14 +5,17 @@ its stdin is the file's bytes, its stdout the result file, its stderr an error f
 by the ingesting process (:func:`ingest.isolation.process.run_isolated`). It caps its memory and
 output (:func:`apply_limits`) before reading a byte, then hands the bytes to a task module's
 ``extract(data, options)``. The tasks (:data:`TASKS`) are the format readers of
-:mod:`ingest.extractors`.
+:mod:`ingest.extractors`, and ``page`` (:mod:`ingest.extractors.page_image`: one PDF page
+rendered, for the source viewer).
 
 Every task answers in one shape, which the parent validates as untrusted input::
 
     {"blocks": [{"type": "text" | "table", "text": str, "page": int | null,
                  "headings": [[line, level], ...]}
-              | {"type": "figure", "image": base64, "captions": [str], "page": int | null}],
-     "notes": [message], "run_notes": [str]}
+              | {"type": "figure", "image": base64, "captions": [str], "page": int | null}
+              | {"type": "scan", "image": base64, "text": str, "page": int}],
+     "notes": [message], "run_notes": [str],
+     "layouts": [{"page": int, "words": [[str, left, top, right, bottom]]}]}
 
 or ``{"error": message}`` for a file the task rejects (encrypted, broken, too many units), where
 a message is a string or ``{"text": str, "template": str, "values": {...}}``
@@ -41,6 +44,7 @@ TASKS = {
     "hwp": "ingest.extractors.hwp",
     "hwpx": "ingest.extractors.hwpx",
     "ocr": "ingest.extractors.ocr",
+    "page": "ingest.extractors.page_image",
 }
 
 

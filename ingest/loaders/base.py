@@ -18,6 +18,7 @@ from PIL import Image
 from ingest.extractors.nearby import squash
 from ingest.file_limits import Limits
 from rag.errors import Message
+from rag.store.records import PageLayout
 
 # The longest side of an image as stored and captioned: a 2048-px copy is plenty for the
 # generator's anyres tiles and for display, and keeps a 24-megapixel photo from becoming a
@@ -69,12 +70,14 @@ class Loaded:
 
     ``notes`` are about this file (an image skipped, a page that failed OCR). ``run_notes`` are
     about the machine, the same for every file that meets them (OCR is unavailable): a report
-    shows each distinct one once per ingest, not once per file.
+    shows each distinct one once per ingest, not once per file. ``layouts`` say where each
+    page's words are printed (PDF), so a passage can be shown highlighted on its page.
     """
 
     blocks: list[Segment | Figure] = field(default_factory=list)
     notes: list[Message] = field(default_factory=list)
     run_notes: list[str] = field(default_factory=list)
+    layouts: list[PageLayout] = field(default_factory=list)
 
 
 Loader = Callable[[Path, bytes, Limits], Loaded]

@@ -24,6 +24,7 @@ from ingest.isolation.process import run_isolated
 from ingest.loaders.base import MAX_IMAGE_SIDE, Loaded, Loader
 from ingest.loaders.image import ImageBudget, loaded_from_blocks
 from rag.errors import IngestError, Message
+from rag.store.records import PageLayout, words_of
 
 # The child's JSON result may be at most this large (images are PNG, bounded in size and count).
 MAX_OUTPUT_BYTES = 512 * 1024 * 1024
@@ -88,6 +89,7 @@ def to_loaded(result: dict[str, Any], limits: Limits, *, reflowed: bool = False)
     loaded = loaded_from_blocks(blocks, ImageBudget(limits))
     loaded.notes[:0] = result["notes"]
     loaded.run_notes.extend(result["run_notes"])
+    loaded.layouts.extend(result["layouts"])
     return loaded
 
 
@@ -112,10 +114,18 @@ def _validated(raw: bytes, label: str) -> dict[str, Any]:
         blocks = [_block(block) for block in result["blocks"]]
         notes = [Message.from_json(note) for note in result["notes"]]
         run_notes = [_string(note) for note in result.get("run_notes", [])]
+        layouts = [_layout(layout) for layout in result.get("layouts", [])]
     except (ValueError, KeyError, TypeError, binascii.Error):
         msg = f"{label} returned malformed output"
         raise IngestError(msg) from None
-    return {"blocks": blocks, "notes": notes, "run_notes": run_notes}
+    return {"blocks": blocks, "notes": notes, "run_notes": run_notes, "layouts": layouts}
+
+
+def _layout(layout: dict[str, Any]) -> PageLayout:
+    page = _whole(layout["page"])
+    if page < 1:
+        raise ValueError(page)
+    return PageLayout(page, words_of(layout["words"]))
 
 
 def _block(block: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from ingest.extractors.reflow import reflow
 from ingest.file_limits import Limits
 from ingest.loaders.isolated import run_task
 from rag.errors import IngestError, Message
+from rag.store.records import PageLayout
 
 # How long past its deadline a worker may take to stop and answer before it is killed.
 _GRACE_S = 10.0
@@ -83,69 +84,78 @@ class OcrText:
     run_notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class PagesRead:
+    """What OCR read on rendered pages: text and word boxes by page, notes on failed pages."""
+
+    texts: dict[int | None, str] = field(default_factory=dict)
+    notes: list[Message] = field(default_factory=list)
+    layouts: list[PageLayout] = field(default_factory=list)
+
+    def add(self, other: PagesRead) -> None:
+        """Take in another batch's pages."""
+        self.texts.update(other.texts)
+        self.notes.extend(other.notes)
+        self.layouts.extend(other.layouts)
+
+
 def recognize_image(data: bytes, limits: Limits) -> OcrText:
     """OCR of one image file in a worker; a failure costs the text, never the image."""
     problem = ocr_problem(limits)
     if problem is not None:
         return OcrText(run_notes=[problem])
-    texts, notes, window = _timed([[(None, data)]], limits)
-    if None not in texts and not notes:
-        notes.append(Message.because(_IMAGE_UNREAD, **window.fields()))
-    return OcrText(texts.get(None, ""), notes)
+    read, window = _timed([[(None, data)]], limits)
+    if None not in read.texts and not read.notes:
+        read.notes.append(Message.because(_IMAGE_UNREAD, **window.fields()))
+    return OcrText(read.texts.get(None, ""), read.notes)
 
 
-def recognize_pages(
-    scans: dict[int, bytes], limits: Limits
-) -> tuple[dict[int, str], list[Message]]:
-    """OCR of rendered pages: their text by page number, and notes on pages left unread.
+def recognize_pages(scans: dict[int, bytes], limits: Limits) -> PagesRead:
+    """OCR of rendered pages: their text and word boxes by page, and notes on pages left unread.
 
     The pages are dealt into one batch per core, each batch one worker (Tesseract's language
     data loads once per worker, not once per page), run at the same time.
     """
     if not scans:
-        return {}, []
+        return PagesRead()
     workers = max(1, min(len(scans), os.cpu_count() or 1))
     numbers = sorted(scans)
     batches: list[list[tuple[int | None, bytes]]] = [
         [(n, scans[n]) for n in numbers[i::workers]] for i in range(workers)
     ]
-    found, notes, window = _timed(batches, limits)
-    failed = {note.values.get("page") for note in notes}
-    unread = [n for n in numbers if n not in found and n not in failed]
+    read, window = _timed(batches, limits)
+    failed = {note.values.get("page") for note in read.notes}
+    unread = [n for n in numbers if n not in read.texts and n not in failed]
     if unread:
-        notes.append(
+        read.notes.append(
             Message.because(_PAGES_UNREAD, count=len(unread), total=len(numbers), **window.fields())
         )
-    return {n: text for n, text in found.items() if n is not None}, notes
+    return read
 
 
 def _timed(
     batches: list[list[tuple[int | None, bytes]]], limits: Limits
-) -> tuple[dict[int | None, str], list[Message], _Window]:
+) -> tuple[PagesRead, _Window]:
     """Read the batches at once within the file's window, charging the time to the ingest."""
     window = _Window.of(limits)
     started = time.monotonic()
-    texts: dict[int | None, str] = {}
-    notes: list[Message] = []
+    read = PagesRead()
     try:
         with ThreadPoolExecutor(len(batches)) as pool:
-            for found, failed in pool.map(lambda b: _batch(b, limits, window), batches):
-                texts.update(found)
-                notes.extend(failed)
+            for batch in pool.map(lambda b: _batch(b, limits, window), batches):
+                read.add(batch)
     finally:
         limits.ocr_budget.spend(time.monotonic() - started)
-    return texts, notes, window
+    return read, window
 
 
-def _batch(
-    pages: list[tuple[int | None, bytes]], limits: Limits, window: _Window
-) -> tuple[dict[int | None, str], list[Message]]:
+def _batch(pages: list[tuple[int | None, bytes]], limits: Limits, window: _Window) -> PagesRead:
     """One worker reads ``pages``; if it fails as a whole, each page is retried alone.
 
     Pages it did not reach before the deadline are in neither the texts nor the notes.
     """
     if not pages or window.over():
-        return {}, []
+        return PagesRead()
     request = {"pages": [[n, base64.b64encode(data).decode()] for n, data in pages]}
     own = limits.pdf_timeout_s + len(pages) * limits.ocr_timeout_s
     try:
@@ -159,15 +169,12 @@ def _batch(
         )
     except IngestError as error:
         if window.over():
-            return {}, []  # stopped by the budget: the pages stay unread
+            return PagesRead()  # stopped by the budget: the pages stay unread
         if len(pages) > 1:  # a page crashed or hung Tesseract: find it, keep the others
-            texts: dict[int | None, str] = {}
-            notes: list[Message] = []
+            read = PagesRead()
             for page in pages:
-                found, failed = _batch([page], limits, window)
-                texts.update(found)
-                notes.extend(failed)
-            return texts, notes
-        return {}, [skipped_ocr(pages[0][0], str(error))]
+                read.add(_batch([page], limits, window))
+            return read
+        return PagesRead(notes=[skipped_ocr(pages[0][0], str(error))])
     texts = {b["page"]: reflow(b["text"]) for b in result["blocks"] if b["type"] == "text"}
-    return texts, result["notes"]
+    return PagesRead(texts, result["notes"], result["layouts"])

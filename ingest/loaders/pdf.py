@@ -28,10 +28,12 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> Loaded:
     result = run_task("pdf", data, limits, label="PDF parser", options=options)
     loaded = to_loaded(result, limits, reflowed=True)
     scans = {b["page"]: b for b in result["blocks"] if b["type"] == "scan"}
-    read, notes = recognize_pages({n: scan["image"] for n, scan in scans.items()}, limits)
-    loaded.notes.extend(notes)
+    read = recognize_pages({n: scan["image"] for n, scan in scans.items()}, limits)
+    loaded.notes.extend(read.notes)
+    loaded.layouts.extend(read.layouts)
+    loaded.layouts.sort(key=lambda layout: layout.page)
     for number, scan in scans.items():
-        text = read.get(number) or reflow(scan["text"])  # OCR read nothing: keep the layer
+        text = read.texts.get(number) or reflow(scan["text"])  # OCR read nothing: keep the layer
         if text:
             loaded.blocks.append(Segment(text, page=number))
     textless = [

@@ -18,7 +18,7 @@ from ingest.groups import GroupChange
 from ingest.report import FileDetail, FileFailure, IngestReport
 from rag.errors import Message
 from rag.store import DocumentRecord, DocumentUpdate, NewChunk
-from rag.store.records import GroupsOrigin
+from rag.store.records import GroupsOrigin, PageLayout
 
 
 class WireError(ValueError):
@@ -60,6 +60,7 @@ def update_json(update: DocumentUpdate) -> dict[str, Any]:
             "groups": list(doc.groups),
             "groups_origin": doc.groups_origin,
             "groups_rule": doc.groups_rule,
+            "relative_path": doc.relative_path,
         },
         "chunks": [
             {
@@ -75,6 +76,7 @@ def update_json(update: DocumentUpdate) -> dict[str, Any]:
             }
             for chunk in update.chunks
         ],
+        "layouts": [{"page": layout.page, "words": layout.to_json()} for layout in update.layouts],
     }
 
 
@@ -98,15 +100,25 @@ def update_of(item: object, collection: str, dimension: int) -> DocumentUpdate:
             groups=tuple(_text(g) for g in doc["groups"]),
             groups_origin=doc["groups_origin"],
             groups_rule=None if doc["groups_rule"] is None else _text(doc["groups_rule"]),
+            relative_path=_text(doc["relative_path"]),
         )
         chunks = [_chunk_of(chunk, dimension) for chunk in data["chunks"]]
+        layouts = tuple(_layout_of(layout) for layout in data["layouts"])
     except (KeyError, TypeError, ValueError) as error:
         msg = f"a worker sent a malformed document: {error}"
         raise WireError(msg) from None
     if document.collection != collection or document.groups_origin not in get_args(GroupsOrigin):
         msg = f"a worker sent a document of another collection: {document.source_path}"
         raise WireError(msg)
-    return DocumentUpdate(document, chunks)
+    return DocumentUpdate(document, chunks, layouts)
+
+
+def _layout_of(layout: dict[str, Any]) -> PageLayout:
+    page = int(layout["page"])
+    if page < 1:
+        msg = f"a page layout of page {page}"
+        raise ValueError(msg)
+    return PageLayout.from_json(page, _text(layout["words"]))
 
 
 def _chunk_of(chunk: dict[str, Any], dimension: int) -> NewChunk:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from rag.config import Settings
 
 Surface = Literal["cli", "web", "api", "retrieve", "mcp", "admin", "ingest", "sync"]
-Action = Literal["answer", "retrieve", "access", "key", "person", "document", "sync"]
+Action = Literal["answer", "retrieve", "access", "key", "person", "document", "sync", "open"]
 QuestionPolicy = Literal["store", "hash", "none"]
 # Old entries are pruned at most this often per process.
 PRUNE_EVERY_S = 3600.0
@@ -60,7 +60,8 @@ class AuditEntry:
             ``sync``.
         action: ``answer``, ``retrieve``, ``access`` (a document's groups changed), ``key``,
             ``person``, ``document`` (pushed or deleted through the API), ``sync`` (a source's
-            sync changed its collection).
+            sync changed its collection), ``open`` (a source opened: its passage, its page, its
+            original file).
         collection: The collection, when there is one.
         question: The question as asked, when the trail keeps questions.
         question_sha256: Its hash, when the trail keeps hashes (or questions).

@@ -195,6 +195,12 @@ class GenerationSettings(Section):
         "'{1} [1]' quotes the first sentence of passage 1 and cites it ({question}: the "
         "question). Unset: the generator answers.",
     )
+    check_support: bool = Field(
+        default=True,
+        description="After an answer, check each sentence that cites [n] against passage n "
+        "(rag.generation.support) and mark the ones it does not support. Needs an embedder "
+        "with a support model (multilingual-e5-small has one); others are not checked.",
+    )
 
     @field_validator("worker_api_key")
     @classmethod

@@ -85,6 +85,12 @@ class VectorSpace:
             return np.asarray(matrix, dtype=np.float32)
         return self.passage(matrix)
 
+    def queries(self, matrix: np.ndarray) -> np.ndarray:
+        """Query vectors, ``(n, dimension)``, as they are compared in this space."""
+        if self.query is None:
+            return np.asarray(matrix, dtype=np.float32)
+        return self.query(matrix)
+
     def query_vector(self, vector: np.ndarray) -> np.ndarray:
         """One query vector, ``(dimension,)``, as it is compared in this space."""
         if self.query is None:

@@ -49,6 +49,7 @@ from rag.generation.budget import PromptBudget
 from rag.generation.chat_format import image_block, image_bytes
 from rag.generation.no_answer import no_answer
 from rag.generation.prompt import PromptImage, build_messages, history_messages
+from rag.generation.result import shown_source
 from rag.generation.turn_limits import TurnLimits
 from rag.images import (
     DEFAULT_MAX_IMAGE_PIXELS,
@@ -197,11 +198,9 @@ def _stored_image(number: int, document: Document, max_pixels: int) -> PromptIma
         return None  # gone or damaged since ingestion: the caption still stands as the passage
     if header.width * header.height > max_pixels:
         return None  # stored under a laxer limit: its caption stands in for it
-    info = {
-        key: metadata[key]
-        for key in ("source", "page", "image_path", "thumbnail_path")
-        if key in metadata
-    }
+    kept = ("page", "image_path", "thumbnail_path")
+    info = {key: metadata[key] for key in kept if key in metadata}
+    info["source"] = shown_source(metadata)
     info["image_sha256"] = hashlib.sha256(data).hexdigest()  # of what is shown: the file
     return PromptImage(
         block=image_block(bytes_data_url(data, header.mime_type)),

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from rag.generation.result import ImageUse
+from rag.generation.result import ImageUse, shown_source
 from rag.text.display import printable
 from rag.text.language import answer_language
 
@@ -89,7 +89,7 @@ def citation_label(document: Document) -> str:
 
     The label is inert (:func:`printable`).
     """
-    source = str(document.metadata.get("source", "unknown"))
+    source = shown_source(document.metadata) or "unknown"
     page = document.metadata.get("page")
     label = f"{source}, p. {page}" if page is not None else source
     heading = document.metadata.get("heading")

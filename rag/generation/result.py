@@ -11,16 +11,52 @@ from __future__ import annotations
 
 from collections.abc import Generator, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePath
 from typing import Any, Literal, TypedDict
 
 from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 
+# Relevance in words (:func:`relevance_word`): at least even odds that the passage is on the
+# question's subject is high; under one in ten, low.
+HIGH_RELEVANCE = 0.5
+LOW_RELEVANCE = 0.1
+RelevanceWord = Literal["high", "medium", "low"]
+
+
+def relevance_word(score: float) -> RelevanceWord:
+    """A calibrated relevance as people are shown it: ``high``, ``medium`` or ``low``.
+
+    Relevance is a probability fitted against what a collection that does not cover the
+    question returns (:mod:`rag.retrieval.relevance`), so every passage clearly on the
+    question's subject is near 1 (shown to three decimals, several read 1.000). A word keeps
+    what it means and no more.
+    """
+    if score >= HIGH_RELEVANCE:
+        return "high"
+    return "medium" if score >= LOW_RELEVANCE else "low"
+
 
 @dataclass(frozen=True)
 class Source:
-    """One numbered citation: the passage behind ``[number]`` in the answer."""
+    """One numbered citation: the passage behind ``[number]`` in the answer.
+
+    Attributes:
+        number: Its number in the answer (``[number]``).
+        id: The chunk's id (in its collection): what opens it (:mod:`rag.sources`).
+        source: The document's path as people are shown it: relative to the folder it was
+            ingested from (that folder's name first), never the server's path.
+        page: Its page (a PDF page, a slide), when the format has pages.
+        text: The passage.
+        score: Its calibrated relevance in [0, 1].
+        document_id: Its document's id (what opens the original file).
+        collection: The collection it was found in.
+        kind: ``text``, or ``image`` for an image's caption.
+        heading: Its heading path (``규정 > 제3조``), if it has one.
+        also_in: Other documents holding the very same passage (``path``, ``page``).
+
+    """
 
     number: int
     id: str
@@ -28,11 +64,23 @@ class Source:
     page: int | None
     text: str
     score: float
+    document_id: str = ""
+    collection: str = ""
+    kind: str = "text"
+    heading: str | None = None
+    also_in: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def relevance(self) -> RelevanceWord:
+        """:attr:`score` in a word (:func:`relevance_word`)."""
+        return relevance_word(self.score)
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``--json`` shape (``number`` is the position in the list)."""
         data = asdict(self)
         del data["number"]
+        data["relevance"] = self.relevance
+        data["also_in"] = [dict(copy) for copy in self.also_in]
         return data
 
 
@@ -42,13 +90,23 @@ def sources_from_documents(documents: list[Document]) -> list[Source]:
         Source(
             number=number,
             id=str(document.metadata.get("id", document.id or "")),
-            source=str(document.metadata.get("source", "")),
+            source=shown_source(document.metadata),
             page=document.metadata.get("page"),
             text=document.page_content,
             score=float(document.metadata.get("score", 0.0)),
+            document_id=str(document.metadata.get("document_id", "")),
+            collection=str(document.metadata.get("collection", "")),
+            kind=str(document.metadata.get("kind", "text")),
+            heading=document.metadata.get("heading") or None,
+            also_in=tuple(document.metadata.get("also_in", ())),
         )
         for number, document in enumerate(documents, start=1)
     ]
+
+
+def shown_source(metadata: Mapping[str, Any]) -> str:
+    """The path people are shown for a passage's document: ``path``, else its file's name."""
+    return str(metadata.get("path") or PurePath(str(metadata.get("source", ""))).name)
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,15 @@ collection, when that is lower (:func:`rag.retrieval.relevance.cohort_floor`; th
 are cached per store, collection commit and reader, so it is asked once per change).
 
 A passage that several documents share word for word (a boilerplate clause, ten bills' identical
-부칙, one file saved twice) is returned once, at its best rank, so it cannot fill the list.
+부칙, one file saved twice) is returned once, at its best rank, so it cannot fill the list; the
+copies it stands for ride along (``also_in``: their paths and pages).
 
-In ``hybrid`` mode relevance also has the last word on the order of the first
-:data:`REORDER_TOP` results (unless a cross-encoder reranks; ``dense`` and ``bm25`` keep their
-single signal's order): they are sorted by the log-odds of their relevance, less
-:data:`RANK_PENALTY` per place in the mode's own order. The relevance model knows what the
-fused score cannot (a translation pair has no keywords to share, so its cosine counts for
-more), and on the mixed news test set this lifted recall@1 from .77 to .84; the small penalty
-for the fused place kept KorQuAD dev at its recall@1 (``docs/benchmarks.md``).
+The results are in the order of the relevance they show (highest first), unless a cross-encoder
+reranks them, whose order then stands: ``[1]`` is the passage the evidence says answers best, and
+a list never shows a lower relevance above a higher one. The search's own order chose which
+``k`` results these are. (Relevance had the last word before too, on the first five places,
+less a small penalty per place in the fused order; the plain order by relevance measured the
+same within a point: ``docs/benchmarks.md``, "Sources in relevance order".)
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -60,10 +60,6 @@ from rag.text.language import Language, detect_language
 logger = logging.getLogger(__name__)
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
-# The results relevance reorders, and the log-odds each place in the mode's order is worth
-# (both chosen on dev, docs/benchmarks.md "Calibrated relevance").
-REORDER_TOP = 5
-RANK_PENALTY = 0.25
 # Adaptive floors by everything their cohort's answers depend on, the store's identity first
 # (so a second Store object over the same folder or database reuses them).
 _FLOORS: dict[tuple[Any, ...], float] = {}
@@ -104,6 +100,9 @@ class Ranked:
 def hit_to_document(hit: SearchHit, images: ImageStore) -> Document:
     """A store hit as a LangChain ``Document`` with citation metadata.
 
+    ``source`` is the file's path on this machine (LangChain's convention, for code that reads
+    the file); ``path`` is the path people are shown, relative to where it was ingested from.
+
     Image chunks (their text is the caption) also carry ``image_sha256``, ``image_path`` and
     ``thumbnail_path``, so a chain can put the stored image itself into the prompt. A chunk cut
     under headings carries its path as ``heading`` (``법 > 제3장 국회 > 제42조``), which the
@@ -113,6 +112,7 @@ def hit_to_document(hit: SearchHit, images: ImageStore) -> Document:
     metadata: dict[str, Any] = {
         "id": chunk.id,
         "source": chunk.source_path,
+        "path": chunk.shown_path,
         "page": chunk.page,
         "score": hit.score if hit.relevance is None else hit.relevance,
         "document_id": chunk.document_id,
@@ -128,6 +128,8 @@ def hit_to_document(hit: SearchHit, images: ImageStore) -> Document:
         metadata["thumbnail_path"] = str(images.thumbnail_path(chunk.image_sha256))
     if chunk.heading:
         metadata["heading"] = chunk.heading
+    if hit.copies:
+        metadata["also_in"] = [{"path": c.shown_path, "page": c.page} for c in hit.copies]
     return Document(id=chunk.id, page_content=chunk.text, metadata=metadata)
 
 
@@ -140,14 +142,6 @@ def passage_key(chunk: StoredChunk) -> tuple[str, str]:
     if chunk.kind == "image":
         return "image", chunk.image_sha256 or chunk.id
     return "text", " ".join(chunk.text.split())
-
-
-def reorder(hits: list[SearchHit]) -> list[SearchHit]:
-    """The first :data:`REORDER_TOP` hits by relevance log-odds less the rank penalty."""
-    head, tail = hits[:REORDER_TOP], hits[REORDER_TOP:]
-    relevance = np.clip([hit.relevance or 0.0 for hit in head], 1e-12, 1 - 1e-12)
-    keys = np.log(relevance / (1 - relevance)) - RANK_PENALTY * np.arange(len(head))
-    return [head[i] for i in np.argsort(-keys, kind="stable")] + tail
 
 
 class StoreRetriever(BaseRetriever):
@@ -206,12 +200,13 @@ class StoreRetriever(BaseRetriever):
         else:
             relevance, floor = model(ranked.features()), self.floor()
         hits = [
-            SearchHit(hit.chunk, hit.score, float(value))
+            replace(hit, relevance=float(value))
             for hit, value in zip(ranked.hits, relevance, strict=True)
+            if value >= floor
         ]
-        if model is not None and self.mode == "hybrid" and self.reranker is None:
-            hits = reorder(hits)
-        return [hit for hit in hits if (hit.relevance or 0.0) >= floor]
+        if self.reranker is None:  # the list reads in the order of the relevance it shows
+            hits.sort(key=lambda hit: -(hit.relevance or 0.0))
+        return hits
 
     def floor(self) -> float:
         """The relevance below which this retriever drops results (:mod:`rag.retrieval.relevance`).
@@ -311,17 +306,18 @@ class StoreRetriever(BaseRetriever):
         out, so only its best-ranked copy is kept. Chunks are read a batch at a time, since
         most lists have no duplicate at all.
         """
-        kept: list[SearchHit] = []
-        seen: set[tuple[str, str]] = set()
+        kept: dict[tuple[str, str], SearchHit] = {}
         for start in range(0, len(ranked), depth):
             for hit in self.store.hits(ranked[start : start + depth]):
                 key = passage_key(hit.chunk)
-                if key not in seen:
-                    seen.add(key)
-                    kept.append(hit)
-                if len(kept) == depth:
-                    return kept
-        return kept
+                first = kept.get(key)
+                if first is not None:
+                    kept[key] = replace(first, copies=(*first.copies, hit.chunk))
+                elif len(kept) < depth:
+                    kept[key] = hit
+            if len(kept) == depth:
+                break
+        return list(kept.values())
 
     def _rank(self, found: Candidates, language: Language) -> list[tuple[int, float]]:
         """The candidates in this mode's order, with the mode's own score."""

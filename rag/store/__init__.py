@@ -14,8 +14,10 @@ from rag.store.records import (
     DocumentUpdate,
     KeywordQuery,
     NewChunk,
+    PageLayout,
     SearchHit,
     StoredChunk,
+    WordBox,
 )
 from rag.store.store import Store, validate_collection_name
 
@@ -33,9 +35,11 @@ __all__ = [
     "IndexPolicy",
     "KeywordQuery",
     "NewChunk",
+    "PageLayout",
     "SearchHit",
     "Store",
     "StoredChunk",
+    "WordBox",
     "open_store",
     "validate_collection_name",
 ]

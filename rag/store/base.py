@@ -49,6 +49,7 @@ from rag.store.records import (
     DocumentUpdate,
     KeywordQuery,
     NewChunk,
+    PageLayout,
     ReadableVersion,
     SearchHit,
     StoredChunk,
@@ -185,6 +186,20 @@ class Documents(ABC):
     def document_vectors(self, collection: str, document_id: str) -> dict[str, np.ndarray]:
         """Chunk id -> stored vector of one document (a changed file reuses its embeddings)."""
 
+    @abstractmethod
+    def chunk_vectors(self, collection: str, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Chunk id -> stored vector, for the ids that exist (an answer's check reads them)."""
+
+    @abstractmethod
+    def chunk(self, collection: str, chunk_id: str) -> StoredChunk | None:
+        """One chunk by id (whoever may read it: the caller checks its document), or None."""
+
+    @abstractmethod
+    def page_layouts(
+        self, collection: str, document_id: str, page: int | None = None
+    ) -> list[PageLayout]:
+        """Where the words of a document's pages are (one page's, when ``page`` is given)."""
+
     def find_documents(self, collection: str, id_or_path: str) -> list[DocumentRecord]:
         """Documents matching an id, an exact source path, or a file or folder on disk."""
         name = self.collection(collection).name
@@ -237,7 +252,7 @@ class Documents(ABC):
             )
             for chunk in self.document_chunks(collection, document.id)
         ]
-        return DocumentUpdate(document, chunks)
+        return DocumentUpdate(document, chunks, tuple(self.page_layouts(collection, document.id)))
 
     def regroup(
         self, collection: str, documents: Sequence[DocumentRecord], groups: Sequence[str]

@@ -68,6 +68,10 @@ def write_commit(
     seq = int(cursor.lastrowid or 0)
     removed_ids = _delete_chunks(conn, collection, [*(u.document.id for u in updates), *removals])
     conn.executemany(
+        "DELETE FROM page_layouts WHERE collection = ? AND document_id = ?",
+        [(collection, u.document.id) for u in updates],
+    )
+    conn.executemany(
         "DELETE FROM documents WHERE collection = ? AND id = ?",
         [(collection, document_id) for document_id in removals],
     )
@@ -75,6 +79,10 @@ def write_commit(
     rows, vectors = [], []
     for update in updates:
         _upsert_document(conn, collection, update, seq)
+        conn.executemany(
+            "INSERT INTO page_layouts(collection, document_id, page, words) VALUES (?, ?, ?, ?)",
+            [(collection, update.document.id, p.page, p.to_json()) for p in update.layouts],
+        )
         for chunk in update.chunks:
             vector = np.ascontiguousarray(chunk.vector, dtype=np.float32)
             vectors.append(vector)
@@ -147,15 +155,15 @@ def _upsert_document(
         """
         INSERT INTO documents(collection, id, source_path, content_sha256, size, mtime, groups,
                               ingested_at, seq, metadata, chunk_count, image_count,
-                              groups_origin, groups_rule)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              groups_origin, groups_rule, relative_path)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(collection, id) DO UPDATE SET
             source_path = excluded.source_path, content_sha256 = excluded.content_sha256,
             size = excluded.size, mtime = excluded.mtime, groups = excluded.groups,
             ingested_at = excluded.ingested_at, seq = excluded.seq,
             metadata = excluded.metadata, chunk_count = excluded.chunk_count,
             image_count = excluded.image_count, groups_origin = excluded.groups_origin,
-            groups_rule = excluded.groups_rule
+            groups_rule = excluded.groups_rule, relative_path = excluded.relative_path
         """,
         (
             collection,
@@ -172,5 +180,6 @@ def _upsert_document(
             images,
             document.groups_origin,
             document.groups_rule,
+            document.shown_path,
         ),
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from rag.errors import StoreError
 from rag.text import headings
@@ -264,6 +264,33 @@ CREATE TABLE sync_items (
 """
 
 
+def _sources_to_open(conn: sqlite3.Connection) -> None:
+    """9: each document's path relative to where it was ingested from; its pages' word boxes.
+
+    The relative path is what people are shown instead of the server's path. Documents stored
+    before kept no record of the folder they were found under, so they get their file's name
+    until they are ingested again. Page layouts (where each word of a PDF page is printed) let
+    a source be shown highlighted on its page; earlier ingests kept none, so their pages are
+    shown without a highlight until the file changes or is ingested into a new store.
+    """
+    _script(conn, _SOURCES_SCHEMA)
+    conn.create_function("file_name", 1, lambda path: PurePath(path).name, deterministic=True)
+    conn.execute("UPDATE documents SET relative_path = file_name(source_path)")
+
+
+_SOURCES_SCHEMA = """
+ALTER TABLE documents ADD COLUMN relative_path TEXT NOT NULL DEFAULT '';
+CREATE TABLE page_layouts (
+    collection  TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    page        INTEGER NOT NULL,
+    words       TEXT NOT NULL,
+    PRIMARY KEY (collection, document_id, page),
+    FOREIGN KEY (collection, document_id)
+        REFERENCES documents(collection, id) ON DELETE CASCADE
+)
+"""
+
 STEPS: tuple[Step, ...] = (
     _stop8_schema,
     _store_identity,
@@ -273,6 +300,7 @@ STEPS: tuple[Step, ...] = (
     _commit_tokens,
     _conversations,
     _sync_state,
+    _sources_to_open,
 )
 LATEST = len(STEPS)
 

@@ -27,6 +27,7 @@ from rag.store.records import (
     CommitHead,
     CommitRecord,
     DocumentRecord,
+    PageLayout,
     ReadableVersion,
     StoredChunk,
     searchable_text,
@@ -35,7 +36,7 @@ from rag.text.language import Language
 
 _CHUNK_COLUMNS = (
     "c.id, c.vector_id, c.document_id, c.collection, d.source_path, c.ordinal, c.page, c.kind, "
-    "c.text, c.heading, c.tokens, c.image_sha256, c.language"
+    "c.text, c.heading, c.tokens, c.image_sha256, c.language, d.relative_path"
 )
 
 
@@ -174,6 +175,43 @@ class Queries:
                 (collection, document_id),
             ).fetchall()
         return [_chunk(row) for row in rows]
+
+    def chunk_vectors(self, collection: str, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Chunk id -> stored vector, for the ids that exist."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        with self._locked():
+            rows = self._conn.execute(
+                f"SELECT id, vector FROM chunks WHERE collection = ? AND id IN ({marks})",
+                (collection, *chunk_ids),
+            ).fetchall()
+        return {row["id"]: np.frombuffer(row["vector"], dtype=np.float32) for row in rows}
+
+    def chunk(self, collection: str, chunk_id: str) -> StoredChunk | None:
+        """One chunk by id, or None."""
+        with self._locked():
+            row = self._conn.execute(
+                f"""
+                SELECT {_CHUNK_COLUMNS} FROM chunks c
+                JOIN documents d ON d.collection = c.collection AND d.id = c.document_id
+                WHERE c.collection = ? AND c.id = ?
+                """,
+                (collection, chunk_id),
+            ).fetchone()
+        return None if row is None else _chunk(row)
+
+    def page_layouts(
+        self, collection: str, document_id: str, page: int | None = None
+    ) -> list[PageLayout]:
+        """The word boxes of a document's pages (one page's, when ``page`` is given)."""
+        with self._locked():
+            rows = self._conn.execute(
+                "SELECT page, words FROM page_layouts WHERE collection = ? AND document_id = ? "
+                "AND (? IS NULL OR page = ?) ORDER BY page",
+                (collection, document_id, page, page),
+            ).fetchall()
+        return [PageLayout.from_json(int(row[0]), row[1]) for row in rows]
 
     def vector_ids(self, collection: str) -> np.ndarray:
         """All vector ids of a collection, as int64."""
@@ -395,6 +433,7 @@ def document_record(
         metadata=metadata,
         groups_origin=row["groups_origin"],
         groups_rule=row["groups_rule"],
+        relative_path=row["relative_path"],
     )
 
 
@@ -417,4 +456,5 @@ def _chunk(row: sqlite3.Row) -> StoredChunk:
         image_sha256=row["image_sha256"],
         language=row["language"],
         heading=row["heading"],
+        relative_path=row["relative_path"],
     )

@@ -6,8 +6,10 @@ accident and so that they pickle-free serialize to JSON for the CLI and the UI.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +28,15 @@ def searchable_text(heading: str, text: str) -> str:
     A passage is found by its section's name too (``제42조`` for the article's text).
     """
     return f"{heading}\n{text}" if heading else text
+
+
+def shown_path(relative_path: str, source_path: str) -> str:
+    """A document's path as a person sees it: relative to where it was ingested from.
+
+    Never the server's absolute path: a record without a relative path (one stored before
+    they were kept) shows its file's name.
+    """
+    return relative_path or PurePath(source_path).name
 
 
 # A question, or its terms with weights (a term that is not a token of the index matches nothing).
@@ -63,6 +74,14 @@ class DocumentRecord:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     groups_origin: GroupsOrigin = "none"
     groups_rule: str | None = None  # the rule's path, when the groups came from a rule
+    # The path a person is shown: relative to the folder it was ingested from, that folder's
+    # name first (``handbook/leave.md``), or the file's name (an upload, a file named alone).
+    relative_path: str = ""
+
+    @property
+    def shown_path(self) -> str:
+        """The path a person is shown (:func:`shown_path`)."""
+        return shown_path(self.relative_path, self.source_path)
 
 
 @dataclass(frozen=True)
@@ -86,11 +105,69 @@ class NewChunk:
 
 
 @dataclass(frozen=True)
+class WordBox:
+    """A word printed on a page and where: its box as fractions of the page, from the top left.
+
+    The page is as it is shown (rotation applied), so a box scales to any rendering of it.
+    """
+
+    text: str
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    """Where the words of one page are: a PDF's text layer, or what OCR read on a scan."""
+
+    page: int
+    words: tuple[WordBox, ...]
+
+    def to_json(self) -> str:
+        """The words as compact JSON (``[[text, left, top, right, bottom], ...]``)."""
+        rows = [
+            [w.text, *(round(v, 4) for v in (w.left, w.top, w.right, w.bottom))] for w in self.words
+        ]
+        return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, page: int, text: str) -> PageLayout:
+        """A layout as :meth:`to_json` wrote it."""
+        return cls(page, words_of(json.loads(text)))
+
+
+def words_of(rows: Sequence[Sequence[Any]]) -> tuple[WordBox, ...]:
+    """``[[text, left, top, right, bottom], ...]`` as word boxes.
+
+    Raises:
+        TypeError: A row is not a string and four numbers in [0, 1].
+        ValueError: The same.
+
+    """
+    words = []
+    for row in rows:
+        text, *box = row
+        if not isinstance(text, str) or len(box) != 4:
+            raise TypeError
+        left, top, right, bottom = (float(v) for v in box)
+        if not (0.0 <= left <= right <= 1.0 and 0.0 <= top <= bottom <= 1.0):
+            raise ValueError
+        words.append(WordBox(text, left, top, right, bottom))
+    return tuple(words)
+
+
+@dataclass(frozen=True)
 class DocumentUpdate:
-    """A document and the complete new list of its chunks (it replaces the old list)."""
+    """A document and the complete new list of its chunks (it replaces the old list).
+
+    ``layouts`` are where its pages' words are (PDFs), which replace the stored ones too.
+    """
 
     document: DocumentRecord
     chunks: list[NewChunk] = field(default_factory=list)
+    layouts: tuple[PageLayout, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +187,12 @@ class StoredChunk:
     image_sha256: str | None
     language: Language = "und"  # detected from the searchable text at commit (rag.text.language)
     heading: str = ""  # its heading path (empty: none)
+    relative_path: str = ""  # its document's (DocumentRecord.relative_path)
+
+    @property
+    def shown_path(self) -> str:
+        """The path a person is shown (:func:`shown_path`)."""
+        return shown_path(self.relative_path, self.source_path)
 
     @property
     def searchable_text(self) -> str:
@@ -125,12 +208,14 @@ class SearchHit:
         chunk: The chunk.
         score: The search's own score (cosine, BM25, fused or the reranker's).
         relevance: Its calibrated relevance in [0, 1] (:mod:`rag.retrieval.relevance`), where known.
+        copies: Chunks of other documents with the very same passage, which it stands for.
 
     """
 
     chunk: StoredChunk
     score: float
     relevance: float | None = None
+    copies: tuple[StoredChunk, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from rag.store.records import (
     DocumentRecord,
     DocumentUpdate,
     KeywordQuery,
+    PageLayout,
     ReadableVersion,
     SearchHit,
     StoredChunk,
@@ -129,6 +130,20 @@ class Store(SqlRegistry, SqlConversations, SqlSyncState, DocumentStore):
     def document_vectors(self, collection: str, document_id: str) -> dict[str, np.ndarray]:
         """Chunk id -> stored vector of one document (a changed file reuses its embeddings)."""
         return self.database.document_vectors(collection, document_id)
+
+    def chunk_vectors(self, collection: str, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Chunk id -> stored vector, for the ids that exist."""
+        return self.database.chunk_vectors(collection, chunk_ids)
+
+    def chunk(self, collection: str, chunk_id: str) -> StoredChunk | None:
+        """One chunk by id, or None."""
+        return self.database.chunk(collection, chunk_id)
+
+    def page_layouts(
+        self, collection: str, document_id: str, page: int | None = None
+    ) -> list[PageLayout]:
+        """Where the words of a document's pages are (one page's, when ``page`` is given)."""
+        return self.database.page_layouts(collection, document_id, page)
 
     # --- writes ------------------------------------------------------------------------------
 

@@ -11,7 +11,9 @@ Bllossom stops generating, ``ChatOpenAI`` drops its connection and the worker st
 (Closing the chain's stream is not enough: while the model is still working on its first
 token, the chain holds it on a helper thread that a close does not reach.) The last chunk
 reports the model's token usage and finish reason, read by a callback from the model's final
-message; an answer that called no model (nothing retrieved) reports none.
+message; an answer that called no model (nothing retrieved) reports none. Before that last
+chunk, the finished answer's cited sentences are checked against their passages (the support
+check), so the response's ``support`` is ready when the answer is.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from langchain_core.outputs import ChatGenerationChunk, LLMResult
 from langchain_core.runnables import Runnable
 
 from rag.generation.result import AnswerStream, ChainResult
+from rag.generation.support import SentenceSupport
 from rag.runtime.cancel import Cancelled, stop_if_cancelled
+from serve.api.sources import source_json
 
 
 class _ModelReport(BaseCallbackHandler):
@@ -70,6 +74,8 @@ class ChainAnswer:
         inputs: ``question``, ``images``, ``history``.
         on_end: Called with what the chain made of the turn once it ends, however it ends
             (the audit trail records what was shown).
+        check: Checks the finished answer's cited sentences (the support check), on the
+            generation's thread, before its last chunk.
 
     """
 
@@ -78,15 +84,22 @@ class ChainAnswer:
         chain: Runnable[dict[str, Any], Any],
         inputs: dict[str, Any],
         on_end: Callable[[ChainResult], None] | None = None,
+        check: Callable[[ChainResult], list[SentenceSupport]] | None = None,
     ) -> None:
         self.chain = chain
         self.inputs = inputs
         self.on_end = on_end
+        self.check = check
         self.result = ChainResult()
+        self.support: list[SentenceSupport] = []
 
-    def sources(self) -> list[dict[str, Any]]:
-        """The ``ask --json`` source objects of the passages in the prompt (none: no answer)."""
-        return [source.to_json() for source in self.result.sources]
+    def sources(self) -> dict[str, Any]:
+        """``{"sources": [...]}``: the passages in the prompt with their links (none: no answer)."""
+        return {"sources": [source_json(source) for source in self.result.sources]}
+
+    def checked(self) -> dict[str, Any]:
+        """``{"support": [...]}``: each cited sentence checked (once the answer has ended)."""
+        return {"support": [sentence.to_json() for sentence in self.support]}
 
     def __call__(self, cancel: threading.Event) -> Iterator[ChatGenerationChunk]:
         """Stream the chain until it ends or ``cancel`` is set; the usage chunk last."""
@@ -107,6 +120,8 @@ class ChainAnswer:
             pieces.close()
             if self.on_end is not None and self.result.question:
                 self.on_end(self.result)  # whatever reached the client was shown
+        if self.check is not None:
+            self.support = self.check(self.result)
         used = report.usage or {"input_tokens": 0, "output_tokens": 0}
         usage = UsageMetadata(
             input_tokens=used["input_tokens"],

@@ -1,9 +1,11 @@
 """The RAG API's HTTP application (Starlette): the routes and the path of a chat request.
 
 Routes: ``POST /v1/chat/completions`` (a collection as the ``model``; streaming or not; the
-answer's ``[n]`` citations index the top-level ``sources``, in the body or in the first chunk),
-``GET /v1/models`` (the collections the key may read), ``POST /v1/retrieve`` (the sources and
-the retrieval query, without generating) and ``GET /health`` (no key; 200 once the models are
+answer's ``[n]`` citations index the top-level ``sources``, in the body or in the first chunk,
+and each cited sentence's check is in the top-level ``support``, in the body or in the chunk
+with the finish reason), ``GET /v1/models`` (the collections the key may read), ``POST
+/v1/retrieve`` (the sources and the retrieval query, without generating), the source viewer's
+``GET`` routes (:mod:`serve.api.sources`) and ``GET /health`` (no key; 200 once the models are
 warm). Every other route needs a key from ``api.keys``; the key's groups are its caller's
 access, carried into every search.
 
@@ -50,6 +52,7 @@ from serve.api.documents import document_routes
 from serve.api.mcp import McpEndpoint
 from serve.api.options import ApiOptions
 from serve.api.requests import chat_turn, parse_retrieve
+from serve.api.sources import SourceViewer, source_json
 from serve.http.admission import Slot
 from serve.http.limits import RequestLimits
 from serve.http.middleware import RequireAPIKey, read_body
@@ -202,7 +205,7 @@ class RagApi(GenerationService):
             self.assistant.record_answer(actor, collection, result, time.monotonic() - started)
 
         chain = self.assistant.chain(collection, access=caller.access, llm=self._model(parsed))
-        answer = ChainAnswer(chain, turn, on_end=record)
+        answer = ChainAnswer(chain, turn, on_end=record, check=self.assistant.check_support)
         deadline = time.monotonic() + options.timeout
         slot, watcher = await self._admit(request, deadline)
         generation = self.launch(answer, watcher, slot)
@@ -213,7 +216,8 @@ class RagApi(GenerationService):
             watcher,
             deadline,
             options.timeout,
-            extra=lambda: {"sources": answer.sources()},
+            extra=answer.sources,
+            closing=answer.checked,
         )
 
     def _model(self, parsed: ChatCompletionRequest) -> Any:
@@ -269,7 +273,7 @@ class RagApi(GenerationService):
             action="retrieve",
         )
         return JSONResponse(
-            {"query": result.query, "sources": [source.to_json() for source in result.sources]}
+            {"query": result.query, "sources": [source_json(source) for source in result.sources]}
         )
 
 
@@ -290,6 +294,7 @@ def create_app(assistant: Assistant, options: ApiOptions) -> Starlette:
             Route("/v1/models", api.models, methods=["GET"]),
             Route("/v1/retrieve", api.retrieve, methods=["POST"]),
             Route("/health", api.health, methods=["GET"]),
+            *SourceViewer(assistant).routes(),
             *document_routes(api),
             mcp.route(),
         ],

@@ -42,6 +42,7 @@ async def respond(
     timeout: float,
     *,
     extra: Callable[[], dict[str, Any]] = dict,
+    closing: Callable[[], dict[str, Any]] = dict,
 ) -> Response:
     """The response to a started generation, decided by its first event.
 
@@ -54,6 +55,8 @@ async def respond(
         timeout: The request timeout in seconds, for the 504's message.
         extra: Top-level fields for the body or the first chunk (the RAG API's ``sources``),
             read once the first event is in.
+        closing: Top-level fields for the body or the chunk with the finish reason (the RAG
+            API's ``support``), read once the generation has ended.
 
     Raises:
         RequestError: Generation failed before its first token, or ran out of time.
@@ -70,10 +73,16 @@ async def respond(
         if parsed.stream:
             include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
             events = stream_events(
-                generation, first, ids, next_event, include_usage=include_usage, extra=extra()
+                generation,
+                first,
+                ids,
+                next_event,
+                include_usage=include_usage,
+                extra=extra(),
+                closing=closing,
             )
             return EventStream(_until_done(events, generation, watcher))
-        body = {**await complete(generation, first, ids, next_event), **extra()}
+        body = {**await complete(generation, first, ids, next_event), **extra(), **closing()}
         if watcher.done() and not watcher.cancelled():
             return Response(status_code=499)  # the client left; counted as such
         return JSONResponse(body)
@@ -106,10 +115,12 @@ async def stream_events(
     *,
     include_usage: bool,
     extra: dict[str, Any] | None = None,
+    closing: Callable[[], dict[str, Any]] = dict,
 ) -> AsyncIterator[bytes]:
     """``chat.completion.chunk`` events from the first event to ``[DONE]`` (or an error).
 
-    ``extra`` fields go into the first chunk (the one with the assistant's role) only.
+    ``extra`` fields go into the first chunk (the one with the assistant's role) only;
+    ``closing()`` fields into the one with the finish reason, read when generation has ended.
     """
     event = first
     yield sse({**ids.chunk({"role": "assistant", "content": ""}), **(extra or {})})
@@ -124,7 +135,7 @@ async def stream_events(
     if isinstance(event, BaseException):
         yield sse(failure(event).payload())
         return
-    yield sse(ids.chunk({}, generation.finish_reason))
+    yield sse({**ids.chunk({}, generation.finish_reason), **closing()})
     if include_usage:
         yield sse(ids.usage_chunk(usage(generation)))
     yield sse("[DONE]")

@@ -438,7 +438,11 @@ def test_a_store_with_absolute_path_ids_keeps_its_documents(
     old_ids = set(stored(store))
 
     report = ingestor.ingest([corpus_dir], collection="default")
-    assert len(report.unchanged) == 3 and report.chunks_embedded == 0
+    # unchanged files, recorded again only to keep the path they were found under (none before)
+    assert len(report.ingested) == 3 and report.chunks_embedded == 0
+    assert set(stored(store)) == old_ids
+    shown = {d.relative_path for d in store.documents("default")}
+    assert shown == {"corpus/a.md", "corpus/b.md", "corpus/sub/c.md"}
     moved = corpus_dir.rename(tmp_path / "moved")
     report = ingestor.ingest([moved], collection="default")
     assert report.chunks_embedded == 0 and set(stored(store)) == old_ids

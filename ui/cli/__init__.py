@@ -12,6 +12,7 @@ from ui.cli import (  # noqa: F401  (registers commands)
     keys_command,
     report_command,
     serve_command,
+    source_command,
     store_command,
     sync_command,
     ui_command,

@@ -1,4 +1,8 @@
-"""What ``ask`` and ``chat`` share: streaming an answer to the terminal, then its sources."""
+"""What ``ask`` and ``chat`` share: streaming an answer to the terminal, then its sources.
+
+Under the sources, one line says when the support check found cited sentences that the
+passages they cite do not support (:mod:`rag.generation.support`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
     from rag.generation.result import ChainResult, ImageUse, Source
+    from rag.generation.support import SentenceSupport
 
 SNIPPET_CHARS = 160
 
@@ -33,6 +38,13 @@ class SentSource:
             cls(n, str(s.get("source", "")), s.get("page"), str(s.get("text", "")), s["score"])
             for n, s in enumerate(sent, start=1)
         ]
+
+    @property
+    def relevance(self) -> str:
+        """:attr:`score` in a word, as a chain's source shows it."""
+        from rag.generation.result import relevance_word
+
+        return relevance_word(self.score)
 
 
 def stream_answer(chain: Runnable[Any, Any], inputs: dict[str, Any], *, echo: bool) -> ChainResult:
@@ -63,8 +75,24 @@ def print_sources(sources: Sequence[Source | SentSource], images: Sequence[Image
     for source in sources:
         where = f", p. {source.page}" if source.page is not None else ""
         snippet = " ".join(source.text.split())[:SNIPPET_CHARS]
-        out.print(f"[{source.number}] {shown(source.source)}{where}  (score {source.score:.3f})")
+        out.print(
+            f"[{source.number}] {shown(source.source)}{where}  (relevance {source.relevance})"
+        )
         out.print(f"    [dim]{shown(snippet)}[/]")
     for used in images:
         cited = "your image" if used.number is None else f"image of [{used.number}]"
         out.print(f"[dim]In the prompt:[/] {cited} {shown(used.source or '')}")
+
+
+def print_support(support: Sequence[SentenceSupport]) -> None:
+    """One line when a sentence of the answer is not supported by the passage it cites."""
+    unsupported = [checked for checked in support if not checked.supported]
+    if not unsupported:
+        return
+    cited = ", ".join(
+        "[" + ",".join(str(n) for n in checked.sentence.citations) + "]" for checked in unsupported
+    )
+    out.print(
+        f"[yellow]Check:[/] {len(unsupported)} of {len(support)} cited sentences are not "
+        f"supported by the passages they cite ({cited}); open those sources before relying on them"
+    )

@@ -55,7 +55,7 @@ def ask(
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question from the ingested documents, with numbered sources."""
-    from ui.cli.answers import print_sources, stream_answer
+    from ui.cli.answers import print_sources, print_support, stream_answer
 
     with user_errors():
         if not question.strip():
@@ -74,11 +74,13 @@ def ask(
         started = time.monotonic()
         result = stream_answer(chain, {"question": question, "images": images}, echo=not as_json)
         assistant.record_answer(cli_actor(), name, result, time.monotonic() - started)
+        support = assistant.check_support(result)
         if as_json:
             print_json(
                 {
                     "answer": result.answer,
                     "sources": [source.to_json() for source in result.sources],
+                    "support": [checked.to_json() for checked in support],
                     "prompt": result.prompt,  # rendered and counted once, by the chain
                     "prompt_tokens": result.prompt_tokens,
                     "images": [image.to_json() for image in result.images],
@@ -86,6 +88,7 @@ def ask(
             )
             return
     print_sources(result.sources, result.images)
+    print_support(support)
 
 
 def answering_api(assistant: Assistant) -> RemoteApi | None:

@@ -63,7 +63,7 @@ def chat(
                 return sent.text
 
         else:
-            from ui.cli.answers import stream_answer
+            from ui.cli.answers import print_support, stream_answer
 
             access = Access.for_groups(parse_groups(user_groups))
             chain = assistant.chain(collection, k, access=access)
@@ -74,6 +74,7 @@ def chat(
                 result = stream_answer(chain, {"question": question, "history": history}, echo=True)
                 assistant.record_answer(actor, name, result, time.monotonic() - started)
                 print_sources(result.sources, result.images)
+                print_support(assistant.check_support(result))
                 return result.answer
 
         converse(answer, assistant.turn_limits)

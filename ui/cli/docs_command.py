@@ -37,6 +37,7 @@ def docs_list(collection: CollectionOption = None, as_json: JsonOption = False) 
                 {
                     "id": d.id,
                     "source": d.source_path,
+                    "path": d.shown_path,
                     "chunks": d.chunks,
                     "size": d.size,
                     "groups": list(d.groups),

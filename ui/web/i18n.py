@@ -105,7 +105,42 @@ LABELS: dict[str, tuple[str, str]] = {
     "sources.one": ("출처 {count}개", "{count} source"),
     "no_sources": ("찾은 문단이 없습니다.", "No passages were found."),
     "page_number": ("{page}쪽", "p. {page}"),
-    "score": ("점수 {score:.3f}", "score {score:.3f}"),
+    # the source viewer and the support check (ui/web/source_viewer.py)
+    "relevance_high": ("관련성 높음", "relevance high"),
+    "relevance_medium": ("관련성 보통", "relevance medium"),
+    "relevance_low": ("관련성 낮음", "relevance low"),
+    "open_source": ("원문에서 보기", "Open in document"),
+    "source_title": ("출처 [{number}]", "Source [{number}]"),
+    "source_gone": (
+        "이 출처를 더 이상 열 수 없습니다. 문서가 삭제되었거나 다시 수집되었습니다.",
+        "This source can no longer be opened: its document was removed or ingested again.",
+    ),
+    "slide_number": ("{page}번 슬라이드", "slide {page}"),
+    "page_highlighted": (
+        "인용한 부분을 노란색으로 표시했습니다.",
+        "The cited passage is highlighted.",
+    ),
+    "page_not_highlighted": (
+        "이 쪽에서 인용한 부분의 위치를 찾지 못했습니다.",
+        "Where the passage is on this page is not known.",
+    ),
+    "download_original": ("원본 파일 내려받기", "Download the original"),
+    "original_unavailable": (
+        "원본 파일이 수집한 뒤에 옮겨졌거나 바뀌어 보여 드릴 수 없습니다.",
+        "The original file has moved or changed since it was ingested.",
+    ),
+    "also_in": ("같은 문단이 있는 문서: {names}", "The same passage is also in: {names}"),
+    "unsupported_note": (
+        "{mark} 표시한 문장 {count}개는 인용한 출처가 뒷받침하지 않는 것 같습니다. "
+        "출처를 열어 확인하세요:",
+        "{mark} {count} sentences do not seem to be supported by the sources they cite; "
+        "open the sources to check:",
+    ),
+    "unsupported_note.one": (
+        "{mark} 표시한 문장은 인용한 출처가 뒷받침하지 않는 것 같습니다. 출처를 열어 확인하세요:",
+        "{mark} This sentence does not seem to be supported by the source it cites; "
+        "open the source to check:",
+    ),
     "images_in_prompt": ("프롬프트에 들어간 이미지", "Images in the prompt"),
     "your_image": ("첨부한 이미지", "Your image"),
     "image_unreadable": (

@@ -13,16 +13,16 @@ import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
 from rag.conversations import SavedSource, SavedTurn
 from rag.generation.result import Source
+from ui.web import source_viewer
 from ui.web.i18n import t
 from ui.web.safe_markdown import literal_markdown, safe_markdown, split_code_blocks
 from ui.web.services import chat as services
-
-SNIPPET_CHARS = 300
 
 
 @dataclass
@@ -37,6 +37,7 @@ class Turn:
     images: list[services.PromptImage] = field(default_factory=list)
     error: str | None = None
     had_image: bool = False  # the person attached one (a reopened turn no longer has it)
+    support: list[dict[str, Any]] = field(default_factory=list)  # the support check's sentences
 
 
 def saved_turn(turn: Turn) -> SavedTurn:
@@ -100,8 +101,8 @@ def show_answer(text: str) -> None:
             st.code(block.text, language=block.language)
 
 
-def show_sources(turn: Turn) -> None:
-    """Prompt images, then the numbered passages, under an answer."""
+def show_sources(turn: Turn, key: str) -> None:
+    """Prompt images, then the numbered passages, under an answer (``key`` names the answer)."""
     if turn.images:
         st.caption(t("images_in_prompt"))
         columns = st.columns(min(len(turn.images), 4))
@@ -117,21 +118,18 @@ def show_sources(turn: Turn) -> None:
             st.caption(t("no_sources"))
         return
     with st.expander(t("sources", count=len(turn.sources)), expanded=True):
-        for view in turn.sources:
-            source = view.citation
-            where = [literal_markdown(Path(source.source).name)]
-            if source.page is not None:
-                where.append(t("page_number", page=source.page))
-            where.append(t("score", score=source.score))
-            st.markdown(f"**\\[{source.number}\\]** " + " · ".join(where))
-            if view.thumbnail and Path(view.thumbnail).is_file():
-                st.image(view.thumbnail, width=120)
-            st.caption(literal_markdown(services.plain_snippet(source.text, SNIPPET_CHARS)))
+        source_viewer.show_sources_list(turn.sources, key)
 
 
-def show_finished(turn: Turn) -> None:
-    """A past turn's answer, its failure if it failed, and its sources."""
-    show_answer(turn.answer)
+def show_checked(turn: Turn) -> None:
+    """A finished answer, its unsupported sentences marked, and the note listing them."""
+    show_answer(source_viewer.marked_answer(turn.answer, turn.support))
+    source_viewer.show_support_note(turn.support)
+
+
+def show_finished(turn: Turn, key: str) -> None:
+    """A past turn's answer, its failure if it failed, and its sources (``key`` names it)."""
+    show_checked(turn)
     if turn.error:
         st.error(literal_markdown(turn.error))
-    show_sources(turn)
+    show_sources(turn, key)

@@ -97,11 +97,24 @@ def write_commit(
             (collection_id, replaced),
         ).fetchall()
         conn.execute(
+            "DELETE FROM page_layouts WHERE collection_id = %s AND document_id = ANY(%s)",
+            (collection_id, replaced),
+        )
+        conn.execute(
             "DELETE FROM documents WHERE collection_id = %s AND id = ANY(%s)",
             (collection_id, list(removals)),
         )
         classes = _classes(conn, collection_id, updates)
         _upsert_documents(conn, collection_id, updates, seq)
+        conn.cursor().executemany(
+            "INSERT INTO page_layouts(collection_id, document_id, page, words) "
+            "VALUES (%s, %s, %s, %s)",
+            [
+                (collection_id, u.document.id, p.page, p.to_json())
+                for u in updates
+                for p in u.layouts
+            ],
+        )
         added = _insert_chunks(conn, collection_id, updates, classes, analysed, seq)
         delta: Counter[int] = Counter()
         tokens: Counter[int] = Counter()
@@ -161,15 +174,15 @@ def _upsert_documents(
         """
         INSERT INTO documents(collection_id, id, source_path, content_sha256, size, mtime,
                               groups, ingested_at, seq, metadata, chunk_count, image_count,
-                              groups_origin, groups_rule)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                              groups_origin, groups_rule, relative_path)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (collection_id, id) DO UPDATE SET
             source_path = excluded.source_path, content_sha256 = excluded.content_sha256,
             size = excluded.size, mtime = excluded.mtime, groups = excluded.groups,
             ingested_at = excluded.ingested_at, seq = excluded.seq,
             metadata = excluded.metadata, chunk_count = excluded.chunk_count,
             image_count = excluded.image_count, groups_origin = excluded.groups_origin,
-            groups_rule = excluded.groups_rule
+            groups_rule = excluded.groups_rule, relative_path = excluded.relative_path
         """,
         [
             (
@@ -187,6 +200,7 @@ def _upsert_documents(
                 sum(1 for chunk in u.chunks if chunk.kind == "image"),
                 u.document.groups_origin,
                 u.document.groups_rule,
+                u.document.shown_path,
             )
             for u in updates
         ],

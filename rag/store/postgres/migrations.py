@@ -277,6 +277,29 @@ CREATE TABLE sync_items (
 """
 
 
+def _sources_to_open(conn: psycopg.Connection) -> None:
+    """7: each document's path relative to where it was ingested from; its pages' word boxes.
+
+    As embedded step 9: documents stored before get their file's name (the last component of
+    their path), and no page layouts.
+    """
+    _script(conn, _SOURCES_SCHEMA)
+    conn.execute("UPDATE documents SET relative_path = regexp_replace(source_path, '^.*/', '')")
+
+
+_SOURCES_SCHEMA = """
+ALTER TABLE documents ADD COLUMN relative_path text NOT NULL DEFAULT '';
+CREATE TABLE page_layouts (
+    collection_id integer NOT NULL,
+    document_id   text NOT NULL,
+    page          integer NOT NULL,
+    words         text NOT NULL,
+    PRIMARY KEY (collection_id, document_id, page),
+    FOREIGN KEY (collection_id, document_id)
+        REFERENCES documents(collection_id, id) ON DELETE CASCADE
+)
+"""
+
 STEPS: tuple[Step, ...] = (
     _schema,
     _chunk_language,
@@ -284,6 +307,7 @@ STEPS: tuple[Step, ...] = (
     _access_as_data,
     _conversations,
     _sync_state,
+    _sources_to_open,
 )
 LATEST = len(STEPS)
 

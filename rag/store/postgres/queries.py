@@ -23,13 +23,14 @@ from rag.store.records import (
     CommitHead,
     CommitRecord,
     DocumentRecord,
+    PageLayout,
     ReadableVersion,
     StoredChunk,
 )
 
 _CHUNK_COLUMNS = """
     c.id, c.vector_id, c.document_id, col.name AS collection, d.source_path, c.ordinal, c.page,
-    c.kind, c.text, c.heading, c.tokens, c.image_sha256, c.language
+    c.kind, c.text, c.heading, c.tokens, c.image_sha256, c.language, d.relative_path
 """
 _CHUNK_JOINS = """
     JOIN documents d ON d.collection_id = c.collection_id AND d.id = c.document_id
@@ -37,7 +38,7 @@ _CHUNK_JOINS = """
 """
 _DOCUMENT_COLUMNS = """
     d.id, col.name AS collection, d.source_path, d.content_sha256, d.size, d.mtime, d.groups,
-    d.ingested_at, d.chunk_count, d.metadata, d.groups_origin, d.groups_rule
+    d.ingested_at, d.chunk_count, d.metadata, d.groups_origin, d.groups_rule, d.relative_path
 """
 
 
@@ -131,6 +132,35 @@ def chunks_by_vector_ids(
         return {}
     found = chunks(conn, "c.vector_id = ANY(%(ids)s)", {"ids": [int(i) for i in vector_ids]})
     return {chunk.vector_id: chunk for chunk in found}
+
+
+def page_layouts(
+    conn: psycopg.Connection, collection: str, document_id: str, page: int | None
+) -> list[PageLayout]:
+    """The word boxes of a document's pages (one page's, when ``page`` is given)."""
+    rows = conn.execute(
+        """
+        SELECT p.page, p.words FROM page_layouts p JOIN collections col ON col.id = p.collection_id
+        WHERE col.name = %(collection)s AND p.document_id = %(document)s
+          AND (%(page)s::integer IS NULL OR p.page = %(page)s::integer)
+        ORDER BY p.page
+        """,
+        {"collection": collection, "document": document_id, "page": page},
+    )
+    return [PageLayout.from_json(int(number), words) for number, words in rows]
+
+
+def chunk_vectors(
+    conn: psycopg.Connection, collection: str, chunk_ids: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Chunk id -> stored vector, for the ids that exist."""
+    rows = conn.execute(
+        "SELECT c.id, c.embedding FROM chunks c JOIN collections col ON col.id = c.collection_id "
+        "WHERE col.name = %s AND c.id = ANY(%s)",
+        (collection, list(chunk_ids)),
+        binary=True,
+    )
+    return {str(chunk_id): vector for chunk_id, vector in rows}
 
 
 def document_vectors(

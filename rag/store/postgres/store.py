@@ -45,6 +45,7 @@ from rag.store.records import (
     DocumentRecord,
     DocumentUpdate,
     KeywordQuery,
+    PageLayout,
     ReadableVersion,
     SearchHit,
     StoredChunk,
@@ -198,6 +199,28 @@ class PostgresStore(SqlRegistry, SqlConversations, SqlSyncState, DocumentStore):
         with self._connection() as conn:
             row = queries.collection_row(conn, collection)
             return {} if row is None else queries.document_vectors(conn, row[0], document_id)
+
+    def chunk_vectors(self, collection: str, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Chunk id -> stored vector, for the ids that exist."""
+        with self._connection() as conn:
+            return queries.chunk_vectors(conn, collection, chunk_ids)
+
+    def chunk(self, collection: str, chunk_id: str) -> StoredChunk | None:
+        """One chunk by id, or None."""
+        with self._connection() as conn:
+            found = queries.chunks(
+                conn,
+                "col.name = %(collection)s AND c.id = %(id)s",
+                {"collection": collection, "id": chunk_id},
+            )
+        return found[0] if found else None
+
+    def page_layouts(
+        self, collection: str, document_id: str, page: int | None = None
+    ) -> list[PageLayout]:
+        """Where the words of a document's pages are (one page's, when ``page`` is given)."""
+        with self._connection() as conn:
+            return queries.page_layouts(conn, collection, document_id, page)
 
     # --- writes ------------------------------------------------------------------------------
 

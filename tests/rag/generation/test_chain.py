@@ -21,7 +21,7 @@ from rag.generation.chain import PromptBuilder, build_rag_chain
 from rag.generation.chat_format import user_image_block
 from rag.generation.image_tokens import ImageTokens
 from rag.generation.llm import ChatBllossom, ScriptedChatModel, encode_prompt
-from rag.generation.result import AnswerStream, ImageUse
+from rag.generation.result import AnswerStream, ImageUse, shown_source
 from rag.generation.turn_limits import TurnLimits
 from rag.retrieval.retriever import StoreRetriever
 from rag.runtime.cancel import Cancelled, cancellable
@@ -118,7 +118,8 @@ def test_user_image_and_top_retrieved_image_go_into_the_prompt(
     )
     figure = documents[figure_number - 1].metadata
     assert retrieved.number == figure_number and retrieved.kind == "retrieved"
-    for key in ("source", "image_sha256", "image_path", "thumbnail_path"):
+    assert retrieved.source == shown_source(figure)  # the shown path, never the server's
+    for key in ("image_sha256", "image_path", "thumbnail_path"):
         assert getattr(retrieved, key) == figure[key]
     assert Path(retrieved.thumbnail_path).is_file()
 
@@ -132,7 +133,7 @@ def test_user_image_and_top_retrieved_image_go_into_the_prompt(
         "Images above, in order: image 1 is the user's own image; "
         f"image 2 shows passage [{figure_number}]."
     )
-    assert f"[{figure_number}] (/docs/guide.pdf, p. 3; image 2 above)" in text
+    assert f"[{figure_number}] (guide.pdf, p. 3; image 2 above)" in text
     # The figure that reached the model is the stored file, pixel for pixel.
     sent = result["messages"][1].content[1]["image_url"]["url"].split(",", 1)[1]
     assert base64.b64decode(sent) == Path(figure["image_path"]).read_bytes()
@@ -264,7 +265,7 @@ def test_a_scripted_model_answers_with_exact_text_and_citations(hr_store, embedd
     stream = AnswerStream(chain, {"question": "연차 휴가는 첫해에 며칠까지 쓸 수 있나요?"})
     pieces = list(stream)
     result = stream.result
-    assert [source.source for source in result.sources][:1] == ["/docs/leave.md"]
+    assert [source.source for source in result.sources][:1] == ["leave.md"]  # no server path
     assert result.answer == "".join(pieces) == f"{TEXT} [1]"
     assert len(pieces) > 1  # streamed word by word, like a model
     wrong = chain_for(hr_store, embeddings, ScriptedChatModel(script="{1} [2]"), processor)

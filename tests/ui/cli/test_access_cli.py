@@ -45,8 +45,9 @@ def test_ask_and_chat_put_who_what_and_which_documents_on_the_trail(
 ):
     answer = examples_cli.json("ask", QUESTION)
     shown = list(dict.fromkeys(source["id"] for source in answer["sources"]))
-    listed = {d["source"]: d["id"] for d in examples_cli.json("docs", "list")}
+    listed = {d["path"]: d["id"] for d in examples_cli.json("docs", "list")}
     documents = [listed[source["source"]] for source in answer["sources"]]
+    assert documents == [source["document_id"] for source in answer["sources"]]
     chat = examples_cli("chat", stdin=f"{QUESTION}\n/exit\n")
     assert chat.exit_code == 0, chat.output
     entries = [e for e in trail(examples_cli, tmp_path) if e["action"] == "answer"]

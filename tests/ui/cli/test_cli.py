@@ -17,6 +17,12 @@ from tests.support.cli import Cli
 from tests.support.data import ExamplesData
 
 GOLD = "휴가_정책.md"
+# A source: the chunk (its id opens it: bllossom-rag source), the document's path from the folder
+# ingested, where and how relevant, and what else holds the same passage.
+SOURCE_FIELDS = {
+    "id", "source", "page", "text", "score", "relevance", "document_id", "collection",
+    "kind", "heading", "also_in",
+}  # fmt: skip
 QUESTION = "입사 첫해에는 연차 휴가를 최대 며칠까지 쓸 수 있나요?"
 # Next to the interpreter running the tests: the script this environment installed.
 CONSOLE_SCRIPT = Path(sys.executable).with_name("bllossom-rag")
@@ -56,11 +62,11 @@ def test_console_script_in_a_new_shell_with_no_exports(tmp_path: Path):
     asked = run("ask", QUESTION, "--json")
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout)
-    assert set(answer) == {"answer", "sources", "prompt", "prompt_tokens", "images"}
+    assert set(answer) == {"answer", "sources", "support", "prompt", "prompt_tokens", "images"}
     assert all(image["kind"] == "retrieved" for image in answer["images"])  # no --image
     assert answer["answer"]
-    assert Path(answer["sources"][0]["source"]).name == GOLD
-    assert set(answer["sources"][0]) == {"id", "source", "page", "text", "score"}
+    assert answer["sources"][0]["source"] == f"examples/handbook/{GOLD}"
+    assert set(answer["sources"][0]) == SOURCE_FIELDS
     assert "최대 11일" in answer["sources"][0]["text"]
     assert answer["prompt"].count("<|begin_of_text|>") == 1
     assert answer["prompt"].startswith("<|begin_of_text|><|start_header_id|>system")
@@ -270,12 +276,17 @@ def test_json_paths_are_absolute_in_every_command(tmp_path: Path, monkeypatch: p
 
     listed = cli.json("docs", "list")
     assert len(listed) == 3 and all(absolute(document["source"]) for document in listed)
+    # What a person is shown is the path from the folder ingested, that folder's name first.
+    assert sorted(d["path"] for d in listed) == ["docs/chart.png", "docs/매출.md", "photo.png"]
 
     asked = cli.json("ask", "분기별 매출 차트", "--image", "photo.png")
-    assert asked["sources"] and all(absolute(source["source"]) for source in asked["sources"])
+    shown_paths = {"docs/chart.png", "docs/매출.md"}
+    assert asked["sources"] and {source["source"] for source in asked["sources"]} <= shown_paths
     kinds = [image["kind"] for image in asked["images"]]
     assert kinds == ["user", "retrieved"], kinds
+    user, retrieved = asked["images"]
+    assert absolute(user["source"]) and retrieved["source"] == "docs/chart.png"
     for image in asked["images"]:
-        for key in ("source", "image_path", "thumbnail_path"):
+        for key in ("image_path", "thumbnail_path"):
             if key in image:
                 assert absolute(image[key]), (key, image[key])

@@ -94,9 +94,14 @@ def test_chat_round_trip_streams_answer_with_sources(ui_env: Path):
     assert lines[0].startswith("**\\[1\\]** " + literal_markdown("휴가_정책.md"))
     # top_k at most: the passages under the relevance floor (min_relevance) are not shown
     assert 1 <= len(lines) <= 5 and not answer.error
-    shown = [float(line.rsplit("score ", 1)[1]) for line in lines]
-    floor = Assistant(Settings()).retriever().floor()  # the app's settings, from the environment
-    assert shown == sorted(shown, reverse=True) and min(shown) >= floor
+    # the retriever's passages above the floor, in their order (the app's settings, from the
+    # environment), each with its relevance as a word
+    expected = Assistant(Settings()).retriever().invoke(QUESTION)
+    assert [line.split(" · ")[0] for line in lines] == [
+        f"**\\[{n}\\]** " + literal_markdown(Path(d.metadata["path"]).name)
+        for n, d in enumerate(expected, 1)
+    ]
+    assert all("-badge[relevance " in line for line in lines)
     assert any("최대 11일" in caption.value for caption in answer.caption)
     # the answer was timed into the store folder, for the dashboard
     sample = GenerationLog(ui_env / METRICS_FILE).recent()[-1]
@@ -581,7 +586,7 @@ def test_thumbs_are_kept_with_the_question_the_conversation_and_the_sources(ui_e
     assert up.history[1]["role"] == "assistant" and up.history[1]["content"].strip()
     assert first_answer.strip()
     assert Path(up.sources[0]["source"]).name == "대통령_임기.txt"
-    assert set(up.sources[0]) == {"id", "source", "page", "text", "score"}
+    assert {"id", "source", "page", "text", "score", "document_id"} <= set(up.sources[0])
     assert (down.question, down.rating, down.history) == (FIRST, -1, ())
 
 

@@ -15,5 +15,5 @@ def readable_collections(assistant: Assistant, access: Access) -> list[Collectio
 
 
 def display_name(source_path: str) -> str:
-    """A document's file name (the full path is in the library table)."""
+    """A document's file name (its path from the ingest root is in the library table)."""
     return Path(source_path).name

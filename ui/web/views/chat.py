@@ -29,8 +29,16 @@ from ui.web.metrics import GenerationTimer
 from ui.web.resources import app_context, ready_assistant
 from ui.web.safe_markdown import MarkdownGuard, literal_markdown
 from ui.web.services import chat as services
+from ui.web.services import sources as source_services
 from ui.web.services.common import readable_collections
-from ui.web.turns import Turn, show_answer, show_finished, show_question, show_sources
+from ui.web.turns import (
+    Turn,
+    show_answer,
+    show_checked,
+    show_finished,
+    show_question,
+    show_sources,
+)
 from ui.web.welcome import clicked_example, show_welcome
 from ui.web.widgets import pick_collection
 
@@ -73,8 +81,13 @@ def show_turn(turns: list[Turn], index: int) -> None:
     with st.chat_message("user"):
         show_question(turn)
     with st.chat_message("assistant"):
-        show_finished(turn)
+        show_finished(turn, _turn_key(index))
         show_rating(turns, index)
+
+
+def _turn_key(index: int) -> str:
+    """What names a turn's widgets: the conversation and the turn's place in it."""
+    return f"sources-{st.session_state.get(CONVERSATION_KEY, 0)}-{index}"
 
 
 def answer_pieces(stream: AnswerStream, timer: GenerationTimer, turn: Turn) -> Iterator[str]:
@@ -190,13 +203,19 @@ if asked is not None and collection is not None:
                 assistant.record_answer(context.identity.actor, collection, result, seconds)
             turn.sources = services.source_views(result.documents)
             turn.images = services.prompt_images(result.images, turn.user_thumbnail)
+            if turn.answer and not turn.error:
+                checked = source_services.check_support(assistant, result)
+                turn.support = [sentence.to_json() for sentence in checked]
+                if turn.support:
+                    with answer_slot.container():
+                        show_checked(turn)
             if turn.sources or turn.error:  # the fixed "not covered" answer generated nothing
                 context.log.record(
                     timer.sample(collection, services.generation_backend(settings), turn.error)
                 )
         else:
             st.error(literal_markdown(turn.error))
-        show_sources(turn)
+        show_sources(turn, _turn_key(len(history)))
         history.append(turn)
         if saved.remember(context, turn):
             st.rerun()  # the sidebar lists it, the page shows it as saved

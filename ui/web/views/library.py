@@ -174,7 +174,7 @@ st.dataframe(
             t("size"): [human_bytes(d.size) for d in docs],
             t("groups"): [", ".join(d.groups) or t("everyone") for d in docs],
             t("ingested_at"): [local_time(d.ingested_at) for d in docs],
-            t("path"): [path_tail(d.source_path) for d in docs],
+            t("path"): [path_tail(d.shown_path) for d in docs],
         }
     ),
     hide_index=True,

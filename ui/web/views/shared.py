@@ -31,9 +31,9 @@ if shared is None or not may_open(shared, context.identity.access, store):
 st.title(literal_markdown(shared.title))
 started = local_time(shared.created_at).strftime("%Y-%m-%d %H:%M")
 st.caption(t("shared_caption", collection=literal_markdown(shared.collection), started=started))
-for saved in shared.turns:
+for index, saved in enumerate(shared.turns):
     turn = opened_turn(saved)
     with st.chat_message("user"):
         show_question(turn)
     with st.chat_message("assistant"):
-        show_finished(turn)
+        show_finished(turn, f"shared-{index}")
