@@ -57,7 +57,7 @@ def test_statute_chunks_reach_the_prompt_with_their_heading_path(
     assert refund.metadata["heading"] == f"{TITLE} > 제4장 이용자의 권리 > 제19조(환불)"
     assert refund.page_content.startswith(("제19조(환불)", "③", "⑤"))
     assert headings.MARK not in refund.page_content
-    source = str(folder / "법.txt")
+    source = f"{folder.name}/법.txt"  # shown relative to where it was ingested from
     assert format_passages([refund]).startswith(f"[1] ({source} · {TITLE} > 제4장 이용자의 권리")
 
 

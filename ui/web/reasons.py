@@ -228,6 +228,7 @@ KOREAN: dict[str, str] = {
     ),
     "skipped unreadable page {page} ({error})": "읽을 수 없는 {page}쪽을 건너뜀 ({error})",
     "skipped OCR of the image: {error}": "이미지의 OCR을 건너뜀: {error}",
+    "the PDF has no page {page}": "PDF에 {page}쪽이 없습니다",
     "skipped OCR of the image: the OCR budget of {limit:g} s ({setting}) is spent": (
         "이미지의 OCR을 건너뜀: OCR 예산 {limit:g}초({setting})를 다 썼습니다"
     ),

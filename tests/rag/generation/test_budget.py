@@ -84,7 +84,7 @@ def test_overflow_drops_the_retrieved_image_to_its_caption(processor, budget):
     assert fitted.images == [user]  # the user's image stays, the figure gives way first
     assert fitted.documents == DOCS  # ...and its caption is still passage [2]
     text = build_messages(QUESTION, fitted.documents, images=fitted.images)[1].content[-1]["text"]
-    assert "[2] (/d/guide.pdf, p. 4; image caption)" in text
+    assert "[2] (guide.pdf, p. 4; image caption)" in text
     assert fitted.tokens == processor_count(processor, fitted.documents, fitted.images)
     assert fitted.tokens <= tight.limit
 

@@ -185,7 +185,7 @@ def test_the_dashboard_moves_with_nothing_the_viewer_cannot_read(
     )
     with Store(team_env) as store:
         ingestor = Ingestor.from_settings(settings, store, embeddings)
-        report = ingestor.ingest([folder], collection="team")
+        report = ingestor.ingest([folder / "보너스.md"], collection="team")
     assert len(report.ingested) == 1  # restricted to hr by the rule
     assert dashboard(signed_in(OUTSIDER, monkeypatch)) == before
     admin_metrics, _, admin_headings = dashboard(signed_in(ADMIN, monkeypatch, groups=["admin"]))
