@@ -209,9 +209,7 @@ class Ingestor:
                 if gone:
                     self.store.commit(collection, removals=[d.id for d in gone])
                     run.report.pruned.extend(d.source_path for d in gone)
-        if self._exists(collection):
-            run.notify("indexing", "")
-            self.finish(collection)
+        self.finish(collection, on_start=lambda: run.notify("indexing", ""))
         run.notify("done", "")
         return run.report
 
@@ -221,9 +219,14 @@ class Ingestor:
         self.store.ensure_collection(collection, embeddings.name, embeddings.dimension)
         self.store.commit(collection, updates)
 
-    def finish(self, collection: str) -> None:
-        """Build and checkpoint the search views now, so the first query after a run is fast."""
+    def finish(self, collection: str, on_start: Callable[[], None] | None = None) -> None:
+        """Build and checkpoint the search views now, so the first query after a run is fast.
+
+        Nothing to build when the run made no collection; otherwise ``on_start`` is told first.
+        """
         if self._exists(collection):
+            if on_start is not None:
+                on_start()
             self.store.refresh(collection, self.embeddings.calibration.space)
             self.store.collect_garbage()  # images of replaced or pruned documents
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,7 +40,7 @@ class StagedIngestor(Ingestor):
         """Keep the batch for the parent, which commits it in order."""
         self.staged.append(updates)
 
-    def finish(self, collection: str) -> None:
+    def finish(self, collection: str, on_start: Callable[[], None] | None = None) -> None:
         """The parent builds the views once, after the last commit."""
 
 
